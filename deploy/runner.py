@@ -1,0 +1,184 @@
+"""``fupin dev up``: the whole system on one machine.
+
+Uses FUPIN_DATABASE_URL / FUPIN_KAFKA_BOOTSTRAP when set, otherwise starts embedded PostgreSQL
+(data in ``<data-dir>/postgres``) and the embedded broker; creates and migrates each service's
+database; starts the four services as ``python -m services.<name>``; waits until each is ready;
+optionally loads the demo data through the REST APIs; prints URLs and development tokens; and
+on Ctrl-C (or SIGTERM, or a service dying) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
+from shared.auth import issue_token
+from shared.config import SERVICES, settings_for
+from shared.db import prepare_database
+
+RUNTIME_FILE = "runtime.json"
+
+#: The development tokens printed at start-up: (label, role, division, dept).
+DEV_IDENTITIES = (
+    ("中央财政 central finance", "central_finance", "000000000000", None),
+    ("新疆财政厅 province finance", "province_finance", "650000000000", None),
+    ("新疆扶贫办 province office", "province_office", "650000000000", None),
+    ("博州财政局 city finance", "city_finance", "652700000000", None),
+    ("精河县扶贫办 county office", "county_office", "652722000000", None),
+    ("精河县财政局 county finance", "county_finance", "652722000000", None),
+    ("托里镇 township", "township", "652722102000", None),
+    ("村 village", "village", "652722102201", None),
+    ("民政 department (civil affairs)", "department", "652722000000", "civil_affairs"),
+    ("审计 auditor (national)", "auditor", "000000000000", None),
+    ("admin", "admin", "000000000000", None),
+)
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start_infrastructure(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.env.get("FUPIN_DATABASE_URL"):
+            self.postgres = EmbeddedPostgres(self.data_dir / "postgres").start()
+            self.env["FUPIN_DATABASE_URL"] = self.postgres.url
+            print(f"  embedded PostgreSQL  {self.postgres.url}  (data in {self.postgres.data_dir})")
+        if not self.env.get("FUPIN_KAFKA_BOOTSTRAP"):
+            self.broker = EmbeddedBroker(log_path=self.data_dir / "broker.log").start()
+            self.env["FUPIN_KAFKA_BOOTSTRAP"] = self.broker.bootstrap
+            print(f"  embedded broker      {self.broker.bootstrap}  (Tansu, memory-only)")
+        (self.data_dir / RUNTIME_FILE).write_text(json.dumps({
+            "FUPIN_DATABASE_URL": self.env["FUPIN_DATABASE_URL"],
+            "FUPIN_KAFKA_BOOTSTRAP": self.env["FUPIN_KAFKA_BOOTSTRAP"],
+        }))
+
+    def settings(self, service: str):
+        """The service's settings as its process will see them (our environment + the infrastructure)."""
+        return settings_for(service, database_url=self.env["FUPIN_DATABASE_URL"],
+                            kafka_bootstrap=self.env["FUPIN_KAFKA_BOOTSTRAP"])
+
+    def migrate(self) -> None:
+        async def run() -> None:
+            for service in SERVICES:
+                await prepare_database(self.settings(service))
+
+        asyncio.run(run())
+        print("  databases created and migrated: " + ", ".join(self.settings(s).database_name for s in SERVICES))
+
+    def start_services(self) -> None:
+        for service in SERVICES:
+            self.processes[service] = subprocess.Popen([sys.executable, "-m", f"services.{service}"], env=self.env)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        pending = set(SERVICES)
+        while pending and time.monotonic() < deadline:
+            for service in sorted(pending):
+                if self.processes[service].poll() is not None:
+                    raise RuntimeError(f"service {service} exited with {self.processes[service].returncode}")
+                try:
+                    if httpx.get(self.url(service) + "/readyz", timeout=2).status_code == 200:
+                        pending.discard(service)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.2)
+        if pending:
+            raise TimeoutError(f"not ready after {timeout}s: {sorted(pending)}")
+
+    def url(self, service: str) -> str:
+        settings = self.settings(service)
+        return f"http://{settings.host}:{settings.port}"
+
+    def tokens(self) -> list[tuple[str, str]]:
+        settings = self.settings("registry")
+        return [
+            (label, issue_token(settings, sub=f"dev-{role}", roles=[role], division=division, dept=dept))
+            for label, role, division, dept in DEV_IDENTITIES
+        ]
+
+    def banner(self) -> str:
+        lines = ["", "Fupin is running:"]
+        for service in SERVICES:
+            lines.append(f"  {service:<9} {self.url(service)}   docs {self.url(service)}/docs")
+        lines.append(f"  public board  {self.url('registry')}/public/announcements")
+        lines.append("")
+        lines.append("Development tokens (Authorization: Bearer <token>; valid 12 h):")
+        for label, token in self.tokens():
+            lines.append(f"  {label}\n    {token}")
+        lines.append("")
+        lines.append("Ctrl-C stops everything.")
+        return "\n".join(lines)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for service, process in self.processes.items():
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        if self.broker:
+            self.broker.stop()
+        if self.postgres:
+            self.postgres.stop()
+        (self.data_dir / RUNTIME_FILE).unlink(missing_ok=True)
+
+
+def up(data_dir: Path, demo: bool) -> int:
+    stack = Stack(data_dir=data_dir.resolve())
+    stopping = False
+
+    def request_stop(signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print("Starting Fupin …")
+    try:
+        stack.start_infrastructure()
+        stack.migrate()
+        stack.start_services()
+        stack.wait_ready()
+        if demo:
+            from deploy.demo import load_demo
+
+            load_demo(stack)
+        print(stack.banner(), flush=True)
+        while not stopping:
+            for service, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"service {service} exited with {process.returncode}; stopping", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.3)
+        return 0
+    finally:
+        print("Stopping …", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+
+
+def load_runtime_env(data_dir: Path) -> None:
+    """Let CLI commands reach the infrastructure of a running ``fupin dev up``."""
+    runtime = data_dir / RUNTIME_FILE
+    if runtime.exists():
+        for key, value in json.loads(runtime.read_text()).items():
+            os.environ.setdefault(key, value)

@@ -1,0 +1,5 @@
+"""HTTP routers of the funds service (built with ``shared.web.router`` so writes are idempotent)."""
+
+from fastapi import APIRouter
+
+ROUTERS: list[APIRouter] = []

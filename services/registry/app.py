@@ -1,0 +1,19 @@
+"""Builds the registry service's FastAPI app."""
+
+from fastapi import FastAPI
+
+from services.registry.api import ROUTERS
+from services.registry.handlers import CONSUMES
+from shared.config import RegistrySettings
+from shared.web import create_app as build
+
+
+def create_app(settings: RegistrySettings | None = None, **options) -> FastAPI:
+    return build(
+        settings or RegistrySettings(),
+        title="Fupin registry — 建档立卡 household registry",
+        description='Households and persons (建档立卡), assistance measures, exits, monitoring. Business endpoints arrive with issue #4.',
+        routers=ROUTERS,
+        consumes=CONSUMES,
+        **options,
+    )

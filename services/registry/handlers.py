@@ -1,0 +1,5 @@
+"""Events of other services that the registry service consumes: {source: {event type: handler}}."""
+
+from shared.events.consumer import Handler
+
+CONSUMES: dict[str, dict[str, Handler]] = {}

@@ -1,0 +1,200 @@
+"""Bearer tokens (PyJWT) and the FastAPI dependencies that enforce role and jurisdiction (rule 10).
+
+A token carries ``sub``, ``roles``, ``division`` (a division code; the caller's jurisdiction is
+its prefix) and, for other departments, ``dept``. Development signs with an HS256 secret;
+production verifies against the identity provider's JWKS (``FUPIN_JWT_JWKS_URL``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Callable, Iterable
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared import divisions
+from shared.config import Settings
+from shared.errors import Forbidden, Unauthorized
+
+
+class Role(StrEnum):
+    village = "village"
+    township = "township"
+    county_office = "county_office"
+    county_finance = "county_finance"
+    city_office = "city_office"
+    city_finance = "city_finance"
+    province_office = "province_office"
+    province_finance = "province_finance"
+    central_finance = "central_finance"
+    department = "department"
+    auditor = "auditor"
+    admin = "admin"
+    #: machine clients: one service reading another's event feed
+    service = "service"
+
+
+DEPARTMENTS = frozenset(
+    {"civil_affairs", "education", "health", "human_resources", "disabled_persons", "housing"}
+)
+
+#: The division level each role works at (a token's division must be of that level).
+ROLE_LEVEL: dict[Role, divisions.Level | None] = {
+    Role.village: divisions.Level.VILLAGE,
+    Role.township: divisions.Level.TOWNSHIP,
+    Role.county_office: divisions.Level.COUNTY,
+    Role.county_finance: divisions.Level.COUNTY,
+    Role.city_office: divisions.Level.CITY,
+    Role.city_finance: divisions.Level.CITY,
+    Role.province_office: divisions.Level.PROVINCE,
+    Role.province_finance: divisions.Level.PROVINCE,
+    Role.central_finance: divisions.Level.CENTRAL,
+    Role.department: None,
+    Role.auditor: None,
+    Role.admin: None,
+    Role.service: None,
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    sub: str
+    roles: frozenset[str]
+    division: str
+    dept: str | None = None
+
+    @property
+    def jurisdiction(self) -> str:
+        return divisions.prefix(self.division)
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return bool(self.roles & set(roles))
+
+    def covers(self, division_code: str) -> bool:
+        return divisions.within(division_code, self.division)
+
+    def actor(self) -> dict[str, Any]:
+        """What goes into an event's ``actor``."""
+        actor: dict[str, Any] = {"sub": self.sub, "roles": sorted(self.roles), "division": self.division}
+        if self.dept:
+            actor["dept"] = self.dept
+        return actor
+
+
+SYSTEM = Principal(sub="system", roles=frozenset({"system"}), division=divisions.NATIONAL)
+
+
+def issue_token(
+    settings: Settings,
+    *,
+    sub: str,
+    roles: Iterable[str],
+    division: str,
+    dept: str | None = None,
+    ttl_seconds: int = 12 * 3600,
+) -> str:
+    """A development token signed with the HS256 secret (refused in production)."""
+    if settings.env == "production":
+        raise RuntimeError("tokens are issued by the identity provider in production")
+    roles = sorted({Role(r).value for r in roles})
+    division = divisions.normalize(division)
+    for role in roles:
+        expected = ROLE_LEVEL[Role(role)]
+        if expected is not None and divisions.level(division) != expected:
+            raise ValueError(f"role {role} works at {expected.value} level; {division} is {divisions.level(division).value}")
+    if Role.department in roles and dept not in DEPARTMENTS:
+        raise ValueError(f"department tokens need dept, one of {sorted(DEPARTMENTS)}")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": sub, "roles": roles, "division": division,
+        "iss": settings.jwt_issuer, "aud": settings.jwt_audience, "iat": now, "exp": now + ttl_seconds,
+    }
+    if dept:
+        claims["dept"] = dept
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def service_token(settings: Settings) -> str:
+    """The token a service presents to the others' event feeds."""
+    return settings.service_token or issue_token(
+        settings, sub=f"service:{settings.service}", roles=[Role.service], division=divisions.NATIONAL
+    )
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        if settings.env == "production" and self._jwks is None:
+            raise RuntimeError("production needs FUPIN_JWT_JWKS_URL")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256", "ES256", "PS256", "EdDSA"]
+            else:
+                key, algorithms = self.settings.jwt_secret, ["HS256"]
+            claims = jwt.decode(
+                token, key, algorithms=algorithms, audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer, options={"require": ["sub", "exp"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"令牌无效 (invalid token: {exc})") from exc
+        roles, division = claims.get("roles"), claims.get("division")
+        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+            raise Unauthorized("令牌缺少角色 (token has no roles claim)")
+        try:
+            division = divisions.normalize(str(division))
+        except ValueError as exc:
+            raise Unauthorized(f"令牌的区划代码无效 (token division: {exc})") from exc
+        return Principal(sub=claims["sub"], roles=frozenset(roles), division=division, dept=claims.get("dept"))
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT issued by `fupin token issue` in development")
+
+
+def current_principal(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("需要身份令牌 (a bearer token is required)")
+    principal = request.app.state.token_verifier.verify(credentials.credentials)
+    request.state.principal = principal
+    return principal
+
+
+def require(*roles: str, write: bool = False) -> Callable[..., Principal]:
+    """Dependency: the caller holds one of ``roles`` (admin always passes).
+
+    Auditors read everything in their jurisdiction and write nothing: they pass read
+    dependencies by default and are refused on ``write=True`` ones.
+    """
+    allowed = {Role(r).value for r in roles} | {Role.admin.value}
+    if not write:
+        allowed.add(Role.auditor.value)
+
+    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+        if not principal.has_any(allowed):
+            raise Forbidden(
+                f"角色无权执行此操作 (role {sorted(principal.roles)} may not do this; "
+                f"needs one of {sorted(allowed)})"
+            )
+        return principal
+
+    return dependency
+
+
+def ensure_jurisdiction(principal: Principal, division_code: str) -> None:
+    """Refuse access to a record outside the caller's division prefix (403)."""
+    if not principal.covers(division_code):
+        raise Forbidden(
+            f"记录不在管辖范围内 (record {division_code} is outside your jurisdiction {principal.division})",
+            division=division_code,
+        )

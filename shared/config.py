@@ -1,0 +1,146 @@
+"""Settings: one pydantic-settings object per service, every variable prefixed ``FUPIN_``.
+
+Settings common to all services are read from ``FUPIN_<NAME>`` (``FUPIN_DATABASE_URL``,
+``FUPIN_KAFKA_BOOTSTRAP`` …).  What differs per service — its port and its database — is read
+from ``FUPIN_<SERVICE>_<NAME>`` (``FUPIN_FUNDS_PORT``, ``FUPIN_FUNDS_DATABASE``), so one
+environment can configure all four services at once (the runner and docker-compose do).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import ClassVar, Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+SERVICES: tuple[str, ...] = ("registry", "funds", "projects", "audit")
+
+
+class Settings(BaseSettings):
+    """What every service needs to know; subclassed once per service below."""
+
+    model_config = SettingsConfigDict(env_prefix="FUPIN_", extra="ignore", populate_by_name=True)
+
+    service: ClassVar[str]
+
+    env: Literal["development", "production"] = Field(
+        "development", description="production refuses the development JWT secret"
+    )
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL server URL (postgresql://user:pw@host:5432/). Each service uses "
+        "its own database on it, created if missing. Unset: the runner starts embedded PostgreSQL.",
+    )
+    database_prefix: str = Field("fupin", description="database name = <prefix>_<service>")
+    kafka_bootstrap: str | None = Field(
+        None, description="Kafka bootstrap servers. Unset: the runner starts the embedded broker."
+    )
+    kafka_idempotence: bool = Field(
+        False, description="idempotent producer (enable with Apache Kafka; the embedded broker lacks it)"
+    )
+    topic_partitions: int = Field(1, ge=1, description="partitions of each fupin.<service>.events topic")
+    jwt_secret: str = Field("fupin-development-secret-do-not-deploy", description="HS256 secret (development)")
+    jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (production)")
+    jwt_issuer: str = "fupin"
+    jwt_audience: str = "fupin"
+    service_token: str | None = Field(
+        None, description="bearer token this service presents to the others' /events feeds; "
+        "minted from the development secret when unset"
+    )
+    host: str = "127.0.0.1"
+    relay_poll_seconds: float = Field(2.0, gt=0, description="relay polls this often besides LISTEN/NOTIFY")
+    log_level: str = "INFO"
+    log_json: bool = True
+    migrate_on_start: bool = Field(False, description="create and migrate the database before serving")
+    policy_files: list[str] = Field(
+        default_factory=list, description="extra YAML rule tables that override the shipped policy"
+    )
+    registry_url: str = "http://127.0.0.1:8101"
+    funds_url: str = "http://127.0.0.1:8102"
+    projects_url: str = "http://127.0.0.1:8103"
+    audit_url: str = "http://127.0.0.1:8104"
+
+    # per-service fields, overridden with FUPIN_<SERVICE>_ aliases in each subclass
+    port: int
+    database: str | None = None
+
+    @property
+    def database_name(self) -> str:
+        return self.database or f"{self.database_prefix}_{self.service}"
+
+    @cached_property
+    def sqlalchemy_url(self) -> str:
+        """The asyncpg URL of this service's own database."""
+        if not self.database_url:
+            raise RuntimeError("FUPIN_DATABASE_URL is not set (the runner sets it for embedded PostgreSQL)")
+        return database_url_for(self.database_url, self.database_name)
+
+    @property
+    def topic(self) -> str:
+        return topic_of(self.service)
+
+    def peer_url(self, service: str) -> str:
+        return getattr(self, f"{service}_url")
+
+
+def _port(service: str, default: int):
+    """A service's port, read from FUPIN_<SERVICE>_PORT."""
+    return Field(default, validation_alias=AliasChoices("port", f"FUPIN_{service.upper()}_PORT"))
+
+
+def _database(service: str):
+    """A service's database name, read from FUPIN_<SERVICE>_DATABASE (default <prefix>_<service>)."""
+    return Field(None, validation_alias=AliasChoices("database", f"FUPIN_{service.upper()}_DATABASE"))
+
+
+class RegistrySettings(Settings):
+    service: ClassVar[str] = "registry"
+    port: int = _port("registry", 8101)
+    database: str | None = _database("registry")
+
+
+class FundsSettings(Settings):
+    service: ClassVar[str] = "funds"
+    port: int = _port("funds", 8102)
+    database: str | None = _database("funds")
+
+
+class ProjectsSettings(Settings):
+    service: ClassVar[str] = "projects"
+    port: int = _port("projects", 8103)
+    database: str | None = _database("projects")
+
+
+class AuditSettings(Settings):
+    service: ClassVar[str] = "audit"
+    port: int = _port("audit", 8104)
+    database: str | None = _database("audit")
+
+
+SETTINGS_CLASSES: dict[str, type[Settings]] = {
+    cls.service: cls for cls in (RegistrySettings, FundsSettings, ProjectsSettings, AuditSettings)
+}
+
+
+def settings_for(service: str, **overrides) -> Settings:
+    return SETTINGS_CLASSES[service](**overrides)
+
+
+def topic_of(service: str) -> str:
+    return f"fupin.{service}.events"
+
+
+def database_url_for(server_url: str, database: str) -> str:
+    """Point a server URL at one database, with the asyncpg driver."""
+    url = make_url(server_url).set(drivername="postgresql+asyncpg", database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def libpq_url(server_url: str, database: str | None = None) -> str:
+    """A plain postgresql:// URL (for asyncpg.connect and psql), optionally at another database."""
+    url = make_url(server_url).set(drivername="postgresql")
+    if database is not None:
+        url = url.set(database=database)
+    return url.render_as_string(hide_password=False)

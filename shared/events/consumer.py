@@ -1,0 +1,198 @@
+"""The consumer: applies other services' events to this service's read models (rule 5).
+
+Guarantees:
+
+* **Effectively once.** Each event is applied in one DB transaction together with an ``inbox``
+  row (source, event id) and the new position of its source; an event already in the inbox, or
+  at or below the source's position, is skipped. Kafka offsets are committed only after that
+  transaction commits, so a crash re-delivers and the re-delivery is skipped.
+* **In order, without gaps.** Each source's events are applied in seq order. On a jump (the
+  broker lost messages, or partitions interleave) the missing range is fetched from the
+  source's ``GET /events?after=`` feed and applied first.
+* **Authentic.** Every event must link to the previous one of its source (``prev_hash``) and
+  its hash must match its content; a broken chain stops the consumer for that source
+  (:class:`ChainBroken`) instead of applying unverifiable data.
+
+Handlers are ``async def handler(session, event)``; they run with the consumed event as the
+causation of anything they append.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Mapping
+
+import httpx
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from shared import context
+from shared.auth import service_token
+from shared.config import Settings, topic_of
+from shared.events.chain import GENESIS, compute_hash
+from shared.events.relay import decode_message
+from shared.logging import get_logger
+from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
+
+log = get_logger("fupin.consumer")
+
+Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+FEED_PAGE = 500
+
+
+class ChainBroken(RuntimeError):
+    """An incoming event does not continue its source's verified chain."""
+
+
+@dataclass
+class Position:
+    seq: int = 0
+    hash: str = GENESIS
+
+
+class Consumer:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, Mapping[str, Handler]],
+        *,
+        http: httpx.AsyncClient | None = None,
+    ):
+        """``handlers``: {source service: {event type: handler}}; every event of a listed source
+        is recorded (inbox, position) whether or not a handler is registered for its type."""
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.handlers = handlers
+        self.http = http or httpx.AsyncClient(timeout=30)
+        self.positions: dict[str, Position] = {}
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.settings.service}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.http.aclose()
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                await self._session()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 — restart from committed offsets
+                log.warning("consumer interrupted", service=self.settings.service, error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _session(self) -> None:
+        await self.load_positions()
+        kafka = AIOKafkaConsumer(
+            *(topic_of(source) for source in self.handlers),
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=f"fupin.{self.settings.service}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=5000,  # notice a re-created topic quickly
+        )
+        await kafka.start()
+        try:
+            while not self._stopping:
+                batches = await kafka.getmany(timeout_ms=1000, max_records=FEED_PAGE)
+                for partition, messages in batches.items():
+                    for message in messages:
+                        await self.apply(decode_message(message.value))
+                    await kafka.commit({partition: messages[-1].offset + 1})
+                await self._report_lag(kafka)
+        finally:
+            await kafka.stop()
+
+    async def _report_lag(self, kafka: AIOKafkaConsumer) -> None:
+        """Messages on each source topic past our position (from the last fetch's high watermark)."""
+        lag = dict.fromkeys(self.handlers, 0)
+        for partition in kafka.assignment():
+            high = kafka.highwater(partition)
+            if high is not None:
+                source = partition.topic.split(".")[1]
+                lag[source] += max(high - await kafka.position(partition), 0)
+        for source, behind in lag.items():
+            CONSUMER_LAG.labels(self.settings.service, source).set(behind)
+
+    # -- applying events -----------------------------------------------------------------------
+    async def load_positions(self) -> None:
+        async with self.sessionmaker() as session:
+            rows = (await session.execute(text("SELECT source, last_seq, last_hash FROM consumer_positions"))).all()
+        self.positions = {row.source: Position(row.last_seq, row.last_hash) for row in rows}
+
+    async def apply(self, event: dict[str, Any]) -> None:
+        """Apply one event from the broker: skip it, or backfill up to it, then apply it."""
+        source, seq = event["source"], event["seq"]
+        position = self.positions.setdefault(source, Position())
+        if seq <= position.seq:
+            CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc()
+            return
+        if seq > position.seq + 1:
+            await self.backfill(source, until=seq - 1)
+        await self._apply_one(event, outcome="handled")
+
+    async def backfill(self, source: str, until: int) -> None:
+        """Fetch and apply the source's events after our position up to ``until`` from its feed."""
+        position = self.positions.setdefault(source, Position())
+        url = self.settings.peer_url(source).rstrip("/") + "/events"
+        headers = {"Authorization": f"Bearer {service_token(self.settings)}"}
+        log.info("backfilling from feed", service=self.settings.service, source=source,
+                 after=position.seq, until=until)
+        while position.seq < until:
+            response = await self.http.get(
+                url, params={"after": position.seq, "limit": min(FEED_PAGE, until - position.seq)}, headers=headers
+            )
+            response.raise_for_status()
+            events = response.json()["events"]
+            if not events:
+                raise RuntimeError(f"{source} feed has no events after {position.seq} (expected up to {until})")
+            for event in events:
+                if event["seq"] > until:
+                    return
+                await self._apply_one(event, outcome="backfilled")
+
+    async def _apply_one(self, event: dict[str, Any], *, outcome: str) -> None:
+        source, seq = event["source"], event["seq"]
+        position = self.positions.setdefault(source, Position())
+        if seq != position.seq + 1 or event["prev_hash"] != position.hash or compute_hash(event) != event["hash"]:
+            raise ChainBroken(
+                f"{source} event seq {seq} does not continue the verified chain at seq {position.seq}"
+            )
+        handler = self.handlers.get(source, {}).get(event["type"])
+        cause = context.causation_id.set(event["id"])
+        correlation = context.correlation_id.set(event["correlation_id"])
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                fresh = await session.scalar(text(
+                    "INSERT INTO inbox (source, event_id, seq, type) VALUES (:source, :id, :seq, :type) "
+                    "ON CONFLICT DO NOTHING RETURNING 1"
+                ), dict(source=source, id=event["id"], seq=seq, type=event["type"]))
+                if fresh and handler is not None:
+                    await handler(session, event)
+                await session.execute(text(
+                    "INSERT INTO consumer_positions (source, last_seq, last_hash) VALUES (:source, :seq, :hash) "
+                    "ON CONFLICT (source) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+                    "last_hash = EXCLUDED.last_hash, updated_at = now()"
+                ), dict(source=source, seq=seq, hash=event["hash"]))
+        finally:
+            context.causation_id.reset(cause)
+            context.correlation_id.reset(correlation)
+        self.positions[source] = Position(seq, event["hash"])
+        CONSUMER_PROCESSED.labels(self.settings.service, source, outcome if fresh else "duplicate").inc()

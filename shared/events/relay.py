@@ -1,0 +1,195 @@
+"""The relay: publishes a service's log to ``fupin.<service>.events`` in seq order (rule 4).
+
+Guarantees:
+
+* **Order.** Events are sent in seq order with key = subject, so each aggregate's events stay in
+  order on their partition (and the whole log is in order with one partition, the default).
+* **At least once.** The watermark (last seq the broker acknowledged, ``acks=all``) is stored in
+  the service's own database after the acknowledgement. A crash between the two re-sends a
+  few events; consumers skip them by their inbox.
+* **Broker loss costs nothing.** The relay counts what the topic holds (sum of partition end
+  offsets, which only grow while a topic lives). If that is less than its watermark, the broker
+  lost data — the embedded broker keeps nothing on disk — and the relay republishes the whole
+  log from seq 1, so a replay from the topic is complete again.
+* **One relay per log.** A session-level advisory lock makes extra instances (more uvicorn
+  workers, a second replica) wait as hot standbys.
+
+It wakes on LISTEN/NOTIFY (sent by ``append`` at commit) and polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.config import Settings, libpq_url
+from shared.events import store
+from shared.logging import get_logger
+from shared.metrics import RELAY_LAG, RELAY_PUBLISHED
+
+log = get_logger("fupin.relay")
+
+RELAY_LOCK_KEY = 0x66757069_6E_01
+BATCH = 1000
+
+
+def encode_message(event: dict[str, Any]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) of an event on the wire: CloudEvents JSON, structured mode."""
+    value = json.dumps({"specversion": "1.0", **event}, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = [("ce_type", event["type"].encode()), ("ce_id", event["id"].encode()), ("seq", str(event["seq"]).encode())]
+    return event["subject"].encode(), value, headers
+
+
+def decode_message(value: bytes) -> dict[str, Any]:
+    event = json.loads(value)
+    event.pop("specversion", None)
+    return event
+
+
+async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    """Create the topic with unlimited retention if it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1,
+                                            topic_configs={"retention.ms": "-1"})])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+async def topic_message_count(probe: AIOKafkaConsumer, topic: str) -> int:
+    """Sum of end offsets over the topic's partitions (0 if the topic does not exist)."""
+    await probe._client.force_metadata_update()  # noqa: SLF001 — aiokafka has no public refresh
+    partitions = probe.partitions_for_topic(topic) or set()
+    if not partitions:
+        return 0
+    ends = await probe.end_offsets([TopicPartition(topic, p) for p in partitions])
+    return sum(ends.values())
+
+
+class Relay:
+    def __init__(self, settings: Settings, *, check_every: float | None = None):
+        self.settings = settings
+        self.service = settings.service
+        self.topic = settings.topic
+        self.dsn = libpq_url(settings.database_url, settings.database_name)
+        self.check_every = check_every or max(settings.relay_poll_seconds, 1.0)
+        self.wake = asyncio.Event()
+        self.watermark = 0
+        self._task: asyncio.Task | None = None
+        self._stopping = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"relay-{self.service}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.wake.set()
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def run(self) -> None:
+        backoff = 0.2
+        while not self._stopping:
+            try:
+                await self._session()
+                backoff = 0.2
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 — broker or database down: retry
+                log.warning("relay interrupted", service=self.service, error=repr(exc), retry_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    # -- one connected session -----------------------------------------------------------------
+    async def _session(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        producer = probe = None
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+                await asyncio.sleep(self.settings.relay_poll_seconds)  # another relay is active
+            await conn.add_listener(store.NOTIFY_CHANNEL, lambda *_: self.wake.set())
+            bootstrap = self.settings.kafka_bootstrap
+            await ensure_topic(bootstrap, self.topic, self.settings.topic_partitions)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=bootstrap, acks="all", linger_ms=5,
+                enable_idempotence=self.settings.kafka_idempotence, request_timeout_ms=15000,
+            )
+            probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+            await producer.start()
+            await probe.start()
+            self.watermark = await self._load_watermark(conn)
+            await self._check_broker(conn, probe)
+            log.info("relay started", service=self.service, topic=self.topic, watermark=self.watermark)
+            loop = asyncio.get_running_loop()
+            next_check = loop.time() + self.check_every
+            while not self._stopping:
+                published = await self._publish_batch(conn, producer)
+                if published:
+                    continue
+                newest = await store.last_seq(conn)
+                RELAY_LAG.labels(self.service).set(max(newest - self.watermark, 0))
+                if loop.time() >= next_check:
+                    await self._check_broker(conn, probe)
+                    next_check = loop.time() + self.check_every
+                    continue
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), self.settings.relay_poll_seconds)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            for client in (producer, probe):
+                if client is not None:
+                    try:
+                        await client.stop()
+                    except Exception:  # noqa: BLE001
+                        pass
+            await conn.close()  # also releases the advisory lock
+
+    async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
+        events = await store.read_after(conn, self.watermark, BATCH)
+        if not events:
+            return 0
+        deliveries = []
+        for event in events:
+            key, value, headers = encode_message(event)
+            deliveries.append(await producer.send(self.topic, value=value, key=key, headers=headers))
+        await asyncio.gather(*deliveries)  # acknowledged by the broker (acks=all)
+        self.watermark = events[-1]["seq"]
+        await self._save_watermark(conn)
+        RELAY_PUBLISHED.labels(self.service).inc(len(events))
+        return len(events)
+
+    async def _check_broker(self, conn: asyncpg.Connection, probe: AIOKafkaConsumer) -> None:
+        held = await topic_message_count(probe, self.topic)
+        if held < self.watermark:
+            log.warning("broker lost events; republishing the log from seq 1",
+                        service=self.service, topic=self.topic, broker_holds=held, watermark=self.watermark)
+            await ensure_topic(self.settings.kafka_bootstrap, self.topic, self.settings.topic_partitions)
+            self.watermark = 0
+            await self._save_watermark(conn)
+
+    async def _load_watermark(self, conn: asyncpg.Connection) -> int:
+        value = await conn.fetchval("SELECT last_seq FROM relay_watermark WHERE topic = $1", self.topic)
+        return value or 0
+
+    async def _save_watermark(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(
+            "INSERT INTO relay_watermark (topic, last_seq) VALUES ($1, $2) "
+            "ON CONFLICT (topic) DO UPDATE SET last_seq = EXCLUDED.last_seq, updated_at = now()",
+            self.topic, self.watermark,
+        )

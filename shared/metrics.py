@@ -1,0 +1,30 @@
+"""Prometheus metrics shared by every service (one process may host several, so each carries
+a ``service`` label)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUEST_LATENCY = Histogram(
+    "fupin_http_request_duration_seconds",
+    "HTTP request latency by route",
+    ["service", "method", "route", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+EVENTS_APPENDED = Counter(
+    "fupin_events_appended_total", "Events committed to the service's log", ["service", "type"]
+)
+RELAY_LAG = Gauge(
+    "fupin_relay_lag_events", "Events in the log not yet confirmed by the broker", ["service"]
+)
+RELAY_PUBLISHED = Counter(
+    "fupin_relay_published_total", "Events published to the broker (re-publishes included)", ["service"]
+)
+CONSUMER_LAG = Gauge(
+    "fupin_consumer_lag_events",
+    "Messages on the source topic not yet processed by this service",
+    ["service", "source"],
+)
+CONSUMER_PROCESSED = Counter(
+    "fupin_consumer_events_total",
+    "Events consumed, by outcome (handled, skipped duplicate, backfilled)",
+    ["service", "source", "outcome"],
+)

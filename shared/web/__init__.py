@@ -1,0 +1,8 @@
+"""The web layer shared by every service: app factory, problem+json, idempotency, pagination,
+health and metrics."""
+
+from shared.web.app import create_app, router
+from shared.web.idempotency import db_session
+from shared.web.pagination import Page, PageParams, page_params
+
+__all__ = ["Page", "PageParams", "create_app", "db_session", "page_params", "router"]

@@ -1,0 +1,127 @@
+"""The app factory every service uses."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, Awaitable, Callable, Iterable, Mapping
+
+import structlog
+from fastapi import APIRouter, FastAPI
+
+from shared import context
+from shared import logging as fupin_logging
+from shared.auth import TokenVerifier
+from shared.clock import Clock, SystemClock
+from shared.config import Settings
+from shared.db import make_engine, make_sessionmaker, prepare_database
+from shared.events import feed
+from shared.events.consumer import Consumer, Handler
+from shared.events.relay import Relay
+from shared.metrics import REQUEST_LATENCY
+from shared.web import health, problems
+from shared.web.idempotency import IdempotentRoute
+
+log = fupin_logging.get_logger("fupin.http")
+_CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def router(**kwargs: Any) -> APIRouter:
+    """An APIRouter whose write routes follow the Idempotency-Key contract and own their transaction."""
+    return APIRouter(route_class=IdempotentRoute, **kwargs)
+
+
+class RequestContext:
+    """Pure ASGI middleware: correlation id, a JSON access log line and the latency histogram."""
+
+    def __init__(self, app, service: str):
+        self.app, self.service = app, service
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        incoming = dict(scope["headers"]).get(b"x-correlation-id", b"").decode("latin-1")
+        correlation = incoming if _CORRELATION_OK.match(incoming) else str(uuid.uuid4())
+        token = context.correlation_id.set(correlation)
+        structlog.contextvars.bind_contextvars(correlation_id=correlation)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_header(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-correlation-id", correlation.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_header)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUEST_LATENCY.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
+            if template not in ("/healthz", "/metrics"):
+                principal = getattr(scope.get("state", {}).get("principal"), "sub", None)
+                log.info("request", method=scope["method"], path=scope["path"], status=status,
+                         ms=round(elapsed * 1000, 2), sub=principal)
+            structlog.contextvars.unbind_contextvars("correlation_id")
+            context.correlation_id.reset(token)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    title: str,
+    description: str,
+    routers: Iterable[APIRouter] = (),
+    consumes: Mapping[str, Mapping[str, Handler]] | None = None,
+    clock: Clock | None = None,
+    on_startup: Iterable[Hook] = (),
+    run_background: bool = True,
+) -> FastAPI:
+    """Build a service: problem+json errors, auth, idempotent writes, health, metrics, event
+    feed, and — when a broker is configured and ``run_background`` — its relay and consumer.
+
+    ``consumes`` maps a source service to {event type: handler}.
+    """
+    fupin_logging.configure(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.migrate_on_start:
+            await prepare_database(settings)
+        app.state.engine = make_engine(settings.sqlalchemy_url)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine, settings.service, app.state.clock)
+        background = []
+        if settings.kafka_bootstrap and run_background:
+            background.append(Relay(settings))
+            if consumes:
+                background.append(Consumer(settings, app.state.sessionmaker, consumes))
+        for hook in on_startup:
+            await hook(app)
+        for worker in background:
+            worker.start()
+        app.state.background = background
+        try:
+            yield
+        finally:
+            for worker in background:
+                await worker.stop()
+            await app.state.engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.token_verifier = TokenVerifier(settings)
+    problems.install(app)
+    app.add_middleware(RequestContext, service=settings.service)
+    app.include_router(health.router)
+    app.include_router(feed.router)
+    for extra in routers:
+        app.include_router(extra)
+    return app

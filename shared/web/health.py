@@ -1,0 +1,57 @@
+"""Liveness, readiness (database and broker) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaClient
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+router = APIRouter(tags=["operations"])
+
+
+async def broker_reachable(bootstrap: str, timeout: float = 3.0) -> bool:
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout)
+        return True
+    except Exception:
+        return False
+    finally:
+        await client.close()
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz(request: Request) -> dict:
+    return {"status": "ok", "service": request.app.state.settings.service}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers and the broker is reachable",
+    responses={503: {"description": "a dependency is down (the body lists which)"}},
+)
+async def readyz(request: Request, response: Response) -> dict:
+    settings = request.app.state.settings
+    checks: dict[str, str] = {}
+    try:
+        async with request.app.state.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 — any failure means not ready
+        checks["database"] = f"down: {type(exc).__name__}"
+    if settings.kafka_bootstrap:
+        checks["broker"] = "ok" if await broker_reachable(settings.kafka_bootstrap) else "down"
+    else:
+        checks["broker"] = "not configured"
+    ready = all(v in ("ok", "not configured") for v in checks.values())
+    if not ready:
+        response.status_code = 503
+    return {"status": "ready" if ready else "not ready", "service": settings.service, "checks": checks}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

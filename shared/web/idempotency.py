@@ -1,0 +1,193 @@
+"""The ``Idempotency-Key`` contract (rule 9) and the unit of work of a write request.
+
+Every write route (POST/PUT/PATCH/DELETE) of a router made with :func:`shared.web.router` runs
+through :class:`IdempotentRoute`:
+
+1. **Claim.** In its own short transaction the key is inserted for the caller's scope with a
+   hash of (method, path, query, body), state ``in_flight``, a fresh ``owner`` id and a lease.
+   An existing key answers instead: another body → 422; still in flight → 409; completed → the
+   stored response again, with ``Idempotent-Replayed: true``.
+2. **Work.** The endpoint runs on a session the route opens (``Depends(db_session)``); it adds
+   rows and appends events but does not commit.
+3. **Complete.** On a 2xx response the key is marked completed with the response *in the same
+   transaction as the business rows and events*, conditional on still owning the claim, then
+   committed. So a key is completed if and only if its effects are committed; a retry can never
+   apply a write twice. An error response or exception rolls everything back and releases the
+   key, so the client may retry with the same key.
+
+A claim whose lease expired without completing belongs to an attempt that did not commit (a
+crashed process): the next attempt takes it over. If the crashed attempt was in fact only slow
+and commits later, its conditional completion finds it no longer owns the claim and rolls back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import Conflict, Problem, Unprocessable
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LEASE_SECONDS = 60
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+_KEPT_HEADERS = ("content-type", "location")
+
+
+@dataclass(frozen=True)
+class Claim:
+    owner: str | None = None  # set when this attempt may proceed
+    replay: Response | None = None
+
+
+def request_hash(method: str, path: str, query: str, body: bytes) -> str:
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query.encode(), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _scope(request: Request) -> str:
+    """Keys are per caller: the token's subject, or 'public' for anonymous endpoints."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        try:
+            return "sub:" + request.app.state.token_verifier.verify(header[7:]).sub
+        except Problem:
+            return "invalid-token"  # the endpoint's own auth dependency will refuse it
+    return "public"
+
+
+async def claim(engine, scope: str, key: str, method: str, path: str, digest: str) -> Claim:
+    owner = str(uuid.uuid4())
+    async with engine.begin() as conn:
+        inserted = await conn.scalar(text(
+            "INSERT INTO idempotency_keys (scope, key, method, path, request_hash, state, owner, locked_until) "
+            "VALUES (:scope, :key, :method, :path, :digest, 'in_flight', :owner, "
+            "        now() + make_interval(secs => :lease)) "
+            "ON CONFLICT (scope, key) DO NOTHING RETURNING 1"
+        ), dict(scope=scope, key=key, method=method, path=path, digest=digest, owner=owner, lease=LEASE_SECONDS))
+        if inserted:
+            return Claim(owner=owner)
+        row = (await conn.execute(text(
+            "SELECT request_hash, state, status_code, response_headers, response_body, "
+            "       locked_until < now() AS expired "
+            "FROM idempotency_keys WHERE scope = :scope AND key = :key FOR UPDATE"
+        ), dict(scope=scope, key=key))).mappings().one()
+        if row["request_hash"] != digest:
+            raise Unprocessable(
+                f"幂等键已用于另一请求 (Idempotency-Key {key!r} was used with a different request)",
+                errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}],
+            )
+        if row["state"] == "completed":
+            headers = dict(row["response_headers"] or {})
+            headers[REPLAYED] = "true"
+            return Claim(replay=Response(row["response_body"], status_code=row["status_code"], headers=headers))
+        if not row["expired"]:
+            raise Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)")
+        await conn.execute(text(
+            "UPDATE idempotency_keys SET owner = :owner, locked_until = now() + make_interval(secs => :lease) "
+            "WHERE scope = :scope AND key = :key"
+        ), dict(owner=owner, lease=LEASE_SECONDS, scope=scope, key=key))
+        return Claim(owner=owner)
+
+
+async def complete(session: AsyncSession, scope: str, key: str, owner: str, response: Response) -> bool:
+    """Mark the key completed inside the business transaction; False if the claim was lost."""
+    headers = {k: v for k, v in response.headers.items() if k.lower() in _KEPT_HEADERS}
+    done = await session.scalar(text(
+        "UPDATE idempotency_keys SET state = 'completed', status_code = :status, "
+        "  response_headers = CAST(:headers AS jsonb), response_body = :body, completed_at = now() "
+        "WHERE scope = :scope AND key = :key AND owner = :owner AND state = 'in_flight' RETURNING 1"
+    ), dict(status=response.status_code, headers=json.dumps(headers), body=bytes(response.body),
+            scope=scope, key=key, owner=owner))
+    return bool(done)
+
+
+async def release(engine, scope: str, key: str, owner: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key AND owner = :owner "
+            "AND state = 'in_flight'"
+        ), dict(scope=scope, key=key, owner=owner))
+
+
+class IdempotentRoute(APIRoute):
+    """APIRoute that owns the transaction of write requests and applies the key contract.
+
+    ``openapi_extra={"x-idempotency": "optional"}`` on a route makes the header optional
+    (public forms cannot send headers); without a key such a request simply runs once.
+    """
+
+    def get_route_handler(self) -> Callable:
+        endpoint = super().get_route_handler()
+        key_optional = (self.openapi_extra or {}).get("x-idempotency") == "optional"
+
+        async def handler(request: Request) -> Response:
+            if request.method not in WRITE_METHODS:
+                return await endpoint(request)
+            key = request.headers.get(HEADER)
+            if key is None and not key_optional:
+                raise Unprocessable(
+                    "写操作需要幂等键 (write requests need an Idempotency-Key header)",
+                    errors=[{"field": HEADER, "reason": "required"}],
+                )
+            if key is not None and not (1 <= len(key) <= 200):
+                raise Unprocessable("幂等键长度须为1–200 (Idempotency-Key must be 1–200 characters)",
+                                    errors=[{"field": HEADER, "reason": "length 1–200"}])
+            return await _run_write(request, endpoint, key)
+
+        return handler
+
+
+async def _run_write(request: Request, endpoint: Callable, key: str | None) -> Response:
+    app = request.app
+    engine = app.state.engine
+    owner = scope = None
+    if key is not None:
+        body = await request.body()
+        scope = _scope(request)
+        digest = request_hash(request.method, request.url.path, request.url.query, body)
+        claimed = await claim(engine, scope, key, request.method, request.url.path, digest)
+        if claimed.replay is not None:
+            return claimed.replay
+        owner = claimed.owner
+    async with app.state.sessionmaker() as session:
+        request.state.session = session
+        try:
+            response = await endpoint(request)
+            if response.status_code >= 400:
+                await session.rollback()
+            else:
+                if owner is not None and not await complete(session, scope, key, owner, response):
+                    await session.rollback()
+                    raise Conflict(f"幂等键已被另一请求接管 (Idempotency-Key {key!r} was taken over by a retry)")
+                await session.commit()
+                return response
+        except BaseException:
+            await session.rollback()
+            if owner is not None:
+                await release(engine, scope, key, owner)
+            raise
+    if owner is not None:
+        await release(engine, scope, key, owner)
+    return response
+
+
+async def db_session(request: Request) -> Any:
+    """The request's session: the write route's unit of work, or a fresh read session."""
+    session = getattr(request.state, "session", None)
+    if session is not None:
+        yield session
+        return
+    async with request.app.state.sessionmaker() as session:
+        yield session

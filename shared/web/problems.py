@@ -1,0 +1,69 @@
+"""Exception handlers: everything the API refuses is ``application/problem+json`` (RFC 9457)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import PROBLEM_BASE, Problem, Unprocessable
+
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+               409: "conflict", 413: "too-large", 415: "unsupported-media-type", 429: "rate-limited"}
+
+
+def problem_response(problem: Problem, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(problem.body(str(request.url.path)), status_code=problem.status,
+                        media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple) -> str:
+    """'body.amount' → 'amount'; query/path/header locations keep their prefix for clarity."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    errors = []
+    for err in exc.errors():
+        reason = err.get("msg", "invalid")
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, ValueError):  # our validators' bilingual message, without pydantic's prefix
+            reason = str(ctx_error)
+        errors.append({"field": _field(tuple(err.get("loc", ()))), "reason": reason})
+    return errors
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem):
+        return problem_response(exc, request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem_response(Unprocessable(f"请求数据无效 (invalid request: {detail})", errors=errors), request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        problem = Problem(str(exc.detail), title=_title(exc.status_code), slug=_HTTP_SLUGS.get(exc.status_code, "http-error"))
+        problem.status = exc.status_code
+        return problem_response(problem, request, headers=getattr(exc, "headers", None))
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "install", "problem_response", "validation_errors"]

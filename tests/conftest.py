@@ -1,0 +1,131 @@
+"""Test infrastructure: real PostgreSQL and the real broker, started once per session.
+
+PostgreSQL: ``FUPIN_TEST_DATABASE_URL`` if set; else the server on 127.0.0.1:5432 if one answers
+(set ``FUPIN_TEST_EMBEDDED=1`` to skip it); else embedded PostgreSQL in a temporary folder.
+The broker is always an embedded Tansu (tests kill and restart it).
+
+Each test that needs a service database gets a fresh one, cloned from a template that was
+migrated once per session with the service's Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import socket
+import sys
+import tempfile
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
+from shared.auth import issue_token
+from shared.config import Settings, settings_for
+from shared.db import drop_database, ensure_database, make_engine, migrate
+
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _local_postgres_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    if os.environ.get("FUPIN_TEST_DATABASE_URL"):
+        yield os.environ["FUPIN_TEST_DATABASE_URL"]
+        return
+    if os.environ.get("FUPIN_TEST_EMBEDDED") != "1" and _local_postgres_answers():
+        yield "postgresql://postgres@127.0.0.1:5432/postgres"
+        return
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="fupin-pg-")) / "data").start()
+    try:
+        yield server.url
+    finally:
+        server.destroy()
+
+
+@pytest.fixture(scope="session")
+def broker():
+    log = Path(tempfile.gettempdir()) / f"fupin-test-broker-{RUN_ID}.log"
+    embedded = EmbeddedBroker(log_path=log).start()
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
+
+
+class Databases:
+    """Fresh, migrated service databases for tests."""
+
+    def __init__(self, server_url: str):
+        self.server_url = server_url
+        self.templates: dict[str, str] = {}
+        self.created: list[str] = []
+        self.counter = itertools.count(1)
+
+    async def template(self, service: str) -> str:
+        if service not in self.templates:
+            name = f"fupint_{RUN_ID}_{service}_tpl"
+            await ensure_database(self.server_url, name)
+            engine = make_engine(settings_for(service, database_url=self.server_url, database=name).sqlalchemy_url)
+            try:
+                await migrate(engine, service)
+            finally:
+                await engine.dispose()
+            self.templates[service] = name
+            self.created.append(name)
+        return self.templates[service]
+
+    async def new(self, service: str, **overrides) -> Settings:
+        """A fresh migrated database for ``service`` and settings pointing at it."""
+        name = f"fupint_{RUN_ID}_{service}_{next(self.counter)}"
+        await ensure_database(self.server_url, name, template=await self.template(service))
+        self.created.append(name)
+        options = dict(database_url=self.server_url, database=name, kafka_bootstrap=None,
+                       relay_poll_seconds=0.2, log_level="WARNING")
+        options.update(overrides)
+        return settings_for(service, **options)
+
+    async def drop_all(self) -> None:
+        for name in reversed(self.created):
+            await drop_database(self.server_url, name)
+
+
+@pytest.fixture(scope="session")
+async def databases(pg_url):
+    dbs = Databases(pg_url)
+    yield dbs
+    await dbs.drop_all()
+
+
+def bearer(settings: Settings, role: str, division: str = "000000000000", **kwargs) -> dict[str, str]:
+    token = issue_token(settings, sub=kwargs.pop("sub", f"test-{role}"), roles=[role], division=division, **kwargs)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@asynccontextmanager
+async def serving(app):
+    """Run an app's lifespan and give an httpx client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            yield client
+
+
+async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run ``fupin ARGS`` as a real process; returns (exit code, stdout + stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "deploy.cli", *args,
+        env={**os.environ, **(env or {})}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    return process.returncode, output.decode()
