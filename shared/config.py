@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     kafka_idempotence: bool = Field(
         False, description="idempotent producer (enable with Apache Kafka; the embedded broker lacks it)"
     )
+    topic_prefix: str = Field("fupin", description="topics are <prefix>.<service>.events; consumer groups <prefix>.<service>")
     topic_partitions: int = Field(1, ge=1, description="partitions of each fupin.<service>.events topic")
     jwt_secret: str = Field("fupin-development-secret-do-not-deploy", description="HS256 secret (development)")
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (production)")
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     relay_poll_seconds: float = Field(2.0, gt=0, description="relay polls this often besides LISTEN/NOTIFY")
+    consumer_catchup_seconds: float = Field(
+        15.0, gt=0, description="an idle consumer asks each source's feed for its last seq this often "
+        "and backfills what the broker never delivered"
+    )
     log_level: str = "INFO"
     log_json: bool = True
     migrate_on_start: bool = Field(False, description="create and migrate the database before serving")
@@ -79,7 +84,11 @@ class Settings(BaseSettings):
 
     @property
     def topic(self) -> str:
-        return topic_of(self.service)
+        return topic_of(self.service, self.topic_prefix)
+
+    @property
+    def consumer_group(self) -> str:
+        return f"{self.topic_prefix}.{self.service}"
 
     def peer_url(self, service: str) -> str:
         return getattr(self, f"{service}_url")
@@ -128,8 +137,8 @@ def settings_for(service: str, **overrides) -> Settings:
     return SETTINGS_CLASSES[service](**overrides)
 
 
-def topic_of(service: str) -> str:
-    return f"fupin.{service}.events"
+def topic_of(service: str, prefix: str = "fupin") -> str:
+    return f"{prefix}.{service}.events"
 
 
 def database_url_for(server_url: str, database: str) -> str:

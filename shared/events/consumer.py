@@ -8,7 +8,9 @@ Guarantees:
   transaction commits, so a crash re-delivers and the re-delivery is skipped.
 * **In order, without gaps.** Each source's events are applied in seq order. On a jump (the
   broker lost messages, or partitions interleave) the missing range is fetched from the
-  source's ``GET /events?after=`` feed and applied first.
+  source's ``GET /events?after=`` feed and applied first. A gap at the *end* of the log shows
+  no jump, so at start and whenever it has been idle for ``consumer_catchup_seconds`` the
+  consumer also asks each source's feed for its last seq and backfills up to it.
 * **Authentic.** Every event must link to the previous one of its source (``prev_hash``) and
   its hash must match its content; a broken chain stops the consumer for that source
   (:class:`ChainBroken`) instead of applying unverifiable data.
@@ -68,6 +70,7 @@ class Consumer:
         self.handlers = handlers
         self.http = http or httpx.AsyncClient(timeout=30)
         self.positions: dict[str, Position] = {}
+        self.topics = {topic_of(source, settings.topic_prefix): source for source in handlers}
         self._task: asyncio.Task | None = None
         self._stopping = False
 
@@ -101,14 +104,16 @@ class Consumer:
     async def _session(self) -> None:
         await self.load_positions()
         kafka = AIOKafkaConsumer(
-            *(topic_of(source) for source in self.handlers),
+            *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap,
-            group_id=f"fupin.{self.settings.service}",
+            group_id=self.settings.consumer_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             metadata_max_age_ms=5000,  # notice a re-created topic quickly
         )
         await kafka.start()
+        loop = asyncio.get_running_loop()
+        next_catch_up = loop.time()
         try:
             while not self._stopping:
                 batches = await kafka.getmany(timeout_ms=1000, max_records=FEED_PAGE)
@@ -117,8 +122,34 @@ class Consumer:
                         await self.apply(decode_message(message.value))
                     await kafka.commit({partition: messages[-1].offset + 1})
                 await self._report_lag(kafka)
+                if batches:
+                    next_catch_up = loop.time() + self.settings.consumer_catchup_seconds
+                elif loop.time() >= next_catch_up:
+                    await self.catch_up()
+                    next_catch_up = loop.time() + self.settings.consumer_catchup_seconds
         finally:
             await kafka.stop()
+
+    async def catch_up(self) -> None:
+        """Backfill every source up to the last seq its feed reports (a missing tail shows no jump)."""
+        for source in self.handlers:
+            after = self.positions.setdefault(source, Position()).seq
+            try:
+                page = await self._feed(source, after, 1)
+            except httpx.HTTPError as exc:
+                log.warning("source feed unreachable", service=self.settings.service, source=source, error=repr(exc))
+                continue
+            if page["last_seq"] > after:
+                await self.backfill(source, until=page["last_seq"])
+
+    async def _feed(self, source: str, after: int, limit: int) -> dict[str, Any]:
+        response = await self.http.get(
+            self.settings.peer_url(source).rstrip("/") + "/events",
+            params={"after": after, "limit": limit},
+            headers={"Authorization": f"Bearer {service_token(self.settings)}"},
+        )
+        response.raise_for_status()
+        return response.json()
 
     async def _report_lag(self, kafka: AIOKafkaConsumer) -> None:
         """Messages on each source topic past our position (from the last fetch's high watermark)."""
@@ -126,7 +157,7 @@ class Consumer:
         for partition in kafka.assignment():
             high = kafka.highwater(partition)
             if high is not None:
-                source = partition.topic.split(".")[1]
+                source = self.topics[partition.topic]
                 lag[source] += max(high - await kafka.position(partition), 0)
         for source, behind in lag.items():
             CONSUMER_LAG.labels(self.settings.service, source).set(behind)
@@ -150,19 +181,12 @@ class Consumer:
 
     async def backfill(self, source: str, until: int) -> None:
         """Fetch and apply the source's events after our position up to ``until`` from its feed."""
-        position = self.positions.setdefault(source, Position())
-        url = self.settings.peer_url(source).rstrip("/") + "/events"
-        headers = {"Authorization": f"Bearer {service_token(self.settings)}"}
         log.info("backfilling from feed", service=self.settings.service, source=source,
-                 after=position.seq, until=until)
-        while position.seq < until:
-            response = await self.http.get(
-                url, params={"after": position.seq, "limit": min(FEED_PAGE, until - position.seq)}, headers=headers
-            )
-            response.raise_for_status()
-            events = response.json()["events"]
+                 after=self.positions[source].seq, until=until)
+        while (after := self.positions[source].seq) < until:
+            events = (await self._feed(source, after, min(FEED_PAGE, until - after)))["events"]
             if not events:
-                raise RuntimeError(f"{source} feed has no events after {position.seq} (expected up to {until})")
+                raise RuntimeError(f"{source} feed has no events after {after} (expected up to {until})")
             for event in events:
                 if event["seq"] > until:
                     return

@@ -65,14 +65,29 @@ async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
         await admin.close()
 
 
-async def topic_message_count(probe: AIOKafkaConsumer, topic: str) -> int:
-    """Sum of end offsets over the topic's partitions (0 if the topic does not exist)."""
+async def topic_message_count(probe: AIOKafkaConsumer, topic: str, timeout: float = 5.0) -> int:
+    """Messages the topic holds: the sum of its partitions' high watermarks (0 if it is gone).
+
+    The high watermark is read from a fetch of each partition's last record, not from
+    ListOffsets alone: Tansu 0.6 answers ListOffsets(latest) with the base offset of the last
+    record *batch* + 1, while its fetch responses carry the true high watermark. With Apache
+    Kafka both agree and the fetch returns one record.
+    """
     await probe._client.force_metadata_update()  # noqa: SLF001 — aiokafka has no public refresh
-    partitions = probe.partitions_for_topic(topic) or set()
+    partitions = [TopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
     if not partitions:
         return 0
-    ends = await probe.end_offsets([TopicPartition(topic, p) for p in partitions])
-    return sum(ends.values())
+    ends = await probe.end_offsets(partitions)
+    held = [tp for tp in partitions if ends[tp] > 0]
+    if not held:
+        return 0
+    probe.assign(held)
+    for tp in held:
+        probe.seek(tp, ends[tp] - 1)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while any(probe.highwater(tp) is None for tp in held) and asyncio.get_running_loop().time() < deadline:
+        await probe.getmany(*held, timeout_ms=500)
+    return sum(max(probe.highwater(tp) or 0, ends[tp]) for tp in held)
 
 
 class Relay:

@@ -1,0 +1,233 @@
+"""Benchmark of the event store's append path (``shared.events.append``) on real PostgreSQL.
+
+What is measured, in one run against one server and one fresh, migrated ``funds`` database:
+
+1. **COPY baseline** — the N rows an append would write (same columns, same kind of data: funds
+   allocation payloads, actor JSON, random hex hashes), written with asyncpg's
+   ``copy_records_to_table`` into a scratch table ``(LIKE events INCLUDING ALL)`` — same
+   indexes and constraints, no trigger — in chunks of B rows, one transaction per chunk. Every
+   row is prepared beforehand, so this is the raw cost of getting the rows into PostgreSQL.
+   COPY is the fastest way in; ``append`` itself uses it for large batches, so the ratio to it
+   is what the append path (advisory lock, reading the chain head, canonical JSON, SHA-256,
+   SQLAlchemy session, pg_notify) costs on top of the bare write.
+2. **Batched append** — the same N events through ``append`` in batches of B per transaction
+   (events/s and the ratio to the baseline; the goal is >= 25%).
+3. **Single-event transactions** — M events from W concurrent writers, each with its own session
+   and one ``append`` of one event per transaction: events/s and latency percentiles per
+   transaction. The advisory lock serialises them, so this is the contended path.
+4. **Verify** — ``shared.events.store.verify`` over the whole log (it must verify).
+
+Server: ``FUPIN_BENCH_DATABASE_URL``, else 127.0.0.1:5432 if it answers, else an embedded
+PostgreSQL in a temporary folder (stopped at the end). Timing is printed, never asserted.
+
+    .venv/bin/python bench/events_append.py [--events N] [--batch B] [--single M] [--writers W]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import asyncpg
+import uuid6
+
+from deploy.embedded import EmbeddedPostgres
+from shared.config import libpq_url, settings_for
+from shared.db import drop_database, ensure_database, make_engine, make_sessionmaker, migrate
+from shared.events import NewEvent, append, store
+from shared.events.chain import canonical_json
+
+DIVISIONS = ("652722000000", "652723000000", "533324000000", "522633000000", "513436000000")
+PURPOSES = ("产业发展", "基础设施", "教育扶贫", "健康扶贫", "易地扶贫搬迁")
+
+
+def make_event(i: int, rng: random.Random) -> NewEvent:
+    """A realistic funds event: an allocation (下达) with its 文号, division and amount in fen."""
+    division = rng.choice(DIVISIONS)
+    allocation = str(uuid.UUID(int=rng.getrandbits(128)))
+    return NewEvent(
+        type="funds.allocation.issued",
+        subject=f"allocation-{allocation}",
+        data={
+            "allocation_id": allocation,
+            "amount_fen": str(rng.randrange(100_000, 5_000_000_000)),
+            "doc_no": f"新财农〔2024〕{i % 997 + 1}号",
+            "division": division,
+            "fund_code": f"2130{rng.randrange(100, 999)}",
+            "purpose": rng.choice(PURPOSES),
+            "year": 2024,
+            "remarks": "中央财政衔接推进乡村振兴补助资金",
+        },
+        actor={"sub": f"user-{i % 50}", "roles": ["county_finance"], "division": division},
+    )
+
+
+def copy_row(seq: int, new: NewEvent, now: datetime) -> tuple:
+    """The row ``append`` would insert for ``new``, with random hex in place of the chain."""
+    event_id = str(uuid6.uuid7())
+    return (seq, event_id, "funds", new.type, new.subject, now, canonical_json(dict(new.actor)),
+            event_id, None, canonical_json(dict(new.data)), secrets.token_hex(32), secrets.token_hex(32))
+
+
+def chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+async def bench_copy(conn: asyncpg.Connection, rows: list[tuple], batch: int) -> float:
+    await conn.execute("CREATE TABLE events_copy_baseline (LIKE events INCLUDING ALL)")
+    start = time.perf_counter()
+    for chunk in chunks(rows, batch):
+        async with conn.transaction():
+            await conn.copy_records_to_table("events_copy_baseline", records=chunk, columns=store.COLUMNS)
+    return time.perf_counter() - start
+
+
+async def bench_batched(sessions, events: list[NewEvent], batch: int) -> float:
+    start = time.perf_counter()
+    for chunk in chunks(events, batch):
+        async with sessions() as session, session.begin():
+            await append(session, chunk)
+    return time.perf_counter() - start
+
+
+async def bench_single(sessions, events: list[NewEvent], writers: int) -> tuple[float, list[float]]:
+    queue = iter(events)  # shared by the writers; asyncio is single-threaded, so next() is safe
+    latencies: list[float] = []
+
+    async def writer() -> None:
+        async with sessions() as session:
+            for new in queue:
+                t0 = time.perf_counter()
+                async with session.begin():
+                    await append(session, [new])
+                latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(writer() for _ in range(writers)))
+    return time.perf_counter() - start, latencies
+
+
+def local_postgres_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def machine() -> dict[str, str]:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
+                  if line.startswith("model name")), platform.processor() or "?")
+    kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal"))
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
+    return {"cpus": nproc, "cpu": model, "memory": f"{kib / 1024 ** 2:.1f} GiB",
+            "python": platform.python_version()}
+
+
+async def run(args: argparse.Namespace, server_url: str) -> None:
+    name = f"fupin_bench_{secrets.token_hex(4)}"
+    await ensure_database(server_url, name)
+    settings = settings_for("funds", database_url=server_url, database=name)
+    engine = make_engine(settings.sqlalchemy_url, pool_size=args.writers)
+    try:
+        await migrate(engine, "funds")
+        sessions = make_sessionmaker(engine, "funds")
+        conn = await asyncpg.connect(libpq_url(server_url, name))
+        try:
+            pg = await conn.fetchval("SHOW server_version")
+            pg_settings = ", ".join([
+                f"{k}={await conn.fetchval(f'SHOW {k}')}" for k in ("fsync", "synchronous_commit", "shared_buffers")])
+            rng = random.Random(2024)
+            events = [make_event(i, rng) for i in range(args.events)]
+            singles = [make_event(args.events + i, rng) for i in range(args.single)]
+            now = datetime.now(timezone.utc)
+            rows = [copy_row(i + 1, new, now) for i, new in enumerate(events)]
+            print(f"server: PostgreSQL {pg} ({pg_settings}), database {name}")
+
+            copy_s = await bench_copy(conn, rows, args.batch)
+            print(f"COPY baseline done in {copy_s:.2f} s")
+            batched_s = await bench_batched(sessions, events, args.batch)
+            print(f"batched append done in {batched_s:.2f} s")
+            single_s, latencies = await bench_single(sessions, singles, args.writers)
+            print(f"single-event appends done in {single_s:.2f} s")
+            start = time.perf_counter()
+            report = await store.verify(conn)
+            verify_s = time.perf_counter() - start
+        finally:
+            await conn.close()
+    finally:
+        await engine.dispose()
+        await drop_database(server_url, name)
+
+    copy_rate, batched_rate = args.events / copy_s, args.events / batched_s
+    ratio = batched_rate / copy_rate
+    q = statistics.quantiles([x * 1000 for x in latencies], n=100)
+    p50, p95, p99 = q[49], q[94], q[98]
+    figures = [
+        (f"COPY baseline ({args.events} rows, {args.batch}/tx)", f"{copy_rate:,.0f} rows/s", ""),
+        (f"batched append ({args.events} events, {args.batch}/tx)", f"{batched_rate:,.0f} events/s",
+         f"{ratio:.0%} of COPY (goal >= 25%)"),
+        (f"single-event tx ({args.single} events, {args.writers} writers)", f"{args.single / single_s:,.0f} events/s",
+         f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms"),
+        (f"verify ({report.checked} events)", f"{report.checked / verify_s:,.0f} events/s",
+         f"ok={report.ok}" + (f" first_bad_seq={report.first_bad_seq}: {report.reason}" if not report.ok else "")),
+    ]
+    width = max(len(f[0]) for f in figures)
+    print()
+    print(f"{'measure':<{width}}  {'rate':>16}  notes")
+    print(f"{'-' * width}  {'-' * 16}  {'-' * 40}")
+    for label, rate, note in figures:
+        print(f"{label:<{width}}  {rate:>16}  {note}")
+
+    m = machine()
+    print("\n--- Markdown for bench/RESULTS.md ---\n")
+    print(f"## events_append — {date.today().isoformat()}\n")
+    print(f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM")
+    print(f"- PostgreSQL {pg} ({pg_settings}); Python {m['python']}")
+    print(f"- Command: `bench/events_append.py --events {args.events} --batch {args.batch} "
+          f"--single {args.single} --writers {args.writers}`\n")
+    print("| measure | rate | notes |\n|---|---:|---|")
+    for label, rate, note in figures:
+        print(f"| {label} | {rate} | {note} |")
+    if not report.ok:
+        raise SystemExit("the event log does not verify")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="events for COPY and batched append")
+    parser.add_argument("--batch", type=int, default=1000, help="events per transaction when batched")
+    parser.add_argument("--single", type=int, default=5000, help="events appended one per transaction")
+    parser.add_argument("--writers", type=int, default=16, help="concurrent single-event writers")
+    args = parser.parse_args()
+
+    server, url = None, os.environ.get("FUPIN_BENCH_DATABASE_URL")
+    if not url and local_postgres_answers():
+        url = "postgresql://postgres@127.0.0.1:5432/postgres"
+    if not url:
+        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="fupin-bench-pg-")) / "data").start()
+        url = server.url
+    try:
+        asyncio.run(run(args, url))
+    finally:
+        if server is not None:
+            server.destroy()
+
+
+if __name__ == "__main__":
+    main()
