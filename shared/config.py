@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import ClassVar, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -21,7 +21,7 @@ SERVICES: tuple[str, ...] = ("registry", "funds", "projects", "audit")
 class Settings(BaseSettings):
     """What every service needs to know; subclassed once per service below."""
 
-    model_config = SettingsConfigDict(env_prefix="FUPIN_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="FUPIN_", extra="ignore")
 
     service: ClassVar[str]
 
@@ -56,6 +56,10 @@ class Settings(BaseSettings):
         15.0, gt=0, description="an idle consumer asks each source's feed for its last seq this often "
         "and backfills what the broker never delivered"
     )
+    clock: str | None = Field(
+        None, description="an aware ISO datetime: the services' clock starts there (demos, rehearsals); "
+        "unset: real time"
+    )
     log_level: str = "INFO"
     log_json: bool = True
     migrate_on_start: bool = Field(False, description="create and migrate the database before serving")
@@ -66,6 +70,13 @@ class Settings(BaseSettings):
     funds_url: str = "http://127.0.0.1:8102"
     projects_url: str = "http://127.0.0.1:8103"
     audit_url: str = "http://127.0.0.1:8104"
+
+    @model_validator(mode="after")
+    def _production_needs_an_identity_provider(self):
+        if self.env == "production" and not (self.jwt_jwks_url and self.service_token):
+            raise ValueError("FUPIN_ENV=production needs FUPIN_JWT_JWKS_URL and FUPIN_SERVICE_TOKEN "
+                             "(the development secret signs nothing in production)")
+        return self
 
     # per-service fields, overridden with FUPIN_<SERVICE>_ aliases in each subclass
     port: int
@@ -96,12 +107,12 @@ class Settings(BaseSettings):
 
 def _port(service: str, default: int):
     """A service's port, read from FUPIN_<SERVICE>_PORT."""
-    return Field(default, validation_alias=AliasChoices("port", f"FUPIN_{service.upper()}_PORT"))
+    return Field(default, validation_alias=AliasChoices(f"FUPIN_{service.upper()}_PORT"))
 
 
 def _database(service: str):
     """A service's database name, read from FUPIN_<SERVICE>_DATABASE (default <prefix>_<service>)."""
-    return Field(None, validation_alias=AliasChoices("database", f"FUPIN_{service.upper()}_DATABASE"))
+    return Field(None, validation_alias=AliasChoices(f"FUPIN_{service.upper()}_DATABASE"))
 
 
 class RegistrySettings(Settings):
@@ -134,6 +145,11 @@ SETTINGS_CLASSES: dict[str, type[Settings]] = {
 
 
 def settings_for(service: str, **overrides) -> Settings:
+    """The service's settings from the environment, with keyword overrides (``port=`` and
+    ``database=`` address the service's own FUPIN_<SERVICE>_PORT / _DATABASE)."""
+    for name in ("port", "database"):
+        if name in overrides:
+            overrides[f"FUPIN_{service.upper()}_{name.upper()}"] = overrides.pop(name)
     return SETTINGS_CLASSES[service](**overrides)
 
 

@@ -97,8 +97,10 @@ class Databases:
         return settings_for(service, **options)
 
     async def drop_all(self) -> None:
-        for name in reversed(self.created):
-            await drop_database(self.server_url, name)
+        clones = [name for name in self.created if name not in self.templates.values()]
+        await asyncio.gather(*(drop_database(self.server_url, name) for name in clones))
+        for template in self.templates.values():
+            await drop_database(self.server_url, template)
 
 
 @pytest.fixture(scope="session")

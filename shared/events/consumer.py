@@ -34,7 +34,7 @@ from shared import context
 from shared.auth import service_token
 from shared.config import Settings, topic_of
 from shared.events.chain import GENESIS, compute_hash
-from shared.events.relay import decode_message
+from shared.events.relay import decode_message, ensure_topic
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
 
@@ -103,6 +103,10 @@ class Consumer:
 
     async def _session(self) -> None:
         await self.load_positions()
+        # Create the source topics if missing, so that a broker which auto-creates topics on
+        # metadata requests (Tansu does) does not create them with its own partition count.
+        for topic in self.topics:
+            await ensure_topic(self.settings.kafka_bootstrap, topic, self.settings.topic_partitions)
         kafka = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap,

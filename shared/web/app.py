@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from shared import context
 from shared import logging as fupin_logging
 from shared.auth import TokenVerifier
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_from_env
 from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker, prepare_database
 from shared.events import feed
@@ -116,7 +116,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.clock = clock or SystemClock()
+    app.state.clock = clock or clock_from_env(settings.clock)
     app.state.token_verifier = TokenVerifier(settings)
     problems.install(app)
     app.add_middleware(RequestContext, service=settings.service)

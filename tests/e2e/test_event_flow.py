@@ -128,6 +128,7 @@ async def test_relay_publishes_the_log_in_seq_order_with_subject_keys(flow, brok
     relay.start()
     try:
         await flow.append(41)
+        await wait_until(lambda: _published(relay, 300))
         seqs = await topic_seqs(broker.bootstrap, flow.source.topic, 300)
     finally:
         await relay.stop()
@@ -169,6 +170,10 @@ async def test_broker_restarted_empty_mid_stream_loses_nothing(flow, broker):
     assert await flow.received() == list(range(1, 401))  # every event exactly once, in order
     # the relay noticed the empty broker and republished: a replay from the topic is complete
     assert sorted(set(await topic_seqs(broker.bootstrap, flow.source.topic, 400))) == list(range(1, 401))
+
+
+async def _published(relay: Relay, n: int) -> bool:
+    return relay.watermark >= n
 
 
 async def _at_least(flow: Flow, n: int) -> bool:

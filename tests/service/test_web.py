@@ -282,7 +282,7 @@ async def test_production_verifies_tokens_against_the_jwks(databases):
     server = HTTPServer(("127.0.0.1", 0), _JwksHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        settings = await databases.new("registry", env="production",
+        settings = await databases.new("registry", env="production", service_token="issued-by-the-idp",
                                        jwt_jwks_url=f"http://127.0.0.1:{server.server_port}/jwks")
         claims = {"sub": "idp-user", "roles": ["county_finance"], "division": COUNTY, "iss": "fupin", "aud": "fupin",
                   "exp": int(time.time()) + 300}

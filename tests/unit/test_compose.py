@@ -188,7 +188,11 @@ def compose_problems(compose: dict) -> list[str]:
 
         # the values parse as this service's settings
         try:
-            settings = from_values(cls, {mine[var]: value for var, value in env.items() if var in mine})
+            # aliased fields (port, database) are passed by their variable name, the rest by field name
+            settings = from_values(cls, {
+                var if cls.model_fields[mine[var]].validation_alias else mine[var]: value
+                for var, value in env.items() if var in mine
+            })
         except ValidationError as exc:
             problems.append(f"{where} environment does not validate: {exc.errors()}")
             settings = None

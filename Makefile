@@ -1,0 +1,30 @@
+# Two commands: `make run` and `make test`. Everything else is installed into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: start embedded PostgreSQL + broker and the four services with demo data (Ctrl-C stops)
+run: install
+	$(BIN)/fupin dev up --demo
+
+## test: the whole suite, on real PostgreSQL and the real (embedded) broker
+test: install
+	$(BIN)/python -m pytest -q
+
+## bench: the benchmarks (figures go to bench/RESULTS.md by hand)
+bench: install
+	$(BIN)/python bench/events_append.py
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .hypothesis
