@@ -12,8 +12,10 @@ Guarantees:
   no jump, so at start and whenever it has been idle for ``consumer_catchup_seconds`` the
   consumer also asks each source's feed for its last seq and backfills up to it.
 * **Authentic.** Every event must link to the previous one of its source (``prev_hash``) and
-  its hash must match its content; a broken chain stops the consumer for that source
-  (:class:`ChainBroken`) instead of applying unverifiable data.
+  its hash must match its content. The broker is only transport: a message that does not
+  verify is rejected (logged, counted) and the authentic event is fetched from the source's
+  feed instead. An event from the feed itself that does not verify means the source's log is
+  broken: :class:`ChainBroken` stops the consumer rather than apply unverifiable data.
 
 Handlers are ``async def handler(session, event)``; they run with the consumed event as the
 causation of anything they append.
@@ -35,6 +37,7 @@ from shared.auth import service_token
 from shared.config import Settings, topic_of
 from shared.events.chain import GENESIS, compute_hash
 from shared.events.relay import decode_message, ensure_topic
+from shared.events.worker import Worker
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
 
@@ -54,7 +57,7 @@ class Position:
     hash: str = GENESIS
 
 
-class Consumer:
+class Consumer(Worker):
     def __init__(
         self,
         settings: Settings,
@@ -65,43 +68,20 @@ class Consumer:
     ):
         """``handlers``: {source service: {event type: handler}}; every event of a listed source
         is recorded (inbox, position) whether or not a handler is registered for its type."""
+        super().__init__()
+        self.name = f"consumer-{settings.service}"
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.handlers = handlers
         self.http = http or httpx.AsyncClient(timeout=30)
         self.positions: dict[str, Position] = {}
         self.topics = {topic_of(source, settings.topic_prefix): source for source in handlers}
-        self._task: asyncio.Task | None = None
-        self._stopping = False
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.settings.service}")
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await super().stop()
         await self.http.aclose()
 
-    async def run(self) -> None:
-        backoff = 0.2
-        while not self._stopping:
-            try:
-                await self._session()
-                backoff = 0.2
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 — restart from committed offsets
-                log.warning("consumer interrupted", service=self.settings.service, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-
-    async def _session(self) -> None:
+    async def session(self) -> None:
         await self.load_positions()
         # Create the source topics if missing, so that a broker which auto-creates topics on
         # metadata requests (Tansu does) does not create them with its own partition count.
@@ -181,10 +161,17 @@ class Consumer:
             return
         if seq > position.seq + 1:
             await self.backfill(source, until=seq - 1)
+        if not self._continues_chain(event):
+            log.error("rejected a message that does not verify; the feed will supply the event",
+                      service=self.settings.service, source=source, seq=seq, event_id=event.get("id"))
+            CONSUMER_PROCESSED.labels(self.settings.service, source, "rejected").inc()
+            await self.backfill(source, until=seq)
+            return
         await self._apply_one(event, outcome="handled")
 
     async def backfill(self, source: str, until: int) -> None:
         """Fetch and apply the source's events after our position up to ``until`` from its feed."""
+        self.positions.setdefault(source, Position())
         log.info("backfilling from feed", service=self.settings.service, source=source,
                  after=self.positions[source].seq, until=until)
         while (after := self.positions[source].seq) < until:
@@ -196,13 +183,16 @@ class Consumer:
                     return
                 await self._apply_one(event, outcome="backfilled")
 
+    def _continues_chain(self, event: dict[str, Any]) -> bool:
+        position = self.positions.setdefault(event["source"], Position())
+        return (event["seq"] == position.seq + 1 and event["prev_hash"] == position.hash
+                and compute_hash(event) == event["hash"])
+
     async def _apply_one(self, event: dict[str, Any], *, outcome: str) -> None:
         source, seq = event["source"], event["seq"]
-        position = self.positions.setdefault(source, Position())
-        if seq != position.seq + 1 or event["prev_hash"] != position.hash or compute_hash(event) != event["hash"]:
-            raise ChainBroken(
-                f"{source} event seq {seq} does not continue the verified chain at seq {position.seq}"
-            )
+        if not self._continues_chain(event):
+            raise ChainBroken(f"{source} event seq {seq} does not continue the verified chain "
+                              f"at seq {self.positions[source].seq}")
         handler = self.handlers.get(source, {}).get(event["type"])
         cause = context.causation_id.set(event["id"])
         correlation = context.correlation_id.set(event["correlation_id"])

@@ -30,6 +30,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.config import Settings, libpq_url
 from shared.events import store
+from shared.events.worker import Worker
 from shared.logging import get_logger
 from shared.metrics import RELAY_LAG, RELAY_PUBLISHED
 
@@ -90,8 +91,10 @@ async def topic_message_count(probe: AIOKafkaConsumer, topic: str, timeout: floa
     return sum(max(probe.highwater(tp) or 0, ends[tp]) for tp in held)
 
 
-class Relay:
+class Relay(Worker):
     def __init__(self, settings: Settings, *, check_every: float | None = None):
+        super().__init__()
+        self.name = f"relay-{settings.service}"
         self.settings = settings
         self.service = settings.service
         self.topic = settings.topic
@@ -99,38 +102,13 @@ class Relay:
         self.check_every = check_every or max(settings.relay_poll_seconds, 1.0)
         self.wake = asyncio.Event()
         self.watermark = 0
-        self._task: asyncio.Task | None = None
-        self._stopping = False
-
-    # -- lifecycle -----------------------------------------------------------------------------
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name=f"relay-{self.service}")
 
     async def stop(self) -> None:
-        self._stopping = True
         self.wake.set()
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
-
-    async def run(self) -> None:
-        backoff = 0.2
-        while not self._stopping:
-            try:
-                await self._session()
-                backoff = 0.2
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 — broker or database down: retry
-                log.warning("relay interrupted", service=self.service, error=repr(exc), retry_in=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+        await super().stop()
 
     # -- one connected session -----------------------------------------------------------------
-    async def _session(self) -> None:
+    async def session(self) -> None:
         conn = await asyncpg.connect(self.dsn)
         producer = probe = None
         try:

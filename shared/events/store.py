@@ -107,11 +107,12 @@ async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[dict
         last = await conn.fetchrow("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
         seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
         records, envelopes = [], []
+        batch_time = format_time(now)
+        batch_moment = parse_time(batch_time)  # microsecond-exact, as timestamptz stores it
         for new in events:
             seq += 1
             event_id = str(uuid6.uuid7())
-            moment = new.time or now
-            time_text = format_time(moment)
+            time_text = format_time(new.time) if new.time else batch_time
             correlation = new.correlation_id or default_correlation or event_id
             causation = new.causation_id or default_causation
             actor_text, data_text = canonical_json(dict(new.actor)), canonical_json(dict(new.data))
@@ -120,7 +121,7 @@ async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[dict
                 data=data_text, id=event_id, prev_hash=prev, seq=seq, source=source,
                 subject=new.subject, time=time_text, type=new.type,
             ))
-            records.append((seq, event_id, source, new.type, new.subject, parse_time(time_text),
+            records.append((seq, event_id, source, new.type, new.subject, batch_moment if time_text is batch_time else parse_time(time_text),
                             actor_text, correlation, causation, data_text, prev, digest))
             envelopes.append({
                 "seq": seq, "id": event_id, "source": source, "type": new.type,

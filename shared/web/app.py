@@ -21,6 +21,7 @@ from shared.events import feed
 from shared.events.consumer import Consumer, Handler
 from shared.events.relay import Relay
 from shared.metrics import REQUEST_LATENCY
+from shared.policy import load_policy
 from shared.web import health, problems
 from shared.web.idempotency import IdempotentRoute
 
@@ -118,6 +119,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock or clock_from_env(settings.clock)
     app.state.token_verifier = TokenVerifier(settings)
+    app.state.policy = load_policy(settings.policy_files)  # a malformed override fails at start-up
     problems.install(app)
     app.add_middleware(RequestContext, service=settings.service)
     app.include_router(health.router)

@@ -15,7 +15,7 @@ from services.registry.app import create_app as registry_app
 from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
 from shared.events import NewEvent, append, store
-from shared.events.consumer import Consumer
+from shared.events.consumer import ChainBroken, Consumer
 from shared.events.relay import Relay, decode_message, encode_message
 from tests.conftest import serving
 
@@ -82,8 +82,8 @@ async def record(session, event) -> None:
     """The consumer's handler: one row per applied event (no unique key, so a double apply shows)."""
     from sqlalchemy import text
 
-    await session.execute(text("INSERT INTO received (event_id, seq) VALUES (:id, :seq)"),
-                          {"id": event["id"], "seq": event["seq"]})
+    await session.execute(text("INSERT INTO received (event_id, seq, n) VALUES (:id, :seq, :n)"),
+                          {"id": event["id"], "seq": event["seq"], "n": event["data"]["n"]})
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ async def flow(databases, broker):
     source = await databases.new("registry", **common)
     sink = await databases.new("audit", **common)
     f = Flow(source, sink)
-    await f.sink_query("CREATE TABLE received (event_id uuid NOT NULL, seq bigint NOT NULL)")
+    await f.sink_query("CREATE TABLE received (event_id uuid NOT NULL, seq bigint NOT NULL, n bigint NOT NULL)")
     yield f
     await f.close()
 
@@ -105,6 +105,18 @@ async def start_consumer(flow: Flow, source_app) -> Consumer:
     consumer = Consumer(flow.sink, flow.sink_sessions, {"registry": {"registry.household.proposed": record}}, http=http)
     consumer.start()
     return consumer
+
+
+async def publish(bootstrap: str, topic: str, events: list[dict]) -> None:
+    """Put events on the topic by hand, as a misbehaving broker or relay might."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for event in events:
+            key, value, headers = encode_message(event)
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
 
 
 async def topic_seqs(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[int]:
@@ -190,14 +202,8 @@ async def test_a_duplicated_delivery_is_skipped(flow, broker):
         try:
             await wait_until(lambda: _at_least(flow, 5))
             events = await flow.source_events()
-            producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-            await producer.start()
-            try:  # the broker delivers events 2 and 5 a second time
-                for event in (events[1], events[4]):
-                    key, value, headers = encode_message(event)
-                    await producer.send_and_wait(flow.source.topic, value=value, key=key, headers=headers)
-            finally:
-                await producer.stop()
+            # the broker delivers events 2 and 5 a second time
+            await publish(broker.bootstrap, flow.source.topic, [events[1], events[4]])
             await flow.append(1)  # a marker behind the duplicates
             await wait_until(lambda: _at_least(flow, 6))
         finally:
@@ -214,40 +220,58 @@ async def test_a_consumer_that_missed_events_backfills_them_from_the_feed(flow, 
     source_app = registry_app(flow.source, run_background=False)
     async with serving(source_app):
         consumer = await start_consumer(flow, source_app)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
         try:  # no relay: the topic only ever sees events 1, 2 and 9
-            for event in (events[0], events[1], events[8]):
-                key, value, headers = encode_message(event)
-                await producer.send_and_wait(flow.source.topic, value=value, key=key, headers=headers)
+            await publish(broker.bootstrap, flow.source.topic, [events[0], events[1], events[8]])
             await wait_until(lambda: _at_least(flow, 9))
         finally:
-            await producer.stop()
             await consumer.stop()
     assert await flow.received() == list(range(1, 10))
     rows = await flow.sink_query("SELECT last_hash FROM consumer_positions WHERE source = 'registry'")
     assert rows[0]["last_hash"] == events[8]["hash"]
 
 
-async def test_a_tampered_event_is_not_applied(flow, broker):
+async def test_a_forged_message_is_rejected_and_the_authentic_event_applied(flow, broker):
+    from prometheus_client import REGISTRY
+
+    def rejected() -> float:
+        return REGISTRY.get_sample_value("fupin_consumer_events_total",
+                                         {"service": "audit", "source": "registry", "outcome": "rejected"}) or 0.0
+
     await flow.append(3)
     events = await flow.source_events()
+    before = rejected()
     source_app = registry_app(flow.source, run_background=False)
     async with serving(source_app):
         consumer = await start_consumer(flow, source_app)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
         try:
             forged = {**events[0], "data": {"n": 999}}  # content changed, hash kept
-            for event in (forged,):
-                key, value, headers = encode_message(event)
-                await producer.send_and_wait(flow.source.topic, value=value, key=key, headers=headers)
-            await asyncio.sleep(2)
+            await publish(broker.bootstrap, flow.source.topic, [forged, events[1]])
+            await wait_until(lambda: _at_least(flow, 3), timeout=30)
         finally:
-            await producer.stop()
             await consumer.stop()
-    assert await flow.received() == []
-    assert await flow.position() == 0
+    rows = await flow.sink_query("SELECT seq, n FROM received ORDER BY seq")
+    assert [(r["seq"], r["n"]) for r in rows] == [(1, 1), (2, 2), (3, 3)]  # never 999
+    assert rejected() == before + 1
+
+
+async def test_a_source_feed_that_does_not_verify_stops_the_consumer(flow):
+    """If the source's own log is broken, nothing unverifiable is applied."""
+    await flow.append(3)
+    conn = await asyncpg.connect(libpq_url(flow.source.database_url, flow.source.database_name))
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute("UPDATE events SET data = '{\"n\": 999}' WHERE seq = 2")
+    finally:
+        await conn.close()
+    source_app = registry_app(flow.source, run_background=False)
+    async with serving(source_app):
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=source_app), base_url="http://registry")
+        consumer = Consumer(flow.sink, flow.sink_sessions, {"registry": {"registry.household.proposed": record}}, http=http)
+        with pytest.raises(ChainBroken, match="seq 2"):
+            await consumer.backfill("registry", until=3)
+        await http.aclose()
+    assert await flow.received() == [1]
 
 
 async def test_a_missing_tail_is_caught_up_from_the_feed(flow, broker):
@@ -258,13 +282,9 @@ async def test_a_missing_tail_is_caught_up_from_the_feed(flow, broker):
     source_app = registry_app(flow.source, run_background=False)
     async with serving(source_app):
         consumer = await start_consumer(flow, source_app)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
-        await producer.start()
         try:
-            key, value, headers = encode_message(events[0])
-            await producer.send_and_wait(flow.source.topic, value=value, key=key, headers=headers)
+            await publish(broker.bootstrap, flow.source.topic, [events[0]])
             await wait_until(lambda: _at_least(flow, 4), timeout=30)
         finally:
-            await producer.stop()
             await consumer.stop()
     assert await flow.received() == [1, 2, 3, 4]
