@@ -18,9 +18,11 @@ class Problem(Exception):
     title: str = "Bad request"
     slug: str = "bad-request"
 
-    def __init__(self, detail: str, *, title: str | None = None, slug: str | None = None, **extensions: Any):
+    def __init__(self, detail: str, *, title: str | None = None, slug: str | None = None,
+                 headers: dict[str, str] | None = None, **extensions: Any):
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers
         if title:
             self.title = title
         if slug:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 
 from shared import context
 from shared import logging as fupin_logging
+from shared.announcements.scheduler import AnnouncementScheduler
 from shared.auth import TokenVerifier
 from shared.clock import Clock, clock_from_env
 from shared.config import Settings
@@ -99,6 +100,9 @@ def create_app(
         app.state.engine = make_engine(settings.sqlalchemy_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine, settings.service, app.state.clock)
         background = []
+        if run_background:
+            background.append(AnnouncementScheduler(app.state.sessionmaker, app.state.clock,
+                                                    settings.scheduler_seconds, settings.service))
         if settings.kafka_bootstrap and run_background:
             background.append(Relay(settings))
             if consumes:
@@ -124,6 +128,13 @@ def create_app(
     app.add_middleware(RequestContext, service=settings.service)
     app.include_router(health.router)
     app.include_router(feed.router)
+    # every service announces (公告公示) with its own tables and events; imported here because
+    # the announcement routers are themselves built with this module's router()
+    from shared.announcements.api import official
+    from shared.announcements.public import public
+
+    app.include_router(official)
+    app.include_router(public)
     for extra in routers:
         app.include_router(extra)
     return app

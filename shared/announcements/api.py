@@ -1,0 +1,176 @@
+"""The officials' announcement endpoints (token required), on every service.
+
+Who may act on an announcement: the office of its level whose jurisdiction covers its division —
+a village for village notices, a township for township notices, the county office or finance
+bureau for county announcements, and so on up; admins anywhere. Auditors read, never write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import Depends, Path, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from shared.announcements import domain, service
+from shared.announcements.domain import ObjectionStatus
+from shared.announcements.models import Announcement, Objection
+from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.divisions import DivisionCode, prefix
+from shared.errors import Forbidden
+from shared.idcard import IdNumber
+from shared.web import PageParams, db_session, page_params, router
+
+LEVEL_ROLES: dict[str, set[str]] = {
+    "village": {Role.village},
+    "township": {Role.township},
+    "county": {Role.county_office, Role.county_finance},
+    "city": {Role.city_office, Role.city_finance},
+    "province": {Role.province_office, Role.province_finance},
+}
+OFFICIALS = sorted({r.value for roles in LEVEL_ROLES.values() for r in roles})
+
+official = router(prefix="/announcements", tags=["announcements (officials)"])
+
+
+class Table(BaseModel):
+    columns: list[str] = Field(min_length=1, max_length=20)
+    rows: list[list[str]] = Field(max_length=5000)
+
+
+class Content(BaseModel):
+    body: str = Field("", max_length=20000, description="the notice's text; paragraphs separated by blank lines")
+    table: Table | None = Field(None, description="a table shown under the text (e.g. a per-project table)")
+
+
+class Person(BaseModel):
+    name: str = Field(min_length=1, max_length=50)
+    id_number: IdNumber | None = Field(None, description="published masked, e.g. 652722********1234")
+    phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,20}$", description="published masked")
+    note: str | None = Field(None, max_length=200)
+
+
+class DraftIn(BaseModel):
+    subject_type: str = Field(min_length=1, max_length=50, examples=["household_list"],
+                              description="what the announcement is about: household_list, project, allocation, village_exit …")
+    subject_id: str = Field(min_length=1, max_length=100)
+    level: Literal["village", "township", "county", "city", "province"]
+    division: DivisionCode
+    title: str = Field(min_length=2, max_length=200)
+    content: Content
+    people: list[Person] = Field(default_factory=list, max_length=5000)
+    hotline_local: str = Field(min_length=3, max_length=40, description="the local supervision number shown beside 12317")
+
+
+class PublishIn(BaseModel):
+    period_start: date
+    period_end: date
+
+
+class WithdrawIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500)
+
+
+class ResolveIn(BaseModel):
+    decision: Literal["upheld", "dismissed"] = Field(description="upheld: the objection stands (the announcement fails)")
+    reason: str = Field(min_length=2, max_length=1000)
+
+
+def ensure_may_act(principal: Principal, level: str, division: str) -> None:
+    """The office of the announcement's level, within its jurisdiction (or an admin)."""
+    if Role.admin not in principal.roles and not principal.has_any(LEVEL_ROLES[level]):
+        raise Forbidden(f"只有{domain.LEVEL_LABELS[level]}级可办理此公告 (only the {level} office may act on a {level} announcement)")
+    ensure_jurisdiction(principal, division)
+
+
+def _writer(principal: Principal = Depends(require(*OFFICIALS, write=True))) -> Principal:
+    return principal
+
+
+@official.post("", status_code=201, summary="Draft an announcement (公告草稿)")
+async def create(body: DraftIn, request: Request, principal: Principal = Depends(_writer),
+                 session=Depends(db_session)) -> dict[str, Any]:
+    ensure_may_act(principal, body.level, body.division)
+    row = await service.draft(
+        session, actor=principal.actor(), clock=request.app.state.clock, subject_type=body.subject_type,
+        subject_id=body.subject_id, level=body.level, division=body.division, title=body.title,
+        content=body.content.model_dump(), people=[p.model_dump(exclude_none=True) for p in body.people],
+        hotline_local=body.hotline_local,
+    )
+    return service.official_view(row, [])
+
+
+@official.post("/{announcement_id}/publish", summary="Publish for the period (发布公示)",
+               description="The period must be at least the minimum of the policy rule "
+               "`announcement.min_period` in force for the division; a shorter one is refused with the rule's citation.")
+async def publish(body: PublishIn, request: Request, announcement_id: str = Path(),
+                  principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+    row = await service.get(session, announcement_id)
+    ensure_may_act(principal, row.level, row.division)
+    row = await service.publish(session, announcement_id, actor=principal.actor(), clock=request.app.state.clock,
+                                policy=request.app.state.policy, start=body.period_start, end=body.period_end)
+    return service.official_view(row, [])
+
+
+@official.post("/{announcement_id}/withdraw", summary="Withdraw a published announcement (撤回)")
+async def withdraw(body: WithdrawIn, request: Request, announcement_id: str = Path(),
+                   principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+    row = await service.get(session, announcement_id)
+    ensure_may_act(principal, row.level, row.division)
+    row = await service.withdraw(session, announcement_id, actor=principal.actor(), clock=request.app.state.clock,
+                                 reason=body.reason)
+    return service.official_view(row, await _objections(session, row))
+
+
+@official.post("/{announcement_id}/objections/{objection_id}/resolve", summary="Resolve an objection (异议处理)")
+async def resolve(body: ResolveIn, request: Request, announcement_id: str = Path(), objection_id: str = Path(),
+                  principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+    row = await service.get(session, announcement_id)
+    ensure_may_act(principal, row.level, row.division)
+    await service.resolve_objection(session, announcement_id, objection_id, actor=principal.actor(),
+                                    clock=request.app.state.clock, decision=ObjectionStatus(body.decision),
+                                    reason=body.reason)
+    return service.official_view(row, await _objections(session, row))
+
+
+async def _objections(session, row: Announcement) -> list[Objection]:
+    return list((await session.execute(
+        select(Objection).where(Objection.announcement_id == row.id).order_by(Objection.filed_at))).scalars())
+
+
+@official.get("/{announcement_id}", summary="An announcement with its objections and the objectors' contacts")
+async def read(announcement_id: str = Path(), principal: Principal = Depends(require(*OFFICIALS)),
+               session=Depends(db_session)) -> dict[str, Any]:
+    row = await service.get(session, announcement_id)
+    ensure_jurisdiction(principal, row.division)
+    return service.official_view(row, await _objections(session, row))
+
+
+@official.get("", summary="Announcements in your jurisdiction, newest first")
+async def list_(
+    division: DivisionCode | None = Query(None, description="default: your own division"),
+    status: Literal["draft", "published", "closed", "withdrawn"] | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    principal: Principal = Depends(require(*OFFICIALS)),
+    params: PageParams = Depends(page_params),
+    session=Depends(db_session),
+) -> dict[str, Any]:
+    division = division or principal.division
+    ensure_jurisdiction(principal, division)
+    query = select(Announcement).where(Announcement.division.startswith(prefix(division)))
+    if status:
+        query = query.where(Announcement.status == status)
+    if subject_type:
+        query = query.where(Announcement.subject_type == subject_type)
+    if subject_id:
+        query = query.where(Announcement.subject_id == subject_id)
+    if params.cursor:
+        query = query.where(Announcement.id < uuid.UUID(str(params.cursor[0])))
+    rows = (await session.execute(query.order_by(Announcement.id.desc()).limit(params.limit + 1))).scalars().all()
+    page = params.page(rows, key_of=lambda r: [str(r.id)])
+    return {"items": [service.official_view(r, []) for r in page.items], "next_cursor": page.next_cursor}
+

@@ -1,0 +1,216 @@
+"""Public endpoints (no token) on every service: the announcements as JSON, an HTML notice board
+and an Atom feed per division, and objections (异议) from anyone.
+
+Nothing here ever shows a full ID number or an objector's contact details: every response is
+built from :func:`service.public_view`, which masks people and text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlalchemy import or_, select
+
+from shared import divisions
+from shared.announcements import render, service
+from shared.announcements.domain import Status
+from shared.announcements.models import Announcement
+from shared.divisions import DivisionCode
+from shared.errors import NotFound, Problem
+from shared.web import PageParams, db_session, page_params, router
+from shared.web.problems import validation_errors
+
+public = router(prefix="/public", tags=["public announcements (公告公示)"])
+
+PUBLIC_STATUSES = (Status.published, Status.closed, Status.withdrawn)
+RECENT_DAYS = 90
+
+
+class ObjectionIn(BaseModel):
+    text: str = Field(min_length=5, max_length=2000, description="异议内容，5–2000字")
+    name: str | None = Field(None, max_length=50, description="姓名（选填，不公开）")
+    phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,20}$", description="电话（选填，不公开）")
+
+    @field_validator("text", mode="before")
+    @classmethod
+    def _strip_text(cls, value):
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("name", "phone", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value):
+        return (value.strip() or None) if isinstance(value, str) else value
+
+
+class TooManyObjections(Problem):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+
+def division_label(code: str) -> str:
+    level = divisions.level(code)
+    return "全国" if code == divisions.NATIONAL else f"{level.label_zh} {code}"
+
+
+def _client_digest(request: Request) -> str:
+    """Objections are rate-limited per client address; only a salted hash of it is stored."""
+    address = request.client.host if request.client else "unknown"
+    salt = request.app.state.settings.jwt_secret
+    return hashlib.sha256(f"{salt}\x1f{address}".encode()).hexdigest()
+
+
+async def _public_rows(session, query) -> list[dict[str, Any]]:
+    rows = (await session.execute(query)).scalars().all()
+    counts = await service.objection_counts(session, [r.id for r in rows])
+    return [service.public_view(r, counts[r.id]) for r in rows]
+
+
+def _visible():
+    return Announcement.status.in_([s.value for s in PUBLIC_STATUSES])
+
+
+@public.get("/announcements", summary="Published and closed announcements (paginated)")
+async def list_announcements(
+    division: DivisionCode | None = Query(None, description="this division and everything under it"),
+    status: Literal["published", "closed", "withdrawn"] | None = None,
+    level: Literal["village", "township", "county", "city", "province"] | None = None,
+    params: PageParams = Depends(page_params),
+    session=Depends(db_session),
+) -> dict[str, Any]:
+    query = select(Announcement).where(_visible())
+    if division:
+        query = query.where(Announcement.division.startswith(divisions.prefix(division)))
+    if status:
+        query = query.where(Announcement.status == status)
+    if level:
+        query = query.where(Announcement.level == level)
+    if params.cursor:
+        query = query.where(Announcement.id < uuid.UUID(str(params.cursor[0])))
+    items = await _public_rows(session, query.order_by(Announcement.id.desc()).limit(params.limit + 1))
+    page = params.page(items, key_of=lambda item: [item["id"]])
+    return page.model_dump()
+
+
+async def _published(session, announcement_id: str) -> Announcement:
+    try:
+        row = await service.get(session, announcement_id)
+    except ValueError:  # not a UUID
+        raise NotFound(f"公告不存在 (no announcement {announcement_id})")
+    if row.status == Status.draft:
+        raise NotFound(f"公告不存在 (no announcement {announcement_id})")
+    return row
+
+
+@public.get("/announcements/{announcement_id}", summary="One announcement as published")
+async def read_announcement(announcement_id: str = Path(), session=Depends(db_session)) -> dict[str, Any]:
+    row = await _published(session, announcement_id)
+    counts = await service.objection_counts(session, [row.id])
+    return service.public_view(row, counts[row.id])
+
+
+async def _board_sections(request: Request, session, division: str):
+    today = request.app.state.clock.today()
+    under = Announcement.division.startswith(divisions.prefix(division))
+    current = await _public_rows(session, select(Announcement).where(
+        under, Announcement.status == Status.published).order_by(Announcement.period_end, Announcement.id))
+    since = request.app.state.clock.now() - timedelta(days=RECENT_DAYS)
+    recent = await _public_rows(session, select(Announcement).where(
+        under, or_(Announcement.status == Status.closed, Announcement.status == Status.withdrawn),
+        Announcement.closed_at >= since).order_by(Announcement.closed_at.desc()).limit(50))
+    # a published announcement whose period ended is awaiting the scheduler: no form for it
+    return [a for a in current if a["period"]["end"] >= today.isoformat()], \
+        [a for a in current if a["period"]["end"] < today.isoformat()] + recent
+
+
+def _board_html(request: Request, division: str, current, recent, **extra) -> str:
+    return render.board_html(
+        division=division, division_label=division_label(division), current=current, recent=recent,
+        objection_url=lambda i: str(request.url_for("file_objection", announcement_id=i)),
+        board_url=str(request.url_for("board", division=division)),
+        feed_url=str(request.url_for("board_feed", division=division)),
+        now=request.app.state.clock.now(), **extra,
+    )
+
+
+@public.get("/board/{division}", response_class=HTMLResponse, name="board",
+            summary="The notice board of a division (HTML, 公告公示栏)")
+async def board(request: Request, division: DivisionCode, filed: str | None = Query(None),
+                session=Depends(db_session)) -> HTMLResponse:
+    current, recent = await _board_sections(request, session, division)
+    message = f"异议已受理，编号 {filed}。我们不会公开您的姓名和电话。" if filed else None
+    return HTMLResponse(_board_html(request, division, current, recent, message=message))
+
+
+@public.get("/board/{division}/feed.atom", name="board_feed", summary="Atom feed of a division's announcements",
+            response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
+async def board_feed(request: Request, division: DivisionCode, session=Depends(db_session)) -> Response:
+    current, recent = await _board_sections(request, session, division)
+    xml = render.atom_feed(
+        division=division, division_label=division_label(division), announcements=current + recent,
+        board_url=str(request.url_for("board", division=division)),
+        feed_url=str(request.url_for("board_feed", division=division)), updated=request.app.state.clock.now(),
+    )
+    return Response(xml, media_type="application/atom+xml; charset=utf-8")
+
+
+@public.post(
+    "/announcements/{announcement_id}/objections", status_code=201, name="file_objection",
+    summary="File an objection (异议) during the period — no account needed",
+    description="JSON or an HTML form (`application/x-www-form-urlencoded`, from the notice board, which is "
+    "answered with a redirect back to the board). Name and phone are optional and never published. "
+    "Refused after the period; rate-limited per client address.",
+    openapi_extra={
+        "x-idempotency": "optional",
+        "requestBody": {"content": {
+            "application/json": {"schema": ObjectionIn.model_json_schema()},
+            "application/x-www-form-urlencoded": {"schema": ObjectionIn.model_json_schema()},
+        }, "required": True},
+    },
+)
+async def file_objection(request: Request, announcement_id: str = Path(), session=Depends(db_session)) -> Response:
+    settings = request.app.state.settings
+    is_form = request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data"))
+    raw = dict(await request.form()) if is_form else await _json_body(request)
+    row = await _published(session, announcement_id)
+    try:
+        body = ObjectionIn.model_validate(raw)
+    except ValidationError as exc:
+        if not is_form:
+            raise RequestValidationError(exc.errors(include_url=False, include_context=True),
+                                         body=None) from None
+        errors = {e["field"]: e["reason"] for e in validation_errors(RequestValidationError(exc.errors()))}
+        current, recent = await _board_sections(request, session, row.division)
+        html = _board_html(request, row.division, current, recent, errors=errors,
+                           form_values={"announcement_id": str(row.id), **{k: str(v) for k, v in raw.items()}})
+        return HTMLResponse(html, status_code=422)
+    clock = request.app.state.clock
+    digest = _client_digest(request)
+    window = timedelta(seconds=settings.objection_rate_window_seconds)
+    if await service.recent_objections_from(session, digest, clock.now() - window) >= settings.objection_rate_limit:
+        raise TooManyObjections(
+            f"提交过于频繁，请稍后再试 (at most {settings.objection_rate_limit} objections per "
+            f"{settings.objection_rate_window_seconds // 60} minutes from one address)",
+            headers={"Retry-After": str(settings.objection_rate_window_seconds)},
+        )
+    objection = await service.file_objection(session, announcement_id, clock=clock, text=body.text,
+                                             name=body.name, phone=body.phone, client_digest=digest)
+    if is_form:
+        url = str(request.url_for("board", division=row.division))
+        return RedirectResponse(f"{url}?{urlencode({'filed': str(objection.id)})}#a-{row.id}", status_code=303)
+    return JSONResponse({"id": str(objection.id), "announcement_id": str(row.id), "status": objection.status,
+                         "filed_at": clock.now().isoformat()}, status_code=201)
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "请求体不是有效的JSON (body is not valid JSON)", "input": None}])
