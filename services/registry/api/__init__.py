@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from services.registry.api.households import households
+
+ROUTERS: list[APIRouter] = [households]
