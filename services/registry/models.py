@@ -12,7 +12,9 @@ from sqlmodel import Field, SQLModel
 
 
 def _json(nullable: bool = False, default: Any = None):
-    return sa.Column(JSONB, nullable=nullable, server_default=sa.text(f"'{default}'::jsonb") if default else None)
+    # none_as_null: Python None is SQL NULL (not the JSON value null), so IS NULL finds it
+    return sa.Column(JSONB(none_as_null=True), nullable=nullable,
+                     server_default=sa.text(f"'{default}'::jsonb") if default else None)
 
 
 class Division(SQLModel, table=True):

@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import or_, select
 
 from shared import divisions
@@ -26,7 +26,7 @@ from shared.announcements.models import Announcement
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Problem
 from shared.web import PageParams, db_session, page_params, router
-from shared.web.problems import validation_errors
+from shared.web.problems import validate_body, validation_errors
 
 public = router(prefix="/public", tags=["public announcements (公告公示)"])
 
@@ -181,12 +181,11 @@ async def file_objection(request: Request, announcement_id: str = Path(), sessio
     raw = dict(await request.form()) if is_form else await _json_body(request)
     row = await _published(session, announcement_id)
     try:
-        body = ObjectionIn.model_validate(raw)
-    except ValidationError as exc:
+        body = validate_body(ObjectionIn, raw)
+    except RequestValidationError as exc:
         if not is_form:
-            raise RequestValidationError(exc.errors(include_url=False, include_context=True),
-                                         body=None) from None
-        errors = {e["field"]: e["reason"] for e in validation_errors(RequestValidationError(exc.errors()))}
+            raise
+        errors = {e["field"]: e["reason"] for e in validation_errors(exc)}
         current, recent = await _board_sections(request, session, row.division)
         html = _board_html(request, row.division, current, recent, errors=errors,
                            form_values={"announcement_id": str(row.id), **{k: str(v) for k, v in raw.items()}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_BASE, Problem, Unprocessable
@@ -39,6 +40,16 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return errors
 
 
+def validate_body(model, data):
+    """Validate a body read by hand (several shapes, forms) the way FastAPI validates declared
+    bodies: a failure is the same 422 problem, fields named as in the body."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]) from None
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
@@ -66,4 +77,4 @@ def _title(status: int) -> str:
         return "Error"
 
 
-__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "install", "problem_response", "validation_errors"]
+__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "install", "problem_response", "validate_body", "validation_errors"]

@@ -186,6 +186,31 @@ async def test_proposals_are_validated(registry):
     assert township.status_code == 422
 
 
+ALL_CHECKS = {c: True for c in ("food", "clothing", "compulsory_education", "basic_medical_care",
+                                 "housing_safety", "skills", "employment", "sustained_income", "cultural_life")}
+
+
+async def exit_household(r: Registry, hid: str) -> None:
+    """Run a registered household through the exit procedure (incomes above Jinghe's standards)."""
+    r.clock.set(datetime(2017, 12, 1, 2, tzinfo=timezone.utc))
+    await r.client.put(f"/households/{hid}/incomes/2016", json={"year": 2016, "net_per_capita": "3500.00"},
+                       headers=r.headers("village", VILLAGE))
+    nominated = await r.step(hid, "exit-nominate", "village", VILLAGE,
+                             income={"year": 2017, "net_per_capita": "4000.00"}, checks=ALL_CHECKS)
+    assert nominated.status_code == 200, nominated.text
+    await r.step(hid, "exit-appraise", "village", VILLAGE)
+    await r.notice("exit.village", VILLAGE, [hid], "village")
+    await r.pass_period()
+    await r.step(hid, "exit-township-verify", "township", TOWNSHIP)
+    await r.notice("exit.township", TOWNSHIP, [hid], "township")
+    await r.pass_period()
+    await r.step(hid, "exit-county-review", "county_office", COUNTY)
+    await r.step(hid, "exit-county-approve", "county_office", COUNTY)
+    await r.notice("exit.announcement", VILLAGE, [hid], "village")
+    await r.pass_period()
+    assert (await r.step(hid, "exit-confirm", "county_office", COUNTY)).json()["status"] == "exited"
+
+
 async def test_exit_is_refused_with_the_unmet_criteria_then_completes(registry):
     r = registry
     hid = await identify(r, family(9))

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from services.registry.api.assistance import assistance
 from services.registry.api.households import households
 
-ROUTERS: list[APIRouter] = [households]
+ROUTERS: list[APIRouter] = [households, assistance]

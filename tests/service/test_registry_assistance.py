@@ -1,0 +1,144 @@
+"""Assistance, monitoring, return to poverty, the annual review and the departments' updates."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+
+from shared.config import libpq_url
+from tests.service.test_registry_workflow import (  # noqa: F401  (registry is a fixture)
+    COUNTY, VILLAGE, exit_household, family, identify, registry,
+)
+
+
+async def test_measures_and_the_micro_credit_limits(registry):
+    r = registry
+    hid = await identify(r, family(21))
+    ok = await r.client.post(f"/households/{hid}/measures", headers=r.headers("village", VILLAGE), json={
+        "pathway": "finance", "description": "扶贫小额信贷发展养殖", "year": 2016,
+        "loan": {"amount": "50000.00", "term_months": 36, "collateral": False}})
+    assert ok.status_code == 201, ok.text
+    too_much = await r.client.post(f"/households/{hid}/measures", headers=r.headers("village", VILLAGE), json={
+        "pathway": "finance", "description": "贷款", "year": 2016,
+        "loan": {"amount": "60000.00", "term_months": 48, "collateral": True}})
+    assert too_much.status_code == 422
+    reasons = " ".join(e["reason"] for e in too_much.json()["errors"])
+    assert "amount_exceeds_limit" in reasons and "term_exceeds_limit" in reasons and "collateral_required" in reasons
+
+
+async def test_the_report_lists_households_without_helper_or_measure(registry):
+    r = registry
+    a, b = await identify(r, family(22)), await identify(r, family(23))
+    county = r.token("county_office", COUNTY)
+    report = (await r.client.get("/reports/missing-assistance", headers=county)).json()
+    numbers = {h: (await r.get(h))["number"] for h in (a, b)}
+    assert set(report["without_helper"]) == set(numbers.values()) == set(report["without_measure"])
+    await r.client.put(f"/households/{a}/helper", json={"name": "李干部", "unit": "县财政局"}, headers=r.headers("village", VILLAGE))
+    await r.client.post(f"/households/{a}/measures", headers=r.headers("village", VILLAGE),
+                        json={"pathway": "industry", "description": "枸杞种植", "year": 2016})
+    report = (await r.client.get("/reports/missing-assistance", headers=county)).json()
+    assert report["without_helper"] == [numbers[b]] and report["without_measure"] == [numbers[b]]
+
+
+async def test_routing_proposes_pathways_from_the_household(registry):
+    r = registry
+    hid = (await r.propose(family(24))).json()["id"]  # two with labour, main cause illness
+    proposals = (await r.client.get(f"/households/{hid}/routing", params={"has_land": True},
+                                    headers=r.token("village", VILLAGE))).json()
+    pathways = [p["pathway"] for p in proposals]
+    assert "industry" in pathways and "health" in pathways and "social_security" not in pathways
+
+
+async def test_monitoring_classifies_against_the_line_and_return_to_poverty(registry):
+    from tests.conftest import bearer
+
+    r = registry
+    hid = await identify(r, family(25))
+    r.clock.set(datetime(2021, 6, 1, 2, tzinfo=timezone.utc))
+
+    async def monitor(headers, **body):
+        return await r.client.post(f"/households/{hid}/monitoring", headers=headers,
+                                   json={"route": "cadre_visit", "year": 2021, **body})
+
+    on_roll = await monitor(r.headers("village", VILLAGE), per_capita_income="5000.00", sudden_hardship=True)
+    assert on_roll.status_code == 200 and on_roll.json()["line"] == "6000.00"
+    assert on_roll.json()["category"] is None  # on the roll: covered by 建档立卡, not a monitoring object
+    not_exited = await r.client.post(f"/households/{hid}/return", json={"cause": "illness"},
+                                     headers=r.headers("county_office", COUNTY))
+    assert not_exited.status_code == 409
+
+    await exit_household(r, hid)
+    r.clock.set(datetime(2021, 6, 1, 2, tzinfo=timezone.utc))
+    assert (await monitor(r.headers("village", VILLAGE), per_capita_income="6000.00")).json()["category"] is None
+    below = await monitor(r.headers("village", VILLAGE), per_capita_income="5999.99")
+    assert below.json()["category"] == "unstable_exited"
+    hardship = await monitor(r.headers("village", VILLAGE), per_capita_income="9000.00", sudden_hardship=True)
+    assert hardship.json()["category"] == "sudden_hardship"
+    civil = {**bearer(r.settings, "department", COUNTY, dept="civil_affairs"), "Idempotency-Key": "m-dept"}
+    assert (await monitor(civil, per_capita_income="1.00")).status_code == 403  # departments report department_data
+    from_data = await r.client.post(f"/households/{hid}/monitoring", headers={**civil, "Idempotency-Key": "m-dept-2"},
+                                    json={"route": "department_data", "year": 2021, "per_capita_income": "1000.00"})
+    assert from_data.json()["category"] == "unstable_exited"
+
+    returned = await r.client.post(f"/households/{hid}/return", json={"cause": "illness", "note": "重病"},
+                                   headers=r.headers("county_office", COUNTY))
+    assert returned.status_code == 200 and returned.json()["status"] == "registered"
+    assert (await r.get(hid))["status"] == "registered"
+
+
+async def test_departments_write_only_their_own_fields(registry):
+    from tests.conftest import bearer
+
+    r = registry
+    members = family(26)
+    hid = (await r.propose(members)).json()["id"]
+    person = members[2]["id_number"]
+
+    def dept(name, n):
+        return {**bearer(r.settings, "department", COUNTY, dept=name), "Idempotency-Key": f"d-{name}-{n}"}
+
+    ok = await r.client.put(f"/persons/{person}/departments/civil_affairs", json={"dibao": True, "tekun": False},
+                            headers=dept("civil_affairs", 1))
+    assert ok.status_code == 200 and ok.json()["dibao"] is True
+    other = await r.client.put(f"/persons/{person}/departments/civil_affairs", json={"dibao": False, "tekun": False},
+                               headers=dept("education", 2))
+    assert other.status_code == 403
+    bad = await r.client.put(f"/persons/{person}/departments/education", json={"school_stage": "kindergarten"},
+                             headers=dept("education", 3))
+    assert bad.status_code == 422
+    await r.client.put(f"/persons/{person}/departments/health", json={"major_illness": True, "illness": "尿毒症"},
+                       headers=dept("health", 4))
+    house = await r.client.put(f"/households/{hid}/housing", json={"dangerous_grade": "D"}, headers=dept("housing", 5))
+    assert house.status_code == 200 and house.json()["checks"]["housing_safety"] is False
+    household = await r.get(hid)
+    member = next(m for m in household["members"] if m["id_number"] == person)
+    assert member["details"]["civil_affairs"] == {"dibao": True, "tekun": False} and member["health"] == "major_illness"
+    conn = await asyncpg.connect(libpq_url(r.settings.database_url, r.settings.database_name))
+    try:
+        actors = [row["actor"] for row in await conn.fetch(
+            "SELECT actor::text FROM events WHERE type LIKE 'registry.person.%' ORDER BY seq")]
+    finally:
+        await conn.close()
+    assert '"dept": "civil_affairs"' in actors[0] and '"dept": "health"' in actors[-1]
+
+
+async def test_the_annual_review_removes_households_after_its_announcement_passes(registry):
+    r = registry
+    keep, wrong = await identify(r, family(27)), await identify(r, family(28))
+    start = r.clock.today()
+    announced = await r.client.post("/reviews", headers=r.headers("county_office", COUNTY), json={
+        "county": COUNTY, "year": 2016, "period_start": start.isoformat(),
+        "period_end": (start + timedelta(days=9)).isoformat(), "hotline_local": "0909-5322222",
+        "removals": [{"household_id": wrong, "reason": "wrongly_included", "note": "家有商铺"}]})
+    assert announced.status_code == 201, announced.text
+    review = announced.json()
+    assert set(review["additions"]) == {keep, wrong}
+    early = await r.client.post(f"/reviews/{review['announcement_id']}/apply", headers=r.headers("county_office", COUNTY))
+    assert early.status_code == 409
+    await r.pass_period()
+    applied = await r.client.post(f"/reviews/{review['announcement_id']}/apply", headers=r.headers("county_office", COUNTY))
+    assert applied.status_code == 200 and len(applied.json()["removed"]) == 1
+    assert (await r.get(wrong))["status"] == "removed" and (await r.get(keep))["status"] == "registered"
+    # the removed household's members may be proposed again
+    assert (await r.propose(family(28))).status_code == 201

@@ -1,0 +1,1 @@
+"""Unit tests of the registry's pure domain (services/registry/domain)."""
