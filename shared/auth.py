@@ -90,6 +90,22 @@ class Principal:
 SYSTEM = Principal(sub="system", roles=frozenset({"system"}), division=divisions.NATIONAL)
 
 
+def check_claims(roles, division: str, dept: str | None, *, error: type[Exception]) -> None:
+    """Known roles only, each at its own level (a county office holds a county code), and a
+    department token names its department — for tokens we issue and tokens we accept alike."""
+    for role in roles:
+        try:
+            known = Role(role)
+        except ValueError:
+            raise error(f"未知角色 (unknown role {role!r})") from None
+        expected = ROLE_LEVEL[known]
+        if expected is not None and divisions.level(division) != expected:
+            raise error(f"角色与区划层级不符 (role {role} works at {expected.value} level; "
+                        f"{division} is {divisions.level(division).value})")
+    if Role.department in roles and dept not in DEPARTMENTS:
+        raise error(f"部门令牌须注明部门 (department tokens need dept, one of {sorted(DEPARTMENTS)})")
+
+
 def issue_token(
     settings: Settings,
     *,
@@ -102,14 +118,9 @@ def issue_token(
     """A development token signed with the HS256 secret (refused in production)."""
     if settings.env == "production":
         raise RuntimeError("tokens are issued by the identity provider in production")
-    roles = sorted({Role(r).value for r in roles})
+    roles = sorted(set(roles))
     division = divisions.normalize(division)
-    for role in roles:
-        expected = ROLE_LEVEL[Role(role)]
-        if expected is not None and divisions.level(division) != expected:
-            raise ValueError(f"role {role} works at {expected.value} level; {division} is {divisions.level(division).value}")
-    if Role.department in roles and dept not in DEPARTMENTS:
-        raise ValueError(f"department tokens need dept, one of {sorted(DEPARTMENTS)}")
+    check_claims(roles, division, dept, error=ValueError)
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": sub, "roles": roles, "division": division,
@@ -154,6 +165,7 @@ class TokenVerifier:
             division = divisions.normalize(str(division))
         except ValueError as exc:
             raise Unauthorized(f"令牌的区划代码无效 (token division: {exc})") from exc
+        check_claims(roles, division, claims.get("dept"), error=Unauthorized)
         return Principal(sub=claims["sub"], roles=frozenset(roles), division=division, dept=claims.get("dept"))
 
 

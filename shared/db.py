@@ -21,7 +21,8 @@ SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+    # hide_parameters: a failing statement's error message must not carry the row (ID numbers)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: AsyncEngine, service: str, clock=None) -> async_sessionmaker[AsyncSession]:

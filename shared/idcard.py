@@ -170,9 +170,29 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "*" * (len(phone) - 5) + phone[-2:]
 
 
+#: an 18-character ID number written with single spaces or hyphens between its digits
+_SEPARATED_ID = re.compile(r"(?<![\dXx])\d(?:[ \-]?\d){16}[ \-]?[\dXx](?![\dXx])")
+#: any run of 15 or more digits: old 15-digit ID numbers, bank cards, an ID inside a longer run
+_LONG_DIGIT_RUN = re.compile(r"(?<!\d)\d{15,}(?!\d)")
+#: a mainland mobile number, possibly written 138 1234 5678 or 138-1234-5678
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}(?!\d)")
+
+
+def _mask_run(digits: str) -> str:
+    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+
+
 def mask_id_numbers_in(text: str) -> str:
-    """Mask every ID-like number in free text (log lines, published pages)."""
-    return ID_NUMBER_PATTERN.sub(lambda m: mask(m.group()), text)
+    """Mask every ID-like number in free text (log lines, published pages): 18-character ID
+    numbers, also when written with separators, and any run of 15 or more digits."""
+    text = ID_NUMBER_PATTERN.sub(lambda m: mask(m.group()), text)
+    text = _SEPARATED_ID.sub(lambda m: mask(re.sub(r"[ \-]", "", m.group())), text)
+    return _LONG_DIGIT_RUN.sub(lambda m: _mask_run(m.group()), text)
+
+
+def mask_personal_numbers_in(text: str) -> str:
+    """ID-like numbers and mobile phone numbers masked (what published text must never show)."""
+    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()), mask_id_numbers_in(text))
 
 
 def _validate_id_number(value: str) -> str:

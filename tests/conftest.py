@@ -98,7 +98,13 @@ class Databases:
 
     async def drop_all(self) -> None:
         clones = [name for name in self.created if name not in self.templates.values()]
-        await asyncio.gather(*(drop_database(self.server_url, name) for name in clones))
+        limit = asyncio.Semaphore(8)  # a few at a time: the server's connection slots are shared
+
+        async def drop(name: str) -> None:
+            async with limit:
+                await drop_database(self.server_url, name)
+
+        await asyncio.gather(*(drop(name) for name in clones))
         for template in self.templates.values():
             await drop_database(self.server_url, template)
 

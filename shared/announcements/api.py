@@ -106,31 +106,31 @@ async def create(body: DraftIn, request: Request, principal: Principal = Depends
 @official.post("/{announcement_id}/publish", summary="Publish for the period (发布公示)",
                description="The period must be at least the minimum of the policy rule "
                "`announcement.min_period` in force for the division; a shorter one is refused with the rule's citation.")
-async def publish(body: PublishIn, request: Request, announcement_id: str = Path(),
+async def publish(body: PublishIn, request: Request, announcement_id: uuid.UUID = Path(),
                   principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
     row = await service.get(session, announcement_id)
     ensure_may_act(principal, row.level, row.division)
-    row = await service.publish(session, announcement_id, actor=principal.actor(), clock=request.app.state.clock,
+    row = await service.publish(session, str(announcement_id), actor=principal.actor(), clock=request.app.state.clock,
                                 policy=request.app.state.policy, start=body.period_start, end=body.period_end)
     return service.official_view(row, [])
 
 
 @official.post("/{announcement_id}/withdraw", summary="Withdraw a published announcement (撤回)")
-async def withdraw(body: WithdrawIn, request: Request, announcement_id: str = Path(),
+async def withdraw(body: WithdrawIn, request: Request, announcement_id: uuid.UUID = Path(),
                    principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
     row = await service.get(session, announcement_id)
     ensure_may_act(principal, row.level, row.division)
-    row = await service.withdraw(session, announcement_id, actor=principal.actor(), clock=request.app.state.clock,
+    row = await service.withdraw(session, str(announcement_id), actor=principal.actor(), clock=request.app.state.clock,
                                  reason=body.reason)
     return service.official_view(row, await _objections(session, row))
 
 
 @official.post("/{announcement_id}/objections/{objection_id}/resolve", summary="Resolve an objection (异议处理)")
-async def resolve(body: ResolveIn, request: Request, announcement_id: str = Path(), objection_id: str = Path(),
+async def resolve(body: ResolveIn, request: Request, announcement_id: uuid.UUID = Path(), objection_id: uuid.UUID = Path(),
                   principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
     row = await service.get(session, announcement_id)
     ensure_may_act(principal, row.level, row.division)
-    await service.resolve_objection(session, announcement_id, objection_id, actor=principal.actor(),
+    await service.resolve_objection(session, str(announcement_id), str(objection_id), actor=principal.actor(),
                                     clock=request.app.state.clock, decision=ObjectionStatus(body.decision),
                                     reason=body.reason)
     return service.official_view(row, await _objections(session, row))
@@ -142,11 +142,11 @@ async def _objections(session, row: Announcement) -> list[Objection]:
 
 
 @official.get("/{announcement_id}", summary="An announcement with its objections and the objectors' contacts")
-async def read(announcement_id: str = Path(), principal: Principal = Depends(require(*OFFICIALS)),
+async def read(announcement_id: uuid.UUID = Path(), principal: Principal = Depends(require(*OFFICIALS)),
                session=Depends(db_session)) -> dict[str, Any]:
     row = await service.get(session, announcement_id)
     ensure_jurisdiction(principal, row.division)
-    return service.official_view(row, await _objections(session, row))
+    return service.official_view(row, await _objections(session, row), contacts=True)
 
 
 @official.get("", summary="Announcements in your jurisdiction, newest first")
@@ -168,8 +168,8 @@ async def list_(
         query = query.where(Announcement.subject_type == subject_type)
     if subject_id:
         query = query.where(Announcement.subject_id == subject_id)
-    if params.cursor:
-        query = query.where(Announcement.id < uuid.UUID(str(params.cursor[0])))
+    if (after := params.after(lambda key: uuid.UUID(str(key)))) is not None:
+        query = query.where(Announcement.id < after)
     rows = (await session.execute(query.order_by(Announcement.id.desc()).limit(params.limit + 1))).scalars().all()
     page = params.page(rows, key_of=lambda r: [str(r.id)])
     return {"items": [service.official_view(r, []) for r in page.items], "next_cursor": page.next_cursor}

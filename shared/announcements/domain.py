@@ -13,13 +13,14 @@ nationally, 国开办发〔2017〕50号; jurisdictions may override, e.g. in wor
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 from shared import divisions
+from shared.clock import CHINA_TZ
 from shared.errors import Conflict, Unprocessable
-from shared.idcard import mask, mask_id_numbers_in, mask_phone
+from shared.idcard import mask, mask_personal_numbers_in, mask_phone
 from shared.policy import PolicyTable
 from shared.policy.calendar import add_days, holidays_for
 
@@ -80,7 +81,7 @@ def minimum_period(policy: PolicyTable, division: str, start: date) -> tuple[dat
     """The earliest allowed end date of a period starting on ``start``, and the rule applied."""
     rule = policy.lookup(PERIOD_RULE, division, start)
     days, unit = int(rule.value["days"]), rule.value.get("unit", "calendar")
-    holidays, workdays = holidays_for(policy, start, start.replace(year=start.year + 1), division)
+    holidays, workdays = holidays_for(policy, start, start + timedelta(days=366), division)
     return add_days(start, days, unit, holidays, workdays), rule
 
 
@@ -112,8 +113,9 @@ def require_status(announcement_id: str, status: str, *allowed: Status) -> None:
         )
 
 
-def is_open_for_objections(status: str, period_end: date, today: date) -> bool:
-    return status == Status.published and today <= period_end
+def is_open_for_objections(status: str, period_start: date, period_end: date, today: date) -> bool:
+    """Objections are taken during the period, both days included (China time)."""
+    return status == Status.published and period_start <= today <= period_end
 
 
 def is_due(status: str, period_end: date, today: date) -> bool:
@@ -121,9 +123,21 @@ def is_due(status: str, period_end: date, today: date) -> bool:
     return status == Status.published and today > period_end
 
 
-def outcome_of(objection_statuses: list[str]) -> Outcome:
-    blocking = {ObjectionStatus.open.value, ObjectionStatus.upheld.value}
-    return Outcome.failed if any(s in blocking for s in objection_statuses) else Outcome.passed
+def period_cutoff(period_end: date) -> datetime:
+    """The end of the period: midnight after its last day, China time."""
+    return datetime.combine(period_end + timedelta(days=1), time(0), tzinfo=CHINA_TZ)
+
+
+def outcome_of(objections: list[tuple[str, datetime | None]], cutoff: datetime) -> Outcome:
+    """Passed when, at the end of the period, no objection was open or upheld.
+
+    ``objections`` are (status, resolved_at). An objection resolved after the cutoff was still
+    open when the period ended, so the outcome does not depend on when the scheduler runs.
+    """
+    for status, resolved_at in objections:
+        if status == ObjectionStatus.upheld or resolved_at is None or resolved_at >= cutoff:
+            return Outcome.failed
+    return Outcome.passed
 
 
 def mask_person(person: dict[str, Any]) -> dict[str, Any]:
@@ -142,7 +156,7 @@ def mask_person(person: dict[str, Any]) -> dict[str, Any]:
 def mask_public(value: Any) -> Any:
     """Any published value, with every ID-number-like run inside text masked."""
     if isinstance(value, str):
-        return mask_id_numbers_in(value)
+        return mask_personal_numbers_in(value)
     if isinstance(value, list):
         return [mask_public(v) for v in value]
     if isinstance(value, dict):
@@ -177,4 +191,4 @@ def render_text(*, title: str, level: str, division: str, content: dict[str, Any
     lines.append(f"如有异议，请在公示期内向{LEVEL_LABELS[level]}级反映。")
     lines.append(f"扶贫监督举报电话：{hotlines['supervision']}；本地电话：{hotlines['local']}")
     lines.append(f"区划代码：{division}")
-    return mask_id_numbers_in("\n".join(lines))
+    return mask_personal_numbers_in("\n".join(lines))

@@ -7,7 +7,6 @@ built from :func:`service.public_view`, which masks people and text.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import timedelta
 from typing import Any, Literal
@@ -17,7 +16,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from shared import divisions
 from shared.announcements import render, service
@@ -26,6 +25,7 @@ from shared.announcements.models import Announcement
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Problem
 from shared.web import PageParams, db_session, page_params, router
+from shared.web.idempotency import client_digest
 from shared.web.problems import validate_body, validation_errors
 
 public = router(prefix="/public", tags=["public announcements (公告公示)"])
@@ -59,13 +59,6 @@ def division_label(code: str) -> str:
     return "全国" if code == divisions.NATIONAL else f"{level.label_zh} {code}"
 
 
-def _client_digest(request: Request) -> str:
-    """Objections are rate-limited per client address; only a salted hash of it is stored."""
-    address = request.client.host if request.client else "unknown"
-    salt = request.app.state.settings.jwt_secret
-    return hashlib.sha256(f"{salt}\x1f{address}".encode()).hexdigest()
-
-
 async def _public_rows(session, query) -> list[dict[str, Any]]:
     rows = (await session.execute(query)).scalars().all()
     counts = await service.objection_counts(session, [r.id for r in rows])
@@ -91,20 +84,17 @@ async def list_announcements(
         query = query.where(Announcement.status == status)
     if level:
         query = query.where(Announcement.level == level)
-    if params.cursor:
-        query = query.where(Announcement.id < uuid.UUID(str(params.cursor[0])))
+    if (after := params.after(lambda key: uuid.UUID(str(key)))) is not None:
+        query = query.where(Announcement.id < after)
     items = await _public_rows(session, query.order_by(Announcement.id.desc()).limit(params.limit + 1))
     page = params.page(items, key_of=lambda item: [item["id"]])
     return page.model_dump()
 
 
 async def _published(session, announcement_id: str) -> Announcement:
-    try:
-        row = await service.get(session, announcement_id)
-    except ValueError:  # not a UUID
-        raise NotFound(f"公告不存在 (no announcement {announcement_id})")
+    row = await service.get(session, announcement_id)
     if row.status == Status.draft:
-        raise NotFound(f"公告不存在 (no announcement {announcement_id})")
+        raise NotFound("公告不存在 (no such announcement)")
     return row
 
 
@@ -144,7 +134,9 @@ def _board_html(request: Request, division: str, current, recent, **extra) -> st
 async def board(request: Request, division: DivisionCode, filed: str | None = Query(None),
                 session=Depends(db_session)) -> HTMLResponse:
     current, recent = await _board_sections(request, session, division)
-    message = f"异议已受理，编号 {filed}。我们不会公开您的姓名和电话。" if filed else None
+    message = None
+    if filed and await service.objection_exists(session, filed, under=division):  # never echo arbitrary text
+        message = f"异议已受理，编号 {filed}。我们不会公开您的姓名和电话。"
     return HTMLResponse(_board_html(request, division, current, recent, message=message))
 
 
@@ -191,7 +183,9 @@ async def file_objection(request: Request, announcement_id: str = Path(), sessio
                            form_values={"announcement_id": str(row.id), **{k: str(v) for k, v in raw.items()}})
         return HTMLResponse(html, status_code=422)
     clock = request.app.state.clock
-    digest = _client_digest(request)
+    digest = client_digest(request)
+    # one client's objections are counted one at a time, so parallel requests cannot slip past the limit
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:digest))"), {"digest": digest})
     window = timedelta(seconds=settings.objection_rate_window_seconds)
     if await service.recent_objections_from(session, digest, clock.now() - window) >= settings.objection_rate_limit:
         raise TooManyObjections(

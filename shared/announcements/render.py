@@ -2,7 +2,7 @@
 
 Pure functions: no database, no FastAPI. The announcement dicts are the public shape (already
 masked, see ``shared.announcements.domain.mask_person`` / ``mask_public``); as a second safety
-net every text produced here goes through ``shared.idcard.mask_id_numbers_in`` so that a full
+net every text produced here goes through ``shared.idcard.mask_personal_numbers_in`` so that a full
 18-digit ID number never reaches a notice board or a feed reader (DOMAIN §6).
 
 ``board_html``  — server-side rendered 公告公示栏 of one division (Jinja2, autoescaped), with an
@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from shared.clock import CHINA_TZ
-from shared.idcard import mask_id_numbers_in, mask_phone
+from shared.idcard import mask_personal_numbers_in, mask_phone
 
 __all__ = [
     "ATOM_NS",
@@ -339,14 +339,14 @@ def board_html(
         now=now,
         supervision_hotline={"number": SUPERVISION_HOTLINE, "href": _tel_href(SUPERVISION_HOTLINE)},
     )
-    return mask_id_numbers_in(html)
+    return mask_personal_numbers_in(html)
 
 
 # --------------------------------------------------------------------------- Atom feed
 
 
 def _feed_text(value: Any) -> str:
-    return mask_id_numbers_in(_XML_INVALID_RE.sub("", _cell(value)))
+    return mask_personal_numbers_in(_XML_INVALID_RE.sub("", _cell(value)))
 
 
 def _sub(parent: ET.Element, tag: str, text: Any = None, **attrs: str) -> ET.Element:
@@ -408,4 +408,4 @@ def atom_feed(
         _sub(entry, "content", a.get("rendered_text") or "", type="text")
 
     xml = ET.tostring(feed, encoding="unicode")
-    return mask_id_numbers_in('<?xml version="1.0" encoding="utf-8"?>\n' + xml + "\n")
+    return mask_personal_numbers_in('<?xml version="1.0" encoding="utf-8"?>\n' + xml + "\n")

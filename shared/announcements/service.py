@@ -18,6 +18,7 @@ import uuid6
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import divisions
 from shared.announcements import domain
 from shared.announcements.domain import ObjectionStatus, Outcome, Status
 from shared.announcements.models import Announcement, Objection
@@ -37,13 +38,20 @@ def _day(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise NotFound(f"{what}不存在 (no such {'announcement' if what == '公告' else 'objection'})") from None
+
+
 async def get(session: AsyncSession, announcement_id: uuid.UUID | str, *, lock: bool = False) -> Announcement:
-    query = select(Announcement).where(Announcement.id == uuid.UUID(str(announcement_id)))
+    query = select(Announcement).where(Announcement.id == _uuid(announcement_id, "公告"))
     if lock:
         query = query.with_for_update()
     found = (await session.execute(query)).scalar_one_or_none()
     if found is None:
-        raise NotFound(f"公告不存在 (no announcement {announcement_id})")
+        raise NotFound("公告不存在 (no such announcement)")
     return found
 
 
@@ -107,10 +115,11 @@ async def file_objection(
 ) -> Objection:
     row = await get(session, announcement_id, lock=True)
     if row.status == Status.draft:
-        raise NotFound(f"公告不存在 (no announcement {announcement_id})")
-    if not domain.is_open_for_objections(row.status, row.period_end, clock.today()):
+        raise NotFound("公告不存在 (no such announcement)")
+    if not domain.is_open_for_objections(row.status, row.period_start, row.period_end, clock.today()):
         raise Conflict(
-            f"公示期已结束，不再受理异议 (the period of announcement {row.id} is over; it is {row.status})",
+            f"不在公示期内，不受理异议 (announcement {row.id} is not in its period; it is {row.status}, "
+            f"period {_day(row.period_start)}–{_day(row.period_end)})",
             announcement={"id": str(row.id), "status": row.status, "period_end": _day(row.period_end)},
         )
     objection = Objection(
@@ -129,9 +138,11 @@ async def resolve_objection(
     decision: ObjectionStatus, reason: str,
 ) -> Objection:
     row = await get(session, announcement_id, lock=True)
-    domain.require_status(str(row.id), row.status, Status.published)
+    # after the period an objection may still be resolved (and must be, DOMAIN §6); the outcome,
+    # fixed at the end of the period, does not change
+    domain.require_status(str(row.id), row.status, Status.published, Status.closed)
     objection = (await session.execute(select(Objection).where(
-        Objection.id == uuid.UUID(objection_id), Objection.announcement_id == row.id).with_for_update())
+        Objection.id == _uuid(objection_id, "异议"), Objection.announcement_id == row.id).with_for_update())
     ).scalar_one_or_none()
     if objection is None:
         raise NotFound(f"异议不存在 (no objection {objection_id} on announcement {row.id})")
@@ -145,9 +156,9 @@ async def resolve_objection(
     return objection
 
 
-async def objection_statuses(session: AsyncSession, announcement_id: uuid.UUID) -> list[str]:
-    return list((await session.execute(
-        select(Objection.status).where(Objection.announcement_id == announcement_id))).scalars())
+async def objection_states(session: AsyncSession, announcement_id: uuid.UUID) -> list[tuple[str, datetime | None]]:
+    return [(status, resolved_at) for status, resolved_at in (await session.execute(
+        select(Objection.status, Objection.resolved_at).where(Objection.announcement_id == announcement_id))).all()]
 
 
 async def close_due(session: AsyncSession, *, clock: Clock) -> list[Announcement]:
@@ -159,9 +170,10 @@ async def close_due(session: AsyncSession, *, clock: Clock) -> list[Announcement
         .with_for_update(skip_locked=True)  # several schedulers (replicas) never close one twice
     )).scalars().all()
     for row in due:
-        statuses = await objection_statuses(session, row.id)
-        row.outcome = domain.outcome_of(statuses)
+        states = await objection_states(session, row.id)
+        row.outcome = domain.outcome_of(states, domain.period_cutoff(row.period_end))
         row.status, row.closed_at = Status.closed, clock.now()
+        statuses = [status for status, _ in states]
         await append(session, [_event(session, "announcement.closed", str(row.id), {
             "outcome": row.outcome.value, "period_end": _day(row.period_end),
             "objections": {s.value: statuses.count(s.value) for s in ObjectionStatus},
@@ -169,9 +181,14 @@ async def close_due(session: AsyncSession, *, clock: Clock) -> list[Announcement
     return list(due)
 
 
-async def require_passed(session: AsyncSession, announcement_id: str) -> Announcement:
-    """The workflow hook: a step that needs "announcement X passed" calls this first."""
+async def require_passed(session: AsyncSession, announcement_id: str, *, subject_type: str | None = None) -> Announcement:
+    """The workflow hook: a step that needs "announcement X passed" calls this first (and names
+    the kind of announcement it expects, so a passed notice about something else does not do)."""
     row = await get(session, announcement_id)
+    if subject_type is not None and row.subject_type != subject_type:
+        raise Conflict(f"公告类型不符 (announcement {row.id} is about {row.subject_type}, not {subject_type})",
+                       slug="announcement-not-passed",
+                       announcement={"id": str(row.id), "subject_type": row.subject_type})
     if not (row.status == Status.closed and row.outcome == Outcome.passed):
         state = row.outcome if row.status == Status.closed else row.status
         raise Conflict(
@@ -192,6 +209,16 @@ async def objection_counts(session: AsyncSession, ids: list[uuid.UUID]) -> dict[
         for announcement_id, status, n in rows:
             counts[announcement_id][status] = n
     return counts
+
+
+async def objection_exists(session: AsyncSession, objection_id: str, *, under: str) -> bool:
+    try:
+        key = uuid.UUID(objection_id)
+    except ValueError:
+        return False
+    found = await session.scalar(select(func.count()).select_from(Objection).join(Announcement).where(
+        Objection.id == key, Announcement.division.startswith(divisions.prefix(under))))
+    return bool(found)
 
 
 async def recent_objections_from(session: AsyncSession, client_digest: str, since: datetime) -> int:
@@ -218,8 +245,10 @@ def public_view(row: Announcement, counts: dict[str, int]) -> dict[str, Any]:
     })
 
 
-def official_view(row: Announcement, objections: list[Objection]) -> dict[str, Any]:
-    """What the responsible officials see: the full record with objections and contacts."""
+def official_view(row: Announcement, objections: list[Objection], *, contacts: bool = False) -> dict[str, Any]:
+    """What the responsible officials see: the full record with objections; the objectors'
+    contacts only when asked (a GET), never in a write's response, which is kept with its
+    idempotency key."""
     return {
         "id": str(row.id), "service": row.service, "subject_type": row.subject_type, "subject_id": row.subject_id,
         "level": row.level, "division": row.division, "title": row.title, "content": row.content,
@@ -228,7 +257,8 @@ def official_view(row: Announcement, objections: list[Objection]) -> dict[str, A
         "created_by": row.created_by, "created_at": _time(row.created_at), "published_at": _time(row.published_at),
         "closed_at": _time(row.closed_at),
         "objections": [{
-            "id": str(o.id), "text": o.text, "contact_name": o.contact_name, "contact_phone": o.contact_phone,
+            "id": str(o.id), "text": o.text,
+            **({"contact_name": o.contact_name, "contact_phone": o.contact_phone} if contacts else {}),
             "filed_at": _time(o.filed_at), "status": o.status, "resolution_reason": o.resolution_reason,
             "resolved_by": o.resolved_by, "resolved_at": _time(o.resolved_at),
         } for o in objections],

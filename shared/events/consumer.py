@@ -15,7 +15,9 @@ Guarantees:
   its hash must match its content. The broker is only transport: a message that does not
   verify is rejected (logged, counted) and the authentic event is fetched from the source's
   feed instead. An event from the feed itself that does not verify means the source's log is
-  broken: :class:`ChainBroken` stops the consumer rather than apply unverifiable data.
+  broken: :class:`ChainBroken` halts the consumer (it retries every few seconds, logging each
+  time) rather than apply unverifiable data. A message claiming a seq the source's log does not
+  have is likewise rejected and skipped.
 
 Handlers are ``async def handler(session, event)``; they run with the consumed event as the
 causation of anything they append.
@@ -176,8 +178,10 @@ class Consumer(Worker):
                  after=self.positions[source].seq, until=until)
         while (after := self.positions[source].seq) < until:
             events = (await self._feed(source, after, min(FEED_PAGE, until - after)))["events"]
-            if not events:
-                raise RuntimeError(f"{source} feed has no events after {after} (expected up to {until})")
+            if not events:  # the source's log ends before ``until``: a message claimed a seq it never wrote
+                log.warning("the source's feed ends before the claimed seq", service=self.settings.service,
+                            source=source, feed_ends_at=after, claimed=until)
+                return
             for event in events:
                 if event["seq"] > until:
                     return

@@ -55,7 +55,7 @@ class ChainVerification(BaseModel):
 
 
 def _national_reader(principal: Principal = Depends(require(Role.service, Role.auditor))) -> Principal:
-    if principal.division != divisions.NATIONAL and not principal.has_any({Role.service, Role.admin}):
+    if principal.division != divisions.NATIONAL and Role.service not in principal.roles:
         raise Forbidden("完整事件日志仅限全国级审计 (the whole event log is served to national-level auditors only)")
     return principal
 

@@ -131,14 +131,14 @@ class Relay(Worker):
             next_check = loop.time() + self.check_every
             while not self._stopping:
                 published = await self._publish_batch(conn, producer)
+                if loop.time() >= next_check:  # also under constant load
+                    await self._check_broker(conn, probe)
+                    next_check = loop.time() + self.check_every
+                    continue
                 if published:
                     continue
                 newest = await store.last_seq(conn)
                 RELAY_LAG.labels(self.service).set(max(newest - self.watermark, 0))
-                if loop.time() >= next_check:
-                    await self._check_broker(conn, probe)
-                    next_check = loop.time() + self.check_every
-                    continue
                 self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), self.settings.relay_poll_seconds)

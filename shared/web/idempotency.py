@@ -56,15 +56,23 @@ def request_hash(method: str, path: str, query: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def client_digest(request: Request) -> str:
+    """A salted hash of the client's address: anonymous callers are told apart (and rate-limited)
+    by it without their address being stored."""
+    address = request.client.host if request.client else "unknown"
+    salt = request.app.state.settings.jwt_secret
+    return hashlib.sha256(f"{salt}\x1f{address}".encode()).hexdigest()
+
+
 def _scope(request: Request) -> str:
-    """Keys are per caller: the token's subject, or 'public' for anonymous endpoints."""
+    """Keys are per caller: the token's subject, or the client address for anonymous endpoints."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         try:
             return "sub:" + request.app.state.token_verifier.verify(header[7:]).sub
         except Problem:
             return "invalid-token"  # the endpoint's own auth dependency will refuse it
-    return "public"
+    return "public:" + client_digest(request)
 
 
 async def claim(engine, scope: str, key: str, method: str, path: str, digest: str) -> Claim:

@@ -37,13 +37,26 @@ def decode_cursor(cursor: str) -> list[Any]:
             raise ValueError
         return key
     except ValueError:
-        raise Unprocessable("分页游标无效 (invalid cursor)", errors=[{"field": "cursor", "reason": "not a cursor from a previous page"}])
+        raise _invalid_cursor() from None
+
+
+def _invalid_cursor() -> Unprocessable:
+    return Unprocessable("分页游标无效 (invalid cursor)", errors=[{"field": "cursor", "reason": "not a cursor from a previous page"}])
 
 
 @dataclass(frozen=True)
 class PageParams:
     cursor: list[Any] | None
     limit: int
+
+    def after(self, convert=lambda value: value) -> Any:
+        """The cursor's (single) sort key, converted (e.g. ``uuid.UUID``); None on the first page."""
+        if not self.cursor:
+            return None
+        try:
+            return convert(self.cursor[0])
+        except (ValueError, TypeError, AttributeError):
+            raise _invalid_cursor() from None
 
     def page(self, rows: Sequence[T], key_of) -> Page[T]:
         """Build the page from ``limit + 1`` fetched rows (the extra one tells if there is more)."""

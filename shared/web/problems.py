@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_BASE, Problem, Unprocessable
+from shared.idcard import mask_personal_numbers_in
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -17,7 +18,8 @@ _HTTP_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "me
 
 
 def problem_response(problem: Problem, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(problem.body(str(request.url.path)), status_code=problem.status,
+    # the path may carry user input (an ID number typed into a URL): never echo it unmasked
+    return JSONResponse(problem.body(mask_personal_numbers_in(str(request.url.path))), status_code=problem.status,
                         media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -60,6 +62,14 @@ def install(app: FastAPI) -> None:
         errors = validation_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return problem_response(Unprocessable(f"请求数据无效 (invalid request: {detail})", errors=errors), request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        # logged with its traceback by the server; the client learns nothing of the internals
+        problem = Problem("服务器内部错误 (internal error; quote the X-Correlation-ID when reporting it)",
+                          title="Internal Server Error", slug="internal")
+        problem.status = 500
+        return problem_response(problem, request)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):

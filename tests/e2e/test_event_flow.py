@@ -288,3 +288,44 @@ async def test_a_missing_tail_is_caught_up_from_the_feed(flow, broker):
         finally:
             await consumer.stop()
     assert await flow.received() == [1, 2, 3, 4]
+
+
+async def test_a_message_claiming_a_seq_the_source_never_wrote_is_skipped(flow, broker):
+    await flow.append(2)
+    events = await flow.source_events()
+    source_app = registry_app(flow.source, run_background=False)
+    async with serving(source_app):
+        consumer = await start_consumer(flow, source_app)
+        try:
+            bogus = {**events[0], "seq": 1000}  # a poison message far beyond the log
+            await publish(broker.bootstrap, flow.source.topic, [bogus])
+            await wait_until(lambda: _at_least(flow, 2), timeout=30)  # caught up from the feed
+            await flow.append(1)
+            await publish(broker.bootstrap, flow.source.topic, [(await flow.source_events())[2]])
+            await wait_until(lambda: _at_least(flow, 3), timeout=30)  # and it keeps going
+        finally:
+            await consumer.stop()
+    assert await flow.received() == [1, 2, 3]
+
+
+async def test_the_inbox_skips_an_event_applied_before_a_lost_position(flow, broker):
+    """Even if the consumer's position were behind (e.g. restored from an older backup), the inbox
+    row written with each application keeps an event from being applied twice."""
+    await flow.append(4)
+    events = await flow.source_events()
+    source_app = registry_app(flow.source, run_background=False)
+    async with serving(source_app):
+        consumer = await start_consumer(flow, source_app)
+        try:
+            await publish(broker.bootstrap, flow.source.topic, events)
+            await wait_until(lambda: _at_least(flow, 4), timeout=30)
+        finally:
+            await consumer.stop()
+        await flow.sink_query("UPDATE consumer_positions SET last_seq = 1, last_hash = $1", events[0]["hash"])
+        again = Consumer(flow.sink, flow.sink_sessions, {"registry": {"registry.household.proposed": record}})
+        await again.load_positions()
+        for event in events[1:]:  # delivered once more
+            await again.apply(event)
+        await again.http.aclose()
+    assert await flow.received() == [1, 2, 3, 4]  # the handler did not run again
+    assert await flow.position() == 4

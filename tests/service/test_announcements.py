@@ -432,3 +432,133 @@ async def test_the_scheduler_closes_announcements_on_the_clock(databases):
                 break
             await asyncio.sleep(0.05)
         assert (body["status"], body["outcome"]) == ("closed", "passed")
+
+
+# -- review findings: each one a test -------------------------------------------------------------
+
+async def test_no_objection_before_the_period_starts(app):
+    settings, client, _ = app
+    announcement_id = await published(client, settings, start=START + timedelta(days=5))
+    early = await object_to(client, announcement_id)
+    assert early.status_code == 409 and "period" in early.json()["detail"]
+
+
+async def test_the_outcome_is_fixed_at_the_end_of_the_period_not_when_the_scheduler_runs(app):
+    settings, client, clock = app
+    announcement_id = await published(client, settings)
+    objection_id = (await object_to(client, announcement_id)).json()["id"]
+    clock.advance(timedelta(days=10))  # the period is over; the scheduler has not run yet
+    late = await resolve(client, settings, announcement_id, objection_id, "dismissed")
+    assert late.status_code == 200  # recorded …
+    [closed] = await close_due(settings, clock)
+    assert closed.outcome == "failed"  # … but the objection was open when the period ended
+
+
+async def test_an_objection_may_be_resolved_after_the_announcement_closed(app):
+    settings, client, clock = app
+    announcement_id = await published(client, settings)
+    objection_id = (await object_to(client, announcement_id)).json()["id"]
+    clock.advance(timedelta(days=10))
+    await close_due(settings, clock)
+    resolved = await resolve(client, settings, announcement_id, objection_id, "dismissed")
+    assert resolved.status_code == 200
+    assert "contact_name" not in resolved.text  # write responses (kept with their key) carry no contacts
+    public = (await client.get(f"/public/announcements/{announcement_id}")).json()
+    assert public["outcome"] == "failed" and public["objections"]["dismissed"] == 1
+
+
+async def test_phone_numbers_in_published_text_are_masked(app):
+    settings, client, _ = app
+    body = household_list(content={"body": "联系人王某，电话13812345678，身份证 6527 2219 6804 1200 31。",
+                                   "table": {"columns": ["户主", "电话"], "rows": [["王某", "139-0000-1111"]]}})
+    draft = (await client.post("/announcements", json=body, headers=key(village(settings)))).json()
+    await client.post(f"/announcements/{draft['id']}/publish", headers=key(village(settings)),
+                      json={"period_start": "2017-03-01", "period_end": "2017-03-10"})
+    for response in (await client.get(f"/public/announcements/{draft['id']}"), await client.get(f"/public/board/{VILLAGE}"),
+                     await client.get(f"/public/board/{VILLAGE}/feed.atom")):
+        assert "13812345678" not in response.text and "139-0000-1111" not in response.text
+        assert "6527 2219 6804 1200 31" not in response.text and "138****5678" in response.text
+
+
+async def test_the_board_echoes_only_a_real_objection_number(app):
+    settings, client, _ = app
+    announcement_id = await published(client, settings)
+    spoof = await client.get(f"/public/board/{VILLAGE}", params={"filed": "请拨打13800000000领取补贴"})
+    assert "异议已受理" not in spoof.text and "领取补贴" not in spoof.text
+    objection_id = (await object_to(client, announcement_id)).json()["id"]
+    real = await client.get(f"/public/board/{VILLAGE}", params={"filed": objection_id})
+    assert "异议已受理" in real.text and objection_id in real.text
+
+
+async def test_a_period_may_start_on_29_february(databases):
+    settings = await databases.new("registry")
+    clock = clock_at(date(2028, 2, 29))
+    async with serving(build(settings, clock)) as client:
+        assert await published(client, settings, start=date(2028, 2, 29))
+
+
+async def test_malformed_ids_are_problems_not_crashes(app):
+    settings, client, _ = app
+    for response in (await client.get("/public/announcements/not-a-uuid"),
+                     await client.post("/public/announcements/not-a-uuid/objections", json={"text": "五个字以上"}),
+                     await client.get("/announcements/not-a-uuid", headers=village(settings))):
+        assert response.status_code in (404, 422) and response.headers["content-type"] == "application/problem+json"
+    bad_cursor = await client.get("/public/announcements", params={"cursor": "WyJub3QtYS11dWlkIl0"})
+    assert bad_cursor.status_code == 422 and bad_cursor.json()["errors"][0]["field"] == "cursor"
+    typed_id = await client.get(f"/public/announcements/{PERSON_ID}")
+    assert PERSON_ID not in typed_id.text
+
+
+async def test_parallel_objections_cannot_pass_the_rate_limit(databases):
+    settings = await databases.new("registry", objection_rate_limit=3)
+    clock = clock_at(START)
+    async with serving(build(settings, clock)) as client:
+        announcement_id = await published(client, settings)
+        responses = await asyncio.gather(*(object_to(client, announcement_id) for _ in range(10)))
+    assert sorted(r.status_code for r in responses) == [201] * 3 + [429] * 7
+
+
+async def test_anonymous_idempotency_keys_are_per_client(databases):
+    import httpx
+
+    settings = await databases.new("registry")
+    app_ = build(settings, clock_at(START))
+    async with serving(app_) as client:
+        announcement_id = await published(client, settings)
+        other = httpx.AsyncClient(transport=httpx.ASGITransport(app=app_, client=("10.0.0.2", 5000)),
+                                  base_url="http://testserver")
+        url = f"/public/announcements/{announcement_id}/objections"
+        first = await client.post(url, json={"text": "第一位村民的异议"}, headers={"Idempotency-Key": "1"})
+        second = await other.post(url, json={"text": "第二位村民的异议"}, headers={"Idempotency-Key": "1"})
+        await other.aclose()
+    assert first.status_code == second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+
+
+async def test_two_schedulers_close_an_announcement_once(app):
+    settings, client, clock = app
+    announcement_id = await published(client, settings)
+    clock.advance(timedelta(days=10))
+    results = await asyncio.gather(close_due(settings, clock), close_due(settings, clock))
+    assert sorted(len(r) for r in results) == [0, 1]
+    closed_events = [t for t, _ in await events(settings) if t == "registry.announcement.closed"]
+    assert len(closed_events) == 1 and announcement_id
+
+
+async def test_a_step_refuses_a_passed_announcement_of_another_kind(app):
+    from shared.announcements import require_passed as gate
+    from shared.db import make_engine, make_sessionmaker
+    from shared.errors import Conflict
+
+    settings, client, clock = app
+    announcement_id = await published(client, settings)
+    clock.advance(timedelta(days=10))
+    await close_due(settings, clock)
+    engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+    try:
+        async with make_sessionmaker(engine, "registry")() as session:
+            assert (await gate(session, announcement_id, subject_type="household_list")).outcome == "passed"
+            with pytest.raises(Conflict, match="not annual_review"):
+                await gate(session, announcement_id, subject_type="annual_review")
+    finally:
+        await engine.dispose()

@@ -373,3 +373,49 @@ async def test_cursor_pagination_walks_every_item_once(app_client):
     assert seen == [f"t{i}" for i in range(7)]
     bad = await client.get(f"/things/{COUNTY}", params={"cursor": "!!!"}, headers=finance(settings))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize("claims,reason", [
+    ({"roles": ["mayor"], "division": COUNTY}, "unknown role"),
+    ({"roles": ["village"], "division": COUNTY}, "village level"),  # a village role with a county code
+    ({"roles": ["department"], "division": COUNTY}, "dept"),
+])
+async def test_tokens_with_unknown_roles_or_levels_are_refused(app_client, claims, reason):
+    settings, client = app_client
+    token = jwt.encode({"sub": "x", "iss": "fupin", "aud": "fupin", "exp": int(time.time()) + 60, **claims},
+                       settings.jwt_secret, algorithm="HS256")
+    response = await client.get(f"/things/{COUNTY}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and reason in response.json()["detail"]
+
+
+async def test_only_national_admins_read_the_whole_log(app_client):
+    settings, client = app_client
+    assert (await client.get("/events", headers=bearer(settings, "admin"))).status_code == 200
+    assert (await client.get("/events", headers=bearer(settings, "admin", "650000"))).status_code == 403
+
+
+def test_standard_library_logs_and_nested_values_are_masked_too(capfd):
+    import logging
+
+    from shared.logging import configure
+
+    configure("INFO", True)
+    number = make_id("652722", __import__("datetime").date(1975, 3, 9), 7)
+    logging.getLogger("uvicorn.error").error("Exception in ASGI application: parameters (%r,)", number)
+    get_logger("test").info("nested", people=[{"id_number": number, "phone": "13812345678"}])
+    err = capfd.readouterr().err
+    assert number not in err and "13812345678" not in err
+    assert err.count(number[:6] + "********" + number[-4:]) == 2
+
+
+async def test_an_unexpected_error_is_a_problem_without_internals(databases):
+    import httpx
+
+    settings = await databases.new("registry")
+    app = webapp.build(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # as a server would answer
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post("/things", json=thing("crash-again"), headers=with_key(finance(settings), "boom-1"))
+    assert response.status_code == 500 and response.headers["content-type"] == "application/problem+json"
+    assert "boom" not in response.text and "RuntimeError" not in response.text

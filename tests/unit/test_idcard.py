@@ -340,14 +340,29 @@ def test_mask_phone_never_returns_unmasked(phone: str) -> None:
         (f"id={SAMPLE.lower()}", "id=110105********002x"),
         ("a 652722198001011234,b 652722198001015678.", "a 652722********1234,b 652722********5678."),
         ("身份证号652722198001011234。", "身份证号652722********1234。"),
-        ("12345678901234567", "12345678901234567"),  # 17 digits: not an ID number
-        ("6227001234567890123", "6227001234567890123"),  # 19-digit bank card: not an ID number
+        ("1234567890123", "1234567890123"),  # 13 digits: left alone
+        ("12345678901234567", "123456*******4567"),  # 15+ digits: masked (old IDs, partial IDs)
+        ("6227001234567890123", "622700*********0123"),  # 19-digit bank card: masked too
+        ("6527 2219 8001 0112 34", "652722********1234"),  # written with separators
+        ("652722-19800101-1234", "652722********1234"),
         ("没有号码", "没有号码"),
         ("", ""),
     ],
 )
 def test_mask_id_numbers_in(text: str, expected: str) -> None:
     assert mask_id_numbers_in(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("电话13812345678", "电话138****5678"),
+    ("电话 138 1234 5678。", "电话 138********78。"),
+    ("监督电话0909-5322222", "监督电话0909-5322222"),  # a landline hotline is published on purpose
+    ("12317", "12317"),
+])
+def test_mask_personal_numbers_in(text: str, expected: str) -> None:
+    from shared.idcard import mask_personal_numbers_in
+
+    assert mask_personal_numbers_in(text) == expected
 
 
 def test_mask_id_numbers_in_leaves_no_full_number() -> None:

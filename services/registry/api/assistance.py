@@ -320,12 +320,10 @@ async def announce_review(body: ReviewIn, request: Request,
 
 
 @assistance.post("/reviews/{announcement_id}/apply", summary="Apply a passed annual review: remove the listed households")
-async def apply_review(request: Request, announcement_id: str = Path(),
+async def apply_review(request: Request, announcement_id: uuid.UUID = Path(),
                        principal: Principal = Depends(require(Role.county_office, write=True)),
                        session=Depends(db_session)) -> dict[str, Any]:
-    notice = await announcements.require_passed(session, announcement_id)
-    if notice.subject_type != "annual_review":
-        raise NotFound(f"不是年度调整公告 (announcement {announcement_id} is not an annual review)")
+    notice = await announcements.require_passed(session, str(announcement_id), subject_type="annual_review")
     ensure_jurisdiction(principal, notice.division)
     clock = request.app.state.clock
     review = notice.content["review"]
@@ -339,8 +337,8 @@ async def apply_review(request: Request, announcement_id: str = Path(),
             person.active = False
         await _record(session, [row], "removed", clock.today(), NewEvent(
             "registry.household.removed", str(row.id),
-            {"reason": removal["reason"], "note": removal["note"], "announcement_id": announcement_id},
+            {"reason": removal["reason"], "note": removal["note"], "announcement_id": str(announcement_id)},
             principal.actor()), clock)
         removed.append(row.number)
-    return {"announcement_id": announcement_id, "removed": removed}
+    return {"announcement_id": str(announcement_id), "removed": removed}
 

@@ -273,7 +273,8 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
         raise Conflict(str(exc), household={"id": str(row.id), "status": row.status}) from None
     _require_level(principal, decision.level, row.division)
     if decision.needs_passed and body.decision == "approve":  # a refusal may follow a failed notice
-        await announcements.require_passed(session, row.announcements[decision.needs_passed])
+        await announcements.require_passed(session, row.announcements[decision.needs_passed],
+                                           subject_type=workflow.NOTICES[decision.needs_passed].subject_type)
     on = body.on or clock.today()
     data: dict[str, Any] = {"action": action, "decision": body.decision, "reason": body.reason,
                             "on": on.isoformat(), "from": row.status, "to": new_status}
@@ -443,7 +444,7 @@ async def search(
         members = members.where(Person.id_number == id_number.upper()) if id_number else members
         query = query.where(Household.id.in_(members))
     if params.cursor:
-        query = query.where(Household.number > params.cursor[0])
+        query = query.where(Household.number > params.after(str))
     rows = list((await session.execute(query.order_by(Household.number).limit(params.limit + 1))).scalars())
     page = params.page(rows, key_of=lambda r: [r.number])
     return {"items": [household_view(r, await _members(session, r.id)) for r in page.items],
