@@ -104,12 +104,25 @@ class Stack:
         settings = self.settings(service)
         return f"http://{settings.host}:{settings.port}"
 
+    def token(self, role: str, division: str, dept: str | None = None) -> str:
+        return issue_token(self.settings("registry"), sub=f"dev-{role}", roles=[role], division=division, dept=dept)
+
+    def load_demo(self) -> None:
+        """Load the demo data through the services' REST APIs."""
+        from deploy.demo import load_demo
+
+        async def run() -> None:
+            clients = {s: httpx.AsyncClient(base_url=self.url(s), timeout=600) for s in SERVICES}
+            try:
+                await load_demo(clients, self.token, say=lambda line: print(line, flush=True))
+            finally:
+                for client in clients.values():
+                    await client.aclose()
+
+        asyncio.run(run())
+
     def tokens(self) -> list[tuple[str, str]]:
-        settings = self.settings("registry")
-        return [
-            (label, issue_token(settings, sub=f"dev-{role}", roles=[role], division=division, dept=dept))
-            for label, role, division, dept in DEV_IDENTITIES
-        ]
+        return [(label, self.token(role, division, dept)) for label, role, division, dept in DEV_IDENTITIES]
 
     def banner(self) -> str:
         lines = ["", "Fupin is running:"]
@@ -159,9 +172,7 @@ def up(data_dir: Path, demo: bool) -> int:
         stack.start_services()
         stack.wait_ready()
         if demo:
-            from deploy.demo import load_demo
-
-            load_demo(stack)
+            stack.load_demo()
         print(stack.banner(), flush=True)
         while not stopping:
             for service, process in stack.processes.items():

@@ -142,3 +142,30 @@ async def test_the_annual_review_removes_households_after_its_announcement_passe
     assert (await r.get(wrong))["status"] == "removed" and (await r.get(keep))["status"] == "registered"
     # the removed household's members may be proposed again
     assert (await r.propose(family(28))).status_code == 201
+
+
+async def test_statistics_and_evaluations_follow_the_households(registry):
+    r = registry
+    stay, leave = await identify(r, family(31, 4)), await identify(r, family(32, 2))
+    await exit_household(r, leave)
+    county = r.token("county_office", COUNTY)
+    conn = await asyncpg.connect(libpq_url(r.settings.database_url, r.settings.database_name))
+    try:
+        await conn.execute("INSERT INTO divisions (code, name, level, rural_population, aliases, flags, synthetic) "
+                           "VALUES ($1, '测试村', 'village', 300, '[]', '[]', true)", VILLAGE)
+    finally:
+        await conn.close()
+    y2016 = (await r.client.get("/statistics", params={"division": "652722", "year": 2016}, headers=county)).json()
+    assert y2016["registered"] == {"households": 2, "persons": 6} and y2016["remaining"] == {"households": 2, "persons": 6}
+    y2017 = (await r.client.get("/statistics", params={"division": "652722", "year": 2017}, headers=county)).json()
+    assert y2017["exits"]["2017"] == {"households": 1, "persons": 2}
+    assert y2017["remaining"] == {"households": 1, "persons": 4} and y2017["poverty_rate_percent"] == "1.33"
+    village = (await r.client.get(f"/evaluations/{VILLAGE}", params={"year": 2017}, headers=county)).json()
+    assert village["eligible"] is True and village["threshold_percent"] == "3.00"  # 新疆: western threshold
+    assert village["poverty_rate_percent"] == "1.33"
+    township = await r.client.get("/evaluations/652722102000", params={"year": 2017}, headers=county)
+    assert township.status_code == 422
+    other = await r.client.get("/statistics", params={"division": "652701", "year": 2017},
+                               headers=r.token("county_office", COUNTY))
+    assert other.status_code == 403
+    assert stay

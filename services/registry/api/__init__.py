@@ -3,6 +3,9 @@
 from fastapi import APIRouter
 
 from services.registry.api.assistance import assistance
+from services.registry.api.divisions import router as divisions
 from services.registry.api.households import households
+from services.registry.api.imports import router as imports
+from services.registry.api.statistics import statistics
 
-ROUTERS: list[APIRouter] = [households, assistance]
+ROUTERS: list[APIRouter] = [households, assistance, statistics, divisions, imports]

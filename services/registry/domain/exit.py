@@ -23,8 +23,6 @@ from typing import Any
 from shared.money import format_fen
 from shared.policy import PolicyTable
 
-from .codes import ExitCheck
-
 __all__ = [
     "INCOME_BELOW_STANDARD",
     "INCOME_MISSING",

@@ -379,8 +379,8 @@ def village_exit_evaluation(
 
     ``stats`` must be :func:`compute_statistics` for that village and year. Threshold from rule
     ``village.exit.poverty_rate_max`` (2%, 3% in the western provinces; DOMAIN.md §3). The other
-    出列 criteria (infrastructure, collective income ≥ 50,000 yuan — rule
-    ``village.exit.collective_income_min``, seed 002 L49) are checked elsewhere.
+    出列 criteria (infrastructure and services, seed 002 L49; collective income, rule
+    ``village.exit.collective_income_min``, DOMAIN.md §3) are checked elsewhere.
     Returns ``(eligible, rate, threshold, citation)``.
     """
     return _area_exit(policy, "village.exit.poverty_rate_max", village, Level.VILLAGE, year, stats)

@@ -1,0 +1,79 @@
+"""``POST /imports``: bulk import of a 建档立卡 spreadsheet (.csv / .xlsx), all or nothing.
+
+The work is :func:`services.registry.imports.run_import`; this router only authenticates, reads
+the upload and hands over the request's transaction (owned by the idempotent route).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, File, Request, UploadFile
+
+from services.registry.imports import LAYOUT, MAX_ERRORS, layout_markdown, run_import
+from shared.auth import Principal, Role, require
+from shared.errors import Problem, Unprocessable
+from shared.web import db_session, router as make_router
+
+router = make_router(prefix="/imports", tags=["imports (批量导入)"])
+
+#: Uploads above this size are refused (use ``fupin registry import`` for bigger files).
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+
+_DESCRIPTION = f"""
+Upload a 建档立卡 spreadsheet — `.xlsx` (first sheet) or `.csv` (UTF-8, with or without BOM) — with
+**one row per person** and the household number on every row, as multipart field `file`.
+
+The whole file is validated before anything is written; if any row is bad, **nothing is imported**
+and the answer is a 422 problem whose `errors` list every bad row as `{{row, field, reason}}` (row
+numbers as in the file, `field` the column key; at most {MAX_ERRORS}, `total_errors` counts all).
+A person who already belongs to an active household is reported on their row; the other household's
+number is given in `household` only when your jurisdiction covers it. Full ID numbers never appear in
+errors.
+
+When the file is valid, households (status `registered`, or `exited` with a 脱贫年度), persons,
+incomes and the status history are written in one transaction together with one
+`registry.households.imported` event per 200 households (plus `registry.households.exits_imported`
+for chunks with exited households). Every village must be in the divisions table and in your
+jurisdiction. Roles: `county_office` (and `admin`).
+
+Columns (Chinese header or English key; other columns are ignored; household-level columns must
+agree across the rows of a household):
+
+{layout_markdown()}
+"""
+
+
+@router.post(
+    "", status_code=201,
+    summary="Import households and persons from a spreadsheet (批量导入建档立卡数据)",
+    description=_DESCRIPTION,
+    responses={
+        201: {"description": "imported",
+              "content": {"application/json": {"example": {
+                  "import_id": "0192f2c4-8a1b-7000-8000-00000000abcd", "households": 1767, "persons": 4340}}}},
+        422: {"description": "the file is invalid: nothing was imported; `errors` lists every bad row"},
+    },
+)
+async def import_file(
+    request: Request,
+    file: UploadFile = File(description=".xlsx or .csv in the 建档立卡 layout (one row per person)"),
+    principal: Principal = Depends(require(Role.county_office, write=True)),
+    session=Depends(db_session),
+) -> dict[str, Any]:
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        problem = Problem(f"文件过大，上限{MAX_UPLOAD_BYTES // 2**20} MiB (file larger than "
+                          f"{MAX_UPLOAD_BYTES // 2**20} MiB; use `fupin registry import`)",
+                          title="Payload too large", slug="too-large")
+        problem.status = 413
+        raise problem
+    if not data:
+        raise Unprocessable("上传的文件为空 (the uploaded file is empty)",
+                            errors=[{"row": 0, "field": "file", "reason": "empty"}], total_errors=1)
+    result = await run_import(session, data, filename=file.filename or "upload.csv", actor=principal.actor(),
+                              jurisdiction=principal.division, clock=request.app.state.clock)
+    return {"import_id": result.import_id, "households": result.households, "persons": result.persons}
+
+
+__all__ = ["LAYOUT", "router"]
