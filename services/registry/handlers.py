@@ -1,5 +1,65 @@
-"""Events of other services that the registry service consumes: {source: {event type: handler}}."""
+"""Events of other services the registry consumes: what each household received (享受扶持情况).
 
+The contract (version 1) the projects and funds services emit:
+
+* ``projects.benefit.recorded`` — ``data``: ``household_id`` (the registry's id), ``project_code``,
+  ``kind`` (wages | dividend | subsidy | in_kind), ``amount`` (yuan string), ``on`` (date).
+* ``funds.disbursement.posted`` — recorded here when ``data.payee.kind == "household"``:
+  ``payee.household_id``, ``amount`` (yuan string), ``on`` (date), ``reference`` (文号 or line
+  reference); other payees (enterprises, cooperatives, contractors) are not households' benefits.
+
+A benefit for a household the registry does not know is ignored (logged): the event is still in
+the inbox, so it is never applied twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import uuid6
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.registry.models import Benefit, Household
 from shared.events.consumer import Handler
+from shared.logging import get_logger
+from shared.money import parse_yuan
 
-CONSUMES: dict[str, dict[str, Handler]] = {}
+log = get_logger("fupin.registry.handlers")
+
+
+async def _record_benefit(session: AsyncSession, event: dict[str, Any], *, household_id: str, source: str,
+                          reference: str, kind: str, amount: str, on: str) -> None:
+    try:
+        key = uuid.UUID(household_id)
+    except ValueError:
+        key = None
+    known = key is not None and await session.scalar(select(Household.id).where(Household.id == key))
+    if not known:
+        log.warning("benefit for an unknown household ignored", source_event=event["id"], household_id=household_id)
+        return
+    session.add(Benefit(id=uuid6.uuid7(), household_id=key, source_event=event["id"], source=source,
+                        reference=reference, kind=kind, amount_fen=parse_yuan(amount), on=date.fromisoformat(on)))
+
+
+async def on_project_benefit(session: AsyncSession, event: dict[str, Any]) -> None:
+    data = event["data"]
+    await _record_benefit(session, event, household_id=data["household_id"], source="projects",
+                          reference=data["project_code"], kind=data["kind"], amount=data["amount"], on=data["on"])
+
+
+async def on_disbursement(session: AsyncSession, event: dict[str, Any]) -> None:
+    data = event["data"]
+    payee = data.get("payee") or {}
+    if payee.get("kind") != "household":
+        return
+    await _record_benefit(session, event, household_id=payee["household_id"], source="funds",
+                          reference=data.get("reference", ""), kind="payment", amount=data["amount"], on=data["on"])
+
+
+CONSUMES: dict[str, dict[str, Handler]] = {
+    "projects": {"projects.benefit.recorded": on_project_benefit},
+    "funds": {"funds.disbursement.posted": on_disbursement},
+}

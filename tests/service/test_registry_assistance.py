@@ -169,3 +169,50 @@ async def test_statistics_and_evaluations_follow_the_households(registry):
                                headers=r.token("county_office", COUNTY))
     assert other.status_code == 403
     assert stay
+
+
+async def test_benefits_from_projects_and_funds_events_are_recorded_once_and_announced(registry, databases):
+    from shared.db import make_engine, make_sessionmaker
+    from shared.events import NewEvent, append
+    from shared.events.consumer import Consumer
+    from services.registry.handlers import CONSUMES
+
+    r = registry
+    hid = await identify(r, family(41))
+    # the projects and funds services' logs (their own databases, as in production)
+    sources = {}
+    for service in ("projects", "funds"):
+        settings = await databases.new(service)
+        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+        async with make_sessionmaker(engine, service)() as session, session.begin():
+            actor = {"sub": "x", "roles": ["county_finance"], "division": COUNTY}
+            if service == "projects":
+                stored = await append(session, [NewEvent("projects.benefit.recorded", "P-2016-001", {
+                    "household_id": hid, "project_code": "P-2016-001", "kind": "wages", "amount": "1200.00",
+                    "on": "2016-08-01"}, actor)])
+            else:
+                stored = await append(session, [
+                    NewEvent("funds.disbursement.posted", "line-1", {"payee": {"kind": "household", "household_id": hid},
+                             "amount": "800.50", "on": "2016-09-01", "reference": "精财农〔2016〕12号"}, actor),
+                    NewEvent("funds.disbursement.posted", "line-2", {"payee": {"kind": "contractor", "name": "某公司"},
+                             "amount": "99999.00", "on": "2016-09-01", "reference": "x"}, actor)])
+        await engine.dispose()
+        sources[service] = stored
+    engine = make_engine(r.settings.sqlalchemy_url, pool_size=2)
+    consumer = Consumer(r.settings, make_sessionmaker(engine, "registry"), CONSUMES)
+    await consumer.load_positions()
+    for event in [*sources["projects"], *sources["funds"], *sources["funds"]]:  # funds delivered twice
+        await consumer.apply(event)
+    await consumer.http.aclose()
+    await engine.dispose()
+    got = (await r.client.get(f"/households/{hid}/benefits", headers=r.token("village", VILLAGE))).json()
+    assert got["by_kind"] == {"payment": "800.50", "wages": "1200.00"} and got["total"] == "2000.50"
+    r.clock.set(datetime(2017, 1, 5, 2, tzinfo=timezone.utc))
+    start = r.clock.today()
+    notice = await r.client.post("/benefit-notices", headers=r.headers("village", VILLAGE), json={
+        "village": VILLAGE, "year": 2016, "period_start": start.isoformat(),
+        "period_end": (start + timedelta(days=9)).isoformat(), "hotline_local": "0909-5322222"})
+    assert notice.status_code == 201 and notice.json()["rows"] == 2
+    public = (await r.client.get(f"/public/announcements/{notice.json()['announcement_id']}")).json()
+    assert ["户编号", "类别", "项目/来源", "金额（元）"] == public["content"]["table"]["columns"]
+    assert any(row[3] == "1200.00" for row in public["content"]["table"]["rows"])

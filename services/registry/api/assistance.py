@@ -18,7 +18,7 @@ from services.registry.domain.codes import DiscoveryRoute, Pathway, RemovalReaso
 from services.registry.domain.microcredit import check_microcredit
 from services.registry.domain.monitoring import classify, monitoring_line
 from services.registry.domain.routing import Situation, propose_pathways
-from services.registry.models import Household, Measure, Person
+from services.registry.models import Benefit, Household, Measure, Person
 from shared import announcements, divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
@@ -259,6 +259,62 @@ async def _json(request: Request) -> Any:
         return await request.json()
     except ValueError:
         raise Unprocessable("请求体不是有效的JSON (body is not valid JSON)", errors=[{"field": "body", "reason": "invalid JSON"}])
+
+
+# -- benefits received (享受扶持情况) ---------------------------------------------------------------
+
+@assistance.get("/households/{household_id}/benefits", summary="What a household received from projects and payments",
+                description="Recorded from the projects and funds services' events (享受扶持情况).")
+async def benefits(household_id: uuid.UUID = Path(), principal: Principal = Depends(require(*OFFICES)),
+                   session=Depends(db_session)) -> dict[str, Any]:
+    row = await _load(session, household_id, principal)
+    items = list((await session.execute(select(Benefit).where(Benefit.household_id == row.id)
+                                        .order_by(Benefit.on, Benefit.id))).scalars())
+    totals: dict[str, int] = {}
+    for b in items:
+        totals[b.kind] = totals.get(b.kind, 0) + b.amount_fen
+    return {"household": row.number, "total": format_fen(sum(totals.values())),
+            "by_kind": {k: format_fen(v) for k, v in sorted(totals.items())},
+            "items": [{"source": b.source, "reference": b.reference, "kind": b.kind, "amount": format_fen(b.amount_fen),
+                       "on": b.on.isoformat(), "event": b.source_event} for b in items]}
+
+
+class BenefitNoticeIn(BaseModel):
+    village: DivisionCode
+    year: int = Field(ge=2014, le=2100)
+    period_start: date
+    period_end: date
+    hotline_local: str = Field(min_length=3, max_length=40)
+
+
+@assistance.post("/benefit-notices", status_code=201, summary="Announce what the village's households received",
+                 description="A village notice (DOMAIN §6) listing, per household, the benefits of the year by kind.")
+async def benefit_notice(body: BenefitNoticeIn, request: Request,
+                         principal: Principal = Depends(require(Role.village, write=True)),
+                         session=Depends(db_session)) -> dict[str, Any]:
+    if divisions.level(body.village) != divisions.Level.VILLAGE:
+        raise Unprocessable("享受扶持情况在村内公示 (posted in a village)", errors=[{"field": "village", "reason": "not a village code"}])
+    ensure_jurisdiction(principal, body.village)
+    rows = (await session.execute(
+        select(Household.number, Benefit.kind, Benefit.reference, Benefit.amount_fen)
+        .join(Benefit, Benefit.household_id == Household.id)
+        .where(Household.division == body.village, Benefit.on >= date(body.year, 1, 1), Benefit.on <= date(body.year, 12, 31))
+        .order_by(Household.number, Benefit.on))).all()
+    if not rows:
+        raise Unprocessable(f"{body.year}年本村没有享受扶持记录 (no benefits recorded in {body.year})",
+                            errors=[{"field": "year", "reason": "no benefits"}])
+    clock = request.app.state.clock
+    draft = await announcements.draft(
+        session, actor=principal.actor(), clock=clock, subject_type="household_benefits",
+        subject_id=f"{body.village}:{body.year}", level="village", division=body.village,
+        title=f"{body.year}年贫困户享受扶持情况公示",
+        content={"body": f"现将本村贫困户{body.year}年享受扶持情况公示如下。",
+                 "table": {"columns": ["户编号", "类别", "项目/来源", "金额（元）"],
+                           "rows": [[n, k, ref, format_fen(a)] for n, k, ref, a in rows]}},
+        people=[], hotline_local=body.hotline_local)
+    await announcements.publish(session, str(draft.id), actor=principal.actor(), clock=clock,
+                                policy=request.app.state.policy, start=body.period_start, end=body.period_end)
+    return {"announcement_id": str(draft.id), "rows": len(rows)}
 
 
 # -- the annual review (动态管理) -------------------------------------------------------------------

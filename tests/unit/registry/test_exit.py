@@ -147,11 +147,10 @@ def test_post_exit_period_bounded_by_a_deployment_rule(policy):
     )
     table = PolicyTable([*policy, *extra])
     exit_on = date(2016, 6, 30)
-    assert table and post_exit_policies_continue(table, JINGHE, exit_on, date(2019, 6, 29)) == (True, "test deployment")
+    assert post_exit_policies_continue(table, JINGHE, exit_on, date(2019, 6, 29)) == (True, "test deployment")
     assert post_exit_policies_continue(table, JINGHE, exit_on, date(2019, 6, 30))[0] is False
-    late = date(2019, 1, 1)
     assert post_exit_policies_continue(table, JINGHE, date(2018, 6, 1), date(2020, 12, 31))[0] is True
     assert post_exit_policies_continue(table, JINGHE, date(2018, 6, 1), date(2021, 1, 1))[0] is False
-    assert post_exit_policies_continue(table, HEBEI, exit_on, late)[0] is True
+    assert post_exit_policies_continue(table, HEBEI, exit_on, date(2030, 1, 1))[0] is True
     with pytest.raises(ValueError):
         post_exit_policies_continue(table, JINGHE, exit_on, date(2016, 6, 29))
