@@ -128,7 +128,7 @@ class Stack:
         lines = ["", "Fupin is running:"]
         for service in SERVICES:
             lines.append(f"  {service:<9} {self.url(service)}   docs {self.url(service)}/docs")
-        lines.append(f"  public board  {self.url('registry')}/public/announcements")
+        lines.append(f"  notice board  {self.url('registry')}/public/board/652722   (精河县, HTML; JSON at /public/announcements)")
         lines.append("")
         lines.append("Development tokens (Authorization: Bearer <token>; valid 12 h):")
         for label, token in self.tokens():
