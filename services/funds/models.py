@@ -1,0 +1,87 @@
+"""The funds ledger's tables. Invariants are enforced by the database itself, not only by code:
+
+* every posting moves one positive amount from one account to another, and a trigger applies
+  it to both balances in the same statement — so the sum of all balances stays zero;
+* a CHECK keeps every non-external account (not ``appropriation``, not ``disbursed``) ≥ 0, so an
+  over-disbursement fails inside the transaction and nothing is written;
+* postings are append-only (UPDATE and DELETE are rejected), like the event log.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = sa.MetaData()
+
+EXTERNAL_KINDS = ("appropriation", "disbursed")
+KINDS = ("appropriation", "available", "pool", "committed", "disbursed", "returned")
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("division", sa.CHAR(12), nullable=False),
+    sa.Column("role", sa.Text, nullable=False),  # finance | office
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("reference", sa.Text, nullable=False, server_default=""),  # project, payee, integration plan
+    sa.Column("balance_fen", sa.BigInteger, nullable=False, server_default="0"),
+    sa.UniqueConstraint("division", "role", "channel", "fiscal_year", "kind", "reference", name="accounts_key"),
+    sa.CheckConstraint(f"kind IN {KINDS}", name="accounts_kind"),
+    sa.CheckConstraint("role IN ('finance', 'office')", name="accounts_role"),
+    sa.CheckConstraint(f"kind IN {EXTERNAL_KINDS} OR balance_fen >= 0", name="accounts_not_negative"),
+)
+sa.Index("accounts_division_idx", accounts.c.division)
+
+postings = sa.Table(
+    "postings", metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("event_seq", sa.BigInteger, nullable=False, index=True),  # the event that records it
+    sa.Column("operation", sa.Text, nullable=False),
+    sa.Column("from_account", sa.BigInteger, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("to_account", sa.BigInteger, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("document_no", sa.Text),  # 文号
+    sa.Column("document_date", sa.Date),
+    sa.Column("purpose", sa.Text),
+    sa.Column("reference", sa.Text),
+    sa.Column("line_ref", sa.Text, unique=True),  # a disbursement line's own idempotency reference
+    sa.Column("actor", JSONB, nullable=False),
+    sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("amount_fen > 0", name="postings_positive"),
+    sa.CheckConstraint("from_account <> to_account", name="postings_two_accounts"),
+)
+
+LEDGER_DDL = (
+    """
+    CREATE FUNCTION funds_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        UPDATE accounts SET balance_fen = balance_fen - NEW.amount_fen WHERE id = NEW.from_account;
+        UPDATE accounts SET balance_fen = balance_fen + NEW.amount_fen WHERE id = NEW.to_account;
+        RETURN NEW;
+    END $$
+    """,
+    "CREATE TRIGGER postings_apply AFTER INSERT ON postings FOR EACH ROW EXECUTE FUNCTION funds_apply_posting()",
+    """
+    CREATE FUNCTION funds_postings_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'postings are append-only: % rejected', TG_OP USING ERRCODE = 'insufficient_privilege';
+    END $$
+    """,
+    "CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON postings "
+    "FOR EACH ROW EXECUTE FUNCTION funds_postings_append_only()",
+)
+
+
+def create_ledger(op) -> None:
+    bind = op.get_bind()
+    for table in metadata.sorted_tables:
+        table.create(bind)
+    for statement in LEDGER_DDL:
+        op.execute(statement)
+
+
+def drop_ledger(op) -> None:
+    op.execute("DROP TABLE IF EXISTS postings, accounts CASCADE")
+    op.execute("DROP FUNCTION IF EXISTS funds_apply_posting(), funds_postings_append_only()")
