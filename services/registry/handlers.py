@@ -8,8 +8,9 @@ The contract (version 1) the projects and funds services emit:
   ``payee.household_id``, ``amount`` (yuan string), ``on`` (date), ``reference`` (文号 or line
   reference); other payees (enterprises, cooperatives, contractors) are not households' benefits.
 
-A benefit for a household the registry does not know is ignored (logged): the event is still in
-the inbox, so it is never applied twice.
+Each benefit is also recorded as the registry's own event ``registry.benefit.recorded`` (its
+causation is the consumed event). A benefit for a household the registry does not know is ignored
+(logged): the event is still in the inbox, so it is never applied twice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.models import Benefit, Household
+from shared.events import NewEvent, append
 from shared.events.consumer import Handler
 from shared.logging import get_logger
 from shared.money import parse_yuan
@@ -40,8 +42,14 @@ async def _record_benefit(session: AsyncSession, event: dict[str, Any], *, house
     if not known:
         log.warning("benefit for an unknown household ignored", source_event=event["id"], household_id=household_id)
         return
-    session.add(Benefit(id=uuid6.uuid7(), household_id=key, source_event=event["id"], source=source,
-                        reference=reference, kind=kind, amount_fen=parse_yuan(amount), on=date.fromisoformat(on)))
+    benefit = Benefit(id=uuid6.uuid7(), household_id=key, source_event=event["id"], source=source,
+                      reference=reference, kind=kind, amount_fen=parse_yuan(amount), on=date.fromisoformat(on))
+    session.add(benefit)
+    # the registry's own log records it too (caused by the consumed event), so a replay of the
+    # registry alone rebuilds every household's benefits
+    await append(session, [NewEvent("registry.benefit.recorded", str(key), {
+        "benefit_id": str(benefit.id), "source": source, "reference": reference, "kind": kind, "amount": amount,
+        "on": on, "source_event": event["id"]}, {"sub": f"service:{source}", "roles": ["service"], "division": "000000000000"})])
 
 
 async def on_project_benefit(session: AsyncSession, event: dict[str, Any]) -> None:

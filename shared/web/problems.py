@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import PROBLEM_BASE, Problem, Unprocessable
 from shared.idcard import mask_personal_numbers_in
+from shared.policy import NoRuleError
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -62,6 +63,13 @@ def install(app: FastAPI) -> None:
         errors = validation_errors(exc)
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return problem_response(Unprocessable(f"请求数据无效 (invalid request: {detail})", errors=errors), request)
+
+    @app.exception_handler(NoRuleError)
+    async def _no_rule(request: Request, exc: NoRuleError):
+        # the policy table has no rule in force for this division and date: a request for a case
+        # the deployment has not configured, not a server fault
+        return problem_response(Unprocessable(f"政策表中没有适用的规则 ({exc})", slug="no-policy-rule",
+                                              rule=getattr(exc, "rule_id", None)), request)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

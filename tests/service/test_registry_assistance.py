@@ -81,6 +81,9 @@ async def test_monitoring_classifies_against_the_line_and_return_to_poverty(regi
                                     json={"route": "department_data", "year": 2021, "per_capita_income": "1000.00"})
     assert from_data.json()["category"] == "unstable_exited"
 
+    no_line = await monitor(r.headers("village", VILLAGE), year=2013, per_capita_income="100.00")
+    assert no_line.status_code == 422 and no_line.json()["type"].endswith("/no-policy-rule")  # no line before 2021
+
     returned = await r.client.post(f"/households/{hid}/return", json={"cause": "illness", "note": "重病"},
                                    headers=r.headers("county_office", COUNTY))
     assert returned.status_code == 200 and returned.json()["status"] == "registered"
@@ -168,7 +171,7 @@ async def test_statistics_and_evaluations_follow_the_households(registry):
     other = await r.client.get("/statistics", params={"division": "652701", "year": 2017},
                                headers=r.token("county_office", COUNTY))
     assert other.status_code == 403
-    assert stay
+    assert (await r.get(stay))["status"] == "registered"
 
 
 async def test_benefits_from_projects_and_funds_events_are_recorded_once_and_announced(registry, databases):
@@ -205,6 +208,12 @@ async def test_benefits_from_projects_and_funds_events_are_recorded_once_and_ann
         await consumer.apply(event)
     await consumer.http.aclose()
     await engine.dispose()
+    conn = await asyncpg.connect(libpq_url(r.settings.database_url, r.settings.database_name))
+    try:
+        recorded = await conn.fetch("SELECT causation_id FROM events WHERE type = 'registry.benefit.recorded' ORDER BY seq")
+    finally:
+        await conn.close()
+    assert [row["causation_id"] for row in recorded] == [sources["projects"][0]["id"], sources["funds"][0]["id"]]
     got = (await r.client.get(f"/households/{hid}/benefits", headers=r.token("village", VILLAGE))).json()
     assert got["by_kind"] == {"payment": "800.50", "wages": "1200.00"} and got["total"] == "2000.50"
     r.clock.set(datetime(2017, 1, 5, 2, tzinfo=timezone.utc))

@@ -7,11 +7,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import asyncio
+
+import asyncpg
 import pytest
 
 from services.registry.app import create_app
 from shared.announcements import close_due
 from shared.clock import SettableClock
+from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
 from shared.idcard import make_id
 from tests.conftest import bearer, serving
@@ -44,9 +48,9 @@ class Registry:
         return await self.client.post(f"/households/{household_id}/steps/{action}", json=body,
                                       headers=self.headers(role, division))
 
-    async def notice(self, key, division, ids, role):
+    async def notice(self, key, division, ids, role, token_division=None):
         start = self.clock.today()
-        return await self.client.post("/notices", headers=self.headers(role, division), json={
+        return await self.client.post("/notices", headers=self.headers(role, token_division or division), json={
             "key": key, "division": division, "household_ids": ids, "hotline_local": "0909-5322222",
             "period_start": start.isoformat(), "period_end": (start + timedelta(days=9)).isoformat()})
 
@@ -122,7 +126,7 @@ async def test_each_step_is_refused_out_of_turn(registry):
     assert refused.status_code == 409
     assert refused.json()["announcement"]["id"] == notice.json()["announcement_id"]
     assert refused.json()["announcement"]["status"] == "published"
-    assert (await r.step(hid, "township-review", "township", OTHER_TOWNSHIP)).status_code in (403, 409)
+    assert (await r.step(hid, "township-review", "township", OTHER_TOWNSHIP)).status_code == 403
     await r.pass_period()
     assert (await r.step(hid, "township-review", "township", OTHER_TOWNSHIP)).status_code == 403
     assert (await r.step(hid, "township-review", "township", TOWNSHIP)).status_code == 200
@@ -198,15 +202,18 @@ async def exit_household(r: Registry, hid: str) -> None:
     nominated = await r.step(hid, "exit-nominate", "village", VILLAGE,
                              income={"year": 2017, "net_per_capita": "4000.00"}, checks=ALL_CHECKS)
     assert nominated.status_code == 200, nominated.text
-    await r.step(hid, "exit-appraise", "village", VILLAGE)
-    await r.notice("exit.village", VILLAGE, [hid], "village")
+    async def ok(response):
+        assert response.status_code in (200, 201), response.text
+
+    await ok(await r.step(hid, "exit-appraise", "village", VILLAGE))
+    await ok(await r.notice("exit.village", VILLAGE, [hid], "village"))
     await r.pass_period()
-    await r.step(hid, "exit-township-verify", "township", TOWNSHIP)
-    await r.notice("exit.township", TOWNSHIP, [hid], "township")
+    await ok(await r.step(hid, "exit-township-verify", "township", TOWNSHIP))
+    await ok(await r.notice("exit.township", TOWNSHIP, [hid], "township"))
     await r.pass_period()
-    await r.step(hid, "exit-county-review", "county_office", COUNTY)
-    await r.step(hid, "exit-county-approve", "county_office", COUNTY)
-    await r.notice("exit.announcement", VILLAGE, [hid], "village")
+    await ok(await r.step(hid, "exit-county-review", "county_office", COUNTY))
+    await ok(await r.step(hid, "exit-county-approve", "county_office", COUNTY))
+    await ok(await r.notice("exit.announcement", VILLAGE, [hid], "village"))
     await r.pass_period()
     assert (await r.step(hid, "exit-confirm", "county_office", COUNTY)).json()["status"] == "exited"
 
@@ -258,25 +265,55 @@ async def test_exit_is_refused_with_the_unmet_criteria_then_completes(registry):
     assert back_then["status_as_of"] == "registered"
 
 
-async def test_the_county_quota_refuses_registrations_over_it(databases, tmp_path: Path):
+async def _to_township_notice(r: Registry, count: int, seed: int) -> list[str]:
+    ids = [(await r.propose(family(seed + k))).json()["id"] for k in range(count)]
+    for hid in ids:
+        await r.step(hid, "appraise", "village", VILLAGE)
+    await r.notice("identification.village", VILLAGE, ids, "village")
+    await r.pass_period()
+    for hid in ids:
+        await r.step(hid, "township-review", "township", TOWNSHIP)
+    await r.notice("identification.township", TOWNSHIP, ids, "township")
+    await r.pass_period()
+    return ids
+
+
+@pytest.fixture
+async def quota_of_one(databases, tmp_path: Path):
     quota = tmp_path / "quota.yaml"
     quota.write_text('- id: household.identification.quota\n  jurisdiction: "652722"\n  effective_from: 2014-01-01\n'
-                     '  effective_to: null\n  value: {households: 0}\n  citation: "test quota"\n  title: 规模控制\n',
-                     encoding="utf-8")
+                     '  effective_to: null\n  value: {max_households: 1, max_persons: null}\n'
+                     '  citation: "test quota"\n  title: 规模控制\n', encoding="utf-8")
     settings = await databases.new("registry", policy_files=[str(quota)])
     clock = SettableClock(datetime(2016, 3, 1, 2, tzinfo=timezone.utc))
     async with serving(create_app(settings, clock=clock, run_background=False)) as client:
-        r = Registry(settings, client, clock)
-        hid = (await r.propose(family(10))).json()["id"]
-        await r.step(hid, "appraise", "village", VILLAGE)
-        await r.notice("identification.village", VILLAGE, [hid], "village")
-        await r.pass_period()
-        await r.step(hid, "township-review", "township", TOWNSHIP)
-        await r.notice("identification.township", TOWNSHIP, [hid], "township")
-        await r.pass_period()
-        refused = await r.step(hid, "county-approve", "county_office", COUNTY)
-        assert refused.status_code == 422 and refused.json()["citation"] == "test quota"
-        assert (await r.get(hid))["status"] == "township_notice"
+        yield Registry(settings, client, clock)
+
+
+async def test_the_county_quota_refuses_registrations_over_it(quota_of_one):
+    r = quota_of_one
+    first, second = await _to_township_notice(r, 2, seed=50)
+    assert (await r.step(first, "county-approve", "county_office", COUNTY)).status_code == 200
+    refused = await r.step(second, "county-approve", "county_office", COUNTY)
+    assert refused.status_code == 422 and refused.json()["citation"] == "test quota"
+    assert "1" in refused.json()["errors"][0]["reason"]
+    assert (await r.get(second))["status"] == "township_notice"
+
+
+async def test_concurrent_approvals_cannot_both_take_the_last_place(quota_of_one):
+    r = quota_of_one
+    ids = await _to_township_notice(r, 2, seed=60)
+    results = await asyncio.gather(*(r.step(hid, "county-approve", "county_office", COUNTY) for hid in ids))
+    assert sorted(x.status_code for x in results) == [200, 422]
+
+
+async def test_the_shipped_demo_quota_counts_persons_too(registry):
+    """精河县's shipped (demo) quota is 1,767 households / 4,340 persons: a county with more persons
+    than that is refused even with households to spare."""
+    from shared.policy import load_policy
+
+    rule = load_policy().lookup("household.identification.quota", VILLAGE, datetime(2016, 1, 1).date())
+    assert (rule.value["max_households"], rule.value["max_persons"]) == (1767, 4340)
 
 
 async def test_search_and_person_lookup_respect_jurisdiction(registry):
@@ -293,3 +330,66 @@ async def test_search_and_person_lookup_respect_jurisdiction(registry):
     other_county = r.token("county_office", "652701000000")
     assert (await r.client.get(f"/persons/{members[2]['id_number']}", headers=other_county)).status_code == 404
     assert (await r.client.get(f"/households/{hid}", headers=other_county)).status_code == 403
+
+
+LEVEL_TOKENS = {"village": ("village", VILLAGE), "township": ("township", TOWNSHIP), "county": ("county_office", COUNTY)}
+OTHER_LEVEL = {"village": ("township", TOWNSHIP), "township": ("county_office", COUNTY), "county": ("village", VILLAGE)}
+OTHER_DIVISION = {"village": ("village", OTHER_VILLAGE), "township": ("township", OTHER_TOWNSHIP),
+                  "county": ("county_office", "652701000000")}
+
+
+@pytest.mark.parametrize("action", list(__import__("services.registry.domain.workflow", fromlist=["DECISIONS"]).DECISIONS))
+async def test_every_decision_is_refused_to_the_wrong_role_and_division(registry, action):
+    from services.registry.domain.workflow import DECISIONS
+
+    r = registry
+    decision = DECISIONS[action]
+    hid = (await r.propose(family(70))).json()["id"]
+    conn = await asyncpg.connect(libpq_url(r.settings.database_url, r.settings.database_name))
+    try:  # put the household in the step's starting state directly: this test is about who may act
+        await conn.execute("UPDATE households SET status = $1 WHERE id = $2", decision.from_status, __import__("uuid").UUID(hid))
+    finally:
+        await conn.close()
+    wrong_role = await r.step(hid, action, *OTHER_LEVEL[decision.level])
+    wrong_division = await r.step(hid, action, *OTHER_DIVISION[decision.level])
+    auditor = await r.step(hid, action, "auditor", "000000000000")
+    assert (wrong_role.status_code, wrong_division.status_code, auditor.status_code) == (403, 403, 403)
+    assert (await r.get(hid))["status"] == decision.from_status
+
+
+async def test_notices_are_refused_to_the_wrong_office(registry):
+    r = registry
+    hid = (await r.propose(family(71))).json()["id"]
+    await r.step(hid, "appraise", "village", VILLAGE)
+    assert (await r.notice("identification.village", VILLAGE, [hid], "township", token_division=TOWNSHIP)).status_code == 403
+    # another village's office, posting in its own village, cannot list this village's household
+    assert (await r.notice("identification.village", OTHER_VILLAGE, [hid], "village")).status_code == 422
+    assert (await r.notice("identification.village", VILLAGE, [hid], "village", token_division=OTHER_VILLAGE)).status_code == 403
+    assert (await r.get(hid))["status"] == "appraised"
+
+
+async def test_the_same_person_proposed_twice_at_once_is_one_201_and_one_409(registry):
+    r = registry
+    members = family(72)
+    results = await asyncio.gather(r.propose(members), r.propose(members))
+    assert sorted(x.status_code for x in results) == [201, 409]
+
+
+async def test_decisions_cannot_be_back_dated_before_the_last_step(registry):
+    r = registry
+    hid = (await r.propose(family(73))).json()["id"]
+    early = await r.step(hid, "appraise", "village", VILLAGE, on="2001-01-01")
+    future = await r.step(hid, "appraise", "village", VILLAGE, on="2030-01-01")
+    assert early.status_code == future.status_code == 422
+
+
+async def test_return_and_a_second_exit_keep_the_statistics_answering(registry):
+    r = registry
+    hid = await identify(r, family(74))
+    await exit_household(r, hid)
+    returned = await r.client.post(f"/households/{hid}/return", json={"cause": "illness"}, headers=r.headers("county_office", COUNTY))
+    assert returned.status_code == 200
+    await exit_household(r, hid)
+    stats = await r.client.get("/statistics", params={"division": "652722", "year": 2017},
+                               headers=r.token("county_office", COUNTY))
+    assert stats.status_code == 200 and stats.json()["remaining"]["households"] == 0

@@ -13,7 +13,8 @@ from typing import Any, Literal
 import uuid6
 from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from services.registry.domain import workflow
 from services.registry.models import Household, Income, Person, StatusChange
@@ -239,7 +240,15 @@ async def propose(body: ProposeIn, request: Request,
             labour_capacity=m.labour_capacity, labour_skill=m.labour_skill, details=m.details,
         ))
     session.add_all(members)
-    await session.flush()  # the unique index on active persons guards against a concurrent duplicate
+    try:
+        await session.flush()  # the unique indexes guard against a concurrent duplicate person or number
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", "") or str(exc.orig)
+        if "persons_one_active_household" in constraint:
+            raise Conflict("有成员刚被建档到另一户 (a member was just proposed in another household)",
+                           slug="duplicate-person") from None
+        raise Conflict(f"户编号{number}已存在 (household number {number} already exists)",
+                       errors=[{"field": "number", "reason": "already exists"}]) from None
     if body.income:
         session.add(_income_row(household_id, body.income))
     data = body.model_dump(mode="json", exclude={"income"})
@@ -251,8 +260,11 @@ async def propose(body: ProposeIn, request: Request,
 
 
 async def _next_number(session, village: str) -> str:
-    count = await session.scalar(select(func.count()).select_from(Household).where(Household.division == village))
-    return f"{village}{count + 1:04d}"
+    """The village's next 户编号, under a per-village lock so concurrent proposals do not collide."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('number:' || :village))"), {"village": village})
+    last = await session.scalar(select(func.max(Household.number)).where(
+        Household.division == village, Household.number.like(f"{village}____")))
+    return f"{village}{(int(last[-4:]) if last else 0) + 1:04d}"
 
 
 # -- decisions ------------------------------------------------------------------------------------
@@ -275,7 +287,7 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
     if decision.needs_passed and body.decision == "approve":  # a refusal may follow a failed notice
         await announcements.require_passed(session, row.announcements[decision.needs_passed],
                                            subject_type=workflow.NOTICES[decision.needs_passed].subject_type)
-    on = body.on or clock.today()
+    on = await _decision_date(session, row, body.on, clock.today())
     data: dict[str, Any] = {"action": action, "decision": body.decision, "reason": body.reason,
                             "on": on.isoformat(), "from": row.status, "to": new_status}
     if body.decision == "approve":
@@ -286,7 +298,9 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
         elif action == "register":
             row.registered_year, row.registered_on = on.year, on
         elif action == "exit-confirm":
-            row.exited_on = on
+            # a household that returned to poverty exits again: its latest exit counts (the return
+            # stays in the status history and the events)
+            row.exited_on, row.returned_on, row.return_cause = on, None, None
     if new_status == "rejected":
         for person in await _members(session, row.id):
             person.active = False
@@ -295,22 +309,45 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
     return household_view(row, await _members(session, row.id))
 
 
+async def _decision_date(session, row: Household, on: date | None, today: date) -> date:
+    """A decision may be dated in the past, but not before the household's last step nor after today."""
+    if on is None:
+        return today
+    last = await session.scalar(select(func.max(StatusChange.effective_on)).where(StatusChange.household_id == row.id))
+    if on > today or (last is not None and on < last):
+        raise Unprocessable(
+            f"决定日期须在{last}与{today}之间 (the decision date must be between the last step, {last}, and today)",
+            errors=[{"field": "on", "reason": f"between {last} and {today}"}])
+    return on
+
+
 async def _check_quota(session, policy, row: Household, on: date) -> dict[str, Any]:
     """规模控制 (seed 004 L15): the county's households approved or registered stay within its quota."""
-    county = row.division[:6] + "000000"
+    county = row.division[:6]
     rule = policy.lookup("household.identification.quota", row.division, on)
-    limit = rule.value.get("households") if isinstance(rule.value, dict) else None
-    if limit is None:
-        return {"rule": rule.id, "limit": None, "citation": rule.citation}
-    counted = await session.scalar(select(func.count()).select_from(Household).where(
-        Household.division.startswith(county[:6]),
-        Household.status.in_(["county_approved", "county_notice", *workflow.ON_ROLL, "exited"])))
-    if counted + 1 > limit:
+    max_households, max_persons = rule.value.get("max_households"), rule.value.get("max_persons")
+    if max_households is None and max_persons is None:
+        return {"rule": rule.id, "max_households": None, "max_persons": None, "citation": rule.citation}
+    # one approval at a time per county, so two concurrent approvals cannot both take the last place
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('quota:' || :county))"), {"county": county})
+    within = [Household.division.startswith(county),
+              Household.status.in_(["county_approved", "county_notice", *workflow.ON_ROLL, "exited"])]
+    households_counted = await session.scalar(select(func.count()).select_from(Household).where(*within))
+    persons_counted = await session.scalar(select(func.count()).select_from(Person).join(
+        Household, Household.id == Person.household_id).where(*within))
+    adding = len(await _members(session, row.id))
+    over = []
+    if max_households is not None and households_counted + 1 > max_households:
+        over.append(f"{households_counted}户已达上限{max_households}户 ({households_counted} of {max_households} households)")
+    if max_persons is not None and persons_counted + adding > max_persons:
+        over.append(f"{persons_counted}人加{adding}人超过上限{max_persons}人 ({persons_counted}+{adding} of {max_persons} persons)")
+    if over:
         raise Unprocessable(
-            f"超出县级规模控制：已有{counted}户，上限{limit}户 (county quota of {limit} households reached; {rule.citation})",
-            errors=[{"field": "household_id", "reason": f"quota {limit} reached"}], rule=rule.id, citation=rule.citation,
+            f"超出县级规模控制：{'；'.join(over)} (county quota; {rule.citation})",
+            errors=[{"field": "household_id", "reason": reason} for reason in over], rule=rule.id, citation=rule.citation,
         )
-    return {"rule": rule.id, "limit": limit, "counted": counted + 1, "citation": rule.citation}
+    return {"rule": rule.id, "max_households": max_households, "max_persons": max_persons,
+            "households": households_counted + 1, "persons": persons_counted + adding, "citation": rule.citation}
 
 
 async def _check_exit(session, policy, row: Household, body: DecisionIn, on: date) -> dict[str, Any]:
@@ -322,9 +359,16 @@ async def _check_exit(session, policy, row: Household, body: DecisionIn, on: dat
     if body.checks is not None:
         row.checks = {**row.checks, **body.checks}
     await session.flush()
-    incomes = {i.year: i.net_per_capita_fen for i in (await session.execute(
-        select(Income).where(Income.household_id == row.id))).scalars()}
     year = body.income.year if body.income else on.year
+    incomes = {}
+    for income in (await session.execute(select(Income).where(Income.household_id == row.id))).scalars():
+        try:  # compare the measure the year's standard is stated in: 纯收入 or 可支配收入
+            measure = policy.lookup("household.exit.income_standard", row.division, date(income.year, 12, 31)).value.get("measure")
+        except LookupError:
+            measure = None
+        value = income.disposable_per_capita_fen if measure == "可支配收入" else income.net_per_capita_fen
+        if value is not None:
+            incomes[income.year] = value
     assessment = check_exit(policy, division=row.division, year=year, incomes=incomes, checks=row.checks)
     if not assessment.eligible:
         unmet = [{"code": u.code, "label": u.label_zh, "detail": u.detail, "citation": u.citation}
@@ -333,7 +377,8 @@ async def _check_exit(session, policy, row: Household, body: DecisionIn, on: dat
             "未达到退出标准：" + "；".join(u["label"] for u in unmet) + " (the exit standard is not met)",
             errors=[{"field": u["code"], "reason": u["detail"]} for u in unmet], unmet=unmet,
         )
-    return {"year": year, "eligible": True}
+    return {"income": _income_data(body.income) if body.income else None, "checks": body.checks,
+            "assessment": assessment.as_dict()}
 
 
 # -- notices --------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ READERS = (Role.village, Role.township, Role.county_office, Role.county_finance,
 _FACTS = text("""
     SELECT h.number, h.division, h.registered_year, h.status, h.main_cause,
            extract(year FROM h.exited_on)::int AS exit_year, extract(year FROM h.returned_on)::int AS returned_year,
-           h.status = 'removed' AS removed, h.monitoring ->> 'category' AS monitoring_category,
+           extract(year FROM h.removed_on)::int AS removed_year, h.monitoring ->> 'category' AS monitoring_category,
            h.helper IS NOT NULL AS has_helper,
            (SELECT count(*) FROM measures m WHERE m.household_id = h.id) AS measures,
            count(p.id) AS persons,
@@ -38,12 +38,13 @@ _FACTS = text("""
 """)
 
 
-async def load_facts(session, prefix: str) -> tuple[list[HouseholdFacts], dict[str, int]]:
+async def load_facts(session, prefix: str, year: int) -> tuple[list[HouseholdFacts], dict[str, int]]:
+    """The facts at the end of ``year``: a household removed later still counts in earlier years."""
     rows = (await session.execute(_FACTS, {"prefix": prefix + "%"})).mappings()
     facts = [HouseholdFacts(
         household_number=r["number"], division=r["division"], persons=r["persons"],
         persons_without_labour=r["without_labour"], registered_year=r["registered_year"], exit_year=r["exit_year"],
-        removed=r["removed"], returned_year=r["returned_year"], monitoring_category=r["monitoring_category"],
+        removed=r["removed_year"] is not None and r["removed_year"] <= year, returned_year=r["returned_year"], monitoring_category=r["monitoring_category"],
         has_helper=r["has_helper"], measures=r["measures"], main_cause=r["main_cause"], status=r["status"],
     ) for r in rows]
     population = dict((await session.execute(text(
@@ -60,7 +61,7 @@ async def figures(request: Request, division: DivisionCode | None = None, year: 
                   principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
     scope = division or principal.division
     ensure_jurisdiction(principal, scope)
-    facts, population = await load_facts(session, divisions.prefix(scope))
+    facts, population = await load_facts(session, divisions.prefix(scope), year)
     return compute_statistics(facts, population, division=divisions.prefix(scope), year=year).as_dict()
 
 
@@ -76,7 +77,7 @@ async def evaluation(request: Request, division: DivisionCode, year: int = Query
         raise Unprocessable("只评估村或县 (only villages and counties are evaluated)",
                             errors=[{"field": "division", "reason": f"{level.value} code"}])
     prefix = divisions.prefix(division)
-    facts, population = await load_facts(session, prefix)
+    facts, population = await load_facts(session, prefix, year)
     stats = compute_statistics(facts, population, division=prefix, year=year)
     result = evaluate(request.app.state.policy, division, year, stats)
     return {"division": division, "level": level.value, "year": year, "eligible": result.eligible,

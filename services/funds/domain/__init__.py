@@ -1,0 +1,107 @@
+"""The funds service's pure domain (ARCHITECTURE.md rule 6, "The funds ledger"; DOMAIN.md §4).
+
+* :mod:`.channels` - fund channels (资金来源) with their Chinese labels.
+* :mod:`.ledger` - the double-entry ledger as an immutable value: accounts, postings with the
+  rules of each operation, balances, invariants and the backwards trace (资金流向全程追溯).
+* :mod:`.deadlines` - deadlines set by a receipt of funds, from the policy table, and their state.
+* :mod:`.rules` - use rules: the negative list of 财农〔2017〕8号 and the 1% management-fee cap.
+* :mod:`.factors` - allocation by factors with exact fractions and largest-remainder rounding.
+
+Plain functions and dataclasses, no database, HTTP or Kafka; every figure comes from the policy
+table (rule 7); money is int fen (rule 8). The API and handlers load state and call these; the
+auditor calls the same functions on state rebuilt from events.
+"""
+
+from .channels import CHANNEL_LABELS, CHANNELS, ORIGINS, Channel, channel, is_channel
+from .deadlines import (
+    DEADLINE_KINDS,
+    DEADLINE_STATES,
+    Deadline,
+    DeadlineStatus,
+    budget_year_of,
+    deadlines_for_receipt,
+    evaluate,
+)
+from .errors import (
+    DeadlineError,
+    DuplicatePosting,
+    FactorError,
+    FundsError,
+    InsufficientFunds,
+    InvalidAccount,
+    InvalidAmount,
+    InvalidPosting,
+    LedgerError,
+    NegativeListPurpose,
+)
+from .factors import allocate_by_factors, allocation_shares
+from .ledger import (
+    DOCUMENTED_OPERATIONS,
+    EXTERNAL_KINDS,
+    KINDS,
+    OPERATION_KINDS,
+    OPERATIONS,
+    REFERENCED_KINDS,
+    ROLES,
+    AccountKey,
+    Ledger,
+    Posting,
+    check_posting,
+    check_sufficient,
+    province_of,
+)
+from .rules import (
+    FEE_CAP_RULE,
+    NEGATIVE_LIST_RULE,
+    check_purpose,
+    management_fee_cap_fen,
+    management_fee_ok,
+    negative_list,
+)
+
+__all__ = [
+    "CHANNELS",
+    "CHANNEL_LABELS",
+    "DEADLINE_KINDS",
+    "DEADLINE_STATES",
+    "DOCUMENTED_OPERATIONS",
+    "EXTERNAL_KINDS",
+    "FEE_CAP_RULE",
+    "KINDS",
+    "NEGATIVE_LIST_RULE",
+    "OPERATIONS",
+    "OPERATION_KINDS",
+    "ORIGINS",
+    "REFERENCED_KINDS",
+    "ROLES",
+    "AccountKey",
+    "Channel",
+    "Deadline",
+    "DeadlineError",
+    "DeadlineStatus",
+    "DuplicatePosting",
+    "FactorError",
+    "FundsError",
+    "InsufficientFunds",
+    "InvalidAccount",
+    "InvalidAmount",
+    "InvalidPosting",
+    "Ledger",
+    "LedgerError",
+    "NegativeListPurpose",
+    "Posting",
+    "allocate_by_factors",
+    "allocation_shares",
+    "budget_year_of",
+    "channel",
+    "check_posting",
+    "check_purpose",
+    "check_sufficient",
+    "deadlines_for_receipt",
+    "evaluate",
+    "is_channel",
+    "management_fee_cap_fen",
+    "management_fee_ok",
+    "negative_list",
+    "province_of",
+]

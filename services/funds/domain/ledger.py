@@ -1,0 +1,603 @@
+"""The funds ledger as a pure value (ARCHITECTURE.md "The funds ledger"; DOMAIN.md §4).
+
+Double entry: every :class:`Posting` moves a positive amount of fen from one :class:`AccountKey`
+to another, so the sum of all balances is always zero. External accounts (``appropriation``, the
+source; ``disbursed``, the sink) may be negative/positive without bound; every other balance is
+never below zero - a posting that would overdraw it is refused, not recorded.
+
+State model (the documented choice): :class:`Ledger` is **immutable**. ``apply(posting)`` returns
+a *new* ledger or raises a :class:`~.errors.LedgerError`, in which case the old one is untouched
+(there is nothing to roll back). ``apply_all`` applies a sequence all-or-nothing and copies the
+state only once, so replaying a long event stream (the auditor) is linear.
+
+Accounts. ``AccountKey(division, role, channel, fiscal_year, kind, reference)``:
+
+=============== ==================================================== ==========================
+kind            meaning                                              reference
+=============== ==================================================== ==========================
+appropriation   external source: a level's budget appropriation       none
+available       held by a division, not yet passed on or committed    none
+pool            a county's integration pool (涉农资金整合)             integration plan id
+committed       bound to a project                                    project code
+stranded        滞留资金: can no longer be used where it is            where it was stuck (opt.)
+returned        stranded money back at the province (省级财政)          none
+disbursed       external sink: paid out (拨付) to a payee             payee
+=============== ==================================================== ==========================
+
+A channel and a fiscal year (the budget year of the money) are part of every key, and **no
+operation changes either**: a county pool therefore keeps per-channel sub-balances by
+construction, and returned money goes back through the original channel.
+
+Operations (``Posting.operation``) and what each may do:
+
+=========== ============================== ==================================================
+operation   from → to                      holder rule
+=========== ============================== ==================================================
+appropriate appropriation → available      same division; finance; the channel's source level
+allocate    available → available          to a strictly lower division within the sender's
+                                           jurisdiction (下达, 切块到县 may skip levels)
+integrate   available → pool               same holder, county level, integrable channel
+commit      available | pool → committed   same holder
+disburse    committed → disbursed          same holder
+strand      available | pool | committed   same holder; stranded keeps the from reference
+            → stranded
+return      stranded | committed           to the finance of the sender's province
+            → returned
+reallocate  returned → available           to a strictly lower division within the province
+=========== ============================== ==================================================
+
+Trace (资金流向全程追溯): :meth:`Ledger.trace` follows money backwards from an account (or every
+account with a reference such as a payee or project code): the postings into it, then the postings
+into their source accounts that happened *before* money left them, and so on up to the
+appropriation. Money within one account is fungible, so the trace lists every posting that may
+have funded the traced one - never one that came later.
+
+Pure: no database, HTTP or Kafka. Money is int fen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from shared.divisions import NATIONAL, DivisionError, Level, level, normalize, within
+from shared.money import MAX_FEN, format_fen
+
+from .channels import CHANNELS
+from .errors import DuplicatePosting, InsufficientFunds, InvalidAccount, InvalidAmount, InvalidPosting
+
+__all__ = [
+    "DOCUMENTED_OPERATIONS",
+    "EXTERNAL_KINDS",
+    "KINDS",
+    "OPERATIONS",
+    "OPERATION_KINDS",
+    "REFERENCED_KINDS",
+    "ROLES",
+    "AccountKey",
+    "Ledger",
+    "Posting",
+    "check_posting",
+    "check_sufficient",
+    "province_of",
+]
+
+ROLES = ("finance", "office")
+ROLE_LABELS = {"finance": "财政部门", "office": "扶贫办"}
+
+KINDS = ("appropriation", "available", "pool", "committed", "stranded", "returned", "disbursed")
+KIND_LABELS = {
+    "appropriation": "预算拨款(外部来源)",
+    "available": "可用资金",
+    "pool": "整合资金池",
+    "committed": "已安排到项目",
+    "stranded": "滞留资金",
+    "returned": "收回资金",
+    "disbursed": "已拨付(外部去向)",
+}
+EXTERNAL_KINDS = frozenset({"appropriation", "disbursed"})
+REFERENCED_KINDS = frozenset({"pool", "committed", "disbursed"})  # reference required
+_OPTIONAL_REFERENCE_KINDS = frozenset({"stranded"})
+
+OPERATIONS = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate")
+OPERATION_LABELS = {
+    "appropriate": "预算拨款",
+    "allocate": "资金下达",
+    "integrate": "涉农资金整合",
+    "commit": "安排到项目",
+    "disburse": "资金拨付",
+    "strand": "认定滞留资金",
+    "return": "滞留资金收回",
+    "reallocate": "收回资金调剂下达",
+}
+OPERATION_KINDS: Mapping[str, tuple[frozenset[str], str]] = MappingProxyType({
+    "appropriate": (frozenset({"appropriation"}), "available"),
+    "allocate": (frozenset({"available"}), "available"),
+    "integrate": (frozenset({"available"}), "pool"),
+    "commit": (frozenset({"available", "pool"}), "committed"),
+    "disburse": (frozenset({"committed"}), "disbursed"),
+    "strand": (frozenset({"available", "pool", "committed"}), "stranded"),
+    "return": (frozenset({"stranded", "committed"}), "returned"),
+    "reallocate": (frozenset({"returned"}), "available"),
+})
+"""operation → (allowed kinds of the from account, kind of the to account)."""
+
+DOCUMENTED_OPERATIONS = frozenset({"appropriate", "allocate", "integrate", "return", "reallocate"})
+"""Operations that need a document number (文号); the others may leave it empty."""
+
+_MIN_YEAR, _MAX_YEAR = 1990, 2100
+_DEPTH = {lvl: i for i, lvl in enumerate(Level)}  # CENTRAL 0 … VILLAGE 5
+
+
+def province_of(division: str) -> str:
+    """The province (12 digits) a division belongs to; ``DivisionError`` for ``NATIONAL``."""
+    full = normalize(division)
+    if full == NATIONAL:
+        raise DivisionError("中央没有所属省份 (the central level belongs to no province)")
+    return full[:2].ljust(12, "0")
+
+
+# --------------------------------------------------------------------------------------------
+# accounts
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountKey:
+    """One account. Validated on construction (raises :class:`InvalidAccount`); ``division`` is
+    stored in its 12-digit form, so keys built from a prefix compare equal to full ones."""
+
+    division: str
+    role: str
+    channel: str
+    fiscal_year: int
+    kind: str
+    reference: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "division", normalize(self.division))
+        except DivisionError as exc:
+            raise InvalidAccount(f"账户区划代码无效: {exc}", field="division") from None
+        if self.role not in ROLES:
+            raise InvalidAccount(
+                f"账户持有方角色无效 {self.role!r} (holder role must be one of {', '.join(ROLES)})", field="role"
+            )
+        if not isinstance(self.channel, str) or self.channel not in CHANNELS:
+            raise InvalidAccount(
+                f"未知资金渠道 {self.channel!r} (unknown fund channel {self.channel!r})", field="channel"
+            )
+        year = self.fiscal_year
+        if isinstance(year, bool) or not isinstance(year, int) or not _MIN_YEAR <= year <= _MAX_YEAR:
+            raise InvalidAccount(
+                f"预算年度无效 {year!r} (fiscal year must be an int in {_MIN_YEAR}..{_MAX_YEAR})",
+                field="fiscal_year",
+            )
+        if self.kind not in KINDS:
+            raise InvalidAccount(
+                f"账户类型无效 {self.kind!r} (account kind must be one of {', '.join(KINDS)})", field="kind"
+            )
+        ref = self.reference
+        if ref is not None and (not isinstance(ref, str) or not ref.strip()):
+            raise InvalidAccount(
+                f"账户引用必须是非空字符串 (reference must be a non-empty string or None, got {ref!r})",
+                field="reference",
+            )
+        if self.kind in REFERENCED_KINDS and ref is None:
+            what = {"pool": "整合方案编号 (integration plan id)", "committed": "项目编号 (project code)",
+                    "disbursed": "收款人 (payee)"}[self.kind]
+            raise InvalidAccount(
+                f"{KIND_LABELS[self.kind]}账户须注明{what} (a {self.kind} account needs a reference)",
+                field="reference",
+            )
+        if self.kind not in REFERENCED_KINDS | _OPTIONAL_REFERENCE_KINDS and ref is not None:
+            raise InvalidAccount(
+                f"{KIND_LABELS[self.kind]}账户不带引用 (a {self.kind} account has no reference, got {ref!r})",
+                field="reference",
+            )
+        lvl = level(self.division)
+        if self.kind == "pool" and lvl is not Level.COUNTY:
+            raise InvalidAccount(
+                f"整合资金池只设在县级 (an integration pool is held by a county, not a {lvl.value})",
+                field="division",
+            )
+        if self.kind == "returned" and lvl is not Level.PROVINCE:
+            raise InvalidAccount(
+                f"收回资金账户只设在省级 (returned funds are held by a province, not a {lvl.value})",
+                field="division",
+            )
+
+    @property
+    def is_external(self) -> bool:
+        """Source (appropriation) or sink (disbursed): its balance is not bounded below."""
+        return self.kind in EXTERNAL_KINDS
+
+    @property
+    def level(self) -> Level:
+        return level(self.division)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "division": self.division,
+            "role": self.role,
+            "channel": self.channel,
+            "fiscal_year": self.fiscal_year,
+            "kind": self.kind,
+            "reference": self.reference,
+        }
+
+    def replace(self, **changes: Any) -> AccountKey:
+        data = self.as_dict()
+        data.update(changes)
+        return AccountKey(**data)
+
+    def __str__(self) -> str:
+        ref = f"/{self.reference}" if self.reference is not None else ""
+        return f"{self.division}:{self.role}:{self.channel}:{self.fiscal_year}:{self.kind}{ref}"
+
+
+# --------------------------------------------------------------------------------------------
+# postings
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One movement of money. Plain data: :func:`check_posting` (and :meth:`Ledger.apply`) judge
+    it, so an invalid posting can be built, shown and refused with its reason.
+
+    ``reference``: the project code (commit), payee (disburse) or integration plan (integrate) -
+    when given it must equal the to-account's reference; for strand/return from a commitment the
+    project code (must equal the from-account's reference); free otherwise (e.g. a batch line's
+    idempotency reference is *not* this field - keep it in the event).
+    """
+
+    posting_id: str
+    from_: AccountKey
+    to: AccountKey
+    amount_fen: int
+    operation: str
+    document_no: str
+    document_date: date
+    actor: str
+    purpose: str | None = None
+    reference: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "posting_id": self.posting_id,
+            "from": self.from_.as_dict(),
+            "to": self.to.as_dict(),
+            "amount_fen": self.amount_fen,
+            "operation": self.operation,
+            "document_no": self.document_no,
+            "document_date": self.document_date.isoformat(),
+            "actor": self.actor,
+            "purpose": self.purpose,
+            "reference": self.reference,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Posting:
+        """Inverse of :meth:`as_dict` (the auditor rebuilds postings from event data)."""
+        doc_date = data["document_date"]
+        return cls(
+            posting_id=data["posting_id"],
+            from_=AccountKey(**data["from"]),
+            to=AccountKey(**data["to"]),
+            amount_fen=data["amount_fen"],
+            operation=data["operation"],
+            document_no=data["document_no"],
+            document_date=date.fromisoformat(doc_date) if isinstance(doc_date, str) else doc_date,
+            actor=data["actor"],
+            purpose=data.get("purpose"),
+            reference=data.get("reference"),
+        )
+
+
+def _bad(code: str, zh: str, en: str, **ext: Any) -> InvalidPosting:
+    return InvalidPosting(f"{zh} ({en})", code=code, **ext)
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _strictly_below(lower: str, upper: str) -> bool:
+    return within(lower, upper) and _DEPTH[level(lower)] > _DEPTH[level(upper)]
+
+
+def check_posting(posting: Posting) -> None:
+    """Everything about a posting that does not depend on balances: types, a positive amount,
+    the operation's account kinds, the channel and fiscal year kept, and the holder rule of the
+    operation (see the module table). Raises :class:`InvalidAmount` or :class:`InvalidPosting`
+    (``code`` names the broken rule)."""
+    if not isinstance(posting, Posting):
+        raise _bad("not_a_posting", "不是记账分录", f"expected a Posting, got {type(posting).__name__}")
+    p = posting
+    amount = p.amount_fen
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidAmount(
+            f"金额必须是整数分 (amount must be an int of fen, got {type(amount).__name__})",
+            posting_id=str(p.posting_id),
+        )
+    if amount <= 0 or amount > MAX_FEN:
+        raise InvalidAmount(
+            f"金额必须为正且不超过上限 (amount must be > 0 and ≤ {MAX_FEN} fen, got {amount})",
+            posting_id=str(p.posting_id),
+        )
+    if not _is_text(p.posting_id):
+        raise _bad("missing_posting_id", "缺少分录编号", "a posting needs a non-empty posting id")
+    ext = {"posting_id": p.posting_id, "operation": str(p.operation)}
+    if p.operation not in OPERATION_KINDS:
+        raise _bad("unknown_operation", f"未知操作 {p.operation!r}",
+                   f"operation must be one of {', '.join(OPERATIONS)}", **ext)
+    if not isinstance(p.from_, AccountKey) or not isinstance(p.to, AccountKey):
+        raise _bad("not_an_account", "付方和收方必须是账户", "from and to must be AccountKey values", **ext)
+    if not isinstance(p.document_date, date) or isinstance(p.document_date, datetime):
+        raise _bad("invalid_document_date", "文件日期无效", "document_date must be a date", **ext)
+    if not _is_text(p.actor):
+        raise _bad("missing_actor", "缺少操作人", "a posting needs the actor's subject", **ext)
+    if not isinstance(p.document_no, str):
+        raise _bad("invalid_document_no", "文号必须是字符串", "document_no must be a string", **ext)
+    if p.operation in DOCUMENTED_OPERATIONS and not p.document_no.strip():
+        raise _bad("missing_document_no", f"{OPERATION_LABELS[p.operation]}须有文号",
+                   f"{p.operation} needs a document number (文号)", **ext)
+    for name in ("purpose", "reference"):
+        value = getattr(p, name)
+        if value is not None and not _is_text(value):
+            raise _bad(f"invalid_{name}", f"{name} 必须是非空字符串", f"{name} must be a non-empty string or None",
+                       **ext)
+    src, dst, op = p.from_, p.to, p.operation
+    if src == dst:
+        raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
+    from_kinds, to_kind = OPERATION_KINDS[op]
+    if src.kind not in from_kinds or dst.kind != to_kind:
+        allowed = "|".join(sorted(from_kinds))
+        raise _bad("wrong_kinds", f"{OPERATION_LABELS[op]}应为 {allowed} → {to_kind}",
+                   f"{op} moves {allowed} → {to_kind}, not {src.kind} → {dst.kind}", **ext)
+    if src.channel != dst.channel:
+        raise _bad("channel_changed", "资金须保持原管理渠道",
+                   f"money keeps its channel: {src.channel} → {dst.channel}", **ext)
+    if src.fiscal_year != dst.fiscal_year:
+        raise _bad("fiscal_year_changed", "资金须保持预算年度",
+                   f"money keeps its fiscal year: {src.fiscal_year} → {dst.fiscal_year}", **ext)
+
+    same_holder = src.division == dst.division and src.role == dst.role
+    if op == "appropriate":
+        if src.division != dst.division:
+            raise _bad("appropriate_other_division", "预算拨款记入本级账户",
+                       "an appropriation is booked to the appropriating division itself", **ext)
+        if src.role != "finance":
+            raise _bad("appropriate_not_finance", "预算拨款由财政部门列支",
+                       "an appropriation is made by finance", **ext)
+        source_level = CHANNELS[src.channel].source_level
+        if source_level is not None and src.level is not source_level:
+            raise _bad("appropriate_wrong_level", f"该渠道资金由{source_level.label_zh}级安排",
+                       f"channel {src.channel} is appropriated at {source_level.value} level, "
+                       f"not {src.level.value}", **ext)
+    elif op in ("allocate", "reallocate"):
+        if not _strictly_below(dst.division, src.division):
+            raise _bad(f"{op}_not_lower", "资金只能下达到本级管辖范围内的下级",
+                       f"{op} goes to a strictly lower division within the sender's jurisdiction "
+                       f"({src.division} → {dst.division})", **ext)
+    elif op == "integrate":
+        if not same_holder:
+            raise _bad("integrate_other_holder", "整合资金池属于本县同一部门",
+                       "integration moves money into the same county holder's pool", **ext)
+        if not CHANNELS[src.channel].integrable:
+            raise _bad("channel_not_integrable", "该渠道资金不在统筹整合范围 (国办发〔2016〕22号)",
+                       f"channel {src.channel} may not be integrated", **ext)
+    elif op in ("commit", "disburse", "strand"):
+        if not same_holder:
+            raise _bad(f"{op}_other_holder", f"{OPERATION_LABELS[op]}须在同一持有方内",
+                       f"{op} stays with the same holder (division and role)", **ext)
+    elif op == "return":
+        if src.division == NATIONAL or dst.division != province_of(src.division) or dst.role != "finance":
+            raise _bad("return_not_to_province", "滞留资金全额返还所属省级财政",
+                       "stranded money goes back to the finance of its own province", **ext)
+
+    if op in ("integrate", "commit", "disburse") and p.reference is not None and p.reference != dst.reference:
+        raise _bad("reference_mismatch", "分录引用与收方账户引用不一致",
+                   f"the posting reference {p.reference!r} must equal the to-account's {dst.reference!r}", **ext)
+    if op == "strand" and dst.reference != src.reference:
+        raise _bad("reference_mismatch", "滞留资金须保留原项目/方案引用",
+                   f"stranded money keeps the reference of where it was ({src.reference!r})", **ext)
+    if op in ("strand", "return") and src.kind == "committed" and p.reference is not None \
+            and p.reference != src.reference:
+        raise _bad("reference_mismatch", "分录引用与项目不一致",
+                   f"the posting reference {p.reference!r} must equal the project {src.reference!r}", **ext)
+
+
+def check_sufficient(posting: Posting, from_balance_fen: int) -> None:
+    """Refuse a posting that would take its (non-external) from-account below zero, given that
+    account's current balance - for callers that keep balances elsewhere (rows with locks)."""
+    if posting.from_.is_external:
+        return
+    if from_balance_fen - posting.amount_fen < 0:
+        raise InsufficientFunds(
+            f"{KIND_LABELS[posting.from_.kind]}余额不足：余额 {format_fen(from_balance_fen)} 元，"
+            f"需 {format_fen(posting.amount_fen)} 元 (insufficient funds in {posting.from_}: balance "
+            f"{format_fen(from_balance_fen)} yuan, posting {format_fen(posting.amount_fen)} yuan)",
+            posting_id=posting.posting_id,
+            account=posting.from_.as_dict(),
+            balance=format_fen(from_balance_fen),
+            amount=format_fen(posting.amount_fen),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# the ledger
+# --------------------------------------------------------------------------------------------
+
+
+class Ledger:
+    """Balances by account and the postings that produced them. Immutable: every method that
+    changes something returns a new :class:`Ledger`. Zero balances are not stored."""
+
+    __slots__ = ("_balances", "_postings", "_ids")
+
+    def __init__(self) -> None:
+        self._balances: dict[AccountKey, int] = {}
+        self._postings: tuple[Posting, ...] = ()
+        self._ids: frozenset[str] = frozenset()
+
+    @classmethod
+    def replay(cls, postings: Iterable[Posting]) -> Ledger:
+        """The ledger that ``postings`` produce from empty (all-or-nothing)."""
+        return cls().apply_all(postings)
+
+    # -- changing -------------------------------------------------------------------------------
+
+    def apply(self, posting: Posting) -> Ledger:
+        """A new ledger with ``posting`` applied; raises a :class:`LedgerError` (and this ledger
+        stays as it is) when the posting is invalid, its id is taken or it would overdraw."""
+        return self.apply_all((posting,))
+
+    def apply_all(self, postings: Iterable[Posting]) -> Ledger:
+        """Apply ``postings`` in order, all or nothing: the first refused one raises (with its
+        ``posting_id`` and ``index`` in the error) and nothing is applied."""
+        balances = dict(self._balances)
+        ids = set(self._ids)
+        added: list[Posting] = []
+        for index, posting in enumerate(postings):
+            try:
+                self._apply_into(balances, ids, posting)
+            except Exception as exc:
+                if hasattr(exc, "extensions"):
+                    exc.extensions.setdefault("index", index)
+                raise
+            added.append(posting)
+        new = Ledger.__new__(Ledger)
+        new._balances = balances
+        new._postings = self._postings + tuple(added)
+        new._ids = frozenset(ids)
+        return new
+
+    @staticmethod
+    def _apply_into(balances: dict[AccountKey, int], ids: set[str], posting: Posting) -> None:
+        check_posting(posting)
+        if posting.posting_id in ids:
+            raise DuplicatePosting(
+                f"分录编号已存在 (posting id {posting.posting_id!r} is already in the ledger)",
+                posting_id=posting.posting_id,
+            )
+        src, dst, amount = posting.from_, posting.to, posting.amount_fen
+        check_sufficient(posting, balances.get(src, 0))
+        for key, delta in ((src, -amount), (dst, amount)):
+            value = balances.get(key, 0) + delta
+            if value:
+                balances[key] = value
+            else:
+                balances.pop(key, None)
+        ids.add(posting.posting_id)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    @property
+    def balances(self) -> Mapping[AccountKey, int]:
+        """Every non-zero balance (read-only view)."""
+        return MappingProxyType(self._balances)
+
+    @property
+    def postings(self) -> tuple[Posting, ...]:
+        """Every applied posting, in order."""
+        return self._postings
+
+    def balance(self, key: AccountKey) -> int:
+        return self._balances.get(key, 0)
+
+    def total(self) -> int:
+        """Sum of all balances: zero, always (double entry)."""
+        return sum(self._balances.values())
+
+    def select(
+        self,
+        *,
+        division: str | None = None,
+        role: str | None = None,
+        channel: str | None = None,
+        fiscal_year: int | None = None,
+        kind: str | None = None,
+        reference: str | None = None,
+        exact_division: bool = False,
+    ) -> dict[AccountKey, int]:
+        """Non-zero balances matching every given filter; ``division`` is a jurisdiction (all
+        accounts under it) unless ``exact_division``."""
+        div = normalize(division) if division is not None else None
+        out: dict[AccountKey, int] = {}
+        for key, value in self._balances.items():
+            if div is not None and (key.division != div if exact_division else not within(key.division, div)):
+                continue
+            if role is not None and key.role != role:
+                continue
+            if channel is not None and key.channel != channel:
+                continue
+            if fiscal_year is not None and key.fiscal_year != fiscal_year:
+                continue
+            if kind is not None and key.kind != kind:
+                continue
+            if reference is not None and key.reference != reference:
+                continue
+            out[key] = value
+        return out
+
+    def sum(self, **filters: Any) -> int:
+        """Sum of :meth:`select` with the same filters."""
+        return sum(self.select(**filters).values())
+
+    def check_invariants(self) -> None:
+        """Raise ``AssertionError`` if the total is not zero or a non-external balance is negative
+        (cannot happen through ``apply``; for auditors and tests)."""
+        total = self.total()
+        if total != 0:
+            raise AssertionError(f"ledger total is {total}, not 0")
+        for key, value in self._balances.items():
+            if value < 0 and not key.is_external:
+                raise AssertionError(f"non-external account {key} is negative: {value}")
+
+    def trace(self, target: AccountKey | str) -> list[Posting]:
+        """资金流向全程追溯: the postings money may have come through to reach ``target`` - an
+        account, or a reference (payee, project code, integration plan id) meaning every account
+        carrying it - in ledger order, from the appropriation down to the target.
+
+        Walks the postings backwards once: a posting is part of the trace when its to-account is
+        a target or a source of a later posting already in the trace; only money that arrived
+        before it left counts.
+        """
+        if isinstance(target, AccountKey):
+            match: Callable[[AccountKey], bool] = target.__eq__
+        elif isinstance(target, str) and target.strip():
+            match = lambda key: key.reference == target  # noqa: E731
+        else:
+            raise TypeError(f"trace needs an AccountKey or a reference string, got {target!r}")
+        active: set[AccountKey] = set()
+        found: list[Posting] = []
+        for posting in reversed(self._postings):
+            if posting.to in active or match(posting.to):
+                found.append(posting)
+                active.add(posting.from_)
+        found.reverse()
+        return found
+
+    # -- dunder ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._postings)
+
+    def __iter__(self) -> Iterator[Posting]:
+        return iter(self._postings)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Ledger):
+            return NotImplemented
+        return self._postings == other._postings and self._balances == other._balances
+
+    def __hash__(self) -> int:
+        return hash(self._postings)
+
+    def __repr__(self) -> str:
+        return f"Ledger({len(self._postings)} postings, {len(self._balances)} non-zero accounts)"

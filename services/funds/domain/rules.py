@@ -1,0 +1,112 @@
+"""Use rules of poverty funds (DOMAIN.md §4 "Use rules"), from the policy table.
+
+* :func:`check_purpose` refuses a purpose code on the negative list of 财农〔2017〕8号
+  (rule ``funds.use.negative_list``: nine ``{code, label}`` items) with the item's label and the
+  rule's citation. Before the list is in force (no applicable rule) nothing is refused.
+* :func:`management_fee_ok` checks the county project-management fee against its cap
+  (rule ``funds.use.project_management_fee_cap``: ``{max_percent: 1, level: county}``): the cap
+  is ``floor(county_total_fen × max_percent / 100)`` computed exactly (``max_percent`` may be an
+  int or a decimal string such as ``"1.5"``; never a float).
+
+Pure: no database, HTTP or Kafka. Money is int fen.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from fractions import Fraction
+from typing import Any
+
+from shared.policy import NoRuleError, PolicyTable
+
+from .errors import FundsError, NegativeListPurpose
+
+__all__ = [
+    "FEE_CAP_RULE",
+    "NEGATIVE_LIST_RULE",
+    "check_purpose",
+    "management_fee_cap_fen",
+    "management_fee_ok",
+    "negative_list",
+]
+
+NEGATIVE_LIST_RULE = "funds.use.negative_list"
+FEE_CAP_RULE = "funds.use.project_management_fee_cap"
+
+
+def negative_list(policy: PolicyTable, division: str, on: date) -> list[dict[str, str]]:
+    """The negative list in force (``[{code, label}]``); empty when no rule applies."""
+    try:
+        rule = policy.lookup(NEGATIVE_LIST_RULE, division, on)
+    except NoRuleError:
+        return []
+    return [dict(item) for item in rule.value]
+
+
+def check_purpose(policy: PolicyTable, division: str, on: date, purpose_code: str) -> None:
+    """Raise :class:`NegativeListPurpose` (with ``purpose``, ``label``, ``citation``, ``rule``)
+    when ``purpose_code`` is on the negative list in force for ``division`` on ``on``."""
+    if not isinstance(purpose_code, str) or not purpose_code.strip():
+        raise FundsError("资金用途代码不能为空 (purpose code must be a non-empty string)", code="invalid_purpose")
+    try:
+        rule = policy.lookup(NEGATIVE_LIST_RULE, division, on)
+    except NoRuleError:
+        return
+    for item in rule.value:
+        if item.get("code") == purpose_code:
+            label = item.get("label", purpose_code)
+            raise NegativeListPurpose(
+                f"财政专项扶贫资金不得用于“{label}”（{rule.citation}） "
+                f"(poverty funds may not be used for {purpose_code}: negative list, {rule.citation})",
+                purpose=purpose_code,
+                label=label,
+                citation=rule.citation,
+                rule=rule.id,
+            )
+
+
+def _percent(value: Any, rule_id: str) -> Fraction:
+    if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (int, str)):
+        raise FundsError(f"费用上限比例无效 (rule {rule_id}: max_percent must be an int or a decimal string)",
+                         code="rule_shape")
+    try:
+        percent = Fraction(value)
+    except (ValueError, ZeroDivisionError):
+        raise FundsError(f"费用上限比例无效 (rule {rule_id}: max_percent {value!r} is not a number)",
+                         code="rule_shape") from None
+    if percent < 0:
+        raise FundsError(f"费用上限比例无效 (rule {rule_id}: max_percent must not be negative)", code="rule_shape")
+    return percent
+
+
+def _fen(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FundsError(f"{name} 必须是非负整数分 ({name} must be a non-negative int of fen, got {value!r})",
+                         code="invalid_amount")
+    return value
+
+
+def management_fee_cap_fen(policy: PolicyTable, division: str, on: date, county_total_fen: int) -> tuple[int, str]:
+    """(cap in fen, citation): ``floor(county_total_fen × max_percent / 100)``."""
+    total = _fen("county_total_fen", county_total_fen)
+    rule = policy.lookup(FEE_CAP_RULE, division, on)
+    percent = _percent(rule.value.get("max_percent"), rule.id)
+    cap = total * percent.numerator // (100 * percent.denominator)
+    return cap, rule.citation
+
+
+def management_fee_ok(
+    policy: PolicyTable,
+    division: str,
+    on: date,
+    county_total_fen: int,
+    fees_so_far_fen: int,
+    new_fee_fen: int,
+) -> tuple[bool, int, str]:
+    """Whether a new project-management fee keeps the county's fees for the year within the cap:
+    ``(fees_so_far + new_fee ≤ cap, cap_fen, citation)``. ``county_total_fen`` is the county's
+    poverty funds for the year."""
+    so_far = _fen("fees_so_far_fen", fees_so_far_fen)
+    new = _fen("new_fee_fen", new_fee_fen)
+    cap, citation = management_fee_cap_fen(policy, division, on, county_total_fen)
+    return so_far + new <= cap, cap, citation
