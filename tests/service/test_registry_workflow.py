@@ -263,6 +263,7 @@ async def test_exit_is_refused_with_the_unmet_criteria_then_completes(registry):
     assert before["status_as_of"] == "exit_announced" and after["status_as_of"] == "exited"
     back_then = await r.get(hid, as_of="2016-06-30")
     assert back_then["status_as_of"] == "registered"
+    assert after["post_exit"]["policies_continue"] is True and "seed 003 L481" in after["post_exit"]["citation"]
 
 
 async def _to_township_notice(r: Registry, count: int, seed: int) -> list[str]:
@@ -393,3 +394,28 @@ async def test_return_and_a_second_exit_keep_the_statistics_answering(registry):
     stats = await r.client.get("/statistics", params={"division": "652722", "year": 2017},
                                headers=r.token("county_office", COUNTY))
     assert stats.status_code == 200 and stats.json()["remaining"]["households"] == 0
+
+
+async def test_members_join_and_leave_with_events(registry):
+    from datetime import date as day
+
+    from shared.idcard import make_id
+
+    r = registry
+    members = family(80)
+    hid = (await r.propose(members)).json()["id"]
+    baby = {"id_number": make_id("652722", day(2016, 2, 1), 5), "name": "新生儿", "relation": "child",
+            "labour_capacity": "no_labour"}
+    added = await r.client.post(f"/households/{hid}/members", json=baby, headers=r.headers("village", VILLAGE))
+    assert added.status_code == 201 and len(added.json()["members"]) == 4
+    again = await r.client.post(f"/households/{hid}/members", json=baby, headers=r.headers("village", VILLAGE))
+    assert again.status_code == 409  # already active (in this household)
+    head_leaves = await r.client.post(f"/households/{hid}/members/{members[0]['id_number']}/leave",
+                                      json={"reason": "deceased"}, headers=r.headers("village", VILLAGE))
+    assert head_leaves.status_code == 409
+    left = await r.client.post(f"/households/{hid}/members/{members[1]['id_number']}/leave",
+                               json={"reason": "married_out"}, headers=r.headers("village", VILLAGE))
+    assert left.status_code == 200
+    assert [m["active"] for m in left.json()["members"] if m["id_number"] == members[1]["id_number"]] == [False]
+    # the person who left may now be proposed elsewhere
+    assert (await r.propose([{**members[1], "relation": "head"}], division=OTHER_VILLAGE)).status_code == 201

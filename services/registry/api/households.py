@@ -159,6 +159,7 @@ def household_view(row: Household, members: list[Person], incomes: list[Income] 
             "birth_date": p.birth_date.isoformat(), "ethnicity": p.ethnicity, "education": p.education,
             "school_stage": p.school_stage, "health": p.health, "disability_grade": p.disability_grade,
             "labour_capacity": p.labour_capacity, "labour_skill": p.labour_skill, "details": p.details,
+            "active": p.active,
         } for p in members],
         "incomes": [{"year": i.year, "net_per_capita": format_fen(i.net_per_capita_fen),
                      "disposable_per_capita": None if i.disposable_per_capita_fen is None
@@ -433,6 +434,60 @@ async def post_notice(body: NoticeIn, request: Request,
     return {"announcement_id": str(draft.id), "households": [str(r.id) for r in rows], "status": notice.to_status}
 
 
+# -- members after the proposal (births, marriages, deaths, moves) ---------------------------------
+
+class MemberLeaves(BaseModel):
+    reason: Literal["deceased", "moved_away", "married_out", "other"]
+    on: date | None = None
+    note: str = Field("", max_length=500)
+
+
+@households.post("/households/{household_id}/members", status_code=201, summary="Add a member (birth, marriage …)",
+                 description="The person may not be in another active household.")
+async def add_member(body: Member, request: Request, household_id: uuid.UUID = Path(),
+                     principal: Principal = Depends(require(Role.village, write=True)),
+                     session=Depends(db_session)) -> dict[str, Any]:
+    row = await _load(session, household_id, principal, lock=True)
+    if row.status in workflow.INACTIVE:
+        raise Conflict(f"户已{workflow.STATUS_LABELS[row.status]} (household is {row.status})")
+    if body.relation == "head":
+        raise Unprocessable("一户只有一名户主 (a household has one head)", errors=[{"field": "relation", "reason": "head exists"}])
+    await _ensure_not_active_elsewhere(session, principal, [body.id_number])
+    card = parse_id(body.id_number)
+    session.add(Person(id=uuid6.uuid7(), household_id=row.id, id_number=body.id_number, name=body.name,
+                       relation=body.relation, sex=card.sex, birth_date=card.birth_date, ethnicity=body.ethnicity,
+                       education=body.education, school_stage=body.school_stage, health=body.health,
+                       disability_grade=body.disability_grade, labour_capacity=body.labour_capacity,
+                       labour_skill=body.labour_skill, details=body.details))
+    try:
+        await session.flush()
+    except IntegrityError:
+        raise Conflict("此人刚被建档到另一户 (the person was just added to another household)", slug="duplicate-person") from None
+    row.updated_at = request.app.state.clock.now()
+    await append(session, [NewEvent("registry.member.added", str(row.id), body.model_dump(mode="json"), principal.actor())])
+    return household_view(row, await _members(session, row.id))
+
+
+@households.post("/households/{household_id}/members/{id_number}/leave", summary="A member leaves (death, move …)",
+                 description="The person stays in the record, inactive; a head cannot leave while others remain.")
+async def member_leaves(body: MemberLeaves, request: Request, household_id: uuid.UUID = Path(),
+                        id_number: str = Path(min_length=18, max_length=18),
+                        principal: Principal = Depends(require(Role.village, write=True)),
+                        session=Depends(db_session)) -> dict[str, Any]:
+    row = await _load(session, household_id, principal, lock=True)
+    members = await _members(session, row.id)
+    person = next((p for p in members if p.id_number == id_number.upper() and p.active), None)
+    if person is None:
+        raise NotFound(f"户内无此成员 (no active member {mask(id_number)} in this household)")
+    if person.relation == "head" and any(p.active and p is not person for p in members):
+        raise Conflict("户主变更前不能移出户主 (name a new head before the head leaves)")
+    person.active = False
+    on = body.on or request.app.state.clock.today()
+    await append(session, [NewEvent("registry.member.left", str(row.id), {
+        "person_id": str(person.id), "reason": body.reason, "on": on.isoformat(), "note": body.note}, principal.actor())])
+    return household_view(row, await _members(session, row.id))
+
+
 # -- assistance -----------------------------------------------------------------------------------
 
 @households.put("/households/{household_id}/helper", summary="Assign the 帮扶责任人 (one per household)")
@@ -497,13 +552,20 @@ async def search(
 
 
 @households.get("/households/{household_id}", summary="A household, now or as of a date",
-                description="With `as_of`, `status_as_of` is the status the household had at the end of that day.")
-async def read(household_id: uuid.UUID = Path(), as_of: date | None = Query(None),
+                description="With `as_of`, `status_as_of` is the status the household had at the end of that day. "
+                "An exited household shows whether its assistance policies still continue (攻坚期/缓冲期, seed 003 L481).")
+async def read(request: Request, household_id: uuid.UUID = Path(), as_of: date | None = Query(None),
                principal: Principal = Depends(require(*OFFICES, Role.county_finance, Role.department)),
                session=Depends(db_session)) -> dict[str, Any]:
+    from services.registry.domain.exit import post_exit_policies_continue
+
     row = await _load(session, household_id, principal)
     incomes = list((await session.execute(select(Income).where(Income.household_id == row.id).order_by(Income.year))).scalars())
     view = household_view(row, await _members(session, row.id), incomes)
+    if row.exited_on is not None:
+        continues, citation = post_exit_policies_continue(request.app.state.policy, row.division, row.exited_on,
+                                                          request.app.state.clock.today())
+        view["post_exit"] = {"policies_continue": continues, "citation": citation}
     if as_of is not None:
         change = (await session.execute(
             select(StatusChange).where(StatusChange.household_id == row.id, StatusChange.effective_on <= as_of)
