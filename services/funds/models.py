@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 metadata = sa.MetaData()
 
 EXTERNAL_KINDS = ("appropriation", "disbursed")
-KINDS = ("appropriation", "available", "pool", "committed", "disbursed", "returned")
+KINDS = ("appropriation", "available", "pool", "committed", "disbursed", "stranded", "returned")
 
 accounts = sa.Table(
     "accounts", metadata,
@@ -72,14 +72,6 @@ LEDGER_DDL = (
     "CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON postings "
     "FOR EACH ROW EXECUTE FUNCTION funds_postings_append_only()",
 )
-
-
-def create_ledger(op) -> None:
-    bind = op.get_bind()
-    for table in metadata.sorted_tables:
-        table.create(bind)
-    for statement in LEDGER_DDL:
-        op.execute(statement)
 
 
 def drop_ledger(op) -> None:

@@ -58,13 +58,6 @@ class Objection(SQLModel, table=True):
 TABLES = (Announcement.__table__, Objection.__table__)
 
 
-def create_tables(op) -> None:
-    """Used by each service's announcements migration."""
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
-
-
 def drop_tables(op) -> None:
     bind = op.get_bind()
     for table in reversed(TABLES):

@@ -1,9 +1,9 @@
 """The foundation tables every service has: its event log, inbox, consumer positions, relay
 watermark and idempotency keys.
 
-Each service's first migration calls :func:`create_foundation` (Alembic ``op``); the DDL lives
-here once so the four services cannot drift apart. Later changes to these tables go into new
-revisions, never into this function.
+Each service's first migration runs the frozen DDL of :mod:`shared.events.ddl_v1`, generated
+from these tables when revision 0001 shipped; a test checks that migrated databases still match
+the tables here. Later changes go into new revisions.
 """
 
 from __future__ import annotations
@@ -98,15 +98,6 @@ APPEND_ONLY_DDL = (
         FOR EACH STATEMENT EXECUTE FUNCTION fupin_events_append_only()
     """,
 )
-
-
-def create_foundation(op) -> None:
-    """Create the foundation tables and the append-only trigger (used by each 0001 migration)."""
-    bind = op.get_bind()
-    for table in metadata.sorted_tables:  # the DDL of the tables above, with their indexes
-        table.create(bind)
-    for statement in APPEND_ONLY_DDL:
-        op.execute(statement)
 
 
 def drop_foundation(op) -> None:

@@ -7,7 +7,8 @@ Revises:
 
 from alembic import op
 
-from shared.events.schema import create_foundation, drop_foundation
+from shared.events.ddl_v1 import FOUNDATION_V1
+from shared.events.schema import drop_foundation
 
 revision = "0001"
 down_revision = None
@@ -16,7 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_foundation(op)
+    for statement in FOUNDATION_V1:
+        op.execute(statement)
 
 
 def downgrade() -> None:

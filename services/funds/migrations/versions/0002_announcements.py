@@ -6,7 +6,8 @@ Revises: 0001
 
 from alembic import op
 
-from shared.announcements.models import create_tables, drop_tables
+from shared.announcements.ddl_v1 import ANNOUNCEMENTS_V1
+from shared.announcements.models import drop_tables
 
 revision = "0002"
 down_revision = "0001"
@@ -15,7 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_tables(op)
+    for statement in ANNOUNCEMENTS_V1:
+        op.execute(statement)
 
 
 def downgrade() -> None:

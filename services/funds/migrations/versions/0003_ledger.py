@@ -6,7 +6,8 @@ Revises: 0002
 
 from alembic import op
 
-from services.funds.models import create_ledger, drop_ledger
+from services.funds.ddl_v1 import LEDGER_V1
+from services.funds.models import drop_ledger
 
 revision = "0003"
 down_revision = "0002"
@@ -15,7 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_ledger(op)
+    for statement in LEDGER_V1:
+        op.execute(statement)
 
 
 def downgrade() -> None:

@@ -6,6 +6,7 @@ Revises: 0002
 
 from alembic import op
 
+from services.registry.ddl_v1 import REGISTRY_V1
 from services.registry.models import TABLES
 
 revision = "0003"
@@ -15,9 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
-    for table in TABLES:
-        table.create(bind)
+    for statement in REGISTRY_V1:
+        op.execute(statement)
 
 
 def downgrade() -> None:
