@@ -2,4 +2,6 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from services.funds.api.operations import operations
+
+ROUTERS: list[APIRouter] = [operations]

@@ -1,0 +1,166 @@
+"""Ledger operations, each its own endpoint and event type: appropriate (central finance),
+allocate (下达, down one or more levels), integrate (涉农资金整合 into a county pool), commit to a
+project, disburse (拨付) to a payee — plus balances and the trace of any yuan."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+import uuid6
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from services.funds.domain import AccountKey, Posting, check_purpose
+from services.funds.ledger_store import load_ledger, post
+from services.funds.models import accounts
+from shared import divisions
+from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.divisions import DivisionCode
+from shared.money import Yuan, format_fen
+from shared.web import db_session, router
+
+operations = router(tags=["ledger operations (资金下达 整合 拨付)"])
+
+
+class Money(BaseModel):
+    channel: str = Field(examples=["central_special"], description="资金渠道 code (see the channel list)")
+    fiscal_year: int = Field(ge=2000, le=2100)
+    amount: Yuan
+    document_no: str = Field("", max_length=100, description="文号, e.g. 财农〔2017〕8号")
+    document_date: date
+    purpose: str | None = Field(None, max_length=100, description="purpose code")
+
+
+class AllocationIn(Money):
+    to_division: DivisionCode
+    advance: bool = Field(False, description="提前下达")
+    factor_sheet: dict[str, Any] | None = Field(None, description="the factors and weights it was computed from")
+
+
+class IntegrationIn(Money):
+    plan: str = Field(min_length=2, max_length=100, description="the integration plan (整合方案)")
+
+
+class CommitmentIn(Money):
+    project_code: str = Field(min_length=2, max_length=60)
+    source: Literal["pool", "available"] = "pool"
+    plan: str | None = Field(None, description="the integration plan, when committing pool money")
+
+
+class Payee(BaseModel):
+    kind: Literal["enterprise", "cooperative", "household", "contractor"]
+    name: str = Field(min_length=1, max_length=200)
+    household_id: str | None = Field(None, description="the registry's household id, for households")
+
+
+class DisbursementIn(Money):
+    project_code: str = Field(min_length=2, max_length=60)
+    payee: Payee
+    line_ref: str | None = Field(None, max_length=200, description="this payment's own idempotency reference")
+
+
+def _key(division: str, channel: str, year: int, kind: str, reference: str | None = None) -> AccountKey:
+    return AccountKey(division=division, role="finance", channel=channel, fiscal_year=year, kind=kind, reference=reference)
+
+
+async def _post(request: Request, session, principal: Principal, posting: Posting, **options) -> dict[str, Any]:
+    event = await post(session, posting, actor=principal.actor(), posted_at=request.app.state.clock.now(), **options)
+    return {"seq": event["seq"], "event_type": event["type"], **event["data"]}
+
+
+def _posting(principal: Principal, body: Money, operation: str, source: AccountKey, target: AccountKey,
+             reference: str | None = None) -> Posting:
+    return Posting(posting_id=str(uuid6.uuid7()), from_=source, to=target, amount_fen=body.amount, operation=operation,
+                   document_no=body.document_no, document_date=body.document_date, actor=principal.sub,
+                   purpose=body.purpose, reference=reference)
+
+
+@operations.post("/appropriations", status_code=201, summary="Appropriate central funds (中央财政预算拨款)")
+async def appropriate(body: Money, request: Request, principal: Principal = Depends(require(Role.central_finance, write=True)),
+                      session=Depends(db_session)) -> dict[str, Any]:
+    national = divisions.NATIONAL
+    return await _post(request, session, principal, _posting(
+        principal, body, "appropriate", _key(national, body.channel, body.fiscal_year, "appropriation"),
+        _key(national, body.channel, body.fiscal_year, "available")))
+
+
+@operations.post("/allocations", status_code=201, summary="Allocate (下达) to a lower division, with 文号",
+                 description="From the caller's own division to a lower division under it, same channel and year.")
+async def allocate(body: AllocationIn, request: Request,
+                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance, write=True)),
+                   session=Depends(db_session)) -> dict[str, Any]:
+    ensure_jurisdiction(principal, body.to_division)
+    extra = {"advance": body.advance, "factor_sheet": body.factor_sheet}
+    return await _post(request, session, principal, _posting(
+        principal, body, "allocate", _key(principal.division, body.channel, body.fiscal_year, "available"),
+        _key(body.to_division, body.channel, body.fiscal_year, "available")), extra=extra)
+
+
+@operations.post("/integrations", status_code=201, summary="Integrate a channel into the county pool (涉农资金整合)",
+                 description="Every yuan in the pool keeps its source channel.")
+async def integrate(body: IntegrationIn, request: Request,
+                    principal: Principal = Depends(require(Role.county_finance, write=True)),
+                    session=Depends(db_session)) -> dict[str, Any]:
+    county = principal.division
+    return await _post(request, session, principal, _posting(
+        principal, body, "integrate", _key(county, body.channel, body.fiscal_year, "available"),
+        _key(county, body.channel, body.fiscal_year, "pool", body.plan), reference=body.plan))
+
+
+@operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
+async def commit(body: CommitmentIn, request: Request,
+                 principal: Principal = Depends(require(Role.county_finance, write=True)),
+                 session=Depends(db_session)) -> dict[str, Any]:
+    county = principal.division
+    if body.purpose:
+        check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
+    source = _key(county, body.channel, body.fiscal_year, body.source, body.plan if body.source == "pool" else None)
+    return await _post(request, session, principal, _posting(
+        principal, body, "commit", source, _key(county, body.channel, body.fiscal_year, "committed", body.project_code),
+        reference=body.project_code))
+
+
+@operations.post("/disbursements", status_code=201, summary="Disburse (拨付) from a project's commitment to a payee",
+                 description="Refused, with nothing written, beyond what is committed or for a negative-list purpose.")
+async def disburse(body: DisbursementIn, request: Request,
+                   principal: Principal = Depends(require(Role.county_finance, write=True)),
+                   session=Depends(db_session)) -> dict[str, Any]:
+    county = principal.division
+    if body.purpose:
+        check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
+    payee = f"{body.payee.kind}:{body.payee.household_id or body.payee.name}"
+    return await _post(request, session, principal, _posting(
+        principal, body, "disburse", _key(county, body.channel, body.fiscal_year, "committed", body.project_code),
+        _key(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee),
+        extra={"payee": body.payee.model_dump(), "project_code": body.project_code, "reference": body.line_ref or payee},
+        line_ref=body.line_ref)
+
+
+@operations.get("/balances", summary="Balances by division, channel, year and kind")
+async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: int | None = None,
+                   kind: str | None = None,
+                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
+                                                          Role.county_finance, Role.province_office, Role.county_office)),
+                   session=Depends(db_session)) -> dict[str, Any]:
+    scope = division or principal.division
+    ensure_jurisdiction(principal, scope)
+    query = select(accounts).where(accounts.c.division.startswith(divisions.prefix(scope)))
+    for column, value in (("channel", channel), ("fiscal_year", fiscal_year), ("kind", kind)):
+        if value is not None:
+            query = query.where(accounts.c[column] == value)
+    rows = (await session.execute(query.order_by(accounts.c.division, accounts.c.channel, accounts.c.kind))).mappings()
+    items = [{"division": r["division"], "role": r["role"], "channel": r["channel"], "fiscal_year": r["fiscal_year"],
+              "kind": r["kind"], "reference": r["reference"] or None, "balance": format_fen(r["balance_fen"])} for r in rows]
+    return {"division": scope, "items": items}
+
+
+@operations.get("/trace", summary="Trace money back to its appropriation (资金流向全程追溯)",
+                description="Give a project code, a payee (kind:name) or any account reference.")
+async def trace(reference: str = Query(min_length=2), principal: Principal = Depends(require(
+                    Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance)),
+                session=Depends(db_session)) -> dict[str, Any]:
+    ledger = await load_ledger(session)
+    steps = ledger.trace(reference)
+    return {"reference": reference, "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}

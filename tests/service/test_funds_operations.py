@@ -1,0 +1,140 @@
+"""Money down the levels through the funds API, on real PostgreSQL: central → 新疆 → 博州 → 精河县,
+integration, commitment, disbursement; refusals write nothing; the ledger stays zero-sum."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import asyncpg
+import pytest
+
+from services.funds.app import create_app
+from shared.clock import SettableClock
+from shared.config import libpq_url
+from tests.conftest import bearer, serving
+
+CENTRAL, XINJIANG, BOZHOU, JINGHE = "000000000000", "650000000000", "652700000000", "652722000000"
+ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", JINGHE: "county_finance"}
+
+
+class Funds:
+    def __init__(self, settings, client):
+        self.settings, self.client, self.n = settings, client, 0
+
+    def headers(self, division, role=None):
+        self.n += 1
+        return {**bearer(self.settings, role or ROLES[division], division), "Idempotency-Key": f"f-{self.n}"}
+
+    async def post(self, path, division, role=None, **body):
+        money = {"channel": "central_special", "fiscal_year": 2017, "document_date": "2017-03-01", **body}
+        return await self.client.post(path, json=money, headers=self.headers(division, role))
+
+    async def db(self, sql):
+        conn = await asyncpg.connect(libpq_url(self.settings.database_url, self.settings.database_name))
+        try:
+            return await conn.fetch(sql)
+        finally:
+            await conn.close()
+
+    async def zero_sum_and_no_negative(self):
+        [row] = await self.db("SELECT sum(balance_fen) AS total, "
+                              "count(*) FILTER (WHERE kind NOT IN ('appropriation','disbursed') AND balance_fen < 0) AS negative "
+                              "FROM accounts")
+        assert (row["total"] or 0) == 0 and row["negative"] == 0
+
+
+@pytest.fixture
+async def funds(databases):
+    settings = await databases.new("funds")
+    clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
+    async with serving(create_app(settings, clock=clock, run_background=False)) as client:
+        yield Funds(settings, client)
+
+
+async def down_to_jinghe(f: Funds, amount="1000000.00"):
+    assert (await f.post("/appropriations", CENTRAL, amount=amount, document_no="财农〔2017〕8号")).status_code == 201
+    for source, target, doc in ((CENTRAL, XINJIANG, "财农〔2017〕10号"), (XINJIANG, BOZHOU, "新财农〔2017〕21号"),
+                                (BOZHOU, JINGHE, "博州财农〔2017〕5号")):
+        response = await f.post("/allocations", source, amount=amount, to_division=target, document_no=doc)
+        assert response.status_code == 201, response.text
+        await f.zero_sum_and_no_negative()
+
+
+async def test_money_flows_down_and_out_with_events(funds):
+    f = funds
+    await down_to_jinghe(f)
+    integrated = await f.post("/integrations", JINGHE, amount="600000.00", plan="精河县2017年整合方案", document_no="精政发〔2017〕3号")
+    assert integrated.status_code == 201, integrated.text
+    committed = await f.post("/commitments", JINGHE, amount="200000.00", project_code="P-2017-GOUQI",
+                             source="pool", plan="精河县2017年整合方案")
+    assert committed.status_code == 201, committed.text
+    paid = await f.post("/disbursements", JINGHE, amount="50000.00", project_code="P-2017-GOUQI",
+                        payee={"kind": "cooperative", "name": "精河县枸杞合作社"}, purpose="industry_development")
+    assert paid.status_code == 201, paid.text
+    assert paid.json()["event_type"] == "funds.disbursement.posted" and paid.json()["amount"] == "50000.00"
+    await f.zero_sum_and_no_negative()
+    balances = (await f.client.get("/balances", params={"division": JINGHE}, headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    by_kind = {(b["kind"], b["reference"]): b["balance"] for b in balances["items"]}
+    assert by_kind[("available", None)] == "400000.00"
+    assert by_kind[("pool", "精河县2017年整合方案")] == "400000.00"
+    assert by_kind[("committed", "P-2017-GOUQI")] == "150000.00"
+    assert by_kind[("disbursed", "cooperative:精河县枸杞合作社")] == "50000.00"
+    types = [r["type"] for r in await f.db("SELECT type FROM events ORDER BY seq")]
+    assert types == ["funds.appropriation.posted", "funds.allocation.issued", "funds.allocation.issued",
+                     "funds.allocation.issued", "funds.integration.posted", "funds.commitment.posted",
+                     "funds.disbursement.posted"]
+    trace = (await f.client.get("/trace", params={"reference": "cooperative:精河县枸杞合作社"},
+                                headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    assert [p["operation"] for p in trace["postings"]] == ["appropriate", "allocate", "allocate", "allocate",
+                                                           "integrate", "commit", "disburse"]
+
+
+async def test_over_disbursement_is_refused_and_nothing_is_written(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
+    before = await f.db("SELECT count(*) AS n FROM events")
+    over = await f.post("/disbursements", JINGHE, amount="500.01", project_code="P-1",
+                        payee={"kind": "contractor", "name": "某建筑公司"})
+    assert over.status_code == 422 and over.headers["content-type"] == "application/problem+json"
+    assert await f.db("SELECT count(*) AS n FROM events") == before
+    assert (await f.db("SELECT count(*) AS n FROM postings WHERE operation = 'disburse'"))[0]["n"] == 0
+    await f.zero_sum_and_no_negative()
+
+
+async def test_negative_list_purposes_are_refused_with_the_citation(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
+    refused = await f.post("/disbursements", JINGHE, amount="100.00", project_code="P-1", purpose="vehicles_telecom_equipment",
+                           payee={"kind": "enterprise", "name": "汽车销售公司"})
+    assert refused.status_code == 422 and "财农〔2017〕8号" in refused.text
+
+
+@pytest.mark.parametrize("path,division,role,body", [
+    ("/appropriations", XINJIANG, "province_finance", {"amount": "1.00"}),
+    ("/allocations", XINJIANG, "province_office", {"amount": "1.00", "to_division": BOZHOU}),
+    ("/allocations", BOZHOU, "city_finance", {"amount": "1.00", "to_division": "140000000000"}),  # not under it
+    ("/disbursements", JINGHE, "auditor", {"amount": "1.00", "project_code": "P-1", "payee": {"kind": "household", "name": "x"}}),
+])
+async def test_operations_are_refused_to_the_wrong_role_or_jurisdiction(funds, path, division, role, body):
+    f = funds
+    response = await f.post(path, division, role=role, **body)
+    assert response.status_code == 403
+    assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == 0
+
+
+async def test_a_disbursement_to_a_household_carries_the_registry_contract(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.post("/commitments", JINGHE, amount="1000.00", project_code="P-1", source="available")
+    paid = await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-1",
+                        payee={"kind": "household", "name": "王某", "household_id": "0192f0a4-0000-7000-8000-000000000001"},
+                        line_ref="batch-1/line-7")
+    data = paid.json()
+    assert data["payee"] == {"kind": "household", "name": "王某", "household_id": "0192f0a4-0000-7000-8000-000000000001"}
+    assert (data["amount"], data["on"], data["reference"]) == ("300.00", "2017-03-01", "batch-1/line-7")
+    again = await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-1",
+                         payee={"kind": "household", "name": "王某", "household_id": "0192f0a4-0000-7000-8000-000000000001"},
+                         line_ref="batch-1/line-7")
+    assert again.status_code == 409  # the line reference is unique: the same line is never paid twice
