@@ -138,3 +138,26 @@ async def test_a_disbursement_to_a_household_carries_the_registry_contract(funds
                          payee={"kind": "household", "name": "王某", "household_id": "0192f0a4-0000-7000-8000-000000000001"},
                          line_ref="batch-1/line-7")
     assert again.status_code == 409  # the line reference is unique: the same line is never paid twice
+
+
+async def test_a_stranded_commitment_goes_back_to_the_province_and_out_again(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.post("/commitments", JINGHE, amount="800.00", project_code="P-CANCELLED", source="available")
+    await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-CANCELLED", payee={"kind": "contractor", "name": "某公司"})
+    stranded = await f.post("/strandings", JINGHE, project_code="P-CANCELLED", reason="项目无法实施")
+    assert stranded.status_code == 201 and stranded.json()["amount"] == "500.00"  # what was still committed
+    wrong = await f.client.post("/returns", headers=f.headers(JINGHE), json={
+        "channel": "central_special", "fiscal_year": 2017, "amount": "500.01", "document_no": "精财〔2017〕9号",
+        "document_date": "2017-09-01", "project_code": "P-CANCELLED"})
+    assert wrong.status_code == 422
+    returned = await f.post("/returns", JINGHE, amount="500.00", project_code="P-CANCELLED", document_no="精财〔2017〕9号")
+    assert returned.status_code == 201, returned.text
+    again = await f.post("/reallocations", XINJIANG, amount="500.00", to_division=JINGHE, document_no="新财农〔2017〕40号")
+    assert again.status_code == 201, again.text
+    await f.zero_sum_and_no_negative()
+    balances = (await f.client.get("/balances", params={"division": "650000"}, headers=bearer(f.settings, "province_finance", XINJIANG))).json()
+    by_key = {(b["division"], b["kind"], b["reference"]): b["balance"] for b in balances["items"]}
+    assert by_key[(XINJIANG, "returned", None)] == "0.00"
+    assert by_key[(JINGHE, "available", None)] == "700.00"  # 200 never committed + 500 re-allocated
+    assert by_key[(JINGHE, "stranded", "P-CANCELLED")] == "0.00"

@@ -138,6 +138,67 @@ async def disburse(body: DisbursementIn, request: Request,
         line_ref=body.line_ref)
 
 
+class StrandingIn(BaseModel):
+    project_code: str = Field(min_length=2, max_length=60)
+    channel: str
+    fiscal_year: int = Field(ge=2000, le=2100)
+    amount: Yuan | None = Field(None, description="default: everything still committed to the project")
+    reason: str = Field(min_length=2, max_length=500)
+    document_date: date
+
+
+async def strand_commitment(request: Request, session, principal: Principal, county: str, project_code: str,
+                            channel: str, fiscal_year: int, on: date, reason: str, amount: int | None = None) -> dict:
+    """Turn (part of) a project's undisbursed commitment into stranded funds (滞留资金)."""
+    committed = _key(county, channel, fiscal_year, "committed", project_code)
+    if amount is None:
+        from services.funds.ledger_store import account_id
+
+        amount = await session.scalar(select(accounts.c.balance_fen).where(
+            accounts.c.id == await account_id(session, committed)))
+    posting = Posting(posting_id=str(uuid6.uuid7()), from_=committed,
+                      to=_key(county, channel, fiscal_year, "stranded", project_code), amount_fen=amount,
+                      operation="strand", document_no="", document_date=on, actor=principal.sub,
+                      purpose=None, reference=project_code)
+    return await _post(request, session, principal, posting, extra={"reason": reason, "project_code": project_code})
+
+
+@operations.post("/strandings", status_code=201, summary="Declare a project's undisbursed money stranded (滞留资金)",
+                 description="For a project that can no longer be carried out; the money must then go back to the "
+                 "province through its original channel by the end of the next fiscal year (seed 004 L27).")
+async def strand(body: StrandingIn, request: Request,
+                 principal: Principal = Depends(require(Role.county_finance, write=True)),
+                 session=Depends(db_session)) -> dict[str, Any]:
+    return await strand_commitment(request, session, principal, principal.division, body.project_code, body.channel,
+                                   body.fiscal_year, body.document_date, body.reason, body.amount)
+
+
+class ReturnIn(Money):
+    project_code: str = Field(min_length=2, max_length=60, description="the project the stranded money came from")
+
+
+@operations.post("/returns", status_code=201, summary="Return stranded money to the province (滞留资金收回)",
+                 description="In full, to the finance of the county's own province, through the original channel.")
+async def return_stranded(body: ReturnIn, request: Request,
+                          principal: Principal = Depends(require(Role.county_finance, write=True)),
+                          session=Depends(db_session)) -> dict[str, Any]:
+    county = principal.division
+    province = county[:2] + "0" * 10
+    return await _post(request, session, principal, _posting(
+        principal, body, "return", _key(county, body.channel, body.fiscal_year, "stranded", body.project_code),
+        _key(province, body.channel, body.fiscal_year, "returned"), reference=body.project_code))
+
+
+@operations.post("/reallocations", status_code=201, summary="Re-allocate returned money through its original channel")
+async def reallocate(body: AllocationIn, request: Request,
+                     principal: Principal = Depends(require(Role.province_finance, write=True)),
+                     session=Depends(db_session)) -> dict[str, Any]:
+    ensure_jurisdiction(principal, body.to_division)
+    return await _post(request, session, principal, _posting(
+        principal, body, "reallocate", _key(principal.division, body.channel, body.fiscal_year, "returned"),
+        _key(body.to_division, body.channel, body.fiscal_year, "available")))
+
+
 @operations.get("/balances", summary="Balances by division, channel, year and kind")
 async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: int | None = None,
                    kind: str | None = None,
