@@ -53,6 +53,25 @@ postings = sa.Table(
     sa.CheckConstraint("from_account <> to_account", name="postings_two_accounts"),
 )
 
+deadlines = sa.Table(
+    "deadlines", metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("receiver", sa.CHAR(12), nullable=False, index=True),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),  # onward_allocation | onto_projects | stranded_return
+    sa.Column("due", sa.Date),  # null: "promptly", no fixed day
+    sa.Column("rule_id", sa.Text, nullable=False),
+    sa.Column("citation", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("basis_seq", sa.BigInteger, nullable=False),  # the receipt's event
+    sa.Column("basis_on", sa.Date, nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),  # what was received
+    sa.Column("state", sa.Text, nullable=False, index=True),  # open | met | missed
+    sa.Column("settled_on", sa.Date),  # when it was met (possibly late)
+    sa.CheckConstraint("state IN ('open', 'met', 'missed')", name="deadlines_state"),
+)
+
 LEDGER_DDL = (
     """
     CREATE FUNCTION funds_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$

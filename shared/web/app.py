@@ -84,12 +84,14 @@ def create_app(
     consumes: Mapping[str, Mapping[str, Handler]] | None = None,
     clock: Clock | None = None,
     on_startup: Iterable[Hook] = (),
+    workers: Iterable[Callable[[FastAPI], Any]] = (),
     run_background: bool = True,
 ) -> FastAPI:
     """Build a service: problem+json errors, auth, idempotent writes, health, metrics, event
     feed, and — when a broker is configured and ``run_background`` — its relay and consumer.
 
-    ``consumes`` maps a source service to {event type: handler}.
+    ``consumes`` maps a source service to {event type: handler}; ``workers`` are factories of the
+    service's own background workers (schedulers), called once the database is set up.
     """
     fupin_logging.configure(settings.log_level, settings.log_json)
 
@@ -101,6 +103,7 @@ def create_app(
         app.state.sessionmaker = make_sessionmaker(app.state.engine, settings.service, app.state.clock)
         background = []
         if run_background:
+            background.extend(factory(app) for factory in workers)
             background.append(AnnouncementScheduler(app.state.sessionmaker, app.state.clock,
                                                     settings.scheduler_seconds, settings.service))
         if settings.kafka_bootstrap and run_background:

@@ -79,7 +79,7 @@ async def test_money_flows_down_and_out_with_events(funds):
     assert by_kind[("pool", "精河县2017年整合方案")] == "400000.00"
     assert by_kind[("committed", "P-2017-GOUQI")] == "150000.00"
     assert by_kind[("disbursed", "cooperative:精河县枸杞合作社")] == "50000.00"
-    types = [r["type"] for r in await f.db("SELECT type FROM events ORDER BY seq")]
+    types = [r["type"] for r in await f.db("SELECT type FROM events WHERE type NOT LIKE 'funds.deadline.%' ORDER BY seq")]
     assert types == ["funds.appropriation.posted", "funds.allocation.issued", "funds.allocation.issued",
                      "funds.allocation.issued", "funds.integration.posted", "funds.commitment.posted",
                      "funds.disbursement.posted"]
@@ -161,3 +161,45 @@ async def test_a_stranded_commitment_goes_back_to_the_province_and_out_again(fun
     assert by_key[(XINJIANG, "returned", None)] == "0.00"
     assert by_key[(JINGHE, "available", None)] == "700.00"  # 200 never committed + 500 re-allocated
     assert by_key[(JINGHE, "stranded", "P-CANCELLED")] == "0.00"
+
+
+async def test_a_deadline_met_and_one_missed_as_the_clock_moves(databases):
+    from datetime import timedelta
+
+    from services.funds.deadlines_store import DeadlineScheduler
+    from shared.db import make_engine, make_sessionmaker
+
+    settings = await databases.new("funds")
+    clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
+    async with serving(create_app(settings, clock=clock, run_background=False)) as client:
+        f = Funds(settings, client)
+        await f.post("/appropriations", CENTRAL, amount="1000.00", document_no="财农〔2017〕8号")
+        received = await f.post("/allocations", CENTRAL, amount="1000.00", to_division=XINJIANG, document_no="财农〔2017〕10号")
+        [province_deadline] = received.json()["deadlines"]
+        assert province_deadline["kind"] == "onward_allocation" and province_deadline["due"] == "2017-03-31"
+        assert "第五十二条" in province_deadline["citation"] or "预算法" in province_deadline["citation"]
+        clock.set(datetime(2017, 3, 10, 2, tzinfo=timezone.utc))
+        passed_on = await f.post("/allocations", XINJIANG, amount="1000.00", to_division=BOZHOU,
+                                 document_no="新财农〔2017〕21号", document_date="2017-03-10")
+        [city_deadline] = [d for d in passed_on.json()["deadlines"] if d["kind"] == "onward_allocation"]
+        engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+        scheduler = DeadlineScheduler(make_sessionmaker(engine, "funds", clock), clock, 1)
+        try:
+            changed = await scheduler.tick()
+            assert changed == [{"id": province_deadline["id"], "state": "met"}]  # passed on within 30 days
+            clock.set(datetime(2017, 4, 9, 2, tzinfo=timezone.utc))
+            assert await scheduler.tick() == []  # the city's deadline is still open on its last day
+            open_now = (await client.get("/deadlines", params={"division": BOZHOU, "state": "open"},
+                                         headers=bearer(settings, "city_finance", BOZHOU))).json()["items"]
+            assert [(d["id"], d["days_remaining"]) for d in open_now if d["kind"] == "onward_allocation"] == [
+                (city_deadline["id"], 0)]
+            assert [d["due"] for d in open_now if d["kind"] == "stranded_return"] == ["2018-12-31"]
+            clock.advance(timedelta(days=6))
+            assert await scheduler.tick() == [{"id": city_deadline["id"], "state": "missed"}]
+        finally:
+            await engine.dispose()
+        missed = (await client.get("/deadlines", params={"division": BOZHOU, "state": "missed"},
+                                   headers=bearer(settings, "city_finance", BOZHOU))).json()["items"]
+        assert missed[0]["days_overdue"] == 6
+        types = [r["type"] for r in await f.db("SELECT type FROM events WHERE type LIKE 'funds.deadline.%' ORDER BY seq")]
+        assert types.count("funds.deadline.met") == 1 and types.count("funds.deadline.missed") == 1

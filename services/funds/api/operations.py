@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from services.funds.domain import AccountKey, Posting, check_purpose
 from services.funds.ledger_store import load_ledger, post
-from services.funds.models import accounts
+from services.funds.deadlines_store import set_for_receipt, view
+from services.funds.models import accounts, deadlines
 from shared import divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
@@ -93,9 +94,14 @@ async def allocate(body: AllocationIn, request: Request,
                    session=Depends(db_session)) -> dict[str, Any]:
     ensure_jurisdiction(principal, body.to_division)
     extra = {"advance": body.advance, "factor_sheet": body.factor_sheet}
-    return await _post(request, session, principal, _posting(
+    event = await post(session, _posting(
         principal, body, "allocate", _key(principal.division, body.channel, body.fiscal_year, "available"),
-        _key(body.to_division, body.channel, body.fiscal_year, "available")), extra=extra)
+        _key(body.to_division, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
+        posted_at=request.app.state.clock.now(), extra=extra)
+    set_deadlines = await set_for_receipt(session, request.app.state.policy, event=event, sender=principal.division,
+                                          advance=body.advance)
+    return {"seq": event["seq"], "event_type": event["type"], **event["data"],
+            "deadlines": [view(d, request.app.state.clock.today()) for d in set_deadlines]}
 
 
 @operations.post("/integrations", status_code=201, summary="Integrate a channel into the county pool (涉农资金整合)",
@@ -197,6 +203,24 @@ async def reallocate(body: AllocationIn, request: Request,
     return await _post(request, session, principal, _posting(
         principal, body, "reallocate", _key(principal.division, body.channel, body.fiscal_year, "returned"),
         _key(body.to_division, body.channel, body.fiscal_year, "available")))
+
+
+@operations.get("/deadlines", summary="Deadlines with days remaining or overdue",
+                description="Set when money is received (预算法 Art. 52 and provincial rules from the policy table), "
+                "marked met or missed by a scheduler on the service's clock.")
+async def list_deadlines(request: Request, division: DivisionCode | None = None,
+                         state: Literal["open", "met", "missed"] | None = None,
+                         principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
+                                                                Role.county_finance, Role.province_office, Role.county_office)),
+                         session=Depends(db_session)) -> dict[str, Any]:
+    scope = division or principal.division
+    ensure_jurisdiction(principal, scope)
+    query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
+    if state:
+        query = query.where(deadlines.c.state == state)
+    rows = (await session.execute(query.order_by(deadlines.c.due.nulls_last(), deadlines.c.basis_seq))).mappings()
+    today = request.app.state.clock.today()
+    return {"division": scope, "items": [view(r, today) for r in rows]}
 
 
 @operations.get("/balances", summary="Balances by division, channel, year and kind")

@@ -1,0 +1,137 @@
+"""Deadline records: set when an allocation is received, then marked met or missed on the clock.
+
+When is a deadline met? Receipts into an account and the money leaving it are matched first in,
+first out: the deadline set by a receipt is met on the day the relevant outflow from the receiver
+— onward allocation (预算法 Art. 52), commitment to projects, or spending and returning (stranded
+funds) — has covered every receipt up to and including that one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+import uuid6
+from sqlalchemy import and_, func, select, update
+
+from services.funds.domain import Deadline, DeadlineError, deadlines_for_receipt, evaluate
+from services.funds.models import accounts, deadlines, postings
+from shared.auth import SYSTEM
+from shared.divisions import NATIONAL
+from shared.events import NewEvent, append
+from shared.events.worker import Worker
+from shared.logging import get_logger
+
+log = get_logger("fupin.funds.deadlines")
+
+#: deadline kind → (operations that meet it, kinds of the receiver's accounts they leave from)
+OUTFLOW = {
+    "onward_allocation": (("allocate",), ("available",)),
+    "onto_projects": (("commit",), ("available", "pool")),
+    "stranded_return": (("disburse", "return"), ("committed", "stranded")),
+}
+
+
+async def set_for_receipt(session, policy, *, event: dict[str, Any], sender: str, advance: bool) -> list[dict[str, Any]]:
+    """The deadlines an allocation received sets on its receiver, recorded with their events."""
+    data = event["data"]
+    receiver, received_on = data["to"]["division"], date.fromisoformat(data["document_date"])
+    try:
+        found = deadlines_for_receipt(
+            policy, receiver_division=receiver, channel=data["to"]["channel"], received_on=received_on,
+            advance=advance, fiscal_year=data["to"]["fiscal_year"],
+            central_allocated_on=received_on if sender == NATIONAL else None)
+    except DeadlineError as exc:  # a rule needs a date this receipt does not give
+        log.warning("deadline not set", receiver=receiver, reason=str(exc))
+        return []
+    rows = [{"id": str(uuid6.uuid7()), "receiver": receiver, "channel": d.channel, "fiscal_year": d.fiscal_year,
+             "kind": d.kind, "due": d.due, "rule_id": d.rule_id, "citation": d.citation, "title": d.title,
+             "basis_seq": event["seq"], "basis_on": received_on, "amount_fen": data["amount_fen"], "state": "open"}
+            for d in found]
+    if rows:
+        await session.execute(deadlines.insert(), rows)
+        await append(session, [NewEvent("funds.deadline.set", row["id"], {
+            **{k: v for k, v in row.items() if k not in ("due", "basis_on")},
+            "due": row["due"].isoformat() if row["due"] else None, "basis_on": received_on.isoformat()},
+            SYSTEM.actor()) for row in rows])
+    return rows
+
+
+def _domain(row) -> Deadline:
+    return Deadline(kind=row["kind"], due=row["due"], rule_id=row["rule_id"], citation=row["citation"], title=row["title"],
+                    receiver_division=row["receiver"], channel=row["channel"], fiscal_year=row["fiscal_year"],
+                    basis="receipt", basis_on=row["basis_on"])
+
+
+async def _met_on(session, row) -> date | None:
+    """The day the outflow from the receiver covered all receipts up to this deadline's (FIFO)."""
+    own = and_(accounts.c.division == row["receiver"], accounts.c.channel == row["channel"],
+               accounts.c.fiscal_year == row["fiscal_year"])
+    received = await session.scalar(
+        select(func.coalesce(func.sum(postings.c.amount_fen), 0))
+        .select_from(postings.join(accounts, accounts.c.id == postings.c.to_account))
+        .where(own, accounts.c.kind == "available", postings.c.operation.in_(["allocate", "reallocate"]),
+               postings.c.event_seq <= row["basis_seq"]))
+    operations, kinds = OUTFLOW[row["kind"]]
+    out = (await session.execute(
+        select(postings.c.amount_fen, postings.c.document_date).join(accounts, accounts.c.id == postings.c.from_account)
+        .where(own, accounts.c.kind.in_(kinds), postings.c.operation.in_(operations)).order_by(postings.c.event_seq))).all()
+    running = 0
+    for amount, on in out:
+        running += amount
+        if running >= received:
+            return on
+    return None
+
+
+async def evaluate_open(session, today: date) -> list[dict[str, Any]]:
+    """Mark the open deadlines that are now met or missed; each transition is an event."""
+    changed = []
+    rows = (await session.execute(select(deadlines).where(deadlines.c.state == "open")
+                                  .order_by(deadlines.c.basis_seq).with_for_update(skip_locked=True))).mappings().all()
+    for row in rows:
+        met_on = await _met_on(session, row)
+        status = evaluate(_domain(row), met_on, today)
+        if status == "open":
+            continue
+        await session.execute(update(deadlines).where(deadlines.c.id == row["id"])
+                              .values(state=str(status), settled_on=met_on))
+        await append(session, [NewEvent(f"funds.deadline.{status}", str(row["id"]), {
+            "kind": row["kind"], "receiver": row["receiver"], "due": row["due"] and row["due"].isoformat(),
+            "met_on": met_on and met_on.isoformat(), "days_overdue": status.days_overdue, "rule_id": row["rule_id"],
+            "citation": row["citation"]}, SYSTEM.actor())])
+        changed.append({"id": str(row["id"]), "state": str(status)})
+    return changed
+
+
+class DeadlineScheduler(Worker):
+    def __init__(self, sessionmaker, clock, every_seconds: float):
+        super().__init__()
+        self.name = "funds-deadlines"
+        self.sessionmaker, self.clock, self.every = sessionmaker, clock, every_seconds
+
+    async def tick(self) -> list[dict[str, Any]]:
+        async with self.sessionmaker() as session, session.begin():
+            return await evaluate_open(session, self.clock.today())
+
+    async def session(self) -> None:
+        while not self._stopping:
+            await self.tick()
+            await asyncio.sleep(self.every)
+
+
+def view(row, today: date) -> dict[str, Any]:
+    """A deadline as listed: days remaining while open, days overdue once missed."""
+    remaining = overdue = None
+    settled_on = row.get("settled_on")
+    if row["state"] == "open":
+        status = evaluate(_domain(row), None, today)
+        remaining, overdue = status.days_remaining, status.days_overdue
+    elif row["state"] == "missed" and row["due"]:
+        overdue = ((settled_on or today) - row["due"]).days
+    return {"id": str(row["id"]), "receiver": row["receiver"], "channel": row["channel"], "fiscal_year": row["fiscal_year"],
+            "kind": row["kind"], "due": row["due"] and row["due"].isoformat(), "state": row["state"],
+            "settled_on": settled_on and settled_on.isoformat(), "days_remaining": remaining,
+            "days_overdue": overdue, "amount_fen": row["amount_fen"], "rule_id": row["rule_id"],
+            "citation": row["citation"], "title": row["title"]}
