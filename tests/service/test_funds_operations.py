@@ -203,3 +203,46 @@ async def test_a_deadline_met_and_one_missed_as_the_clock_moves(databases):
         assert missed[0]["days_overdue"] == 6
         types = [r["type"] for r in await f.db("SELECT type FROM events WHERE type LIKE 'funds.deadline.%' ORDER BY seq")]
         assert types.count("funds.deadline.met") == 1 and types.count("funds.deadline.missed") == 1
+
+
+def batch(lines, **envelope):
+    total = sum(int(line["amount"].replace(".", "")) for line in lines)
+    body = {"batch_ref": "精财拨〔2017〕1批", "schedule_date": "2017-06-01", "count": len(lines),
+            "total": f"{total // 100}.{total % 100:02d}", "lines": lines}
+    body.update(envelope)
+    return body
+
+
+def line(ref, amount, project="P-1", purpose=None, household="0192f0a4-0000-7000-8000-00000000000a"):
+    return {"line_ref": ref, "project_code": project, "channel": "central_special", "fiscal_year": 2017, "amount": amount,
+            "payee": {"kind": "household", "name": f"户{ref}", "household_id": household}, "purpose": purpose}
+
+
+async def test_disbursement_batches(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.post("/commitments", JINGHE, amount="600.00", project_code="P-1", source="available")
+
+    async def send(body):
+        return await f.client.post("/disbursement-batches", json=body, headers=f.headers(JINGHE))
+
+    def postings():
+        return f.db("SELECT count(*) AS n FROM postings WHERE operation = 'disburse'")
+
+    wrong_total = await send(batch([line("a", "100.00"), line("b", "50.00")], total="150.01"))
+    assert wrong_total.status_code == 422 and wrong_total.json()["errors"][0]["field"] == "total"
+    wrong_count = await send(batch([line("a", "100.00")], count=2))
+    assert wrong_count.status_code == 422 and wrong_count.json()["errors"][0]["field"] == "count"
+    bad_lines = [line("a", "100.00"), line("b", "9999.00"), line("c", "10.00", purpose="buildings_staff_housing")]
+    refused = await send(batch(bad_lines))
+    assert refused.status_code == 422
+    assert [r["index"] for r in refused.json()["refused"]] == [1, 2]
+    assert (await postings())[0]["n"] == 0  # nothing posted
+    partial = await send(batch(bad_lines, partial=True))
+    assert partial.status_code == 201 and partial.json()["posted"] == 1 and not partial.json()["settled"]
+    assert [r["index"] for r in partial.json()["refused"]] == [1, 2]
+    retry = await send(batch([line("a", "100.00"), line("d", "200.00")]))  # line a again: skipped, not paid twice
+    assert retry.status_code == 201 and retry.json()["already_posted"] == [0]
+    assert retry.json()["posted"] == 1 and retry.json()["settled"] is True
+    assert (await postings())[0]["n"] == 2
+    await f.zero_sum_and_no_negative()
