@@ -1,5 +1,62 @@
-"""Events of other services that the funds service consumes: {source: {event type: handler}}."""
+"""Events of other services the funds service consumes: the projects it may fund.
 
+The contract (version 1) the projects service emits:
+
+* ``projects.project.entered_library`` — ``data``: ``code``, ``division``, ``publicity_passed``
+  (true once the publicity at each level has closed without an open or upheld objection).
+* ``projects.project.cancelled`` — ``data``: ``code``, ``division``, ``reason``.
+
+A commitment is accepted only for a project in this read model that is in the library with its
+publicity passed and not cancelled; a cancellation turns the project's undisbursed commitments
+into stranded funds (滞留资金) at once, in the same transaction as the inbox row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import uuid6
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.domain import AccountKey, Posting
+from services.funds.ledger_store import Entry, post_many
+from services.funds.models import accounts, projects_view
 from shared.events.consumer import Handler
 
-CONSUMES: dict[str, dict[str, Handler]] = {}
+
+async def on_entered_library(session: AsyncSession, event: dict[str, Any]) -> None:
+    data = event["data"]
+    values = {"division": data["division"], "in_library": True, "publicity_passed": bool(data.get("publicity_passed")),
+              "last_event": event["id"]}
+    await session.execute(insert(projects_view).values(code=data["code"], **values)
+                          .on_conflict_do_update(index_elements=["code"], set_=values))
+
+
+async def on_cancelled(session: AsyncSession, event: dict[str, Any]) -> None:
+    data = event["data"]
+    values = {"division": data["division"], "cancelled": True, "last_event": event["id"]}
+    await session.execute(insert(projects_view).values(code=data["code"], **values)
+                          .on_conflict_do_update(index_elements=["code"], set_=values))
+    committed = (await session.execute(select(accounts).where(
+        accounts.c.kind == "committed", accounts.c.reference == data["code"], accounts.c.balance_fen > 0))).mappings().all()
+    on = date.fromisoformat(event["time"][:10])
+    entries = []
+    for account in committed:
+        source = AccountKey(division=account["division"], role=account["role"], channel=account["channel"],
+                            fiscal_year=account["fiscal_year"], kind="committed", reference=data["code"])
+        entries.append(Entry(Posting(
+            posting_id=str(uuid6.uuid7()), from_=source, to=source.replace(kind="stranded"),
+            amount_fen=account["balance_fen"], operation="strand", document_no="", document_date=on,
+            actor="service:projects", reference=data["code"]),
+            extra={"reason": data.get("reason", ""), "project_code": data["code"], "cancelled_by": event["id"]}))
+    if entries:
+        await post_many(session, entries, actor={"sub": "service:projects", "roles": ["service"], "division": "000000000000"},
+                        posted_at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")))
+
+
+CONSUMES: dict[str, dict[str, Handler]] = {
+    "projects": {"projects.project.entered_library": on_entered_library, "projects.project.cancelled": on_cancelled},
+}

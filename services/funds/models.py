@@ -72,6 +72,16 @@ deadlines = sa.Table(
     sa.CheckConstraint("state IN ('open', 'met', 'missed')", name="deadlines_state"),
 )
 
+projects_view = sa.Table(  # local read model of the projects service's events (rule 1)
+    "projects_view", metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("division", sa.CHAR(12), nullable=False),
+    sa.Column("in_library", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("publicity_passed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("cancelled", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_event", sa.Text, nullable=False),
+)
+
 LEDGER_DDL = (
     """
     CREATE FUNCTION funds_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$

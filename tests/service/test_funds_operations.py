@@ -18,8 +18,35 @@ ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city
 
 
 class Funds:
-    def __init__(self, settings, client):
+    def __init__(self, settings, client, databases=None):
         self.settings, self.client, self.n = settings, client, 0
+        self.databases, self.projects = databases, None
+
+    async def project_event(self, event_type: str, **data):
+        """An event in the projects service's own log, delivered to the funds consumer (its handlers)."""
+        from services.funds.handlers import CONSUMES
+        from shared.db import make_engine, make_sessionmaker
+        from shared.events import NewEvent, append
+        from shared.events.consumer import Consumer
+
+        if self.projects is None:
+            self.projects = await self.databases.new("projects")
+        actor = {"sub": "县扶贫办", "roles": ["county_office"], "division": JINGHE}
+        source, sink = make_engine(self.projects.sqlalchemy_url, pool_size=1), make_engine(self.settings.sqlalchemy_url, pool_size=2)
+        try:
+            async with make_sessionmaker(source, "projects")() as session, session.begin():
+                [event] = await append(session, [NewEvent(event_type, data["code"], {"division": JINGHE, **data}, actor)])
+            consumer = Consumer(self.settings, make_sessionmaker(sink, "funds"), CONSUMES)
+            await consumer.load_positions()
+            await consumer.apply(event)
+            await consumer.http.aclose()
+        finally:
+            await source.dispose()
+            await sink.dispose()
+
+    async def in_library(self, *codes):
+        for code in codes:
+            await self.project_event("projects.project.entered_library", code=code, publicity_passed=True)
 
     def headers(self, division, role=None):
         self.n += 1
@@ -48,7 +75,7 @@ async def funds(databases):
     settings = await databases.new("funds")
     clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
     async with serving(create_app(settings, clock=clock, run_background=False)) as client:
-        yield Funds(settings, client)
+        yield Funds(settings, client, databases)
 
 
 async def down_to_jinghe(f: Funds, amount="1000000.00"):
@@ -63,6 +90,7 @@ async def down_to_jinghe(f: Funds, amount="1000000.00"):
 async def test_money_flows_down_and_out_with_events(funds):
     f = funds
     await down_to_jinghe(f)
+    await f.in_library("P-2017-GOUQI")
     integrated = await f.post("/integrations", JINGHE, amount="600000.00", plan="精河县2017年整合方案", document_no="精政发〔2017〕3号")
     assert integrated.status_code == 201, integrated.text
     committed = await f.post("/commitments", JINGHE, amount="200000.00", project_code="P-2017-GOUQI",
@@ -92,6 +120,7 @@ async def test_money_flows_down_and_out_with_events(funds):
 async def test_over_disbursement_is_refused_and_nothing_is_written(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
     await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
     before = await f.db("SELECT count(*) AS n FROM events")
     over = await f.post("/disbursements", JINGHE, amount="500.01", project_code="P-1",
@@ -105,6 +134,7 @@ async def test_over_disbursement_is_refused_and_nothing_is_written(funds):
 async def test_negative_list_purposes_are_refused_with_the_citation(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
     await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
     refused = await f.post("/disbursements", JINGHE, amount="100.00", project_code="P-1", purpose="vehicles_telecom_equipment",
                            payee={"kind": "enterprise", "name": "汽车销售公司"})
@@ -127,6 +157,7 @@ async def test_operations_are_refused_to_the_wrong_role_or_jurisdiction(funds, p
 async def test_a_disbursement_to_a_household_carries_the_registry_contract(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
     await f.post("/commitments", JINGHE, amount="1000.00", project_code="P-1", source="available")
     paid = await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-1",
                         payee={"kind": "household", "name": "王某", "household_id": "0192f0a4-0000-7000-8000-000000000001"},
@@ -143,6 +174,7 @@ async def test_a_disbursement_to_a_household_carries_the_registry_contract(funds
 async def test_a_stranded_commitment_goes_back_to_the_province_and_out_again(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-CANCELLED")
     await f.post("/commitments", JINGHE, amount="800.00", project_code="P-CANCELLED", source="available")
     await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-CANCELLED", payee={"kind": "contractor", "name": "某公司"})
     stranded = await f.post("/strandings", JINGHE, project_code="P-CANCELLED", reason="项目无法实施")
@@ -221,6 +253,7 @@ def line(ref, amount, project="P-1", purpose=None, household="0192f0a4-0000-7000
 async def test_disbursement_batches(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
     await f.post("/commitments", JINGHE, amount="600.00", project_code="P-1", source="available")
 
     async def send(body):
@@ -245,4 +278,28 @@ async def test_disbursement_batches(funds):
     assert retry.status_code == 201 and retry.json()["already_posted"] == [0]
     assert retry.json()["posted"] == 1 and retry.json()["settled"] is True
     assert (await postings())[0]["n"] == 2
+    await f.zero_sum_and_no_negative()
+
+
+async def test_the_projects_gate_and_a_cancellation_that_strands_the_money(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+
+    async def commit(code, amount="400.00"):
+        return await f.post("/commitments", JINGHE, amount=amount, project_code=code, source="available")
+
+    unknown = await commit("P-UNKNOWN")
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "project_code"
+    await f.project_event("projects.project.entered_library", code="P-PENDING", publicity_passed=False)
+    assert (await commit("P-PENDING")).status_code == 422  # publicity not passed
+    await f.in_library("P-WATER")
+    assert (await commit("P-WATER")).status_code == 201
+    await f.post("/disbursements", JINGHE, amount="150.00", project_code="P-WATER", payee={"kind": "contractor", "name": "水利公司"})
+    await f.project_event("projects.project.cancelled", code="P-WATER", reason="水源地调整，无法实施")
+    balances = (await f.client.get("/balances", params={"division": JINGHE}, headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    by_key = {(b["kind"], b["reference"]): b["balance"] for b in balances["items"]}
+    assert by_key[("committed", "P-WATER")] == "0.00" and by_key[("stranded", "P-WATER")] == "250.00"
+    assert (await commit("P-WATER", "1.00")).status_code == 422  # cancelled: no more money
+    stranding = await f.db("SELECT causation_id FROM events WHERE type = 'funds.stranding.posted'")
+    assert len(stranding) == 1 and stranding[0]["causation_id"] is not None
     await f.zero_sum_and_no_negative()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from services.funds.domain import AccountKey, Posting, check_purpose
 from services.funds.ledger_store import Entry, load_ledger, post, post_many, public_refusal
 from services.funds.deadlines_store import set_for_receipt, view
-from services.funds.models import accounts, deadlines
+from services.funds.models import accounts, deadlines, projects_view
 from shared import divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
@@ -116,11 +116,27 @@ async def integrate(body: IntegrationIn, request: Request,
         _key(county, body.channel, body.fiscal_year, "pool", body.plan), reference=body.plan))
 
 
+async def _require_fundable(session, project_code: str, county: str) -> None:
+    """The projects gate: in the library, publicity passed, not cancelled (from the projects service's events)."""
+    project = (await session.execute(select(projects_view).where(projects_view.c.code == project_code))).mappings().first()
+    missing = None
+    if project is None or not divisions.within(project["division"], county):
+        missing = "不在本县项目库中 (not in this county's project library)"
+    elif project["cancelled"]:
+        missing = "项目已取消 (the project was cancelled)"
+    elif not (project["in_library"] and project["publicity_passed"]):
+        missing = "项目未入库或公示未通过 (not in the library, or its publicity has not passed)"
+    if missing:
+        raise Unprocessable(f"项目{project_code}不能安排资金：{missing}",
+                            errors=[{"field": "project_code", "reason": missing}], slug="project-not-fundable")
+
+
 @operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
 async def commit(body: CommitmentIn, request: Request,
                  principal: Principal = Depends(require(Role.county_finance, write=True)),
                  session=Depends(db_session)) -> dict[str, Any]:
     county = principal.division
+    await _require_fundable(session, body.project_code, county)
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
     source = _key(county, body.channel, body.fiscal_year, body.source, body.plan if body.source == "pool" else None)
