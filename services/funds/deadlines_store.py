@@ -68,11 +68,11 @@ async def _met_on(session, row) -> date | None:
     """The day the outflow from the receiver covered all receipts up to this deadline's (FIFO)."""
     own = and_(accounts.c.division == row["receiver"], accounts.c.channel == row["channel"],
                accounts.c.fiscal_year == row["fiscal_year"])
-    received = await session.scalar(
+    received = int(await session.scalar(
         select(func.coalesce(func.sum(postings.c.amount_fen), 0))
         .select_from(postings.join(accounts, accounts.c.id == postings.c.to_account))
         .where(own, accounts.c.kind == "available", postings.c.operation.in_(["allocate", "reallocate"]),
-               postings.c.event_seq <= row["basis_seq"]))
+               postings.c.event_seq <= row["basis_seq"])))
     operations, kinds = OUTFLOW[row["kind"]]
     out = (await session.execute(
         select(postings.c.amount_fen, postings.c.document_date).join(accounts, accounts.c.id == postings.c.from_account)

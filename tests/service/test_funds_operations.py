@@ -303,3 +303,21 @@ async def test_the_projects_gate_and_a_cancellation_that_strands_the_money(funds
     stranding = await f.db("SELECT causation_id FROM events WHERE type = 'funds.stranding.posted'")
     assert len(stranding) == 1 and stranding[0]["causation_id"] is not None
     await f.zero_sum_and_no_negative()
+
+
+async def test_the_management_fee_is_capped_at_one_percent_and_spending_is_reported(funds):
+    f = funds
+    await down_to_jinghe(f, "100000.00")
+    await f.in_library("P-1")
+    fee = dict(project_code="P-1", source="available", purpose="project_management_fee")
+    first = await f.post("/commitments", JINGHE, amount="600.00", **fee)
+    assert first.status_code == 201, first.text
+    over = await f.post("/commitments", JINGHE, amount="400.01", **fee)  # 1% of 100,000 = 1,000
+    assert over.status_code == 422 and "1000.00" in over.json()["detail"]
+    assert (await f.post("/commitments", JINGHE, amount="400.00", **fee)).status_code == 201
+    await f.post("/commitments", JINGHE, amount="20000.00", project_code="P-1", source="available")
+    await f.post("/disbursements", JINGHE, amount="5250.00", project_code="P-1", payee={"kind": "cooperative", "name": "合作社"})
+    report = (await f.client.get("/reports/spending", params={"fiscal_year": 2017},
+                                 headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    assert (report["received"], report["committed"], report["disbursed"]) == ("100000.00", "21000.00", "5250.00")
+    assert report["disbursed_percent"] == "5.25"

@@ -10,12 +10,12 @@ from typing import Any, Literal
 import uuid6
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from services.funds.domain import AccountKey, Posting, check_purpose
+from services.funds.domain import AccountKey, Posting, check_purpose, management_fee_ok
 from services.funds.ledger_store import Entry, load_ledger, post, post_many, public_refusal
 from services.funds.deadlines_store import set_for_receipt, view
-from services.funds.models import accounts, deadlines, projects_view
+from services.funds.models import accounts, deadlines, postings, projects_view
 from shared import divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
@@ -131,6 +131,30 @@ async def _require_fundable(session, project_code: str, county: str) -> None:
                             errors=[{"field": "project_code", "reason": missing}], slug="project-not-fundable")
 
 
+MANAGEMENT_FEE = "project_management_fee"
+
+
+async def _check_management_fee(request: Request, session, county: str, body: CommitmentIn) -> None:
+    """项目管理费 ≤ 1% of the county's poverty funds for the year (funds.use.project_management_fee_cap)."""
+    received = await session.scalar(
+        select(func.coalesce(func.sum(postings.c.amount_fen), 0))
+        .select_from(postings.join(accounts, accounts.c.id == postings.c.to_account))
+        .where(accounts.c.division == county, accounts.c.fiscal_year == body.fiscal_year, accounts.c.kind == "available",
+               postings.c.operation.in_(["allocate", "reallocate"])))
+    fees = await session.scalar(
+        select(func.coalesce(func.sum(postings.c.amount_fen), 0))
+        .select_from(postings.join(accounts, accounts.c.id == postings.c.from_account))
+        .where(accounts.c.division == county, accounts.c.fiscal_year == body.fiscal_year,
+               postings.c.operation == "commit", postings.c.purpose == MANAGEMENT_FEE))
+    received, fees = int(received), int(fees)  # sum(bigint) is numeric in PostgreSQL
+    ok, cap, citation = management_fee_ok(request.app.state.policy, county, body.document_date, received, fees, body.amount)
+    if not ok:
+        raise Unprocessable(
+            f"项目管理费超过上限：本年度上限{format_fen(cap)}元，已安排{format_fen(fees)}元 "
+            f"(the management fee cap of {format_fen(cap)} yuan for the year would be exceeded; {citation})",
+            errors=[{"field": "amount", "reason": f"cap {format_fen(cap)}, already {format_fen(fees)}"}], citation=citation)
+
+
 @operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
 async def commit(body: CommitmentIn, request: Request,
                  principal: Principal = Depends(require(Role.county_finance, write=True)),
@@ -139,6 +163,8 @@ async def commit(body: CommitmentIn, request: Request,
     await _require_fundable(session, body.project_code, county)
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
+    if body.purpose == MANAGEMENT_FEE:
+        await _check_management_fee(request, session, county, body)
     source = _key(county, body.channel, body.fiscal_year, body.source, body.plan if body.source == "pool" else None)
     return await _post(request, session, principal, _posting(
         principal, body, "commit", source, _key(county, body.channel, body.fiscal_year, "committed", body.project_code),
@@ -305,6 +331,40 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
     rows = (await session.execute(query.order_by(deadlines.c.due.nulls_last(), deadlines.c.basis_seq))).mappings()
     today = request.app.state.clock.today()
     return {"division": scope, "items": [view(r, today) for r in rows]}
+
+
+@operations.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
+                description="Received (allocations in), passed on, committed and disbursed, with the share disbursed.")
+async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100), division: DivisionCode | None = None,
+                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
+                                                          Role.county_finance, Role.province_office, Role.county_office)),
+                   session=Depends(db_session)) -> dict[str, Any]:
+    scope = division or principal.division
+    ensure_jurisdiction(principal, scope)
+    source, target = accounts.alias("source"), accounts.alias("target")
+    rows = (await session.execute(
+        select(postings.c.operation, source.c.division.label("from_division"), target.c.division.label("to_division"),
+               func.sum(postings.c.amount_fen).label("amount"))
+        .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
+        .where(target.c.fiscal_year == fiscal_year)
+        .group_by(postings.c.operation, source.c.division, target.c.division))).mappings().all()
+    figures = {"received": 0, "passed_on": 0, "committed": 0, "disbursed": 0, "stranded": 0, "returned": 0}
+    for row in rows:
+        op, inside_from, amount = row["operation"], row["from_division"] == scope, int(row["amount"])
+        if op in ("allocate", "reallocate") and row["to_division"] == scope:
+            figures["received"] += amount
+        if op in ("allocate", "reallocate") and inside_from:
+            figures["passed_on"] += amount
+        for operation, name in (("commit", "committed"), ("disburse", "disbursed"), ("strand", "stranded"),
+                                ("return", "returned")):
+            if op == operation and inside_from:
+                figures[name] += amount
+    progress = None
+    if figures["received"]:
+        hundredths = (figures["disbursed"] * 10000 * 2 + figures["received"]) // (2 * figures["received"])
+        progress = f"{hundredths // 100}.{hundredths % 100:02d}"
+    return {"division": scope, "fiscal_year": fiscal_year, **{k: format_fen(v) for k, v in figures.items()},
+            "disbursed_percent": progress}
 
 
 @operations.get("/balances", summary="Balances by division, channel, year and kind")
