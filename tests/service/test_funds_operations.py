@@ -321,3 +321,19 @@ async def test_the_management_fee_is_capped_at_one_percent_and_spending_is_repor
                                  headers=bearer(f.settings, "county_finance", JINGHE))).json()
     assert (report["received"], report["committed"], report["disbursed"]) == ("100000.00", "21000.00", "5250.00")
     assert report["disbursed_percent"] == "5.25"
+
+
+async def test_the_county_announces_its_funds_results(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
+    await f.post("/integrations", JINGHE, amount="600.00", plan="整合方案", document_no="精政发〔2017〕3号")
+    await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="pool", plan="整合方案")
+    notice = await f.client.post("/results-notices", headers=f.headers(JINGHE), json={
+        "fiscal_year": 2017, "period_start": "2017-03-01", "period_end": "2017-03-10", "hotline_local": "0909-5322222"})
+    assert notice.status_code == 201, notice.text
+    public = (await f.client.get(f"/public/announcements/{notice.json()['announcement_id']}")).json()
+    rows = public["content"]["table"]["rows"]
+    assert ["收到资金", "中央财政专项扶贫资金", "", "1000.00"] in rows
+    assert any(r[0] == "统筹整合" and r[3] == "600.00" for r in rows) and any(r[2] == "P-1" and r[3] == "500.00" for r in rows)
+    assert public["hotlines"]["supervision"] == "12317" and public["level"] == "county"

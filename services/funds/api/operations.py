@@ -12,11 +12,11 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from services.funds.domain import AccountKey, Posting, check_purpose, management_fee_ok
+from services.funds.domain import CHANNEL_LABELS, AccountKey, Posting, check_purpose, management_fee_ok
 from services.funds.ledger_store import Entry, load_ledger, post, post_many, public_refusal
 from services.funds.deadlines_store import set_for_receipt, view
 from services.funds.models import accounts, deadlines, postings, projects_view
-from shared import divisions
+from shared import announcements, divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
 from shared.errors import Problem, Unprocessable
@@ -313,6 +313,47 @@ async def post_batch(body: BatchIn, request: Request, principal: Principal = Dep
     return {"batch_ref": body.batch_ref, "settled": not refused, "posted": len(outcome.events),
             "already_posted": [positions[i] for i in outcome.already_posted], "refused": refused,
             "posted_total": format_fen(sum(e["data"]["amount_fen"] for e in outcome.events))}
+
+
+class ResultsNoticeIn(BaseModel):
+    fiscal_year: int = Field(ge=2000, le=2100)
+    period_start: date
+    period_end: date
+    hotline_local: str = Field(min_length=3, max_length=40)
+
+
+@operations.post("/results-notices", status_code=201, summary="Announce the county's fund allocation and integration results",
+                 description="A county announcement (DOMAIN §6): funds received by source channel, integrated into the "
+                 "pool, and the per-project table of commitments, with the supervision hotlines.")
+async def results_notice(body: ResultsNoticeIn, request: Request,
+                         principal: Principal = Depends(require(Role.county_finance, Role.county_office, write=True)),
+                         session=Depends(db_session)) -> dict[str, Any]:
+    county = principal.division
+    source, target = accounts.alias("source"), accounts.alias("target")
+    flows = (await session.execute(
+        select(postings.c.operation, target.c.channel, target.c.reference, func.sum(postings.c.amount_fen).label("amount"))
+        .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
+        .where(target.c.fiscal_year == body.fiscal_year, target.c.division == county,
+               postings.c.operation.in_(["allocate", "reallocate", "integrate", "commit"]))
+        .group_by(postings.c.operation, target.c.channel, target.c.reference)
+        .order_by(postings.c.operation, target.c.channel, target.c.reference))).mappings().all()
+    if not flows:
+        raise Unprocessable(f"{body.fiscal_year}年度没有资金记录 (no funds recorded for {body.fiscal_year})",
+                            errors=[{"field": "fiscal_year", "reason": "no funds"}])
+    heading = {"allocate": "收到资金", "reallocate": "收到资金", "integrate": "统筹整合", "commit": "安排项目"}
+    order = ["收到资金", "统筹整合", "安排项目"]
+    rows = sorted(([heading[f["operation"]], CHANNEL_LABELS.get(f["channel"], f["channel"]), f["reference"] or "",
+                    format_fen(int(f["amount"]))] for f in flows), key=lambda row: order.index(row[0]))
+    clock = request.app.state.clock
+    draft = await announcements.draft(
+        session, actor=principal.actor(), clock=clock, subject_type="funds_results", subject_id=f"{county}:{body.fiscal_year}",
+        level="county", division=county, title=f"{body.fiscal_year}年度财政扶贫资金分配和涉农资金整合结果公告",
+        content={"body": "现将本年度财政扶贫资金来源、统筹整合和项目安排情况公告如下，接受社会监督。",
+                 "table": {"columns": ["类别", "资金来源", "方案/项目", "金额（元）"], "rows": rows}},
+        people=[], hotline_local=body.hotline_local)
+    await announcements.publish(session, str(draft.id), actor=principal.actor(), clock=clock,
+                                policy=request.app.state.policy, start=body.period_start, end=body.period_end)
+    return {"announcement_id": str(draft.id), "rows": len(rows)}
 
 
 @operations.get("/deadlines", summary="Deadlines with days remaining or overdue",
