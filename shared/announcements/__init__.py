@@ -6,7 +6,7 @@ Workflows gate their next step with :func:`require_passed`.
 """
 
 from shared.announcements.service import (
-    close_due, draft, file_objection, publish, require_passed, resolve_objection, withdraw,
+    announce, close_due, draft, file_objection, publish, require_passed, resolve_objection, withdraw,
 )
 
-__all__ = ["close_due", "draft", "file_objection", "publish", "require_passed", "resolve_objection", "withdraw"]
+__all__ = ["announce", "close_due", "draft", "file_objection", "publish", "require_passed", "resolve_objection", "withdraw"]

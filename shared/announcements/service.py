@@ -94,6 +94,15 @@ async def publish(
     return row
 
 
+async def announce(
+    session: AsyncSession, *, actor: Mapping[str, Any], clock: Clock, policy: PolicyTable, start: date, end: date,
+    **draft_fields: Any,
+) -> Announcement:
+    """Draft and publish in one step: what a workflow does when it posts a notice of its own."""
+    row = await draft(session, actor=actor, clock=clock, **draft_fields)
+    return await publish(session, str(row.id), actor=actor, clock=clock, policy=policy, start=start, end=end)
+
+
 async def withdraw(session: AsyncSession, announcement_id: str, *, actor: Mapping[str, Any], clock: Clock,
                    reason: str) -> Announcement:
     row = await get(session, announcement_id, lock=True)

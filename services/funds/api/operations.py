@@ -345,14 +345,13 @@ async def results_notice(body: ResultsNoticeIn, request: Request,
     rows = sorted(([heading[f["operation"]], CHANNEL_LABELS.get(f["channel"], f["channel"]), f["reference"] or "",
                     format_fen(int(f["amount"]))] for f in flows), key=lambda row: order.index(row[0]))
     clock = request.app.state.clock
-    draft = await announcements.draft(
-        session, actor=principal.actor(), clock=clock, subject_type="funds_results", subject_id=f"{county}:{body.fiscal_year}",
+    draft = await announcements.announce(
+        session, actor=principal.actor(), clock=clock, policy=request.app.state.policy, start=body.period_start,
+        end=body.period_end, subject_type="funds_results", subject_id=f"{county}:{body.fiscal_year}",
         level="county", division=county, title=f"{body.fiscal_year}年度财政扶贫资金分配和涉农资金整合结果公告",
         content={"body": "现将本年度财政扶贫资金来源、统筹整合和项目安排情况公告如下，接受社会监督。",
                  "table": {"columns": ["类别", "资金来源", "方案/项目", "金额（元）"], "rows": rows}},
         people=[], hotline_local=body.hotline_local)
-    await announcements.publish(session, str(draft.id), actor=principal.actor(), clock=clock,
-                                policy=request.app.state.policy, start=body.period_start, end=body.period_end)
     return {"announcement_id": str(draft.id), "rows": len(rows)}
 
 

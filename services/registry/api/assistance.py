@@ -304,16 +304,14 @@ async def benefit_notice(body: BenefitNoticeIn, request: Request,
         raise Unprocessable(f"{body.year}年本村没有享受扶持记录 (no benefits recorded in {body.year})",
                             errors=[{"field": "year", "reason": "no benefits"}])
     clock = request.app.state.clock
-    draft = await announcements.draft(
-        session, actor=principal.actor(), clock=clock, subject_type="household_benefits",
-        subject_id=f"{body.village}:{body.year}", level="village", division=body.village,
-        title=f"{body.year}年贫困户享受扶持情况公示",
+    draft = await announcements.announce(
+        session, actor=principal.actor(), clock=clock, policy=request.app.state.policy, start=body.period_start,
+        end=body.period_end, subject_type="household_benefits", subject_id=f"{body.village}:{body.year}",
+        level="village", division=body.village, title=f"{body.year}年贫困户享受扶持情况公示",
         content={"body": f"现将本村贫困户{body.year}年享受扶持情况公示如下。",
                  "table": {"columns": ["户编号", "类别", "项目/来源", "金额（元）"],
                            "rows": [[n, k, ref, format_fen(a)] for n, k, ref, a in rows]}},
         people=[], hotline_local=body.hotline_local)
-    await announcements.publish(session, str(draft.id), actor=principal.actor(), clock=clock,
-                                policy=request.app.state.policy, start=body.period_start, end=body.period_end)
     return {"announcement_id": str(draft.id), "rows": len(rows)}
 
 
@@ -362,14 +360,13 @@ async def announce_review(body: ReviewIn, request: Request,
     review = {"year": body.year, "additions": [str(h.id) for h in additions],
               "removals": [{"household_id": str(row.id), "reason": rem.reason, "note": rem.note}
                            for row, rem in removal_rows]}
-    draft = await announcements.draft(
-        session, actor=principal.actor(), clock=clock, subject_type="annual_review",
-        subject_id=f"{body.county}:{body.year}", level="county", division=body.county,
+    draft = await announcements.announce(
+        session, actor=principal.actor(), clock=clock, policy=request.app.state.policy, start=body.period_start,
+        end=body.period_end, subject_type="annual_review", subject_id=f"{body.county}:{body.year}", level="county",
+        division=body.county,
         title=f"{body.year}年度贫困人口动态调整公告（新识别{len(additions)}户，清退{len(removal_rows)}户）",
         content={"body": "根据一年一调整的要求，现将本年度新识别和清退名单公告如下。", "table": table, "review": review},
         people=[], hotline_local=body.hotline_local)
-    await announcements.publish(session, str(draft.id), actor=principal.actor(), clock=clock,
-                                policy=request.app.state.policy, start=body.period_start, end=body.period_end)
     await append(session, [NewEvent("registry.review.announced", str(draft.id),
                                     {"county": body.county, "announcement_id": str(draft.id), **review}, principal.actor())])
     return {"announcement_id": str(draft.id), **review}

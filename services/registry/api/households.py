@@ -416,15 +416,13 @@ async def post_notice(body: NoticeIn, request: Request,
     table = {"columns": ["户编号", "户主", "人口", "致贫原因"], "rows": [
         [r.number, next(p.name for p in members[r.id] if p.relation == "head"), str(len(members[r.id])), r.main_cause]
         for r in rows]}
-    draft = await announcements.draft(
-        session, actor=principal.actor(), clock=clock, subject_type=notice.subject_type,
-        subject_id=f"{body.key}:{body.division}:{clock.today().isoformat()}", level=notice.level,
-        division=body.division, title=f"{notice.title}（{len(rows)}户）",
+    draft = await announcements.announce(
+        session, actor=principal.actor(), clock=clock, policy=policy, start=body.period_start, end=body.period_end,
+        subject_type=notice.subject_type, subject_id=f"{body.key}:{body.division}:{clock.today().isoformat()}",
+        level=notice.level, division=body.division, title=f"{notice.title}（{len(rows)}户）",
         content={"body": f"以下{len(rows)}户{notice.title}，公示期内如有异议，请向{notice.level}级反映。", "table": table},
         people=people, hotline_local=body.hotline_local,
     )
-    await announcements.publish(session, str(draft.id), actor=principal.actor(), clock=clock, policy=policy,
-                                start=body.period_start, end=body.period_end)
     for row in rows:
         row.announcements = {**row.announcements, body.key: str(draft.id)}
     await _record(session, rows, notice.to_status, clock.today(), NewEvent(
