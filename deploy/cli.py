@@ -22,6 +22,8 @@ app.add_typer(token_app, name="token")
 app.add_typer(dev_app, name="dev")
 app.add_typer(db_app, name="db")
 app.add_typer(events_app, name="events")
+registry_app = typer.Typer(help="Registry (建档立卡).", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
 
 DATA_DIR = typer.Option(Path(".data"), "--data-dir", help="where embedded PostgreSQL keeps its data")
 
@@ -114,6 +116,18 @@ def events_verify(
         raise typer.Exit(1)
     typer.echo(f"{service}: {report.checked} events verified, last seq {report.last_seq}", err=True)
 
+
+@registry_app.command("import")
+def registry_import(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".xlsx or .csv, one row per person (建档立卡 layout)"),
+    division: str = typer.Option("000000000000", help="jurisdiction: every village must be under this division code"),
+    sub: Optional[str] = typer.Option(None, help="who imports (the events' actor); default cli:<user>"),
+    data_dir: Path = DATA_DIR,
+) -> None:
+    """Import households and persons; all or nothing: exit 1 listing the bad rows (first 50 + total)."""
+    from services.registry.imports import cli_import
+
+    raise typer.Exit(cli_import(_settings("registry", data_dir), file, division=division, sub=sub))
 
 if __name__ == "__main__":
     app()

@@ -26,6 +26,19 @@ the usual layout of the 建档立卡 spreadsheets. The import runs in three stag
    households imported as already exited gets a second event,
    ``registry.households.exits_imported``, whose seq the ``exited`` rows carry.
 
+Event data is compact: each household is an array of :data:`HOUSEHOLD_FIELDS` whose ``members``
+are arrays of :data:`MEMBER_FIELDS` (the field lists travel in every event; :func:`households_of`
+gives dicts back). Against objects with keys this halves the log's size and the cost of
+canonicalising and hashing it.
+
+Speed (``bench/registry_import.py``, 1M persons): the row loop works on locals with caches (birth
+dates, divisions, person-level code combinations) and computes the check digit in C
+(``int(first17, 13)``); while the file is parsed in a thread, the database is already asked about
+the ID and household numbers seen so far; writing is a pipeline (a thread prepares the next batch
+of rows while PostgreSQL ingests the current one); cyclic GC is paused during an import; event
+values are TOASTed with lz4 where the server supports it. PostgreSQL's own work (indexes and
+foreign-key checks of the target tables) is most of what remains.
+
 Dates: a household is ``registered`` on 12-31 of its 识别年度 and, with a 脱贫年度, ``exited`` on
 12-31 of that year. Sex and birth date come from the ID number (GB 11643). Persons of exited
 households stay active (the household is still on record; only removal frees a person).
@@ -51,7 +64,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from operator import itemgetter, mul
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -307,14 +320,15 @@ def _cell(value: Any) -> str:
 
 
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
-    try:
-        content = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Unprocessable(
-            "CSV文件不是UTF-8编码，请另存为“CSV UTF-8” (the CSV file is not UTF-8; save it as \"CSV UTF-8\")",
-            errors=[{"row": 0, "field": "file", "reason": f"byte {exc.start} is not UTF-8"}], total_errors=1,
-        ) from None
-    return csv.reader(io.StringIO(content, newline=""))
+    """Rows of a UTF-8 CSV (a BOM is dropped), decoded lazily (no second copy of the file)."""
+    return csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> Unprocessable:
+    return Unprocessable(
+        "CSV文件不是UTF-8编码，请另存为“CSV UTF-8” (the CSV file is not UTF-8; save it as \"CSV UTF-8\")",
+        errors=[{"row": 0, "field": "file", "reason": f"invalid UTF-8 ({exc.reason})"}], total_errors=1,
+    )
 
 
 def _xlsx_rows(source: bytes | Path) -> tuple[Iterator[tuple], int | None, Callable[[], None]]:
@@ -368,8 +382,14 @@ def _lookup(codes: Mapping[str, str], value: str) -> str | None:
 
 
 def parse_file(source: bytes | Path, *, filename: str, jurisdiction: str, today: date,
-               progress: Progress | None = None) -> Parsed:
-    """Read and validate the file on its own (no database). Pure and CPU-bound: run it in a thread."""
+               progress: Progress | None = None,
+               on_batch: Callable[[list[str], list[str]], None] | None = None) -> Parsed:
+    """Read and validate the file on its own (no database). Pure and CPU-bound: run it in a thread.
+
+    ``on_batch(id_numbers, household_numbers)`` is handed the new valid ID numbers and household
+    numbers every :data:`CHECK_BATCH` persons, so that the database can be asked about them while
+    the rest of the file is parsed.
+    """
     data = source.read_bytes() if isinstance(source, Path) else bytes(source)
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(filename).suffix.lower()
@@ -385,7 +405,10 @@ def parse_file(source: bytes | Path, *, filename: str, jurisdiction: str, today:
             errors=[{"row": 0, "field": "file", "reason": "expected .csv or .xlsx"}], total_errors=1,
         )
     try:
-        return _parse_rows(iter(rows), digest, total, jurisdiction, today, progress, xlsx=suffix == ".xlsx")
+        return _parse_rows(iter(rows), digest, total, jurisdiction, today, progress, on_batch,
+                           xlsx=suffix == ".xlsx")
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(exc) from None
     finally:
         close()
 
@@ -418,13 +441,41 @@ def _find_header(rows: Iterator[Iterable[Any]]) -> tuple[int, dict[str, int], _E
 
 
 _ID_RE = re.compile(r"[0-9]{17}[0-9X]")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ASCII_OFFSET = 48 * sum(_WEIGHTS)  # sum(map(mul, digits_as_ascii, weights)) = this + the weighted sum
 _CHECK = "10X98765432"
 
 
+def _person_codes(combo: tuple) -> tuple:
+    """Codes of (relation, labour_capacity, education, school_stage, health) cells and the problems
+    found in them (and in the ethnicity length); cached per distinct combination by the row loop."""
+    relation_raw, labour_raw, education_raw, school_raw, health_raw, long_ethnicity = combo
+    problems = []
+    out = []
+    for key, value, required in (("relation", relation_raw, True), ("labour_capacity", labour_raw, True),
+                                 ("education", education_raw, False), ("school_stage", school_raw, False),
+                                 ("health", health_raw, False)):
+        if not value:
+            if required:
+                problems.append((key, _code_reason(key, value)))
+            out.append(None)
+            continue
+        code = _lookup(COLUMNS_BY_KEY[key].codes, value)
+        if code is None and key == "school_stage":
+            code = next((c for p, c in _SCHOOL_PREFIXES if value.startswith(p)), None)
+        if code is None:
+            problems.append((key, _code_reason(key, value)))
+        out.append(code or None)  # school_stage "" = not a student
+    if long_ethnicity:
+        problems.append(("ethnicity", "民族超过20个字符 (ethnicity is longer than 20 characters)"))
+    return (*out, tuple(problems))
+
+
+#: ID numbers per batch handed to the database checks while parsing goes on.
+CHECK_BATCH = 50_000
+
+
 def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, jurisdiction: str,
-                today: date, progress: Progress | None, *, xlsx: bool) -> Parsed:
+                today: date, progress: Progress | None,
+                on_batch: Callable[[list[str], list[str]], None] | None, *, xlsx: bool) -> Parsed:
     """The row loop. Written for speed (it runs once per person): locals, one itemgetter per row,
     caches of birth dates and divisions, household-level values compared as raw strings first."""
     header_row, index, errors = _find_header(rows)
@@ -432,14 +483,11 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
         raise errors.problem("导入文件的表头无效，未导入任何数据 (the file's header is invalid; nothing was imported)")
     add = errors.add
     width = max(index.values()) + 1
-    absent = width  # optional columns missing from the file read this always-empty cell
+    absent = -1  # optional columns missing from the file read an empty cell appended to each row
+    pad = len(index) < len(LAYOUT)
     pick = itemgetter(*(index.get(c.key, absent) for c in LAYOUT))
     i_id = index["id_number"]
-    rel_get = COLUMNS_BY_KEY["relation"].codes.get
-    labour_get = COLUMNS_BY_KEY["labour_capacity"].codes.get
-    edu_get = COLUMNS_BY_KEY["education"].codes.get
-    school_get = COLUMNS_BY_KEY["school_stage"].codes.get
-    health_get = COLUMNS_BY_KEY["health"].codes.get
+    person_codes: dict[tuple, tuple] = {}  # the person-level code cells -> codes and problems
     attr_codes, cause_codes = COLUMNS_BY_KEY["poverty_attribute"].codes, COLUMNS_BY_KEY["main_cause"].codes
     provinces = idcard.PROVINCE_CODES
     id_match = _ID_RE.fullmatch
@@ -453,6 +501,8 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
     first_row_of_id: dict[str, int] = {}
     row_number = header_row
     report_every = 20_000
+    new_ids: list[str] = []
+    new_numbers: list[str] = []
 
     for raw in rows:
         row_number += 1
@@ -466,7 +516,8 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
             cells = list(map(strip, raw))
         if len(cells) < width:
             cells.extend([""] * (width - len(cells)))
-        cells.append("")
+        if pad:
+            cells.append("")
         (hh_number, division, name, number, relation_raw, ethnicity, education_raw, school_raw, health_raw,
          labour_raw, attr_raw, cause_raw, reg_raw, exit_raw, income_raw) = pick(cells)
         if not number and not hh_number and not any(cells):
@@ -481,8 +532,9 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
         birth = None
         if number and not number[-1].isdigit():
             number = number.upper()
-        if (id_match(number) and number[:2] in provinces
-                and _CHECK[(sum(map(mul, number[:17].encode(), _WEIGHTS)) - _ASCII_OFFSET) % 11] == number[17]):
+        # GB 11643 check digit: sum(d_i * 2**(17-i)) mod 11 equals 2 * int(first17, base 13) mod 11,
+        # because 13 = 2 (mod 11); int() does the digit loop in C.
+        if id_match(number) and number[:2] in provinces and _CHECK[2 * int(number[:17], 13) % 11] == number[17]:
             key = number[6:14]
             birth = births.get(key, 0)
             if birth == 0:
@@ -496,37 +548,24 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
                 first = first_row_of_id.setdefault(number, row_number)
                 if first == row_number:
                     card_ok = True
+                    new_ids.append(number)
+                    if len(new_ids) == CHECK_BATCH and on_batch is not None:
+                        on_batch(new_ids, new_numbers)
+                        new_ids, new_numbers = [], []
                 else:
                     add(row_number, "id_number",
                         f"同一人在文件中重复出现，首次出现在第{first}行 ({idcard.mask(number)}: duplicate person, "
                         f"first listed in row {first})")
         if birth is None:
             add(row_number, "id_number", _id_reason(number, today))
-        relation = rel_get(relation_raw) or _code_or_none(rel_get, relation_raw)
-        if relation is None:
-            add(row_number, "relation", _code_reason("relation", relation_raw))
-        labour = labour_get(labour_raw) or _code_or_none(labour_get, labour_raw)
-        if labour is None:
-            add(row_number, "labour_capacity", _code_reason("labour_capacity", labour_raw))
-        if len(ethnicity) > 20:
-            add(row_number, "ethnicity", "民族超过20个字符 (ethnicity is longer than 20 characters)")
-        education = school = health = None
-        if education_raw:
-            education = edu_get(education_raw) or _code_or_none(edu_get, education_raw)
-            if education is None:
-                add(row_number, "education", _code_reason("education", education_raw))
-        if school_raw:
-            school = school_get(school_raw)
-            if school is None:
-                school = _code_or_none(school_get, school_raw) or next(
-                    (c for p, c in _SCHOOL_PREFIXES if school_raw.startswith(p)), None)
-                if school is None:
-                    add(row_number, "school_stage", _code_reason("school_stage", school_raw))
-            school = school or None  # "" = not a student
-        if health_raw:
-            health = health_get(health_raw) or _code_or_none(health_get, health_raw)
-            if health is None:
-                add(row_number, "health", _code_reason("health", health_raw))
+        combo = (relation_raw, labour_raw, education_raw, school_raw, health_raw, len(ethnicity) > 20)
+        codes = person_codes.get(combo)
+        if codes is None:
+            codes = person_codes[combo] = _person_codes(combo)
+        relation, labour, education, school, health, problems = codes
+        if problems:
+            for key, reason in problems:
+                add(row_number, key, reason)
 
         # -- household-level ---------------------------------------------------------------
         if not hh_number:
@@ -538,6 +577,7 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
             household = households[hh_number] = _new_household(
                 hh_number, row_number, raw_values, attr_codes, cause_codes, division_ok, jurisdiction_prefix,
                 this_year, add)
+            new_numbers.append(hh_number)
         elif raw_values != household.raw:
             mine, theirs = _comparable(raw_values), _comparable(household.raw)
             for key, a, b in zip(_HOUSEHOLD_KEYS, mine, theirs):
@@ -553,6 +593,8 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
             household.members.append((number, name, relation, "male" if number[16] in "13579" else "female",
                                       birth[0], birth[1], ethnicity or None, education, school, health, labour))
 
+    if on_batch is not None and (new_ids or new_numbers):
+        on_batch(new_ids, new_numbers)
     if progress is not None:
         progress("parse", row_number, row_number)
     for household in households.values():
@@ -575,11 +617,6 @@ def _id_reason(number: str, today: date) -> str:
     except idcard.IdCardError as exc:
         reason = str(exc)
     return f"{reason}: {idcard.mask(number)}"
-
-
-def _code_or_none(get: Callable[[str], str | None], value: str) -> str | None:
-    """Second chance for a code typed in another case (``Head``); None when unknown or empty."""
-    return get(value.lower()) if value else None
 
 
 def _comparable(values: tuple) -> tuple:
@@ -679,17 +716,45 @@ def _division_reason(code: str, jurisdiction_prefix: str) -> str | None:
 
 # -- checks against the database ---------------------------------------------------------------
 
-async def _check_database(conn: asyncpg.Connection, parsed: Parsed, jurisdiction_prefix: str) -> None:
+class _Lookups:
+    """The database's answers about the file's ID numbers and household numbers, asked batch by
+    batch while the file is still being parsed (same connection, same transaction)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.queue: asyncio.Queue[tuple[list[str], list[str]] | None] = asyncio.Queue()
+        self.active: list[asyncpg.Record] = []  # (id_number, number, division) of active persons
+        self.existing: set[str] = set()  # household numbers already registered
+        self.task = asyncio.ensure_future(self._run())
+
+    def submit_threadsafe(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[str], list[str]], None]:
+        return lambda ids, numbers: loop.call_soon_threadsafe(self.queue.put_nowait, (ids, numbers))
+
+    async def _run(self) -> None:
+        while (batch := await self.queue.get()) is not None:
+            ids, numbers = batch
+            if ids:
+                self.active.extend(await self.conn.fetch(
+                    "SELECT p.id_number, h.number, h.division FROM persons p "
+                    "JOIN unnest($1::bpchar[]) AS u(id_number) ON p.id_number = u.id_number "
+                    "JOIN households h ON h.id = p.household_id WHERE p.active", ids))
+            if numbers:
+                self.existing.update(r["number"] for r in await self.conn.fetch(
+                    "SELECT number FROM households WHERE number = ANY($1::text[])", numbers))
+
+    async def finish(self) -> None:
+        self.queue.put_nowait(None)
+        await self.task
+
+
+async def _check_database(conn: asyncpg.Connection, parsed: Parsed, lookups: _Lookups,
+                          jurisdiction_prefix: str) -> None:
     errors = parsed.errors
     households = parsed.households
     codes = sorted({h.division for h in households.values() if h.ok})
     known = {r["code"] for r in await conn.fetch(
         "SELECT code FROM divisions WHERE code = ANY($1::bpchar[])", codes)} if codes else set()
-    numbers = list(households)
-    existing: set[str] = set()
-    for start in range(0, len(numbers), 50_000):
-        existing.update(r["number"] for r in await conn.fetch(
-            "SELECT number FROM households WHERE number = ANY($1::text[])", numbers[start:start + 50_000]))
+    existing = lookups.existing
     for household in households.values():
         if household.ok and household.division not in known:
             errors.add(household.first_row, "division",
@@ -700,20 +765,14 @@ async def _check_database(conn: asyncpg.Connection, parsed: Parsed, jurisdiction
             errors.add(household.first_row, "household_number",
                        "户编号已存在于登记系统中 (this household number is already registered)")
             household.ok = False
-    ids = list(parsed.first_row_of_id)
-    for start in range(0, len(ids), 50_000):
-        rows = await conn.fetch(
-            "SELECT p.id_number, h.number, h.division FROM persons p "
-            "JOIN unnest($1::bpchar[]) AS u(id_number) ON p.id_number = u.id_number "
-            "JOIN households h ON h.id = p.household_id WHERE p.active", ids[start:start + 50_000])
-        for r in rows:
-            visible = str(r["division"]).startswith(jurisdiction_prefix)
-            errors.add(parsed.first_row_of_id[r["id_number"]], "id_number",
-                       f"{idcard.mask(r['id_number'])}: 此人已在另一有效贫困户中"
-                       f"{'' if visible else '（该户不在您的管辖范围内）'} "
-                       f"(this person already belongs to an active household"
-                       f"{'' if visible else ' outside your jurisdiction'})",
-                       household=r["number"] if visible else None)
+    for r in lookups.active:
+        visible = str(r["division"]).startswith(jurisdiction_prefix)
+        errors.add(parsed.first_row_of_id[r["id_number"]], "id_number",
+                   f"{idcard.mask(r['id_number'])}: 此人已在另一有效贫困户中"
+                   f"{'' if visible else '（该户不在您的管辖范围内）'} "
+                   f"(this person already belongs to an active household"
+                   f"{'' if visible else ' outside your jurisdiction'})",
+                   household=r["number"] if visible else None)
 
 
 # -- the write ---------------------------------------------------------------------------------
@@ -785,88 +844,117 @@ _STATUS_COLUMNS = ("household_id", "seq", "status", "effective_on")
 
 
 @dataclass
-class _Prepared:
+class _Batch:
+    """The rows of a run of whole chunks, and the chunks' event payloads."""
+
     households: list[tuple]
     persons: list[tuple]
     incomes: list[tuple]
-    chunks: list[tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple]]]  # (imported, exits, status stubs)
+    chunks: list[tuple[list[list[Any]], list[dict[str, Any]], list[tuple]]]  # (imported, exits, status stubs)
 
 
-def _prepare(parsed: Parsed, import_id: str, now) -> _Prepared:
-    """Rows for COPY and the chunk events' payloads (CPU-bound: run it in a thread)."""
+#: Chunks per batch of the write pipeline (the next batch is prepared while this one is copied).
+BATCH_CHUNKS = 50
+
+
+def _batches(parsed: Parsed, now) -> Iterator[_Batch]:
+    """COPY rows and event payloads, :data:`BATCH_CHUNKS` chunks at a time (CPU-bound: each
+    ``next()`` runs in a thread while the previous batch is being copied)."""
     households = list(parsed.households.values())
-    household_ids = _IDS.take(len(households))
-    next_person_id = iter(_IDS.take(sum(len(h.members) for h in households))).__next__
     dec31: dict[int, tuple[date, str]] = {}
-    h_rows, p_rows, i_rows = [], [], []
-    h_append, p_append, i_append = h_rows.append, p_rows.append, i_rows.append
-    chunks = []
-    current: list[list[Any]] = []
-    exits: list[dict[str, Any]] = []
-    stubs: list[tuple] = []  # (household_id, registered_on, exited_on or None)
-    for household, hid in zip(households, household_ids):
-        year = household.registered_year
-        reg = dec31.get(year) or dec31.setdefault(year, (date(year, 12, 31), f"{year}-12-31"))
-        exit_year = household.exit_year
-        exit_ = None
-        if exit_year is not None:
-            exit_ = dec31.get(exit_year) or dec31.setdefault(exit_year, (date(exit_year, 12, 31), f"{exit_year}-12-31"))
-        status = "registered" if exit_ is None else "exited"
-        exit_on = exit_ and exit_[0]
-        h_append((hid, household.number, household.division, status, household.poverty_attribute,
-                  household.main_cause, year, reg[0], exit_on, now, now))
-        members = []
-        m_append = members.append
-        for number, name, relation, sex, birth, birth_iso, ethnicity, education, school, health, labour in household.members:
-            pid = next_person_id()
-            p_append((pid, hid, number, name, relation, sex, birth, ethnicity, education, school, health, labour, True))
-            m_append([pid, number, name, relation, sex, birth_iso, ethnicity, education, school, health, labour])
-        if household.net_fen is not None:
-            i_append((hid, year, household.net_fen))
-        current.append([hid, household.number, household.division, status, household.poverty_attribute,
-                        household.main_cause, year, reg[1], exit_year, exit_ and exit_[1], household.net_fen,
-                        members])
-        stubs.append((hid, reg[0], exit_on))
-        if exit_ is not None:
-            exits.append({"id": hid, "number": household.number, "exit_year": exit_year, "exited_on": exit_[1]})
-        if len(current) == CHUNK:
+    per_batch = CHUNK * BATCH_CHUNKS
+    for first in range(0, len(households), per_batch):
+        part = households[first:first + per_batch]
+        household_ids = _IDS.take(len(part))
+        next_person_id = iter(_IDS.take(sum(len(h.members) for h in part))).__next__
+        h_rows, p_rows, i_rows = [], [], []
+        h_append, p_append, i_append = h_rows.append, p_rows.append, i_rows.append
+        chunks = []
+        current: list[list[Any]] = []
+        exits: list[dict[str, Any]] = []
+        stubs: list[tuple] = []  # (household_id, registered_on, exited_on or None)
+        for household, hid in zip(part, household_ids):
+            year = household.registered_year
+            reg = dec31.get(year) or dec31.setdefault(year, (date(year, 12, 31), f"{year}-12-31"))
+            exit_year = household.exit_year
+            exit_ = None
+            if exit_year is not None:
+                exit_ = dec31.get(exit_year) or dec31.setdefault(
+                    exit_year, (date(exit_year, 12, 31), f"{exit_year}-12-31"))
+            status = "registered" if exit_ is None else "exited"
+            exit_on = exit_ and exit_[0]
+            h_append((hid, household.number, household.division, status, household.poverty_attribute,
+                      household.main_cause, year, reg[0], exit_on, now, now))
+            members = []
+            m_append = members.append
+            for number, name, relation, sex, birth, birth_iso, ethnicity, education, school, health, labour in household.members:
+                pid = next_person_id()
+                p_append((pid, hid, number, name, relation, sex, birth, ethnicity, education, school, health, labour,
+                          True))
+                m_append([pid, number, name, relation, sex, birth_iso, ethnicity, education, school, health, labour])
+            if household.net_fen is not None:
+                i_append((hid, year, household.net_fen))
+            current.append([hid, household.number, household.division, status, household.poverty_attribute,
+                            household.main_cause, year, reg[1], exit_year, exit_ and exit_[1], household.net_fen,
+                            members])
+            stubs.append((hid, reg[0], exit_on))
+            if exit_ is not None:
+                exits.append({"id": hid, "number": household.number, "exit_year": exit_year, "exited_on": exit_[1]})
+            if len(current) == CHUNK:
+                chunks.append((current, exits, stubs))
+                current, exits, stubs = [], [], []
+        if current:
             chunks.append((current, exits, stubs))
-            current, exits, stubs = [], [], []
-    if current:
-        chunks.append((current, exits, stubs))
-    return _Prepared(h_rows, p_rows, i_rows, chunks)
+        yield _Batch(h_rows, p_rows, i_rows, chunks)
 
 
-async def _write(session, conn: asyncpg.Connection, prepared: _Prepared, *, import_id: str, digest: str,
-                 actor: dict, progress: Progress | None) -> int:
-    """COPY the rows, append the chunk events, COPY the status history; returns the event count."""
-    total = len(prepared.persons)
-    step = 100_000
-    done = 0
+async def _write(session, conn: asyncpg.Connection, parsed: Parsed, *, import_id: str, now, actor: dict,
+                 progress: Progress | None) -> tuple[int, int, int]:
+    """COPY the rows, append the chunk events, COPY the status history.
+
+    A pipeline on one connection: while PostgreSQL ingests one batch (its CPU, not ours, is the
+    bottleneck there), a thread prepares the next one. Returns (households, persons, events).
+    """
+    total = sum(len(h.members) for h in parsed.households.values())
+    households = persons = 0
+    chunks: list[tuple] = []
     if progress is not None:
         progress("write", 0, total)
-    await conn.copy_records_to_table("households", records=prepared.households, columns=_HOUSEHOLD_COLUMNS)
-    for start in range(0, total, step):  # in large batches, for the progress bar
-        batch = prepared.persons[start:start + step]
-        await conn.copy_records_to_table("persons", records=batch, columns=_PERSON_COLUMNS)
-        done += len(batch)
-        if progress is not None:
-            progress("write", int(done * 0.8), total)
-    if prepared.incomes:
-        await conn.copy_records_to_table("household_incomes", records=prepared.incomes, columns=_INCOME_COLUMNS)
+    batches = _batches(parsed, now)
+    pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            await conn.copy_records_to_table("households", records=batch.households, columns=_HOUSEHOLD_COLUMNS)
+            await conn.copy_records_to_table("persons", records=batch.persons, columns=_PERSON_COLUMNS)
+            if batch.incomes:
+                await conn.copy_records_to_table("household_incomes", records=batch.incomes, columns=_INCOME_COLUMNS)
+            households += len(batch.households)
+            persons += len(batch.persons)
+            chunks.extend(batch.chunks)
+            if progress is not None:
+                progress("write", int(persons * 0.8), total)
+    finally:
+        if not pending.done():  # a COPY failed: let the preparing thread finish before unwinding
+            await asyncio.wait([pending])
 
-    # Events last: append serialises on the log's advisory lock, held from here to commit.
-    count = len(prepared.chunks)
+    # The events go last: append serialises on the log's advisory lock, held from then to commit.
+    # Their large jsonb values are compressed with lz4 where the server has it (pglz costs ~3x the
+    # CPU); SET LOCAL ends with the transaction.
+    if await conn.fetchval("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"):
+        await conn.execute("SET LOCAL default_toast_compression = 'lz4'")
+    count = len(chunks)
     events_written = 0
     status_rows: list[tuple] = []
+    digest = parsed.file_sha256
     for first in range(0, count, EVENTS_PER_APPEND):
-        batch_chunks = prepared.chunks[first:first + EVENTS_PER_APPEND]
+        batch_chunks = chunks[first:first + EVENTS_PER_APPEND]
         events, slots = [], []
-        for n, (households, exits, stubs) in enumerate(batch_chunks, start=first + 1):
+        for n, (imported, exits, _) in enumerate(batch_chunks, start=first + 1):
             events.append(NewEvent(EVENT_IMPORTED, import_id, {
                 "import_id": import_id, "file_sha256": digest, "chunk": n, "chunks": count,
                 "household_fields": HOUSEHOLD_FIELDS, "member_fields": MEMBER_FIELDS,
-                "households": households}, actor))
+                "households": imported}, actor))
             slots.append((len(events) - 1, None))
             if exits:
                 events.append(NewEvent(EVENT_EXITS_IMPORTED, import_id, {
@@ -883,11 +971,11 @@ async def _write(session, conn: asyncpg.Connection, prepared: _Prepared, *, impo
                 if exit_on is not None:
                     status_rows.append((hid, exit_seq, "exited", exit_on))
         if progress is not None:
-            progress("write", int(total * (0.8 + 0.18 * min(first + EVENTS_PER_APPEND, count) / count)), total)
+            progress("write", int(total * (0.8 + 0.15 * min(first + EVENTS_PER_APPEND, count) / count)), total)
     await conn.copy_records_to_table("household_status_history", records=status_rows, columns=_STATUS_COLUMNS)
     if progress is not None:
         progress("write", total, total)
-    return events_written
+    return households, persons, events_written
 
 
 _gc_lock = threading.Lock()
@@ -938,23 +1026,27 @@ async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jur
                progress: Progress | None) -> ImportResult:
     jurisdiction_prefix = _prefix(jurisdiction)
     today = clock.today()
-    parsed = await asyncio.to_thread(parse_file, source, filename=filename, jurisdiction=jurisdiction,
-                                     today=today, progress=progress)
     # The first statement goes through SQLAlchemy so that the transaction is open (shared/db.py).
     await session.execute(text("SELECT 1"))
     async with raw_connection(session) as conn:
+        lookups = _Lookups(conn)
+        try:
+            parsed = await asyncio.to_thread(
+                parse_file, source, filename=filename, jurisdiction=jurisdiction, today=today, progress=progress,
+                on_batch=lookups.submit_threadsafe(asyncio.get_running_loop()))
+        finally:
+            await lookups.finish()  # the answers to the batches submitted so far
         if progress is not None:
             progress("check", 0, 1)
-        await _check_database(conn, parsed, jurisdiction_prefix)
+        await _check_database(conn, parsed, lookups, jurisdiction_prefix)
         if progress is not None:
             progress("check", 1, 1)
         if len(parsed.errors):
             raise parsed.errors.problem()
         import_id = _IDS.take(1)[0]
-        prepared = await asyncio.to_thread(_prepare, parsed, import_id, clock.now())
         try:
-            events = await _write(session, conn, prepared, import_id=import_id, digest=parsed.file_sha256,
-                                  actor=dict(actor), progress=progress)
+            households, persons, events = await _write(session, conn, parsed, import_id=import_id,
+                                                       now=clock.now(), actor=dict(actor), progress=progress)
         except asyncpg.UniqueViolationError as exc:
             what = ("此人已被同时进行的另一登记占用 (a person was registered in another household meanwhile)"
                     if "persons" in (exc.constraint_name or "") else
@@ -962,8 +1054,7 @@ async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jur
             raise Unprocessable(f"导入与另一登记冲突，未导入任何数据，请重试 (the import collided with a concurrent "
                                 f"registration; nothing was imported, retry): {what}",
                                 errors=[], total_errors=0) from None
-    return ImportResult(import_id=import_id, households=len(prepared.households), persons=len(prepared.persons),
-                        events=events)
+    return ImportResult(import_id=import_id, households=households, persons=persons, events=events)
 
 
 # -- the command line (``fupin registry import``) -----------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import Depends, File, Request, UploadFile
 
-from services.registry.imports import LAYOUT, MAX_ERRORS, layout_markdown, run_import
+from services.registry.imports import MAX_ERRORS, layout_markdown, run_import
 from shared.auth import Principal, Role, require
 from shared.errors import Problem, Unprocessable
 from shared.web import db_session, router as make_router
@@ -76,4 +76,4 @@ async def import_file(
     return {"import_id": result.import_id, "households": result.households, "persons": result.persons}
 
 
-__all__ = ["LAYOUT", "router"]
+__all__ = ["router"]
