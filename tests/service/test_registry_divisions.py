@@ -10,7 +10,6 @@ from datetime import date
 import asyncpg
 import pytest
 
-from services.registry.api.divisions import router as divisions_router
 from services.registry.app import create_app
 from services.registry.reference import (
     EVENT_TYPE,
@@ -32,10 +31,7 @@ SHIPPED_ROWS = len(parse_divisions_csv(JINGHE_CSV.read_text(encoding="utf-8")))
 
 
 def build(settings):
-    app = create_app(settings, run_background=False)
-    if not any(getattr(route, "path", None) == "/divisions" for route in app.routes):
-        app.include_router(divisions_router)  # until services/registry/api/__init__.py lists it
-    return app
+    return create_app(settings, run_background=False)
 
 
 @pytest.fixture
