@@ -25,6 +25,7 @@ test: install
 ## bench: the benchmarks (figures go to bench/RESULTS.md by hand)
 bench: install
 	$(BIN)/python bench/events_append.py
+	$(BIN)/python bench/registry_import.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis
