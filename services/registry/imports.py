@@ -43,10 +43,10 @@ Dates: a household is ``registered`` on 12-31 of its 识别年度 and, with a �
 12-31 of that year. Sex and birth date come from the ID number (GB 11643). Persons of exited
 households stay active (the household is still on record; only removal frees a person).
 
-The code lists below are this module's own label → code mappings, one dict per column, whose
-codes equal those of ``services/registry/domain/codes.py`` where that module has the list
-(relation, labour capacity, poverty attribute, cause). TODO: unify with that module once it
-settles (kept separate on purpose so that both could be written at the same time).
+The code lists below map a cell to its code, one dict per column: the canonical labels come from
+``services/registry/domain/codes.py`` where it has the list (relation, labour capacity, poverty
+attribute, cause); what is added here are the variants found in real spreadsheets (之妻, 五保户,
+小学三年级 …).
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import asyncpg
 from sqlalchemy import text
 
+from services.registry.domain.codes import Cause, LabourCapacity, PovertyAttribute, Relation
 from shared import divisions, idcard
 from shared.db import raw_connection
 from shared.errors import Unprocessable
@@ -106,39 +107,31 @@ Progress = Callable[[str, int, "int | None"], None]
 """``progress(phase, done, total)``: phase is ``parse``, ``check`` or ``write``; total may be None."""
 
 
-# -- code lists (label → code), one per column -------------------------------------------------
-# Own copies, see the module docstring. English codes are accepted too (added below).
+# -- code lists (cell → code), one per column ---------------------------------------------------
+# Canonical labels from domain/codes.py plus spreadsheet variants; English codes are added below.
+
+def _labels(enum_cls) -> dict[str, str]:
+    return {member.label: member.value for member in enum_cls}
+
 
 RELATION_CODES: dict[str, str] = {
-    "户主": "head", "本人": "head",
-    "配偶": "spouse", "妻": "spouse", "夫": "spouse", "之妻": "spouse", "之夫": "spouse",
-    "子女": "child", "子": "child", "女": "child", "之子": "child", "之女": "child",
-    "儿子": "child", "女儿": "child",
-    "父母": "parent", "父亲": "parent", "母亲": "parent", "之父": "parent", "之母": "parent",
-    "孙子女": "grandchild", "孙子": "grandchild", "孙女": "grandchild", "之孙子": "grandchild",
-    "之孙女": "grandchild", "外孙子": "grandchild", "外孙女": "grandchild",
-    "兄弟姐妹": "sibling", "兄弟": "sibling", "姐妹": "sibling",
-    "其他": "other", "儿媳": "other", "女婿": "other", "之儿媳": "other", "之女婿": "other",
+    **_labels(Relation), "本人": "head",
+    "妻": "spouse", "夫": "spouse", "之妻": "spouse", "之夫": "spouse",
+    "子": "child", "女": "child", "之子": "child", "之女": "child", "儿子": "child", "女儿": "child",
+    "父亲": "parent", "母亲": "parent", "之父": "parent", "之母": "parent",
+    "孙子": "grandchild", "孙女": "grandchild", "之孙子": "grandchild", "之孙女": "grandchild",
+    "外孙子": "grandchild", "外孙女": "grandchild",
+    "兄弟": "sibling", "姐妹": "sibling",
+    "儿媳": "other", "女婿": "other", "之儿媳": "other", "之女婿": "other",
 }
 LABOUR_CAPACITY_CODES: dict[str, str] = {
-    "普通劳动力": "normal_labour",
-    "技能劳动力": "skilled_labour",
-    "弱劳动力或半劳动力": "weak_labour", "弱劳动力": "weak_labour", "半劳动力": "weak_labour",
-    "丧失劳动力": "no_labour",
-    "无劳动能力": "no_labour_ability", "无劳动力": "no_labour_ability",
+    **_labels(LabourCapacity), "弱劳动力": "weak_labour", "半劳动力": "weak_labour", "无劳动力": "no_labour_ability",
 }
 POVERTY_ATTRIBUTE_CODES: dict[str, str] = {
-    "一般贫困户": "general", "一般户": "general",
-    "低保贫困户": "dibao", "低保户": "dibao",
-    "特困供养贫困户": "tekun", "特困供养贫困户(五保)": "tekun", "特困供养贫困户（五保）": "tekun",
-    "五保贫困户": "tekun", "五保户": "tekun",
+    **_labels(PovertyAttribute), "一般户": "general", "低保户": "dibao", "特困供养贫困户": "tekun",
+    "特困供养贫困户(五保)": "tekun", "特困供养贫困户（五保）": "tekun", "五保贫困户": "tekun", "五保户": "tekun",
 }
-CAUSE_CODES: dict[str, str] = {
-    "因病": "illness", "因残": "disability", "因学": "schooling", "因灾": "disaster",
-    "缺土地": "lack_land", "缺水": "lack_water", "缺技术": "lack_skills", "缺劳力": "lack_labour",
-    "缺资金": "lack_funds", "交通条件落后": "poor_transport", "自身发展动力不足": "lack_motivation",
-    "其他": "other",
-}
+CAUSE_CODES: dict[str, str] = _labels(Cause)
 HEALTH_CODES: dict[str, str] = {
     "健康": "healthy",
     "长期慢性病": "chronic", "慢性病": "chronic",
