@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,14 +36,33 @@ def _key_columns(key: AccountKey) -> dict[str, Any]:
             "kind": key.kind, "reference": key.reference or ""}
 
 
+_KEYS = "unnest(CAST(:d AS text[]), CAST(:r AS text[]), CAST(:c AS text[]), CAST(:y AS int[]), " \
+        "CAST(:k AS text[]), CAST(:f AS text[])) AS key(division, role, channel, fiscal_year, kind, reference)"
+
+
+async def account_ids(session: AsyncSession, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
+    """The ids of the accounts, opening those used for the first time (balance 0) — two statements
+    for any number of accounts, so a batch paying thousands of payees costs no more round trips."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return {}
+    columns = [_key_columns(k) for k in keys]
+    params = {"d": [c["division"] for c in columns], "r": [c["role"] for c in columns],
+              "c": [c["channel"] for c in columns], "y": [c["fiscal_year"] for c in columns],
+              "k": [c["kind"] for c in columns], "f": [c["reference"] for c in columns]}
+    await session.execute(text(
+        f"INSERT INTO accounts (division, role, channel, fiscal_year, kind, reference) SELECT * FROM {_KEYS} "
+        "ON CONFLICT ON CONSTRAINT accounts_key DO NOTHING"), params)
+    rows = await session.execute(text(
+        f"SELECT a.id, a.division, a.role, a.channel, a.fiscal_year, a.kind, a.reference FROM accounts a JOIN {_KEYS} "
+        "USING (division, role, channel, fiscal_year, kind, reference)"), params)
+    by_columns = {(r.division, r.role, r.channel, r.fiscal_year, r.kind, r.reference): r.id for r in rows}
+    return {key: by_columns[tuple(col.values())] for key, col in zip(keys, columns)}
+
+
 async def account_id(session: AsyncSession, key: AccountKey) -> int:
     """The account's id, opening it (balance 0) on first use."""
-    columns = _key_columns(key)
-    opened = await session.scalar(insert(accounts).values(**columns)
-                                  .on_conflict_do_nothing(constraint="accounts_key").returning(accounts.c.id))
-    if opened is not None:
-        return opened
-    return await session.scalar(select(accounts.c.id).where(and_(*(accounts.c[k] == v for k, v in columns.items()))))
+    return (await account_ids(session, [key]))[key]
 
 
 @dataclass(frozen=True)
@@ -90,11 +108,7 @@ async def post_many(session: AsyncSession, entries: list[Entry], *, actor: Mappi
             refuse(index, entry, error)
             continue
         candidates.append((index, entry))
-    ids: dict[AccountKey, int] = {}
-    for _, entry in candidates:
-        for key in (entry.posting.from_, entry.posting.to):
-            if key not in ids:
-                ids[key] = await account_id(session, key)
+    ids = await account_ids(session, (key for _, entry in candidates for key in (entry.posting.from_, entry.posting.to)))
     balances = dict((await session.execute(
         select(accounts.c.id, accounts.c.balance_fen).where(accounts.c.id.in_(sorted(set(ids.values()))))
         .order_by(accounts.c.id).with_for_update())).all()) if ids else {}
