@@ -26,6 +26,7 @@ test: install
 bench: install
 	$(BIN)/python bench/events_append.py
 	$(BIN)/python bench/registry_import.py
+	$(BIN)/python bench/ledger_post.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis
