@@ -26,7 +26,7 @@ from shared.divisions import DivisionCode
 from shared.errors import NotFound, Problem
 from shared.web import PageParams, db_session, page_params, router
 from shared.web.idempotency import client_digest
-from shared.web.problems import validate_body, validation_errors
+from shared.web.problems import json_body, validate_body, validation_errors
 
 public = router(prefix="/public", tags=["public announcements (公告公示)"])
 
@@ -170,7 +170,7 @@ async def file_objection(request: Request, announcement_id: str = Path(), sessio
     settings = request.app.state.settings
     is_form = request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data"))
-    raw = dict(await request.form()) if is_form else await _json_body(request)
+    raw = dict(await request.form()) if is_form else await json_body(request)
     row = await _published(session, announcement_id)
     try:
         body = validate_body(ObjectionIn, raw)
@@ -201,9 +201,3 @@ async def file_objection(request: Request, announcement_id: str = Path(), sessio
     return JSONResponse({"id": str(objection.id), "announcement_id": str(row.id), "status": objection.status,
                          "filed_at": clock.now().isoformat()}, status_code=201)
 
-
-async def _json_body(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": "请求体不是有效的JSON (body is not valid JSON)", "input": None}])

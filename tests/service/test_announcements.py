@@ -562,3 +562,11 @@ async def test_a_step_refuses_a_passed_announcement_of_another_kind(app):
                 await gate(session, announcement_id, subject_type="annual_review")
     finally:
         await engine.dispose()
+
+
+async def test_an_objection_that_is_not_json_is_a_422_problem(app):
+    settings, client, _ = app
+    announcement_id = await published(client, settings)
+    response = await client.post(f"/public/announcements/{announcement_id}/objections", content=b"{not json",
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"

@@ -225,3 +225,16 @@ async def test_benefits_from_projects_and_funds_events_are_recorded_once_and_ann
     public = (await r.client.get(f"/public/announcements/{notice.json()['announcement_id']}")).json()
     assert ["户编号", "类别", "项目/来源", "金额（元）"] == public["content"]["table"]["columns"]
     assert any(row[3] == "1200.00" for row in public["content"]["table"]["rows"])
+
+
+async def test_a_body_that_is_not_json_is_a_422_problem(registry):
+    from tests.conftest import bearer
+
+    r = registry
+    members = family(90)
+    await r.propose(members)
+    headers = {**bearer(r.settings, "department", COUNTY, dept="health"), "Idempotency-Key": "bad-json",
+               "content-type": "application/json"}
+    response = await r.client.put(f"/persons/{members[0]['id_number']}/departments/health", content=b"{not json",
+                                  headers=headers)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body"

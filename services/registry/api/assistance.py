@@ -26,7 +26,7 @@ from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events import NewEvent, append
 from shared.money import Yuan, format_fen
 from shared.web import db_session, router
-from shared.web.problems import validate_body
+from shared.web.problems import json_body, validate_body
 
 assistance = router(tags=["assistance, monitoring, review (帮扶 监测 动态管理)"])
 LOCAL = (Role.village, Role.township, Role.county_office)
@@ -218,7 +218,7 @@ async def department_update(request: Request, id_number: str = Path(min_length=1
                             session=Depends(db_session)) -> dict[str, Any]:
     if Role.admin not in principal.roles and principal.dept != dept:
         raise Forbidden(f"只能更新本部门数据 (a {principal.dept} token may not write {dept} data)")
-    body = validate_body(DEPARTMENT_FIELDS[dept], await _json(request))
+    body = validate_body(DEPARTMENT_FIELDS[dept], await json_body(request))
     found = (await session.execute(select(Person, Household).join(Household, Household.id == Person.household_id)
                                    .where(Person.id_number == id_number.upper(), Person.active)
                                    .with_for_update(of=Person))).first()
@@ -252,13 +252,6 @@ async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = P
     row.checks = {**row.checks, "housing_safety": body.dangerous_grade is None}
     await append(session, [NewEvent("registry.household.housing_updated", str(row.id), body.model_dump(), principal.actor())])
     return household_view(row, await _members(session, row.id))
-
-
-async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise Unprocessable("请求体不是有效的JSON (body is not valid JSON)", errors=[{"field": "body", "reason": "invalid JSON"}])
 
 
 # -- benefits received (享受扶持情况) ---------------------------------------------------------------
