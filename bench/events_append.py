@@ -27,23 +27,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import random
 import secrets
-import socket
-import statistics
-import subprocess
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import asyncpg
 import uuid6
 
-from deploy.embedded import EmbeddedPostgres
+from harness import machine, percentiles, postgres_server
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, make_sessionmaker, migrate
 from shared.events import NewEvent, append, store
@@ -120,25 +113,6 @@ async def bench_single(sessions, events: list[NewEvent], writers: int) -> tuple[
     return time.perf_counter() - start, latencies
 
 
-def local_postgres_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def machine() -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-                  if line.startswith("model name")), platform.processor() or "?")
-    kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-               if line.startswith("MemTotal"))
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
-    return {"cpus": nproc, "cpu": model, "memory": f"{kib / 1024 ** 2:.1f} GiB",
-            "python": platform.python_version()}
-
-
 async def run(args: argparse.Namespace, server_url: str) -> None:
     name = f"fupin_bench_{secrets.token_hex(4)}"
     await ensure_database(server_url, name)
@@ -176,8 +150,7 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
 
     copy_rate, batched_rate = args.events / copy_s, args.events / batched_s
     ratio = batched_rate / copy_rate
-    q = statistics.quantiles([x * 1000 for x in latencies], n=100)
-    p50, p95, p99 = q[49], q[94], q[98]
+    p50, p95, p99 = percentiles(latencies)
     figures = [
         (f"COPY baseline ({args.events} rows, {args.batch}/tx)", f"{copy_rate:,.0f} rows/s", ""),
         (f"batched append ({args.events} events, {args.batch}/tx)", f"{batched_rate:,.0f} events/s",
@@ -216,17 +189,8 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=16, help="concurrent single-event writers")
     args = parser.parse_args()
 
-    server, url = None, os.environ.get("FUPIN_BENCH_DATABASE_URL")
-    if not url and local_postgres_answers():
-        url = "postgresql://postgres@127.0.0.1:5432/postgres"
-    if not url:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="fupin-bench-pg-")) / "data").start()
-        url = server.url
-    try:
+    with postgres_server() as url:
         asyncio.run(run(args, url))
-    finally:
-        if server is not None:
-            server.destroy()
 
 
 if __name__ == "__main__":

@@ -39,30 +39,25 @@ import asyncio
 import cProfile
 import io
 import json
-import os
-import platform
 import pstats
 import random
 import secrets
-import socket
-import statistics
-import subprocess
-import tempfile
 import time
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import asyncpg
 import httpx
 import uuid6
 import uvicorn
 
-from deploy.embedded import EmbeddedPostgres
+from deploy.embedded import free_port
+from harness import machine, percentiles, postgres_server
 from services.funds.app import create_app
 from shared.auth import issue_token
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
 from shared.events import store
+from shared.money import format_fen
 
 CENTRAL, XINJIANG, BOZHOU, JINGHE = "000000000000", "650000000000", "652700000000", "652722000000"
 ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", JINGHE: "county_finance"}
@@ -71,40 +66,6 @@ CHANNEL = "central_special"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 POSTING_COLUMNS = ("id", "event_seq", "operation", "from_account", "to_account", "amount_fen", "document_no",
                    "document_date", "purpose", "reference", "line_ref", "actor", "posted_at")
-
-
-def yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def local_postgres_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def machine() -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-                  if line.startswith("model name")), platform.processor() or "?")
-    kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-               if line.startswith("MemTotal"))
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
-    return {"cpus": nproc, "cpu": model, "memory": f"{kib / 1024 ** 2:.1f} GiB",
-            "python": platform.python_version()}
-
-
-def percentiles(latencies: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles([x * 1000 for x in latencies], n=100)
-    return q[49], q[94], q[98]
 
 
 class Lines:
@@ -157,11 +118,11 @@ class Bench:
         for number, start in enumerate(range(0, len(lines), self.args.batch)):
             chunk = lines[start:start + self.args.batch]
             wire = [{**{k: v for k, v in line.items() if k != "amount_fen"}, "fiscal_year": self.year,
-                     "amount": yuan(line["amount_fen"])} for line in chunk]
+                     "amount": format_fen(line["amount_fen"])} for line in chunk]
             bodies.append(json.dumps({
                 "batch_ref": f"BATCH-{number:05d}", "schedule_date": self.today.isoformat(),
                 "document_no": f"精财拨〔2026〕{number + 1}号", "count": len(chunk),
-                "total": yuan(sum(line["amount_fen"] for line in chunk)), "lines": wire}, ensure_ascii=False).encode())
+                "total": format_fen(sum(line["amount_fen"] for line in chunk)), "lines": wire}, ensure_ascii=False).encode())
         return bodies
 
     async def batched(self, bodies: list[bytes], expect: list[int], profile: cProfile.Profile | None) -> float:
@@ -185,7 +146,7 @@ class Bench:
         requests = []
         for line in lines:
             body = {"channel": CHANNEL, "fiscal_year": self.year, "document_date": self.today.isoformat(),
-                    "amount": yuan(line["amount_fen"]), "document_no": "精财拨〔2026〕单笔", "project_code": PROJECT,
+                    "amount": format_fen(line["amount_fen"]), "document_no": "精财拨〔2026〕单笔", "project_code": PROJECT,
                     "payee": line["payee"], "line_ref": line["line_ref"]}
             requests.append((json.dumps(body, ensure_ascii=False).encode(), self.headers(JINGHE)))
         queue = iter(requests)  # shared by the clients; asyncio is single-threaded, so next() is safe
@@ -269,8 +230,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
             singles = [maker.line(i, "S") for i in range(args.single)]
             needed = sum(line["amount_fen"] for line in lines + singles)
             amount_fen = needed * 2
-            await bench.setup(conn, yuan(amount_fen))
-            print(f"setup done: {yuan(amount_fen)} yuan appropriated, allocated down to {JINGHE} and committed to {PROJECT}")
+            await bench.setup(conn, format_fen(amount_fen))
+            print(f"setup done: {format_fen(amount_fen)} yuan appropriated, allocated down to {JINGHE} and committed to {PROJECT}")
 
             from_account = await conn.fetchval("SELECT id FROM accounts WHERE kind = 'committed' AND reference = $1", PROJECT)
             first_account = await conn.fetchval("SELECT max(id) FROM accounts") + 1
@@ -360,17 +321,8 @@ def main() -> None:
     parser.add_argument("--profile-out", help="also write the cProfile stats to this file (for pstats)")
     args = parser.parse_args()
 
-    server, url = None, os.environ.get("FUPIN_BENCH_DATABASE_URL")
-    if not url and local_postgres_answers():
-        url = "postgresql://postgres@127.0.0.1:5432/postgres"
-    if not url:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="fupin-bench-pg-")) / "data").start()
-        url = server.url
-    try:
+    with postgres_server() as url:
         asyncio.run(run(args, url))
-    finally:
-        if server is not None:
-            server.destroy()
 
 
 if __name__ == "__main__":

@@ -35,11 +35,9 @@ import asyncio
 import csv
 import gc
 import os
-import platform
 import random
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -52,7 +50,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from deploy.embedded import EmbeddedPostgres
+from deploy.embedded import free_port
+from harness import machine, percentiles, postgres_server
 from services.registry.imports import _IDS, run_import
 from shared.auth import issue_token
 from shared.clock import SystemClock
@@ -187,12 +186,6 @@ async def bench_import(sessions, path: Path, clock) -> tuple[float, dict[str, fl
     return end - start, phases, result
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def bench_lookup_http(server_url: str, database: str, sample: list[str], lookups: int,
                             log_path: Path) -> tuple[list[float] | None, str]:
     port = free_port()
@@ -259,30 +252,6 @@ async def bench_lookup_sql(conn: asyncpg.Connection, sample: list[str], lookups:
         await conn.fetch(query, number)
         latencies.append(time.perf_counter() - t0)
     return latencies
-
-
-def local_postgres_answers() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def machine() -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines()
-                  if line.startswith("model name")), platform.processor() or "?")
-    kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-               if line.startswith("MemTotal"))
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
-    return {"cpus": nproc, "cpu": model, "memory": f"{kib / 1024 ** 2:.1f} GiB",
-            "python": platform.python_version()}
-
-
-def percentiles(latencies: list[float]) -> tuple[float, float, float]:
-    q = statistics.quantiles([x * 1000 for x in latencies], n=100)
-    return q[49], q[94], q[98]
 
 
 async def run(args: argparse.Namespace, server_url: str, workdir: Path) -> None:
@@ -389,19 +358,12 @@ def main() -> None:
     if args.persons > DAYS * 1000:
         parser.error(f"--persons at most {DAYS * 1000}")
 
-    server, url = None, os.environ.get("FUPIN_BENCH_DATABASE_URL")
-    if not url and local_postgres_answers():
-        url = "postgresql://postgres@127.0.0.1:5432/postgres"
-    if not url:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="fupin-bench-pg-")) / "data").start()
-        url = server.url
     workdir = Path(tempfile.mkdtemp(prefix="fupin-bench-import-"))
     try:
-        asyncio.run(run(args, url, workdir))
+        with postgres_server() as url:
+            asyncio.run(run(args, url, workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if server is not None:
-            server.destroy()
 
 
 if __name__ == "__main__":
