@@ -180,7 +180,7 @@ async def test_an_objection_still_open_at_the_end_fails_the_announcement(app):
 
 async def test_no_objection_passes(app):
     settings, client, clock = app
-    announcement_id = await published(client, settings)
+    await published(client, settings)
     clock.advance(timedelta(days=10))
     [closed] = await close_due(settings, clock)
     assert closed.outcome == "passed"

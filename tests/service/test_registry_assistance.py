@@ -7,9 +7,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 
 from shared.config import libpq_url
-from tests.service.test_registry_workflow import (  # noqa: F401  (registry is a fixture)
-    COUNTY, VILLAGE, exit_household, family, identify, registry,
-)
+from tests.service.registry_support import COUNTY, VILLAGE, exit_household, family, identify
 
 
 async def test_measures_and_the_micro_credit_limits(registry):

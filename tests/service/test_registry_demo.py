@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import httpx
-
 from deploy.demo import load_demo
 from services.registry.app import create_app
 from shared.auth import issue_token

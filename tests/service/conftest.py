@@ -1,0 +1,19 @@
+"""Fixtures of the service tests."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from services.registry.app import create_app
+from shared.clock import SettableClock
+from tests.conftest import serving
+from tests.service.registry_support import Registry
+
+
+@pytest.fixture
+async def registry(databases):
+    """The registry service on a fresh database, its clock at 1 March 2016."""
+    settings = await databases.new("registry")
+    clock = SettableClock(datetime(2016, 3, 1, 2, tzinfo=timezone.utc))
+    async with serving(create_app(settings, clock=clock, run_background=False)) as client:
+        yield Registry(settings, client, clock)
