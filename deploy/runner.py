@@ -166,6 +166,12 @@ def up(data_dir: Path, demo: bool) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     print("Starting Fupin …")
+    if demo and not stack.env.get("FUPIN_CLOCK"):
+        # the demo is a year of 精河县: the services run on a settable clock the demo moves forward
+        from deploy.demo import CLOCK_START
+
+        stack.env["FUPIN_CLOCK"] = CLOCK_START
+        print(f"  demo clock           starts at {CLOCK_START} (settable: GET/POST /dev/clock)")
     try:
         stack.start_infrastructure()
         stack.migrate()

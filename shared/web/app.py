@@ -23,7 +23,7 @@ from shared.events.consumer import Consumer, Handler
 from shared.events.relay import Relay
 from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
-from shared.web import health, problems
+from shared.web import devclock, health, problems
 from shared.web.idempotency import IdempotentRoute
 
 log = fupin_logging.get_logger("fupin.http")
@@ -131,6 +131,7 @@ def create_app(
     app.add_middleware(RequestContext, service=settings.service)
     app.include_router(health.router)
     app.include_router(feed.router)
+    app.include_router(devclock.router)
     # every service announces (公告公示) with its own tables and events; imported here because
     # the announcement routers are themselves built with this module's router()
     from shared.announcements.api import official

@@ -1,12 +1,7 @@
-"""Demo data for ``fupin dev up --demo``, loaded through the REST APIs as a real client would.
-
-精河县 (652722): its divisions (reference data) and a registry of exactly the shape of DOMAIN §9
-— 1,767 households / 4,340 persons registered in 2014 across five townships, 716/1,312 without
-labour capacity, exits 2015 343/1,067, 2016 575/1,595, 2017 133/366 — imported as the usual
+"""Demo step: 精河县 (652722) — its divisions (reference data) and a registry of exactly the shape of
+DOMAIN §9 — 1,767 households / 4,340 persons registered in 2014 across five townships, 716/1,312
+without labour capacity, exits 2015 343/1,067, 2016 575/1,595, 2017 133/366 — imported as the usual
 建档立卡 spreadsheet. Persons, names and ID numbers are synthetic (valid check digits).
-
-Every write carries a fixed Idempotency-Key and the files are generated deterministically, so
-running the demo again against the same data replays instead of duplicating.
 """
 
 from __future__ import annotations
@@ -14,28 +9,17 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
-from typing import Awaitable, Callable, Mapping
-
-import httpx
 
 from services.registry.domain.codes import Cause
 from services.registry.domain.jinghe_shape import jinghe_households
 from services.registry.reference import JINGHE_CSV
 from shared.idcard import make_id
 
-Token = Callable[..., str]  # token(role, division, dept=None) -> bearer token
-Step = Callable[[Mapping[str, httpx.AsyncClient], Token], Awaitable[str]]
+from deploy.demo.base import COUNTY, Demo, check
 
-COUNTY = "652722000000"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
 GIVEN = "明华强伟芳娟敏静丽军杰涛勇艳超霞平刚桂英秀兰玉珍凤洁梅琳"
 HEADER = ["户编号", "行政区划代码", "姓名", "证件号码", "与户主关系", "劳动技能", "贫困户属性", "主要致贫原因", "识别年度", "脱贫年度"]
-
-
-def _check(response: httpx.Response) -> dict:
-    if response.status_code >= 400:
-        raise RuntimeError(f"{response.request.method} {response.request.url} → {response.status_code}: {response.text[:2000]}")
-    return response.json()
 
 
 def jinghe_registry_csv() -> bytes:
@@ -73,35 +57,26 @@ def jinghe_registry_csv() -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-async def registry_divisions(clients: Mapping[str, httpx.AsyncClient], token: Token) -> str:
+async def registry_divisions(demo: Demo) -> str:
+    clients, token = demo.clients, demo.token
     response = await clients["registry"].put(
         "/divisions", content=JINGHE_CSV.read_bytes(),
         headers={"Authorization": f"Bearer {token('admin', '000000000000')}", "content-type": "text/csv",
                  "Idempotency-Key": "demo-divisions-652722"})
-    body = _check(response)
+    body = check(response)
     return f"divisions of 精河县: {body['created']} created, {body['updated']} updated, {body['unchanged']} unchanged"
 
 
-async def registry_households(clients: Mapping[str, httpx.AsyncClient], token: Token) -> str:
+async def registry_households(demo: Demo) -> str:
+    clients, token = demo.clients, demo.token
     response = await clients["registry"].post(
         "/imports", files={"file": ("jinghe_2014.csv", jinghe_registry_csv(), "text/csv")},
         headers={"Authorization": f"Bearer {token('county_office', COUNTY)}", "Idempotency-Key": "demo-registry-652722",
                  # a fixed boundary keeps the body byte-identical, so a re-run is a replay
                  "content-type": "multipart/form-data; boundary=fupin-demo-boundary"})
-    body = _check(response)
-    stats = _check(await clients["registry"].get(
+    body = check(response)
+    stats = check(await clients["registry"].get(
         "/statistics", params={"division": COUNTY, "year": 2017},
         headers={"Authorization": f"Bearer {token('county_office', COUNTY)}"}))
     return (f"精河县 registry: {body['households']} households / {body['persons']} persons imported; "
             f"remaining poor at end of 2017: {stats['remaining']['households']} households")
-
-
-DEMO_STEPS: list[tuple[str, Step]] = [
-    ("registry reference data", registry_divisions),
-    ("registry households (DOMAIN §9)", registry_households),
-]
-
-
-async def load_demo(clients: Mapping[str, httpx.AsyncClient], token: Token, say: Callable[[str], None] = print) -> None:
-    for title, step in DEMO_STEPS:
-        say(f"  demo: {title} … {await step(clients, token)}")
