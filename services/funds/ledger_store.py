@@ -13,22 +13,13 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
 from services.funds.models import accounts, postings
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
 from shared.money import format_fen
 
-EVENT_TYPES = {
-    "appropriate": "funds.appropriation.posted",
-    "allocate": "funds.allocation.issued",
-    "integrate": "funds.integration.posted",
-    "commit": "funds.commitment.posted",
-    "disburse": "funds.disbursement.posted",
-    "strand": "funds.stranding.posted",
-    "return": "funds.return.posted",
-    "reallocate": "funds.reallocation.posted",
-}
 
 
 def _key_columns(key: AccountKey) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import uuid6
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.contract import postings_of
 from services.registry.models import Benefit, Household
 from shared.events import NewEvent, append
 from shared.events.consumer import Handler
@@ -59,12 +60,12 @@ async def on_project_benefit(session: AsyncSession, event: dict[str, Any]) -> No
 
 
 async def on_disbursement(session: AsyncSession, event: dict[str, Any]) -> None:
-    data = event["data"]
-    payee = data.get("payee") or {}
-    if payee.get("kind") != "household":
-        return
-    await _record_benefit(session, event, household_id=payee["household_id"], source="funds",
-                          reference=data.get("reference", ""), kind="payment", amount=data["amount"], on=data["on"])
+    for posting in postings_of(event):
+        payee = posting.get("payee") or {}
+        if payee.get("kind") == "household":
+            await _record_benefit(session, event, household_id=payee["household_id"], source="funds",
+                                  reference=posting.get("reference") or "",
+                                  kind="payment", amount=posting["amount"], on=posting["on"])
 
 
 CONSUMES: dict[str, dict[str, Handler]] = {
