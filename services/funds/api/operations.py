@@ -1,6 +1,6 @@
 """Ledger operations, each its own endpoint and event type: appropriate (central finance),
 allocate (下达, down one or more levels), integrate (涉农资金整合 into a county pool), commit to a
-project, disburse (拨付) to a payee — plus balances and the trace of any yuan."""
+project, disburse (拨付) to a payee, strand, return and re-allocate."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from datetime import date
 from typing import Any, Literal
 
 import uuid6
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from services.funds.domain import CHANNEL_LABELS, AccountKey, Posting, check_purpose, management_fee_ok
-from services.funds.ledger_store import Entry, load_ledger, post, post_many, public_refusal
+from services.funds.domain import AccountKey, Posting, check_purpose, management_fee_ok
+from services.funds.ledger_store import post
 from services.funds.deadlines_store import set_for_receipt, view
-from services.funds.models import accounts, deadlines, postings, projects_view
-from shared import announcements, divisions
+from services.funds.models import accounts, postings, projects_view
+from shared import divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
-from shared.errors import Problem, Unprocessable
+from shared.errors import Unprocessable
 from shared.money import Yuan, format_fen
 from shared.web import db_session, router
 
@@ -246,190 +246,3 @@ async def reallocate(body: AllocationIn, request: Request,
     return await _post(request, session, principal, _posting(
         principal, body, "reallocate", _key(principal.division, body.channel, body.fiscal_year, "returned"),
         _key(body.to_division, body.channel, body.fiscal_year, "available")))
-
-
-class BatchLine(BaseModel):
-    line_ref: str = Field(min_length=1, max_length=200, description="this line's own idempotency reference")
-    project_code: str = Field(min_length=2, max_length=60)
-    channel: str
-    fiscal_year: int = Field(ge=2000, le=2100)
-    payee: Payee
-    amount: Yuan
-    purpose: str | None = Field(None, max_length=100)
-
-
-class BatchIn(BaseModel):
-    batch_ref: str = Field(min_length=1, max_length=200)
-    schedule_date: date
-    document_no: str = Field("", max_length=100)
-    count: int = Field(ge=1, le=100_000, description="lines in the envelope")
-    total: Yuan = Field(description="sum of the lines, exactly")
-    partial: bool = Field(False, description="post the good lines even if others are refused")
-    lines: list[BatchLine] = Field(min_length=1, max_length=100_000)
-
-
-@operations.post("/disbursement-batches", status_code=201, summary="Post a disbursement batch (拨付批次)",
-                 description="The envelope is settled only when its lines match its count and total exactly. A line "
-                 "over its commitment, or with a negative-list purpose, is refused with the reason; then nothing is "
-                 "posted unless `partial` is true. A line whose `line_ref` was posted before is skipped (retries are safe).")
-async def post_batch(body: BatchIn, request: Request, principal: Principal = Depends(require(Role.county_finance, write=True)),
-                     session=Depends(db_session)) -> dict[str, Any]:
-    total = sum(line.amount for line in body.lines)
-    mismatch = []
-    if len(body.lines) != body.count:
-        mismatch.append({"field": "count", "reason": f"envelope says {body.count} lines, {len(body.lines)} received"})
-    if total != body.total:
-        mismatch.append({"field": "total", "reason": f"envelope says {format_fen(body.total)}, lines sum to {format_fen(total)}"})
-    if mismatch:
-        raise Unprocessable("批次信封与明细不符，未入账 (the envelope does not match its lines; nothing was posted)",
-                            errors=mismatch)
-    county, policy = principal.division, request.app.state.policy
-    entries, refused = [], []
-    for index, line in enumerate(body.lines):
-        try:
-            if line.purpose:
-                check_purpose(policy, county, body.schedule_date, line.purpose)
-        except Problem as error:
-            refused.append({"index": index, "line_ref": line.line_ref, "code": getattr(error, "code", "purpose"),
-                            "reason": str(error)})
-            continue
-        payee = f"{line.payee.kind}:{line.payee.household_id or line.payee.name}"
-        entries.append((index, Entry(Posting(
-            posting_id=str(uuid6.uuid7()), from_=_key(county, line.channel, line.fiscal_year, "committed", line.project_code),
-            to=_key(county, line.channel, line.fiscal_year, "disbursed", payee), amount_fen=line.amount,
-            operation="disburse", document_no=body.document_no, document_date=body.schedule_date, actor=principal.sub,
-            purpose=line.purpose, reference=payee),
-            extra={"payee": line.payee.model_dump(), "project_code": line.project_code, "reference": line.line_ref,
-                   "batch_ref": body.batch_ref}, line_ref=line.line_ref)))
-    outcome = await post_many(session, [entry for _, entry in entries], actor=principal.actor(),
-                              posted_at=request.app.state.clock.now(), partial=True)
-    positions = [index for index, _ in entries]  # entry position → line index in the envelope
-    refused += [{**public_refusal(r), "index": positions[r["index"]]} for r in outcome.refused]
-    refused.sort(key=lambda r: r["index"])
-    if refused and not body.partial:  # the route rolls the whole batch back
-        raise Unprocessable(f"{len(refused)}笔被拒绝，全部未入账 ({len(refused)} line(s) refused; nothing was posted)",
-                            errors=[{"field": f"lines.{r['index']}", "reason": r["reason"]} for r in refused],
-                            refused=refused)
-    return {"batch_ref": body.batch_ref, "settled": not refused, "posted": len(outcome.events),
-            "already_posted": [positions[i] for i in outcome.already_posted], "refused": refused,
-            "posted_total": format_fen(sum(e["data"]["amount_fen"] for e in outcome.events))}
-
-
-class ResultsNoticeIn(BaseModel):
-    fiscal_year: int = Field(ge=2000, le=2100)
-    period_start: date
-    period_end: date
-    hotline_local: str = Field(min_length=3, max_length=40)
-
-
-@operations.post("/results-notices", status_code=201, summary="Announce the county's fund allocation and integration results",
-                 description="A county announcement (DOMAIN §6): funds received by source channel, integrated into the "
-                 "pool, and the per-project table of commitments, with the supervision hotlines.")
-async def results_notice(body: ResultsNoticeIn, request: Request,
-                         principal: Principal = Depends(require(Role.county_finance, Role.county_office, write=True)),
-                         session=Depends(db_session)) -> dict[str, Any]:
-    county = principal.division
-    source, target = accounts.alias("source"), accounts.alias("target")
-    flows = (await session.execute(
-        select(postings.c.operation, target.c.channel, target.c.reference, func.sum(postings.c.amount_fen).label("amount"))
-        .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
-        .where(target.c.fiscal_year == body.fiscal_year, target.c.division == county,
-               postings.c.operation.in_(["allocate", "reallocate", "integrate", "commit"]))
-        .group_by(postings.c.operation, target.c.channel, target.c.reference)
-        .order_by(postings.c.operation, target.c.channel, target.c.reference))).mappings().all()
-    if not flows:
-        raise Unprocessable(f"{body.fiscal_year}年度没有资金记录 (no funds recorded for {body.fiscal_year})",
-                            errors=[{"field": "fiscal_year", "reason": "no funds"}])
-    heading = {"allocate": "收到资金", "reallocate": "收到资金", "integrate": "统筹整合", "commit": "安排项目"}
-    order = ["收到资金", "统筹整合", "安排项目"]
-    rows = sorted(([heading[f["operation"]], CHANNEL_LABELS.get(f["channel"], f["channel"]), f["reference"] or "",
-                    format_fen(int(f["amount"]))] for f in flows), key=lambda row: order.index(row[0]))
-    clock = request.app.state.clock
-    draft = await announcements.announce(
-        session, actor=principal.actor(), clock=clock, policy=request.app.state.policy, start=body.period_start,
-        end=body.period_end, subject_type="funds_results", subject_id=f"{county}:{body.fiscal_year}",
-        level="county", division=county, title=f"{body.fiscal_year}年度财政扶贫资金分配和涉农资金整合结果公告",
-        content={"body": "现将本年度财政扶贫资金来源、统筹整合和项目安排情况公告如下，接受社会监督。",
-                 "table": {"columns": ["类别", "资金来源", "方案/项目", "金额（元）"], "rows": rows}},
-        people=[], hotline_local=body.hotline_local)
-    return {"announcement_id": str(draft.id), "rows": len(rows)}
-
-
-@operations.get("/deadlines", summary="Deadlines with days remaining or overdue",
-                description="Set when money is received (预算法 Art. 52 and provincial rules from the policy table), "
-                "marked met or missed by a scheduler on the service's clock.")
-async def list_deadlines(request: Request, division: DivisionCode | None = None,
-                         state: Literal["open", "met", "missed"] | None = None,
-                         principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                                Role.county_finance, Role.province_office, Role.county_office)),
-                         session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
-    query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
-    if state:
-        query = query.where(deadlines.c.state == state)
-    rows = (await session.execute(query.order_by(deadlines.c.due.nulls_last(), deadlines.c.basis_seq))).mappings()
-    today = request.app.state.clock.today()
-    return {"division": scope, "items": [view(r, today) for r in rows]}
-
-
-@operations.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
-                description="Received (allocations in), passed on, committed and disbursed, with the share disbursed.")
-async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100), division: DivisionCode | None = None,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                          Role.county_finance, Role.province_office, Role.county_office)),
-                   session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
-    source, target = accounts.alias("source"), accounts.alias("target")
-    rows = (await session.execute(
-        select(postings.c.operation, source.c.division.label("from_division"), target.c.division.label("to_division"),
-               func.sum(postings.c.amount_fen).label("amount"))
-        .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
-        .where(target.c.fiscal_year == fiscal_year)
-        .group_by(postings.c.operation, source.c.division, target.c.division))).mappings().all()
-    figures = {"received": 0, "passed_on": 0, "committed": 0, "disbursed": 0, "stranded": 0, "returned": 0}
-    for row in rows:
-        op, inside_from, amount = row["operation"], row["from_division"] == scope, int(row["amount"])
-        if op in ("allocate", "reallocate") and row["to_division"] == scope:
-            figures["received"] += amount
-        if op in ("allocate", "reallocate") and inside_from:
-            figures["passed_on"] += amount
-        for operation, name in (("commit", "committed"), ("disburse", "disbursed"), ("strand", "stranded"),
-                                ("return", "returned")):
-            if op == operation and inside_from:
-                figures[name] += amount
-    progress = None
-    if figures["received"]:
-        hundredths = (figures["disbursed"] * 10000 * 2 + figures["received"]) // (2 * figures["received"])
-        progress = f"{hundredths // 100}.{hundredths % 100:02d}"
-    return {"division": scope, "fiscal_year": fiscal_year, **{k: format_fen(v) for k, v in figures.items()},
-            "disbursed_percent": progress}
-
-
-@operations.get("/balances", summary="Balances by division, channel, year and kind")
-async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: int | None = None,
-                   kind: str | None = None,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                          Role.county_finance, Role.province_office, Role.county_office)),
-                   session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
-    query = select(accounts).where(accounts.c.division.startswith(divisions.prefix(scope)))
-    for column, value in (("channel", channel), ("fiscal_year", fiscal_year), ("kind", kind)):
-        if value is not None:
-            query = query.where(accounts.c[column] == value)
-    rows = (await session.execute(query.order_by(accounts.c.division, accounts.c.channel, accounts.c.kind))).mappings()
-    items = [{"division": r["division"], "role": r["role"], "channel": r["channel"], "fiscal_year": r["fiscal_year"],
-              "kind": r["kind"], "reference": r["reference"] or None, "balance": format_fen(r["balance_fen"])} for r in rows]
-    return {"division": scope, "items": items}
-
-
-@operations.get("/trace", summary="Trace money back to its appropriation (资金流向全程追溯)",
-                description="Give a project code, a payee (kind:name) or any account reference.")
-async def trace(reference: str = Query(min_length=2), principal: Principal = Depends(require(
-                    Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance)),
-                session=Depends(db_session)) -> dict[str, Any]:
-    ledger = await load_ledger(session)
-    steps = ledger.trace(reference)
-    return {"reference": reference, "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}
