@@ -7,6 +7,8 @@ import pytest
 from services.registry.app import create_app
 from shared.clock import SettableClock
 from tests.conftest import serving
+from services.funds.app import create_app as funds_app
+from tests.service.funds_support import Funds
 from tests.service.registry_support import Registry
 
 
@@ -17,3 +19,11 @@ async def registry(databases):
     clock = SettableClock(datetime(2016, 3, 1, 2, tzinfo=timezone.utc))
     async with serving(create_app(settings, clock=clock, run_background=False)) as client:
         yield Registry(settings, client, clock)
+
+
+@pytest.fixture
+async def funds(databases):
+    settings = await databases.new("funds")
+    clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
+    async with serving(funds_app(settings, clock=clock, run_background=False)) as client:
+        yield Funds(settings, client, databases)

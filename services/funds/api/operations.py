@@ -5,14 +5,14 @@ project, disburse (拨付) to a payee, strand, return and re-allocate."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import uuid6
 from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from services.funds.domain import AccountKey, Posting, check_purpose, management_fee_ok
+from services.funds.domain import AccountKey, Posting, check_allocation_by_factors, check_purpose, management_fee_ok
 from services.funds.ledger_store import post
 from services.funds.deadlines_store import set_for_receipt, view
 from services.funds.models import accounts, postings, projects_view
@@ -35,10 +35,23 @@ class Money(BaseModel):
     purpose: str | None = Field(None, max_length=100, description="purpose code")
 
 
+Number = Annotated[int | str, Field(description="an integer or a decimal string (never a float)")]
+
+
+class FactorSheet(BaseModel):
+    """因素法分配表: the tranche split among the recipients by weighted factors (seed 004 L25)."""
+
+    total: Yuan = Field(description="the whole amount split by the sheet, among all its recipients")
+    weights: dict[str, Number] = Field(min_length=1, examples=[{"poor_population": 6, "farmer_income": 2, "performance": 2}])
+    recipients: dict[DivisionCode, dict[str, Number]] = Field(
+        min_length=1, description="division → {factor: value}; a factor favouring lower values is given inverted")
+
+
 class AllocationIn(Money):
     to_division: DivisionCode
     advance: bool = Field(False, description="提前下达")
-    factor_sheet: dict[str, Any] | None = Field(None, description="the factors and weights it was computed from")
+    factor_sheet: FactorSheet | None = Field(
+        None, description="when allocated by factors: the sheet; the amount must be exactly the receiver's part")
 
 
 class IntegrationIn(Money):
@@ -88,13 +101,27 @@ async def appropriate(body: Money, request: Request, principal: Principal = Depe
         _key(national, body.channel, body.fiscal_year, "available")))
 
 
+def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] | None:
+    """The factor sheet as recorded in the event (with the computed parts), once it is shown that
+    every recipient is in the caller's jurisdiction and the amount is the receiver's part."""
+    sheet = body.factor_sheet
+    if sheet is None:
+        return None
+    for code in sheet.recipients:
+        ensure_jurisdiction(principal, code)
+    parts = check_allocation_by_factors(sheet.total, sheet.recipients, sheet.weights, to_division=body.to_division,
+                                        amount_fen=body.amount)
+    return {"total": format_fen(sheet.total), "weights": sheet.weights, "recipients": sheet.recipients,
+            "parts": {code: format_fen(fen) for code, fen in parts.items()}}
+
+
 @operations.post("/allocations", status_code=201, summary="Allocate (下达) to a lower division, with 文号",
                  description="From the caller's own division to a lower division under it, same channel and year.")
 async def allocate(body: AllocationIn, request: Request,
                    principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance, write=True)),
                    session=Depends(db_session)) -> dict[str, Any]:
     ensure_jurisdiction(principal, body.to_division)
-    extra = {"advance": body.advance, "factor_sheet": body.factor_sheet}
+    extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body)}
     event = await post(session, _posting(
         principal, body, "allocate", _key(principal.division, body.channel, body.fiscal_year, "available"),
         _key(body.to_division, body.channel, body.fiscal_year, "available")), actor=principal.actor(),

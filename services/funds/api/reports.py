@@ -9,11 +9,13 @@ from fastapi import Depends, Query, Request
 from sqlalchemy import func, select
 
 from services.funds.deadlines_store import view
+from services.funds.account_rows import account_key, account_view
 from services.funds.ledger_store import load_ledger
 from services.funds.models import accounts, deadlines, postings
 from shared import divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
+from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
 from shared.web import db_session, router
 
@@ -85,16 +87,39 @@ async def balances(division: DivisionCode | None = None, channel: str | None = N
         if value is not None:
             query = query.where(accounts.c[column] == value)
     rows = (await session.execute(query.order_by(accounts.c.division, accounts.c.channel, accounts.c.kind))).mappings()
-    items = [{"division": r["division"], "role": r["role"], "channel": r["channel"], "fiscal_year": r["fiscal_year"],
-              "kind": r["kind"], "reference": r["reference"] or None, "balance": format_fen(r["balance_fen"])} for r in rows]
-    return {"division": scope, "items": items}
+    return {"division": scope, "items": [account_view(r) for r in rows]}
+
+
+TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 
 
 @reports.get("/trace", summary="Trace money back to its appropriation (资金流向全程追溯)",
-                description="Give a project code, a payee (kind:name) or any account reference.")
-async def trace(reference: str = Query(min_length=2), principal: Principal = Depends(require(
-                    Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance)),
+             description="Exactly one of `payee` (kind:name or kind:household id, as in the balances), `project` "
+             "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
+             "Lists every posting the money came through, from the appropriation down, in ledger order.",
+             responses={404: {"description": "no such payee, project or account"}})
+async def trace(payee: str | None = Query(None, min_length=2), project: str | None = Query(None, min_length=2),
+                account: int | None = Query(None, ge=1),
+                principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
+                                                       Role.county_finance, Role.province_office, Role.county_office)),
                 session=Depends(db_session)) -> dict[str, Any]:
-    ledger = await load_ledger(session)
-    steps = ledger.trace(reference)
-    return {"reference": reference, "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}
+    given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}
+    if len(given) != 1:
+        raise Unprocessable("给出 payee、project、account 之一 (give exactly one of payee, project, account)",
+                            errors=[{"field": "query", "reason": "exactly one of payee, project, account"}])
+    [(what, value)] = given.items()
+    query = select(accounts)
+    if what == "account":
+        query = query.where(accounts.c.id == value)
+    else:
+        query = query.where(accounts.c.reference == value, accounts.c.kind.in_(TRACE_KINDS[what]))
+    rows = (await session.execute(query)).mappings().all()
+    if not rows:
+        raise NotFound(f"没有该{ {'payee': '收款人', 'project': '项目', 'account': '账户'}[what] }的资金记录 "
+                       f"(no {what} {value!r} in the ledger)")
+    for row in rows:
+        ensure_jurisdiction(principal, row["division"])
+    targets = frozenset(account_key(row) for row in rows)
+    steps = (await load_ledger(session)).trace(targets)
+    return {what: value, "accounts": [account_view(row) for row in rows],
+            "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}

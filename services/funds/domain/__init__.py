@@ -34,7 +34,7 @@ from .errors import (
     LedgerError,
     NegativeListPurpose,
 )
-from .factors import allocate_by_factors, allocation_shares
+from .factors import allocate_by_factors, allocation_shares, check_allocation_by_factors
 from .ledger import (
     DOCUMENTED_OPERATIONS,
     EXTERNAL_KINDS,
@@ -91,6 +91,7 @@ __all__ = [
     "NegativeListPurpose",
     "Posting",
     "allocate_by_factors",
+    "check_allocation_by_factors",
     "allocation_shares",
     "budget_year_of",
     "channel",

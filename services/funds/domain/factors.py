@@ -29,11 +29,11 @@ from fractions import Fraction
 from typing import Any
 
 from shared.divisions import DivisionError, normalize
-from shared.money import MAX_FEN
+from shared.money import MAX_FEN, format_fen
 
 from .errors import FactorError
 
-__all__ = ["allocate_by_factors", "allocation_shares"]
+__all__ = ["allocate_by_factors", "allocation_shares", "check_allocation_by_factors"]
 
 
 def _number(value: Any, what: str) -> Fraction:
@@ -119,4 +119,28 @@ def allocate_by_factors(
     remainders.sort(key=lambda item: (-item[0], item[1]))
     for _, code in remainders[:left]:
         parts[code] += 1
+    return parts
+
+
+def check_allocation_by_factors(
+    total_fen: int,
+    recipients: Mapping[str, Mapping[str, Any]],
+    weights: Mapping[str, Any],
+    *,
+    to_division: str,
+    amount_fen: int,
+) -> dict[str, int]:
+    """The parts of a factor sheet, refusing an allocation that is not the part the sheet gives its
+    receiver: the receiver must be one of the sheet's recipients and the amount its part exactly."""
+    parts = allocate_by_factors(total_fen, recipients, weights)
+    receiver = normalize(to_division)
+    if receiver not in parts:
+        raise FactorError(f"接收方 {receiver} 不在因素分配表中 (the receiver is not a recipient of the factor sheet)",
+                          code="receiver_not_in_sheet",
+                          errors=[{"field": "factor_sheet.recipients", "reason": f"{receiver} missing"}])
+    if parts[receiver] != amount_fen:
+        expected, given = format_fen(parts[receiver]), format_fen(amount_fen)
+        raise FactorError(f"按因素法应分配 {expected} 元，本次下达 {given} 元 (the factor sheet gives {receiver} "
+                          f"{expected}, the allocation says {given})", code="amount_differs_from_sheet",
+                          errors=[{"field": "amount", "reason": f"factor sheet gives {expected}"}], expected=expected)
     return parts

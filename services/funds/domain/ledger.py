@@ -559,10 +559,10 @@ class Ledger:
             if value < 0 and not key.is_external:
                 raise AssertionError(f"non-external account {key} is negative: {value}")
 
-    def trace(self, target: AccountKey | str) -> list[Posting]:
+    def trace(self, target: AccountKey | str | frozenset[AccountKey]) -> list[Posting]:
         """资金流向全程追溯: the postings money may have come through to reach ``target`` - an
-        account, or a reference (payee, project code, integration plan id) meaning every account
-        carrying it - in ledger order, from the appropriation down to the target.
+        account, a set of accounts, or a reference (payee, project code, integration plan id)
+        meaning every account carrying it - in ledger order, from the appropriation down to the target.
 
         Walks the postings backwards once: a posting is part of the trace when its to-account is
         a target or a source of a later posting already in the trace; only money that arrived
@@ -570,6 +570,8 @@ class Ledger:
         """
         if isinstance(target, AccountKey):
             match: Callable[[AccountKey], bool] = target.__eq__
+        elif isinstance(target, frozenset) and target:
+            match = target.__contains__
         elif isinstance(target, str) and target.strip():
             match = lambda key: key.reference == target  # noqa: E731
         else:

@@ -1,0 +1,74 @@
+"""Driving the funds service in tests: money down the levels, projects in its read model, checks
+of the ledger's invariants straight from its database."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from shared.config import libpq_url
+from tests.conftest import bearer
+
+CENTRAL, XINJIANG, BOZHOU, JINGHE = "000000000000", "650000000000", "652700000000", "652722000000"
+ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", JINGHE: "county_finance"}
+
+
+class Funds:
+    def __init__(self, settings, client, databases=None):
+        self.settings, self.client, self.n = settings, client, 0
+        self.databases, self.projects = databases, None
+
+    async def project_event(self, event_type: str, **data):
+        """An event in the projects service's own log, delivered to the funds consumer (its handlers)."""
+        from services.funds.handlers import CONSUMES
+        from shared.db import make_engine, make_sessionmaker
+        from shared.events import NewEvent, append
+        from shared.events.consumer import Consumer
+
+        if self.projects is None:
+            self.projects = await self.databases.new("projects")
+        actor = {"sub": "县扶贫办", "roles": ["county_office"], "division": JINGHE}
+        source, sink = make_engine(self.projects.sqlalchemy_url, pool_size=1), make_engine(self.settings.sqlalchemy_url, pool_size=2)
+        try:
+            async with make_sessionmaker(source, "projects")() as session, session.begin():
+                [event] = await append(session, [NewEvent(event_type, data["code"], {"division": JINGHE, **data}, actor)])
+            consumer = Consumer(self.settings, make_sessionmaker(sink, "funds"), CONSUMES)
+            await consumer.load_positions()
+            await consumer.apply(event)
+            await consumer.http.aclose()
+        finally:
+            await source.dispose()
+            await sink.dispose()
+
+    async def in_library(self, *codes):
+        for code in codes:
+            await self.project_event("projects.project.entered_library", code=code, publicity_passed=True)
+
+    def headers(self, division, role=None):
+        self.n += 1
+        return {**bearer(self.settings, role or ROLES[division], division), "Idempotency-Key": f"f-{self.n}"}
+
+    async def post(self, path, division, role=None, **body):
+        money = {"channel": "central_special", "fiscal_year": 2017, "document_date": "2017-03-01", **body}
+        return await self.client.post(path, json=money, headers=self.headers(division, role))
+
+    async def db(self, sql):
+        conn = await asyncpg.connect(libpq_url(self.settings.database_url, self.settings.database_name))
+        try:
+            return await conn.fetch(sql)
+        finally:
+            await conn.close()
+
+    async def zero_sum_and_no_negative(self):
+        [row] = await self.db("SELECT sum(balance_fen) AS total, "
+                              "count(*) FILTER (WHERE kind NOT IN ('appropriation','disbursed') AND balance_fen < 0) AS negative "
+                              "FROM accounts")
+        assert (row["total"] or 0) == 0 and row["negative"] == 0
+
+
+async def down_to_jinghe(f: Funds, amount="1000000.00"):
+    assert (await f.post("/appropriations", CENTRAL, amount=amount, document_no="财农〔2017〕8号")).status_code == 201
+    for source, target, doc in ((CENTRAL, XINJIANG, "财农〔2017〕10号"), (XINJIANG, BOZHOU, "新财农〔2017〕21号"),
+                                (BOZHOU, JINGHE, "博州财农〔2017〕5号")):
+        response = await f.post("/allocations", source, amount=amount, to_division=target, document_no=doc)
+        assert response.status_code == 201, response.text
+        await f.zero_sum_and_no_negative()
