@@ -1,4 +1,5 @@
-"""Deadline records: set when an allocation is received, then marked met or missed on the clock.
+"""Deadline records: set when an allocation is received, then marked met or missed on the clock
+(events ``funds.deadline.met`` / ``.missed``; a missed one later settled: ``.settled_late``).
 
 When is a deadline met? Receipts into an account and the money leaving it are matched first in,
 first out: the deadline set by a receipt is met on the day the relevant outflow from the receiver
@@ -13,7 +14,7 @@ from datetime import date
 from typing import Any
 
 import uuid6
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from services.funds.domain import Deadline, DeadlineError, deadlines_for_receipt, evaluate
 from services.funds.models import accounts, deadlines, postings
@@ -86,23 +87,35 @@ async def _met_on(session, row) -> date | None:
 
 
 async def evaluate_open(session, today: date) -> list[dict[str, Any]]:
-    """Mark the open deadlines that are now met or missed; each transition is an event."""
+    """Mark the open deadlines that are now met or missed, and record the day a missed one was
+    finally settled (late); each transition is an event."""
     changed = []
-    rows = (await session.execute(select(deadlines).where(deadlines.c.state == "open")
-                                  .order_by(deadlines.c.basis_seq).with_for_update(skip_locked=True))).mappings().all()
+    rows = (await session.execute(
+        select(deadlines).where(or_(deadlines.c.state == "open",
+                                    and_(deadlines.c.state == "missed", deadlines.c.settled_on.is_(None))))
+        .order_by(deadlines.c.basis_seq).with_for_update(skip_locked=True))).mappings().all()
     for row in rows:
         met_on = await _met_on(session, row)
+        if row["state"] == "missed":
+            if met_on is not None:
+                await _transition(session, row, "settled_late", met_on, days_overdue=(met_on - row["due"]).days)
+                changed.append({"id": str(row["id"]), "state": "settled_late"})
+            continue
         status = evaluate(_domain(row), met_on, today)
         if status == "open":
             continue
-        await session.execute(update(deadlines).where(deadlines.c.id == row["id"])
-                              .values(state=str(status), settled_on=met_on))
-        await append(session, [NewEvent(f"funds.deadline.{status}", str(row["id"]), {
-            "kind": row["kind"], "receiver": row["receiver"], "due": row["due"] and row["due"].isoformat(),
-            "met_on": met_on and met_on.isoformat(), "days_overdue": status.days_overdue, "rule_id": row["rule_id"],
-            "citation": row["citation"]}, SYSTEM.actor())])
+        await _transition(session, row, str(status), met_on, days_overdue=status.days_overdue)
         changed.append({"id": str(row["id"]), "state": str(status)})
     return changed
+
+
+async def _transition(session, row, event_name: str, met_on: date | None, *, days_overdue: int | None) -> None:
+    state = "missed" if event_name == "settled_late" else event_name
+    await session.execute(update(deadlines).where(deadlines.c.id == row["id"]).values(state=state, settled_on=met_on))
+    await append(session, [NewEvent(f"funds.deadline.{event_name}", str(row["id"]), {
+        "kind": row["kind"], "receiver": row["receiver"], "due": row["due"] and row["due"].isoformat(),
+        "met_on": met_on and met_on.isoformat(), "days_overdue": days_overdue, "rule_id": row["rule_id"],
+        "citation": row["citation"]}, SYSTEM.actor())])
 
 
 class DeadlineScheduler(Worker):

@@ -68,7 +68,7 @@ async def test_negative_list_purposes_are_refused_with_the_citation(funds):
 
 
 @pytest.mark.parametrize("path,division,role,body", [
-    ("/appropriations", XINJIANG, "province_finance", {"amount": "1.00"}),
+    ("/appropriations", XINJIANG, "province_office", {"amount": "1.00"}),
     ("/allocations", XINJIANG, "province_office", {"amount": "1.00", "to_division": BOZHOU}),
     ("/allocations", BOZHOU, "city_finance", {"amount": "1.00", "to_division": "140000000000"}),  # not under it
     ("/disbursements", JINGHE, "auditor", {"amount": "1.00", "project_code": "P-1", "payee": {"kind": "household", "name": "x"}}),

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import uuid6
 from fastapi import Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema
 from sqlalchemy import func, select
 
 from services.funds.domain import AccountKey, Posting, check_allocation_by_factors, check_purpose, management_fee_ok
@@ -35,7 +35,15 @@ class Money(BaseModel):
     purpose: str | None = Field(None, max_length=100, description="purpose code")
 
 
-Number = Annotated[int | str, Field(description="an integer or a decimal string (never a float)")]
+def _integer_or_decimal_string(value: Any) -> int | str:
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("须为整数或十进制数字字符串，不能是浮点数 (an integer or a decimal string, never a float)")
+    return value
+
+
+Number = Annotated[int | str, PlainValidator(_integer_or_decimal_string),
+                   WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string"}],
+                                   "description": "an integer or a decimal string (never a float)"})]
 
 
 class FactorSheet(BaseModel):
@@ -92,13 +100,18 @@ def _posting(principal: Principal, body: Money, operation: str, source: AccountK
                    purpose=body.purpose, reference=reference)
 
 
-@operations.post("/appropriations", status_code=201, summary="Appropriate central funds (中央财政预算拨款)")
-async def appropriate(body: Money, request: Request, principal: Principal = Depends(require(Role.central_finance, write=True)),
+@operations.post("/appropriations", status_code=201, summary="Appropriate budget funds (预算拨款) at the caller's level",
+                 description="Central finance books central channels (中央财政专项扶贫资金 and the integrable "
+                 "agriculture-related channels); a province, city or county finance bureau books its own level's "
+                 "special poverty funds. The channel's source level is checked (e.g. 省级 money only by a province).")
+async def appropriate(body: Money, request: Request,
+                      principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
+                                                             Role.county_finance, write=True)),
                       session=Depends(db_session)) -> dict[str, Any]:
-    national = divisions.NATIONAL
+    own = principal.division
     return await _post(request, session, principal, _posting(
-        principal, body, "appropriate", _key(national, body.channel, body.fiscal_year, "appropriation"),
-        _key(national, body.channel, body.fiscal_year, "available")))
+        principal, body, "appropriate", _key(own, body.channel, body.fiscal_year, "appropriation"),
+        _key(own, body.channel, body.fiscal_year, "available")))
 
 
 def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] | None:
@@ -167,7 +180,7 @@ async def _check_management_fee(request: Request, session, county: str, body: Co
         select(func.coalesce(func.sum(postings.c.amount_fen), 0))
         .select_from(postings.join(accounts, accounts.c.id == postings.c.to_account))
         .where(accounts.c.division == county, accounts.c.fiscal_year == body.fiscal_year, accounts.c.kind == "available",
-               postings.c.operation.in_(["allocate", "reallocate"])))
+               postings.c.operation.in_(["appropriate", "allocate", "reallocate"])))  # its own budget money too
     fees = await session.scalar(
         select(func.coalesce(func.sum(postings.c.amount_fen), 0))
         .select_from(postings.join(accounts, accounts.c.id == postings.c.from_account))

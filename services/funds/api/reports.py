@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from services.funds.deadlines_store import view
 from services.funds.account_rows import account_key, account_view
+from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
 from services.funds.ledger_store import load_ledger
 from services.funds.models import accounts, deadlines, postings
 from shared import divisions
@@ -20,6 +21,9 @@ from shared.money import format_fen
 from shared.web import db_session, router
 
 reports = router(tags=["reports"])
+#: who reads the funds reports (auditors pass every read; see shared.auth.require)
+READERS = require(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
+                  Role.province_office, Role.city_office, Role.county_office)
 
 
 @reports.get("/deadlines", summary="Deadlines with days remaining or overdue",
@@ -27,8 +31,7 @@ reports = router(tags=["reports"])
                 "marked met or missed by a scheduler on the service's clock.")
 async def list_deadlines(request: Request, division: DivisionCode | None = None,
                          state: Literal["open", "met", "missed"] | None = None,
-                         principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                                Role.county_finance, Role.province_office, Role.county_office)),
+                         principal: Principal = Depends(READERS),
                          session=Depends(db_session)) -> dict[str, Any]:
     scope = division or principal.division
     ensure_jurisdiction(principal, scope)
@@ -43,8 +46,7 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
 @reports.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
                 description="Received (allocations in), passed on, committed and disbursed, with the share disbursed.")
 async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100), division: DivisionCode | None = None,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                          Role.county_finance, Role.province_office, Role.county_office)),
+                   principal: Principal = Depends(READERS),
                    session=Depends(db_session)) -> dict[str, Any]:
     scope = division or principal.division
     ensure_jurisdiction(principal, scope)
@@ -66,10 +68,7 @@ async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100),
                                 ("return", "returned")):
             if op == operation and inside_from:
                 figures[name] += amount
-    progress = None
-    if figures["received"]:
-        hundredths = (figures["disbursed"] * 10000 * 2 + figures["received"]) // (2 * figures["received"])
-        progress = f"{hundredths // 100}.{hundredths % 100:02d}"
+    progress = percent(figures["disbursed"], figures["received"]) if figures["received"] else None
     return {"division": scope, "fiscal_year": fiscal_year, **{k: format_fen(v) for k, v in figures.items()},
             "disbursed_percent": progress}
 
@@ -77,8 +76,7 @@ async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100),
 @reports.get("/balances", summary="Balances by division, channel, year and kind")
 async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: int | None = None,
                    kind: str | None = None,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                          Role.county_finance, Role.province_office, Role.county_office)),
+                   principal: Principal = Depends(READERS),
                    session=Depends(db_session)) -> dict[str, Any]:
     scope = division or principal.division
     ensure_jurisdiction(principal, scope)
@@ -93,6 +91,61 @@ async def balances(division: DivisionCode | None = None, channel: str | None = N
 TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 
 
+@reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
+             description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
+             "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
+async def deadline_compliance_report(request: Request, division: DivisionCode | None = None,
+                                     fiscal_year: int | None = Query(None, ge=2000, le=2100),
+                                     principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+    scope = division or principal.division
+    ensure_jurisdiction(principal, scope)
+    query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
+    if fiscal_year is not None:
+        query = query.where(deadlines.c.fiscal_year == fiscal_year)
+    rows = (await session.execute(query)).mappings().all()
+    groups = deadline_compliance(rows, request.app.state.clock.today())
+    totals = {k: sum(g[k] for g in groups) for k in ("total", "met", "missed", "open", "open_overdue", "settled_late")}
+    settled = totals["met"] + totals["missed"]
+    return {"division": scope, "fiscal_year": fiscal_year, "as_of": request.app.state.clock.today().isoformat(),
+            **totals, "compliance_percent": percent(totals["met"], settled) if settled else None, "groups": groups}
+
+
+@reports.get("/reports/stranded", summary="Stranded funds (滞留资金): still held, returned, and the return deadline",
+             description="Per account of stranded money: the project, how much was stranded and returned, what is still "
+             "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
+             "rule funds.stranded.return) with days remaining or overdue.")
+async def stranded_report(request: Request, division: DivisionCode | None = None,
+                          fiscal_year: int | None = Query(None, ge=2000, le=2100),
+                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+    scope = division or principal.division
+    ensure_jurisdiction(principal, scope)
+    today, policy = request.app.state.clock.today(), request.app.state.policy
+    flows = {}
+    for column, operation in ((postings.c.to_account, "strand"), (postings.c.from_account, "return")):
+        for account_id, amount in await session.execute(
+                select(column, func.sum(postings.c.amount_fen)).where(postings.c.operation == operation).group_by(column)):
+            flows[(account_id, operation)] = int(amount)
+    query = select(accounts).where(accounts.c.kind == "stranded", accounts.c.division.startswith(divisions.prefix(scope)))
+    if fiscal_year is not None:
+        query = query.where(accounts.c.fiscal_year == fiscal_year)
+    items, held_total = [], 0
+    for row in (await session.execute(query.order_by(accounts.c.division, accounts.c.fiscal_year, accounts.c.reference))).mappings():
+        held = row["balance_fen"]
+        held_total += held
+        due = stranded_due(policy, row["division"], row["fiscal_year"], today)
+        item = {**account_view(row), "project_code": row["reference"] or None,
+                "stranded": format_fen(flows.get((row["id"], "strand"), 0)),
+                "returned": format_fen(flows.get((row["id"], "return"), 0)), "held": format_fen(held),
+                "due": None, "rule_id": None, "citation": None, "days_remaining": None, "days_overdue": None}
+        if due is not None:
+            item.update(due=due[0].isoformat(), rule_id=due[1], citation=due[2])
+            if held > 0:
+                item["days_remaining" if today <= due[0] else "days_overdue"] = abs((due[0] - today).days)
+        items.append(item)
+    return {"division": scope, "fiscal_year": fiscal_year, "as_of": today.isoformat(), "held": format_fen(held_total),
+            "overdue": sum(1 for i in items if i["days_overdue"]), "items": items}
+
+
 @reports.get("/trace", summary="Trace money back to its appropriation (资金流向全程追溯)",
              description="Exactly one of `payee` (kind:name or kind:household id, as in the balances), `project` "
              "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
@@ -100,8 +153,7 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
              responses={404: {"description": "no such payee, project or account"}})
 async def trace(payee: str | None = Query(None, min_length=2), project: str | None = Query(None, min_length=2),
                 account: int | None = Query(None, ge=1),
-                principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                       Role.county_finance, Role.province_office, Role.county_office)),
+                principal: Principal = Depends(READERS),
                 session=Depends(db_session)) -> dict[str, Any]:
     given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}
     if len(given) != 1:
