@@ -226,6 +226,13 @@ async def test_the_projects_gate_and_a_cancellation_that_strands_the_money(funds
     by_key = {(b["kind"], b["reference"]): b["balance"] for b in balances["items"]}
     assert by_key[("committed", "P-WATER")] == "0.00" and by_key[("stranded", "P-WATER")] == "250.00"
     assert (await commit("P-WATER", "1.00")).status_code == 422  # cancelled: no more money
+    seen = (await f.client.get("/projects/P-WATER", headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    assert (seen["fundable"], seen["cancelled"], seen["committed"], seen["paid"], seen["stranded"]) == (
+        False, True, "0.00", "150.00", "250.00")
+    pending = (await f.client.get("/projects/P-PENDING", headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    assert (pending["in_library"], pending["publicity_passed"], pending["fundable"]) == (True, False, False)
+    assert (await f.client.get("/projects/P-UNKNOWN", headers=bearer(f.settings, "county_finance", JINGHE))).status_code == 404
+    assert (await f.client.get("/projects/P-WATER", headers=bearer(f.settings, "county_finance", "652701000000"))).status_code == 403
     stranding = await f.db("SELECT causation_id FROM events WHERE type = 'funds.stranding.posted'")
     assert len(stranding) == 1 and stranding[0]["causation_id"] is not None
     await f.zero_sum_and_no_negative()
