@@ -267,6 +267,7 @@ async def test_the_county_announces_its_funds_results(funds):
     assert notice.status_code == 201, notice.text
     public = (await f.client.get(f"/public/announcements/{notice.json()['announcement_id']}")).json()
     rows = public["content"]["table"]["rows"]
-    assert ["收到资金", "中央财政专项扶贫资金", "", "1000.00"] in rows
-    assert any(r[0] == "统筹整合" and r[3] == "600.00" for r in rows) and any(r[2] == "P-1" and r[3] == "500.00" for r in rows)
+    assert ["收到资金", "市", "中央财政专项扶贫资金", "", "1000.00"] in rows  # from 博州 (a city), central money
+    assert ["统筹整合", "", "中央财政专项扶贫资金", "整合方案", "600.00"] in rows
+    assert ["安排项目", "", "中央财政专项扶贫资金", "P-1", "500.00"] in rows
     assert public["hotlines"]["supervision"] == "12317" and public["level"] == "county"

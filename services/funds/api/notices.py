@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from services.funds.domain import CHANNEL_LABELS
 from services.funds.models import accounts, postings
-from shared import announcements
+from shared import announcements, divisions
 from shared.auth import Principal, Role, require
 from shared.errors import Unprocessable
 from shared.money import format_fen
@@ -27,6 +27,18 @@ class ResultsNoticeIn(BaseModel):
     hotline_local: str = Field(min_length=3, max_length=40)
 
 
+SECTIONS = ["收到资金", "统筹整合", "安排项目"]
+HEADINGS = {"appropriate": "收到资金", "allocate": "收到资金", "reallocate": "收到资金", "integrate": "统筹整合",
+            "commit": "安排项目"}
+
+
+def _row(flow) -> list[str]:
+    """类别, 来源层级 (the level the money came from: 中央/省/市, or the county's own budget), 渠道, 方案/项目, 金额."""
+    from_level = divisions.level(flow["from_division"]).label_zh if flow["operation"] != "integrate" else ""
+    return [HEADINGS[flow["operation"]], from_level if flow["operation"] != "commit" else "",
+            CHANNEL_LABELS.get(flow["channel"], flow["channel"]), flow["reference"] or "", format_fen(int(flow["amount"]))]
+
+
 @notices.post("/results-notices", status_code=201, summary="Announce the county's fund allocation and integration results",
                  description="A county announcement (DOMAIN §6): funds received by source channel, integrated into the "
                  "pool, and the per-project table of commitments, with the supervision hotlines.")
@@ -36,26 +48,24 @@ async def results_notice(body: ResultsNoticeIn, request: Request,
     county = principal.division
     source, target = accounts.alias("source"), accounts.alias("target")
     flows = (await session.execute(
-        select(postings.c.operation, target.c.channel, target.c.reference, func.sum(postings.c.amount_fen).label("amount"))
+        select(postings.c.operation, source.c.division.label("from_division"), target.c.channel, target.c.reference,
+               func.sum(postings.c.amount_fen).label("amount"))
         .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
         .where(target.c.fiscal_year == body.fiscal_year, target.c.division == county,
-               postings.c.operation.in_(["allocate", "reallocate", "integrate", "commit"]))
-        .group_by(postings.c.operation, target.c.channel, target.c.reference)
-        .order_by(postings.c.operation, target.c.channel, target.c.reference))).mappings().all()
+               postings.c.operation.in_(["appropriate", "allocate", "reallocate", "integrate", "commit"]))
+        .group_by(postings.c.operation, source.c.division, target.c.channel, target.c.reference)
+        .order_by(postings.c.operation, source.c.division, target.c.channel, target.c.reference))).mappings().all()
     if not flows:
         raise Unprocessable(f"{body.fiscal_year}年度没有资金记录 (no funds recorded for {body.fiscal_year})",
                             errors=[{"field": "fiscal_year", "reason": "no funds"}])
-    heading = {"allocate": "收到资金", "reallocate": "收到资金", "integrate": "统筹整合", "commit": "安排项目"}
-    order = ["收到资金", "统筹整合", "安排项目"]
-    rows = sorted(([heading[f["operation"]], CHANNEL_LABELS.get(f["channel"], f["channel"]), f["reference"] or "",
-                    format_fen(int(f["amount"]))] for f in flows), key=lambda row: order.index(row[0]))
+    rows = sorted((_row(f) for f in flows), key=lambda row: SECTIONS.index(row[0]))
     clock = request.app.state.clock
     draft = await announcements.announce(
         session, actor=principal.actor(), clock=clock, policy=request.app.state.policy, start=body.period_start,
         end=body.period_end, subject_type="funds_results", subject_id=f"{county}:{body.fiscal_year}",
         level="county", division=county, title=f"{body.fiscal_year}年度财政扶贫资金分配和涉农资金整合结果公告",
         content={"body": "现将本年度财政扶贫资金来源、统筹整合和项目安排情况公告如下，接受社会监督。",
-                 "table": {"columns": ["类别", "资金来源", "方案/项目", "金额（元）"], "rows": rows}},
+                 "table": {"columns": ["类别", "来源层级", "资金渠道", "方案/项目", "金额（元）"], "rows": rows}},
         people=[], hotline_local=body.hotline_local)
     return {"announcement_id": str(draft.id), "rows": len(rows)}
 
