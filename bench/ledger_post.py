@@ -12,15 +12,21 @@ requests sent over TCP with ``httpx.AsyncClient``:
    JSON, timestamps), prepared beforehand and written with asyncpg's ``copy_records_to_table``
    into a scratch table ``(LIKE postings INCLUDING DEFAULTS)`` in chunks of B rows, one
    transaction per chunk: the raw cost of getting the rows into PostgreSQL. (The endpoint writes
-   more than that — an event per line, the disbursed accounts, balances — so the ratio is what
-   the whole HTTP + validation + ledger + event-chain path costs on top of the bare write.)
+   more than that — the hash-chained events carrying the postings, the payees' accounts, the
+   balances, five indexes — so the ratio is what the whole HTTP + validation + ledger +
+   event-chain path costs on top of the bare write.)
 2. **Batched disbursements** — the same N lines through ``POST /disbursement-batches`` in
    envelopes of B lines, sequentially (lines/s and the ratio to COPY; the goal is >= 20,000
    lines/s). Every line pays a household (payees cycle over ``--payees`` households, so later
    batches pay households that already have an account). Request bodies are serialised before
-   the clock starts.
+   the clock starts. Also printed: the CPU time of the phase per 1,000 lines, of this process
+   (the app and the thin client) and of the PostgreSQL backends serving the database (from
+   /proc, when the server runs on this host) — steadier than wall time on a shared machine.
+   The benchmark's own prepared data is frozen out of the cyclic garbage collector first
+   (``gc.freeze()``): a server does not hold N line dicts and request bodies besides its own.
 3. **Single disbursements** — M ``POST /disbursements`` from W concurrent clients (default 16),
-   each waiting for its answer before sending the next: requests/s and latency percentiles.
+   each waiting for its answer before sending the next: requests/s, latency percentiles and CPU
+   per request.
 4. **Checks** — ``SELECT sum(balance_fen) FROM accounts`` must be 0 and the event chain must
    verify (``shared.events.store.verify``).
 
@@ -37,8 +43,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import io
 import json
+import os
 import pstats
 import random
 import secrets
@@ -53,6 +61,7 @@ import uvicorn
 from deploy.embedded import free_port
 from harness import machine, percentiles, postgres_server
 from services.funds.app import create_app
+from services.funds.contract import postings_of
 from shared.auth import issue_token
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
@@ -165,6 +174,36 @@ class Bench:
         return time.perf_counter() - start, latencies, statuses
 
 
+class CpuMeter:
+    """CPU seconds spent by this process (the app and the thin client) and by the PostgreSQL
+    backends connected to the benchmark's database (from /proc, when the server runs on this host):
+    on a shared machine these move much less with other people's work than wall time does."""
+
+    def __init__(self, conn: asyncpg.Connection, database: str):
+        self.conn, self.database, self.tick = conn, database, os.sysconf("SC_CLK_TCK")
+
+    async def _backends(self) -> dict[int, float] | None:
+        pids = await self.conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database)
+        out = {}
+        for (pid,) in pids:
+            try:
+                fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None  # not on this host (or not readable)
+            out[pid] = (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return out
+
+    async def start(self) -> None:
+        self.own, self.pg = sum(os.times()[:2]), await self._backends()
+
+    async def stop(self) -> tuple[float, float | None]:
+        own = sum(os.times()[:2]) - self.own
+        pg = await self._backends()
+        if pg is None or self.pg is None:
+            return own, None
+        return own, sum(cpu - self.pg.get(pid, 0.0) for pid, cpu in pg.items())
+
+
 def copy_rows(lines: list[dict], from_account: int, first_account: int, actor: str, now: datetime,
               today: date) -> list[tuple]:
     """The postings rows the batch endpoint would write for ``lines`` (account ids and event seqs
@@ -242,10 +281,19 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
 
             bodies = bench.batch_bodies(lines)
             expect = [min(args.batch, args.lines - b) for b in range(0, args.lines, args.batch)]
+            # the benchmark's own prepared data (N line dicts, COPY rows, request bodies) is not the
+            # app's: keep the cyclic GC from walking it again and again in the timed phases
+            gc.collect()
+            gc.freeze()
+            meter = CpuMeter(conn, name)
+            await meter.start()
             batched_s = await bench.batched(bodies, expect, profile)
+            app_cpu, pg_cpu = await meter.stop()
             print(f"batched disbursements done in {batched_s:.2f} s")
 
+            await meter.start()
             single_s, latencies, statuses = await bench.singles(singles)
+            single_app_cpu, single_pg_cpu = await meter.stop()
             print(f"single disbursements done in {single_s:.2f} s (statuses {statuses})")
 
             total = await conn.fetchval("SELECT coalesce(sum(balance_fen), 0) FROM accounts")
@@ -254,6 +302,11 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
             start = time.perf_counter()
             report = await store.verify(conn)
             verify_s = time.perf_counter() - start
+            # every posting row is carried by the event it names, as the contract reads events
+            carried = {(event["seq"], posting["posting_id"]) async for event in store.iter_events(conn)
+                       for posting in postings_of(event)}
+            rows = {(r["event_seq"], str(r["id"])) for r in await conn.fetch("SELECT id, event_seq FROM postings")}
+            uncarried = len(rows - carried)
         finally:
             await bench.client.aclose()
             server.should_exit = True
@@ -271,12 +324,19 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
          f"{batched_rate:,.0f} lines/s",
          f"{batched_rate / copy_rate:.1%} of COPY; {batched_s:.1f} s; {batched_s / len(bodies) * 1000:,.0f} ms per batch "
          f"(goal >= 20,000 lines/s)"),
+        ("CPU of the batched phase per 1,000 lines",
+         f"{app_cpu / args.lines * 1000 * 1000:,.0f} ms app+client",
+         f"PostgreSQL backends {pg_cpu / args.lines * 1000 * 1000:,.0f} ms" if pg_cpu is not None else "PostgreSQL: n/a"),
         (f"POST /disbursements ({args.single:,} requests, {args.clients} clients)", f"{single_rate:,.0f} requests/s",
          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms; statuses {statuses}"),
+        ("CPU of the single disbursements per request", f"{single_app_cpu / args.single * 1000:,.1f} ms app+client",
+         f"PostgreSQL backends {single_pg_cpu / args.single * 1000:,.1f} ms" if single_pg_cpu is not None
+         else "PostgreSQL: n/a"),
         ("checks", f"sum(balance_fen) = {total}",
          f"{posted:,} disburse postings, {disbursed:,} payee accounts; chain verify ok={report.ok} "
          f"({report.checked:,} events, {verify_s:.1f} s)"
-         + (f" first_bad_seq={report.first_bad_seq}: {report.reason}" if not report.ok else "")),
+         + (f" first_bad_seq={report.first_bad_seq}: {report.reason}" if not report.ok else "")
+         + f"; postings not in their event: {uncarried}"),
     ]
     width = max(len(f[0]) for f in figures)
     print()
@@ -306,8 +366,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
         stats.sort_stats("cumulative").print_stats(45)
         print("\n--- cProfile of the batched phase (whole process) ---\n")
         print(out.getvalue())
-    if total != 0 or not report.ok:
-        raise SystemExit("the ledger is not zero-sum or the event log does not verify")
+    if total != 0 or not report.ok or uncarried:
+        raise SystemExit("the ledger is not zero-sum, the event log does not verify or postings are missing from it")
 
 
 def main() -> None:

@@ -1,21 +1,51 @@
 """The funds service's published event shapes, as other services and the auditor read them.
 
-Every posting is in an event. Version 1: one event per posting, of the type named for its
-operation (``EVENT_TYPES``); ``data`` is the posting (``Posting.as_dict``: ``posting_id``, ``from``
-and ``to`` account keys, ``amount_fen``, ``operation``, ``document_no``, ``document_date``,
-``actor``, ``purpose``, ``reference``) plus ``amount`` (yuan string), ``on`` (document date) and
-operation-specific extras. The project of a posting: ``reference`` of a commitment (``to`` is the
-project's ``committed`` account), ``project_code`` of a disbursement (which also carries ``payee``
-{kind: enterprise|cooperative|household|contractor, name, household_id?} and ``reference``, its
-line reference or payee) and of a stranding (``from`` is the project's ``committed`` account).
+Every posting is in an event. Readers go through :func:`postings_of`, which turns any posting
+event into the postings it carries, each as one dict of the shape below.
 
-Readers go through :func:`postings_of`, so a later shape (several postings in one event) only
-changes this module.
+**One event per posting** (version 1 of the types in ``EVENT_TYPES``, named for the operation):
+``data`` is the posting (``Posting.as_dict``: ``posting_id``, ``from`` and ``to`` account keys,
+``amount_fen``, ``operation``, ``document_no``, ``document_date``, ``actor``, ``purpose``,
+``reference``) plus ``amount`` (yuan string), ``on`` (document date) and operation-specific extras.
+The project of a posting: ``reference`` of a commitment (``to`` is the project's ``committed``
+account), ``project_code`` of a disbursement (which also carries ``payee`` {kind: enterprise|
+cooperative|household|contractor, name, household_id?} and ``reference``, its line reference or
+payee) and of a stranding (``from`` is the project's ``committed`` account).
+
+**Disbursement batches** (``funds.disbursement.batch_posted``, ``data.v == 1``; since revision
+0006 of the funds schema): the lines of one ``POST /disbursement-batches`` that were posted, one
+event per part of at most ``POSTINGS_PER_BATCH_EVENT`` postings of one channel and fiscal year
+(lines in envelope order within a part; ``subject`` = the batch reference). ``data``::
+
+    {"v": 1, "batch_ref": "精财拨〔2017〕30号", "part": 1, "parts": 3,
+     "operation": "disburse", "division": "652722000000", "role": "finance",
+     "channel": "central_special", "fiscal_year": 2017,
+     "document_no": "…", "document_date": "2017-06-20", "actor": "<subject of the token>",
+     "fields": ["posting_id", "line_ref", "project_code", "payee_kind", "payee_name", "household_id",
+                "amount_fen", "purpose"],
+     "postings": [["0192…", "L-1", "P-1", "household", "王某", "0192…", 300000, null], …]}
+
+Each row is one posting: ``from`` is (division, role, channel, fiscal_year, ``committed``,
+project_code), ``to`` is (division, role, channel, fiscal_year, ``disbursed``, payee reference), and
+the posting's ``reference`` is that payee reference, :func:`payee_reference` of the row's payee:
+``"<payee_kind>:<household_id or payee_name>"``. :func:`postings_of` returns each row as a dict
+with the keys a batch line's version-1 ``funds.disbursement.posted`` event had in ``data`` — the
+posting (``Posting.as_dict``), ``amount``, ``on``, ``payee``, ``project_code``, ``reference``,
+``batch_ref`` — plus ``line_ref``. One difference in value: there ``reference`` is the line
+reference (an extra that overwrote the posting's own), so ``Posting.from_dict`` of such data does
+not give back the posting that was made (its reference no longer matches the payee account); here
+``reference`` stays the posting's and the line reference is ``line_ref``. Readers wanting the line
+reference of either shape: ``posting.get("line_ref") or posting["reference"]``.
+
+Rows are arrays, not objects: half the size of the log and of the hashing. A posting row's
+``postings.event_seq`` is the seq of the event that carries it, so several postings may share one.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
+
+from shared.money import format_fen
 
 EVENT_TYPES: dict[str, str] = {
     "appropriate": "funds.appropriation.posted",
@@ -27,12 +57,74 @@ EVENT_TYPES: dict[str, str] = {
     "return": "funds.return.posted",
     "reallocate": "funds.reallocation.posted",
 }
-POSTING_EVENT_TYPES = frozenset(EVENT_TYPES.values())
+DISBURSEMENT_BATCH_POSTED = "funds.disbursement.batch_posted"
+BATCH_EVENT_TYPES = frozenset({DISBURSEMENT_BATCH_POSTED})
+POSTING_EVENT_TYPES = frozenset(EVENT_TYPES.values()) | BATCH_EVENT_TYPES
+
+#: The columns of a row of ``funds.disbursement.batch_posted`` (version 1), in this order.
+BATCH_FIELDS = ("posting_id", "line_ref", "project_code", "payee_kind", "payee_name", "household_id", "amount_fen",
+                "purpose")
+#: The most postings one ``funds.disbursement.batch_posted`` event carries (a producer's choice:
+#: readers take whatever number an event has).
+POSTINGS_PER_BATCH_EVENT = 200
+
+
+def payee_reference(kind: str, name: str, household_id: str | None) -> str:
+    """The reference of a payee's ``disbursed`` account: ``kind:household_id`` or ``kind:name``."""
+    return f"{kind}:{household_id or name}"
+
+
+def batch_event_data(*, batch_ref: str, part: int, parts: int, division: str, role: str, channel: str,
+                     fiscal_year: int, document_no: str, document_date: str, actor: str,
+                     rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """``data`` of one ``funds.disbursement.batch_posted`` event (rows as in :data:`BATCH_FIELDS`)."""
+    return {"v": 1, "batch_ref": batch_ref, "part": part, "parts": parts, "operation": "disburse",
+            "division": division, "role": role, "channel": channel, "fiscal_year": fiscal_year,
+            "document_no": document_no, "document_date": document_date, "actor": actor,
+            "fields": list(BATCH_FIELDS), "postings": [list(row) for row in rows]}
+
+
+def _batch_postings(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    if data.get("v") != 1:
+        raise ValueError(f"unknown version {data.get('v')!r} of {DISBURSEMENT_BATCH_POSTED}")
+    fields = data["fields"]
+    division, role, on, batch_ref = data["division"], data["role"], data["document_date"], data["batch_ref"]
+    channel, year = data["channel"], data["fiscal_year"]
+    common = {"operation": data["operation"], "document_no": data["document_no"], "document_date": on,
+              "actor": data["actor"], "on": on, "batch_ref": batch_ref}
+    out = []
+    for values in data["postings"]:
+        row = dict(zip(fields, values))
+        payee = {"kind": row["payee_kind"], "name": row["payee_name"], "household_id": row["household_id"]}
+        payee_ref = payee_reference(payee["kind"], payee["name"], payee["household_id"])
+        out.append({
+            "posting_id": row["posting_id"],
+            "from": {"division": division, "role": role, "channel": channel, "fiscal_year": year, "kind": "committed",
+                     "reference": row["project_code"]},
+            "to": {"division": division, "role": role, "channel": channel, "fiscal_year": year, "kind": "disbursed",
+                   "reference": payee_ref},
+            "amount_fen": row["amount_fen"], "purpose": row["purpose"], **common,
+            "reference": payee_ref, "amount": format_fen(row["amount_fen"]), "payee": payee,
+            "project_code": row["project_code"], "line_ref": row["line_ref"],
+        })
+    return out
 
 
 def postings_of(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The postings an event of the funds service carries (none for its other events), each as
-    the posting's data: ``from``/``to`` keys, ``amount_fen``, ``operation``, ``reference``, ``payee`` …"""
+    the posting's data: ``from``/``to`` keys, ``amount_fen``, ``operation``, ``reference``, ``payee`` …
+    (one for a single posting's event, many for a batch's)."""
+    if event["type"] in BATCH_EVENT_TYPES:
+        return _batch_postings(event["data"])
     if event["type"] in POSTING_EVENT_TYPES:
-        return [event["data"]]
+        return [_single_posting(event["data"])]
     return []
+
+
+def _single_posting(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A version-1 disbursement's ``reference`` is its line reference (an extra that overwrote the
+    posting's own, the payee); read back, the posting gets the payee again (its ``to`` account's
+    reference, as ``Posting.from_dict`` requires) and the line reference moves to ``line_ref``."""
+    if data.get("operation") != "disburse" or data.get("reference") == data["to"].get("reference"):
+        return data
+    return {**data, "reference": data["to"]["reference"], "line_ref": data["reference"]}

@@ -30,7 +30,8 @@ log = get_logger("fupin.funds.deadlines")
 OUTFLOW = {
     "onward_allocation": (("allocate",), ("available",)),
     "onto_projects": (("commit",), ("available", "pool")),
-    "stranded_return": (("disburse", "return"), ("committed", "stranded")),
+    # money must reach payees (or the level below, for a city) or go back by the end of the next year
+    "stranded_return": (("allocate", "disburse", "return"), ("available", "committed", "stranded")),
 }
 
 

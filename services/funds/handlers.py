@@ -3,7 +3,9 @@
 The contract (version 1) the projects service emits:
 
 * ``projects.project.entered_library`` — ``data``: ``code``, ``division``, ``publicity_passed``
-  (true once the publicity at each level has closed without an open or upheld objection).
+  (true once the publicity at each level has closed without an open or upheld objection);
+  version 2 (``v: 2``) adds ``name``, ``type_label``, ``content``, ``implementing_unit`` for the
+  county's results announcement. Both versions are accepted.
 * ``projects.project.cancelled`` — ``data``: ``code``, ``division``, ``reason``.
 
 A commitment is accepted only for a project in this read model that is in the library with its
@@ -27,10 +29,13 @@ from services.funds.models import accounts, projects_view
 from shared.events.consumer import Handler
 
 
+PROJECT_DETAILS = ("name", "type_label", "content", "implementing_unit")  # version 2
+
+
 async def on_entered_library(session: AsyncSession, event: dict[str, Any]) -> None:
     data = event["data"]
     values = {"division": data["division"], "in_library": True, "publicity_passed": bool(data.get("publicity_passed")),
-              "last_event": event["id"]}
+              "last_event": event["id"], **{k: data.get(k) for k in PROJECT_DETAILS}}
     await session.execute(insert(projects_view).values(code=data["code"], **values)
                           .on_conflict_do_update(index_elements=["code"], set_=values))
 

@@ -1,54 +1,216 @@
-"""Posting to the ledger in the caller's transaction: the domain judges the posting, the two
-accounts are locked (in id order, so opposite postings cannot deadlock), the event is appended
-and the posting row inserted — the database trigger then moves the balances, and its CHECK is
-the last line of defence against a negative balance."""
+"""Posting to the ledger in the caller's transaction: the domain judges each posting, the accounts
+whose balances it judges are locked (in id order, so opposite postings cannot deadlock), the events
+are appended and the posting rows inserted — the database trigger then moves the balances, once
+per statement and account, and its CHECK is the last line of defence against a negative balance.
+
+Locks. Every non-external account a posting touches is locked ``FOR UPDATE`` in id order before
+the balances are judged. External accounts (``appropriation``, ``disbursed``) have no lower bound,
+so nothing is judged on them and they are not locked up front: the trigger's UPDATE locks them,
+and it runs after ``append`` took the event log's advisory lock, so those updates are serialised
+by that lock and cannot deadlock (no transaction ever holds an external account's row while
+waiting for the log). New accounts are opened before any row is locked, in a fixed order.
+
+Batches. :func:`judge` decides everything without writing; :func:`record` writes the accepted
+postings: the events (one per posting, or whatever the caller groups them into: a disbursement
+batch uses ``funds.disbursement.batch_posted`` events of many postings each, see
+:mod:`services.funds.contract`) and the posting rows (COPY for large batches).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from operator import attrgetter
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
+import asyncpg
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
+from services.funds.domain.ledger import EXTERNAL_KINDS
 from services.funds.models import accounts, postings
+from shared.db import raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
 from shared.money import format_fen
 
+#: From this many postings on, the rows are written with COPY instead of an INSERT per row.
+COPY_THRESHOLD = 32
+
+_POSTING_COLUMNS = ("id", "event_seq", "operation", "from_account", "to_account", "amount_fen", "document_no",
+                    "document_date", "purpose", "reference", "line_ref", "actor", "posted_at")
+_INSERT_POSTING = (f"INSERT INTO postings ({', '.join(_POSTING_COLUMNS)}) "
+                   f"VALUES ({', '.join(f'${i}' for i in range(1, len(_POSTING_COLUMNS) + 1))})")
 
 
-def _key_columns(key: AccountKey) -> dict[str, Any]:
-    return {"division": key.division, "role": key.role, "channel": key.channel, "fiscal_year": key.fiscal_year,
-            "kind": key.kind, "reference": key.reference or ""}
+# -- posting ids ------------------------------------------------------------------------------------
 
 
-_KEYS = "unnest(CAST(:d AS text[]), CAST(:r AS text[]), CAST(:c AS text[]), CAST(:y AS int[]), " \
-        "CAST(:k AS text[]), CAST(:f AS text[])) AS key(division, role, channel, fiscal_year, kind, reference)"
+class _Uuid7:
+    """UUIDv7 strings for posting ids, many at a time (RFC 9562 §6.2 method 1: a counter under one
+    millisecond stamp, then random bits). ``uuid6.uuid7()`` costs ~8 µs and, called faster than once
+    per millisecond, dates its ids into the future; this keeps the real millisecond, orders ids by
+    creation and costs ~1 µs."""
+
+    def __init__(self) -> None:
+        self.stamp = self.counter = 0
+        self.random = random.Random(os.urandom(32))
+        self.lock = threading.Lock()
+
+    def take(self, n: int) -> list[str]:
+        with self.lock:
+            stamp = time.time_ns() // 1_000_000
+            if stamp > self.stamp:
+                self.stamp, self.counter = stamp, 0
+            if self.counter + n >= 1 << 32:
+                self.stamp, self.counter = self.stamp + 1, 0
+            base, counter = (self.stamp << 80) | (0x7 << 76) | (0b10 << 62), self.counter
+            self.counter += n
+            bits = self.random.getrandbits
+        out = []
+        for c in range(counter, counter + n):
+            h = f"{base | ((c >> 20) << 64) | ((c & 0xFFFFF) << 42) | bits(42):032x}"
+            out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+        return out
+
+
+new_posting_ids = _Uuid7().take
+
+
+# -- account keys ---------------------------------------------------------------------------------
+
+
+def with_reference(template: AccountKey, reference: str) -> AccountKey:
+    """``template`` with another reference: equal to ``template.replace(reference=reference)``.
+
+    ``AccountKey`` validates on construction (~13 µs, mostly the division code); a batch builds a key
+    per payee that differs from a validated one only in its reference. Every rule of the key but the
+    reference's own does not depend on it and held for the template; the reference's (a non-empty
+    string, allowed for a kind that has one) is checked here. Anything else takes the full path."""
+    if (template.reference is None or type(reference) is not str or not reference.strip()
+            or not hasattr(template, "__dict__")):
+        return template.replace(reference=reference)
+    key = object.__new__(AccountKey)
+    key.__dict__.update(template.__dict__)
+    key.__dict__["reference"] = reference
+    return key
+
+
+# The bulk statements run on the asyncpg connection under the session (see :func:`_connection`):
+# thousands of result rows as asyncpg records, not SQLAlchemy rows. Keys travel as one JSON text.
+_GROUPS = ("jsonb_to_recordset($1::text::jsonb) AS g(n INTEGER, d TEXT, r TEXT, c TEXT, y INTEGER, k TEXT, refs JSONB) "
+           "CROSS JOIN LATERAL jsonb_array_elements_text(g.refs) WITH ORDINALITY AS x(ref, i)")
+_FIND = (f"SELECT g.n, x.ref, a.id FROM {_GROUPS} CROSS JOIN LATERAL (SELECT id FROM accounts WHERE "
+         "division = CAST(g.d AS CHAR(12)) AND role = g.r AND channel = g.c AND fiscal_year = g.y AND kind = g.k "
+         "AND reference = x.ref LIMIT 1) AS a")  # one index probe per key (LIMIT 1: not a hash join over all accounts)
+_INSERT_ACCOUNTS = ("INSERT INTO accounts (division, role, channel, fiscal_year, kind, reference) "  # in the order
+                    f"SELECT CAST(g.d AS CHAR(12)), g.r, g.c, g.y, g.k, x.ref FROM {_GROUPS} ORDER BY g.n, x.i")  # sent
+_RETURNING = " RETURNING id, division, role, channel, fiscal_year, kind, reference"
+_OPEN = _INSERT_ACCOUNTS + _RETURNING
+_OPEN_IF_ABSENT = _INSERT_ACCOUNTS + " ON CONFLICT ON CONSTRAINT accounts_key DO NOTHING" + _RETURNING
+#: From this many accounts to open on, a plain INSERT in a savepoint (a unique-key probe less per
+#: account than ON CONFLICT's), falling back to ON CONFLICT DO NOTHING if another transaction
+#: opened one of them meanwhile.
+OPEN_PLAIN_THRESHOLD = 32
+_group_of = attrgetter("division", "role", "channel", "fiscal_year", "kind")
+AccountRef = tuple  # (division, role, channel, fiscal_year, kind, reference or "") — an account's key columns
+
+
+def account_ref(key: AccountKey) -> AccountRef:
+    return (*_group_of(key), key.reference or "")
+
+
+async def _connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, inside the session's transaction: SQLAlchemy's
+    adapter begins it lazily, on its first statement, so one is run first if none was."""
+    async with raw_connection(session) as conn:
+        if not conn.is_in_transaction():
+            await session.execute(text("SELECT 1"))
+        return conn
+
+
+async def _fetch(session: AsyncSession, sql: str, *args: Any, many: bool = False) -> Sequence[Sequence[Any]]:
+    """Rows of ``sql`` (``$n`` parameters) on the asyncpg connection under the session (records,
+    not SQLAlchemy rows: cheaper by thousands). If this is the session's first statement,
+    SQLAlchemy's adapter must run one to begin the transaction: this one, unless ``many`` rows are
+    expected (then a ``SELECT 1`` first — a round trip is cheaper than thousands of rows through
+    SQLAlchemy)."""
+    async with raw_connection(session) as conn:
+        if conn.is_in_transaction():
+            return await conn.fetch(sql, *args)
+    if many:
+        return await (await _connection(session)).fetch(sql, *args)
+    return (await (await session.connection()).exec_driver_sql(sql, args)).all()
+
+
+def _payload(refs_by_group: Mapping[tuple, Iterable[str]]) -> tuple[list[tuple], str]:
+    """Keys grouped by all but their reference (a batch's payees share one group), as one JSON
+    text: the same statement for one key or a hundred thousand, one index probe per key."""
+    numbered = list(refs_by_group)
+    return numbered, json.dumps([
+        {"n": n, "d": g[0], "r": g[1], "c": g[2], "y": g[3], "k": g[4], "refs": list(refs_by_group[g])}
+        for n, g in enumerate(numbered)], ensure_ascii=False)
+
+
+async def _lookup(session: AsyncSession, refs_by_group: Mapping[tuple, Iterable[str]]) -> dict[AccountRef, int]:
+    """The ids of the accounts that exist (one statement)."""
+    numbered, groups = _payload(refs_by_group)
+    return {(*numbered[n], ref): account for n, ref, account in await _fetch(session, _FIND, groups)}
+
+
+def _grouped(refs: Iterable[AccountRef]) -> dict[tuple, list[str]]:
+    """Keys by group, groups and references sorted: transactions opening the same new accounts
+    then insert them in the same order, and wait for one another instead of deadlocking."""
+    groups: dict[tuple, list[str]] = {}
+    for ref in sorted(refs):
+        groups.setdefault(ref[:5], []).append(ref[5])
+    return groups
+
+
+async def _resolve(session: AsyncSession, refs: Iterable[AccountRef], *, found: Mapping[AccountRef, int] | None = None,
+                   looked_up: frozenset | set = frozenset()) -> dict[AccountRef, int]:
+    """The ids of the accounts, opening those used for the first time (balance 0). ``found`` and
+    ``looked_up`` are what an earlier look-up found and searched for (see :func:`prefetch`)."""
+    out = dict(found or {})
+    wanted = [ref for ref in dict.fromkeys(refs) if ref not in out]
+    unknown = [ref for ref in wanted if ref not in looked_up]
+    if unknown:
+        out.update(await _lookup(session, _grouped(unknown)))
+    absent = [ref for ref in wanted if ref not in out]
+    if absent:
+        conn = await _connection(session)
+        groups = _payload(_grouped(absent))[1]
+        rows = None
+        if len(absent) >= OPEN_PLAIN_THRESHOLD:
+            try:
+                async with conn.transaction():  # a savepoint
+                    rows = await conn.fetch(_OPEN, groups)
+            except asyncpg.UniqueViolationError:  # one of them was opened by a concurrent transaction
+                rows = None
+        if rows is None:
+            rows = await conn.fetch(_OPEN_IF_ABSENT, groups)
+        out.update((tuple(row[1:]), row[0]) for row in rows)
+        absent = [ref for ref in absent if ref not in out]
+        if absent:  # opened and committed by another transaction since the look-up
+            out.update(await _lookup(session, _grouped(absent)))
+            if any(ref not in out for ref in absent):  # pragma: no cover - an account cannot vanish
+                raise RuntimeError("accounts neither found nor opened")
+    return out
 
 
 async def account_ids(session: AsyncSession, keys: Iterable[AccountKey]) -> dict[AccountKey, int]:
-    """The ids of the accounts, opening those used for the first time (balance 0) — two statements
-    for any number of accounts, so a batch paying thousands of payees costs no more round trips."""
-    keys = list(dict.fromkeys(keys))
-    if not keys:
-        return {}
-    columns = [_key_columns(k) for k in keys]
-    params = {"d": [c["division"] for c in columns], "r": [c["role"] for c in columns],
-              "c": [c["channel"] for c in columns], "y": [c["fiscal_year"] for c in columns],
-              "k": [c["kind"] for c in columns], "f": [c["reference"] for c in columns]}
-    await session.execute(text(
-        f"INSERT INTO accounts (division, role, channel, fiscal_year, kind, reference) SELECT * FROM {_KEYS} "
-        "ON CONFLICT ON CONSTRAINT accounts_key DO NOTHING"), params)
-    rows = await session.execute(text(
-        f"SELECT a.id, a.division, a.role, a.channel, a.fiscal_year, a.kind, a.reference FROM accounts a JOIN {_KEYS} "
-        "USING (division, role, channel, fiscal_year, kind, reference)"), params)
-    by_columns = {(r.division, r.role, r.channel, r.fiscal_year, r.kind, r.reference): r.id for r in rows}
-    return {key: by_columns[tuple(col.values())] for key, col in zip(keys, columns)}
+    """The ids of the accounts, opening those used for the first time (balance 0)."""
+    keys = list(keys)
+    resolved = await _resolve(session, [account_ref(key) for key in keys]) if keys else {}
+    return {key: resolved[account_ref(key)] for key in keys}
 
 
 async def account_id(session: AsyncSession, key: AccountKey) -> int:
@@ -56,13 +218,41 @@ async def account_id(session: AsyncSession, key: AccountKey) -> int:
     return (await account_ids(session, [key]))[key]
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A posting to make, with what its event carries besides the posting and its line reference."""
+# -- posting ---------------------------------------------------------------------------------------
+
+
+class Entry(NamedTuple):
+    """A posting to make, with what its event carries besides the posting and its line reference.
+    (A named tuple: a batch builds one per line, at a third of a frozen dataclass's cost.)"""
 
     posting: Posting
     extra: Mapping[str, Any] | None = None
     line_ref: str | None = None
+
+
+_POSTING_INIT_FREE = not hasattr(Posting, "__post_init__")
+_POSTING_FIELDS = {f.name for f in dataclass_fields(Posting)}
+
+
+def make_posting(**fields: Any) -> Posting:
+    """``Posting(**fields)``, built without the frozen dataclass's ten ``object.__setattr__`` calls
+    (a batch builds one per line). ``Posting`` validates nothing on construction — the domain judges
+    it with ``check_posting`` — and if it ever does (a ``__post_init__``), this takes that path."""
+    if not _POSTING_INIT_FREE or fields.keys() != _POSTING_FIELDS:
+        return Posting(**fields)
+    posting = object.__new__(Posting)
+    posting.__dict__.update(fields)
+    return posting
+
+
+@dataclass
+class Judgement:
+    """What :func:`judge` decided: nothing is written yet."""
+
+    accepted: list[int]  # positions of the entries to post, in order
+    refused: list[dict[str, Any]]  # {index, line_ref, code, reason, error}
+    already_posted: list[int]  # positions whose line reference was posted before (idempotent retry)
+    accounts: dict[int, tuple[int, int]] = field(repr=False)  # position → (from account id, to account id)
 
 
 @dataclass
@@ -70,69 +260,200 @@ class Outcome:
     events: list[dict[str, Any]]
     refused: list[dict[str, Any]]  # {index, line_ref, code, reason, error}
     already_posted: list[int]  # indexes whose line reference was posted before (idempotent retry)
+    posted: list[int] = field(default_factory=list)  # indexes of the entries posted, in order
 
 
-async def post_many(session: AsyncSession, entries: list[Entry], *, actor: Mapping[str, Any], posted_at: datetime,
-                    partial: bool = False) -> Outcome:
-    """Post a batch in the caller's transaction: every entry is judged first (domain rules, then
-    balances in order, against the accounts locked once in id order); refused entries are named with
-    their reasons and, unless ``partial``, nothing is posted. An entry whose line reference was
-    posted before is skipped as already done. One event per posting, appended in one call."""
-    refused: list[dict[str, Any]] = []
+EventsFor = Callable[[list[int]], Sequence[tuple[NewEvent, Sequence[int]]]]
+"""Given the positions of the accepted entries (in order), the events that record them: each event
+with the positions of the entries it carries (every accepted entry in exactly one event)."""
 
-    def refuse(index: int, entry: Entry, error: Exception) -> None:
-        refused.append({"index": index, "line_ref": entry.line_ref, "code": getattr(error, "code", "refused"),
-                        "reason": str(error), "error": error})
 
+def _refusal(index: int, entry: Entry, error: Exception) -> dict[str, Any]:
+    return {"index": index, "line_ref": entry.line_ref, "code": getattr(error, "code", "refused"),
+            "reason": str(error), "error": error}
+
+
+_PREFETCH = (  # the line references posted before (n = -1) and the accounts that exist, in one statement
+    f"{_FIND} UNION ALL SELECT -1, p.line_ref, NULL FROM json_array_elements_text($2::text::json) AS r(ref) "
+    "CROSS JOIN LATERAL (SELECT line_ref FROM postings WHERE line_ref = r.ref LIMIT 1) AS p")
+_LOCK = "SELECT id, balance_fen FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
+
+
+@dataclass
+class Prefetch:
+    """What :func:`judge` reads before judging, looked up ahead (see :func:`prefetch`)."""
+
+    line_refs: frozenset[str]  # the line references it covers
+    done: set[str]  # those of them posted before
+    accounts: dict[AccountRef, int]  # the accounts found (or opened)
+    looked_up: set[AccountRef]  # the accounts searched for (found or not)
+
+
+async def prefetch(session: AsyncSession, line_refs: Sequence[str], refs_by_group: Mapping[tuple, Iterable[str]], *,
+                   open_missing: bool = False) -> Prefetch:
+    """The look-ups of :func:`judge` that need only the lines, not their postings: which line
+    references were posted before, and which of the accounts exist (one statement). With
+    ``open_missing`` the missing accounts are opened too (balance 0), before the postings are
+    judged — a batch does this while it builds its postings; the account of a line refused then
+    stays at zero (as that of a line refused for insufficient funds always did), and a batch
+    refused as a whole rolls back."""
+    refs = list(line_refs)
+    groups = {group: list(dict.fromkeys(group_refs)) for group, group_refs in refs_by_group.items()}
+    numbered, payload = _payload(groups)
+    done, accounts = set(), {}
+    many = len(refs) + sum(len(group_refs) for group_refs in groups.values()) > COPY_THRESHOLD
+    for n, ref, account in await _fetch(session, _PREFETCH, payload, json.dumps(refs, ensure_ascii=False), many=many):
+        if n < 0:
+            done.add(ref)
+        else:
+            accounts[(*numbered[n], ref)] = account
+    looked_up = {(*g, ref) for g, group_refs in groups.items() for ref in group_refs}
+    if open_missing and len(accounts) < len(looked_up):
+        accounts = await _resolve(session, looked_up, found=accounts, looked_up=looked_up)
+    return Prefetch(frozenset(refs), done, accounts, looked_up)
+
+
+async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Prefetch | None = None, *,
+                screened: Mapping[int, Exception] | None = None) -> Judgement:
+    """Judge a batch in the caller's transaction without writing postings or events: the domain's
+    rules for each entry (:func:`check_posting`), then, against the balances of the accounts locked
+    in id order, each accepted entry in order (:func:`check_sufficient`). An entry whose line
+    reference was posted before is set aside as already done. The accounts of the entries the
+    domain accepts are opened if new.
+
+    ``screened``: the caller ran :func:`check_posting` on every entry already; these are the
+    positions it refused, with the domain's error."""
     refs = [e.line_ref for e in entries if e.line_ref is not None]
     if len(set(refs)) != len(refs):
         raise Conflict("同一批次中支付行引用重复 (a line reference appears twice in the batch)", slug="duplicate-line")
-    done = set((await session.execute(select(postings.c.line_ref).where(postings.c.line_ref.in_(refs)))).scalars()) if refs else set()
-    already = [i for i, e in enumerate(entries) if e.line_ref in done]
-    candidates = []
+    if prefetched is None or not prefetched.line_refs.issuperset(refs):
+        groups: dict[tuple, list[str]] = {}
+        for entry in entries:
+            for key in (entry.posting.from_, entry.posting.to):
+                if isinstance(key, AccountKey):
+                    groups.setdefault(_group_of(key), []).append(key.reference or "")
+        prefetched = await prefetch(session, refs, groups)
+    done = prefetched.done
+    refused: list[dict[str, Any]] = []
+    already, candidates = [], []
     for index, entry in enumerate(entries):
         if entry.line_ref in done:
+            already.append(index)
             continue
-        try:
-            check_posting(entry.posting)
-        except Problem as error:
-            refuse(index, entry, error)
+        if screened is None:
+            try:
+                check_posting(entry.posting)
+            except Problem as error:
+                refused.append(_refusal(index, entry, error))
+                continue
+        elif index in screened:
+            refused.append(_refusal(index, entry, screened[index]))
             continue
-        candidates.append((index, entry))
-    ids = await account_ids(session, (key for _, entry in candidates for key in (entry.posting.from_, entry.posting.to)))
-    balances = dict((await session.execute(
-        select(accounts.c.id, accounts.c.balance_fen).where(accounts.c.id.in_(sorted(set(ids.values()))))
-        .order_by(accounts.c.id).with_for_update())).all()) if ids else {}
-    accepted = []
-    for index, entry in candidates:
+        candidates.append(index)
+    keys: dict[int, AccountKey] = {}  # by object: AccountKey hashes all six fields on every look-up
+    for index in candidates:
+        p = entries[index].posting
+        keys[id(p.from_)] = p.from_
+        keys[id(p.to)] = p.to
+    found, ids, missing = prefetched.accounts, {}, {}
+    bounded_set = set()
+    for oid, key in keys.items():
+        ref = account_ref(key)
+        account = found.get(ref)
+        if account is None:
+            missing[oid] = ref
+        else:
+            ids[oid] = account
+        if key.kind not in EXTERNAL_KINDS:
+            bounded_set.add(oid)
+    if missing:
+        resolved = await _resolve(session, missing.values(), found=found, looked_up=prefetched.looked_up)
+        ids.update((oid, resolved[ref]) for oid, ref in missing.items())
+    bounded = sorted({ids[oid] for oid in bounded_set})
+    balances = dict(await _fetch(session, _LOCK, bounded)) if bounded else {}
+    accepted, pairs = [], {}
+    for index in candidates:
+        p = entries[index].posting
+        source, target = pairs[index] = ids[id(p.from_)], ids[id(p.to)]
+        if source in balances:
+            try:
+                check_sufficient(p, balances[source])
+            except Problem as error:
+                refused.append(_refusal(index, entries[index], error))
+                continue
+            balances[source] -= p.amount_fen
+        if target in balances:
+            balances[target] += p.amount_fen
+        accepted.append(index)
+    refused.sort(key=lambda r: r["index"])
+    return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
+
+
+def _one_event_each(entries: Sequence[Entry], actor: Mapping[str, Any]) -> EventsFor:
+    def events(accepted: list[int]) -> list[tuple[NewEvent, Sequence[int]]]:
+        out = []
+        for index in accepted:
+            p, extra = entries[index].posting, entries[index].extra
+            out.append((NewEvent(EVENT_TYPES[p.operation], str(p.to), {
+                **p.as_dict(), "amount": format_fen(p.amount_fen), "on": p.document_date.isoformat(), **(extra or {})},
+                actor), (index,)))
+        return out
+    return events
+
+
+async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Judgement, *,
+                 actor: Mapping[str, Any], posted_at: datetime, events: EventsFor | None = None) -> list[dict[str, Any]]:
+    """Write the accepted entries of ``judgement``: their events (``events``; default one event per
+    posting, version 1), then their rows, each row with the seq of the event that carries it.
+    Returns the appended events."""
+    accepted = judgement.accepted
+    if not accepted:
+        return []
+    planned = list((events or _one_event_each(entries, actor))(accepted))
+    carried = [index for _, positions in planned for index in positions]
+    if len(carried) != len(accepted) or set(carried) != set(accepted):
+        raise ValueError("the events do not carry every accepted posting exactly once")
+    appended = await append(session, [event for event, _ in planned])
+    seq_of = {index: envelope["seq"] for envelope, (_, positions) in zip(appended, planned) for index in positions}
+    pairs, actor_json = judgement.accounts, json.dumps(dict(actor), ensure_ascii=False)
+    rows = []
+    for index in accepted:
+        seq = seq_of[index]
+        entry = entries[index]
         p = entry.posting
+        source, target = pairs[index]
+        rows.append((p.posting_id, seq, p.operation, source, target, p.amount_fen, p.document_no,
+                     p.document_date, p.purpose, p.reference, entry.line_ref, actor_json, posted_at))
+    async with raw_connection(session) as conn:
         try:
-            check_sufficient(p, balances[ids[p.from_]])
-        except Problem as error:
-            refuse(index, entry, error)
-            continue
-        balances[ids[p.from_]] -= p.amount_fen
-        balances[ids[p.to]] += p.amount_fen
-        accepted.append(entry)
-    if refused and not partial:
-        raise Unprocessable(f"{len(refused)}笔被拒绝，全部未入账 ({len(refused)} line(s) refused; nothing was posted)",
-                            errors=[{"field": f"lines.{r['index']}", "reason": r["reason"]} for r in refused],
-                            refused=[public_refusal(r) for r in refused])
-    events = await append(session, [NewEvent(
-        EVENT_TYPES[e.posting.operation], str(e.posting.to),
-        {**e.posting.as_dict(), "amount": format_fen(e.posting.amount_fen), "on": e.posting.document_date.isoformat(),
-         **(e.extra or {})}, actor) for e in accepted])
-    if accepted:
-        try:
-            await session.execute(postings.insert(), [{
-                "id": e.posting.posting_id, "event_seq": event["seq"], "operation": e.posting.operation,
-                "from_account": ids[e.posting.from_], "to_account": ids[e.posting.to], "amount_fen": e.posting.amount_fen,
-                "document_no": e.posting.document_no, "document_date": e.posting.document_date,
-                "purpose": e.posting.purpose, "reference": e.posting.reference, "line_ref": e.line_ref,
-                "actor": dict(actor), "posted_at": posted_at} for e, event in zip(accepted, events)])
-        except IntegrityError:  # the same line posted by a concurrent request
+            if len(rows) >= COPY_THRESHOLD:
+                await conn.copy_records_to_table("postings", records=rows, columns=_POSTING_COLUMNS)
+            else:
+                await conn.executemany(_INSERT_POSTING, rows)
+        except asyncpg.UniqueViolationError:  # the same line posted by a concurrent request
             raise Conflict("支付行已被并发入账 (a line was posted concurrently)", slug="duplicate-line") from None
-    return Outcome(events=events, refused=refused, already_posted=already)
+    return appended
+
+
+def refusal_problem(refused: Sequence[Mapping[str, Any]]) -> Unprocessable:
+    """The 422 of a batch with refused lines, nothing posted."""
+    return Unprocessable(f"{len(refused)}笔被拒绝，全部未入账 ({len(refused)} line(s) refused; nothing was posted)",
+                         errors=[{"field": f"lines.{r['index']}", "reason": r["reason"]} for r in refused],
+                         refused=[public_refusal(r) for r in refused])
+
+
+async def post_many(session: AsyncSession, entries: list[Entry], *, actor: Mapping[str, Any], posted_at: datetime,
+                    partial: bool = False, events: EventsFor | None = None) -> Outcome:
+    """Post a batch in the caller's transaction: every entry is judged first (:func:`judge`);
+    refused entries are named with their reasons and, unless ``partial``, nothing is posted. An entry
+    whose line reference was posted before is skipped as already done. One event per posting
+    unless ``events`` groups them."""
+    judgement = await judge(session, entries)
+    if judgement.refused and not partial:
+        raise refusal_problem(judgement.refused)
+    appended = await record(session, entries, judgement, actor=actor, posted_at=posted_at, events=events)
+    return Outcome(events=appended, refused=judgement.refused, already_posted=judgement.already_posted,
+                   posted=judgement.accepted)
 
 
 async def post(session: AsyncSession, posting: Posting, *, actor: Mapping[str, Any], posted_at: datetime,
@@ -151,13 +472,14 @@ def public_refusal(refusal: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def load_ledger(session: AsyncSession) -> Ledger:
-    """The whole ledger rebuilt from the posting rows, in order (for traces and checks)."""
+    """The whole ledger rebuilt from the posting rows, in order (for traces and checks): by event,
+    and within an event (a batch's) by posting id, which is in line order."""
     source, target = accounts.alias("source"), accounts.alias("target")
     rows = (await session.execute(
         select(postings, *(source.c[c].label(f"f_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")),
                *(target.c[c].label(f"t_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")))
         .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
-        .order_by(postings.c.event_seq))).mappings().all()
+        .order_by(postings.c.event_seq, postings.c.id))).mappings().all()
 
     def key(row, prefix: str) -> AccountKey:
         return AccountKey(division=row[f"{prefix}division"], role=row[f"{prefix}role"], channel=row[f"{prefix}channel"],

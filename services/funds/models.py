@@ -1,9 +1,13 @@
 """The funds ledger's tables. Invariants are enforced by the database itself, not only by code:
 
 * every posting moves one positive amount from one account to another, and a trigger applies
-  it to both balances in the same statement — so the sum of all balances stays zero;
+  it to both balances in the same statement — so the sum of all balances stays zero (since
+  revision 0006 once per statement, summed per account; see that migration);
 * a CHECK keeps every non-external account (not ``appropriation``, not ``disbursed``) ≥ 0, so an
   over-disbursement fails inside the transaction and nothing is written;
+* a posting names existing accounts only: the same trigger refuses one that names an unknown
+  account (SQLSTATE 23503), and accounts are permanent (no DELETE, no change of ``id``) — since
+  revision 0006 instead of two foreign keys checked row by row;
 * postings are append-only (UPDATE and DELETE are rejected), like the event log.
 """
 
@@ -39,8 +43,8 @@ postings = sa.Table(
     sa.Column("id", UUID(as_uuid=False), primary_key=True),
     sa.Column("event_seq", sa.BigInteger, nullable=False, index=True),  # the event that records it
     sa.Column("operation", sa.Text, nullable=False),
-    sa.Column("from_account", sa.BigInteger, sa.ForeignKey("accounts.id"), nullable=False, index=True),
-    sa.Column("to_account", sa.BigInteger, sa.ForeignKey("accounts.id"), nullable=False, index=True),
+    sa.Column("from_account", sa.BigInteger, nullable=False, index=True),  # accounts.id (checked by the trigger)
+    sa.Column("to_account", sa.BigInteger, nullable=False, index=True),  # accounts.id (checked by the trigger)
     sa.Column("amount_fen", sa.BigInteger, nullable=False),
     sa.Column("document_no", sa.Text),  # 文号
     sa.Column("document_date", sa.Date),
@@ -80,6 +84,11 @@ projects_view = sa.Table(  # local read model of the projects service's events (
     sa.Column("publicity_passed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("cancelled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("last_event", sa.Text, nullable=False),
+    # version 2 of the library event: what the county's results announcement lists per project
+    sa.Column("name", sa.Text),
+    sa.Column("type_label", sa.Text),
+    sa.Column("content", sa.Text),
+    sa.Column("implementing_unit", sa.Text),
 )
 
 LEDGER_DDL = (

@@ -26,4 +26,4 @@ async def funds(databases):
     settings = await databases.new("funds")
     clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
     async with serving(funds_app(settings, clock=clock, run_background=False)) as client:
-        yield Funds(settings, client, databases)
+        yield Funds(settings, client, databases, clock)

@@ -13,8 +13,8 @@ ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city
 
 
 class Funds:
-    def __init__(self, settings, client, databases=None):
-        self.settings, self.client, self.n = settings, client, 0
+    def __init__(self, settings, client, databases=None, clock=None):
+        self.settings, self.client, self.n, self.clock = settings, client, 0, clock
         self.databases, self.projects = databases, None
 
     async def project_event(self, event_type: str, **data):
@@ -29,9 +29,9 @@ class Funds:
         actor = {"sub": "县扶贫办", "roles": ["county_office"], "division": JINGHE}
         source, sink = make_engine(self.projects.sqlalchemy_url, pool_size=1), make_engine(self.settings.sqlalchemy_url, pool_size=2)
         try:
-            async with make_sessionmaker(source, "projects")() as session, session.begin():
+            async with make_sessionmaker(source, "projects", self.clock)() as session, session.begin():
                 [event] = await append(session, [NewEvent(event_type, data["code"], {"division": JINGHE, **data}, actor)])
-            consumer = Consumer(self.settings, make_sessionmaker(sink, "funds"), CONSUMES)
+            consumer = Consumer(self.settings, make_sessionmaker(sink, "funds", self.clock), CONSUMES)
             await consumer.load_positions()
             await consumer.apply(event)
             await consumer.http.aclose()

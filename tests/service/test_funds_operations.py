@@ -130,7 +130,7 @@ async def test_a_deadline_met_and_one_missed_as_the_clock_moves(databases):
     settings = await databases.new("funds")
     clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
     async with serving(create_app(settings, clock=clock, run_background=False)) as client:
-        f = Funds(settings, client)
+        f = Funds(settings, client, clock=clock)
         await f.post("/appropriations", CENTRAL, amount="1000.00", document_no="财农〔2017〕8号")
         received = await f.post("/allocations", CENTRAL, amount="1000.00", to_division=XINJIANG, document_no="财农〔2017〕10号")
         [province_deadline] = received.json()["deadlines"]
@@ -259,7 +259,11 @@ async def test_the_management_fee_is_capped_at_one_percent_and_spending_is_repor
 async def test_the_county_announces_its_funds_results(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
-    await f.in_library("P-1")
+    await f.project_event("projects.project.entered_library", v=2, code="P-1", division="652722102201", publicity_passed=True,
+                          name="永集湖村枸杞种植基地", type="industry.planting", type_label="种植业",
+                          content="新建枸杞种植基地500亩；配套滴灌设施", implementing_unit="托里镇人民政府")
+    await f.in_library("P-2")  # version 1: no details
+    await f.post("/commitments", JINGHE, amount="100.00", project_code="P-2", source="available")
     await f.post("/integrations", JINGHE, amount="600.00", plan="整合方案", document_no="精政发〔2017〕3号")
     await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="pool", plan="整合方案")
     notice = await f.client.post("/results-notices", headers=f.headers(JINGHE), json={
@@ -267,7 +271,10 @@ async def test_the_county_announces_its_funds_results(funds):
     assert notice.status_code == 201, notice.text
     public = (await f.client.get(f"/public/announcements/{notice.json()['announcement_id']}")).json()
     rows = public["content"]["table"]["rows"]
-    assert ["收到资金", "市", "中央财政专项扶贫资金", "", "1000.00"] in rows  # from 博州 (a city), central money
-    assert ["统筹整合", "", "中央财政专项扶贫资金", "整合方案", "600.00"] in rows
-    assert ["安排项目", "", "中央财政专项扶贫资金", "P-1", "500.00"] in rows
+    assert public["content"]["table"]["columns"][3:7] == ["方案/项目", "建设地点", "建设内容", "实施单位"]
+    assert ["收到资金", "市", "中央财政专项扶贫资金", "", "", "", "", "1000.00"] in rows  # from 博州 (a city), central money
+    assert ["统筹整合", "", "中央财政专项扶贫资金", "整合方案", "", "", "", "600.00"] in rows
+    assert ["安排项目", "", "中央财政专项扶贫资金", "永集湖村枸杞种植基地", "652722102201", "新建枸杞种植基地500亩；配套滴灌设施",
+            "托里镇人民政府", "500.00"] in rows
+    assert ["安排项目", "", "中央财政专项扶贫资金", "P-2", JINGHE, "", "", "100.00"] in rows  # version 1: place only
     assert public["hotlines"]["supervision"] == "12317" and public["level"] == "county"

@@ -42,8 +42,7 @@ async def year(databases):
     settings = await databases.new("funds")
     clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
     async with serving(create_app(settings, clock=clock, run_background=False)) as client:
-        f = Funds(settings, client, databases)
-        f.clock = clock
+        f = Funds(settings, client, databases, clock)
         engine = make_engine(settings.sqlalchemy_url, pool_size=1)
         f.scheduler = DeadlineScheduler(make_sessionmaker(engine, "funds", clock), clock, 1)
         try:

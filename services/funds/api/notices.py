@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from services.funds.domain import CHANNEL_LABELS
-from services.funds.models import accounts, postings
+from services.funds.models import accounts, postings, projects_view
 from shared import announcements, divisions
 from shared.auth import Principal, Role, require
 from shared.errors import Unprocessable
@@ -32,11 +32,20 @@ HEADINGS = {"appropriate": "收到资金", "allocate": "收到资金", "realloca
             "commit": "安排项目"}
 
 
-def _row(flow) -> list[str]:
-    """类别, 来源层级 (the level the money came from: 中央/省/市, or the county's own budget), 渠道, 方案/项目, 金额."""
-    from_level = divisions.level(flow["from_division"]).label_zh if flow["operation"] != "integrate" else ""
-    return [HEADINGS[flow["operation"]], from_level if flow["operation"] != "commit" else "",
-            CHANNEL_LABELS.get(flow["channel"], flow["channel"]), flow["reference"] or "", format_fen(int(flow["amount"]))]
+COLUMNS = ["类别", "来源层级", "资金渠道", "方案/项目", "建设地点", "建设内容", "实施单位", "金额（元）"]
+
+
+def _row(flow, projects: dict) -> list[str]:
+    """One line of the table: where money came from (the level that sent it: 中央/省/市, or the
+    county's own budget), what was integrated, and per project its name, place, content and
+    responsible unit (DOMAIN §6, from version 2 of the projects' library event when known)."""
+    operation, reference = flow["operation"], flow["reference"] or ""
+    from_level = divisions.level(flow["from_division"]).label_zh if operation not in ("integrate", "commit") else ""
+    project = projects.get(reference) if operation == "commit" else None
+    name, place, content, unit = ((project["name"] or reference, project["division"], project["content"] or "",
+                                   project["implementing_unit"] or "") if project else (reference, "", "", ""))
+    return [HEADINGS[operation], from_level, CHANNEL_LABELS.get(flow["channel"], flow["channel"]), name, place, content,
+            unit, format_fen(int(flow["amount"]))]
 
 
 @notices.post("/results-notices", status_code=201, summary="Announce the county's fund allocation and integration results",
@@ -58,14 +67,17 @@ async def results_notice(body: ResultsNoticeIn, request: Request,
     if not flows:
         raise Unprocessable(f"{body.fiscal_year}年度没有资金记录 (no funds recorded for {body.fiscal_year})",
                             errors=[{"field": "fiscal_year", "reason": "no funds"}])
-    rows = sorted((_row(f) for f in flows), key=lambda row: SECTIONS.index(row[0]))
+    codes = [f["reference"] for f in flows if f["operation"] == "commit"]
+    projects = {p["code"]: p for p in (await session.execute(
+        select(projects_view).where(projects_view.c.code.in_(codes)))).mappings()}
+    rows = sorted((_row(f, projects) for f in flows), key=lambda row: SECTIONS.index(row[0]))
     clock = request.app.state.clock
     draft = await announcements.announce(
         session, actor=principal.actor(), clock=clock, policy=request.app.state.policy, start=body.period_start,
         end=body.period_end, subject_type="funds_results", subject_id=f"{county}:{body.fiscal_year}",
         level="county", division=county, title=f"{body.fiscal_year}年度财政扶贫资金分配和涉农资金整合结果公告",
         content={"body": "现将本年度财政扶贫资金来源、统筹整合和项目安排情况公告如下，接受社会监督。",
-                 "table": {"columns": ["类别", "来源层级", "资金渠道", "方案/项目", "金额（元）"], "rows": rows}},
+                 "table": {"columns": COLUMNS, "rows": rows}},
         people=[], hotline_local=body.hotline_local)
     return {"announcement_id": str(draft.id), "rows": len(rows)}
 
