@@ -12,7 +12,10 @@ def create_app(settings: ProjectsSettings | None = None, **options) -> FastAPI:
     return build(
         settings or ProjectsSettings(),
         title="Fupin projects — 扶贫项目库 project library",
-        description='The project library lifecycle, beneficiaries, acceptance (验收) and assets. Business endpoints arrive with issue #6.',
+        description="The project library (国开办发〔2018〕10号): proposal → township review → county appraisal and approval → "
+                    "publicity at each level → library → annual plan → funding (from the funds service) → progress → "
+                    "completion → acceptance (验收) → results announcement → asset handover (资产移交); beneficiaries from "
+                    "the registry, benefits published to it, asset income distributions, the annual adjustment.",
         routers=ROUTERS,
         consumes=CONSUMES,
         **options,

@@ -1,5 +1,157 @@
-"""Events of other services that the projects service consumes: {source: {event type: handler}}."""
+"""Events of other services that the projects service consumes: {source: {event type: handler}}.
 
+**Registry → the beneficiaries read model** (``registry_households``): which households exist,
+where, in which status, how many persons — from ``registry.households.imported`` (bulk, decoded
+with ``services.registry.imports.households_of``), ``registry.household.proposed``, each
+procedure step ``registry.household.<action>`` (its ``data.to``), ``registry.households.noticed``,
+``registry.households.exits_imported``, ``registry.household.removed | returned`` and
+``registry.member.added | left``. A step for a household this model does not know is ignored.
+
+**Funds → each project's funding** (``project_postings``): commitments, disbursements and
+strandings, read only through ``services.funds.contract.postings_of`` (the project of a posting:
+``services.projects.domain.funding.project_of``). The first commitment to a project in the annual
+plan moves it to ``funded`` with its own event ``projects.project.funded`` (caused by the funds
+event). A posting for a project this service does not have is ignored (logged).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.contract import DISBURSEMENT_BATCH_POSTED, EVENT_TYPES, postings_of
+from services.projects.domain import lifecycle
+from services.projects.domain.funding import project_of
+from services.projects.models import FundingPosting, Project, RegistryHousehold
+from services.projects.store import funding, record
+from services.registry.domain.workflow import DECISIONS
+from services.registry.imports import households_of
+from shared.auth import SYSTEM
+from shared.events import NewEvent
 from shared.events.consumer import Handler
+from shared.events.store import parse_time
+from shared.logging import get_logger
 
-CONSUMES: dict[str, dict[str, Handler]] = {}
+log = get_logger("fupin.projects.handlers")
+HOUSEHOLDS = RegistryHousehold.__table__
+
+
+def _head(members: list[dict[str, Any]]) -> str | None:
+    return next((m.get("name") for m in members if m.get("relation") == "head"), None)
+
+
+async def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        statement = insert(HOUSEHOLDS).values(rows)
+        await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
+            c: statement.excluded[c] for c in ("number", "division", "status", "head_name", "persons")}))
+
+
+def _ids(values: list[str]) -> list[uuid.UUID]:
+    """The registry's household ids; anything else cannot be one of its households (skipped, logged)."""
+    ids = []
+    for value in values:
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except ValueError:
+            log.warning("not a household id; ignored", value=str(value)[:64])
+    return ids
+
+
+async def _set_status(session: AsyncSession, ids: list[str], status: str) -> None:
+    await session.execute(update(HOUSEHOLDS).where(HOUSEHOLDS.c.id.in_(_ids(ids))).values(status=status))
+
+
+# -- registry ------------------------------------------------------------------------------------
+
+async def on_imported(session: AsyncSession, event: dict[str, Any]) -> None:
+    await _upsert(session, [{"id": uuid.UUID(h["id"]), "number": h["number"], "division": h["division"],
+                             "status": h["status"], "head_name": _head(h["members"]), "persons": len(h["members"])}
+                            for h in households_of(event["data"])])
+
+
+async def on_exits_imported(session: AsyncSession, event: dict[str, Any]) -> None:
+    await _set_status(session, [h["id"] for h in event["data"]["households"]], "exited")
+
+
+async def on_proposed(session: AsyncSession, event: dict[str, Any]) -> None:
+    data = event["data"]
+    await _upsert(session, [{"id": uuid.UUID(data["household_id"]), "number": data["number"],
+                             "division": data["division"], "status": "proposed",
+                             "head_name": _head(data["members"]), "persons": len(data["members"])}])
+
+
+async def on_step(session: AsyncSession, event: dict[str, Any]) -> None:
+    await _set_status(session, [event["subject"]], event["data"]["to"])
+
+
+async def on_noticed(session: AsyncSession, event: dict[str, Any]) -> None:
+    await _set_status(session, event["data"]["household_ids"], event["data"]["to"])
+
+
+def _status_is(status: str) -> Handler:
+    async def handler(session: AsyncSession, event: dict[str, Any]) -> None:
+        await _set_status(session, [event["subject"]], status)
+    return handler
+
+
+def _persons_change(delta: int) -> Handler:
+    async def handler(session: AsyncSession, event: dict[str, Any]) -> None:
+        await session.execute(update(HOUSEHOLDS).where(HOUSEHOLDS.c.id.in_(_ids([event["subject"]])))
+                              .values(persons=HOUSEHOLDS.c.persons + delta))
+    return handler
+
+
+# -- funds ---------------------------------------------------------------------------------------
+
+async def on_posting(session: AsyncSession, event: dict[str, Any]) -> None:
+    for posting in postings_of(event):
+        code = project_of(posting)
+        if code is None:
+            continue
+        project = (await session.execute(select(Project).where(Project.code == code).with_for_update())).scalar_one_or_none()
+        if project is None:
+            log.warning("funds posting for an unknown project ignored", source_event=event["id"], project=code)
+            continue
+        account = posting["from"] if posting["operation"] != "commit" else posting["to"]
+        on = date.fromisoformat(posting.get("on") or posting["document_date"])
+        await session.execute(insert(FundingPosting.__table__).values(
+            posting_id=posting["posting_id"], code=code, operation=posting["operation"], channel=account["channel"],
+            fiscal_year=account["fiscal_year"], amount_fen=posting["amount_fen"], on=on, payee=posting.get("payee"),
+            source_event=event["id"]).on_conflict_do_nothing(index_elements=["posting_id"]))
+        if posting["operation"] == "commit":
+            await session.flush()
+            await mark_funded(session, project, on, parse_time(event["time"]))
+
+
+async def mark_funded(session: AsyncSession, project: Project, on: date, now) -> None:
+    """A project in the annual plan with money committed is funded (资金到位): its own event."""
+    money = await funding(session, project.code)
+    if project.stage != "planned" or money.active_fen <= 0:
+        return
+    step = lifecycle.STEPS["fund"]
+    await record(session, project, step.to_stage, on, NewEvent(step.event, project.code, {
+        "code": project.code, "division": project.division, "from": "planned", "to": step.to_stage,
+        "on": on.isoformat(), **money.as_dict()}, SYSTEM.actor()), now)
+
+
+CONSUMES: dict[str, dict[str, Handler]] = {
+    "registry": {
+        "registry.households.imported": on_imported,
+        "registry.households.exits_imported": on_exits_imported,
+        "registry.household.proposed": on_proposed,
+        **{f"registry.household.{action.replace('-', '_')}": on_step for action in DECISIONS},
+        "registry.households.noticed": on_noticed,
+        "registry.household.removed": _status_is("removed"),
+        "registry.household.returned": _status_is("registered"),
+        "registry.member.added": _persons_change(+1),
+        "registry.member.left": _persons_change(-1),
+    },
+    "funds": {**{EVENT_TYPES[operation]: on_posting for operation in ("commit", "disburse", "strand")},
+              DISBURSEMENT_BATCH_POSTED: on_posting},
+}

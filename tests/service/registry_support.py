@@ -48,7 +48,7 @@ class Registry:
         self.clock.advance(timedelta(days=10))
         engine = make_engine(self.settings.sqlalchemy_url, pool_size=1)
         try:
-            async with make_sessionmaker(engine, "registry")() as session, session.begin():
+            async with make_sessionmaker(engine, "registry", self.clock)() as session, session.begin():
                 await close_due(session, clock=self.clock)
         finally:
             await engine.dispose()

@@ -22,6 +22,9 @@ def expected_metadata(service: str) -> sa.MetaData:
     if service == "funds":
         from services.funds.models import metadata
         tables += metadata.sorted_tables
+    if service == "projects":
+        from services.projects.models import TABLES
+        tables += TABLES
     for table in tables:
         table.to_metadata(combined)
     return combined

@@ -2,4 +2,10 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from services.projects.api.adjustments import adjustments
+from services.projects.api.assets import assets
+from services.projects.api.implementation import implementation
+from services.projects.api.projects import library
+from services.projects.api.publicity import publicity
+
+ROUTERS: list[APIRouter] = [library, publicity, implementation, assets, adjustments]
