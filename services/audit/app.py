@@ -12,7 +12,10 @@ def create_app(settings: AuditSettings | None = None, **options) -> FastAPI:
     return build(
         settings or AuditSettings(),
         title="Fupin audit — 审计 audit",
-        description="Replays the other services' event logs, verifies the chains, rebuilds figures and checks compliance. Business endpoints arrive with issue #7.",
+        description="For auditors (审计, 纪检, third-party evaluators): replays every service's event log, verifies "
+        "each hash chain and the cross-service references, rebuilds ledger balances, household states, registry "
+        "statistics and the project library with the services' own domain functions, compares them with what the "
+        "services report, and checks compliance as of a date, each finding citing its rule. Read-only.",
         routers=ROUTERS,
         consumes=CONSUMES,
         **options,

@@ -1,0 +1,268 @@
+"""Benchmark of the audit replay (``services.audit.run.replay_export``) from an export.
+
+What is measured, in one run, on one generated export of N chain-valid events (default 1,000,000)
+in a temporary directory — mostly funds postings (appropriations, allocations down to counties,
+integration, commitments to projects, disbursements to households and cooperatives, with their
+deadline records) and registry events (division reference data, bulk-import chunks of 200
+households, then helpers, measures, incomes and monitoring per household):
+
+1. **Baseline** — read and parse every line of every file (``orjson.loads``, one process): what
+   any replay costs at least.
+2. **Verify** — every chain (gapless from 1, every hash via the export's canonical lines, links),
+   the manifest and the id index for the causation check, one process per service file.
+3. **Verify + rebuild** — the same plus the rebuild: the funds ledger replayed with the funds
+   domain's ``Ledger`` (every posting judged as the service judges it) and the registry's
+   households, one process per file; and the same in one process, for the effect of the two.
+
+Events/s and the ratio to the baseline are printed, then a Markdown section for RESULTS.md.
+Timing is printed, never asserted; the rebuilt ledger is checked to sum to zero.
+
+    .venv/bin/python bench/audit_replay.py [--events N] [--registry-share 0.3] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import hashlib
+import json
+import random
+import shutil
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from harness import machine
+from services.audit.export import FORMAT, MANIFEST, iter_lines, loads
+from services.audit.run import replay_export
+from services.audit.sources import ExportSource
+from services.funds.contract import EVENT_TYPES
+from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from shared.events.chain import GENESIS, canonical_json
+from shared.events.store import format_time
+
+CENTRAL, XINJIANG = "000000000000", "650000000000"
+CITIES = ["652700000000", "652800000000", "652900000000"]
+COUNTIES = {city: [city[:4] + f"{n:02d}" + "000000" for n in (1, 2, 3, 22, 23)] for city in CITIES}
+CHANNELS = ["central_special", "agri_integrated_irrigation", "work_relief"]
+ACTORS = {"county_finance": {"sub": "县财政局", "roles": ["county_finance"], "division": "652722000000"},
+          "village": {"sub": "村委会", "roles": ["village"], "division": "652722102201"}}
+
+
+class Writer:
+    """One service's export file, written as the exporter writes it (canonical lines)."""
+
+    def __init__(self, directory: Path, service: str, start: datetime):
+        self.service, self.path = service, directory / f"{service}.jsonl"
+        self.file, self.digest = self.path.open("wb"), hashlib.sha256()
+        self.seq, self.prev, self.clock = 0, GENESIS, start
+
+    def add(self, type_: str, subject: str, data: dict, actor: dict) -> None:
+        self.seq += 1
+        self.clock += timedelta(milliseconds=50)
+        event = {"actor": actor, "causation_id": None, "correlation_id": f"c-{self.seq // 50}", "data": data,
+                 "id": str(uuid.UUID(int=random.getrandbits(128), version=4)), "prev_hash": self.prev,
+                 "seq": self.seq, "source": self.service, "subject": subject, "time": format_time(self.clock),
+                 "type": type_}
+        body = canonical_json(event)
+        event["hash"] = self.prev = hashlib.sha256(self.prev.encode() + body.encode()).hexdigest()
+        line = canonical_json(event).encode() + b"\n"
+        self.file.write(line)
+        self.digest.update(line)
+
+    def close(self) -> dict:
+        self.file.close()
+        return {"file": self.path.name, "events": self.seq, "last_seq": self.seq, "last_hash": self.prev,
+                "sha256": self.digest.hexdigest()}
+
+
+def _key(division, kind, channel, reference=None, year=2018):
+    return {"division": division, "role": "finance", "channel": channel, "fiscal_year": year, "kind": kind,
+            "reference": reference}
+
+
+def funds_events(w: Writer, count: int, rng: random.Random) -> None:
+    """Money down the levels, then commitments and (mostly) disbursements, never overdrawn."""
+    n = 0
+
+    def post(op, src, dst, amount, reference=None, purpose=None, **extra):
+        nonlocal n
+        n += 1
+        data = {"posting_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "from": src, "to": dst,
+                "amount_fen": amount, "operation": op, "document_no": f"财农〔2018〕{n % 997}号" if op in (
+                    "appropriate", "allocate", "integrate") else "", "document_date": "2018-03-01", "actor": "bench",
+                "purpose": purpose, "reference": reference, "amount": f"{amount // 100}.{amount % 100:02d}",
+                "on": "2018-03-01", **extra}
+        w.add(EVENT_TYPES[op], dst["division"], data, ACTORS["county_finance"])
+
+    unit = 10 ** 13  # plenty: every county can pay its share of the disbursements
+    counties = [c for city in CITIES for c in COUNTIES[city]]
+    for channel in CHANNELS:
+        post("appropriate", _key(CENTRAL, "appropriation", channel), _key(CENTRAL, "available", channel), unit * 100)
+        post("allocate", _key(CENTRAL, "available", channel), _key(XINJIANG, "available", channel), unit * 90)
+        for city in CITIES:
+            post("allocate", _key(XINJIANG, "available", channel), _key(city, "available", channel), unit * 25)
+            for county in COUNTIES[city]:
+                post("allocate", _key(city, "available", channel), _key(county, "available", channel), unit * 4)
+                w.add("funds.deadline.set", str(uuid.uuid4()), {
+                    "id": str(uuid.uuid4()), "receiver": county, "channel": channel, "fiscal_year": 2018,
+                    "kind": "stranded_return", "due": "2019-12-31", "rule_id": "funds.stranded.return",
+                    "citation": "DOMAIN.md §4", "title": "滞留资金收回", "basis_seq": w.seq, "basis_on": "2018-03-01",
+                    "amount_fen": unit * 4, "state": "open"}, ACTORS["county_finance"])
+    projects = [(county, channel, f"P-{county[:6]}-{i:03d}") for county in counties for channel in CHANNELS
+                for i in range(20)]
+    for county, channel, code in projects:
+        post("commit", _key(county, "available", channel), _key(county, "committed", channel, code), unit // 10,
+             reference=code)
+    while w.seq < count:
+        county, channel, code = projects[rng.randrange(len(projects))]
+        if rng.random() < 0.8:
+            household = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            payee = {"kind": "household", "name": "户主", "household_id": household}
+            reference = f"household:{household}"
+        else:
+            payee = {"kind": "cooperative", "name": f"合作社{rng.randrange(500)}", "household_id": None}
+            reference = f"cooperative:{payee['name']}"
+        post("disburse", _key(county, "committed", channel, code), _key(county, "disbursed", channel, reference),
+             rng.randrange(10_000, 2_000_000), reference=reference, purpose="industry_development", payee=payee,
+             project_code=code, batch_ref=f"b-{w.seq // 2000}")
+
+
+def registry_events(w: Writer, count: int, rng: random.Random) -> None:
+    """Reference data, bulk imports of 200 households, then the households' day-to-day events."""
+    villages = [f"652722{t:03d}{v:03d}" for t in (101, 102, 103, 201, 400) for v in range(201, 221)]
+    w.add("registry.divisions.loaded", "652722", {"records": [
+        {"code": v, "level": "village", "rural_population": rng.randrange(800, 3000), "change": "created"}
+        for v in villages], "created": len(villages), "updated": 0, "unchanged": 0, "part": 1, "parts": 1},
+        ACTORS["county_finance"])
+    households: list[str] = []
+    chunks = max(1, count // 3000)
+    for chunk in range(chunks):
+        rows = []
+        for i in range(200):
+            hid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            village = villages[rng.randrange(len(villages))]
+            members = [[str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"65272219{60 + k}0101{i % 1000:03d}{k}",
+                        f"成员{k}", "head" if k == 0 else "child", "male", f"19{60 + k}-01-01", "汉族", None, None,
+                        "healthy", "normal_labour" if k < 2 else "no_labour"] for k in range(rng.randrange(1, 5))]
+            rows.append([hid, f"{village}{chunk:02d}{i:03d}", village, "registered", "general", "illness", 2016,
+                         "2016-12-31", None, None, 300000, members])
+            households.append(hid)
+        w.add("registry.households.imported", "import-bench", {
+            "import_id": "import-bench", "file_sha256": "0" * 64, "chunk": chunk + 1, "chunks": chunks,
+            "household_fields": HOUSEHOLD_FIELDS, "member_fields": MEMBER_FIELDS, "households": rows},
+            ACTORS["county_finance"])
+    kinds = [("registry.household.helper_assigned", lambda: {"name": "帮扶干部", "unit": "县财政局", "phone": None}),
+             ("registry.measure.recorded", lambda: {"measure_id": str(uuid.uuid4()), "pathway": "industry",
+                                                    "description": "枸杞种植", "year": 2018, "amount": None}),
+             ("registry.household.income_recorded", lambda: {"year": 2018, "net_per_capita": "4200.00",
+                                                             "disposable_per_capita": None, "components": {}}),
+             ("registry.household.monitored", lambda: {"route": "cadre_visit", "year": 2018,
+                                                       "per_capita_income": "4200.00", "line": "6000.00",
+                                                       "category": None, "note": ""})]
+    while w.seq < count:
+        kind, data = kinds[rng.randrange(len(kinds))]
+        w.add(kind, households[rng.randrange(len(households))], data(), ACTORS["village"])
+
+
+def generate(directory: Path, events: int, registry_share: float, seed: int = 7) -> dict:
+    rng = random.Random(seed)
+    random.seed(seed)
+    start = datetime(2018, 3, 1, 1, tzinfo=timezone.utc)
+    registry_count = int(events * registry_share)
+    services = {}
+    for service, count, fill in (("funds", events - registry_count, funds_events),
+                                 ("registry", registry_count, registry_events)):
+        w = Writer(directory, service, start)
+        fill(w, count, rng)
+        services[service] = w.close()
+    manifest = {"format": FORMAT, "created_at": "2026-11-23T00:00:00+08:00", "source": "bench/audit_replay.py",
+                "services": services}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+def baseline(source: ExportSource) -> int:
+    """Read and parse every line, nothing else (one process)."""
+    parsed = 0
+    for service in source.services:
+        with source.path(service).open("rb") as f:
+            for raw in f:
+                loads(raw)
+                parsed += 1
+    return parsed
+
+
+def timed(label: str, work):
+    gc.collect()
+    started = time.perf_counter()
+    result = work()
+    elapsed = time.perf_counter() - started
+    print(f"{label}: {elapsed:.2f} s", flush=True)
+    return elapsed, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--registry-share", type=float, default=0.3, help="share of registry events")
+    parser.add_argument("--processes", type=int, default=None, help="default: one per CPU (at most one per file)")
+    parser.add_argument("--keep", type=Path, default=None, help="write the export here and keep it")
+    args = parser.parse_args()
+    directory = args.keep or Path(tempfile.mkdtemp(prefix="fupin-audit-bench-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        generate_s, manifest = timed(f"generate {args.events:,} events", lambda: generate(
+            directory, args.events, args.registry_share))
+        total = sum(entry["events"] for entry in manifest["services"].values())
+        size = sum((directory / entry["file"]).stat().st_size for entry in manifest["services"].values())
+        print(f"export: {total:,} events, {size / 2**20:.0f} MiB in {directory}")
+        source = ExportSource(directory)
+        # warm the page cache so every phase reads from memory alike
+        for service in source.services:
+            for _ in iter_lines(source.path(service)):
+                pass
+        base_s, parsed = timed("baseline: read + parse", lambda: baseline(source))
+        verify_s, verified = timed("verify (parallel)", lambda: replay_export(source, rebuild=False,
+                                                                                processes=args.processes))
+        full_s, rebuilt = timed("verify + rebuild (parallel)", lambda: replay_export(source, processes=args.processes))
+        serial_s, _ = timed("verify + rebuild (one process)", lambda: replay_export(source, processes=1))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(directory, ignore_errors=True)
+    assert parsed == total
+    ok = all(chain.ok for chain in rebuilt.chains.values()) and all(c.ok for c in verified.chains.values())
+    funds = rebuilt.rebuilt.funds
+    zero = sum(funds.balances.values()) == 0 and not funds.refused
+    registry = rebuilt.rebuilt.registry
+    rows = [
+        ("baseline: read + parse (orjson, 1 process)", total / base_s, f"{base_s:.1f} s"),
+        ("verify: chains + manifest + id index", total / verify_s, f"{verify_s:.1f} s; {base_s / verify_s:.0%} of baseline"),
+        ("verify + rebuild (ledger + households)", total / full_s, f"{full_s:.1f} s; {base_s / full_s:.0%} of baseline"),
+        ("verify + rebuild, one process", total / serial_s, f"{serial_s:.1f} s; {base_s / serial_s:.0%} of baseline"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print()
+    for label, rate, note in rows:
+        print(f"{label:<{width}}  {rate:>12,.0f} events/s  {note}")
+    print(f"checks: chains ok={ok}; ledger sums to zero={zero} ({len(funds.postings):,} postings, "
+          f"{len(funds.balances):,} accounts); {len(registry.households):,} households rebuilt")
+    m = machine()
+    print("\n--- Markdown for bench/RESULTS.md ---\n")
+    print(f"## audit_replay — {date.today().isoformat()}\n")
+    print(f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM; Python {m['python']}; no database "
+          "(the export is read from the page cache)")
+    print(f"- Command: `bench/audit_replay.py --events {args.events} --registry-share {args.registry_share}` "
+          f"(export of {total:,} events, {size / 2**20:.0f} MiB: {manifest['services']['funds']['events']:,} funds, "
+          f"{manifest['services']['registry']['events']:,} registry; generated in {generate_s:.0f} s)\n")
+    print("| measure | rate | notes |\n|---|---:|---|")
+    for label, rate, note in rows:
+        print(f"| {label} | {rate:,.0f} events/s | {note} |")
+    print(f"| checks | chains ok = {ok} | ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
+          f"{len(registry.households):,} households |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The registry rebuilt from the registry's events alone: every household's state and history,
+the rural population of the villages, the announcements and their outcomes — and from these the
+registry's statistics, computed by the registry's own pure ``compute_statistics`` (rule 6).
+
+:func:`statistics_facts` is the adapter between the two: it turns a rebuilt household into the
+``HouseholdFacts`` the registry's ``load_facts`` builds from its rows, with the same meaning of
+each field (persons = every member ever listed, as the registry's query counts them; a removal
+counts from the year it happened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from services.registry.domain.statistics import HouseholdFacts, Statistics, compute_statistics
+from services.registry.domain.workflow import DECISIONS, ON_ROLL
+from services.registry.imports import EVENT_IMPORTED, households_of
+from services.registry.reference import EVENT_TYPE as DIVISIONS_LOADED
+
+SERVICE = "registry"
+WITHOUT_LABOUR = frozenset({"no_labour", "no_labour_ability"})
+_CHINA = timedelta(hours=8)
+
+
+def china_day(recorded: str) -> date:
+    """The day (China time) of an event's recorded ``time`` (UTC, ``…Z``)."""
+    return (datetime.fromisoformat(recorded.replace("Z", "+00:00")) + _CHINA).date()
+
+
+@dataclass
+class HouseholdState:
+    id: str
+    number: str
+    division: str
+    status: str
+    main_cause: str
+    imported: bool = False
+    registered_year: int | None = None
+    exit_year: int | None = None
+    returned_year: int | None = None
+    removed_year: int | None = None
+    persons: int = 0
+    without_labour: int = 0
+    has_helper: bool = False
+    measures: int = 0
+    monitoring_category: str | None = None
+    announcements: dict[str, str] = field(default_factory=dict)  # notice key → announcement id
+    history: list[tuple[str, str, int]] = field(default_factory=list)  # (recorded, status, seq)
+    last_seq: int = 0
+
+    def add_members(self, members: Iterable[Mapping[str, Any]]) -> None:
+        for member in members:
+            self.persons += 1
+            self.without_labour += member.get("labour_capacity") in WITHOUT_LABOUR
+
+    def status_at(self, recorded: str) -> str | None:
+        """The status the household had at a recorded time (None before it existed)."""
+        current = None
+        for when, status, _ in self.history:
+            if when > recorded:
+                break
+            current = status
+        return current
+
+
+@dataclass(frozen=True)
+class Step:
+    """A decision that needed a notice to have passed first (workflow ``needs_passed``)."""
+
+    seq: int
+    household_id: str
+    action: str
+    notice: str
+    announcement_id: str | None  # the household's notice of that key when the step was taken
+    recorded: str
+
+
+@dataclass
+class RegistryRebuilt:
+    households: dict[str, HouseholdState]
+    population: dict[str, int]
+    announcements: dict[str, dict[str, Any]]  # id → {subject_type, division, outcome, closed_seq}
+    steps: list[Step]
+    events: int = 0
+    last_seq: int = 0
+
+    def statistics(self, division: str, year: int) -> Statistics:
+        facts = statistics_facts(self.households.values(), year)
+        return compute_statistics(facts, self.population, division=division, year=year)
+
+    def on_roll(self, prefix: str = "") -> list[HouseholdState]:
+        return [h for h in self.households.values() if h.status in ON_ROLL and h.division.startswith(prefix)]
+
+    def summary(self) -> dict[str, Any]:
+        statuses: dict[str, int] = {}
+        for h in self.households.values():
+            statuses[h.status] = statuses.get(h.status, 0) + 1
+        return {"households": len(self.households), "persons": sum(h.persons for h in self.households.values()),
+                "by_status": dict(sorted(statuses.items())), "villages_with_population": len(self.population),
+                "announcements": len(self.announcements)}
+
+
+def statistics_facts(households: Iterable[HouseholdState], year: int) -> list[HouseholdFacts]:
+    """The registry's ``load_facts`` for rebuilt households: registered ones only, removed by the
+    end of ``year`` when the removal happened in or before it."""
+    return [HouseholdFacts(
+        household_number=h.number, division=h.division, persons=h.persons, persons_without_labour=h.without_labour,
+        registered_year=h.registered_year, exit_year=h.exit_year,
+        removed=h.removed_year is not None and h.removed_year <= year, returned_year=h.returned_year,
+        monitoring_category=h.monitoring_category, has_helper=h.has_helper, measures=h.measures,
+        main_cause=h.main_cause, status=h.status,
+    ) for h in households if h.registered_year is not None and h.persons > 0]
+
+
+def _year(day: str | None) -> int | None:
+    return int(day[:4]) if day else None
+
+
+class RegistryRebuild:
+    service = SERVICE
+
+    def __init__(self) -> None:
+        self.households: dict[str, HouseholdState] = {}
+        self.population: dict[str, int] = {}
+        self.announcements: dict[str, dict[str, Any]] = {}
+        self.steps: list[Step] = []
+        self.events = 0
+        self.last_seq = 0
+
+    def _move(self, household: HouseholdState, status: str, event: Mapping[str, Any]) -> None:
+        household.status = status
+        household.history.append((event["time"], status, event["seq"]))
+        household.last_seq = event["seq"]
+
+    def apply(self, event: Mapping[str, Any]) -> None:
+        self.events += 1
+        self.last_seq = event["seq"]
+        kind, data = event["type"], event["data"]
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, event, data)
+        elif kind.startswith("registry.household.") and event["subject"] in self.households:
+            self._decision(event, data)
+
+    # -- handlers ---------------------------------------------------------------------------
+    def _divisions(self, event, data) -> None:
+        for record in data["records"]:
+            if record.get("level") == "village" and record.get("rural_population") is not None:
+                self.population[record["code"]] = record["rural_population"]
+            else:
+                self.population.pop(record["code"], None)
+
+    def _imported(self, event, data) -> None:
+        for row in households_of(data):
+            h = HouseholdState(id=row["id"], number=row["number"], division=row["division"], status=row["status"],
+                               main_cause=row["main_cause"], imported=True, registered_year=row["registered_year"],
+                               exit_year=row.get("exit_year"))
+            h.add_members(row["members"])
+            h.history.append((event["time"], "registered", event["seq"]))
+            if row["status"] != "registered":
+                h.history.append((event["time"], row["status"], event["seq"]))
+            h.last_seq = event["seq"]
+            self.households[h.id] = h
+
+    def _proposed(self, event, data) -> None:
+        h = HouseholdState(id=data["household_id"], number=data["number"], division=data["division"],
+                           status="proposed", main_cause=data["main_cause"], has_helper=data.get("helper") is not None)
+        h.add_members(data["members"])
+        self.households[h.id] = h
+        self._move(h, "proposed", event)
+
+    def _noticed(self, event, data) -> None:
+        for household_id in data["household_ids"]:
+            h = self.households.get(household_id)
+            if h is not None:
+                h.announcements[data["key"]] = data["announcement_id"]
+                self._move(h, data["to"], event)
+
+    def _decision(self, event, data) -> None:
+        h = self.households[event["subject"]]
+        action, to = data.get("action"), data.get("to")
+        if to is None:
+            return
+        if data.get("decision") == "approve":
+            decision = DECISIONS.get(action)
+            if decision is not None and decision.needs_passed:
+                self.steps.append(Step(event["seq"], h.id, action, decision.needs_passed,
+                                       h.announcements.get(decision.needs_passed), event["time"]))
+            if action == "register":
+                h.registered_year = _year(data["on"])
+            elif action == "exit-confirm":
+                h.exit_year, h.returned_year = _year(data["on"]), None
+        self._move(h, to, event)
+
+    def _returned(self, event, data) -> None:
+        h = self.households.get(event["subject"])
+        if h is not None:
+            h.returned_year = _year(data["on"])
+            self._move(h, "registered", event)
+
+    def _removed(self, event, data) -> None:
+        h = self.households.get(event["subject"])
+        if h is not None:
+            h.removed_year = china_day(event["time"]).year  # the registry dates a removal by its clock's day
+            self._move(h, "removed", event)
+
+    def _touch(self, event) -> HouseholdState | None:
+        h = self.households.get(event["subject"])
+        if h is not None:
+            h.last_seq = event["seq"]
+        return h
+
+    def _helper(self, event, data) -> None:
+        if (h := self._touch(event)) is not None:
+            h.has_helper = True
+
+    def _measure(self, event, data) -> None:
+        if (h := self._touch(event)) is not None:
+            h.measures += 1
+
+    def _member(self, event, data) -> None:
+        if (h := self._touch(event)) is not None:
+            h.add_members([data])
+
+    def _monitored(self, event, data) -> None:
+        if (h := self._touch(event)) is not None:
+            h.monitoring_category = data.get("category")
+
+    def _announcement_drafted(self, event, data) -> None:
+        self.announcements[event["subject"]] = {"subject_type": data.get("subject_type"),
+                                                "division": data.get("division"), "outcome": None, "closed_seq": None}
+
+    def _announcement_closed(self, event, data) -> None:
+        record = self.announcements.setdefault(event["subject"], {"subject_type": None, "division": None})
+        record.update(outcome=data.get("outcome"), closed_seq=event["seq"])
+
+    def result(self) -> RegistryRebuilt:
+        return RegistryRebuilt(self.households, self.population, self.announcements, self.steps, self.events,
+                               self.last_seq)
+
+
+_HANDLERS = {
+    DIVISIONS_LOADED: RegistryRebuild._divisions,
+    EVENT_IMPORTED: RegistryRebuild._imported,
+    "registry.household.proposed": RegistryRebuild._proposed,
+    "registry.households.noticed": RegistryRebuild._noticed,
+    "registry.household.returned": RegistryRebuild._returned,
+    "registry.household.removed": RegistryRebuild._removed,
+    "registry.household.helper_assigned": RegistryRebuild._helper,
+    "registry.measure.recorded": RegistryRebuild._measure,
+    "registry.member.added": RegistryRebuild._member,
+    "registry.household.monitored": RegistryRebuild._monitored,
+    "registry.announcement.drafted": RegistryRebuild._announcement_drafted,
+    "registry.announcement.closed": RegistryRebuild._announcement_closed,
+}

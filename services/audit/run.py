@@ -1,0 +1,229 @@
+"""One audit run: replay every log from a source (verify and rebuild in one pass), check the
+cross-service references, diff with the live services, check compliance as of a date.
+
+The replay is one pass per service: each event goes through the chain check, the id index and
+the service's rebuilder. Compliance needs the state *as of* the date, so when the logs go on past
+it a second, verification-free pass rebuilds from the events recorded up to the end of that day
+(China time). An export can be replayed with one process per service file
+(:func:`replay_export`, what ``bench/audit_replay.py`` measures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Iterable, Iterator, Mapping, Protocol
+
+from services.audit import compliance, diff
+from services.audit.compliance import Finding
+from services.audit.diff import Discrepancy, Live
+from services.audit.figures import figures
+from services.audit.rebuild import Rebuilt, rebuilder_for
+from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain
+from shared import divisions
+from shared.clock import CHINA_TZ
+from shared.config import SERVICES
+from shared.events.store import format_time
+from shared.policy import PolicyTable
+
+Stream = Iterable[tuple[dict[str, Any], bytes | None]]
+
+
+class Source(Protocol):
+    description: str
+    entries: Mapping[str, Any] | None
+    notes: list[str]
+
+    @property
+    def services(self) -> list[str]: ...
+
+    def stream(self, service: str) -> Iterator[tuple[dict[str, Any], bytes | None]]: ...
+
+
+_ORDER = {service: (0, str(i)) for i, service in enumerate(SERVICES)}  # reports list the services in this order
+
+
+def cutoff(as_of: date) -> str:
+    """The recorded time (UTC, as events carry it) at which the as-of day ends in China."""
+    return format_time(datetime.combine(as_of + timedelta(days=1), time(), CHINA_TZ))
+
+
+@dataclass
+class Replay:
+    chains: dict[str, ChainResult] = field(default_factory=dict)
+    references: References = field(default_factory=References)
+    rebuilt: Rebuilt = field(default_factory=Rebuilt)
+    last_recorded: str = ""
+
+    def add(self, service: str, chain: ChainResult | None, part: Any, refs: References | None, last: str) -> None:
+        if chain is not None:
+            self.chains[service] = chain
+        if refs is not None:
+            self.references.merge(refs)
+        if hasattr(self.rebuilt, service) and not isinstance(part, int):  # an int: only counted
+            setattr(self.rebuilt, service, part)
+        self.last_recorded = max(self.last_recorded, last)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while millions of acyclic events, postings and keys are made:
+    each full collection walks everything kept so far, which made a long replay superlinear."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None = None, *,
+                   until: str | None = None, verify: bool = True, rebuild: bool = True):
+    """(chain result, rebuilt part, references, last recorded time) of one service's log."""
+    with _gc_paused():
+        return _replay_service(service, stream, entry, until=until, verify=verify, rebuild=rebuild)
+
+
+def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None, *, until: str | None,
+                    verify: bool, rebuild: bool):
+    chain, refs, last, applied = ServiceChain(service), References(), "", 0
+    rebuild = rebuilder_for(service if rebuild else "")
+    for event, line in stream:
+        if verify:
+            if not chain.feed(event, line):
+                continue  # a duplicate or out-of-order copy: reported, not applied twice
+            refs.add(service, event)
+        elif event["seq"] <= applied:
+            continue  # the same, unreported: a verifying pass reports it
+        applied = event["seq"]
+        recorded = event["time"]
+        if until is None or recorded < until:
+            rebuild.apply(event)
+        last = max(last, recorded)
+    return (chain.finish(entry) if verify else None), rebuild.result(), (refs if verify else None), last
+
+
+def replay(source: Source, *, until: str | None = None, verify: bool = True) -> Replay:
+    result = Replay()
+    for service in source.services:
+        entry = (source.entries or {}).get(service) if verify else None
+        result.add(service, *replay_service(service, source.stream(service), entry, until=until, verify=verify))
+    return result
+
+
+def _replay_file(directory: str, service: str, until: str | None, verify: bool, rebuild: bool):
+    from services.audit.sources import ExportSource
+
+    source = ExportSource(directory)
+    return replay_service(service, source.stream(service), source.entries.get(service) if verify else None,
+                          until=until, verify=verify, rebuild=rebuild)
+
+
+def replay_export(source, *, until: str | None = None, verify: bool = True, rebuild: bool = True,
+                  processes: int | None = None) -> Replay:
+    """:func:`replay` of an export spread over processes. The largest file (funds) is rebuilt in
+    this process — its rebuilt ledger is large, and pickling it back from a worker would cost as
+    much as rebuilding it — while workers verify it and replay the other files."""
+    services = sorted(source.services, key=lambda s: -source.path(s).stat().st_size)
+    workers = min(processes or os.cpu_count() or 1, len(services) + 1) - 1
+    directory, result = str(source.directory), Replay()
+    if workers < 1:
+        for service in source.services:
+            result.add(service, *_replay_file(directory, service, until, verify, rebuild))
+        return result
+    largest, others = services[0], services[1:]
+    split = verify and rebuild  # verify the largest file in a worker while it is rebuilt here
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [(s, pool.submit(_replay_file, directory, s, until, verify, rebuild)) for s in others]
+        if split:
+            futures.insert(0, (largest, pool.submit(_replay_file, directory, largest, until, True, False)))
+        result.add(largest, *_replay_file(directory, largest, until, verify and not split, rebuild))
+        for service, future in futures:
+            result.add(service, *future.result())
+    return result
+
+
+@dataclass
+class AuditResult:
+    as_of: date
+    division: str
+    source: str
+    chains: list[ChainResult]
+    reference_problems: list[ChainProblem]
+    discrepancies: list[Discrepancy]
+    findings: list[Finding]
+    rebuilt: dict[str, Any]
+    figures: dict[str, Any]
+    notes: list[str]
+    generated_at: str
+    compared: bool  # whether the live services were compared
+
+    @property
+    def verified(self) -> bool:
+        return all(chain.ok for chain in self.chains) and not self.reference_problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat(), "division": self.division, "source": self.source,
+            "generated_at": self.generated_at,
+            "summary": {"verified": self.verified, "events": sum(c.checked for c in self.chains),
+                        "chain_problems": sum(c.problem_count for c in self.chains) + len(self.reference_problems),
+                        "compared_with_live": self.compared, "discrepancies": len(self.discrepancies),
+                        "findings": len(self.findings), "findings_by_rule": count_by(self.findings, "rule_id")},
+            "chains": [c.as_dict() for c in self.chains],
+            "reference_problems": [p.as_dict() for p in self.reference_problems],
+            "discrepancies": [d.as_dict() for d in self.discrepancies],
+            "findings": [f.as_dict() for f in self.findings],
+            "rebuilt": self.rebuilt, "figures": self.figures, "notes": self.notes,
+        }
+
+
+def count_by(findings: Iterable[Finding], attribute: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        key = getattr(finding, attribute)
+        counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def jurisdiction(division: str | None) -> str:
+    """The division prefix an audit covers: ``""`` national, else the code's prefix."""
+    if not division or division.strip("0") == "":
+        return ""
+    return divisions.prefix(division)
+
+
+async def run_audit(source: Source, *, as_of: date, division: str | None, policy: PolicyTable,
+                    live: Live | None = None, parallel: bool = False, now: datetime | None = None) -> AuditResult:
+    prefix = jurisdiction(division)
+    run = replay_export if parallel else replay
+    # CPU-bound: in a thread, so that a service running an audit keeps answering meanwhile
+    full = await asyncio.to_thread(run, source)
+    until = cutoff(as_of)
+    at_date = full if full.last_recorded < until else await asyncio.to_thread(run, source, until=until, verify=False)
+    notes = list(source.notes)
+    digest = getattr(source, "digest_notes", None)
+    reference_problems = full.references.unresolved()
+    if digest is not None:
+        reference_problems += [ChainProblem(s, None, "manifest", note) for s, note in digest().items()]
+    if full.rebuilt.registry is not None:
+        imported = sum(h.imported for h in full.rebuilt.registry.households.values())
+        if imported:
+            notes.append(f"{imported} households came in by bulk import (registry.households.imported): their "
+                         "identification and exit notices predate the system and are not checked")
+    discrepancies = diff.within_rebuild(full.rebuilt, prefix)
+    if live is not None:
+        discrepancies += await diff.compare(full.rebuilt, live, division=prefix, as_of_year=as_of.year)
+    return AuditResult(
+        as_of=as_of, division=prefix, source=source.description,
+        chains=sorted(full.chains.values(), key=lambda c: _ORDER.get(c.service, (1, c.service))),
+        reference_problems=reference_problems, discrepancies=discrepancies,
+        findings=await asyncio.to_thread(compliance.check, at_date.rebuilt, policy, as_of, prefix),
+        rebuilt=full.rebuilt.summary(), figures=figures(at_date.rebuilt, prefix, as_of), notes=notes,
+        generated_at=format_time(now or datetime.now(CHINA_TZ)), compared=live is not None)

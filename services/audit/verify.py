@@ -1,0 +1,168 @@
+"""Verification of event logs without trusting the services: each chain, the export manifest, and
+the cross-service references. Pure: it reads event dicts (and, from an export, their raw lines).
+
+Unlike :class:`shared.events.chain.ChainVerifier`, which stops at the first bad event (what a
+consumer needs), :class:`ServiceChain` goes on and names *every* problem an auditor must see:
+
+* ``gap`` — seqs missing (the chain must be gapless from 1; the manifest's last seq ends it);
+* ``order`` — a seq at or below one already seen (a duplicate or an out-of-order copy);
+* ``hash`` — an event whose stored hash is not the hash of its content (a row altered behind the
+  append-only trigger);
+* ``link`` — an event whose ``prev_hash`` is not its predecessor's stored hash (an altered row
+  whose hash was recomputed, or events spliced together);
+* ``manifest`` — the export's manifest disagrees with its file (last seq, last hash, count, digest);
+* ``causation`` — a ``causation_id`` that names no event in any audited log.
+
+After an altered row the check continues from its *stored* hash, so one altered event is one
+problem, not a cascade.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from shared.events.chain import GENESIS, compute_hash
+
+#: Problems listed per service; the rest are only counted (a broken log can have millions).
+MAX_LISTED = 1000
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    service: str
+    seq: int | None
+    kind: str  # gap | order | hash | link | manifest | causation
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "seq": self.seq, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass
+class ChainResult:
+    """The outcome of checking one service's log."""
+
+    service: str
+    checked: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    last_hash: str | None = None
+    problems: list[ChainProblem] = field(default_factory=list)
+    problem_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"service": self.service, "ok": self.ok, "checked": self.checked, "first_seq": self.first_seq,
+                "last_seq": self.last_seq, "last_hash": self.last_hash, "problem_count": self.problem_count,
+                "problems": [p.as_dict() for p in self.problems]}
+
+
+def hash_matches(event: Mapping[str, Any], line: bytes | None = None) -> bool:
+    """Whether ``event['hash']`` is the hash of the event's content.
+
+    Fast path for export lines, which are the canonical JSON of the whole event: the hashed body
+    is that line without its ``"hash"`` member, so no re-serialisation is needed. It is sound
+    because a SHA-256 match means the remaining text *is* the body the service hashed (which has
+    no top-level ``hash`` member, so the member removed was the top-level one). Any other line
+    (another tool's formatting) falls back to canonicalising the parsed event.
+    """
+    stored = event["hash"]
+    if line is not None:
+        body = line.replace(b',"hash":"' + stored.encode() + b'"', b"", 1)
+        if hashlib.sha256(event["prev_hash"].encode() + body).hexdigest() == stored:
+            return True
+    return compute_hash(event) == stored
+
+
+class ServiceChain:
+    """Feed one service's events in the order the source gives them; read :meth:`result`."""
+
+    def __init__(self, service: str):
+        self.result = ChainResult(service)
+        self.expected_seq = 1
+        self.expected_prev = GENESIS
+
+    def problem(self, seq: int | None, kind: str, detail: str) -> None:
+        result = self.result
+        result.problem_count += 1
+        if len(result.problems) < MAX_LISTED:
+            result.problems.append(ChainProblem(result.service, seq, kind, detail))
+
+    def feed(self, event: Mapping[str, Any], line: bytes | None = None) -> bool:
+        """Check one event. False when it is a duplicate or out of order: the caller skips it."""
+        seq = event["seq"]
+        result = self.result
+        if seq < self.expected_seq:
+            self.problem(seq, "order", f"seq {seq} arrives after seq {self.expected_seq - 1} "
+                         "(a duplicate or an out-of-order copy)")
+            return False
+        if seq > self.expected_seq:
+            missing = (f"seq {self.expected_seq}" if seq == self.expected_seq + 1
+                       else f"seqs {self.expected_seq}..{seq - 1}")
+            self.problem(self.expected_seq, "gap", f"{missing} missing: the log jumps to seq {seq}")
+        elif event["prev_hash"] != self.expected_prev:
+            self.problem(seq, "link", f"prev_hash of seq {seq} is not the stored hash of seq {seq - 1}"
+                         if seq > 1 else "prev_hash of seq 1 is not the genesis hash")
+        if not hash_matches(event, line):
+            self.problem(seq, "hash", f"the stored hash of seq {seq} does not match its content (altered)")
+        if result.first_seq is None:
+            result.first_seq = seq
+        result.checked += 1
+        result.last_seq, result.last_hash = seq, event["hash"]
+        self.expected_seq, self.expected_prev = seq + 1, event["hash"]
+        return True
+
+    def finish(self, manifest: Mapping[str, Any] | None = None) -> ChainResult:
+        """Close the check, against the export manifest's entry for this service when there is one."""
+        result = self.result
+        if manifest is not None:
+            last = result.last_seq or 0
+            if last < manifest["last_seq"]:
+                missing = f"seq {last + 1}" if manifest["last_seq"] == last + 1 else f"seqs {last + 1}..{manifest['last_seq']}"
+                self.problem(last + 1, "gap", f"{missing} missing: the manifest says the log ends at seq "
+                             f"{manifest['last_seq']}")
+            elif last > manifest["last_seq"]:
+                self.problem(manifest["last_seq"] + 1, "manifest",
+                             f"the file goes on to seq {last}, past the manifest's last seq {manifest['last_seq']}")
+            elif manifest.get("last_hash") is not None and manifest["last_hash"] != result.last_hash:
+                self.problem(last, "manifest", f"the hash of seq {last} differs from the manifest's last hash")
+            if manifest.get("events") is not None and manifest["events"] != result.checked:
+                self.problem(None, "manifest", f"the file has {result.checked} events, the manifest says "
+                             f"{manifest['events']}")
+        return result
+
+
+def verify_events(service: str, events: Iterable[Mapping[str, Any]],
+                  manifest: Mapping[str, Any] | None = None) -> ChainResult:
+    chain = ServiceChain(service)
+    for event in events:
+        chain.feed(event)
+    return chain.finish(manifest)
+
+
+@dataclass
+class References:
+    """Every event id seen, and every causation to resolve once all logs are read."""
+
+    ids: set[str] = field(default_factory=set)
+    causations: list[tuple[str, int, str]] = field(default_factory=list)  # (service, seq, causation_id)
+
+    def add(self, service: str, event: Mapping[str, Any]) -> None:
+        self.ids.add(event["id"])
+        cause = event["causation_id"]
+        if cause is not None:
+            self.causations.append((service, event["seq"], cause))
+
+    def merge(self, other: References) -> None:
+        self.ids |= other.ids
+        self.causations.extend(other.causations)
+
+    def unresolved(self) -> list[ChainProblem]:
+        return [ChainProblem(service, seq, "causation",
+                             f"causation_id {cause} of seq {seq} names no event in the audited logs")
+                for service, seq, cause in self.causations if cause not in self.ids]
