@@ -171,6 +171,8 @@ def up(data_dir: Path, demo: bool) -> int:
         from deploy.demo import CLOCK_START
 
         stack.env["FUPIN_CLOCK"] = CLOCK_START
+        # the demo moves time in jumps; schedulers (announcements closing, deadlines) keep up with it
+        stack.env.setdefault("FUPIN_SCHEDULER_SECONDS", "1")
         print(f"  demo clock           starts at {CLOCK_START} (settable: GET/POST /dev/clock)")
     try:
         stack.start_infrastructure()

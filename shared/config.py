@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         15.0, gt=0, description="an idle consumer asks each source's feed for its last seq this often "
         "and backfills what the broker never delivered"
     )
-    scheduler_seconds: float = Field(60.0, gt=0, description="how often due announcements are closed")
+    scheduler_seconds: float = Field(60.0, gt=0, description="how often due announcements are closed and deadlines evaluated")
     objection_rate_limit: int = Field(5, ge=1, description="objections one client address may file per window")
     objection_rate_window_seconds: int = Field(600, ge=1)
     clock: str | None = Field(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 from typing import Annotated
 
 from pydantic import AfterValidator, WithJsonSchema
@@ -93,6 +94,13 @@ def normalize(code: str) -> str:
         raise DivisionError(
             f"区划代码必须是字符串 (division code must be a string, got {type(code).__name__})"
         )
+    return _normalize(code)
+
+
+# Codes repeat endlessly (every posting names two accounts; the auditor replays millions), so the
+# checks are remembered per code; a refused code raises again each time (exceptions are not cached).
+@lru_cache(maxsize=1 << 16)
+def _normalize(code: str) -> str:
     if len(code) not in _SHORT_LENGTHS or not _DIGITS_RE.fullmatch(code):
         raise DivisionError(
             "区划代码应为12位数字，或2/4/6/9位前缀 "
@@ -118,7 +126,11 @@ def normalize(code: str) -> str:
 
 def level(code: str) -> Level:
     """Level of the division: the depth of its last non-zero part."""
-    full = normalize(code)
+    return _level(normalize(code))
+
+
+@lru_cache(maxsize=1 << 16)
+def _level(full: str) -> Level:
     if full == NATIONAL:
         return Level.CENTRAL
     depth = sum(1 for part in _parts(full) if int(part) != 0)

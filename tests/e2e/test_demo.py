@@ -1,0 +1,84 @@
+"""The whole demo (``fupin dev up --demo``) on the four services with the real broker: a year of
+精河县 — registry, projects at every stage, money from the centre to the payees — told back by the
+services' own reports; and loaded twice, nothing doubles."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import pytest
+
+from deploy.demo import CLOCK_START, load_demo
+from shared.clock import SettableClock
+from tests.stack import ServiceStack
+
+COUNTY = "652722000000"
+
+
+@pytest.fixture(scope="module")
+async def demo(databases, broker):
+    clock = SettableClock(datetime.fromisoformat(CLOCK_START))
+    async with ServiceStack.start(databases, broker, clock) as stack:
+        lines: list[str] = []
+        loaded = await load_demo(stack.clients, lambda role, division, dept=None: stack.token(role, division, dept),
+                                 say=lines.append)
+        yield stack, loaded, lines
+
+
+async def get(stack: ServiceStack, service: str, path: str, role: str = "county_finance", division: str = COUNTY, **params):
+    response = await stack.clients[service].get(path, params=params, headers=stack.headers(role, division))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_every_step_of_the_demo_ran(demo):
+    _, loaded, lines = demo
+    assert len(lines) == 7 and all(line.startswith("  demo: ") for line in lines)
+    assert "skipped" not in lines[-1], lines[-1]
+    assert set(loaded.state["projects"]) == {"goji", "water", "solar", "training", "road"}
+
+
+async def test_the_money_of_the_year(demo):
+    stack, loaded, _ = demo
+    spending = await get(stack, "funds", "/reports/spending", fiscal_year=2018)
+    # 3,000,000 central + 800,000 water + 1,000,000 roads + 600,000 re-allocated; the county's own
+    # 300,000 is its budget, not a receipt
+    assert spending["received"] == "5400000.00" and spending["disbursed"] == "1349000.00"
+    assert (spending["stranded"], spending["returned"]) == ("600000.00", "600000.00")
+    missed = await get(stack, "funds", "/deadlines", role="central_finance", division="000000000000", state="missed")
+    assert [(d["receiver"], d["channel"], d["due"], d["settled_on"]) for d in missed["items"]] == [
+        ("652700000000", "agri_integrated_rural_roads", "2018-03-28", "2018-04-02")]  # the year's one late hand-on
+    road = loaded.state["projects"]["road"]
+    seen = await get(stack, "funds", f"/projects/{road}")
+    assert (seen["cancelled"], seen["committed"], seen["stranded"]) == (True, "0.00", "0.00")  # stranded, then returned
+    trace = await get(stack, "funds", "/trace", payee=f"household:{loaded.state['paid_households'][0]}")
+    assert trace["postings"][0]["operation"] == "appropriate" and trace["postings"][-1]["operation"] == "disburse"
+
+
+async def test_projects_at_every_stage_and_what_households_received(demo):
+    stack, loaded, _ = demo
+    figures = await get(stack, "projects", "/figures", role="county_office")
+    assert {"proposed", "township_reviewed", "planned", "results_announced", "handed_over", "cancelled"} <= set(
+        figures["by_stage"]), figures["by_stage"]
+    solar = await get(stack, "projects", f"/projects/{loaded.state['projects']['solar']}", role="county_office")
+    assert solar["funding"]["committed"] == "800000.00" and solar["funding"]["paid"] == "600000.00"
+    household = loaded.state["paid_households"][0]
+    benefits = await get(stack, "registry", f"/households/{household}/benefits", role="county_office")
+    assert any(b["source"] == "funds" and b["amount"] == "3000.00" for b in benefits["items"]), benefits
+
+
+async def test_loading_the_demo_again_changes_nothing(demo):
+    stack, _, _ = demo
+    auditor = {"Authorization": f"Bearer {stack.token('auditor')}"}
+
+    async def last_seqs():
+        return {s: (await stack.clients[s].get("/events", params={"after": 0, "limit": 1}, headers=auditor)).json()["last_seq"]
+                for s in ("registry", "funds", "projects")}
+
+    await asyncio.sleep(1)  # the schedulers' last tick after the demo's last clock move
+    before = await last_seqs()
+    again: list[str] = []
+    await load_demo(stack.clients, lambda role, division, dept=None: stack.token(role, division, dept), say=again.append)
+    assert len(again) == 7
+    assert await last_seqs() == before
