@@ -18,7 +18,7 @@ import httpx
 from deploy.demo.base import CLOCK_START, Demo, Step, Token
 from deploy.demo.funds import funds_down_the_levels, funds_to_projects, road_cancelled_stranded_and_back
 from deploy.demo.projects import projects_implementation, projects_into_library
-from deploy.demo.registry import registry_divisions, registry_households
+from deploy.demo.registry import registry_assistance, registry_divisions, registry_households
 
 __all__ = ["CLOCK_START", "DEMO_STEPS", "Demo", "load_demo"]
 
@@ -26,6 +26,7 @@ __all__ = ["CLOCK_START", "DEMO_STEPS", "Demo", "load_demo"]
 DEMO_STEPS: list[tuple[str, tuple[str, ...], Step]] = [
     ("registry reference data", ("registry",), registry_divisions),
     ("registry households (DOMAIN §9)", ("registry",), registry_households),
+    ("helpers and measures for every household on the roll", ("registry",), registry_assistance),
     ("projects into the library (January 2018)", ("registry", "projects"), projects_into_library),
     ("funds down the levels (February – April)", ("funds",), funds_down_the_levels),
     ("funds onto the projects, a disbursement batch (April)", ("registry", "projects", "funds"), funds_to_projects),

@@ -6,6 +6,7 @@ without labour capacity, exits 2015 343/1,067, 2016 575/1,595, 2017 133/366 — 
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import date, timedelta
@@ -80,3 +81,38 @@ async def registry_households(demo: Demo) -> str:
         headers={"Authorization": f"Bearer {token('county_office', COUNTY)}"}))
     return (f"精河县 registry: {body['households']} households / {body['persons']} persons imported; "
             f"remaining poor at end of 2017: {stats['remaining']['households']} households")
+
+
+#: 驻村工作队 cadres of the county's departments (帮扶责任人), each helping several households
+HELPERS = [("马建军", "精河县财政局"), ("古丽娜尔", "精河县扶贫办"), ("王志刚", "精河县农业农村局"), ("阿不都热依木", "精河县人社局"),
+           ("刘晓燕", "精河县教育局"), ("张海涛", "精河县卫健委"), ("努尔兰", "精河县水利局"), ("陈静", "精河县民政局")]
+
+
+async def registry_assistance(demo: Demo) -> str:
+    """Every household still on the roll gets its 帮扶责任人 and a measure (措施到户) — the
+    households left are those without labour capacity, so the measure is 兜底保障 (seed 003 L487:
+    no household without both; the registry's missing-assistance report comes back empty)."""
+    client, headers = demo.clients["registry"], demo.headers("county_office", COUNTY)
+    households, cursor = [], None
+    while True:
+        page = check(await client.get("/households", params={"division": COUNTY, "status": "registered", "limit": 500,
+                                                             **({"cursor": cursor} if cursor else {})}, headers=headers))
+        households += page["items"]
+        if not (cursor := page.get("next_cursor")):
+            break
+    limit = asyncio.Semaphore(8)
+
+    async def assist(index: int, household: dict) -> None:
+        name, unit = HELPERS[index % len(HELPERS)]
+        async with limit:
+            if household["helper"] is None:
+                check(await client.put(f"/households/{household['id']}/helper", json={"name": name, "unit": unit},
+                                       headers=demo.headers("county_office", COUNTY, key=f"demo-helper-{household['number']}")))
+            check(await client.post(f"/households/{household['id']}/measures", json={
+                "pathway": "social_security", "description": "纳入农村最低生活保障，政策性兜底", "year": 2018},
+                headers=demo.headers("county_office", COUNTY, key=f"demo-measure-{household['number']}")))
+
+    await asyncio.gather(*(assist(i, h) for i, h in enumerate(households)))
+    report = check(await client.get("/reports/missing-assistance", params={"division": COUNTY}, headers=headers))
+    return (f"{len(households)} households on the roll with a 帮扶责任人 and a 兜底 measure; "
+            f"without helper {len(report['without_helper'])}, without measure {len(report['without_measure'])}")

@@ -1,4 +1,4 @@
-"""The projects service's published event shapes that other services consume (version 1).
+"""The projects service's published event shapes that other services consume.
 
 * ``projects.project.entered_library`` — ``data``: ``code``, ``division`` (the project's village or
   township code), ``publicity_passed`` (true: a project enters the library only once the publicity

@@ -8,11 +8,11 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.projects.domain import lifecycle
 from services.projects.domain.funding import Funding, funding_of
-from services.projects.models import FundingPosting, Project, StageChange
+from services.projects.models import FundingPosting, Progress, Project, StageChange
 from shared import divisions
 from shared.announcements.models import Announcement
 from shared.auth import Principal, Role, ensure_jurisdiction
@@ -62,6 +62,30 @@ def refused(exc: lifecycle.Refused, project: Project) -> Conflict:
                     missing=[m.as_dict() for m in exc.missing],
                     project={"code": project.code, "stage": project.stage,
                              "stage_label": lifecycle.STAGES.get(project.stage, project.stage)})
+
+
+def require_stage(project: Project, allowed: tuple[str, ...]) -> None:
+    """A 409 naming the stages ``allowed`` unless the project is in one of them."""
+    if (missing := lifecycle.stage_missing(allowed, project.stage)) is not None:
+        raise refused(lifecycle.Refused(None, [missing]), project)
+
+
+async def check_step(session, project: Project, action: str, policy: PolicyTable, today: date, *,
+                     approve: bool = True) -> lifecycle.Step:
+    """The lifecycle step ``action`` if this project's facts allow it now, else the 409 naming
+    every missing precondition."""
+    try:
+        return lifecycle.check(action, await facts(session, project, policy, today), approve=approve)
+    except lifecycle.Refused as exc:
+        raise refused(exc, project) from None
+
+
+async def last_dated(session, code: str) -> date | None:
+    """The latest business date on a project's record (a stage change or a progress report): a
+    later step may not be dated before it."""
+    stages = select(func.max(StageChange.effective_on)).where(StageChange.code == code).scalar_subquery()
+    reports = select(func.max(Progress.on)).where(Progress.code == code).scalar_subquery()
+    return await session.scalar(select(func.greatest(stages, reports)))
 
 
 def check_date(on: date | None, today: date, *, after: date | None = None, field: str = "on") -> date:

@@ -93,6 +93,8 @@ def _writer(principal: Principal = Depends(require(*OFFICIALS, write=True))) -> 
 @official.post("", status_code=201, summary="Draft an announcement (公告草稿)")
 async def create(body: DraftIn, request: Request, principal: Principal = Depends(_writer),
                  session=Depends(db_session)) -> dict[str, Any]:
+    """A draft with subject, level, division, title, content (text and a table), the people listed (ID numbers are
+    masked when published) and the local hotline; nothing is public yet."""
     ensure_may_act(principal, body.level, body.division)
     row = await service.draft(
         session, actor=principal.actor(), clock=request.app.state.clock, subject_type=body.subject_type,
@@ -118,6 +120,8 @@ async def publish(body: PublishIn, request: Request, announcement_id: uuid.UUID 
 @official.post("/{announcement_id}/withdraw", summary="Withdraw a published announcement (撤回)")
 async def withdraw(body: WithdrawIn, request: Request, announcement_id: uuid.UUID = Path(),
                    principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+    """Withdraws a published announcement with a reason; its subject's next step stays blocked until a new announcement
+    passes."""
     row = await service.get(session, announcement_id)
     ensure_may_act(principal, row.level, row.division)
     row = await service.withdraw(session, str(announcement_id), actor=principal.actor(), clock=request.app.state.clock,
@@ -128,6 +132,8 @@ async def withdraw(body: WithdrawIn, request: Request, announcement_id: uuid.UUI
 @official.post("/{announcement_id}/objections/{objection_id}/resolve", summary="Resolve an objection (异议处理)")
 async def resolve(body: ResolveIn, request: Request, announcement_id: uuid.UUID = Path(), objection_id: uuid.UUID = Path(),
                   principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+    """Upholds or dismisses an objection with a reason; an upheld objection makes the announcement fail at the end of
+    its period."""
     row = await service.get(session, announcement_id)
     ensure_may_act(principal, row.level, row.division)
     await service.resolve_objection(session, str(announcement_id), str(objection_id), actor=principal.actor(),
@@ -144,6 +150,8 @@ async def _objections(session, row: Announcement) -> list[Objection]:
 @official.get("/{announcement_id}", summary="An announcement with its objections and the objectors' contacts")
 async def read(announcement_id: uuid.UUID = Path(), principal: Principal = Depends(require(*OFFICIALS)),
                session=Depends(db_session)) -> dict[str, Any]:
+    """The full record for officials: content, period, state, outcome, objections with the objectors' contacts (never
+    public)."""
     row = await service.get(session, announcement_id)
     ensure_jurisdiction(principal, row.division)
     return service.official_view(row, await _objections(session, row), contacts=True)
@@ -159,6 +167,8 @@ async def list_(
     params: PageParams = Depends(page_params),
     session=Depends(db_session),
 ) -> dict[str, Any]:
+    """Announcements under the caller's division, newest first, filterable by state, subject type and level; cursor-
+    paginated."""
     division = division or principal.division
     ensure_jurisdiction(principal, division)
     query = select(Announcement).where(Announcement.division.startswith(prefix(division)))

@@ -77,6 +77,8 @@ async def list_announcements(
     params: PageParams = Depends(page_params),
     session=Depends(db_session),
 ) -> dict[str, Any]:
+    """Published and closed announcements for anyone, with ID numbers masked; filter by division and state; cursor-
+    paginated."""
     query = select(Announcement).where(_visible())
     if division:
         query = query.where(Announcement.division.startswith(divisions.prefix(division)))
@@ -100,6 +102,8 @@ async def _published(session, announcement_id: str) -> Announcement:
 
 @public.get("/announcements/{announcement_id}", summary="One announcement as published")
 async def read_announcement(announcement_id: str = Path(), session=Depends(db_session)) -> dict[str, Any]:
+    """One published or closed announcement as the public sees it: masked, with the supervision hotline 12317 and the
+    local number."""
     row = await _published(session, announcement_id)
     counts = await service.objection_counts(session, [row.id])
     return service.public_view(row, counts[row.id])
@@ -133,6 +137,8 @@ def _board_html(request: Request, division: str, current, recent, **extra) -> st
             summary="The notice board of a division (HTML, 公告公示栏)")
 async def board(request: Request, division: DivisionCode, filed: str | None = Query(None),
                 session=Depends(db_session)) -> HTMLResponse:
+    """The notice board of a division as an HTML page (Chinese, readable on a phone): what is published there now and
+    what closed recently, masked, with the hotlines and the objection form."""
     current, recent = await _board_sections(request, session, division)
     message = None
     if filed and await service.objection_exists(session, filed, under=division):  # never echo arbitrary text
@@ -143,6 +149,7 @@ async def board(request: Request, division: DivisionCode, filed: str | None = Qu
 @public.get("/board/{division}/feed.atom", name="board_feed", summary="Atom feed of a division's announcements",
             response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
 async def board_feed(request: Request, division: DivisionCode, session=Depends(db_session)) -> Response:
+    """The same board as an Atom feed, for portals and readers that follow a division's announcements."""
     current, recent = await _board_sections(request, session, division)
     xml = render.atom_feed(
         division=division, division_label=division_label(division), announcements=current + recent,

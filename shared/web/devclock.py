@@ -41,12 +41,15 @@ def _reading(request: Request) -> dict:
 
 @router.get("/clock", summary="The service's clock: now (UTC), today (business date in China) and whether it can be moved")
 async def read_clock(request: Request) -> dict:
+    """Now (UTC), today (the business date in China) and whether the clock can be moved."""
     return _reading(request)
 
 
 @router.post("/clock", summary="Set or advance a settable clock (development only, admin)",
              responses={409: {"description": "the service runs on the real clock or in production"}})
 async def move_clock(body: ClockMove, request: Request, _: Principal = Depends(require("admin", write=True))) -> dict:
+    """Jump to a datetime or advance by days, on a service started with FUPIN_CLOCK; refused in production and on the
+    real clock."""
     clock = request.app.state.clock
     if not _reading(request)["settable"]:
         raise Conflict("时钟不可调整 (this service runs on the real clock or in production; start it with FUPIN_CLOCK)",

@@ -25,6 +25,7 @@ async def broker_reachable(bootstrap: str, timeout: float = 3.0) -> bool:
 
 @router.get("/healthz", summary="Liveness: the process answers")
 async def healthz(request: Request) -> dict:
+    """Liveness: 200 while the process answers."""
     return {"status": "ok", "service": request.app.state.settings.service}
 
 
@@ -34,6 +35,7 @@ async def healthz(request: Request) -> dict:
     responses={503: {"description": "a dependency is down (the body lists which)"}},
 )
 async def readyz(request: Request, response: Response) -> dict:
+    """Readiness: the database answers and the broker is reachable; 503 listing what is down otherwise."""
     settings = request.app.state.settings
     checks: dict[str, str] = {}
     try:
@@ -54,4 +56,5 @@ async def readyz(request: Request, response: Response) -> dict:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics() -> Response:
+    """Prometheus metrics: request latency, events appended, relay and consumer lag."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -34,7 +34,7 @@ async def get(stack: ServiceStack, service: str, path: str, role: str = "county_
 
 async def test_every_step_of_the_demo_ran(demo):
     _, loaded, lines = demo
-    assert len(lines) == 7 and all(line.startswith("  demo: ") for line in lines)
+    assert len(lines) == 8 and all(line.startswith("  demo: ") for line in lines)
     assert "skipped" not in lines[-1], lines[-1]
     assert set(loaded.state["projects"]) == {"goji", "water", "solar", "training", "road"}
 
@@ -80,5 +80,5 @@ async def test_loading_the_demo_again_changes_nothing(demo):
     before = await last_seqs()
     again: list[str] = []
     await load_demo(stack.clients, lambda role, division, dept=None: stack.token(role, division, dept), say=again.append)
-    assert len(again) == 7
+    assert len(again) == 8
     assert await last_seqs() == before

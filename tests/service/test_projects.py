@@ -305,8 +305,9 @@ async def test_an_objection_upheld_stops_the_project_from_entering_the_library(p
     notice = (await p.publicize(VILLAGE, [code])).json()["announcement_id"]
     objection = await p.client.post(f"/public/announcements/{notice}/objections", json={"text": "项目选址占用基本农田。"})
     assert objection.status_code == 201, objection.text
-    await p.client.post(f"/announcements/{notice}/objections/{objection.json()['id']}/resolve",
-                        json={"decision": "upheld", "reason": "核实属实"}, headers=p.headers(VILLAGE))
+    resolved = await p.client.post(f"/announcements/{notice}/objections/{objection.json()['id']}/resolve",
+                                   json={"decision": "upheld", "reason": "核实属实"}, headers=p.headers(VILLAGE))
+    assert resolved.status_code == 200 and resolved.json()["objections"][0]["status"] == "upheld", resolved.text
     await p.pass_period()
     refused = await p.publicize(TOWNSHIP, [code])
     assert refused.status_code == 409 and "未通过(有异议)" in refused.text
@@ -481,3 +482,23 @@ async def test_the_read_model_follows_registry_steps_and_notices(projects):
     assert listed == []
     await p.deliver("registry", "registry.households.noticed", "n-2", {"household_ids": [hid], "to": "registered"})
     assert [h["id"] for h in (await p.get("/registry-households", VILLAGE, eligible="true")).json()["items"]] == [hid]
+
+
+async def test_progress_photos_are_named_and_completion_is_not_dated_before_the_last_report(projects):
+    p = projects
+    code = (await p.propose()).json()["code"]
+    await p.into_library(code)
+    await p.step(code, "plan")
+    await p.posting("commit", code, 50_000)
+    bad_photo = await p.post(f"/projects/{code}/progress", VILLAGE, percent=10, photos=["files/a.jpg", "my photo.jpg"])
+    assert bad_photo.status_code == 422 and bad_photo.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in bad_photo.json()["errors"]] == ["photos.1"], bad_photo.text
+    assert (await p.post(f"/projects/{code}/progress", VILLAGE, percent=10)).status_code == 201
+    p.clock.advance(timedelta(days=20))
+    assert (await p.post(f"/projects/{code}/progress", VILLAGE, percent=100)).status_code == 201
+    before = await p.event_count()
+    early = await p.step(code, "complete", on=(p.clock.today() - timedelta(days=10)).isoformat())
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "on", early.text
+    assert await p.event_count() == before and (await p.record(code))["stage"] == "in_progress"
+    done = await p.step(code, "complete", on=p.clock.today().isoformat())
+    assert done.status_code == 200 and done.json()["completed_on"] == p.clock.today().isoformat()

@@ -4,7 +4,7 @@ real PostgreSQL; plus the projects schema: the frozen migration matches the mode
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -20,8 +20,8 @@ from tests.service.test_projects import COUNTY, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 projects = test_projects.projects  # the fixture: the projects service on a fresh database
 
 
-async def handed_over_ready(p, households):
-    """A solar project of the village with ``households`` as beneficiaries, its results announced and passed."""
+async def accepted(p, households):
+    """A solar project of the village with ``households`` as beneficiaries, built and accepted."""
     code = (await p.propose(type="industry.solar", name="光伏电站")).json()["code"]
     await p.post(f"/projects/{code}/beneficiaries", VILLAGE, mechanism="asset_income", household_ids=households)
     await p.into_library(code)
@@ -30,6 +30,12 @@ async def handed_over_ready(p, households):
     await p.post(f"/projects/{code}/progress", VILLAGE, percent=100)
     await p.step(code, "complete")
     await p.post(f"/projects/{code}/acceptance", COUNTY, team=[{"name": "验收组", "unit": "县扶贫办"}], result="passed")
+    return code
+
+
+async def handed_over_ready(p, households):
+    """:func:`accepted`, with its results announced and passed."""
+    code = await accepted(p, households)
     await p.post(f"/projects/{code}/results-announcement", VILLAGE, **p.period())
     await p.pass_period()
     return code
@@ -147,3 +153,65 @@ async def test_the_migrated_projects_schema_matches_the_models(databases):
     finally:
         await engine.dispose()
     assert [d for d in diff if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")] == []
+
+
+async def test_a_results_notice_that_failed_is_announced_again_before_the_handover(projects):
+    p = projects
+    code = await accepted(p, [await p.household()])
+    first = await p.post(f"/projects/{code}/results-announcement", VILLAGE, **p.period())
+    assert first.status_code == 201, first.text
+    running = await p.post(f"/projects/{code}/results-announcement", VILLAGE, **p.period())
+    assert running.status_code == 409 and running.json()["missing"][0]["precondition"] == "results_announcement_not_open"
+    notice = next(a["id"] for a in first.json()["announcements"] if a["key"] == "results")
+    objection = await p.client.post(f"/public/announcements/{notice}/objections", json={"text": "路灯实际只装了一半。"})
+    resolved = await p.client.post(f"/announcements/{notice}/objections/{objection.json()['id']}/resolve",
+                                   json={"decision": "upheld", "reason": "核实属实，已责成补装"}, headers=p.headers(VILLAGE))
+    assert resolved.status_code == 200, resolved.text
+    await p.pass_period()
+    stuck = await p.post(f"/projects/{code}/handover", COUNTY, assets=[])
+    assert stuck.status_code == 409 and stuck.json()["missing"][0]["precondition"] == "results_announcement_passed"
+    again = await p.post(f"/projects/{code}/results-announcement", VILLAGE, **p.period())  # after the rectification
+    assert again.status_code == 201 and again.json()["stage"] == "results_announced", again.text
+    await p.pass_period()
+    handed = await p.post(f"/projects/{code}/handover", COUNTY, assets=[])
+    assert handed.status_code == 201 and handed.json()["stage"] == "handed_over", handed.text
+
+
+async def test_handover_and_income_are_not_dated_before_what_they_follow(projects):
+    p = projects
+    [hid] = [await p.household()]
+    code = await handed_over_ready(p, [hid])  # results announced ten days ago
+    announced_on = (await p.record(code))["history"][-1]["on"]
+    before = (date.fromisoformat(announced_on) - timedelta(days=1)).isoformat()
+    early = await p.post(f"/projects/{code}/handover", COUNTY, on=before, assets=[])
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "on", early.text
+    bad_holder = await p.post(f"/projects/{code}/handover", COUNTY, assets=[asset(
+        shares=[{"holder": hid, "shares": 1}, {"holder": "张三", "shares": 1}])])
+    assert bad_holder.status_code == 422 and bad_holder.json()["errors"][0]["field"] == "assets.0.shares.1.holder"
+    handed = await p.post(f"/projects/{code}/handover", COUNTY, assets=[asset(shares=[{"holder": hid, "shares": 1}])])
+    assert handed.status_code == 201, handed.text
+    asset_id = handed.json()["assets"][0]["id"]
+    p.clock.advance(timedelta(days=5))
+    before = await p.event_count()
+    income = await p.post(f"/assets/{asset_id}/distributions", VILLAGE, period="2018", amount="10.00",
+                          on=(p.clock.today() - timedelta(days=6)).isoformat(), **p.period())
+    assert income.status_code == 422 and income.json()["errors"][0]["field"] == "on", income.text
+    no_month = await p.post(f"/assets/{asset_id}/distributions", VILLAGE, period="2018-13", amount="10.00", **p.period())
+    assert no_month.status_code == 422 and no_month.json()["errors"][0]["field"] == "period", no_month.text
+    assert await p.event_count() == before
+
+
+async def test_an_adjustment_cannot_strip_a_library_project_of_its_performance_targets(projects):
+    p = projects
+    code = (await p.propose()).json()["code"]
+    await p.into_library(code)
+    p.clock.set(datetime(2018, 10, 8, 2, tzinfo=timezone.utc))
+    stripped = await p.post("/adjustments", COUNTY, county=COUNTY, year=2018, **p.period(),
+                            items=[{"action": "change", "code": code, "changes": {"targets": []}}])
+    assert stripped.status_code == 422, stripped.text
+    assert stripped.json()["errors"] == [{"field": "items.0.changes.targets", "reason": stripped.json()["errors"][0]["reason"]}]
+    assert "绩效目标" in stripped.json()["errors"][0]["reason"]
+    other = [{"kind": "satisfaction", "indicator": "群众满意度", "target": "90", "unit": "%"}]
+    changed = await p.post("/adjustments", COUNTY, county=COUNTY, year=2018, **p.period(),
+                           items=[{"action": "change", "code": code, "changes": {"targets": other}}])
+    assert changed.status_code == 201, changed.text

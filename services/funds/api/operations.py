@@ -199,6 +199,9 @@ async def _check_management_fee(request: Request, session, county: str, body: Co
 async def commit(body: CommitmentIn, request: Request,
                  principal: Principal = Depends(require(Role.county_finance, write=True)),
                  session=Depends(db_session)) -> dict[str, Any]:
+    """Binds pool or available money to a project the projects service has put in the library with its publicity passed
+    (the projects gate); the project-management fee is capped at 1% of the county's funds for the year; negative-
+    list purposes are refused with the citation."""
     county = principal.division
     await _require_fundable(session, body.project_code, county)
     if body.purpose:
@@ -282,6 +285,8 @@ async def return_stranded(body: ReturnIn, request: Request,
 async def reallocate(body: AllocationIn, request: Request,
                      principal: Principal = Depends(require(Role.province_finance, write=True)),
                      session=Depends(db_session)) -> dict[str, Any]:
+    """A province re-allocates returned stranded money (滞留资金) to a lower division through its original channel and
+    fiscal year; sets the receiver's deadlines like any allocation."""
     ensure_jurisdiction(principal, body.to_division)
     return await _post(request, session, principal, _posting(
         principal, body, "reallocate", _key(principal.division, body.channel, body.fiscal_year, "returned"),

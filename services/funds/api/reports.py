@@ -78,6 +78,8 @@ async def balances(division: DivisionCode | None = None, channel: str | None = N
                    kind: str | None = None,
                    principal: Principal = Depends(READERS),
                    session=Depends(db_session)) -> dict[str, Any]:
+    """Every account under the division with its balance in yuan (account id, holder division and role, channel, fiscal
+    year, kind, reference); filter by channel, year and kind."""
     scope = division or principal.division
     ensure_jurisdiction(principal, scope)
     query = select(accounts).where(accounts.c.division.startswith(divisions.prefix(scope)))

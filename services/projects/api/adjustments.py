@@ -36,8 +36,9 @@ def _plan_of(project: Project) -> dict[str, Any]:
             "targets": project.targets}
 
 
-def _changed_plan(project: Project, changes: dict[str, Any], index: int) -> Plan:
-    """The project's plan with the changes applied, validated like a proposal (field-level 422)."""
+def _changed_plan(project: Project, changes: dict[str, Any], index: int, min_targets: int) -> Plan:
+    """The project's plan with the changes applied, validated like a proposal (field-level 422);
+    the project is in the library, so it keeps its performance targets (绩效目标)."""
     unknown = sorted(set(changes) - set(adjustment.CHANGEABLE))
     if unknown:
         raise Unprocessable(f"不能变更字段{unknown} (these fields cannot be changed)",
@@ -47,7 +48,11 @@ def _changed_plan(project: Project, changes: dict[str, Any], index: int) -> Plan
     except ValidationError as exc:
         raise Unprocessable("变更内容无效 (invalid changes)", errors=[
             {"field": f"items.{index}.changes." + ".".join(map(str, e["loc"])), "reason": e["msg"]} for e in exc.errors()]) from None
-    if problems := plan_problems(plan, plan.budget):
+    problems = plan_problems(plan, plan.budget)
+    if len(plan.targets) < min_targets:
+        problems.append({"field": "targets", "reason": f"入库项目须有绩效目标，至少{min_targets}项 "
+                                                       f"(a project in the library keeps at least {min_targets} performance targets)"})
+    if problems:
         raise Unprocessable("变更后的计划不一致 (the changed plan is inconsistent)",
                             errors=[{**p, "field": f"items.{index}.changes.{p['field']}"} for p in problems])
     return plan
@@ -57,8 +62,10 @@ def _lower_levels_passed(facts: lifecycle.Facts) -> bool:
     return all(facts.publicity.get(level) == "passed" for level in facts.required_levels if level != "county")
 
 
-async def _checked(session, request: Request, items: list[dict[str, Any]], county: str) -> list[Project]:
-    """The items' projects, locked, each within the county and in a stage its item allows (409 otherwise)."""
+async def _checked(session, request: Request, items: list[dict[str, Any]],
+                   county: str) -> list[tuple[Project, Plan | None]]:
+    """The items' projects, locked, each within the county and in a stage its item allows (409
+    otherwise), with the validated plan of each change."""
     today, policy = request.app.state.clock.today(), request.app.state.policy
     codes = [item["code"] for item in items]
     rows = {r.code: r for r in (await session.execute(select(Project).where(Project.code.in_(codes))
@@ -74,9 +81,8 @@ async def _checked(session, request: Request, items: list[dict[str, Any]], count
         facts = await store.facts(session, project, policy, today)
         if (missing := adjustment.check_item(item["action"], project.stage, _lower_levels_passed(facts))) is not None:
             raise store.refused(lifecycle.Refused(None, [missing]), project)
-        if item["action"] == "change":
-            _changed_plan(project, item["changes"], index)
-        found.append(project)
+        plan = _changed_plan(project, item["changes"], index, facts.min_targets) if item["action"] == "change" else None
+        found.append((project, plan))
     return found
 
 
@@ -100,7 +106,7 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
     if len({item.code for item in body.items}) != len(body.items):
         raise Unprocessable("同一项目只能列一次 (a project is listed once)", errors=[{"field": "items", "reason": "duplicate code"}])
     items = [item.model_dump(mode="json") for item in body.items]
-    projects = await _checked(session, request, items, body.county)
+    projects = [project for project, _ in await _checked(session, request, items, body.county)]
     table = {"columns": ["类别", "项目编号", "项目名称", "资金规模（元）", "说明"],
              "rows": [[LABELS[item["action"]], p.code, p.name, format_fen(p.budget_fen),
                        item["reason"] or ("、".join(item["changes"]) if item["changes"] else "")]
@@ -133,9 +139,10 @@ async def apply_adjustment(request: Request, announcement_id: str = Path(),
     store.require_office(principal, ("county",), row.county)
     if row.applied_on is not None:
         raise Conflict(f"调整已于{row.applied_on}执行 (the adjustment was applied on {row.applied_on})")
-    projects = await _checked(session, request, row.items, row.county)
+    checked = await _checked(session, request, row.items, row.county)
+    projects = [project for project, _ in checked]
     today, now, actor = clock.today(), clock.now(), principal.actor()
-    for index, (item, project) in enumerate(zip(row.items, projects)):
+    for item, (project, plan) in zip(row.items, checked):
         code = project.code
         if item["action"] == "add":
             project.announcements = {**project.announcements, "county": announcement_id}
@@ -146,7 +153,6 @@ async def apply_adjustment(request: Request, announcement_id: str = Path(),
             await store.record(session, project, "cancelled", today, NewEvent(
                 contract.CANCELLED, code, contract.cancelled(code, project.division, item["reason"]), actor), now)
         else:
-            plan = _changed_plan(project, item["changes"], index)
             project.name, project.implementing_unit, project.year = plan.name, plan.implementing_unit, plan.year
             project.schedule, project.tasks = plan.schedule.model_dump(mode="json"), plan.tasks
             project.budget_fen = plan.budget

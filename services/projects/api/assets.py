@@ -51,7 +51,9 @@ async def _asset(session, asset_id: str, principal: Principal, *, lock: bool = F
     return row
 
 
-@assets.get("/assets/{asset_id}", summary="One asset with its shares and income distributions")
+@assets.get("/assets/{asset_id}", summary="One asset with its shares and income distributions",
+            description="Kind, owner, operator, book value, the shares with their ratios and each period's income "
+            "distribution with its village announcement; within your jurisdiction.")
 async def read_asset(asset_id: str = Path(), principal: Principal = Depends(require(*READERS)),
                      session=Depends(db_session)) -> dict[str, Any]:
     row = await _asset(session, asset_id, principal)
@@ -74,7 +76,7 @@ async def distribute(body: DistributionIn, request: Request, asset_id: str = Pat
     if done is not None:
         raise Conflict(f"{asset.name}{body.period}期收益已分配 (the income of period {body.period} was already distributed)",
                        distribution=str(done))
-    on = store.check_date(body.on, clock.today())
+    on = store.check_date(body.on, clock.today(), after=asset.handed_over_on)
     shares = [asset_rules.Share(s["holder"], s["shares"]) for s in asset.shares]
     parts = asset_rules.split(body.amount, shares)
     households = {str(h.id): h for h in (await session.execute(select(RegistryHousehold).where(RegistryHousehold.id.in_(

@@ -31,17 +31,8 @@ OFFICES = (Role.village, Role.township, Role.county_office)
 BENEFIT_STAGES = ("funded", "in_progress", "completed", "accepted", "results_announced", "handed_over")
 
 
-def _refuse_unless(project: Project, allowed: tuple[str, ...]) -> None:
-    if (missing := lifecycle.stage_missing(allowed, project.stage)) is not None:
-        raise store.refused(lifecycle.Refused(None, [missing]), project)
-
-
 async def _check_step(session, request: Request, project: Project, action: str) -> lifecycle.Step:
-    try:
-        return lifecycle.check(action, await store.facts(session, project, request.app.state.policy,
-                                                          request.app.state.clock.today()))
-    except lifecycle.Refused as exc:
-        raise store.refused(exc, project) from None
+    return await store.check_step(session, project, action, request.app.state.policy, request.app.state.clock.today())
 
 
 async def _local_offices(principal: Principal, project: Project, action: str | None = None) -> None:
@@ -61,7 +52,7 @@ async def add_beneficiaries(body: BeneficiariesIn, request: Request, code: str =
                             session=Depends(db_session)) -> dict[str, Any]:
     project = await store.load(session, code, principal, lock=True)
     await _local_offices(principal, project)
-    _refuse_unless(project, lifecycle.BEFORE_ACCEPTANCE)
+    store.require_stage(project, lifecycle.BEFORE_ACCEPTANCE)
     ids = list(dict.fromkeys(body.household_ids))
     known = {r.id: r for r in (await session.execute(select(RegistryHousehold).where(RegistryHousehold.id.in_(ids)))).scalars()}
     problems = [p for p in (eligibility.judge(str(i), known.get(i) and eligibility.Household(
@@ -163,7 +154,7 @@ async def record_benefits(body: BenefitsIn, request: Request, code: str = Path()
     clock = request.app.state.clock
     project = await store.load(session, code, principal, lock=True)
     await _local_offices(principal, project)
-    _refuse_unless(project, BENEFIT_STAGES)
+    store.require_stage(project, BENEFIT_STAGES)
     beneficiaries = set((await session.execute(select(Beneficiary.household_id).where(Beneficiary.code == code))).scalars())
     problems = [{"field": f"items.{i}.household_id", "reason": "不是本项目的受益户 (not a beneficiary of this project)"}
                 for i, item in enumerate(body.items) if item.household_id not in beneficiaries]
@@ -199,7 +190,7 @@ async def hand_over(body: HandoverIn, request: Request, code: str = Path(),
     project = await store.load(session, code, principal, lock=True)
     await _local_offices(principal, project, "hand-over")
     found = await _check_step(session, request, project, "hand-over")
-    on = store.check_date(body.on, clock.today())
+    on = store.check_date(body.on, clock.today(), after=await store.last_dated(session, code))
     allowed = store.rule(policy, "project.assets.ownership", project.division, on).value
     beneficiaries = {str(h) for h in (await session.execute(
         select(Beneficiary.household_id).where(Beneficiary.code == code))).scalars()}
@@ -210,8 +201,9 @@ async def hand_over(body: HandoverIn, request: Request, code: str = Path(),
             raise Unprocessable("资产须落在项目范围内的村 (an asset is in a village within the project's division)",
                                 errors=[{"field": f"assets.{i}.division", "reason": f"{village} is not a village under {project.division}"}])
         try:
-            shares = asset_rules.check_ownership(item.kind, item.owner, [asset_rules.Share(_holder(s.holder), s.shares)
-                                                                         for s in item.shares], beneficiaries, allowed)
+            shares = asset_rules.check_ownership(item.kind, item.owner, [
+                asset_rules.Share(_holder(s.holder, f"assets.{i}.shares.{j}.holder"), s.shares)
+                for j, s in enumerate(item.shares)], beneficiaries, allowed)
         except asset_rules.AssetError as exc:
             raise Unprocessable(exc.reason, errors=[{"field": f"assets.{i}.{exc.field}", "reason": exc.reason}]) from None
         rows.append(Asset(id=f"{code}-A{i + 1}", code=code, division=village, name=item.name, kind=item.kind,
@@ -228,11 +220,11 @@ async def hand_over(body: HandoverIn, request: Request, code: str = Path(),
     return await full_record(session, project)
 
 
-def _holder(value: str) -> str:
+def _holder(value: str, field: str) -> str:
     if value == asset_rules.COLLECTIVE:
         return value
     try:
         return str(uuid.UUID(value))
     except ValueError:
         raise Unprocessable("股东须为 collective 或户ID (a shareholder is 'collective' or a household id)",
-                            errors=[{"field": "assets.shares.holder", "reason": f"{value!r} is neither"}]) from None
+                            errors=[{"field": field, "reason": f"{value!r} is neither"}]) from None

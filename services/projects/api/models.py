@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from services.projects.domain.catalogue import BENEFIT_KINDS, MECHANISMS, TARGET_KINDS, TYPES
 from shared.divisions import DivisionCode
@@ -93,18 +93,21 @@ class BeneficiariesIn(BaseModel):
     mechanism: Literal[tuple(MECHANISMS)]  # type: ignore[valid-type]
 
 
+def _file_reference(photo: str) -> str:
+    if not 1 <= len(photo) <= 500 or any(c.isspace() for c in photo):
+        raise ValueError("照片须为文件引用 (each photo is a file reference without spaces, ≤ 500 characters)")
+    return photo
+
+
+#: A photo as a file reference; a bad one is named by its place (``photos.2``).
+FileReference = Annotated[str, AfterValidator(_file_reference)]
+
+
 class ProgressIn(BaseModel):
     percent: int = Field(ge=0, le=100)
     on: date | None = None
-    photos: list[str] = Field(default_factory=list, max_length=50, description="file references of the photos")
+    photos: list[FileReference] = Field(default_factory=list, max_length=50, description="file references of the photos")
     note: str = Field("", max_length=2000)
-
-    @model_validator(mode="after")
-    def _photos_are_references(self):
-        for photo in self.photos:
-            if not 1 <= len(photo) <= 500 or any(c.isspace() for c in photo):
-                raise ValueError("照片须为文件引用 (each photo is a file reference without spaces, ≤ 500 characters)")
-        return self
 
 
 class Member(BaseModel):
@@ -158,7 +161,8 @@ class HandoverIn(BaseModel):
 
 
 class DistributionIn(NoticeIn):
-    period: str = Field(pattern=r"^[0-9]{4}(-(Q[1-4]|H[12]|[01][0-9]))?$", examples=["2018", "2018-H2"])
+    period: str = Field(pattern=r"^[0-9]{4}(-(Q[1-4]|H[12]|0[1-9]|1[0-2]))?$", examples=["2018", "2018-H2"],
+                        description="a year, half (H1, H2), quarter (Q1–Q4) or month (01–12)")
     amount: Yuan
     on: date | None = None
 

@@ -103,9 +103,7 @@ async def set_targets(body: TargetsIn, request: Request, code: str = Path(),
                       session=Depends(db_session)) -> dict[str, Any]:
     project = await store.load(session, code, principal, lock=True)
     store.require_office(principal, (store.project_level(project), "county"), project.division)
-    editable = ("proposed", "township_reviewed", "appraised")
-    if (missing := lifecycle.stage_missing(editable, project.stage)) is not None:
-        raise store.refused(lifecycle.Refused(None, [missing]), project)
+    store.require_stage(project, ("proposed", "township_reviewed", "appraised"))
     project.targets = [t.model_dump() for t in body.targets]
     await store.record(session, project, project.stage, request.app.state.clock.today(), NewEvent(
         "projects.project.targets_set", code, {"code": code, "targets": project.targets}, principal.actor()),
@@ -136,12 +134,8 @@ async def take_step(body: StepIn, request: Request, code: str = Path(),
     if ending and len(body.reason.strip()) < 2:
         raise Unprocessable("须说明理由 (a refusal or cancellation needs a reason)",
                             errors=[{"field": "reason", "reason": "required"}])
-    try:
-        lifecycle.check(action, await store.facts(session, project, policy, clock.today()), approve=approve)
-    except lifecycle.Refused as exc:
-        raise store.refused(exc, project) from None
-    last = await session.scalar(select(func.max(StageChange.effective_on)).where(StageChange.code == code))
-    on = store.check_date(body.on, clock.today(), after=last)
+    await store.check_step(session, project, action, policy, clock.today(), approve=approve)
+    on = store.check_date(body.on, clock.today(), after=await store.last_dated(session, code))
     to = lifecycle.next_stage(found, approve)
     if found.event == contract.CANCELLED:
         event_type, data = found.event, contract.cancelled(code, project.division, body.reason)

@@ -7,14 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, Path, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from services.projects import store
 from services.projects.api.models import NoticeIn, PublicityIn
-from services.projects.api.views import full_record
+from services.projects.api.views import beneficiary_totals, full_record
 from services.projects.domain import lifecycle
 from services.projects.domain.catalogue import TYPES
-from services.projects.models import Acceptance, Beneficiary, Project
+from services.projects.models import Acceptance, Project
 from shared import announcements, divisions
 from shared.auth import Principal, Role, require
 from shared.errors import Conflict, NotFound, Unprocessable
@@ -87,20 +87,16 @@ async def announce_results(body: NoticeIn, request: Request, code: str = Path(),
     found = lifecycle.STEPS["announce-results"]
     level = store.project_level(project)
     store.require_office(principal, lifecycle.offices(found, level), project.division)
-    try:
-        lifecycle.check(found.action, await store.facts(session, project, policy, clock.today()))
-    except lifecycle.Refused as exc:
-        raise store.refused(exc, project) from None
+    await store.check_step(session, project, found.action, policy, clock.today())
     money = await store.funding(session, code)
-    households, persons = (await session.execute(select(func.count(), func.coalesce(func.sum(Beneficiary.persons), 0))
-                                                 .where(Beneficiary.code == code))).one()
+    households, persons = (await beneficiary_totals(session, [code])).get(code, (0, 0))
     accepted = (await session.execute(select(Acceptance).where(Acceptance.code == code, Acceptance.result == "passed")
                                       .order_by(Acceptance.on.desc()).limit(1))).scalar_one_or_none()
     if accepted is None:  # the stage says accepted; the row must be there
         raise Conflict("没有通过的验收记录 (no passed acceptance on record)")
     table = {"columns": ["项目名称", "建设内容", "总投资（元）", "已拨付（元）", "带动贫困户", "验收日期", "验收结果", "实施单位"],
              "rows": [[project.name, "；".join(project.tasks), format_fen(project.budget_fen), format_fen(money.paid_fen),
-                       f"{households}户{int(persons)}人", accepted.on.isoformat(), "合格", project.implementing_unit]]}
+                       f"{households}户{persons}人", accepted.on.isoformat(), "合格", project.implementing_unit]]}
     notice = await announcements.announce(
         session, actor=principal.actor(), clock=clock, policy=policy, start=body.period_start, end=body.period_end,
         subject_type=RESULTS_SUBJECT, subject_id=f"results:{code}", level=level, division=project.division,

@@ -5,7 +5,8 @@
     ─enter-library (every level's publicity passed)→ in_library ─plan→ planned
     ─(a commitment arrives from the funds service)→ funded ─report-progress→ in_progress
     ─complete (progress 100%)→ completed ─accept (验收 passed)→ accepted
-    ─announce-results (at the site)→ results_announced ─hand-over (results notice passed)→ handed_over
+    ─announce-results (at the site; again after a failed or withdrawn notice)→ results_announced
+    ─hand-over (results notice passed)→ handed_over
     any stage before acceptance ─cancel→ cancelled;  a review, appraisal or approval may refuse → rejected
 
 Each **step** names the offices that may take it (``site`` = the office of the project's own
@@ -88,6 +89,11 @@ PRECONDITIONS: Mapping[str, tuple[str, Callable[[Facts], str | None]]] = Mapping
                           f"当前进度{f.progress_percent}% (progress is {f.progress_percent}%)"),
     "results_announcement_passed": ("验收结果公告须已结束且无异议", lambda f: None if f.results_notice == "passed" else
                                     f"验收结果公告{_state_zh(f.results_notice)}"),
+    # a results notice that failed (objection upheld) or was withdrawn is announced again once
+    # the issue is dealt with; one running or passed is not repeated
+    "results_announcement_not_open": ("验收结果公告未通过或撤回后方可重新公告",
+                                      lambda f: None if f.results_notice not in ("published", "passed") else
+                                      f"验收结果公告{_state_zh(f.results_notice)}"),
 })
 
 
@@ -122,7 +128,8 @@ STEPS = MappingProxyType({s.action: s for s in (
     Step("complete", ("in_progress",), "completed", ("county",), ("progress_complete",), "完工",
          "projects.project.completed"),
     Step("accept", ("completed",), "accepted", ("county",), (), "验收", "projects.acceptance.recorded"),
-    Step("announce-results", ("accepted",), "results_announced", ("site",), (), "验收结果公告",
+    Step("announce-results", ("accepted", "results_announced"), "results_announced", ("site",),
+         ("results_announcement_not_open",), "验收结果公告",
          "projects.results.announced"),
     Step("hand-over", ("results_announced",), "handed_over", ("county",), ("results_announcement_passed",),
          "资产移交", "projects.assets.handed_over"),

@@ -50,6 +50,8 @@ class MeasureIn(BaseModel):
 async def add_measure(body: MeasureIn, request: Request, household_id: uuid.UUID = Path(),
                       principal: Principal = Depends(require(*LOCAL, write=True)),
                       session=Depends(db_session)) -> dict[str, Any]:
+    """A measure (措施到户) on one of the pathways; micro-credit (finance) measures are checked against the loan limits of
+    the policy table."""
     row = await _load(session, household_id, principal, lock=True)
     details: dict[str, Any] = {}
     if body.pathway == Pathway.FINANCE:
@@ -245,6 +247,8 @@ class HousingIn(BaseModel):
 async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = Path(),
                   principal: Principal = Depends(require(Role.department, write=True)),
                   session=Depends(db_session)) -> dict[str, Any]:
+    """The housing department records the house's safety grade (危房 A–D) and renovation; the household's 住房安全 check
+    follows it."""
     if Role.admin not in principal.roles and principal.dept != "housing":
         raise Forbidden("只有住建部门可以更新住房等级 (only the housing department)")
     row = await _load(session, household_id, principal, lock=True)
@@ -369,6 +373,8 @@ async def announce_review(body: ReviewIn, request: Request,
 async def apply_review(request: Request, announcement_id: uuid.UUID = Path(),
                        principal: Principal = Depends(require(Role.county_office, write=True)),
                        session=Depends(db_session)) -> dict[str, Any]:
+    """Once the annual review's announcement has passed, removes the listed households (each removal an event); refused
+    while the period is open or after an upheld objection."""
     notice = await announcements.require_passed(session, str(announcement_id), subject_type="annual_review")
     ensure_jurisdiction(principal, notice.division)
     clock = request.app.state.clock

@@ -492,6 +492,7 @@ async def member_leaves(body: MemberLeaves, request: Request, household_id: uuid
 async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID = Path(),
                         principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
                         session=Depends(db_session)) -> dict[str, Any]:
+    """Sets the household's 帮扶责任人 (name, unit, phone), replacing the previous one; an event records the change."""
     clock = request.app.state.clock
     row = await _load(session, household_id, principal, lock=True)
     row.helper, row.updated_at = body.model_dump(), clock.now()
@@ -503,6 +504,8 @@ async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID 
 async def record_income(body: IncomeIn, request: Request, household_id: uuid.UUID = Path(), year: int = Path(),
                         principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
                         session=Depends(db_session)) -> dict[str, Any]:
+    """Per-capita net income for a year (the exit standard is judged on it); the year in the path and the body must
+    agree."""
     if body.year != year:
         raise Unprocessable("年度不一致 (the year in the path and body differ)", errors=[{"field": "year", "reason": "differs from the path"}])
     row = await _load(session, household_id, principal, lock=True)
@@ -577,6 +580,7 @@ async def read(request: Request, household_id: uuid.UUID = Path(), as_of: date |
 async def person(id_number: str = Path(min_length=18, max_length=18),
                  principal: Principal = Depends(require(*OFFICES, Role.county_finance, Role.department)),
                  session=Depends(db_session)) -> dict[str, Any]:
+    """The person's household (the active one first) by ID number, within the caller's jurisdiction."""
     rows = (await session.execute(
         select(Person, Household).join(Household, Household.id == Person.household_id)
         .where(Person.id_number == id_number.upper()).order_by(Person.active.desc()))).all()

@@ -48,6 +48,16 @@ def test_implementation_needs_money_and_completion_needs_100_percent():
     assert missing("hand-over", Facts("results_announced", results_notice="published")) == ["results_announcement_passed"]
 
 
+def test_the_results_are_announced_again_only_after_a_failed_or_withdrawn_notice():
+    assert check("announce-results", Facts("accepted")).to_stage == "results_announced"
+    for state in ("failed", "withdrawn"):  # an objection upheld, or the notice taken down: announce again
+        assert check("announce-results", Facts("results_announced", results_notice=state)).to_stage == "results_announced"
+    for state in ("published", "passed"):
+        assert missing("announce-results", Facts("results_announced", results_notice=state)) == [
+            "results_announcement_not_open"]
+    assert missing("announce-results", Facts("handed_over", results_notice="passed")) == ["stage"]
+
+
 def test_cancellation_any_time_before_acceptance():
     for stage in lifecycle.BEFORE_ACCEPTANCE:
         assert check("cancel", Facts(stage)).to_stage == "cancelled"
