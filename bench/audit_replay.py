@@ -17,7 +17,7 @@ households, then helpers, measures, incomes and monitoring per household):
 Events/s and the ratio to the baseline are printed, then a Markdown section for RESULTS.md.
 Timing is printed, never asserted; the rebuilt ledger is checked to sum to zero.
 
-    .venv/bin/python bench/audit_replay.py [--events N] [--registry-share 0.3] [--keep DIR]
+    .venv/bin/python bench/audit_replay.py [--events N] [--registry-share 0.3] [--keep DIR [--reuse]]
 """
 
 from __future__ import annotations
@@ -210,12 +210,18 @@ def main() -> None:
     parser.add_argument("--registry-share", type=float, default=0.3, help="share of registry events")
     parser.add_argument("--processes", type=int, default=None, help="default: one per CPU (at most one per file)")
     parser.add_argument("--keep", type=Path, default=None, help="write the export here and keep it")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --keep: replay the export already in DIR (written by this script) if there is one")
     args = parser.parse_args()
     directory = args.keep or Path(tempfile.mkdtemp(prefix="fupin-audit-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        generate_s, manifest = timed(f"generate {args.events:,} events", lambda: generate(
-            directory, args.events, args.registry_share))
+        if args.reuse and args.keep and (directory / MANIFEST).exists():
+            generate_s, manifest = 0.0, json.loads((directory / MANIFEST).read_text())
+            print(f"reusing the export in {directory}")
+        else:
+            generate_s, manifest = timed(f"generate {args.events:,} events", lambda: generate(
+                directory, args.events, args.registry_share))
         total = sum(entry["events"] for entry in manifest["services"].values())
         size = sum((directory / entry["file"]).stat().st_size for entry in manifest["services"].values())
         print(f"export: {total:,} events, {size / 2**20:.0f} MiB in {directory}")
@@ -256,7 +262,8 @@ def main() -> None:
           "(the export is read from the page cache)")
     print(f"- Command: `bench/audit_replay.py --events {args.events} --registry-share {args.registry_share}` "
           f"(export of {total:,} events, {size / 2**20:.0f} MiB: {manifest['services']['funds']['events']:,} funds, "
-          f"{manifest['services']['registry']['events']:,} registry; generated in {generate_s:.0f} s)\n")
+          f"{manifest['services']['registry']['events']:,} registry; "
+          + (f"generated in {generate_s:.0f} s)\n" if generate_s else "an export kept by an earlier run, --reuse)\n"))
     print("| measure | rate | notes |\n|---|---:|---|")
     for label, rate, note in rows:
         print(f"| {label} | {rate:,.0f} events/s | {note} |")

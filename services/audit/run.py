@@ -93,20 +93,23 @@ def replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None
 def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None, *, until: str | None,
                     verify: bool, rebuild: bool):
     chain, refs, last, applied = ServiceChain(service), References(), "", 0
-    rebuild = rebuilder_for(service if rebuild else "")
+    rebuilder = rebuilder_for(service if rebuild else "")
+    apply = rebuilder.apply
+    feed, add = chain.feed, refs.add
     for event, line in stream:
         if verify:
-            if not chain.feed(event, line):
+            if not feed(event, line):
                 continue  # a duplicate or out-of-order copy: reported, not applied twice
-            refs.add(service, event)
+            add(service, event)
         elif event["seq"] <= applied:
             continue  # the same, unreported: a verifying pass reports it
         applied = event["seq"]
         recorded = event["time"]
         if until is None or recorded < until:
-            rebuild.apply(event)
-        last = max(last, recorded)
-    return (chain.finish(entry) if verify else None), rebuild.result(), (refs if verify else None), last
+            apply(event)
+        if recorded > last:
+            last = recorded
+    return (chain.finish(entry) if verify else None), rebuilder.result(), (refs if verify else None), last
 
 
 def replay(source: Source, *, until: str | None = None, verify: bool = True) -> Replay:
@@ -127,23 +130,24 @@ def _replay_file(directory: str, service: str, until: str | None, verify: bool, 
 
 def replay_export(source, *, until: str | None = None, verify: bool = True, rebuild: bool = True,
                   processes: int | None = None) -> Replay:
-    """:func:`replay` of an export spread over processes. The largest file (funds) is rebuilt in
+    """:func:`replay` of an export spread over processes: the largest file (funds) is replayed in
     this process — its rebuilt ledger is large, and pickling it back from a worker would cost as
-    much as rebuilding it — while workers verify it and replay the other files."""
+    much as rebuilding it — while workers replay the other files.
+
+    Each file is read and parsed once, verified and rebuilt in the same pass. (Verifying the
+    largest file in a worker while it is rebuilt here parses it twice: on 2 shared cores that
+    cost more than it saved, bench/RESULTS.md "Audit replay".)"""
     services = sorted(source.services, key=lambda s: -source.path(s).stat().st_size)
-    workers = min(processes or os.cpu_count() or 1, len(services) + 1) - 1
+    workers = min(processes or os.cpu_count() or 1, len(services)) - 1
     directory, result = str(source.directory), Replay()
     if workers < 1:
         for service in source.services:
             result.add(service, *_replay_file(directory, service, until, verify, rebuild))
         return result
     largest, others = services[0], services[1:]
-    split = verify and rebuild  # verify the largest file in a worker while it is rebuilt here
     with ProcessPoolExecutor(workers) as pool:
         futures = [(s, pool.submit(_replay_file, directory, s, until, verify, rebuild)) for s in others]
-        if split:
-            futures.insert(0, (largest, pool.submit(_replay_file, directory, largest, until, True, False)))
-        result.add(largest, *_replay_file(directory, largest, until, verify and not split, rebuild))
+        result.add(largest, *_replay_file(directory, largest, until, verify, rebuild))
         for service, future in futures:
             result.add(service, *future.result())
     return result

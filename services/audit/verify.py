@@ -73,8 +73,17 @@ def hash_matches(event: Mapping[str, Any], line: bytes | None = None) -> bool:
     """
     stored = event["hash"]
     if line is not None:
-        body = line.replace(b',"hash":"' + stored.encode() + b'"', b"", 1)
-        if hashlib.sha256(event["prev_hash"].encode() + body).hexdigest() == stored:
+        # sha256(prev_hash + the line without its first `,"hash":"<stored>"`), fed in pieces (no copies)
+        member = b',"hash":"' + stored.encode() + b'"'
+        digest = hashlib.sha256(event["prev_hash"].encode())
+        at = line.find(member)
+        if at < 0:
+            digest.update(line)
+        else:
+            view = memoryview(line)
+            digest.update(view[:at])
+            digest.update(view[at + len(member):])
+        if digest.hexdigest() == stored:
             return True
     return compute_hash(event) == stored
 

@@ -6,18 +6,20 @@ per statement and account, and its CHECK is the last line of defence against a n
 Locks. Every non-external account a posting touches is locked ``FOR UPDATE`` in id order before
 the balances are judged. External accounts (``appropriation``, ``disbursed``) have no lower bound,
 so nothing is judged on them and they are not locked up front: the trigger's UPDATE locks them,
-and it runs after ``append`` took the event log's advisory lock, so those updates are serialised
-by that lock and cannot deadlock (no transaction ever holds an external account's row while
-waiting for the log). New accounts are opened before any row is locked, in a fixed order.
+and it runs after :func:`record` took the event log's advisory lock (``lock_log``), so those
+updates are serialised by that lock and cannot deadlock (no transaction ever holds an external
+account's row while waiting for the log). New accounts are opened before any row is locked, in a fixed order.
 
 Batches. :func:`judge` decides everything without writing; :func:`record` writes the accepted
-postings: the events (one per posting, or whatever the caller groups them into: a disbursement
-batch uses ``funds.disbursement.batch_posted`` events of many postings each, see
-:mod:`services.funds.contract`) and the posting rows (COPY for large batches).
+postings: under the log's lock, the posting rows (COPY for large batches, while Python prepares
+the events) and then the events (one per posting, or whatever the caller groups them into: a
+disbursement batch uses ``funds.disbursement.batch_posted`` events of many postings each, see
+:mod:`services.funds.contract`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -40,6 +42,8 @@ from services.funds.models import accounts, postings
 from shared.db import raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
+from shared.events.store import lock_log, prepare
+from shared.events.store import now as log_now
 from shared.money import format_fen
 
 #: From this many postings on, the rows are written with COPY instead of an INSERT per row.
@@ -91,17 +95,64 @@ new_posting_ids = _Uuid7().take
 def with_reference(template: AccountKey, reference: str) -> AccountKey:
     """``template`` with another reference: equal to ``template.replace(reference=reference)``.
 
-    ``AccountKey`` validates on construction (~13 µs, mostly the division code); a batch builds a key
+    ``AccountKey`` validates on construction (~10 µs, mostly the division code); a batch builds a key
     per payee that differs from a validated one only in its reference. Every rule of the key but the
     reference's own does not depend on it and held for the template; the reference's (a non-empty
-    string, allowed for a kind that has one) is checked here. Anything else takes the full path."""
-    if (template.reference is None or type(reference) is not str or not reference.strip()
-            or not hasattr(template, "__dict__")):
+    string, allowed for a kind that has one) is checked here. Anything else takes the full path, and
+    so does everything if the key's layout is not one this copy knows (see :func:`_key_copier`)."""
+    if (_copy_key is None or template.reference is None or type(reference) is not str
+            or not reference.strip()):
         return template.replace(reference=reference)
-    key = object.__new__(AccountKey)
-    key.__dict__.update(template.__dict__)
-    key.__dict__["reference"] = reference
-    return key
+    return _copy_key(template, reference)
+
+
+def _key_copier() -> Callable[[AccountKey, str], AccountKey] | None:
+    """A function copying a validated key with another reference without validating it again:
+    for a key with a ``__dict__`` or with slots (a slot ``_hash`` holds the hash of the field tuple,
+    as the dataclass's own hash). Checked once against the full path on sample keys; None (always
+    the full path) if the copy differs in any field or hash."""
+    names = [f.name for f in dataclass_fields(AccountKey)]
+    slots = [name for cls in AccountKey.__mro__ for name in getattr(cls, "__slots__", ())
+             if name not in ("__dict__", "__weakref__")]
+    new, setattr_ = object.__new__, object.__setattr__
+    if not slots:
+        def copy(template: AccountKey, reference: str) -> AccountKey:
+            key = new(AccountKey)
+            key.__dict__.update(template.__dict__)
+            key.__dict__["reference"] = reference
+            return key
+    elif set(slots) <= {*names, "_hash"}:
+        others = [name for name in names if name != "reference"]
+        setters = [getattr(AccountKey, name).__set__ for name in others]  # the slots' descriptors
+        get_others, hashed = attrgetter(*others), "_hash" in slots
+        reference_last = names[-1] == "reference"
+
+        def copy(template: AccountKey, reference: str) -> AccountKey:
+            key = new(AccountKey)
+            values = get_others(template)
+            for set_, value in zip(setters, values):
+                set_(key, value)
+            setattr_(key, "reference", reference)
+            if hashed:
+                setattr_(key, "_hash", hash((*values, reference) if reference_last
+                                            else tuple(getattr(key, name) for name in names)))
+            return key
+    else:
+        return None
+    try:
+        for template, reference in (
+                (AccountKey("652722", "finance", "central_special", 2026, "disbursed", "payee"), "household:H1"),
+                (AccountKey("652722000000", "office", "central_special", 2017, "committed", "P-1"), "P-2")):
+            fast, full = copy(template, reference), template.replace(reference=reference)
+            if (fast != full or hash(fast) != hash(full) or str(fast) != str(full)
+                    or any(getattr(fast, name) != getattr(full, name) for name in names)):
+                return None
+    except Exception:  # pragma: no cover - a layout this copy does not know
+        return None
+    return copy
+
+
+_copy_key = _key_copier()
 
 
 # The bulk statements run on the asyncpg connection under the session (see :func:`_connection`):
@@ -170,9 +221,9 @@ def _grouped(refs: Iterable[AccountRef]) -> dict[tuple, list[str]]:
     """Keys by group, groups and references sorted: transactions opening the same new accounts
     then insert them in the same order, and wait for one another instead of deadlocking."""
     groups: dict[tuple, list[str]] = {}
-    for ref in sorted(refs):
+    for ref in refs:
         groups.setdefault(ref[:5], []).append(ref[5])
-    return groups
+    return {group: sorted(groups[group]) for group in sorted(groups)}  # = sorting the whole keys, 3× cheaper
 
 
 async def _resolve(session: AsyncSession, refs: Iterable[AccountRef], *, found: Mapping[AccountRef, int] | None = None,
@@ -404,8 +455,14 @@ def _one_event_each(entries: Sequence[Entry], actor: Mapping[str, Any]) -> Event
 async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Judgement, *,
                  actor: Mapping[str, Any], posted_at: datetime, events: EventsFor | None = None) -> list[dict[str, Any]]:
     """Write the accepted entries of ``judgement``: their events (``events``; default one event per
-    posting, version 1), then their rows, each row with the seq of the event that carries it.
-    Returns the appended events."""
+    posting, version 1) and their rows, each row with the seq of the event that carries it.
+    Returns the appended events.
+
+    The log is locked first (its tail gives every event its seq), then the posting rows go in; for a
+    large batch the rows are copied while the events are prepared (canonical JSON of their data,
+    which does not depend on the chain) — PostgreSQL applies the postings while Python serialises
+    the events — and the events are appended last, in the same transaction and under the same lock;
+    a few postings' events are prepared before the lock is taken (a shorter critical section)."""
     accepted = judgement.accepted
     if not accepted:
         return []
@@ -413,8 +470,11 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     carried = [index for _, positions in planned for index in positions]
     if len(carried) != len(accepted) or set(carried) != set(accepted):
         raise ValueError("the events do not carry every accepted posting exactly once")
-    appended = await append(session, [event for event, _ in planned])
-    seq_of = {index: envelope["seq"] for envelope, (_, positions) in zip(appended, planned) for index in positions}
+    new_events = [event for event, _ in planned]
+    small = len(accepted) < COPY_THRESHOLD
+    prepared = prepare(session, new_events) if small else []  # before the lock: a shorter critical section
+    tail = await lock_log(session)
+    seq_of = {index: tail.seq + number for number, (_, positions) in enumerate(planned, start=1) for index in positions}
     pairs, actor_json = judgement.accounts, json.dumps(dict(actor), ensure_ascii=False)
     rows = []
     for index in accepted:
@@ -425,14 +485,32 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
         rows.append((p.posting_id, seq, p.operation, source, target, p.amount_fen, p.document_no,
                      p.document_date, p.purpose, p.reference, entry.line_ref, actor_json, posted_at))
     async with raw_connection(session) as conn:
-        try:
-            if len(rows) >= COPY_THRESHOLD:
-                await conn.copy_records_to_table("postings", records=rows, columns=_POSTING_COLUMNS)
-            else:
-                await conn.executemany(_INSERT_POSTING, rows)
-        except asyncpg.UniqueViolationError:  # the same line posted by a concurrent request
-            raise Conflict("支付行已被并发入账 (a line was posted concurrently)", slug="duplicate-line") from None
-    return appended
+        if small:
+            await _write_postings(conn, rows)
+        else:
+            copying = asyncio.ensure_future(_write_postings(conn, rows))
+            try:
+                at = log_now(session)
+                for event in new_events:  # one at a time, the COPY's I/O in between
+                    await asyncio.sleep(0)
+                    prepared += prepare(session, [event], at=at)
+            except BaseException:
+                await asyncio.wait([copying])  # never leave a statement running on the session
+                if not copying.cancelled():
+                    copying.exception()  # seen: the error raised here is the one reported
+                raise
+            await copying
+    return await append(session, prepared, tail=tail)
+
+
+async def _write_postings(conn: asyncpg.Connection, rows: list[tuple]) -> None:
+    try:
+        if len(rows) >= COPY_THRESHOLD:
+            await conn.copy_records_to_table("postings", records=rows, columns=_POSTING_COLUMNS)
+        else:
+            await conn.executemany(_INSERT_POSTING, rows)
+    except asyncpg.UniqueViolationError:  # the same line posted by a concurrent request
+        raise Conflict("支付行已被并发入账 (a line was posted concurrently)", slug="duplicate-line") from None
 
 
 def refusal_problem(refused: Sequence[Mapping[str, Any]]) -> Unprocessable:

@@ -8,6 +8,10 @@ Guarantees of :func:`append` (rules 2 and 3):
   sequence numbers are gapless (a rolled-back transaction releases the lock without having
   consumed any number) and every event's ``prev_hash`` is its predecessor's ``hash``.
 * One call appends a whole batch under one lock and one round trip (COPY for large batches).
+* What does not depend on the chain — above all the canonical JSON of each event's data — can be
+  computed before the lock, or while PostgreSQL works on the caller's other rows
+  (:func:`prepare`); a caller that must know the seqs before appending takes the lock itself
+  (:func:`lock_log`) and passes the tail to :func:`append`. The hash is the same either way.
 * It ``pg_notify``s channel :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers at commit, to wake
   the relay.
 """
@@ -92,51 +96,113 @@ def _canonical_envelope(
     )
 
 
-async def append(session: AsyncSession, events: Sequence[NewEvent]) -> list[dict[str, Any]]:
-    """Append ``events`` to the log of the session's service; returns them as envelopes."""
-    if not events:
-        return []
-    source = session.info["service"]
-    now = session.info["clock"].now() if "clock" in session.info else datetime.now(timezone.utc)
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event with everything of its envelope that does not depend on its place in the log: the
+    canonical JSON of ``actor`` and ``data`` (the bulk of the work of an append), its time, its
+    correlation and causation. :func:`prepare` makes them before the log is locked (or while
+    PostgreSQL works on something else); :func:`append` then only numbers, links and hashes them.
+    The hash is the same as if the :class:`NewEvent` itself were appended. The event's ``actor`` and
+    ``data`` must not change in between: the stored texts are the prepared ones."""
+
+    event: NewEvent
+    actor_text: str
+    data_text: str
+    time_text: str
+    moment: datetime
+    correlation_id: str | None  # None: the event's own id (assigned in the log)
+    causation_id: str | None
+
+
+@dataclass(frozen=True)
+class LogTail:
+    """The last event of the log, read under the append lock (:func:`lock_log`)."""
+
+    seq: int
+    hash: str
+
+
+def now(session: AsyncSession) -> datetime:
+    """The recorded time of events appended now: the session's clock, else the wall clock."""
+    return session.info["clock"].now() if "clock" in session.info else datetime.now(timezone.utc)
+
+
+def prepare(session: AsyncSession, events: Sequence[NewEvent], *, at: datetime | None = None) -> list[PreparedEvent]:
+    """What :func:`append` computes of ``events`` without the log (no I/O, no lock): call it in the
+    same context (request or consumed event) as the append, for the default correlation and
+    causation ids. ``at``: the recorded time of events without their own (default :func:`now`)."""
+    at = now(session) if at is None else at
+    batch_time = format_time(at)
+    batch_moment = parse_time(batch_time)  # microsecond-exact, as timestamptz stores it
     default_correlation = context.correlation_id.get()
     default_causation = context.causation_id.get()
+    out = []
+    for new in events:
+        time_text = format_time(new.time) if new.time else batch_time
+        out.append(PreparedEvent(
+            new, canonical_json(dict(new.actor)), canonical_json(dict(new.data)), time_text,
+            batch_moment if time_text is batch_time else parse_time(time_text),
+            new.correlation_id or default_correlation, new.causation_id or default_causation))
+    return out
+
+
+async def lock_log(session: AsyncSession) -> LogTail:
+    """Take the log's append lock (transaction-scoped) and read its last event. Everything the
+    transaction appends from then on (:func:`append` with ``tail``) follows this event."""
     # Through SQLAlchemy, not the raw connection: its asyncpg adapter opens the transaction
     # lazily, on its first statement, and everything below must run inside it.
     await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
     async with raw_connection(session) as conn:
         last = await conn.fetchrow("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-        seq, prev = (last["seq"], last["hash"]) if last else (0, GENESIS)
-        records, envelopes = [], []
-        batch_time = format_time(now)
-        batch_moment = parse_time(batch_time)  # microsecond-exact, as timestamptz stores it
-        for new in events:
-            seq += 1
-            event_id = str(uuid6.uuid7())
-            time_text = format_time(new.time) if new.time else batch_time
-            correlation = new.correlation_id or default_correlation or event_id
-            causation = new.causation_id or default_causation
-            actor_text, data_text = canonical_json(dict(new.actor)), canonical_json(dict(new.data))
-            digest = hash_event(prev, _canonical_envelope(
-                actor=actor_text, causation_id=causation, correlation_id=correlation,
-                data=data_text, id=event_id, prev_hash=prev, seq=seq, source=source,
-                subject=new.subject, time=time_text, type=new.type,
-            ))
-            records.append((seq, event_id, source, new.type, new.subject, batch_moment if time_text is batch_time else parse_time(time_text),
-                            actor_text, correlation, causation, data_text, prev, digest))
-            envelopes.append({
-                "seq": seq, "id": event_id, "source": source, "type": new.type,
-                "subject": new.subject, "time": time_text, "actor": dict(new.actor),
-                "correlation_id": correlation, "causation_id": causation,
-                "data": dict(new.data), "prev_hash": prev, "hash": digest,
-            })
-            prev = digest
+    return LogTail(last["seq"], last["hash"]) if last else LogTail(0, GENESIS)
+
+
+async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEvent], *,
+                 tail: LogTail | None = None) -> list[dict[str, Any]]:
+    """Append ``events`` to the log of the session's service; returns them as envelopes.
+
+    ``events`` may be :class:`PreparedEvent` (see :func:`prepare`). ``tail``: the caller took the
+    append lock already (:func:`lock_log`) and has appended nothing since."""
+    if not events:
+        return []
+    source = session.info["service"]
+    new_ones = [i for i, e in enumerate(events) if not isinstance(e, PreparedEvent)]
+    prepared: list[PreparedEvent] = list(events)  # type: ignore[arg-type]
+    if new_ones:
+        for i, p in zip(new_ones, prepare(session, [events[i] for i in new_ones])):
+            prepared[i] = p
+    if tail is None:
+        tail = await lock_log(session)
+    seq, prev = tail.seq, tail.hash
+    records, envelopes = [], []
+    for p in prepared:
+        new = p.event
+        seq += 1
+        event_id = str(uuid6.uuid7())
+        correlation = p.correlation_id or event_id
+        causation = p.causation_id
+        digest = hash_event(prev, _canonical_envelope(
+            actor=p.actor_text, causation_id=causation, correlation_id=correlation,
+            data=p.data_text, id=event_id, prev_hash=prev, seq=seq, source=source,
+            subject=new.subject, time=p.time_text, type=new.type,
+        ))
+        records.append((seq, event_id, source, new.type, new.subject, p.moment,
+                        p.actor_text, correlation, causation, p.data_text, prev, digest))
+        envelopes.append({
+            "seq": seq, "id": event_id, "source": source, "type": new.type,
+            "subject": new.subject, "time": p.time_text, "actor": dict(new.actor),
+            "correlation_id": correlation, "causation_id": causation,
+            "data": dict(new.data), "prev_hash": prev, "hash": digest,
+        })
+        prev = digest
+    async with raw_connection(session) as conn:
         if len(records) >= COPY_THRESHOLD:
             await conn.copy_records_to_table("events", records=records, columns=COLUMNS)
         else:
             await conn.executemany(_INSERT, records)
         await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(seq))
     pending = session.info.setdefault("fupin_pending_events", [])
-    pending.extend(new.type for new in events)
+    pending.extend(p.event.type for p in prepared)
     return envelopes
 
 

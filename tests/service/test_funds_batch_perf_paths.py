@@ -456,3 +456,119 @@ async def test_the_registry_records_each_household_of_a_batch_event_once(registr
     assert [row["causation_id"] for row in recorded] == [event["id"]] * 3
     got = (await r.client.get(f"/households/{households[0]}/benefits", headers=r.token("village", VILLAGE))).json()
     assert got["by_kind"] == {"payment": "820.50"}
+
+
+# -- the log written while the postings are copied, the pool's pings (issue 5, second round) ------
+
+
+def test_the_fast_key_copy_is_in_use_for_the_current_account_key():
+    """``with_reference`` falls back to the full (validating) constructor when it does not know the
+    key's layout — correct, but ~2× the CPU of a batch line; a layout change should adapt it."""
+    from services.funds.ledger_store import _copy_key
+
+    assert _copy_key is not None, "AccountKey's layout changed: teach ledger_store._key_copier the new one"
+
+
+async def test_prepared_events_chain_exactly_like_new_ones(databases):
+    from shared.events import store
+    from shared.events.chain import compute_hash
+
+    settings = await databases.new("funds")
+    engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+    sessions = make_sessionmaker(engine, "funds")
+    actor = {"sub": "tester", "roles": ["county_finance"], "division": JINGHE}
+    new = [store.NewEvent("test.thing.happened", f"t-{i}", {"i": i, "名": "甲", "rows": [[i, "x", None]]}, actor)
+           for i in range(40)]
+    try:
+        async with sessions() as session, session.begin():
+            first = await store.append(session, new[:3])  # the plain path
+        async with sessions() as session, session.begin():
+            prepared = store.prepare(session, new[3:38])
+            tail = await store.lock_log(session)
+            assert (tail.seq, tail.hash) == (3, first[-1]["hash"])
+            mixed = [*prepared[:20], new[38], *prepared[20:], new[39]]  # prepared and new ones in one call
+            second = await store.append(session, mixed, tail=tail)
+        assert [e["seq"] for e in second] == list(range(4, 41))
+        assert [e["data"]["i"] for e in second] == [*range(3, 23), 38, *range(23, 38), 39]
+        conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
+        try:
+            stored = [e async for e in store.iter_events(conn)]
+            assert (await store.verify(conn)).ok
+        finally:
+            await conn.close()
+        assert stored == first + second
+        assert all(compute_hash(e) == e["hash"] for e in stored)
+        assert len({e["time"] for e in second if e["data"]["i"] < 38}) == 1  # one recorded time per prepare call
+    finally:
+        await engine.dispose()
+
+
+async def test_a_line_posted_concurrently_during_the_copy_is_a_conflict_and_leaves_the_session_usable(funds):
+    """The posting rows are copied while the events are prepared: a duplicate line reference found
+    by the COPY (a concurrent request posted it after our look-up) is the 409 it always was."""
+    from services.funds.ledger_store import COPY_THRESHOLD, Entry, judge, post_many, record
+    from shared.errors import Conflict
+
+    f = funds
+    await ready(f)
+    engine = make_engine(f.settings.sqlalchemy_url, pool_size=1)
+    sessions = make_sessionmaker(engine, "funds")
+    source = AccountKey(division=JINGHE, role="finance", channel=CHANNEL, fiscal_year=2017, kind="committed",
+                        reference="P-1")
+    payee = source.replace(kind="disbursed", reference="household:x")
+    n = COPY_THRESHOLD + 8
+    actor = {"sub": "t", "roles": ["county_finance"], "division": JINGHE}
+
+    def entries(prefix):
+        return [Entry(make_posting(posting_id=i, from_=source, to=with_reference(payee, f"household:{k}"), amount_fen=100,
+                                   operation="disburse", document_no="", document_date=date(2017, 6, 1), actor="t",
+                                   purpose=None, reference=f"household:{k}"), None, f"{prefix}-{k}")
+                for k, i in enumerate(new_posting_ids(n))]
+
+    try:
+        async with sessions() as session, session.begin():
+            await post_many(session, entries("C"), actor=actor, posted_at=datetime.now(timezone.utc))
+        before = await counts(f)
+        async with sessions() as session:
+            await session.begin()
+            fresh = entries("D")
+            judgement = await judge(session, fresh)  # looked up before the other request committed ...
+            assert len(judgement.accepted) == n
+            raced = [e._replace(line_ref=f"C-{k}") for k, e in enumerate(fresh)]  # ... which posted them
+            with pytest.raises(Conflict):
+                await record(session, raced, judgement, actor=actor, posted_at=datetime.now(timezone.utc))
+            await session.rollback()
+            assert (await session.execute(text("SELECT 1"))).scalar() == 1
+        assert await counts(f) == before
+        await f.zero_sum_and_no_negative()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_pooled_connection_is_pinged_only_after_sitting_idle_and_replaced_if_dropped(databases, monkeypatch):
+    settings = await databases.new("funds")
+    engine = make_engine(settings.sqlalchemy_url, pool_size=1, ping_after_idle=0.3)
+    pings = []
+    real_ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(1) or real_ping(c))
+    try:
+        async with engine.begin() as conn:
+            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        for _ in range(5):  # busy: no ping
+            async with engine.begin() as conn:
+                assert await conn.scalar(text("SELECT pg_backend_pid()")) == pid
+        assert pings == []
+        await asyncio.sleep(0.4)
+        async with engine.begin() as conn:  # idle: pinged, still the same connection
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) == pid
+        assert pings == [1]
+        killer = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
+        try:
+            await killer.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
+        await asyncio.sleep(0.4)
+        async with engine.begin() as conn:  # dropped while idle: replaced, the caller sees nothing
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
+    finally:
+        await engine.dispose()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 from typing import Any, Mapping
 
 from services.funds.contract import postings_of
@@ -21,7 +22,7 @@ from services.funds.domain import AccountKey, Ledger, LedgerError, Posting
 SERVICE = "funds"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class PostingRecord:
     """A posting as the audit keeps it: the domain's Posting and where it came from."""
 
@@ -31,6 +32,17 @@ class PostingRecord:
     posting: Posting
     payee: Mapping[str, Any] | None = None
     project_code: str | None = None
+
+    def __init__(self, seq: int, event_id: str, recorded: str, posting: Posting,
+                 payee: Mapping[str, Any] | None = None, project_code: str | None = None) -> None:
+        # the dataclass's __init__ without a frozen dataclass's object.__setattr__ per field (one per posting)
+        fields = self.__dict__
+        fields["seq"] = seq
+        fields["event_id"] = event_id
+        fields["recorded"] = recorded
+        fields["posting"] = posting
+        fields["payee"] = payee
+        fields["project_code"] = project_code
 
 
 @dataclass
@@ -71,30 +83,62 @@ class FundsRebuilt:
                 "total_fen": sum(self.balances.values())}
 
 
+_KEY_FIELDS = itemgetter("division", "role", "channel", "fiscal_year", "kind", "reference")
+
+
 class PostingReader:
     """``Posting.from_dict`` with each distinct account key built once.
 
     ``from_dict`` validates both keys of every posting (division normalisation, level, channel),
-    which is most of a million-posting replay; keys repeat, so each is built once by the domain's
-    own ``AccountKey`` and reused. A unit test holds this equal to ``Posting.from_dict``.
+    which is much of a million-posting replay; keys repeat, so each is built once by the domain's
+    own ``AccountKey`` and reused. The cache is keyed by the six field values, and used only for a
+    plain dict of exactly the six fields with an ``int`` year: anything else (a missing or unknown
+    field, a year of another type that compares equal, such as ``2018.0``) is built - and judged -
+    on its own, as ``from_dict`` does. Document dates are parsed once per distinct string. A unit
+    test holds this equal to ``Posting.from_dict``.
     """
 
     def __init__(self) -> None:
         self.keys: dict[tuple, AccountKey] = {}
+        self.holders: dict[tuple, AccountKey] = {}  # the first key built for each field tuple but the reference
+        self.dates: dict[str, date] = {}
 
     def key(self, data: Mapping[str, Any]) -> AccountKey:
-        marker = tuple(data.items())  # keys included: the same key written in another order is only a miss
-        found = self.keys.get(marker)
-        if found is None:
-            found = self.keys[marker] = AccountKey(**data)
-        return found
+        if type(data) is dict and len(data) == 6:
+            try:
+                marker = _KEY_FIELDS(data)
+            except KeyError:  # an unknown field: AccountKey refuses it
+                return AccountKey(**data)
+            if type(marker[3]) is int:
+                found = self.keys.get(marker)
+                if found is None:
+                    # a new payee, project or plan of a known holder (the bench: one per household
+                    # paid): the domain's replace() checks only the reference for a valid key
+                    holder = marker[:5]
+                    like = self.holders.get(holder)
+                    if like is None:
+                        found = self.holders[holder] = AccountKey(**data)
+                    else:
+                        found = like.replace(reference=marker[5])
+                    self.keys[marker] = found
+                return found
+        return AccountKey(**data)
+
+    def day(self, text: Any) -> Any:
+        if type(text) is str:
+            found = self.dates.get(text)
+            if found is None:
+                found = self.dates[text] = date.fromisoformat(text)
+            return found
+        return date.fromisoformat(text) if isinstance(text, str) else text
 
     def posting(self, data: Mapping[str, Any]) -> Posting:
+        # what from_dict reads, in its order (the first problem found is the one reported)
         doc_date = data["document_date"]
-        return Posting(posting_id=data["posting_id"], from_=self.key(data["from"]), to=self.key(data["to"]),
-                       amount_fen=data["amount_fen"], operation=data["operation"], document_no=data["document_no"],
-                       document_date=date.fromisoformat(doc_date) if isinstance(doc_date, str) else doc_date,
-                       actor=data["actor"], purpose=data.get("purpose"), reference=data.get("reference"))
+        key = self.key
+        return Posting(data["posting_id"], key(data["from"]), key(data["to"]), data["amount_fen"],
+                       data["operation"], data["document_no"], self.day(doc_date), data["actor"],
+                       data.get("purpose"), data.get("reference"))
 
 
 class FundsRebuild:
@@ -133,15 +177,13 @@ class FundsRebuild:
 
     def result(self) -> FundsRebuilt:
         ledger, refused = replay(self.records)
-        # by object identity (the reader hands out one AccountKey per account): hashing a key
-        # dataclass for every posting costs more than the rest of this loop
-        last: dict[int, int] = {}
+        explained: dict[AccountKey, int] = {}  # an AccountKey keeps its hash: cheap dict keys
         refused_ids = {id(r) for r, _, _ in refused}
         for record in self.records:
-            if id(record) not in refused_ids:
-                last[id(record.posting.from_)] = last[id(record.posting.to)] = record.seq
-        explained = {key: last[id(key)] for key in self.reader.keys.values() if id(key) in last}
-        return FundsRebuilt(dict(ledger.balances), explained, self.records, refused, self.deadlines,
+            if not refused_ids or id(record) not in refused_ids:
+                posting = record.posting
+                explained[posting.from_] = explained[posting.to] = record.seq
+        return FundsRebuilt(ledger.balances.copy(), explained, self.records, refused, self.deadlines,
                             self.unreadable, self.events)
 
 

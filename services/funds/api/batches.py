@@ -11,8 +11,8 @@ purpose is checked once, each distinct project account and payee-account templat
 The database look-ups that need only the lines (line references posted before, the accounts, the
 new payees' accounts opened) start first and run in PostgreSQL while the lines are turned into
 postings and checked by the domain; then the balances are judged under row locks, and only then is
-anything of the batch's own written (events, then the posting rows with COPY). A batch refused as
-a whole rolls back.
+anything of the batch's own written (under the log's lock, the posting rows with COPY while the
+events are serialised, then the events). A batch refused as a whole rolls back.
 """
 
 from __future__ import annotations

@@ -96,3 +96,23 @@ def test_an_export_round_trips_and_a_removed_line_is_a_gap(tmp_path, log):
     result = replay(source).chains["funds"]
     assert [(p.kind, p.seq) for p in result.problems] == [("gap", 5), ("manifest", None)]
     assert "funds" in source.digest_notes()
+
+
+def test_the_line_fast_path_removes_the_first_hash_member_only():
+    """``hash_matches`` hashes the export line without its first ``,"hash":"<stored>"`` member, as
+    ``bytes.replace(…, 1)`` would; a line without that member is hashed whole (and does not match)."""
+    import hashlib
+
+    from services.audit.verify import hash_matches
+    from shared.events.chain import GENESIS, canonical_json, compute_hash
+
+    event = {"actor": None, "causation_id": None, "correlation_id": "c", "data": {"note": 'x,"hash":"y"'},
+             "id": "e-1", "prev_hash": GENESIS, "seq": 1, "source": "funds", "subject": "s", "time": "t", "type": "k"}
+    event["hash"] = compute_hash(event)
+    line = canonical_json(event).encode()
+    assert hash_matches(event, line)
+    body = line.replace(b',"hash":"' + event["hash"].encode() + b'"', b"", 1)
+    assert hashlib.sha256(GENESIS.encode() + body).hexdigest() == event["hash"]
+    assert not hash_matches({**event, "hash": "0" * 64}, line)
+    assert hash_matches(event, line.replace(b'"seq":1', b'"seq": 1'))  # another tool's formatting: the slow path
+    assert not hash_matches({**event, "seq": 2}, line.replace(b'"seq":1', b'"seq":2'))

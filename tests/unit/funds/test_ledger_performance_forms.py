@@ -1,0 +1,107 @@
+"""The ledger's performance forms keep its behaviour: ``AccountKey`` keeps its hash (equal to the
+dataclass's hash of the field tuple) and rebuilds it when unpickled in another process,
+``AccountKey.replace(reference=…)`` skips revalidating the rest of a valid key but equals (or
+fails exactly as) a full construction, and ``Posting``'s own ``__init__`` is the dataclass's."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import pickle
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.funds.domain import KINDS, AccountKey, InvalidAccount, Ledger, Posting
+
+from .helpers import JINGHE, XINJIANG, acct, post
+
+KEY_FIELDS = ("division", "role", "channel", "fiscal_year", "kind", "reference")
+
+
+def test_the_key_hash_is_the_dataclass_hash_of_its_fields_and_the_fields_are_unchanged():
+    key = AccountKey("652722", "finance", "central_special", 2017, "committed", "P-1")
+    assert hash(key) == hash(tuple(getattr(key, name) for name in KEY_FIELDS))
+    assert [f.name for f in dataclasses.fields(AccountKey)] == list(KEY_FIELDS)
+    assert repr(key) == ("AccountKey(division='652722000000', role='finance', channel='central_special', "
+                         "fiscal_year=2017, kind='committed', reference='P-1')")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        key.reference = "P-2"  # type: ignore[misc]
+    assert key != (JINGHE, "finance", "central_special", 2017, "committed", "P-1")
+    assert key == dataclasses.replace(key) and hash(key) == hash(dataclasses.replace(key))
+    assert {key: 1}[acct(JINGHE, "committed", reference="P-1")] == 1
+
+
+def test_a_key_copies_and_pickles_with_its_fields_and_a_fresh_hash():
+    key = acct(JINGHE, "disbursed", reference="household:1")
+    for clone in (copy.copy(key), copy.deepcopy(key), pickle.loads(pickle.dumps(key))):
+        assert clone == key and hash(clone) == hash(key)
+    ledger = Ledger().apply_all([post("appropriate", acct("000000000000", "appropriation"),
+                                      acct("000000000000", "available"), 500)])
+    assert pickle.loads(pickle.dumps(ledger)) == ledger
+
+
+def test_a_key_unpickled_in_a_process_with_another_string_hash_seed_is_hashed_there():
+    keys = {acct(JINGHE, "disbursed", reference=f"household:{n}"): n for n in range(20)}
+    program = ("import pickle, sys\n"
+               "from services.funds.domain import AccountKey\n"
+               "keys = pickle.loads(sys.stdin.buffer.read())\n"
+               "probe = AccountKey('652722000000', 'finance', 'central_special', 2017, 'disbursed', 'household:7')\n"
+               "print(keys[probe], hash(probe) == hash(tuple(getattr(probe, f) for f in "
+               "('division', 'role', 'channel', 'fiscal_year', 'kind', 'reference'))))\n")
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", program], input=pickle.dumps(keys), capture_output=True,
+                              check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.stdout.split() == [b"7", b"True"]
+
+
+REFERENCES = st.one_of(st.none(), st.just(""), st.just("   "), st.text(max_size=4), st.integers(), st.just(["x"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(kind=st.sampled_from(KINDS), start=st.sampled_from([None, "P-1", "plan-A"]), reference=REFERENCES,
+       division=st.sampled_from([JINGHE, "652722", XINJIANG, "65"]))
+def test_replacing_the_reference_equals_building_the_key_or_fails_the_same_way(kind, start, reference, division):
+    try:
+        template = AccountKey(division, "finance", "central_special", 2017, kind, start)
+    except InvalidAccount:
+        return  # no valid key to start from
+    try:
+        expected = AccountKey(division, "finance", "central_special", 2017, kind, reference)
+    except InvalidAccount as error:
+        with pytest.raises(InvalidAccount) as raised:
+            template.replace(reference=reference)
+        assert str(raised.value) == str(error) and raised.value.extensions == error.extensions
+        return
+    got = template.replace(reference=reference)
+    assert got == expected and hash(got) == hash(expected) and repr(got) == repr(expected)
+    assert type(got) is AccountKey
+
+
+def test_replacing_other_fields_still_validates_them():
+    key = acct(JINGHE, "committed", reference="P-1")
+    assert key.replace(kind="disbursed", reference="payee") == acct(JINGHE, "disbursed", reference="payee")
+    with pytest.raises(InvalidAccount):
+        key.replace(kind="available")  # an available account has no reference
+    with pytest.raises(InvalidAccount):
+        key.replace(division="65272")
+
+
+def test_the_posting_init_is_the_dataclass_init():
+    a, b = acct(JINGHE, "committed", reference="P-1"), acct(JINGHE, "disbursed", reference="payee")
+    positional = Posting("p-1", a, b, 100, "disburse", "", date(2017, 3, 1), "tester")
+    keywords = Posting(posting_id="p-1", from_=a, to=b, amount_fen=100, operation="disburse", document_no="",
+                       document_date=date(2017, 3, 1), actor="tester", purpose=None, reference=None)
+    assert positional == keywords and hash(positional) == hash(keywords)
+    assert list(vars(positional)) == [f.name for f in dataclasses.fields(Posting)]
+    assert dataclasses.replace(positional, amount_fen=5).amount_fen == 5
+    assert Posting.from_dict(positional.as_dict()) == positional
+    with pytest.raises(TypeError):
+        Posting("p-1", a, b, 100, "disburse", "", date(2017, 3, 1))  # type: ignore[call-arg]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        positional.amount_fen = 5  # type: ignore[misc]
