@@ -196,6 +196,11 @@ async def test_disbursement_batches(funds):
     refused = await send(batch(bad_lines))
     assert refused.status_code == 422
     assert [r["index"] for r in refused.json()["refused"]] == [1, 2]
+    await f.project_event("projects.project.cancelled", code="P-GONE", reason="无法实施")
+    elsewhere = await send(batch([line("a", "100.00"), line("x", "1.00", project="P-NOWHERE"), line("y", "1.00", project="P-GONE")]))
+    assert elsewhere.status_code == 422
+    assert [(r["index"], r["code"]) for r in elsewhere.json()["refused"]] == [(1, "unknown_project"), (2, "project_cancelled")]
+    assert "P-NOWHERE" in elsewhere.json()["refused"][0]["reason"]
     assert (await postings())[0]["n"] == 0  # nothing posted
     partial = await send(batch(bad_lines, partial=True))
     assert partial.status_code == 201 and partial.json()["posted"] == 1 and not partial.json()["settled"]

@@ -27,6 +27,7 @@ from typing import Annotated, Any, Iterator, Literal
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
 from typing_extensions import NotRequired, TypedDict
 
 from services.funds.api.operations import _key
@@ -49,6 +50,8 @@ from services.funds.ledger_store import (
     refusal_problem,
     with_reference,
 )
+from services.funds.models import projects_view
+from shared import divisions
 from shared.auth import Principal, Role, require
 from shared.errors import Problem, Unprocessable
 from shared.events import NewEvent
@@ -122,7 +125,8 @@ def _parse(raw: bytes) -> BatchIn:
 
 @batches.post("/disbursement-batches", status_code=201, summary="Post a disbursement batch (拨付批次)",
               description="The envelope is settled only when its lines match its count and total exactly. A line "
-              "over its commitment, or with a negative-list purpose, is refused with the reason; then nothing is "
+              "over its commitment, to a project unknown to the county's library or cancelled, or with a negative-list "
+              "purpose, is refused with the reason; then nothing is "
               "posted unless `partial` is true. A line whose `line_ref` was posted before is skipped (retries are safe). "
               f"The posted lines are recorded as `{DISBURSEMENT_BATCH_POSTED}` events of up to "
               f"{POSTINGS_PER_BATCH_EVENT} postings each.",
@@ -139,6 +143,19 @@ async def post_batch(request: Request, principal: Principal = Depends(require(Ro
 SLICE = 32
 
 
+async def _unfundable(session, codes: set[str], county: str) -> dict[str, tuple[str, str]]:
+    """The lines' projects that cannot be paid: unknown to this county's library (from the
+    projects service's events) or cancelled — {code: (refusal code, reason)}."""
+    rows = (await session.execute(select(projects_view.c.code, projects_view.c.division, projects_view.c.cancelled)
+                                  .where(projects_view.c.code.in_(sorted(codes))))).all()
+    known = {code: cancelled for code, division, cancelled in rows if divisions.within(division, county)}
+    out = {code: ("unknown_project", f"项目{code}不在本县项目库中 (project {code} is not in this county's library)")
+           for code in codes if code not in known}
+    out.update({code: ("project_cancelled", f"项目{code}已取消，资金已转为滞留资金 (project {code} was cancelled)")
+                for code, cancelled in known.items() if cancelled})
+    return out
+
+
 async def _post_batch(request: Request, principal: Principal, session) -> dict[str, Any]:
     body = _parse(await request.body())
     lines = body.lines
@@ -153,6 +170,7 @@ async def _post_batch(request: Request, principal: Principal, session) -> dict[s
                             errors=mismatch)
     county, policy, sub = principal.division, request.app.state.policy, principal.sub
     on, document_no = body.schedule_date, body.document_no
+    unfundable = await _unfundable(session, {line["project_code"] for line in lines}, county)
     purposes: dict[str, Problem | None] = {}  # each distinct purpose checked once
     sources: dict[tuple[str, int, str], AccountKey] = {}  # each project's account validated once
     payees: dict[tuple[str, int], AccountKey] = {}  # a validated payee account per channel and year
@@ -175,6 +193,11 @@ async def _post_batch(request: Request, principal: Principal, session) -> dict[s
                 references.append(None)
                 continue
         channel, year, project = line["channel"], line["fiscal_year"], line["project_code"]
+        if project in unfundable:
+            code, reason = unfundable[project]
+            refused.append({"index": index, "line_ref": line["line_ref"], "code": code, "reason": reason})
+            references.append(None)
+            continue
         if (channel, year, project) not in sources:
             sources[channel, year, project] = _key(county, channel, year, "committed", project)
         if (channel, year) not in payees:
