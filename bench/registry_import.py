@@ -52,7 +52,8 @@ import httpx
 
 from deploy.embedded import free_port
 from harness import machine, percentiles, postgres_server
-from services.registry.imports import _IDS, run_import
+from services.registry.imports import run_import
+from shared.bulk import uuid7s
 from shared.auth import issue_token
 from shared.clock import SystemClock
 from shared.config import libpq_url, settings_for
@@ -139,9 +140,9 @@ def baseline_rows(path: Path) -> list[tuple]:
         for r in reader:
             hid = household_ids.get(r[0])
             if hid is None:
-                hid = household_ids[r[0]] = _IDS.take(1)[0]
+                hid = household_ids[r[0]] = uuid7s(1)[0]
             number = r[3]
-            rows.append((_IDS.take(1)[0], hid, number, r[2], "head" if r[4] == "户主" else "child",
+            rows.append((uuid7s(1)[0], hid, number, r[2], "head" if r[4] == "户主" else "child",
                          "male" if int(number[16]) % 2 else "female",
                          date(int(number[6:10]), int(number[10:12]), int(number[12:14])), r[5], "primary", None,
                          "healthy", "normal_labour", True))

@@ -11,10 +11,8 @@ it a second, verification-free pass rebuilds from the events recorded up to the 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Protocol
@@ -26,6 +24,7 @@ from services.audit.figures import figures
 from services.audit.rebuild import Rebuilt, rebuilder_for
 from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain
 from shared import divisions
+from shared.bulk import gc_paused
 from shared.clock import CHINA_TZ
 from shared.config import SERVICES
 from shared.events.store import format_time
@@ -70,23 +69,10 @@ class Replay:
         self.last_recorded = max(self.last_recorded, last)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while millions of acyclic events, postings and keys are made:
-    each full collection walks everything kept so far, which made a long replay superlinear."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None = None, *,
                    until: str | None = None, verify: bool = True, rebuild: bool = True):
     """(chain result, rebuilt part, references, last recorded time) of one service's log."""
-    with _gc_paused():
+    with gc_paused():  # each full collection walked everything kept so far: a long replay went superlinear
         return _replay_service(service, stream, entry, until=until, verify=verify, rebuild=rebuild)
 
 

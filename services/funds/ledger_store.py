@@ -21,10 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import random
-import threading
-import time
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
@@ -39,6 +35,7 @@ from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
 from services.funds.domain.ledger import EXTERNAL_KINDS
 from services.funds.models import accounts, postings
+from shared.bulk import uuid7s
 from shared.db import raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
@@ -58,35 +55,8 @@ _INSERT_POSTING = (f"INSERT INTO postings ({', '.join(_POSTING_COLUMNS)}) "
 # -- posting ids ------------------------------------------------------------------------------------
 
 
-class _Uuid7:
-    """UUIDv7 strings for posting ids, many at a time (RFC 9562 §6.2 method 1: a counter under one
-    millisecond stamp, then random bits). ``uuid6.uuid7()`` costs ~8 µs and, called faster than once
-    per millisecond, dates its ids into the future; this keeps the real millisecond, orders ids by
-    creation and costs ~1 µs."""
-
-    def __init__(self) -> None:
-        self.stamp = self.counter = 0
-        self.random = random.Random(os.urandom(32))
-        self.lock = threading.Lock()
-
-    def take(self, n: int) -> list[str]:
-        with self.lock:
-            stamp = time.time_ns() // 1_000_000
-            if stamp > self.stamp:
-                self.stamp, self.counter = stamp, 0
-            if self.counter + n >= 1 << 32:
-                self.stamp, self.counter = self.stamp + 1, 0
-            base, counter = (self.stamp << 80) | (0x7 << 76) | (0b10 << 62), self.counter
-            self.counter += n
-            bits = self.random.getrandbits
-        out = []
-        for c in range(counter, counter + n):
-            h = f"{base | ((c >> 20) << 64) | ((c & 0xFFFFF) << 42) | bits(42):032x}"
-            out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-        return out
-
-
-new_posting_ids = _Uuid7().take
+#: posting ids, many at a time (see shared.bulk)
+new_posting_ids = uuid7s
 
 
 # -- account keys ---------------------------------------------------------------------------------

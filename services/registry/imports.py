@@ -53,15 +53,10 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import gc
 import hashlib
 import io
-import os
-import random
 import re
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from operator import itemgetter
@@ -73,6 +68,7 @@ from sqlalchemy import text
 
 from services.registry.domain.codes import Cause, LabourCapacity, PovertyAttribute, Relation
 from shared import divisions, idcard
+from shared.bulk import gc_paused, uuid7s
 from shared.db import raw_connection
 from shared.errors import Unprocessable
 from shared.events import NewEvent, append
@@ -770,41 +766,6 @@ async def _check_database(conn: asyncpg.Connection, parsed: Parsed, lookups: _Lo
 
 # -- the write ---------------------------------------------------------------------------------
 
-class _Uuid7:
-    """Fast UUIDv7 strings (RFC 9562 §6.2 method 1: a 32-bit counter under one millisecond stamp,
-    then 42 random bits).
-
-    ``uuid6.uuid7()`` bumps its timestamp by 1 ms per call when called faster than once per ms,
-    so a million ids would be dated ~17 minutes into the future (and drag every later id of the
-    process with them); this keeps the real millisecond, orders ids by creation (B-tree friendly)
-    and costs a fraction of the time.
-    """
-
-    def __init__(self) -> None:
-        self.stamp = 0
-        self.counter = 0
-        self.random = random.Random(os.urandom(32))
-        self.lock = threading.Lock()
-
-    def take(self, n: int) -> list[str]:
-        with self.lock:
-            stamp = time.time_ns() // 1_000_000
-            if stamp > self.stamp:
-                self.stamp, self.counter = stamp, 0
-            if self.counter + n >= 1 << 32:
-                self.stamp, self.counter = self.stamp + 1, 0
-            base, counter = (self.stamp << 80) | (0x7 << 76) | (0b10 << 62), self.counter
-            self.counter += n
-            bits = self.random.getrandbits
-        out = []
-        append_ = out.append
-        for c in range(counter, counter + n):
-            h = f"{base | ((c >> 20) << 64) | ((c & 0xFFFFF) << 42) | bits(42):032x}"
-            append_(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-        return out
-
-
-_IDS = _Uuid7()
 
 
 #: The compact form of ``registry.households.imported``: each household is an array of these
@@ -858,8 +819,8 @@ def _batches(parsed: Parsed, now) -> Iterator[_Batch]:
     per_batch = CHUNK * BATCH_CHUNKS
     for first in range(0, len(households), per_batch):
         part = households[first:first + per_batch]
-        household_ids = _IDS.take(len(part))
-        next_person_id = iter(_IDS.take(sum(len(h.members) for h in part))).__next__
+        household_ids = uuid7s(len(part))
+        next_person_id = iter(uuid7s(sum(len(h.members) for h in part))).__next__
         h_rows, p_rows, i_rows = [], [], []
         h_append, p_append, i_append = h_rows.append, p_rows.append, i_rows.append
         chunks = []
@@ -971,30 +932,6 @@ async def _write(session, conn: asyncpg.Connection, parsed: Parsed, *, import_id
     return households, persons, events_written
 
 
-_gc_lock = threading.Lock()
-_gc_state = {"holders": 0, "was_enabled": False}
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while an import builds millions of (acyclic) tuples and lists.
-
-    Each collection of the older generations walks every live container, so with millions of them
-    the collector alone would add ~40% to parsing and preparing. Reference counting still frees
-    everything; the collector is re-enabled when the last running import ends.
-    """
-    with _gc_lock:
-        if _gc_state["holders"] == 0:
-            _gc_state["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _gc_state["holders"] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_state["holders"] -= 1
-            if _gc_state["holders"] == 0 and _gc_state["was_enabled"]:
-                gc.enable()
 
 
 # -- the import --------------------------------------------------------------------------------
@@ -1010,7 +947,7 @@ async def run_import(session, source: bytes | Path, *, filename: str, actor: dic
     check and the write (a concurrent import) also ends in Unprocessable, and the caller must roll
     back.
     """
-    with _gc_paused():
+    with gc_paused():
         return await _run(session, source, filename=filename, actor=actor, jurisdiction=jurisdiction,
                           clock=clock, progress=progress)
 
@@ -1036,7 +973,7 @@ async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jur
             progress("check", 1, 1)
         if len(parsed.errors):
             raise parsed.errors.problem()
-        import_id = _IDS.take(1)[0]
+        import_id = uuid7s(1)[0]
         try:
             households, persons, events = await _write(session, conn, parsed, import_id=import_id,
                                                        now=clock.now(), actor=dict(actor), progress=progress)

@@ -18,11 +18,8 @@ events are serialised, then the events). A batch refused as a whole rolls back.
 from __future__ import annotations
 
 import asyncio
-import gc
-import threading
-from contextlib import contextmanager
 from datetime import date
-from typing import Annotated, Any, Iterator, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,6 +50,7 @@ from services.funds.ledger_store import (
 from services.funds.models import projects_view
 from shared import divisions
 from shared.auth import Principal, Role, require
+from shared.bulk import gc_paused
 from shared.errors import Problem, Unprocessable
 from shared.events import NewEvent
 from shared.money import Yuan, format_fen
@@ -89,30 +87,6 @@ class BatchIn(BaseModel):
     lines: list[BatchLine] = Field(min_length=1, max_length=100_000)
 
 
-_gc_lock = threading.Lock()
-_gc_state = {"holders": 0, "was_enabled": False}
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is handled: its lines are tens of thousands of
-    small acyclic dicts, tuples and dataclasses, and each collection of the older generations walks
-    every live container of the process (it cost a third of the endpoint's CPU). Reference counting
-    still frees everything; the collector is re-enabled when the last running batch ends."""
-    with _gc_lock:
-        if _gc_state["holders"] == 0:
-            _gc_state["was_enabled"] = gc.isenabled()
-            gc.disable()
-        _gc_state["holders"] += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_state["holders"] -= 1
-            if _gc_state["holders"] == 0 and _gc_state["was_enabled"]:
-                gc.enable()
-
-
 def _parse(raw: bytes) -> BatchIn:
     """The body validated from its bytes (pydantic parses the JSON itself); a failure is the same 422
     problem as for a declared body."""
@@ -134,7 +108,7 @@ def _parse(raw: bytes) -> BatchIn:
                   "application/json": {"schema": BatchIn.model_json_schema()}}}})
 async def post_batch(request: Request, principal: Principal = Depends(require(Role.county_finance, write=True)),
                      session=Depends(db_session)) -> dict[str, Any]:
-    with _gc_paused():
+    with gc_paused():
         return await _post_batch(request, principal, session)
 
 
