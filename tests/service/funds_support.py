@@ -72,3 +72,10 @@ async def down_to_jinghe(f: Funds, amount="1000000.00"):
         response = await f.post("/allocations", source, amount=amount, to_division=target, document_no=doc)
         assert response.status_code == 201, response.text
         await f.zero_sum_and_no_negative()
+
+
+async def account(conn, division, kind, reference=""):
+    """An account opened straight in the funds database (balance 0); its id."""
+    return await conn.fetchval(
+        "INSERT INTO accounts (division, role, channel, fiscal_year, kind, reference) "
+        "VALUES ($1, 'finance', 'central_special', 2017, $2, $3) RETURNING id", division, kind, reference)

@@ -38,7 +38,7 @@ from shared.config import libpq_url
 from shared.db import alembic_config, make_engine, make_sessionmaker, migrate
 from shared.events.chain import verify_chain
 from tests.conftest import bearer
-from tests.service.funds_support import JINGHE, down_to_jinghe
+from tests.service.funds_support import JINGHE, account, down_to_jinghe
 
 CHANNEL = "central_special"
 
@@ -46,82 +46,68 @@ CHANNEL = "central_special"
 # -- the schema of revision 0006 -----------------------------------------------------------------
 
 
-@pytest.fixture
-async def conn(databases):
-    settings = await databases.new("funds")
-    connection = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
-    yield connection
-    await connection.close()
-
-
-async def account(conn, division, kind, reference=""):
-    return await conn.fetchval(
-        "INSERT INTO accounts (division, role, channel, fiscal_year, kind, reference) "
-        "VALUES ($1, 'finance', 'central_special', 2017, $2, $3) RETURNING id", division, kind, reference)
-
-
-async def insert(conn, *moves):
+async def insert(funds_conn, *moves):
     """One INSERT statement of several postings (source, target, amount)."""
-    await conn.execute(
+    await funds_conn.execute(
         "INSERT INTO postings (id, event_seq, operation, from_account, to_account, amount_fen, actor, posted_at) "
         "SELECT gen_random_uuid(), 1, 'test', m.f, m.t, m.a, '{}', now() "
         "FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS m(f, t, a)",
         [m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves])
 
 
-async def balances(conn):
-    return dict(await conn.fetch("SELECT id, balance_fen FROM accounts"))
+async def balances(funds_conn):
+    return dict(await funds_conn.fetch("SELECT id, balance_fen FROM accounts"))
 
 
-async def test_one_statement_of_many_postings_moves_each_balance_once_by_the_sum(conn):
-    central = await account(conn, "000000000000", "appropriation")
-    county = await account(conn, "652722000000", "available")
-    payees = [await account(conn, "652722000000", "disbursed", f"household:{n}") for n in range(3)]
-    await insert(conn, (central, county, 1000), *((county, payee, 100 * (n + 1)) for n, payee in enumerate(payees)),
+async def test_one_statement_of_many_postings_moves_each_balance_once_by_the_sum(funds_conn):
+    central = await account(funds_conn, "000000000000", "appropriation")
+    county = await account(funds_conn, "652722000000", "available")
+    payees = [await account(funds_conn, "652722000000", "disbursed", f"household:{n}") for n in range(3)]
+    await insert(funds_conn, (central, county, 1000), *((county, payee, 100 * (n + 1)) for n, payee in enumerate(payees)),
                  (county, payees[0], 5))
-    assert await balances(conn) == {central: -1000, county: 395, payees[0]: 105, payees[1]: 200, payees[2]: 300}
-    assert await conn.fetchval("SELECT sum(balance_fen) FROM accounts") == 0
+    assert await balances(funds_conn) == {central: -1000, county: 395, payees[0]: 105, payees[1]: 200, payees[2]: 300}
+    assert await funds_conn.fetchval("SELECT sum(balance_fen) FROM accounts") == 0
 
 
-async def test_copy_applies_the_postings_too(conn):
-    central = await account(conn, "000000000000", "appropriation")
-    county = await account(conn, "652722000000", "available")
-    await conn.copy_records_to_table(
+async def test_copy_applies_the_postings_too(funds_conn):
+    central = await account(funds_conn, "000000000000", "appropriation")
+    county = await account(funds_conn, "652722000000", "available")
+    await funds_conn.copy_records_to_table(
         "postings", columns=("id", "event_seq", "operation", "from_account", "to_account", "amount_fen", "actor", "posted_at"),
         records=[(uuid.uuid4(), 1, "test", central, county, 7, "{}", datetime.now(timezone.utc)) for _ in range(50)])
-    assert await balances(conn) == {central: -350, county: 350}
+    assert await balances(funds_conn) == {central: -350, county: 350}
 
 
-async def test_a_statement_leaving_an_account_negative_writes_nothing(conn):
-    central = await account(conn, "000000000000", "appropriation")
-    county = await account(conn, "652722000000", "available")
-    payee = await account(conn, "652722000000", "disbursed", "household:1")
-    await insert(conn, (central, county, 500))
+async def test_a_statement_leaving_an_account_negative_writes_nothing(funds_conn):
+    central = await account(funds_conn, "000000000000", "appropriation")
+    county = await account(funds_conn, "652722000000", "available")
+    payee = await account(funds_conn, "652722000000", "disbursed", "household:1")
+    await insert(funds_conn, (central, county, 500))
     with pytest.raises(asyncpg.CheckViolationError, match="accounts_not_negative"):
-        await insert(conn, (county, payee, 300), (county, payee, 201))
-    assert await balances(conn) == {central: -500, county: 500, payee: 0}
-    assert await conn.fetchval("SELECT count(*) FROM postings") == 1
+        await insert(funds_conn, (county, payee, 300), (county, payee, 201))
+    assert await balances(funds_conn) == {central: -500, county: 500, payee: 0}
+    assert await funds_conn.fetchval("SELECT count(*) FROM postings") == 1
 
 
-async def test_a_posting_naming_an_unknown_account_is_refused(conn):
-    central = await account(conn, "000000000000", "appropriation")
-    county = await account(conn, "652722000000", "available")
+async def test_a_posting_naming_an_unknown_account_is_refused(funds_conn):
+    central = await account(funds_conn, "000000000000", "appropriation")
+    county = await account(funds_conn, "652722000000", "available")
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="does not exist"):
-        await insert(conn, (central, county, 5), (central, 999_999, 5))
+        await insert(funds_conn, (central, county, 5), (central, 999_999, 5))
     with pytest.raises(asyncpg.ForeignKeyViolationError):
-        await insert(conn, (999_998, county, 5))
-    assert await conn.fetchval("SELECT count(*) FROM postings") == 0
-    assert await balances(conn) == {central: 0, county: 0}
+        await insert(funds_conn, (999_998, county, 5))
+    assert await funds_conn.fetchval("SELECT count(*) FROM postings") == 0
+    assert await balances(funds_conn) == {central: 0, county: 0}
 
 
 @pytest.mark.parametrize("statement", ["DELETE FROM accounts", "UPDATE accounts SET id = id + 100", "TRUNCATE accounts"])
-async def test_accounts_are_permanent(conn, statement):
-    central = await account(conn, "000000000000", "appropriation")
-    county = await account(conn, "652722000000", "available")
-    await insert(conn, (central, county, 5))
+async def test_accounts_are_permanent(funds_conn, statement):
+    central = await account(funds_conn, "000000000000", "appropriation")
+    county = await account(funds_conn, "652722000000", "available")
+    await insert(funds_conn, (central, county, 5))
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="accounts are permanent"):
-        await conn.execute(statement)
-    assert await balances(conn) == {central: -5, county: 5}
+        await funds_conn.execute(statement)
+    assert await balances(funds_conn) == {central: -5, county: 5}
 
 
 async def test_revision_0006_downgrades_to_row_triggers_and_foreign_keys_and_back(databases):
@@ -443,13 +429,13 @@ async def test_the_registry_records_each_household_of_a_batch_event_once(registr
         await consumer.http.aclose()
     finally:
         await engine.dispose()
-    conn = await asyncpg.connect(libpq_url(r.settings.database_url, r.settings.database_name))
+    funds_conn = await asyncpg.connect(libpq_url(r.settings.database_url, r.settings.database_name))
     try:
-        benefits = await conn.fetch("SELECT household_id::text AS h, reference, amount_fen, source_event FROM benefits "
+        benefits = await funds_conn.fetch("SELECT household_id::text AS h, reference, amount_fen, source_event FROM benefits "
                                     "ORDER BY reference")
-        recorded = await conn.fetch("SELECT causation_id FROM events WHERE type = 'registry.benefit.recorded'")
+        recorded = await funds_conn.fetch("SELECT causation_id FROM events WHERE type = 'registry.benefit.recorded'")
     finally:
-        await conn.close()
+        await funds_conn.close()
     assert [(b["h"], b["reference"], b["amount_fen"]) for b in benefits] == [
         (households[0], "H-1", 80050), (households[1], "H-2", 30000), (households[0], "H-4", 2000)]
     assert all(re.fullmatch(re.escape(event["id"]) + r"/[0-9a-f-]{36}", b["source_event"]) for b in benefits)
@@ -490,12 +476,12 @@ async def test_prepared_events_chain_exactly_like_new_ones(databases):
             second = await store.append(session, mixed, tail=tail)
         assert [e["seq"] for e in second] == list(range(4, 41))
         assert [e["data"]["i"] for e in second] == [*range(3, 23), 38, *range(23, 38), 39]
-        conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
+        funds_conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
         try:
-            stored = [e async for e in store.iter_events(conn)]
-            assert (await store.verify(conn)).ok
+            stored = [e async for e in store.iter_events(funds_conn)]
+            assert (await store.verify(funds_conn)).ok
         finally:
-            await conn.close()
+            await funds_conn.close()
         assert stored == first + second
         assert all(compute_hash(e) == e["hash"] for e in stored)
         assert len({e["time"] for e in second if e["data"]["i"] < 38}) == 1  # one recorded time per prepare call
@@ -552,15 +538,15 @@ async def test_a_pooled_connection_is_pinged_only_after_sitting_idle_and_replace
     real_ping = engine.dialect.do_ping
     monkeypatch.setattr(engine.dialect, "do_ping", lambda c: pings.append(1) or real_ping(c))
     try:
-        async with engine.begin() as conn:
-            pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+        async with engine.begin() as funds_conn:
+            pid = await funds_conn.scalar(text("SELECT pg_backend_pid()"))
         for _ in range(5):  # busy: no ping
-            async with engine.begin() as conn:
-                assert await conn.scalar(text("SELECT pg_backend_pid()")) == pid
+            async with engine.begin() as funds_conn:
+                assert await funds_conn.scalar(text("SELECT pg_backend_pid()")) == pid
         assert pings == []
         await asyncio.sleep(0.4)
-        async with engine.begin() as conn:  # idle: pinged, still the same connection
-            assert await conn.scalar(text("SELECT pg_backend_pid()")) == pid
+        async with engine.begin() as funds_conn:  # idle: pinged, still the same connection
+            assert await funds_conn.scalar(text("SELECT pg_backend_pid()")) == pid
         assert pings == [1]
         killer = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
         try:
@@ -568,7 +554,7 @@ async def test_a_pooled_connection_is_pinged_only_after_sitting_idle_and_replace
         finally:
             await killer.close()
         await asyncio.sleep(0.4)
-        async with engine.begin() as conn:  # dropped while idle: replaced, the caller sees nothing
-            assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
+        async with engine.begin() as funds_conn:  # dropped while idle: replaced, the caller sees nothing
+            assert await funds_conn.scalar(text("SELECT pg_backend_pid()")) != pid
     finally:
         await engine.dispose()
