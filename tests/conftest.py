@@ -20,12 +20,13 @@ import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
 from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
 from shared.auth import issue_token
-from shared.config import Settings, settings_for
+from shared.config import Settings, libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -127,6 +128,15 @@ async def serving(app):
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
             yield client
+
+
+async def fetch(settings: Settings, sql: str, *args) -> list:
+    """Rows of a query on a service's own database, straight through asyncpg (behind the API)."""
+    conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
 
 
 async def run_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

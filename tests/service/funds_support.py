@@ -3,10 +3,7 @@ of the ledger's invariants straight from its database."""
 
 from __future__ import annotations
 
-import asyncpg
-
-from shared.config import libpq_url
-from tests.conftest import bearer
+from tests.conftest import bearer, fetch
 
 CENTRAL, XINJIANG, BOZHOU, JINGHE = "000000000000", "650000000000", "652700000000", "652722000000"
 ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", JINGHE: "county_finance"}
@@ -52,11 +49,7 @@ class Funds:
         return await self.client.post(path, json=money, headers=self.headers(division, role))
 
     async def db(self, sql):
-        conn = await asyncpg.connect(libpq_url(self.settings.database_url, self.settings.database_name))
-        try:
-            return await conn.fetch(sql)
-        finally:
-            await conn.close()
+        return await fetch(self.settings, sql)
 
     async def zero_sum_and_no_negative(self):
         [row] = await self.db("SELECT sum(balance_fen) AS total, "

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import asyncpg
 import pytest
 import uuid6
 
@@ -18,9 +17,8 @@ from services.projects.app import create_app
 from services.projects.handlers import CONSUMES
 from shared.announcements import close_due
 from shared.clock import SettableClock
-from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
-from tests.conftest import bearer, serving
+from tests.conftest import bearer, fetch, serving
 
 VILLAGE, OTHER_VILLAGE = "652722102201", "652722102202"
 TOWNSHIP, OTHER_TOWNSHIP = "652722102000", "652722101000"
@@ -92,11 +90,7 @@ class Projects:
         return response.json()
 
     async def db(self, sql):
-        conn = await asyncpg.connect(libpq_url(self.settings.database_url, self.settings.database_name))
-        try:
-            return await conn.fetch(sql)
-        finally:
-            await conn.close()
+        return await fetch(self.settings, sql)
 
     async def event_count(self):
         return (await self.db("SELECT count(*) AS n FROM events"))[0]["n"]
