@@ -203,6 +203,14 @@ def require(*roles: str, write: bool = False) -> Callable[..., Principal]:
     return dependency
 
 
+def query_scope(principal: Principal, division: str | None) -> str:
+    """The division a query covers: the one asked for, else the caller's own — refused (403)
+    outside the caller's jurisdiction."""
+    scope = division or principal.division
+    ensure_jurisdiction(principal, scope)
+    return scope
+
+
 def ensure_jurisdiction(principal: Principal, division_code: str) -> None:
     """Refuse access to a record outside the caller's division prefix (403)."""
     if not principal.covers(division_code):

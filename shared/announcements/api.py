@@ -18,7 +18,7 @@ from sqlalchemy import select
 from shared.announcements import domain, service
 from shared.announcements.domain import ObjectionStatus
 from shared.announcements.models import Announcement, Objection
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
 from shared.divisions import DivisionCode, prefix
 from shared.errors import Forbidden
 from shared.idcard import IdNumber
@@ -169,8 +169,7 @@ async def list_(
 ) -> dict[str, Any]:
     """Announcements under the caller's division, newest first, filterable by state, subject type and level; cursor-
     paginated."""
-    division = division or principal.division
-    ensure_jurisdiction(principal, division)
+    division = query_scope(principal, division)
     query = select(Announcement).where(Announcement.division.startswith(prefix(division)))
     if status:
         query = query.where(Announcement.status == status)

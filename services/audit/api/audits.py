@@ -22,7 +22,7 @@ from services.audit.diff import Live
 from services.audit.run import AuditResult, run_audit
 from services.audit.sources import FeedSource, Loaded
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require, service_token
+from shared.auth import Principal, Role, query_scope, require, service_token
 from shared.db import raw_connection
 from shared.divisions import DivisionCode
 from shared.events import store
@@ -33,16 +33,10 @@ PEERS = ("registry", "funds", "projects")
 AUDITOR = require(Role.auditor)
 
 
-def _scope(principal: Principal, division: str | None) -> str:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
-    return scope
-
-
 async def _run(request: Request, session, principal: Principal, *, as_of: date | None, division: str | None,
                compare: bool) -> AuditResult:
     app = request.app
-    scope = _scope(principal, division)
+    scope = query_scope(principal, division)
     settings = app.state.settings
     async with AsyncExitStack() as stack:
         clients = {service: await stack.enter_async_context(_client(app, settings.peer_url(service)))

@@ -14,7 +14,7 @@ from services.funds.domain.reporting import deadline_compliance, percent, strand
 from services.funds.ledger_store import load_ledger
 from services.funds.models import accounts, deadlines, postings
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
@@ -33,8 +33,7 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
                          state: Literal["open", "met", "missed"] | None = None,
                          principal: Principal = Depends(READERS),
                          session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     if state:
         query = query.where(deadlines.c.state == state)
@@ -48,8 +47,7 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
 async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100), division: DivisionCode | None = None,
                    principal: Principal = Depends(READERS),
                    session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     source, target = accounts.alias("source"), accounts.alias("target")
     rows = (await session.execute(
         select(postings.c.operation, source.c.division.label("from_division"), target.c.division.label("to_division"),
@@ -80,8 +78,7 @@ async def balances(division: DivisionCode | None = None, channel: str | None = N
                    session=Depends(db_session)) -> dict[str, Any]:
     """Every account under the division with its balance in yuan (account id, holder division and role, channel, fiscal
     year, kind, reference); filter by channel, year and kind."""
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     query = select(accounts).where(accounts.c.division.startswith(divisions.prefix(scope)))
     for column, value in (("channel", channel), ("fiscal_year", fiscal_year), ("kind", kind)):
         if value is not None:
@@ -99,8 +96,7 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 async def deadline_compliance_report(request: Request, division: DivisionCode | None = None,
                                      fiscal_year: int | None = Query(None, ge=2000, le=2100),
                                      principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     if fiscal_year is not None:
         query = query.where(deadlines.c.fiscal_year == fiscal_year)
@@ -119,8 +115,7 @@ async def deadline_compliance_report(request: Request, division: DivisionCode | 
 async def stranded_report(request: Request, division: DivisionCode | None = None,
                           fiscal_year: int | None = Query(None, ge=2000, le=2100),
                           principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     today, policy = request.app.state.clock.today(), request.app.state.policy
     flows = {}
     for column, operation in ((postings.c.to_account, "strand"), (postings.c.from_account, "return")):

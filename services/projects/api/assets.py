@@ -17,7 +17,7 @@ from services.projects.api.views import assets_of
 from services.projects.domain import assets as asset_rules
 from services.projects.models import Asset, BenefitRecord, Distribution, RegistryHousehold
 from shared import announcements, divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
 from shared.divisions import DivisionCode
 from shared.errors import Conflict, NotFound
 from shared.events import NewEvent, append
@@ -33,8 +33,7 @@ INCOME_SUBJECT = "asset_income"
             description="By division (default: yours) and optionally project.")
 async def list_assets(division: DivisionCode | None = None, project: str | None = None,
                       principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     query = select(Asset.id).where(Asset.division.startswith(divisions.prefix(scope)))
     if project:
         query = query.where(Asset.code == project)

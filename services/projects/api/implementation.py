@@ -17,7 +17,7 @@ from services.projects.domain import assets as asset_rules
 from services.projects.domain import eligibility, lifecycle
 from services.projects.models import Acceptance, Asset, BenefitRecord, Beneficiary, Progress, Project, RegistryHousehold
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, query_scope, require
 from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.events import NewEvent, append
@@ -81,8 +81,7 @@ async def add_beneficiaries(body: BeneficiariesIn, request: Request, code: str =
 async def registry_households(division: DivisionCode | None = None, eligible: bool = False,
                               principal: Principal = Depends(require(*OFFICES)),
                               params: PageParams = Depends(page_params), session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     query = select(RegistryHousehold).where(RegistryHousehold.division.startswith(divisions.prefix(scope)))
     if eligible:
         query = query.where(RegistryHousehold.status.in_(eligibility.ELIGIBLE_STATUSES))

@@ -21,7 +21,7 @@ from services.projects.domain.catalogue import TYPES, catalogue
 from services.projects.handlers import mark_funded
 from services.projects.models import Beneficiary, FundingPosting, Project, StageChange
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, query_scope, require
 from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.events import NewEvent
@@ -165,8 +165,7 @@ async def search(division: DivisionCode | None = None, type: str | None = Query(
                  stage: str | None = None, year: int | None = None,
                  principal: Principal = Depends(require(*READERS)), params: PageParams = Depends(page_params),
                  session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     query = select(Project).where(Project.division.startswith(divisions.prefix(scope)))
     for column, value in ((Project.type, type), (Project.stage, stage), (Project.year, year)):
         if value is not None:
@@ -194,8 +193,7 @@ async def read(code: str = Path(), principal: Principal = Depends(require(*READE
              "and persons driven, committed and paid, by type and by stage.")
 async def figures(division: DivisionCode | None = None, year: int | None = None,
                   principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     where = [Project.division.startswith(divisions.prefix(scope))]
     if year is not None:
         where.append(Project.year == year)

@@ -20,7 +20,7 @@ from services.registry.domain.monitoring import classify, monitoring_line
 from services.registry.domain.routing import Situation, propose_pathways
 from services.registry.models import Benefit, Household, Measure, Person
 from shared import announcements, divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
 from shared.divisions import DivisionCode
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events import NewEvent, append
@@ -99,8 +99,7 @@ async def routing(request: Request, household_id: uuid.UUID = Path(),
 async def missing_assistance(division: DivisionCode | None = None,
                              principal: Principal = Depends(require(*OFFICES)),
                              session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     on_roll = select(Household).where(Household.division.startswith(divisions.prefix(scope)),
                                       Household.status.in_(workflow.ON_ROLL))
     no_helper = (await session.execute(on_roll.where(Household.helper.is_(None)).order_by(Household.number))).scalars()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from services.registry.domain import workflow
 from services.registry.models import Household, Income, Person, StatusChange
 from shared import announcements, divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
 from shared.divisions import DivisionCode
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events import NewEvent, append
@@ -528,8 +528,7 @@ async def search(
     principal: Principal = Depends(require(*OFFICES, Role.county_finance, Role.department)),
     params: PageParams = Depends(page_params), session=Depends(db_session),
 ) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     query = select(Household).where(Household.division.startswith(divisions.prefix(scope)))
     if status:
         query = query.where(Household.status == status)

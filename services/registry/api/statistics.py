@@ -15,7 +15,7 @@ from services.registry.domain.statistics import (
     HouseholdFacts, compute_statistics, county_exit_evaluation, village_exit_evaluation,
 )
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
 from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.web import db_session, router
@@ -59,8 +59,7 @@ async def load_facts(session, prefix: str, year: int) -> tuple[list[HouseholdFac
                 "helper or a measure, and a per-township breakdown.")
 async def figures(request: Request, division: DivisionCode | None = None, year: int = Query(ge=2014, le=2100),
                   principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
-    scope = division or principal.division
-    ensure_jurisdiction(principal, scope)
+    scope = query_scope(principal, division)
     facts, population = await load_facts(session, divisions.prefix(scope), year)
     return compute_statistics(facts, population, division=divisions.prefix(scope), year=year).as_dict()
 
