@@ -25,6 +25,7 @@ from deploy.embedded import free_port
 from shared.auth import issue_token
 from shared.clock import SettableClock
 from shared.config import SERVICES, Settings
+from tests.conftest import fetch
 
 
 async def wait_until(predicate: Callable[[], Awaitable[Any]], timeout: float = 60.0, every: float = 0.1) -> Any:
@@ -62,18 +63,8 @@ class ServiceStack:
         last = (await self.clients[source].get("/events", params={"after": 0, "limit": 1}, headers=auditor)).json()["last_seq"]
 
         async def applied() -> bool:
-            from shared.db import make_engine
-
-            engine = make_engine(self.settings[consumer].sqlalchemy_url)
-            try:
-                async with engine.connect() as conn:
-                    from sqlalchemy import text
-
-                    seq = (await conn.execute(text("SELECT last_seq FROM consumer_positions WHERE source = :s"),
-                                              {"s": source})).scalar()
-                    return (seq or 0) >= last
-            finally:
-                await engine.dispose()
+            rows = await fetch(self.settings[consumer], "SELECT last_seq FROM consumer_positions WHERE source = $1", source)
+            return bool(rows) and rows[0]["last_seq"] >= last
 
         await wait_until(applied, timeout, every=0.2)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Awaitable, Callable, Mapping
 
 import httpx
@@ -46,9 +48,19 @@ class Demo:
 
 
 def _utc(when: str) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromisoformat(when).astimezone(UTC).isoformat()
 
 
 Step = Callable[[Demo], Awaitable[str]]
+
+
+async def wait_for(what: str, predicate: Callable[[], Awaitable[Any]], timeout: float = 300) -> Any:
+    """Poll ``predicate`` until it gives something truthy (returned): the demo runs against live
+    services, so what one step caused reaches another service through the broker a moment later."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (result := await predicate()):
+        if loop.time() > deadline:
+            raise RuntimeError(f"demo: {what} did not happen within {timeout:.0f}s")
+        await asyncio.sleep(0.5)
+    return result

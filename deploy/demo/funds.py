@@ -10,9 +10,8 @@ the funds service has taken in the projects' library events from the broker.
 
 from __future__ import annotations
 
-import asyncio
 
-from deploy.demo.base import COUNTY, Demo, check
+from deploy.demo.base import COUNTY, Demo, check, wait_for
 
 CENTRAL, XINJIANG, BOZHOU, HOTAN = "000000000000", "650000000000", "652700000000", "653200000000"
 FINANCE = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", HOTAN: "city_finance",
@@ -54,15 +53,6 @@ class Money:
 
     async def get(self, path: str, division: str = COUNTY, **params) -> dict:
         return check(await self.client.get(path, params=params, headers=self.demo.headers(FINANCE[division], division)))
-
-    async def until(self, what: str, predicate, timeout: float = 120) -> None:
-        """Wait for an event to travel through the broker (the demo runs against live services)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not await predicate():
-            if loop.time() > deadline:
-                raise RuntimeError(f"demo: {what} did not happen within {timeout:.0f}s")
-            await asyncio.sleep(0.5)
 
 
 async def _known(money: Money, code: str) -> bool:
@@ -121,7 +111,8 @@ async def funds_to_projects(demo: Demo) -> str:
     money, codes = Money(demo), demo.state["projects"]
     await demo.at("2018-04-04T10:00:00+08:00")
     for name in ("goji", "water", "solar", "training", "road"):
-        await money.until(f"project {codes[name]} in the funds service's library", lambda: _known(money, codes[name]))
+        await wait_for(f"project {codes[name]} in the funds service's library", lambda: _known(money, codes[name]),
+                       timeout=120)
     for name, channel, amount, source in (("goji", "central_special", "1200000.00", "pool"),
                                           ("solar", "central_special", "800000.00", "pool"),
                                           ("water", WATER, "450000.00", "pool"), ("road", ROADS, "600000.00", "pool"),
@@ -175,7 +166,7 @@ async def road_cancelled_stranded_and_back(demo: Demo) -> str:
         report = await money.get("/reports/stranded")
         return any(i["project_code"] == road and i["stranded"] != "0.00" for i in report["items"])
 
-    await money.until(f"the money of cancelled project {road} stranded", stranded)
+    await wait_for(f"the money of cancelled project {road} stranded", stranded, timeout=120)
     await demo.at("2018-04-12T10:00:00+08:00")
     await money.post("/returns", COUNTY, "return-road", channel=ROADS, amount="600000.00", project_code=road,
                      document_no="精财〔2018〕41号", document_date="2018-04-12")

@@ -21,16 +21,14 @@ sets how often it runs). Step 2 expects the clock before 2018-04-15 when it star
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
 from typing import Any
 
-from deploy.demo.base import COUNTY, Demo, check
+from deploy.demo.base import COUNTY, Demo, check, wait_for
 
 TOWNSHIP = "652722102000"  # 托里镇
 VILLAGES = ("652722102201", "652722102202", "652722102203")  # 永集湖村, 乌兰旦达盖村, 大庄子村
 HOTLINE = "0909-5322222"
-WAIT_SECONDS = 300
 
 
 def _plan(name: str, type_: str, division: str, budget: str, channel: str, tasks: list[str], mechanisms: list[str],
@@ -94,21 +92,12 @@ async def _get(demo: Demo, service: str, path: str, **params) -> Any:
     return check(await demo.clients[service].get(path, params=params, headers=demo.headers("county_office", COUNTY)))
 
 
-async def _wait(what: str, predicate, timeout: float = WAIT_SECONDS) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (result := await predicate()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"demo: {what} did not happen within {timeout:.0f}s")
-        await asyncio.sleep(0.5)
-    return result
-
-
 async def _passed(demo: Demo, announcement_id: str) -> None:
     """Wait for the announcement scheduler to close a notice (its period is over); it must pass."""
     async def closed():
         notice = check(await demo.clients["projects"].get(f"/public/announcements/{announcement_id}"))
         return notice if notice["status"] == "closed" else None
-    notice = await _wait(f"announcement {announcement_id} closing", closed)
+    notice = await wait_for(f"announcement {announcement_id} closing", closed)
     if notice["outcome"] != "passed":
         raise RuntimeError(f"demo: announcement {announcement_id} closed {notice['outcome']}")
 
@@ -124,7 +113,7 @@ async def _beneficiaries(demo: Demo) -> dict[str, list[str]]:
         async def known(village=village):
             items = (await _get(demo, "projects", "/registry-households", division=village, eligible="true", limit=500))["items"]
             return set(found[village]) <= {h["id"] for h in items}
-        await _wait(f"the projects service learning the households of {village}", known)
+        await wait_for(f"the projects service learning the households of {village}", known)
     return found
 
 
@@ -175,7 +164,7 @@ async def _funded(demo: Demo, code: str) -> bool:
         record = await _get(demo, "projects", f"/projects/{code}")
         return record["funding"]["committed"] != "0.00" and record["stage"] != "planned"
     try:
-        await _wait(f"money committed to {code}", committed, timeout=120)
+        await wait_for(f"money committed to {code}", committed, timeout=120)
         return True
     except RuntimeError:
         return False

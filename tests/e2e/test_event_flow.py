@@ -18,18 +18,9 @@ from shared.events import NewEvent, append, store
 from shared.events.consumer import ChainBroken, Consumer
 from shared.events.relay import Relay, decode_message, encode_message
 from tests.conftest import serving
+from tests.stack import wait_until
 
 ACTOR = {"sub": "村委会", "roles": ["village"], "division": "652722102201"}
-
-
-async def wait_until(predicate, timeout: float = 60.0, every: float = 0.1) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if await predicate():
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(every)
 
 
 class Flow:

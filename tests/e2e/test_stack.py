@@ -10,6 +10,7 @@ from sqlalchemy import text
 from shared.clock import SettableClock
 from shared.db import make_engine, make_sessionmaker
 from shared.events import NewEvent, append
+from tests.conftest import fetch
 from tests.stack import ServiceStack
 
 
@@ -26,12 +27,7 @@ async def test_events_flow_between_the_services_of_a_stack(databases, broker):
         finally:
             await engine.dispose()
         await stack.caught_up("funds", "projects")
-        funds = make_engine(stack.settings["funds"].sqlalchemy_url)
-        try:
-            async with funds.connect() as conn:
-                row = (await conn.execute(text("SELECT in_library, publicity_passed FROM projects_view WHERE code = 'P-1'"))).one()
-        finally:
-            await funds.dispose()
+        [row] = await fetch(stack.settings["funds"], "SELECT in_library, publicity_passed FROM projects_view WHERE code = 'P-1'")
         assert tuple(row) == (True, True)
         admin = stack.headers("admin")
         moved = await stack.clients["registry"].post("/dev/clock", json={"advance_days": 3}, headers=admin)
