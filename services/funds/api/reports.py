@@ -117,16 +117,20 @@ async def stranded_report(request: Request, division: DivisionCode | None = None
                           principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
     scope = query_scope(principal, division)
     today, policy = request.app.state.clock.today(), request.app.state.policy
-    flows = {}
-    for column, operation in ((postings.c.to_account, "strand"), (postings.c.from_account, "return")):
-        for account_id, amount in await session.execute(
-                select(column, func.sum(postings.c.amount_fen)).where(postings.c.operation == operation).group_by(column)):
-            flows[(account_id, operation)] = int(amount)
     query = select(accounts).where(accounts.c.kind == "stranded", accounts.c.division.startswith(divisions.prefix(scope)))
     if fiscal_year is not None:
         query = query.where(accounts.c.fiscal_year == fiscal_year)
+    rows = (await session.execute(
+        query.order_by(accounts.c.division, accounts.c.fiscal_year, accounts.c.reference))).mappings().all()
+    ids = [row["id"] for row in rows]
+    flows = {}  # (account id, operation) → amount: money stranded into these accounts, returned out of them
+    for column, operation in ((postings.c.to_account, "strand"), (postings.c.from_account, "return")):
+        for account_id, amount in await session.execute(
+                select(column, func.sum(postings.c.amount_fen))
+                .where(postings.c.operation == operation, column.in_(ids)).group_by(column)):
+            flows[(account_id, operation)] = int(amount)
     items, held_total = [], 0
-    for row in (await session.execute(query.order_by(accounts.c.division, accounts.c.fiscal_year, accounts.c.reference))).mappings():
+    for row in rows:
         held = row["balance_fen"]
         held_total += held
         due = stranded_due(policy, row["division"], row["fiscal_year"], today)
