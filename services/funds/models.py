@@ -91,27 +91,6 @@ projects_view = sa.Table(  # local read model of the projects service's events (
     sa.Column("implementing_unit", sa.Text),
 )
 
-LEDGER_DDL = (
-    """
-    CREATE FUNCTION funds_apply_posting() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        UPDATE accounts SET balance_fen = balance_fen - NEW.amount_fen WHERE id = NEW.from_account;
-        UPDATE accounts SET balance_fen = balance_fen + NEW.amount_fen WHERE id = NEW.to_account;
-        RETURN NEW;
-    END $$
-    """,
-    "CREATE TRIGGER postings_apply AFTER INSERT ON postings FOR EACH ROW EXECUTE FUNCTION funds_apply_posting()",
-    """
-    CREATE FUNCTION funds_postings_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        RAISE EXCEPTION 'postings are append-only: % rejected', TG_OP USING ERRCODE = 'insufficient_privilege';
-    END $$
-    """,
-    "CREATE TRIGGER postings_append_only BEFORE UPDATE OR DELETE ON postings "
-    "FOR EACH ROW EXECUTE FUNCTION funds_postings_append_only()",
-)
-
-
 def drop_ledger(op) -> None:
     op.execute("DROP TABLE IF EXISTS postings, accounts CASCADE")
     op.execute("DROP FUNCTION IF EXISTS funds_apply_posting(), funds_postings_append_only()")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from typing_extensions import NotRequired, TypedDict
 
-from services.funds.api.operations import _key
+from services.funds.api.operations import PayeeKind, _key
 from services.funds.contract import (
     DISBURSEMENT_BATCH_POSTED,
     POSTINGS_PER_BATCH_EVENT,
@@ -62,7 +62,7 @@ batches = router(tags=["ledger operations (资金下达 整合 拨付)"])
 class BatchPayee(TypedDict):
     """The payee of a line (the same fields as a single disbursement's ``payee``)."""
 
-    kind: Literal["enterprise", "cooperative", "household", "contractor"]
+    kind: PayeeKind
     name: Annotated[str, Field(min_length=1, max_length=200)]
     household_id: NotRequired[Annotated[str | None, Field(description="the registry's household id, for households")]]
 

@@ -72,8 +72,11 @@ class CommitmentIn(Money):
     plan: str | None = Field(None, description="the integration plan, when committing pool money")
 
 
+PayeeKind = Literal["enterprise", "cooperative", "household", "contractor"]
+
+
 class Payee(BaseModel):
-    kind: Literal["enterprise", "cooperative", "household", "contractor"]
+    kind: PayeeKind
     name: str = Field(min_length=1, max_length=200)
     household_id: str | None = Field(None, description="the registry's household id, for households")
 
