@@ -62,69 +62,6 @@ new_posting_ids = uuid7s
 # -- account keys ---------------------------------------------------------------------------------
 
 
-def with_reference(template: AccountKey, reference: str) -> AccountKey:
-    """``template`` with another reference: equal to ``template.replace(reference=reference)``.
-
-    ``AccountKey`` validates on construction (~10 µs, mostly the division code); a batch builds a key
-    per payee that differs from a validated one only in its reference. Every rule of the key but the
-    reference's own does not depend on it and held for the template; the reference's (a non-empty
-    string, allowed for a kind that has one) is checked here. Anything else takes the full path, and
-    so does everything if the key's layout is not one this copy knows (see :func:`_key_copier`)."""
-    if (_copy_key is None or template.reference is None or type(reference) is not str
-            or not reference.strip()):
-        return template.replace(reference=reference)
-    return _copy_key(template, reference)
-
-
-def _key_copier() -> Callable[[AccountKey, str], AccountKey] | None:
-    """A function copying a validated key with another reference without validating it again:
-    for a key with a ``__dict__`` or with slots (a slot ``_hash`` holds the hash of the field tuple,
-    as the dataclass's own hash). Checked once against the full path on sample keys; None (always
-    the full path) if the copy differs in any field or hash."""
-    names = [f.name for f in dataclass_fields(AccountKey)]
-    slots = [name for cls in AccountKey.__mro__ for name in getattr(cls, "__slots__", ())
-             if name not in ("__dict__", "__weakref__")]
-    new, setattr_ = object.__new__, object.__setattr__
-    if not slots:
-        def copy(template: AccountKey, reference: str) -> AccountKey:
-            key = new(AccountKey)
-            key.__dict__.update(template.__dict__)
-            key.__dict__["reference"] = reference
-            return key
-    elif set(slots) <= {*names, "_hash"}:
-        others = [name for name in names if name != "reference"]
-        setters = [getattr(AccountKey, name).__set__ for name in others]  # the slots' descriptors
-        get_others, hashed = attrgetter(*others), "_hash" in slots
-        reference_last = names[-1] == "reference"
-
-        def copy(template: AccountKey, reference: str) -> AccountKey:
-            key = new(AccountKey)
-            values = get_others(template)
-            for set_, value in zip(setters, values):
-                set_(key, value)
-            setattr_(key, "reference", reference)
-            if hashed:
-                setattr_(key, "_hash", hash((*values, reference) if reference_last
-                                            else tuple(getattr(key, name) for name in names)))
-            return key
-    else:
-        return None
-    try:
-        for template, reference in (
-                (AccountKey("652722", "finance", "central_special", 2026, "disbursed", "payee"), "household:H1"),
-                (AccountKey("652722000000", "office", "central_special", 2017, "committed", "P-1"), "P-2")):
-            fast, full = copy(template, reference), template.replace(reference=reference)
-            if (fast != full or hash(fast) != hash(full) or str(fast) != str(full)
-                    or any(getattr(fast, name) != getattr(full, name) for name in names)):
-                return None
-    except Exception:  # pragma: no cover - a layout this copy does not know
-        return None
-    return copy
-
-
-_copy_key = _key_copier()
-
-
 # The bulk statements run on the asyncpg connection under the session (see :func:`_connection`):
 # thousands of result rows as asyncpg records, not SQLAlchemy rows. Keys travel as one JSON text.
 _GROUPS = ("jsonb_to_recordset($1::text::jsonb) AS g(n INTEGER, d TEXT, r TEXT, c TEXT, y INTEGER, k TEXT, refs JSONB) "

@@ -45,7 +45,6 @@ from services.funds.ledger_store import (
     public_refusal,
     record,
     refusal_problem,
-    with_reference,
 )
 from services.funds.models import projects_view
 from shared import divisions
@@ -207,7 +206,7 @@ async def _post_batch(request: Request, principal: Principal, session) -> dict[s
                 posting_id, amount, line_ref = posting_ids[index], line["amount"], line["line_ref"]
                 posting = make_posting(
                     posting_id=posting_id, from_=sources[channel, year, project],
-                    to=with_reference(payees[channel, year], reference), amount_fen=amount, operation="disburse",
+                    to=payees[channel, year].replace(reference=reference), amount_fen=amount, operation="disburse",
                     document_no=document_no, document_date=on, actor=sub, purpose=purpose, reference=reference)
                 try:
                     check_posting(posting)
