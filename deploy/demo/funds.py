@@ -10,13 +10,13 @@ the funds service has taken in the projects' library events from the broker.
 
 from __future__ import annotations
 
-
 from deploy.demo.base import COUNTY, Demo, check, wait_for
+from shared.divisions import Level, level
 
 CENTRAL, XINJIANG, BOZHOU, HOTAN = "000000000000", "650000000000", "652700000000", "653200000000"
-FINANCE = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", HOTAN: "city_finance",
-           COUNTY: "county_finance", "620000000000": "province_finance", "520000000000": "province_finance",
-           "621100000000": "city_finance", "522600000000": "city_finance"}  # 甘肃, 贵州, 定西市, 黔东南州
+#: the finance bureau of each level (the role a division's finance token carries)
+FINANCE = {Level.CENTRAL: "central_finance", Level.PROVINCE: "province_finance", Level.CITY: "city_finance",
+           Level.COUNTY: "county_finance"}
 YEAR = 2018
 ROADS, WATER = "agri_integrated_rural_roads", "agri_integrated_drinking_water"
 PLAN = "精河县2018年统筹整合使用财政涉农资金实施方案"
@@ -49,10 +49,11 @@ class Money:
     async def post(self, path: str, division: str, key: str, **body) -> dict:
         body = {"channel": "central_special", "fiscal_year": YEAR, **body}
         return check(await self.client.post(path, json=body, headers=self.demo.headers(
-            FINANCE[division], division, key=f"demo-funds-{key}")))
+            FINANCE[level(division)], division, key=f"demo-funds-{key}")))
 
     async def get(self, path: str, division: str = COUNTY, **params) -> dict:
-        return check(await self.client.get(path, params=params, headers=self.demo.headers(FINANCE[division], division)))
+        headers = self.demo.headers(FINANCE[level(division)], division)
+        return check(await self.client.get(path, params=params, headers=headers))
 
 
 async def _known(money: Money, code: str) -> bool:
