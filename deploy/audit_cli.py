@@ -121,10 +121,8 @@ def verify(export: Optional[Path] = EXPORT, kafka: bool = KAFKA, token: Optional
     body = result.as_dict()
     _emit({"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"]})
     if not result.verified:
-        for chain in result.chains:
-            for problem in chain.problems[:20]:
-                typer.echo(f"{problem.service}: {problem.kind} at seq {problem.seq}: {problem.detail}", err=True)
-        for problem in result.reference_problems[:20]:
+        shown = [p for chain in result.chains for p in chain.problems[:20]] + result.reference_problems[:20]
+        for problem in shown:
             typer.echo(f"{problem.service}: {problem.kind} at seq {problem.seq}: {problem.detail}", err=True)
         raise typer.Exit(1)
     typer.echo(f"audit verify: {body['summary']['events']} events verified", err=True)
