@@ -48,15 +48,15 @@ def token_issue(
                              "city_finance, province_office, province_finance, central_finance, "
                              "department, auditor, admin, service"),
     division: str = typer.Option(..., help="division code of the holder, e.g. 652722 (精河县)"),
-    sub: Optional[str] = typer.Option(None, help="subject (user name); default dev-<role>"),
+    sub: Optional[str] = typer.Option(None, help="subject (user name); default dev-<role>-<division>[-<dept>]"),
     dept: Optional[str] = typer.Option(None, help="department of a department token, e.g. civil_affairs"),
     ttl: int = typer.Option(12 * 3600, help="lifetime in seconds"),
 ) -> None:
     """Print a development token signed with FUPIN_JWT_SECRET."""
-    from shared.auth import issue_token
+    from shared.auth import dev_subject, issue_token
 
     try:
-        token = issue_token(settings_for("registry"), sub=sub or f"dev-{role}", roles=[role],
+        token = issue_token(settings_for("registry"), sub=sub or dev_subject(role, division, dept), roles=[role],
                             division=division, dept=dept, ttl_seconds=ttl)
     except (ValueError, RuntimeError) as exc:
         raise typer.BadParameter(str(exc)) from exc

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
-from shared.auth import issue_token
+from shared.auth import dev_subject, issue_token
 from shared.config import SERVICES, settings_for
 from shared.db import prepare_database
 
@@ -105,7 +105,8 @@ class Stack:
         return f"http://{settings.host}:{settings.port}"
 
     def token(self, role: str, division: str, dept: str | None = None) -> str:
-        return issue_token(self.settings("registry"), sub=f"dev-{role}", roles=[role], division=division, dept=dept)
+        return issue_token(self.settings("registry"), sub=dev_subject(role, division, dept), roles=[role],
+                           division=division, dept=dept)
 
     def load_demo(self) -> None:
         """Load the demo data through the services' REST APIs."""

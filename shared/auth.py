@@ -7,6 +7,7 @@ production verifies against the identity provider's JWKS (``FUPIN_JWT_JWKS_URL``
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -68,6 +69,13 @@ class Principal:
     roles: frozenset[str]
     division: str
     dept: str | None = None
+    issuer: str = ""
+
+    def identity(self) -> str:
+        """The whole principal — issuer, subject, roles, division, department — as one canonical
+        string: two tokens that differ in any of them are different callers (idempotency scope)."""
+        return json.dumps([self.issuer, self.sub, sorted(self.roles), self.division, self.dept],
+                          ensure_ascii=False, separators=(",", ":"))
 
     @property
     def jurisdiction(self) -> str:
@@ -104,6 +112,12 @@ def check_claims(roles, division: str, dept: str | None, *, error: type[Exceptio
                         f"{division} is {divisions.level(division).value})")
     if Role.department in roles and dept not in DEPARTMENTS:
         raise error(f"部门令牌须注明部门 (department tokens need dept, one of {sorted(DEPARTMENTS)})")
+
+
+def dev_subject(role: str, division: str, dept: str | None = None) -> str:
+    """The subject of a development token: one per (role, division, department), so two dev
+    tokens of one role in different counties are different callers."""
+    return "-".join(["dev", role, divisions.normalize(division)] + ([dept] if dept else []))
 
 
 def issue_token(
@@ -166,7 +180,8 @@ class TokenVerifier:
         except ValueError as exc:
             raise Unauthorized(f"令牌的区划代码无效 (token division: {exc})") from exc
         check_claims(roles, division, claims.get("dept"), error=Unauthorized)
-        return Principal(sub=claims["sub"], roles=frozenset(roles), division=division, dept=claims.get("dept"))
+        return Principal(sub=claims["sub"], roles=frozenset(roles), division=division, dept=claims.get("dept"),
+                         issuer=str(claims.get("iss", "")))
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by `fupin token issue` in development")
@@ -188,19 +203,23 @@ def require(*roles: str, write: bool = False) -> Callable[..., Principal]:
     Auditors read everything in their jurisdiction and write nothing: they pass read
     dependencies by default and are refused on ``write=True`` ones.
     """
-    allowed = {Role(r).value for r in roles} | {Role.admin.value}
-    if not write:
-        allowed.add(Role.auditor.value)
+    allowed = frozenset({Role(r).value for r in roles} | {Role.admin.value} | (set() if write else {Role.auditor.value}))
 
     def dependency(principal: Principal = Depends(current_principal)) -> Principal:
-        if not principal.has_any(allowed):
-            raise Forbidden(
-                f"角色无权执行此操作 (role {sorted(principal.roles)} may not do this; "
-                f"needs one of {sorted(allowed)})"
-            )
-        return principal
+        return authorise(principal, allowed)
 
+    dependency.allowed_roles = allowed  # read by the idempotent route to authorise before a replay
     return dependency
+
+
+def authorise(principal: Principal, allowed: frozenset[str]) -> Principal:
+    """The caller holds one of the ``allowed`` roles, else 403."""
+    if not principal.has_any(allowed):
+        raise Forbidden(
+            f"角色无权执行此操作 (role {sorted(principal.roles)} may not do this; "
+            f"needs one of {sorted(allowed)})"
+        )
+    return principal
 
 
 def query_scope(principal: Principal, division: str | None) -> str:

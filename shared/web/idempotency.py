@@ -3,10 +3,15 @@
 Every write route (POST/PUT/PATCH/DELETE) of a router made with :func:`shared.web.router` runs
 through :class:`IdempotentRoute`:
 
-1. **Claim.** In its own short transaction the key is inserted for the caller's scope with a
-   hash of (method, path, query, body), state ``in_flight``, a fresh ``owner`` id and a lease.
-   An existing key answers instead: another body → 422; still in flight → 409; completed → the
-   stored response again, with ``Idempotent-Replayed: true``.
+0. **Authorise.** The token is verified and the route's role requirement checked *before* any
+   stored response is looked at: a caller who may not make the request never sees a replay.
+1. **Claim.** In its own short transaction the key is inserted for the caller's scope — the
+   whole principal (issuer, subject, roles, division, department), or the client's address on
+   anonymous routes — with a hash of (method, path, query, body), state ``in_flight``, a fresh
+   ``owner`` id and a lease. An existing key answers instead: another body → 422; still in
+   flight → 409; completed → the stored response again, with ``Idempotent-Replayed: true``.
+   A token differing in any claim of the principal is another scope, so a stored response is
+   only ever replayed to the principal it was produced for.
 2. **Work.** The endpoint runs on a session the route opens (``Depends(db_session)``); it adds
    rows and appends events but does not commit.
 3. **Complete.** On a 2xx response the key is marked completed with the response *in the same
@@ -33,7 +38,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import Conflict, Problem, Unprocessable
+from shared.auth import authorise, current_principal
+from shared.errors import Conflict, Unauthorized, Unprocessable
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LEASE_SECONDS = 60
@@ -64,15 +70,39 @@ def client_digest(request: Request) -> str:
     return hashlib.sha256(f"{salt}\x1f{address}".encode()).hexdigest()
 
 
-def _scope(request: Request) -> str:
-    """Keys are per caller: the token's subject, or the client address for anonymous endpoints."""
+@dataclass(frozen=True)
+class Access:
+    """What a route demands of its caller: a token at all, and which role sets it must meet."""
+
+    authenticated: bool
+    role_sets: tuple[frozenset[str], ...]
+
+
+def route_access(dependant) -> Access:
+    """Read from the route's dependencies (``current_principal``, ``require(...)``) however
+    deeply nested, so step 0 checks what the endpoint itself would check."""
+    calls = []
+    pending = list(dependant.dependencies)
+    while pending:
+        sub = pending.pop()
+        calls.append(sub.call)
+        pending.extend(sub.dependencies)
+    role_sets = tuple(c.allowed_roles for c in calls if getattr(c, "allowed_roles", None) is not None)
+    return Access(authenticated=bool(role_sets) or current_principal in calls, role_sets=role_sets)
+
+
+def _authorised_scope(request: Request, access: Access) -> str:
+    """Step 0: the caller's scope once the token is verified (401) and its roles are allowed on
+    the route (403). Callers of anonymous routes are scoped by their address."""
+    if not access.authenticated:
+        return "public:" + client_digest(request)
     header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        try:
-            return "sub:" + request.app.state.token_verifier.verify(header[7:]).sub
-        except Problem:
-            return "invalid-token"  # the endpoint's own auth dependency will refuse it
-    return "public:" + client_digest(request)
+    if not header.lower().startswith("bearer "):
+        raise Unauthorized("需要身份令牌 (a bearer token is required)")
+    principal = request.app.state.token_verifier.verify(header[7:])
+    for allowed in access.role_sets:
+        authorise(principal, allowed)
+    return "principal:" + hashlib.sha256(principal.identity().encode()).hexdigest()
 
 
 async def claim(engine, scope: str, key: str, method: str, path: str, digest: str) -> Claim:
@@ -139,6 +169,7 @@ class IdempotentRoute(APIRoute):
     def get_route_handler(self) -> Callable:
         endpoint = super().get_route_handler()
         key_optional = (self.openapi_extra or {}).get("x-idempotency") == "optional"
+        access = route_access(self.dependant)
 
         async def handler(request: Request) -> Response:
             if request.method not in WRITE_METHODS:
@@ -152,18 +183,19 @@ class IdempotentRoute(APIRoute):
             if key is not None and not (1 <= len(key) <= 200):
                 raise Unprocessable("幂等键长度须为1–200 (Idempotency-Key must be 1–200 characters)",
                                     errors=[{"field": HEADER, "reason": "length 1–200"}])
-            return await _run_write(request, endpoint, key)
+            return await _run_write(request, endpoint, key, access)
 
         return handler
 
 
-async def _run_write(request: Request, endpoint: Callable, key: str | None) -> Response:
+async def _run_write(request: Request, endpoint: Callable, key: str | None,
+                     access: Access) -> Response:
     app = request.app
     engine = app.state.engine
     owner = scope = None
     if key is not None:
         body = await request.body()
-        scope = _scope(request)
+        scope = _authorised_scope(request, access)
         digest = request_hash(request.method, request.url.path, request.url.query, body)
         claimed = await claim(engine, scope, key, request.method, request.url.path, digest)
         if claimed.replay is not None:

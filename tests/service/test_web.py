@@ -85,6 +85,33 @@ async def test_keys_are_scoped_to_the_caller(app_client):
     assert await count_events(settings) == 2
 
 
+async def test_a_stored_response_is_never_replayed_to_another_principal(app_client):
+    """Same subject and key, another division or role: the request is authorised and run for its
+    own principal — never answered with the first caller's stored body."""
+    settings, client = app_client
+    first = await client.post("/things", json=thing("枸杞-1"), headers=with_key(
+        bearer(settings, "county_finance", COUNTY, sub="clerk"), "same-key"))
+    assert first.status_code == 201
+    for headers in (bearer(settings, "county_finance", "652701", sub="clerk"),      # another county
+                    bearer(settings, "county_office", COUNTY, sub="clerk"),         # another role
+                    bearer(settings, "department", COUNTY, sub="clerk", dept="health")):
+        other = await client.post("/things", json=thing("枸杞-1"), headers=with_key(headers, "same-key"))
+        assert other.status_code == 403, other.text
+        assert "Idempotent-Replayed" not in other.headers and "seq" not in other.json()
+    assert await count_events(settings) == 1
+
+
+async def test_a_replay_needs_a_valid_token_allowed_on_the_route(app_client):
+    settings, client = app_client
+    headers = with_key(finance(settings), "k-auth")
+    assert (await client.post("/things", json=thing(), headers=headers)).status_code == 201
+    forged = with_key({"Authorization": "Bearer " + jwt.encode({"sub": "test-county_finance"}, "guess" * 8, "HS256")}, "k-auth")
+    refused = await client.post("/things", json=thing(), headers=forged)
+    assert refused.status_code == 401 and "Idempotent-Replayed" not in refused.headers
+    anonymous = await client.post("/things", json=thing(), headers={"Idempotency-Key": "k-auth"})
+    assert anonymous.status_code == 401
+
+
 async def test_a_request_in_flight_answers_409(app_client):
     settings, client = app_client
     webapp.gates["slow"] = asyncio.Event()
@@ -249,6 +276,17 @@ async def test_token_cli_prints_a_token_the_services_accept(app_client):
     assert claims["sub"] == "王会计" and claims["roles"] == ["county_finance"] and claims["division"] == COUNTY
     response = await client.post("/things", json=thing(), headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "c-1"})
     assert response.status_code == 201
+
+
+async def test_development_tokens_of_a_role_have_distinct_subjects(app_client):
+    settings, _ = app_client
+    subjects = set()
+    for division in ("652722", "652701"):
+        code, output = await run_cli("token", "issue", "--role", "county_finance", "--division", division,
+                                     env={"FUPIN_JWT_SECRET": settings.jwt_secret})
+        assert code == 0, output
+        subjects.add(jwt.decode(output.strip(), settings.jwt_secret, algorithms=["HS256"], audience="fupin")["sub"])
+    assert subjects == {"dev-county_finance-652722000000", "dev-county_finance-652701000000"}
 
 
 @pytest.mark.parametrize("args,message", [
