@@ -12,7 +12,8 @@ money committed outside the library          ``project.funding.library_required`
 disbursement beyond commitment               ``funds.disbursement.within_commitment``
 beneficiaries not registered                 ``project.beneficiaries.registered_only``
 stranded funds not returned in time          ``funds.stranded.return``
-negative-list purposes                       ``funds.use.negative_list`` (funds ``check_purpose``)
+negative-list and unknown purposes           ``funds.use.negative_list``, ``funds.use.declared_purpose``
+                                            (funds ``check_purpose``)
 management fee over the cap                  ``funds.use.project_management_fee_cap``
                                             (funds ``management_fee_ok``)
 registrations / exits without a passed       ``household.identification.announced``,
@@ -35,7 +36,14 @@ from services.audit.rebuild import Rebuilt
 from services.audit.rebuild.funds import DeadlineRecord, FundsRebuilt
 from services.audit.rebuild.projects import ProjectsRebuilt
 from services.audit.rebuild.registry import RegistryRebuilt
-from services.funds.domain import Deadline, NegativeListPurpose, check_purpose, evaluate, management_fee_ok
+from services.funds.domain import (
+    Deadline,
+    NegativeListPurpose,
+    UnknownPurpose,
+    check_purpose,
+    evaluate,
+    management_fee_ok,
+)
 from services.registry.domain.workflow import ON_ROLL
 from shared import divisions
 from shared.divisions import Level
@@ -48,6 +56,7 @@ MANAGEMENT_FEE = "project_management_fee"
 BENEFICIARY_STATUSES = ON_ROLL | {"exited"}
 
 LIBRARY_RULE = "project.funding.library_required"
+PURPOSE_RULE = "funds.use.declared_purpose"
 COMMITMENT_RULE = "funds.disbursement.within_commitment"
 BENEFICIARY_RULE = "project.beneficiaries.registered_only"
 STRANDED_RULE = "funds.stranded.return"
@@ -193,12 +202,18 @@ def stranded_not_returned(c: _Checker, funds: FundsRebuilt) -> Iterator[Finding 
 
 
 def negative_list_purposes(c: _Checker, funds: FundsRebuilt) -> Iterator[Finding | None]:
+    """Every posting whose purpose is on the negative list, or is no code of the purpose list
+    (recorded before the list was closed, or written past the API)."""
     for record in funds.postings:
         p = record.posting
-        if not p.purpose:
+        if p.purpose is None:
             continue
         try:
             check_purpose(c.policy, p.from_.division, p.document_date, p.purpose)
+        except UnknownPurpose:
+            yield c.finding(PURPOSE_RULE, p.from_.division, p.document_date, subject=f"{p.operation} {p.to.reference or p.to}",
+                            detail=f"{format_fen(p.amount_fen)} yuan for the unknown purpose {p.purpose!r}",
+                            source="funds", seq=record.seq, amount_fen=p.amount_fen)
         except NegativeListPurpose as breach:
             rule, label = breach.extensions["rule"], breach.extensions["label"]
             yield c.finding(rule, p.from_.division, p.document_date, subject=f"{p.operation} {p.to.reference or p.to}",

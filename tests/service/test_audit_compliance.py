@@ -143,6 +143,9 @@ async def test_funds_rules_fire_on_their_breaches_and_not_before(funds):
         await post(session, posting("disburse", key("committed", "P-1"), key("disbursed", "enterprise:车行"), 300_00,
                                     purpose="vehicles_telecom_equipment", reference="enterprise:车行"),
                    actor=actor, posted_at=now, extra={"payee": {"kind": "enterprise", "name": "车行"}, "project_code": "P-1"})
+        await post(session, posting("disburse", key("committed", "P-1"), key("disbursed", "enterprise:车行"), 200_00,
+                                    purpose="交通工具及通讯设备", reference="enterprise:车行"),  # the list's label, no code
+                   actor=actor, posted_at=now, extra={"payee": {"kind": "enterprise", "name": "车行"}, "project_code": "P-1"})
         over = posting("disburse", key("committed", "P-1"), key("disbursed", "contractor:某公司"), 100_000_00,
                        reference="contractor:某公司")
         await append(session, [NewEvent(EVENT_TYPES["disburse"], str(over.to), {
@@ -154,9 +157,11 @@ async def test_funds_rules_fire_on_their_breaches_and_not_before(funds):
     found = by_rule(result)
     assert result.verified
     assert sorted(found) == ["funds.deadline.central_onward", "funds.disbursement.within_commitment",
-                             "funds.stranded.return", "funds.use.negative_list", "funds.use.project_management_fee_cap",
-                             "project.beneficiaries.registered_only", "project.funding.library_required"]
+                             "funds.stranded.return", "funds.use.declared_purpose", "funds.use.negative_list",
+                             "funds.use.project_management_fee_cap", "project.beneficiaries.registered_only", "project.funding.library_required"]
     assert [f.subject for f in found["project.funding.library_required"]] == ["project P-OUTSIDE"]
+    [unknown_purpose] = found["funds.use.declared_purpose"]
+    assert "交通工具及通讯设备" in unknown_purpose.detail and unknown_purpose.citation == "财农〔2017〕8号"
     # money stranded from P-1 and never returned; the receipts' own stranded_return deadlines (the funds
     # scheduler's records, unmet by 2018-12-31) are findings of the same rule
     assert [f.amount_fen for f in found["funds.stranded.return"] if f.subject == "stranded P-1"] == [2000_00]

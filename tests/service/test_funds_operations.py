@@ -67,6 +67,46 @@ async def test_negative_list_purposes_are_refused_with_the_citation(funds):
     assert refused.status_code == 422 and "财农〔2017〕8号" in refused.text
 
 
+@pytest.mark.parametrize("purpose", ["交通工具及通讯设备", "Vehicles_Telecom_Equipment", "vehicles-telecom-equipment",
+                                     "rural_roads", "产业发展", ""])
+async def test_a_purpose_outside_the_code_list_is_refused_on_every_write_that_takes_one(funds, purpose):
+    """The negative list's own label, another spelling, an unknown code: refused with the valid
+    codes — single disbursements, commitments, allocations and batch lines alike; nothing written."""
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
+    await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
+    before = await f.db("SELECT count(*) AS n FROM events")
+    writes = [("/disbursements", JINGHE, dict(amount="100.00", project_code="P-1", payee={"kind": "enterprise", "name": "某公司"})),
+              ("/commitments", JINGHE, dict(amount="100.00", project_code="P-1", source="available")),
+              ("/allocations", BOZHOU, dict(amount="1.00", to_division=JINGHE))]
+    for path, division, body in writes:
+        refused = await f.post(path, division, purpose=purpose, **body)
+        assert refused.status_code == 422, (path, refused.text)
+        [error] = [e for e in refused.json()["errors"] if e["field"] == "purpose"]
+        assert "industry_development" in error["reason"] and "vehicles_telecom_equipment" in error["reason"]
+    lines = await f.client.post("/disbursement-batches", json=batch([line("a", "1.00"), line("b", "1.00", purpose=purpose)]),
+                                headers=f.headers(JINGHE))
+    assert lines.status_code == 422
+    assert [(r["index"], r["code"]) for r in lines.json()["refused"]] == [(1, "unknown_purpose")]
+    assert await f.db("SELECT count(*) AS n FROM events") == before
+
+
+async def test_the_purpose_list_is_served_with_labels_and_the_negative_list(funds):
+    listed = await funds.client.get("/purposes", params={"on": "2017-06-01"}, headers=bearer(funds.settings, "county_finance", JINGHE))
+    assert listed.status_code == 200
+    items = {i["code"]: i for i in listed.json()["items"]}
+    assert items["industry_development"] == {"code": "industry_development", "label_zh": "产业发展", "forbidden": False}
+    assert items["vehicles_telecom_equipment"]["forbidden"] and items["vehicles_telecom_equipment"]["label_zh"] == "交通工具及通讯设备"
+
+
+async def test_openapi_shows_the_purpose_codes():
+    schema = create_app().openapi()
+    purpose = schema["components"]["schemas"]["DisbursementIn"]["properties"]["purpose"]["anyOf"][0]
+    assert "industry_development" in purpose["enum"] and "产业发展" in purpose["description"]
+    assert "交通工具及通讯设备" not in purpose["enum"]
+
+
 @pytest.mark.parametrize("path,division,role,body", [
     ("/appropriations", XINJIANG, "province_office", {"amount": "1.00"}),
     ("/allocations", XINJIANG, "province_office", {"amount": "1.00", "to_division": BOZHOU}),

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 from sqlalchemy import select
 from typing_extensions import NotRequired, TypedDict
 
@@ -34,7 +34,7 @@ from services.funds.contract import (
     batch_event_data,
     payee_reference,
 )
-from services.funds.domain import AccountKey, check_posting, check_purpose
+from services.funds.domain import AccountKey, check_posting, check_purpose, purpose_schema
 from services.funds.ledger_store import (
     Entry,
     account_ref,
@@ -73,7 +73,9 @@ class BatchLine(TypedDict):
     fiscal_year: Annotated[int, Field(ge=2000, le=2100)]
     payee: BatchPayee
     amount: Yuan
-    purpose: NotRequired[Annotated[str | None, Field(max_length=100)]]
+    #: checked per line (unknown or negative-list purposes refuse the line, with the valid codes)
+    purpose: NotRequired[Annotated[str | None, Field(max_length=100), WithJsonSchema(
+        {"anyOf": [purpose_schema(), {"type": "null"}]})]]
 
 
 class BatchIn(BaseModel):
@@ -152,7 +154,7 @@ async def _post_batch(request: Request, principal: Principal, session) -> dict[s
     refused: list[dict[str, Any]] = []
     for index, line in enumerate(lines):  # what the look-ups need, and the refusals by purpose
         purpose = line.get("purpose")
-        if purpose:
+        if purpose is not None:
             if purpose not in purposes:
                 try:
                     check_purpose(policy, county, on, purpose)

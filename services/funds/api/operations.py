@@ -9,10 +9,18 @@ from typing import Annotated, Any, Literal
 
 import uuid6
 from fastapi import Depends, Request
-from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, Field, PlainValidator, WithJsonSchema
 from sqlalchemy import func, select
 
-from services.funds.domain import AccountKey, Posting, check_allocation_by_factors, check_purpose, management_fee_ok
+from services.funds.domain import (
+    AccountKey,
+    Posting,
+    check_allocation_by_factors,
+    check_purpose,
+    known_purpose,
+    management_fee_ok,
+    purpose_schema,
+)
 from services.funds.ledger_store import post
 from services.funds.deadlines_store import set_for_receipt, view
 from services.funds.models import accounts, postings, projects_view
@@ -26,13 +34,17 @@ from shared.web import db_session, router
 operations = router(tags=["ledger operations (资金下达 整合 拨付)"])
 
 
+#: A purpose code of the closed list; anything else is a 422 naming ``purpose`` and every valid code.
+PurposeCode = Annotated[str, AfterValidator(known_purpose), WithJsonSchema(purpose_schema())]
+
+
 class Money(BaseModel):
     channel: str = Field(examples=["central_special"], description="资金渠道 code (see the channel list)")
     fiscal_year: int = Field(ge=2000, le=2100)
     amount: Yuan
     document_no: str = Field("", max_length=100, description="文号, e.g. 财农〔2017〕8号")
     document_date: date
-    purpose: str | None = Field(None, max_length=100, description="purpose code")
+    purpose: PurposeCode | None = Field(None, description="资金用途 code (the closed list; see the enum)")
 
 
 def _integer_or_decimal_string(value: Any) -> int | str:

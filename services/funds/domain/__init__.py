@@ -4,6 +4,7 @@
 * :mod:`.ledger` - the double-entry ledger as an immutable value: accounts, postings with the
   rules of each operation, balances, invariants and the backwards trace (资金流向全程追溯).
 * :mod:`.deadlines` - deadlines set by a receipt of funds, from the policy table, and their state.
+* :mod:`.purposes` - the closed list of purpose codes (资金用途) with their Chinese labels.
 * :mod:`.rules` - use rules: the negative list of 财农〔2017〕8号 and the 1% management-fee cap.
 * :mod:`.factors` - allocation by factors with exact fractions and largest-remainder rounding.
 
@@ -50,6 +51,7 @@ from .ledger import (
     check_sufficient,
     province_of,
 )
+from .purposes import PURPOSE_CODES, PURPOSES, UnknownPurpose, known_purpose, purpose_schema
 from .rules import (
     FEE_CAP_RULE,
     NEGATIVE_LIST_RULE,
@@ -97,6 +99,11 @@ __all__ = [
     "channel",
     "check_posting",
     "check_purpose",
+    "known_purpose",
+    "purpose_schema",
+    "PURPOSES",
+    "PURPOSE_CODES",
+    "UnknownPurpose",
     "check_sufficient",
     "deadlines_for_receipt",
     "evaluate",

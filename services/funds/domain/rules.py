@@ -1,8 +1,9 @@
 """Use rules of poverty funds (DOMAIN.md §4 "Use rules"), from the policy table.
 
-* :func:`check_purpose` refuses a purpose code on the negative list of 财农〔2017〕8号
+* :func:`check_purpose` refuses a purpose that is not a code of the closed list
+  (:mod:`.purposes`, with the valid codes) and a code on the negative list of 财农〔2017〕8号
   (rule ``funds.use.negative_list``: nine ``{code, label}`` items) with the item's label and the
-  rule's citation. Before the list is in force (no applicable rule) nothing is refused.
+  rule's citation. Before the list is in force (no applicable rule) no known code is refused.
 * :func:`management_fee_ok` checks the county project-management fee against its cap
   (rule ``funds.use.project_management_fee_cap``: ``{max_percent: 1, level: county}``): the cap
   is ``floor(county_total_fen × max_percent / 100)`` computed exactly (``max_percent`` may be an
@@ -20,6 +21,7 @@ from typing import Any
 from shared.policy import NoRuleError, PolicyTable
 
 from .errors import FundsError, NegativeListPurpose
+from .purposes import known_purpose
 
 __all__ = [
     "FEE_CAP_RULE",
@@ -44,10 +46,10 @@ def negative_list(policy: PolicyTable, division: str, on: date) -> list[dict[str
 
 
 def check_purpose(policy: PolicyTable, division: str, on: date, purpose_code: str) -> None:
-    """Raise :class:`NegativeListPurpose` (with ``purpose``, ``label``, ``citation``, ``rule``)
-    when ``purpose_code`` is on the negative list in force for ``division`` on ``on``."""
-    if not isinstance(purpose_code, str) or not purpose_code.strip():
-        raise FundsError("资金用途代码不能为空 (purpose code must be a non-empty string)", code="invalid_purpose")
+    """Raise :class:`~.purposes.UnknownPurpose` when ``purpose_code`` is not a purpose code, and
+    :class:`NegativeListPurpose` (with ``purpose``, ``label``, ``citation``, ``rule``) when it is
+    on the negative list in force for ``division`` on ``on``."""
+    known_purpose(purpose_code)
     try:
         rule = policy.lookup(NEGATIVE_LIST_RULE, division, on)
     except NoRuleError:

@@ -94,6 +94,14 @@ def test_a_negative_list_purpose(policy):
     assert "财农〔2017〕8号" in found.citation and "交通工具及通讯设备" in found.detail
 
 
+@pytest.mark.parametrize("purpose", ["交通工具及通讯设备", "Vehicles_Telecom_Equipment", "rural_roads"])
+def test_a_purpose_outside_the_code_list(policy, purpose):
+    world = clean_world()
+    world.disburse("P-1", 1_000, {"kind": "enterprise", "name": "汽车销售公司"}, purpose=purpose)
+    [found] = [f for f in findings(world, policy) if f.rule_id == "funds.use.declared_purpose"]
+    assert found.citation == "财农〔2017〕8号" and purpose in found.detail and found.amount_fen == 1_000
+
+
 def test_the_negative_list_is_judged_with_the_rule_in_force_at_the_time(policy):
     world = clean_world()
     world.disburse("P-1", 1_000, {"kind": "enterprise", "name": "汽车销售公司"}, purpose="vehicles_telecom_equipment",

@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from services.funds.domain import (
     FundsError,
     NegativeListPurpose,
+    PURPOSE_CODES,
+    PURPOSES,
+    UnknownPurpose,
     check_purpose,
     management_fee_cap_fen,
     management_fee_ok,
@@ -54,11 +57,24 @@ def test_every_negative_list_item_is_refused_with_label_and_citation(policy, ite
 
 def test_allowed_purposes(policy):
     assert check_purpose(policy, JINGHE, ON, "industry_development") is None
-    assert check_purpose(policy, JINGHE, ON, "rural_roads") is None
-    # before the list is in force nothing is refused
+    assert check_purpose(policy, JINGHE, ON, "small_public_infrastructure") is None
+    # before the list is in force no known code is refused
     assert check_purpose(policy, JINGHE, date(2016, 12, 31), "vehicles_telecom_equipment") is None
     with pytest.raises(FundsError):
         check_purpose(policy, JINGHE, ON, "")
+
+
+@pytest.mark.parametrize("spelling", ["rural_roads", "Vehicles_Telecom_Equipment", " industry_development",
+                                      "交通工具及通讯设备", "vehicles-telecom-equipment", "", "产业发展"])
+def test_anything_but_a_purpose_code_is_refused_with_the_valid_codes(policy, spelling):
+    with pytest.raises(UnknownPurpose) as info:
+        check_purpose(policy, JINGHE, date(2016, 12, 31), spelling)  # even before the negative list
+    assert info.value.status == 422 and info.value.extensions["valid"] == list(PURPOSE_CODES)
+
+
+def test_the_negative_list_marks_codes_of_the_purpose_list_with_their_labels(policy):
+    for item in negative_list(policy, JINGHE, ON):
+        assert PURPOSES[item["code"]] == item["label"]
 
 
 def test_management_fee_cap_is_one_percent_floor(policy):
