@@ -3,7 +3,9 @@ APIs. Every :class:`Discrepancy` names the service, the figure, the expected val
 events), the reported one, and the event (seq) that explains the expected value.
 
 * funds — ``GET /balances``: every account's balance (accounts the service lists with zero and
-  accounts it does not list at all both compare as 0);
+  accounts it does not list at all both compare as 0); ``GET /deadlines``: each deadline's state,
+  met date and — once it is met — days overdue, against the deadline events (``set``, ``met``,
+  ``missed``, ``settled_late``);
 * registry — ``GET /statistics`` for each year from the first registration to the as-of year
   (every figure, leaf by leaf) and ``GET /households`` (each household's status);
 * projects — ``GET /projects``: each project's stage, funding (committed, paid, stranded, as the
@@ -13,6 +15,7 @@ events), the reported one, and the event (seq) that explains the expected value.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Iterator, Mapping
 
 import httpx
@@ -29,7 +32,7 @@ FIRST_YEAR = 2014  # the registry's statistics start with 建档立卡 (its API 
 @dataclass(frozen=True)
 class Discrepancy:
     service: str
-    kind: str  # balance | statistic | household_status | refused_posting | unreadable_posting
+    kind: str  # balance | deadline | statistic | household_status | refused_posting | unreadable_posting
     subject: str
     expected: Any
     actual: Any
@@ -75,6 +78,8 @@ async def compare(rebuilt: Rebuilt, live: Live, *, division: str, as_of_year: in
     if rebuilt.funds is not None and "funds" in live.clients:
         reported = await live.get("funds", "/balances", division=scope)
         out += balance_differences(rebuilt.funds, reported["items"], division)
+        reported = await live.get("funds", "/deadlines", division=scope)
+        out += deadline_differences(rebuilt.funds, reported["items"], division)
     if rebuilt.registry is not None and "registry" in live.clients:
         registry = rebuilt.registry
         years = [h.registered_year for h in registry.households.values() if h.registered_year]
@@ -104,6 +109,40 @@ def balance_differences(funds: FundsRebuilt, items: list[Mapping[str, Any]], div
             out.append(Discrepancy("funds", "balance", _label(account), format_fen(want), format_fen(got), seq,
                                    "the events imply this balance; the service reports another"))
     return out
+
+
+def deadline_differences(funds: FundsRebuilt, items: list[Mapping[str, Any]], division: str) -> list[Discrepancy]:
+    """State, met date and days overdue of every deadline under ``division``. Days overdue are
+    compared once the deadline is met (late): before that they run with the service's clock."""
+    expected = {d.id: d for d in funds.deadlines.values() if d.receiver.startswith(division)}
+    actual = {item["id"]: item for item in items}
+    out = []
+    for deadline_id in sorted(set(expected) | set(actual)):
+        record, item = expected.get(deadline_id), actual.get(deadline_id)
+        subject = f"deadline {deadline_id}"
+        if record is None or item is None:
+            out.append(Discrepancy("funds", "deadline", subject, record and record.state, item and item["state"],
+                                   record.set_seq if record else None,
+                                   "set by an event but not listed by the service" if item is None
+                                   else "listed by the service but set by no event"))
+            continue
+        want = {"state": record.state, "met on": record.met_on,
+                "days overdue": _days_late(record.due, record.met_on)}
+        got = {"state": item["state"], "met on": item["settled_on"],
+               "days overdue": item["days_overdue"] if record.met_on else None}
+        for figure in want:
+            if want[figure] != got[figure]:
+                out.append(Discrepancy("funds", "deadline", f"{subject} ({record.kind}): {figure}", want[figure],
+                                       got[figure], record.settled_seq or record.set_seq,
+                                       "the deadline events imply this; the service reports another"))
+    return out
+
+
+def _days_late(due: str | None, met_on: str | None) -> int | None:
+    if not (due and met_on):
+        return None
+    late = (date.fromisoformat(met_on[:10]) - date.fromisoformat(due[:10])).days
+    return late if late > 0 else None
 
 
 def _account(item: Mapping[str, Any]) -> tuple:

@@ -61,6 +61,15 @@ DISBURSEMENT_BATCH_POSTED = "funds.disbursement.batch_posted"
 BATCH_EVENT_TYPES = frozenset({DISBURSEMENT_BATCH_POSTED})
 POSTING_EVENT_TYPES = frozenset(EVENT_TYPES.values()) | BATCH_EVENT_TYPES
 
+#: A deadline's life (subject = the deadline id): ``set`` by a receipt (``data``: id, receiver,
+#: kind, due, rule_id, citation, …); then ``met`` or ``missed`` (``data.met_on``, ``days_overdue``);
+#: a missed one finally settled is ``settled_late`` (``data.met_on``, ``days_overdue`` = met_on − due)
+#: and keeps the state ``missed``.
+DEADLINE_SET = "funds.deadline.set"
+DEADLINE_TRANSITIONS: dict[str, str] = {"met": "funds.deadline.met", "missed": "funds.deadline.missed",
+                                        "settled_late": "funds.deadline.settled_late"}
+DEADLINE_EVENT_TYPES = frozenset({DEADLINE_SET, *DEADLINE_TRANSITIONS.values()})
+
 #: The columns of a row of ``funds.disbursement.batch_posted`` (version 1), in this order.
 BATCH_FIELDS = ("posting_id", "line_ref", "project_code", "payee_kind", "payee_name", "household_id", "amount_fen",
                 "purpose")

@@ -16,6 +16,7 @@ from typing import Any
 import uuid6
 from sqlalchemy import and_, func, or_, select, update
 
+from services.funds.contract import DEADLINE_SET, DEADLINE_TRANSITIONS
 from services.funds.domain import Deadline, DeadlineError, deadlines_for_receipt, evaluate
 from services.funds.models import accounts, deadlines, postings
 from shared.auth import SYSTEM
@@ -53,7 +54,7 @@ async def set_for_receipt(session, policy, *, event: dict[str, Any], sender: str
             for d in found]
     if rows:
         await session.execute(deadlines.insert(), rows)
-        await append(session, [NewEvent("funds.deadline.set", row["id"], {
+        await append(session, [NewEvent(DEADLINE_SET, row["id"], {
             **{k: v for k, v in row.items() if k not in ("due", "basis_on")},
             "due": row["due"].isoformat() if row["due"] else None, "basis_on": received_on.isoformat()},
             SYSTEM.actor()) for row in rows])
@@ -113,7 +114,7 @@ async def evaluate_open(session, today: date) -> list[dict[str, Any]]:
 async def _transition(session, row, event_name: str, met_on: date | None, *, days_overdue: int | None) -> None:
     state = "missed" if event_name == "settled_late" else event_name
     await session.execute(update(deadlines).where(deadlines.c.id == row["id"]).values(state=state, settled_on=met_on))
-    await append(session, [NewEvent(f"funds.deadline.{event_name}", str(row["id"]), {
+    await append(session, [NewEvent(DEADLINE_TRANSITIONS[event_name], str(row["id"]), {
         "kind": row["kind"], "receiver": row["receiver"], "due": row["due"] and row["due"].isoformat(),
         "met_on": met_on and met_on.isoformat(), "days_overdue": days_overdue, "rule_id": row["rule_id"],
         "citation": row["citation"]}, SYSTEM.actor())])

@@ -29,7 +29,7 @@ from shared.money import format_fen
 from shared.policy import load_policy
 from tests.conftest import bearer
 from tests.service.registry_support import COUNTY, VILLAGE, exit_household, family, identify
-from tests.service.funds_support import CENTRAL, JINGHE, XINJIANG, Funds, down_to_jinghe
+from tests.service.funds_support import BOZHOU, CENTRAL, JINGHE, XINJIANG, Funds, down_to_jinghe
 
 ACTOR = {"sub": "buggy-release", "roles": ["county_finance"], "division": JINGHE}
 
@@ -169,6 +169,47 @@ async def test_funds_rules_fire_on_their_breaches_and_not_before(funds):
     assert "0192f0a4-0000-7000-8000-00000000dead" in found["project.beneficiaries.registered_only"][0].subject
     assert [d.kind for d in result.discrepancies] == ["refused_posting"]  # the event no ledger accepts
     assert all(f.citation and f.seq and f.source == "funds" for f in result.findings)
+
+
+async def test_the_audit_agrees_with_funds_on_a_late_settlement(funds):
+    """博州 passes its money on 5 days after its deadline: funds records ``settled_late`` (missed,
+    met 5 days late); the audit, a month later, says the same — and diffs the deadline records."""
+    f = funds
+    auditor = Live({"funds": f.client}, bearer(f.settings, "auditor")["Authorization"][7:])
+    await f.post("/appropriations", CENTRAL, amount="1000.00", document_no="财农〔2017〕8号")
+    await f.post("/allocations", CENTRAL, amount="1000.00", to_division=XINJIANG, document_no="财农〔2017〕10号")
+    f.clock.set(datetime(2017, 3, 10, 2, tzinfo=timezone.utc))
+    received = await f.post("/allocations", XINJIANG, amount="1000.00", to_division=BOZHOU,
+                            document_no="新财农〔2017〕21号", document_date="2017-03-10")
+    [late] = [d for d in received.json()["deadlines"] if d["kind"] == "onward_allocation"]
+    assert late["due"] == "2017-04-09"
+    engine = make_engine(f.settings.sqlalchemy_url, pool_size=1)
+    scheduler = DeadlineScheduler(make_sessionmaker(engine, "funds", f.clock), f.clock, 1)
+    try:
+        await scheduler.tick()
+        f.clock.set(datetime(2017, 4, 10, 2, tzinfo=timezone.utc))
+        assert {"id": late["id"], "state": "missed"} in await scheduler.tick()
+        f.clock.set(datetime(2017, 4, 14, 2, tzinfo=timezone.utc))
+        assert (await f.post("/allocations", BOZHOU, amount="1000.00", to_division=JINGHE,
+                             document_no="博州财农〔2017〕5号", document_date="2017-04-14")).status_code == 201
+        assert {"id": late["id"], "state": "settled_late"} in await scheduler.tick()
+    finally:
+        await engine.dispose()
+    f.clock.set(datetime(2017, 5, 12, 2, tzinfo=timezone.utc))  # 33 days after the due day
+    [listed] = [d for d in (await f.client.get("/deadlines", params={"division": BOZHOU, "state": "missed"},
+                                               headers=bearer(f.settings, "city_finance", BOZHOU))).json()["items"]]
+    assert (listed["settled_on"], listed["days_overdue"]) == ("2017-04-14", 5)
+
+    result = await audit(await funds_source(f), date(2017, 5, 12), auditor, division="6527")
+    [finding] = [x for x in result.findings if x.subject == f"deadline {late['id']} (onward_allocation)"]
+    assert "met on 2017-04-14: 5 days overdue" in finding.detail
+    assert result.discrepancies == []
+
+    # a deadline record changed behind the service's back is a discrepancy naming it
+    await f.db(f"UPDATE deadlines SET settled_on = NULL WHERE id = '{late['id']}'")
+    tampered = await audit(await funds_source(f), date(2017, 5, 12), auditor, division="6527")
+    assert [(d.kind, d.subject.split(": ")[-1], d.expected, d.actual) for d in tampered.discrepancies] == [
+        ("deadline", "met on", "2017-04-14", None), ("deadline", "days overdue", 5, 33)]
 
 
 async def test_registry_rules_fire_on_their_breaches(registry):

@@ -6,7 +6,9 @@ channel and year kept, no overdraft).
 A posting the ledger refuses is not applied and is kept with the domain's reason: the service
 should never have recorded it (a disbursement beyond its commitment, say), so it is a finding,
 not a crash. What compliance needs besides balances — each posting with its event's seq, date and
-extras (payee, project), and the deadline records — is kept in plain tuples.
+extras (payee, project), and the deadline records — is kept in plain tuples. Every deadline event
+type is rebuilt (``set``, ``met``, ``missed``, ``settled_late``: a late settlement keeps the state
+missed and records the day it was met).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from datetime import date
 from operator import itemgetter
 from typing import Any, Mapping
 
-from services.funds.contract import postings_of
+from services.funds.contract import DEADLINE_SET, DEADLINE_TRANSITIONS, postings_of
 from services.funds.domain import AccountKey, Ledger, LedgerError, Posting
 
 SERVICE = "funds"
@@ -63,8 +65,13 @@ class DeadlineRecord:
     basis_on: str | None = None
     met_on: str | None = None
     settled: str | None = None  # met | missed, from the service's scheduler events
-    settled_seq: int | None = None
+    settled_seq: int | None = None  # the last transition (met, missed, settled_late)
     settled_recorded: str | None = None
+
+    @property
+    def state(self) -> str:
+        """As the funds service states it: open, met or missed (a late settlement stays missed)."""
+        return self.settled or "open"
 
 
 @dataclass
@@ -141,6 +148,10 @@ class PostingReader:
                        data.get("purpose"), data.get("reference"))
 
 
+#: every deadline transition → the state it leaves (a late settlement: missed, with its met date)
+_TRANSITIONS = {event_type: "met" if name == "met" else "missed" for name, event_type in DEADLINE_TRANSITIONS.items()}
+
+
 class FundsRebuild:
     service = SERVICE
 
@@ -162,17 +173,17 @@ class FundsRebuild:
             self.records.append(PostingRecord(event["seq"], event["id"], event["time"], posting,
                                               data.get("payee"), data.get("project_code")))
         kind = event["type"]
-        if kind == "funds.deadline.set":
+        if kind == DEADLINE_SET:
             d = event["data"]
             self.deadlines[d["id"]] = DeadlineRecord(
                 id=d["id"], receiver=d["receiver"], kind=d["kind"], due=d.get("due"), rule_id=d["rule_id"],
                 citation=d["citation"], title=d.get("title", ""), amount_fen=d.get("amount_fen", 0),
                 basis_seq=d.get("basis_seq", 0), set_seq=event["seq"], recorded=event["time"],
                 channel=d.get("channel", ""), fiscal_year=d.get("fiscal_year", 0), basis_on=d.get("basis_on"))
-        elif kind in ("funds.deadline.met", "funds.deadline.missed"):
+        elif kind in _TRANSITIONS:
             record = self.deadlines.get(event["subject"])
             if record is not None:
-                record.settled, record.met_on = kind.rsplit(".", 1)[1], event["data"].get("met_on")
+                record.settled, record.met_on = _TRANSITIONS[kind], event["data"].get("met_on")
                 record.settled_seq, record.settled_recorded = event["seq"], event["time"]
 
     def result(self) -> FundsRebuilt:
