@@ -124,6 +124,43 @@ async def test_departments_write_only_their_own_fields(registry):
     assert '"dept": "civil_affairs"' in actors[0] and '"dept": "health"' in actors[-1]
 
 
+async def test_departments_read_the_basic_fields_and_their_own_only(registry):
+    """A civil-affairs token never reads the health department's fields — single, list and
+    lookup; the health department reads its own; offices read everything."""
+    from tests.conftest import bearer
+
+    r = registry
+    members = family(29)
+    hid = (await r.propose(members)).json()["id"]
+    person = members[2]["id_number"]
+    writes = {"civil_affairs": {"dibao": True, "tekun": False}, "health": {"major_illness": True, "illness": "尿毒症"},
+              "education": {"school_stage": "junior"}, "disabled_persons": {"disability_grade": 2}}
+    for name, body in writes.items():
+        written = await r.client.put(f"/persons/{person}/departments/{name}", json=body, headers={
+            **bearer(r.settings, "department", COUNTY, dept=name), "Idempotency-Key": f"w-{name}"})
+        assert written.status_code == 200, written.text
+    await r.client.put(f"/households/{hid}/housing", json={"dangerous_grade": "D"},
+                       headers={**bearer(r.settings, "department", COUNTY, dept="housing"), "Idempotency-Key": "w-h"})
+
+    async def as_seen_by(headers):
+        single = (await r.client.get(f"/households/{hid}", headers=headers)).json()
+        [listed] = (await r.client.get("/households", params={"id_number": person}, headers=headers)).json()["items"]
+        looked_up = (await r.client.get(f"/persons/{person}", headers=headers)).json()
+        for household in (single, listed):
+            assert household == single
+        return single, next(m for m in single["members"] if m["id_number"] == person), looked_up
+
+    household, member, looked_up = await as_seen_by(bearer(r.settings, "department", COUNTY, dept="civil_affairs"))
+    assert member["details"] == {"civil_affairs": {"dibao": True, "tekun": False}}
+    assert not {"health", "school_stage", "disability_grade"} & set(member) and "尿毒症" not in str(household)
+    assert "housing" not in household and member["name"] == looked_up["name"] and member["birth_date"]
+    _, member, _ = await as_seen_by(bearer(r.settings, "department", COUNTY, dept="health"))
+    assert member["health"] == "major_illness" and member["details"] == {"health": {
+        "major_illness": True, "illness": "尿毒症", "insurance": {}}} and "dibao" not in str(member)
+    household, member, _ = await as_seen_by(bearer(r.settings, "county_office", COUNTY))
+    assert set(member["details"]) == set(writes) and member["disability_grade"] == 2 and household["housing"]
+
+
 async def test_the_annual_review_removes_households_after_its_announcement_passes(registry):
     r = registry
     keep, wrong = await identify(r, family(27)), await identify(r, family(28))

@@ -161,7 +161,7 @@ async def return_to_poverty(body: ReturnIn, request: Request, household_id: uuid
     await _record(session, [row], "registered", on, NewEvent(
         "registry.household.returned", str(row.id), {"cause": body.cause, "on": on.isoformat(), "note": body.note},
         principal.actor()), clock)
-    return household_view(row, await _members(session, row.id))
+    return household_view(row, await _members(session, row.id), viewer=principal)
 
 
 # -- other departments ---------------------------------------------------------------------------
@@ -254,7 +254,7 @@ async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = P
     row.housing = {**row.housing, **body.model_dump()}
     row.checks = {**row.checks, "housing_safety": body.dangerous_grade is None}
     await append(session, [NewEvent("registry.household.housing_updated", str(row.id), body.model_dump(), principal.actor())])
-    return household_view(row, await _members(session, row.id))
+    return household_view(row, await _members(session, row.id), viewer=principal)
 
 
 # -- benefits received (享受扶持情况) ---------------------------------------------------------------

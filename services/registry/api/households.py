@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from services.registry.domain import workflow
+from services.registry.domain.departments import household_for, person_for
 from services.registry.models import Household, Income, Person, StatusChange
 from shared import announcements, divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
@@ -144,7 +145,21 @@ async def _record(session, rows: list[Household], status: str, on: date, event: 
     return stored
 
 
-def household_view(row: Household, members: list[Person], incomes: list[Income] | None = None) -> dict[str, Any]:
+def department_of(principal: Principal) -> str | None:
+    """The department whose fields alone the caller reads; None for every other reader."""
+    if Role.department in principal.roles and Role.admin not in principal.roles:
+        return principal.dept
+    return None
+
+
+def household_view(row: Household, members: list[Person], incomes: list[Income] | None = None, *,
+                   viewer: Principal) -> dict[str, Any]:
+    """The household as ``viewer`` may read it: a department sees the basic person fields and its own
+    department's only (domain/departments.py)."""
+    return household_for(_full_view(row, members, incomes), department_of(viewer))
+
+
+def _full_view(row: Household, members: list[Person], incomes: list[Income] | None) -> dict[str, Any]:
     return {
         "id": str(row.id), "number": row.number, "division": row.division, "status": row.status,
         "status_label": workflow.STATUS_LABELS.get(row.status, row.status),
@@ -257,7 +272,7 @@ async def propose(body: ProposeIn, request: Request,
                 income=_income_data(body.income) if body.income else None)
     await _record(session, [row], "proposed", clock.today(), NewEvent(
         "registry.household.proposed", str(household_id), data, principal.actor()), clock)
-    return household_view(row, members)
+    return household_view(row, members, viewer=principal)
 
 
 async def _next_number(session, village: str) -> str:
@@ -307,7 +322,7 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
             person.active = False
     await _record(session, [row], new_status, on, NewEvent(
         f"registry.household.{action.replace('-', '_')}", str(row.id), data, principal.actor()), clock)
-    return household_view(row, await _members(session, row.id))
+    return household_view(row, await _members(session, row.id), viewer=principal)
 
 
 async def _decision_date(session, row: Household, on: date | None, today: date) -> date:
@@ -463,7 +478,7 @@ async def add_member(body: Member, request: Request, household_id: uuid.UUID = P
         raise Conflict("此人刚被建档到另一户 (the person was just added to another household)", slug="duplicate-person") from None
     row.updated_at = request.app.state.clock.now()
     await append(session, [NewEvent("registry.member.added", str(row.id), body.model_dump(mode="json"), principal.actor())])
-    return household_view(row, await _members(session, row.id))
+    return household_view(row, await _members(session, row.id), viewer=principal)
 
 
 @households.post("/households/{household_id}/members/{id_number}/leave", summary="A member leaves (death, move …)",
@@ -483,7 +498,7 @@ async def member_leaves(body: MemberLeaves, request: Request, household_id: uuid
     on = body.on or request.app.state.clock.today()
     await append(session, [NewEvent("registry.member.left", str(row.id), {
         "person_id": str(person.id), "reason": body.reason, "on": on.isoformat(), "note": body.note}, principal.actor())])
-    return household_view(row, await _members(session, row.id))
+    return household_view(row, await _members(session, row.id), viewer=principal)
 
 
 # -- assistance -----------------------------------------------------------------------------------
@@ -497,7 +512,7 @@ async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID 
     row = await _load(session, household_id, principal, lock=True)
     row.helper, row.updated_at = body.model_dump(), clock.now()
     await append(session, [NewEvent("registry.household.helper_assigned", str(row.id), body.model_dump(), principal.actor())])
-    return household_view(row, await _members(session, row.id))
+    return household_view(row, await _members(session, row.id), viewer=principal)
 
 
 @households.put("/households/{household_id}/incomes/{year}", summary="Record a year's per-capita income")
@@ -513,7 +528,7 @@ async def record_income(body: IncomeIn, request: Request, household_id: uuid.UUI
     await append(session, [NewEvent("registry.household.income_recorded", str(row.id), _income_data(body), principal.actor())])
     await session.flush()
     incomes = list((await session.execute(select(Income).where(Income.household_id == row.id).order_by(Income.year))).scalars())
-    return household_view(row, await _members(session, row.id), incomes)
+    return household_view(row, await _members(session, row.id), incomes, viewer=principal)
 
 
 # -- queries --------------------------------------------------------------------------------------
@@ -547,7 +562,7 @@ async def search(
         query = query.where(Household.number > params.after(str))
     rows = list((await session.execute(query.order_by(Household.number).limit(params.limit + 1))).scalars())
     page = params.page(rows, key_of=lambda r: [r.number])
-    return {"items": [household_view(r, await _members(session, r.id)) for r in page.items],
+    return {"items": [household_view(r, await _members(session, r.id), viewer=principal) for r in page.items],
             "next_cursor": page.next_cursor}
 
 
@@ -561,7 +576,7 @@ async def read(request: Request, household_id: uuid.UUID = Path(), as_of: date |
 
     row = await _load(session, household_id, principal)
     incomes = list((await session.execute(select(Income).where(Income.household_id == row.id).order_by(Income.year))).scalars())
-    view = household_view(row, await _members(session, row.id), incomes)
+    view = household_view(row, await _members(session, row.id), incomes, viewer=principal)
     if row.exited_on is not None:
         continues, citation = post_exit_policies_continue(request.app.state.policy, row.division, row.exited_on,
                                                           request.app.state.clock.today())
@@ -587,7 +602,8 @@ async def person(id_number: str = Path(min_length=18, max_length=18),
     if not visible:
         raise NotFound(f"未找到此人 (no person {mask(id_number)} in your jurisdiction)")
     person_row, household = visible[0]
-    return {"id_number": person_row.id_number, "name": person_row.name, "relation": person_row.relation,
-            "sex": person_row.sex, "birth_date": person_row.birth_date.isoformat(), "active": person_row.active,
-            "household": {"id": str(household.id), "number": household.number, "division": household.division,
-                          "status": household.status}}
+    found = person_for({"id_number": person_row.id_number, "name": person_row.name, "relation": person_row.relation,
+                        "sex": person_row.sex, "birth_date": person_row.birth_date.isoformat(),
+                        "active": person_row.active}, department_of(principal))
+    return {**found, "household": {"id": str(household.id), "number": household.number,
+                                   "division": household.division, "status": household.status}}
