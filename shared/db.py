@@ -2,10 +2,26 @@
 
 A service's sessions carry the service name in ``session.info["service"]``; the event store reads
 it from there, so ``append(session, events)`` needs nothing else.
+
+When the database is unavailable (stopped, restarting, unreachable, out of connections):
+
+1. :func:`is_unavailable` recognises it in any exception chain — asyncpg's connection and
+   shutdown errors (``CannotConnectNowError``, ``ConnectionDoesNotExistError``, admin/crash
+   shutdown, too many connections), a closed or busy connection, ``OSError`` on connect, a connect
+   or pool timeout — so the web layer answers 503 with ``Retry-After``, never 500.
+2. A connection on which such an error happened is **discarded** (terminated, never returned to
+   the pool) — whether the statement ran through SQLAlchemy or on the driver connection of
+   :func:`raw_connection` (for errors SQLAlchemy sees, the pool's older connections with it). A
+   connection found stuck mid-operation after the outage ("cannot switch to state 12; another
+   operation is in progress") counts as unavailable too: that request is answered 503 and the
+   connection terminated, so it never fails a second request.
+3. Connecting gives up after ``CONNECT_TIMEOUT_SECONDS``, so a request during an outage is answered
+   promptly instead of waiting for the driver's default minute.
 """
 
 from __future__ import annotations
 
+import socket
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +31,8 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event as sa_event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from shared.config import Settings, libpq_url
@@ -25,6 +42,35 @@ SERVICES_DIR = Path(__file__).resolve().parent.parent / "services"
 
 #: A pooled connection idle for longer than this is pinged before it is handed out again.
 PING_AFTER_IDLE_SECONDS = 2.0
+#: How long opening a connection may take before the database counts as unavailable.
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+#: asyncpg errors that mean "the server is not there (now)", not "the statement is wrong"
+_UNAVAILABLE_ERRORS = (
+    asyncpg.PostgresConnectionError,  # class 08, incl. ConnectionDoesNotExistError
+    asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    ConnectionError, TimeoutError, socket.gaierror,  # OSError on connect, connect/pool timeouts
+    PoolTimeout,
+)
+#: messages of a connection that can no longer be used (asyncpg's InterfaceError, InternalClientError)
+_BROKEN_CONNECTION = ("connection is closed", "connection was closed", "another operation", "cannot switch to state")
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or anything in its chain) means the database is unavailable (guarantee 1)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, _UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError)) and any(
+                m in str(exc) for m in _BROKEN_CONNECTION):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
 
 
 def make_engine(url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> AsyncEngine:
@@ -36,9 +82,22 @@ def make_engine(url: str, *, pool_size: int = 10, ping_after_idle: float = PING_
     the stale one; and if one is, the error invalidates the whole pool at once, as with any
     disconnect."""
     # hide_parameters: a failing statement's error message must not carry the row (ID numbers)
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, hide_parameters=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=False, hide_parameters=True,
+                                 connect_args={"timeout": CONNECT_TIMEOUT_SECONDS})
     _ping_when_idle(engine, ping_after_idle)
+    _discard_broken_connections(engine)
     return engine
+
+
+def _discard_broken_connections(engine: AsyncEngine) -> None:
+    """Guarantee 2: an error that means the server is gone marks the connection as disconnected,
+    so SQLAlchemy terminates it and invalidates the pool's older connections, whatever asyncpg
+    says of the connection itself (it may still look open while stuck mid-operation)."""
+
+    @sa_event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context) -> None:
+        if not context.is_disconnect and is_unavailable(context.original_exception):
+            context.is_disconnect = True
 
 
 def _ping_when_idle(engine: AsyncEngine, after: float) -> None:
@@ -135,4 +194,10 @@ async def raw_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Connect
     """
     conn = await session.connection()
     raw = await conn.get_raw_connection()
-    yield raw.driver_connection
+    try:
+        yield raw.driver_connection
+    except Exception as exc:
+        # statements on the driver connection bypass SQLAlchemy's error handling: guarantee 2 here
+        if is_unavailable(exc) and not conn.invalidated:
+            await conn.invalidate(exc)
+        raise

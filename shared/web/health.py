@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from shared.web.problems import RETRY_AFTER_SECONDS
+
 router = APIRouter(tags=["operations"])
 
 
@@ -51,6 +53,7 @@ async def readyz(request: Request, response: Response) -> dict:
     ready = all(v in ("ok", "not configured") for v in checks.values())
     if not ready:
         response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return {"status": "ready" if ready else "not ready", "service": settings.service, "checks": checks}
 
 

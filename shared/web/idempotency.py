@@ -18,7 +18,9 @@ through :class:`IdempotentRoute`:
    transaction as the business rows and events*, conditional on still owning the claim, then
    committed. So a key is completed if and only if its effects are committed; a retry can never
    apply a write twice. An error response or exception rolls everything back and releases the
-   key, so the client may retry with the same key.
+   key, so the client may retry with the same key. If the database became unavailable meanwhile
+   (the answer is a 503 with ``Retry-After``), the rollback happens with the lost connection and
+   the claim, which cannot be released, is taken over when its lease expires.
 
 A claim whose lease expired without completing belongs to an attempt that did not commit (a
 crashed process): the next attempt takes it over. If the crashed attempt was in fact only slow
@@ -39,6 +41,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import authorise, current_principal
+from shared.db import is_unavailable
 from shared.errors import Conflict, Unauthorized, Unprocessable
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -118,7 +121,8 @@ async def claim(engine, scope: str, key: str, method: str, path: str, digest: st
             return Claim(owner=owner)
         row = (await conn.execute(text(
             "SELECT request_hash, state, status_code, response_headers, response_body, "
-            "       locked_until < now() AS expired "
+            "       locked_until < now() AS expired, "
+            "       ceil(extract(epoch FROM locked_until - now())) AS lease_left "
             "FROM idempotency_keys WHERE scope = :scope AND key = :key FOR UPDATE"
         ), dict(scope=scope, key=key))).mappings().one()
         if row["request_hash"] != digest:
@@ -131,7 +135,8 @@ async def claim(engine, scope: str, key: str, method: str, path: str, digest: st
             headers[REPLAYED] = "true"
             return Claim(replay=Response(row["response_body"], status_code=row["status_code"], headers=headers))
         if not row["expired"]:
-            raise Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)")
+            raise Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)",
+                           headers={"Retry-After": str(max(1, int(row["lease_left"])))})
         await conn.execute(text(
             "UPDATE idempotency_keys SET owner = :owner, locked_until = now() + make_interval(secs => :lease) "
             "WHERE scope = :scope AND key = :key"
@@ -214,13 +219,23 @@ async def _run_write(request: Request, endpoint: Callable, key: str | None,
                 await session.commit()
                 return response
         except BaseException:
-            await session.rollback()
+            await _quietly(session.rollback())
             if owner is not None:
-                await release(engine, scope, key, owner)
+                await _quietly(release(engine, scope, key, owner))
             raise
     if owner is not None:
         await release(engine, scope, key, owner)
     return response
+
+
+async def _quietly(step) -> None:
+    """A clean-up step after a failure that must not hide it: when the database is unavailable the
+    step cannot run (a rollback happens anyway; a claim left behind expires with its lease)."""
+    try:
+        await step
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
 
 
 async def db_session(request: Request) -> Any:

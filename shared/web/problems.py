@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import PROBLEM_BASE, Problem, Unprocessable
+from shared import logging as fupin_logging
+from shared.db import is_unavailable
+from shared.errors import PROBLEM_BASE, Problem, ServiceUnavailable, Unprocessable
 from shared.idcard import mask_personal_numbers_in
 from shared.policy import NoRuleError
 
 PROBLEM_JSON = "application/problem+json"
+#: What a client is told to wait before retrying when a dependency (the database) is down.
+RETRY_AFTER_SECONDS = 5
+#: Exceptions that may mean the database is unavailable (``shared.db.is_unavailable`` decides).
+_MAYBE_UNAVAILABLE = (SQLAlchemyError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+                      OSError)
+
+log = fupin_logging.get_logger("fupin.http")
+
+
+def unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("数据库暂不可用，请稍后重试 (the database is unavailable; retry after the given seconds)",
+                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 _HTTP_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
                409: "conflict", 413: "too-large", 415: "unsupported-media-type", 429: "rate-limited"}
@@ -81,6 +97,17 @@ def install(app: FastAPI) -> None:
         return problem_response(Unprocessable(f"政策表中没有适用的规则 ({exc})", slug="no-policy-rule",
                                               rule=getattr(exc, "rule_id", None)), request)
 
+    async def _maybe_unavailable(request: Request, exc: Exception):
+        # the database is down or restarting: 503 with Retry-After; anything else is a fault (500)
+        if not is_unavailable(exc):
+            raise exc
+        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+        problem = unavailable()
+        return problem_response(problem, request, headers=problem.headers)
+
+    for kind in _MAYBE_UNAVAILABLE:
+        app.add_exception_handler(kind, _maybe_unavailable)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         # logged with its traceback by the server; the client learns nothing of the internals
@@ -105,4 +132,4 @@ def _title(status: int) -> str:
         return "Error"
 
 
-__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "install", "json_body", "problem_response", "validate_body", "validation_errors"]
+__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "RETRY_AFTER_SECONDS", "install", "unavailable", "json_body", "problem_response", "validate_body", "validation_errors"]
