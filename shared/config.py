@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = Field("fupin", description="topics are <prefix>.<service>.events; consumer groups <prefix>.<service>")
     topic_partitions: int = Field(1, ge=1, description="partitions of each fupin.<service>.events topic")
+    topic_retention_ms: int = Field(-1, ge=-1, description="retention.ms of each topic Fupin creates (-1: unlimited)")
     jwt_secret: str = Field("fupin-development-secret-do-not-deploy", description="HS256 secret (development)")
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (production)")
     jwt_issuer: str = "fupin"
@@ -140,6 +141,8 @@ class AuditSettings(Settings):
     service: ClassVar[str] = "audit"
     port: int = _port("audit", 8104)
     database: str | None = _database("audit")
+    audit_concurrency: int = Field(2, ge=1, description="audit runs at once per process; more are answered 503 "
+                                   "with Retry-After")
 
 
 SETTINGS_CLASSES: dict[str, type[Settings]] = {

@@ -189,14 +189,24 @@ def jurisdiction(division: str | None) -> str:
     return divisions.prefix(division)
 
 
-async def run_audit(source: Source, *, as_of: date, division: str | None, policy: PolicyTable,
-                    live: Live | None = None, parallel: bool = False, now: datetime | None = None) -> AuditResult:
-    prefix = jurisdiction(division)
+async def replay_as_of(source: Source, as_of: date, *, parallel: bool = False) -> tuple[Replay, Replay]:
+    """(the whole logs replayed and verified, the logs replayed up to the end of ``as_of``): the
+    expensive part of an audit, the same for every division."""
     run = replay_export if parallel else replay
     # CPU-bound: in a thread, so that a service running an audit keeps answering meanwhile
     full = await asyncio.to_thread(run, source)
     until = cutoff(as_of)
     at_date = full if full.last_recorded < until else await asyncio.to_thread(run, source, until=until, verify=False)
+    return full, at_date
+
+
+async def run_audit(source: Source, *, as_of: date, division: str | None, policy: PolicyTable,
+                    live: Live | None = None, parallel: bool = False, now: datetime | None = None,
+                    replayed: tuple[Replay, Replay] | None = None) -> AuditResult:
+    """The audit of ``source``; ``replayed``: the result of :func:`replay_as_of` for the same
+    source and date, when the caller kept it."""
+    prefix = jurisdiction(division)
+    full, at_date = replayed or await replay_as_of(source, as_of, parallel=parallel)
     notes = list(source.notes)
     digest = getattr(source, "digest_notes", None)
     reference_problems = full.references.unresolved()

@@ -98,6 +98,25 @@ class FeedSource:
                 return events, newest
             after = page["next_after"]
 
+    async def head(self, service: str) -> tuple[int, str | None]:
+        """(last seq, its hash) of a feed: two one-event pages, not the whole log."""
+        client, headers = self.clients[service], {"Authorization": f"Bearer {self.token}"}
+
+        async def page(after: int) -> dict:
+            response = await client.get("/events", params={"after": after, "limit": 1}, headers=headers)
+            response.raise_for_status()
+            return response.json()
+
+        last = (await page(0))["last_seq"]
+        if not last:
+            return 0, None
+        events = (await page(last - 1))["events"]
+        return last, events[0]["hash"] if events else None
+
+    async def heads(self) -> dict[str, tuple[int, str | None]]:
+        found = await asyncio.gather(*(self.head(service) for service in self.clients))
+        return dict(zip(self.clients, found))
+
     async def load(self) -> Loaded:
         read = await asyncio.gather(*(self.read(service) for service in self.clients))
         events = {service: got for service, (got, _) in zip(self.clients, read)}

@@ -38,7 +38,8 @@ from shared import context
 from shared.auth import service_token
 from shared.config import Settings, topic_of
 from shared.events.chain import GENESIS, compute_hash
-from shared.events.relay import decode_message, ensure_topic
+from shared.events.relay import decode_message
+from shared.events.topics import ensure_topic
 from shared.events.worker import Worker
 from shared.logging import get_logger
 from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
@@ -88,7 +89,8 @@ class Consumer(Worker):
         # Create the source topics if missing, so that a broker which auto-creates topics on
         # metadata requests (Tansu does) does not create them with its own partition count.
         for topic in self.topics:
-            await ensure_topic(self.settings.kafka_bootstrap, topic, self.settings.topic_partitions)
+            await ensure_topic(self.settings.kafka_bootstrap, topic, self.settings.topic_partitions,
+                               self.settings.topic_retention_ms)
         kafka = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap,

@@ -11,6 +11,8 @@ Guarantees:
   offsets, which only grow while a topic lives). If that is less than its watermark, the broker
   lost data — the embedded broker keeps nothing on disk — and the relay republishes the whole
   log from seq 1, so a replay from the topic is complete again.
+* **Topics of the configured shape.** The relay creates its topic (``shared.events.topics``) and,
+  when it republishes after a loss, replaces one that came back with another partition count.
 * **One relay per log.** A session-level advisory lock makes extra instances (more uvicorn
   workers, a second replica) wait as hot standbys.
 
@@ -25,11 +27,10 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.config import Settings, libpq_url
 from shared.events import store
+from shared.events.topics import ensure_topic
 from shared.events.worker import Worker
 from shared.logging import get_logger
 from shared.metrics import RELAY_LAG, RELAY_PUBLISHED
@@ -51,19 +52,6 @@ def decode_message(value: bytes) -> dict[str, Any]:
     event = json.loads(value)
     event.pop("specversion", None)
     return event
-
-
-async def ensure_topic(bootstrap: str, topic: str, partitions: int) -> None:
-    """Create the topic with unlimited retention if it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1,
-                                            topic_configs={"retention.ms": "-1"})])
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        await admin.close()
 
 
 async def topic_message_count(probe: AIOKafkaConsumer, topic: str, timeout: float = 5.0) -> int:
@@ -116,7 +104,7 @@ class Relay(Worker):
                 await asyncio.sleep(self.settings.relay_poll_seconds)  # another relay is active
             await conn.add_listener(store.NOTIFY_CHANNEL, lambda *_: self.wake.set())
             bootstrap = self.settings.kafka_bootstrap
-            await ensure_topic(bootstrap, self.topic, self.settings.topic_partitions)
+            await self._ensure_topic(replace=False)
             producer = AIOKafkaProducer(
                 bootstrap_servers=bootstrap, acks="all", linger_ms=5,
                 enable_idempotence=self.settings.kafka_idempotence, request_timeout_ms=15000,
@@ -172,9 +160,13 @@ class Relay(Worker):
         if held < self.watermark:
             log.warning("broker lost events; republishing the log from seq 1",
                         service=self.service, topic=self.topic, broker_holds=held, watermark=self.watermark)
-            await ensure_topic(self.settings.kafka_bootstrap, self.topic, self.settings.topic_partitions)
+            await self._ensure_topic(replace=True)  # what it holds is republished: give it the configured shape
             self.watermark = 0
             await self._save_watermark(conn)
+
+    async def _ensure_topic(self, *, replace: bool) -> None:
+        s = self.settings
+        await ensure_topic(s.kafka_bootstrap, self.topic, s.topic_partitions, s.topic_retention_ms, replace=replace)
 
     async def _load_watermark(self, conn: asyncpg.Connection) -> int:
         value = await conn.fetchval("SELECT last_seq FROM relay_watermark WHERE topic = $1", self.topic)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from shared.events.topics import shape_problem
 from shared.web.problems import RETRY_AFTER_SECONDS
 
 router = APIRouter(tags=["operations"])
@@ -48,6 +49,8 @@ async def readyz(request: Request, response: Response) -> dict:
         checks["database"] = f"down: {type(exc).__name__}"
     if settings.kafka_bootstrap:
         checks["broker"] = "ok" if await broker_reachable(settings.kafka_bootstrap) else "down"
+        if checks["broker"] == "ok":
+            checks["topic"] = await _topic_check(settings)
     else:
         checks["broker"] = "not configured"
     ready = all(v in ("ok", "not configured") for v in checks.values())
@@ -55,6 +58,16 @@ async def readyz(request: Request, response: Response) -> dict:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return {"status": "ready" if ready else "not ready", "service": settings.service, "checks": checks}
+
+
+async def _topic_check(settings) -> str:
+    """The service's own topic has the configured partition count (or is not created yet)."""
+    try:
+        problem = await asyncio.wait_for(
+            shape_problem(settings.kafka_bootstrap, settings.topic, settings.topic_partitions), 5)
+    except Exception as exc:  # noqa: BLE001 — an unreadable topic is not ready either
+        return f"unknown: {type(exc).__name__}"
+    return "ok" if problem is None else f"wrong shape: {problem}"
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

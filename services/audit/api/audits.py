@@ -4,12 +4,26 @@ compliance — served as JSON, CSV or HTML.
 
 The logs are read whole with the audit service's own service token (a feed is one chain and is
 served only to services and national readers); the live figures are read with the caller's own
-token, so they follow the caller's jurisdiction. Nothing is stored: every request is a fresh run.
+token, so they follow the caller's jurisdiction.
+
+Audit runs are expensive (every log replayed), so:
+
+1. **Bounded inputs.** ``as_of`` lies between ``EARLIEST_AS_OF`` and today (the service clock): a
+   date far in the future made a comparison ask the registry for every year up to it.
+2. **Replays are cached** per (as-of date, the logs' heads — each service's last seq and hash):
+   a log that moved is a new key. The live comparison and the division's filtering run on every
+   request. ``/audit/verify`` always replays afresh: a row rewritten behind a service's back
+   below an unchanged head is found by it at once (and by the others once the entry is dropped). ``AUDIT_CACHE_ENTRIES`` replays are kept (least recently used
+   dropped).
+3. **A concurrency limit.** At most ``FUPIN_AUDIT_CONCURRENCY`` runs at once per process; a request
+   beyond it is answered at once with 503 and ``Retry-After`` instead of queueing behind them.
 """
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+import asyncio
+from collections import OrderedDict
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date
 from typing import Any, Literal
 
@@ -19,12 +33,13 @@ from fastapi.responses import Response
 
 from services.audit import report
 from services.audit.diff import Live
-from services.audit.run import AuditResult, run_audit
+from services.audit.run import AuditResult, Replay, replay_as_of, run_audit
 from services.audit.sources import FeedSource, Loaded
 from shared import divisions
 from shared.auth import Principal, Role, query_scope, require, service_token
 from shared.db import raw_connection
 from shared.divisions import DivisionCode
+from shared.errors import ServiceUnavailable, Unprocessable
 from shared.events import store
 from shared.web import db_session, router
 
@@ -33,22 +48,82 @@ PEERS = ("registry", "funds", "projects")
 AUDITOR = require(Role.auditor)
 
 
+EARLIEST_AS_OF = date(2000, 1, 1)
+AUDIT_CACHE_ENTRIES = 4
+RETRY_AFTER_SECONDS = 10
+
+Heads = tuple[tuple[str, int, str | None], ...]
+
+
+def _as_of(request: Request, as_of: date | None) -> date:
+    """Guarantee 1: today by default, never in the future nor before ``EARLIEST_AS_OF``."""
+    today = request.app.state.clock.today()
+    if as_of is None:
+        return today
+    if not EARLIEST_AS_OF <= as_of <= today:
+        raise Unprocessable(f"审计日期须在{EARLIEST_AS_OF}至今天之间 (as_of must be between {EARLIEST_AS_OF} and today, {today})",
+                            errors=[{"field": "as_of", "reason": f"between {EARLIEST_AS_OF} and {today}"}])
+    return as_of
+
+
+@asynccontextmanager
+async def _slot(request: Request):
+    """Guarantee 3: a run slot, or 503 with Retry-After when every slot is taken."""
+    state = request.app.state
+    if getattr(state, "audit_runs", None) is None:
+        state.audit_runs = asyncio.BoundedSemaphore(state.settings.audit_concurrency)
+    if state.audit_runs.locked():
+        raise ServiceUnavailable(
+            f"审计运行已达并发上限，请稍后重试 (at most {state.settings.audit_concurrency} audit runs at once; retry later)",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    async with state.audit_runs:
+        yield
+
+
+def _cache(request: Request) -> OrderedDict:
+    state = request.app.state
+    if getattr(state, "audit_cache", None) is None:
+        state.audit_cache = OrderedDict()
+    return state.audit_cache
+
+
+async def _replayed(request: Request, feeds: FeedSource, session, as_of: date, *,
+                    fresh: bool) -> tuple[Loaded, tuple[Replay, Replay]]:
+    """Guarantee 2: the logs and their replays, from the cache while no log has moved."""
+    async with raw_connection(session) as conn:
+        own_head = await store.last_seq(conn)
+        own_hash = (await store.read_after(conn, own_head - 1, 1) or [{}])[0].get("hash") if own_head else None
+    heads: Heads = tuple((s, *head) for s, head in (await feeds.heads()).items()) + (("audit", own_head, own_hash),)
+    cache, key = _cache(request), (as_of, heads)
+    if key in cache and not fresh:
+        cache.move_to_end(key)
+        return cache[key]
+    loaded = await feeds.load()
+    async with raw_connection(session) as conn:  # the audit service's own log, read from its database
+        loaded.events["audit"] = [event async for event in store.iter_events(conn)]
+        (loaded.entries or {})["audit"] = {"last_seq": await store.last_seq(conn)}
+    loaded = _ordered(loaded)
+    found = cache[key] = (loaded, await replay_as_of(loaded, as_of))
+    while len(cache) > AUDIT_CACHE_ENTRIES:
+        cache.popitem(last=False)
+    return found
+
+
 async def _run(request: Request, session, principal: Principal, *, as_of: date | None, division: str | None,
-               compare: bool) -> AuditResult:
+               compare: bool, fresh: bool = False) -> AuditResult:
     app = request.app
     scope = query_scope(principal, division)
     settings = app.state.settings
-    async with AsyncExitStack() as stack:
+    as_of = _as_of(request, as_of)
+    async with _slot(request), AsyncExitStack() as stack:
         clients = {service: await stack.enter_async_context(_client(app, settings.peer_url(service)))
                    for service in PEERS}
-        loaded = await FeedSource(clients, service_token(settings)).load()
-        async with raw_connection(session) as conn:  # the audit service's own log, read from its database
-            loaded.events["audit"] = [event async for event in store.iter_events(conn)]
-            (loaded.entries or {})["audit"] = {"last_seq": await store.last_seq(conn)}
+        loaded, replayed = await _replayed(request, FeedSource(clients, service_token(settings)), session, as_of,
+                                           fresh=fresh)
         caller_token = request.headers.get("authorization", "").partition(" ")[2]
         live = Live(clients, caller_token) if compare else None
-        return await run_audit(_ordered(loaded), as_of=as_of or app.state.clock.today(), division=scope,
-                               policy=app.state.policy, live=live, now=app.state.clock.now())
+        return await run_audit(loaded, as_of=as_of, division=scope, policy=app.state.policy, live=live,
+                               now=app.state.clock.now(), replayed=replayed)
 
 
 def _client(app, base_url: str) -> httpx.AsyncClient:
@@ -86,7 +161,7 @@ async def audit_report(request: Request, as_of: date | None = Query(None, descri
 async def audit_verify(request: Request, principal: Principal = Depends(AUDITOR),
                        session=Depends(db_session)) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=None, division=divisions.NATIONAL if
-                        principal.division == divisions.NATIONAL else principal.division, compare=False)
+                        principal.division == divisions.NATIONAL else principal.division, compare=False, fresh=True)
     body = result.as_dict()
     return {"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"]}
 
