@@ -57,20 +57,24 @@ _UNAVAILABLE_ERRORS = (
 _BROKEN_CONNECTION = ("connection is closed", "connection was closed", "another operation", "cannot switch to state")
 
 
-def is_unavailable(exc: BaseException | None) -> bool:
-    """Whether ``exc`` (or anything in its chain) means the database is unavailable (guarantee 1)."""
+def unavailable_cause(exc: BaseException | None) -> BaseException | None:
+    """The exception in ``exc``'s chain that means the database is unavailable (guarantee 1), if any."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, _UNAVAILABLE_ERRORS):
-            return True
+            return exc
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-            return True
+            return exc
         if isinstance(exc, (asyncpg.InterfaceError, asyncpg.InternalClientError)) and any(
                 m in str(exc) for m in _BROKEN_CONNECTION):
-            return True
+            return exc
         exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
-    return False
+    return None
+
+
+def is_unavailable(exc: BaseException | None) -> bool:
+    return unavailable_cause(exc) is not None
 
 
 def make_engine(url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> AsyncEngine:

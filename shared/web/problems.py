@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import logging as fupin_logging
-from shared.db import is_unavailable
+from shared.db import unavailable_cause
 from shared.errors import PROBLEM_BASE, Problem, ServiceUnavailable, Unprocessable
 from shared.idcard import mask_personal_numbers_in
 from shared.policy import NoRuleError
@@ -99,9 +99,11 @@ def install(app: FastAPI) -> None:
 
     async def _maybe_unavailable(request: Request, exc: Exception):
         # the database is down or restarting: 503 with Retry-After; anything else is a fault (500)
-        if not is_unavailable(exc):
+        cause = unavailable_cause(exc)
+        if cause is None:
             raise exc
-        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__,
+                    cause=type(cause).__name__)
         problem = unavailable()
         return problem_response(problem, request, headers=problem.headers)
 
