@@ -27,6 +27,7 @@ from shared.errors import NotFound, Problem
 from shared.web import PageParams, db_session, page_params, router
 from shared.web.idempotency import client_digest
 from shared.web.problems import json_body, validate_body, validation_errors
+from shared.fields import Text
 
 public = router(prefix="/public", tags=["public announcements (公告公示)"])
 
@@ -35,7 +36,7 @@ RECENT_DAYS = 90
 
 
 class ObjectionIn(BaseModel):
-    text: str = Field(min_length=5, max_length=2000, description="异议内容，5–2000字")
+    text: Text = Field(min_length=5, max_length=2000, description="异议内容，5–2000字")
     name: str | None = Field(None, max_length=50, description="姓名（选填，不公开）")
     phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,20}$", description="电话（选填，不公开）")
 
