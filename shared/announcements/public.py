@@ -165,7 +165,8 @@ async def board_feed(request: Request, division: DivisionCode, session=Depends(d
     summary="File an objection (异议) during the period — no account needed",
     description="JSON or an HTML form (`application/x-www-form-urlencoded`, from the notice board, which is "
     "answered with a redirect back to the board). Name and phone are optional and never published. "
-    "Refused after the period; rate-limited per client address.",
+    "Refused after the period; rate-limited per client address (the TCP peer, or the address a trusted reverse "
+    "proxy reports, `FUPIN_FORWARDED_ALLOW_IPS`).",
     openapi_extra={
         "x-idempotency": "optional",
         "requestBody": {"content": {
