@@ -1,7 +1,8 @@
 """The OpenAPI fuzzer: schemathesis over every service's schema, in-process, real PostgreSQL.
 
-Every operation of every service gets positive and negative examples (deterministic, bounded by
-``FUPIN_FUZZ_EXAMPLES`` per operation and mode) with an admin token — admin passes every role
+Every operation of every service gets positive and negative examples, and positive examples with
+hostile text (NUL and other controls, lone surrogates, invisible-only, huge) in every string
+(deterministic, bounded by ``FUPIN_FUZZ_EXAMPLES`` per operation and mode) with an admin token — admin passes every role
 check, so the examples reach the handlers — and the public routes again without a token. The
 shared routes (health, feed, announcements, dev clock) are the same code in every service and are
 fuzzed once, in the registry.
@@ -20,6 +21,7 @@ import uuid
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.python.asgi import shutdown_lifespans
@@ -29,11 +31,13 @@ from services.funds.app import create_app as funds_app
 from services.projects.app import create_app as projects_app
 from services.registry.app import create_app as registry_app
 from tests.conftest import bearer
+from tests.strategies import hostile_text
 
 EXAMPLES = int(os.environ.get("FUPIN_FUZZ_EXAMPLES", "6"))
 FACTORIES = {"registry": registry_app, "funds": funds_app, "projects": projects_app, "audit": audit_app}
 SHARED_PREFIXES = ("/healthz", "/readyz", "/metrics", "/events", "/dev/", "/announcements", "/public/")
 PROBLEM_JSON = "application/problem+json"
+HOSTILE = "hostile"  # positive examples with hostile text (tests/strategies.py) in every string
 
 
 def _is_shared(path: str) -> bool:
@@ -62,11 +66,38 @@ def _defect(case, response) -> str | None:
     return None
 
 
+def _poisoned(value, text: str):
+    """``value`` with every string in it (keys kept) replaced by ``text``."""
+    if isinstance(value, str):
+        return text
+    if isinstance(value, dict):
+        return {k: _poisoned(v, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_poisoned(v, text) for v in value]
+    return value
+
+
+def _hostile(case, text: str) -> None:
+    """A schema-valid case with hostile text in every string it sends (lone surrogates replaced:
+    schemathesis' validator cannot hold them; tests/service/test_input_boundary.py sends them)."""
+    text = text.encode("utf-8", "replace").decode()
+    for part in ("path_parameters", "query"):
+        if getattr(case, part):
+            setattr(case, part, _poisoned(getattr(case, part), text))
+    if isinstance(case.body, (dict, list)):
+        case.body = _poisoned(case.body, text)
+
+
 def _fuzz(operation, mode, headers, found: dict[str, str]) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
+    hostile = mode == HOSTILE
+
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE if hostile else mode),
+           text=hostile_text() if hostile else st.just(""))
     @settings(max_examples=EXAMPLES, derandomize=True, database=None, deadline=None,
               phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-    def run(case):
+    def run(case, text):
+        if hostile:
+            _hostile(case, text)
         call_headers = {**headers, "Idempotency-Key": str(uuid.uuid4())}
         try:
             response = case.call(headers=call_headers)
@@ -75,7 +106,7 @@ def _fuzz(operation, mode, headers, found: dict[str, str]) -> None:
         else:
             defect = _defect(case, response)
         if defect:  # collected, not raised: one run lists every defective operation
-            found.setdefault(f"{operation.label} [{mode.value}]", f"{defect}\n    {case.as_curl_command()}")
+            found.setdefault(f"{operation.label} [{mode}]", f"{defect}\n    {case.as_curl_command()}")
 
     try:
         run()
@@ -100,7 +131,7 @@ def test_no_input_gets_a_server_error(service_app):
         operation = result.ok()
         if service != "registry" and _is_shared(operation.path):
             continue
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE, HOSTILE):
             _fuzz(operation, mode, admin, found)
             if _is_public(operation.path):
                 _fuzz(operation, mode, {}, found)

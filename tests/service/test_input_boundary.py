@@ -4,6 +4,7 @@ refusals and peer outages — each a 4xx (or 503) problem, and nothing written."
 
 from __future__ import annotations
 
+import base64
 import json
 
 from hypothesis import HealthCheck, given, settings
@@ -127,6 +128,14 @@ async def test_no_hostile_string_anywhere_gets_a_server_error_or_writes(registry
                                        headers=registry.token("county_office", COUNTY))
     assert search.status_code < 500
     assert await event_count(registry.settings) == before
+
+
+async def test_a_cursor_is_input_too(registry):
+    county = registry.token("county_office", COUNTY)
+    for key in (["成员\u0000"], [2**70], [True]):
+        cursor = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+        refused(await registry.client.get("/households", params={"cursor": cursor}, headers=county), 422, "cursor")
+    refused(await registry.client.get("/public/announcements", params={"cursor": cursor}), 422, "cursor")
 
 
 # -- JSON depth and body size, before parsing ----------------------------------------------------
