@@ -40,10 +40,15 @@ _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn"})
 
 
-def is_visible(value: str) -> bool:
-    """Whether ``value`` shows at least one character once normalised (NFKC)."""
-    return any(unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _FILLERS and not c.isspace()
+def visible_length(value: str) -> int:
+    """How many characters of ``value`` show once normalised (NFKC)."""
+    return sum(unicodedata.category(c) not in _INVISIBLE_CATEGORIES and c not in _FILLERS and not c.isspace()
                for c in unicodedata.normalize("NFKC", value))
+
+
+def is_visible(value: str) -> bool:
+    """Whether ``value`` shows at least one character."""
+    return visible_length(value) > 0
 
 
 def _visible(value: str) -> str:
@@ -63,4 +68,4 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_
 Name = Annotated[Text, AfterValidator(_one_line)]
 """A required name or title on one line: a person, a household head, a project, an announcement."""
 
-__all__ = ["BIGINT_MAX", "INT32_MAX", "BigId", "FiscalYear", "Int32", "Name", "Seq", "Text", "Year", "is_visible"]
+__all__ = ["BIGINT_MAX", "INT32_MAX", "BigId", "FiscalYear", "Int32", "Name", "Seq", "Text", "Year", "is_visible", "visible_length"]

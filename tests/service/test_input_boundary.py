@@ -261,3 +261,19 @@ async def test_the_boundary_lets_ordinary_requests_through(registry):
                                       headers=registry.token("county_office", COUNTY))
     assert found.status_code == 200 and found.json()["items"]
 
+
+
+async def test_a_division_loaded_with_an_invisible_name_is_refused(registry):
+    rows = [{"code": "652722000000", "name": "\u200b\u3000", "level": "county"}]
+    response = await registry.client.put("/divisions", json=rows, headers=registry.headers("admin", "000000000000"))
+    body = refused(response, 422)
+    assert any(e["field"].endswith("name") for e in body["errors"]), body
+
+
+async def test_a_refusal_needs_a_visible_reason(registry):
+    proposed = await registry.propose(family(11))
+    assert proposed.status_code == 201, proposed.text
+    response = await registry.step(proposed.json()["id"], "appraise", "village", VILLAGE, decision="reject",
+                                   reason="\u200b\u200b\u3000\u200d")
+    refused(response, 422)
+    assert (await registry.get(proposed.json()["id"]))["status"] == "proposed"

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from services.projects.domain.catalogue import BENEFIT_KINDS, MECHANISMS, TARGET_KINDS, TYPES
 from shared.divisions import DivisionCode
 from shared.money import Yuan
-from shared.fields import Name
+from shared.fields import Name, visible_length
 
 
 class Target(BaseModel):
@@ -177,7 +177,7 @@ class AdjustmentItem(BaseModel):
 
     @model_validator(mode="after")
     def _what_each_needs(self):
-        if self.action == "remove" and len(self.reason.strip()) < 2:
+        if self.action == "remove" and visible_length(self.reason) < 2:
             raise ValueError("出库须说明理由 (a removal needs a reason)")
         if self.action == "change" and not self.changes:
             raise ValueError("变更须列出变更内容 (a change needs changes)")

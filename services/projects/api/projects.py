@@ -27,7 +27,7 @@ from shared.errors import Unprocessable
 from shared.events import NewEvent
 from shared.money import format_fen
 from shared.web import PageParams, db_session, page_params, router
-from shared.fields import Year
+from shared.fields import Year, visible_length
 
 library = router(tags=["project library (扶贫项目库)"])
 
@@ -132,7 +132,7 @@ async def take_step(body: StepIn, request: Request, code: str = Path(),
     store.require_office(principal, lifecycle.offices(found, store.project_level(project)), project.division)
     approve = body.decision == "approve"
     ending = action in ("cancel", "withdraw") or not approve
-    if ending and len(body.reason.strip()) < 2:
+    if ending and visible_length(body.reason) < 2:
         raise Unprocessable("须说明理由 (a refusal or cancellation needs a reason)",
                             errors=[{"field": "reason", "reason": "required"}])
     await store.check_step(session, project, action, policy, clock.today(), approve=approve)

@@ -26,7 +26,7 @@ from shared.events import NewEvent, append
 from shared.idcard import IdNumber, mask, parse as parse_id
 from shared.money import Yuan, format_fen
 from shared.web import PageParams, db_session, page_params, router
-from shared.fields import Name, Year
+from shared.fields import Name, Year, visible_length
 
 households = router(tags=["households (建档立卡)"])
 
@@ -97,7 +97,7 @@ class DecisionIn(BaseModel):
 
     @model_validator(mode="after")
     def _reason_for_refusal(self):
-        if self.decision == "reject" and len(self.reason.strip()) < 2:
+        if self.decision == "reject" and visible_length(self.reason) < 2:
             raise ValueError("否决须说明理由 (a refusal needs a reason)")
         return self
 
