@@ -40,7 +40,8 @@ _FORBIDDEN_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udf
 #: what a one-line value (path, query) may not contain: every control character
 _FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _FORBIDDEN_IN_HEADER = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
-#: a raw JSON body can carry a forbidden character only as a \\u escape or as raw C1 in UTF-8
+#: a raw JSON body can carry a forbidden character only as a \\u escape, a raw DEL or raw C1 in UTF-8
+#: (raw C0 controls are invalid JSON: the parser refuses them)
 #: (two patterns, each with a literal prefix the regex engine searches for quickly)
 _ESCAPED_CONTROL = re.compile(rb"\\u(?:00[01]|007[fF]|00[89]|[dD][89a-fA-F])")
 _RAW_C1 = re.compile(rb"\xc2[\x80-\x9f]")
@@ -87,7 +88,7 @@ def json_depth_exceeds(raw: bytes, limit: int) -> bool:
 
 
 def _may_hide_control(raw: bytes) -> bool:
-    return bool(_ESCAPED_CONTROL.search(raw) or (b"\xc2" in raw and _RAW_C1.search(raw)))
+    return bool(_ESCAPED_CONTROL.search(raw) or b"\x7f" in raw or (b"\xc2" in raw and _RAW_C1.search(raw)))
 
 
 def json_control_errors(value: Any, path: tuple = ()) -> Iterator[dict[str, str]]:
@@ -183,7 +184,7 @@ class InputBoundary:
 
     async def _read_body(self, scope, receive) -> bytes | None:
         """The whole body (size-checked), or None for a request that has none to read."""
-        if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and not _declared_length(scope):
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS") and not _declared_length(scope):
             return None
         limit = self._limit(scope)
         if (_declared_length(scope) or 0) > limit:

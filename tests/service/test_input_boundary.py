@@ -69,6 +69,13 @@ async def test_a_nul_deep_in_a_json_body_is_refused_naming_its_path(registry):
     assert await event_count(registry.settings) == 0
 
 
+async def test_raw_del_and_c1_characters_in_a_json_body_are_refused(registry):
+    for char, index in (("\x7f", 0), ("\u0085", 1)):  # sent raw (UTF-8), not as \u escapes
+        members = family(12 + index)
+        members[index]["details"] = {"employment": f"外出{char}务工"}  # free text: only the boundary checks it
+        refused(await registry.propose(members), 422, f"members.{index}.details.employment")
+
+
 async def test_a_control_character_in_a_json_key_is_refused(registry):
     members = family(3)
     members[0]["details"] = {"insurance\x07": "新农合"}
