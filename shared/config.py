@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     scheduler_seconds: float = Field(60.0, gt=0, description="how often due announcements are closed and deadlines evaluated")
     objection_rate_limit: int = Field(5, ge=1, description="objections one client address may file per window")
     objection_rate_window_seconds: int = Field(600, ge=1)
+    # the input boundary (shared/web/boundary.py) and the client address (shared/web/client.py)
+    max_body_bytes: int = Field(64 * 2**20, ge=1024, description="largest JSON, form or text body accepted (413 beyond)")
+    max_upload_bytes: int = Field(256 * 2**20, ge=1024, description="largest multipart upload or binary body (413 beyond)")
+    max_json_depth: int = Field(32, ge=2, le=500, description="deepest JSON nesting accepted, checked before parsing")
+    forwarded_allow_ips: str = Field(
+        "", description="comma-separated addresses or CIDRs of the reverse proxies whose Forwarded / "
+        "X-Forwarded-For headers are believed; unset: none, the TCP peer is the client"
+    )
     clock: str | None = Field(
         None, description="an aware ISO datetime: the services' clock starts there (demos, rehearsals); "
         "unset: real time"

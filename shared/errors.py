@@ -69,5 +69,17 @@ class Unprocessable(Problem):
         super().__init__(detail, **extensions)
 
 
+class DomainError(Unprocessable, ValueError):
+    """A pure domain rule refusing the values it was given: 422, naming the field when it can.
+
+    Why a type and not a handler turning every ``ValueError`` into a 4xx: a ``ValueError`` from
+    anywhere else is a bug — a broken invariant, a programmer's assertion, a library misused — and
+    must stay a logged 500 that someone fixes; only what the domain raises on purpose about its
+    input is the caller's to correct. Being a ``ValueError`` too, it changes nothing for code that
+    calls the domain outside HTTP and catches ``ValueError`` (the audit's rebuild, the CLI). The
+    funds domain's ``FundsError`` is the same pairing.
+    """
+
+
 class ServiceUnavailable(Problem):
     status, title, slug = 503, "Service unavailable", "unavailable"

@@ -3,7 +3,8 @@
 Layout: 6-digit region (地址码) + 8-digit birth date YYYYMMDD (出生日期码) + 3-digit serial
 (顺序码, odd = male) + check digit (校验码, ISO 7064 MOD 11-2, ``X`` for 10).
 
-Full numbers must never reach logs or public pages: use ``mask`` / ``mask_id_numbers_in``.
+Full numbers must never reach logs or public pages: use ``mask`` for one number and
+``shared.masking.mask_personal_numbers`` for free text.
 Error messages never echo the number or the expected check digit.
 """
 
@@ -19,7 +20,6 @@ from pydantic import AfterValidator, WithJsonSchema
 from shared.clock import SystemClock
 
 __all__ = [
-    "ID_NUMBER_PATTERN",
     "PROVINCE_CODES",
     "IdCard",
     "IdCardError",
@@ -28,7 +28,6 @@ __all__ = [
     "is_valid",
     "make_id",
     "mask",
-    "mask_id_numbers_in",
     "mask_phone",
     "parse",
 ]
@@ -44,10 +43,6 @@ PROVINCE_CODES = frozenset(
 
 _DIGITS17_RE = re.compile(r"[0-9]{17}")  # not \d: that would accept full-width digits
 _NUMBER_RE = re.compile(r"[0-9]{17}[0-9X]")
-
-# Finds ID-like numbers in free text.  \d is deliberately Unicode-wide here: when masking,
-# catching a full-width-digit number too is the safe direction.
-ID_NUMBER_PATTERN = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 
 
 class IdCardError(ValueError):
@@ -168,31 +163,6 @@ def mask_phone(phone: str) -> str:
     if len(phone) < _MIN_PARTIAL_PHONE:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 5) + phone[-2:]
-
-
-#: an 18-character ID number written with single spaces or hyphens between its digits
-_SEPARATED_ID = re.compile(r"(?<![\dXx])\d(?:[ \-]?\d){16}[ \-]?[\dXx](?![\dXx])")
-#: any run of 15 or more digits: old 15-digit ID numbers, bank cards, an ID inside a longer run
-_LONG_DIGIT_RUN = re.compile(r"(?<!\d)\d{15,}(?!\d)")
-#: a mainland mobile number, possibly written 138 1234 5678 or 138-1234-5678
-_MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d[ \-]?\d{4}[ \-]?\d{4}(?!\d)")
-
-
-def _mask_run(digits: str) -> str:
-    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
-
-
-def mask_id_numbers_in(text: str) -> str:
-    """Mask every ID-like number in free text (log lines, published pages): 18-character ID
-    numbers, also when written with separators, and any run of 15 or more digits."""
-    text = ID_NUMBER_PATTERN.sub(lambda m: mask(m.group()), text)
-    text = _SEPARATED_ID.sub(lambda m: mask(re.sub(r"[ \-]", "", m.group())), text)
-    return _LONG_DIGIT_RUN.sub(lambda m: _mask_run(m.group()), text)
-
-
-def mask_personal_numbers_in(text: str) -> str:
-    """ID-like numbers and mobile phone numbers masked (what published text must never show)."""
-    return _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group()), mask_id_numbers_in(text))
 
 
 def _validate_id_number(value: str) -> str:

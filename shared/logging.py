@@ -1,6 +1,6 @@
 """Structured JSON logs (structlog). No full ID number or mobile number reaches a log line: every
 string value, nested ones and formatted tracebacks included, passes
-:func:`shared.idcard.mask_personal_numbers_in` on its way out — also for the standard library's
+:func:`shared.masking.mask_personal_numbers` on its way out — also for the standard library's
 loggers (uvicorn, SQLAlchemy, aiokafka), which are routed through the same processors."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import sys
 
 import structlog
 
-from shared.idcard import mask_personal_numbers_in
+from shared.masking import mask_personal_numbers
 
 
 def _masked(value):
     if isinstance(value, str):
-        return mask_personal_numbers_in(value)
+        return mask_personal_numbers(value)
     if isinstance(value, dict):
         return {k: _masked(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -6,7 +6,7 @@ the announcement boards, ``shared/announcements/templates/base.html``). Pure: no
 
 No full ID number reaches a report: event data carrying them is never copied into findings, and
 as a second net the free-text fields (JSON, CSV) and the whole page (HTML) go through
-``shared.idcard.mask_personal_numbers_in`` — not the whole JSON, whose hashes are hex strings that
+``shared.masking.mask_personal_numbers`` — not the whole JSON, whose hashes are hex strings that
 such a filter could take for phone numbers.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from shared.idcard import mask_personal_numbers_in
+from shared.masking import mask_personal_numbers
 
 HTML_ROWS = 2000  # findings listed in the page; the JSON and CSV have them all
 CSV_COLUMNS = ["section", "rule_or_kind", "service", "seq", "division", "subject", "detail", "citation", "amount",
@@ -38,13 +38,13 @@ _FREE_TEXT = ("detail", "subject", "expected", "actual")
 def masked(report: Mapping[str, Any]) -> dict[str, Any]:
     """The report with its free-text fields passed through the ID and phone mask."""
     def clean(items: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: mask_personal_numbers_in(v) if k in _FREE_TEXT and isinstance(v, str) else v
+        return [{k: mask_personal_numbers(v) if k in _FREE_TEXT and isinstance(v, str) else v
                  for k, v in item.items()} for item in items]
 
     return {**report, "findings": clean(report["findings"]), "discrepancies": clean(report["discrepancies"]),
             "reference_problems": clean(report["reference_problems"]),
             "chains": [{**c, "problems": clean(c["problems"])} for c in report["chains"]],
-            "notes": [mask_personal_numbers_in(n) for n in report["notes"]]}
+            "notes": [mask_personal_numbers(n) for n in report["notes"]]}
 
 
 def to_json(report: Mapping[str, Any]) -> str:
@@ -126,7 +126,7 @@ def to_html(report: Mapping[str, Any]) -> str:
         chart_divisions=bar_chart([(row["division"], row["total"]) for row in division_rows[:40]]),
         chart_flows=bar_chart(list(by_operation.items()), unit=" 元"),
     )
-    return mask_personal_numbers_in(html)
+    return mask_personal_numbers(html)
 
 
 def write_report(report: Mapping[str, Any], out: Path, stem: str = "audit-report") -> dict[str, Path]:

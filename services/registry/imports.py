@@ -72,7 +72,10 @@ from shared.bulk import gc_paused, uuid7s
 from shared.db import raw_connection
 from shared.errors import Unprocessable
 from shared.events import NewEvent, append
+from shared.fields import is_visible
+from shared.masking import mask_personal_numbers
 from shared.money import MoneyError, parse_yuan
+from shared.web.boundary import forbidden_character
 
 __all__ = [
     "CHUNK",
@@ -271,7 +274,7 @@ class _Errors:
         self.items.sort(key=lambda e: (e[0], e[1]))
         out = []
         for row, _, key, reason, extra in self.items[:MAX_ERRORS]:
-            entry: dict[str, Any] = {"row": row, "field": key, "reason": idcard.mask_id_numbers_in(reason)}
+            entry: dict[str, Any] = {"row": row, "field": key, "reason": mask_personal_numbers(reason)}
             if extra:
                 entry.update(extra)
             out.append(entry)
@@ -513,8 +516,12 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
             continue  # a blank row
 
         # -- person-level ------------------------------------------------------------------
+        if (char := forbidden_character("".join(cells).replace(_ID_FLOAT, ""))) is not None:
+            add(row_number, "row", f"含有不允许的控制字符 (a cell holds a forbidden character U+{ord(char):04X})")
         if not name:
             add(row_number, "name", "姓名不能为空 (name is required)")
+        elif not is_visible(name):
+            add(row_number, "name", "姓名只含不可见字符 (name has only invisible characters)")
         elif len(name) > 50:
             add(row_number, "name", "姓名超过50个字符 (name is longer than 50 characters)")
         card_ok = False

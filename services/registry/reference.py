@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.models import Division
 from shared import divisions
 from shared.events.store import NewEvent, append
+from shared.fields import is_visible
 
 __all__ = [
     "ALIAS_KEYS",
@@ -229,7 +230,7 @@ def _aliases(raw: Any, errors: _Errors) -> list[dict[str, Any]]:
         if unknown:
             errors.add(where, f"未知字段 (unknown keys {unknown}; allowed {sorted(ALIAS_KEYS)})")
         name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
+        if not isinstance(name, str) or not is_visible(name):
             errors.add(f"{where}.name", "别名不能为空 (alias name is required)")
             continue
         start, end = _bounds(item, where, errors)
@@ -326,7 +327,7 @@ def _record(raw: Mapping[str, Any], where: dict[str, Any]) -> tuple[DivisionReco
         except divisions.DivisionError as exc:
             errors.add("code", str(exc))
     name = _text(raw.get("name"))
-    if name is None:
+    if name is None or not is_visible(name):
         errors.add("name", "名称不能为空 (name is required)")
     elif len(name) > 100:
         errors.add("name", "名称过长 (name longer than 100 characters)")

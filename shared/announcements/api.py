@@ -23,6 +23,7 @@ from shared.divisions import DivisionCode, prefix
 from shared.errors import Forbidden
 from shared.idcard import IdNumber
 from shared.web import PageParams, db_session, page_params, router
+from shared.fields import Name, Text
 
 LEVEL_ROLES: dict[str, set[str]] = {
     "village": {Role.village},
@@ -47,7 +48,7 @@ class Content(BaseModel):
 
 
 class Person(BaseModel):
-    name: str = Field(min_length=1, max_length=50)
+    name: Name = Field(max_length=50)
     id_number: IdNumber | None = Field(None, description="published masked, e.g. 652722********1234")
     phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,20}$", description="published masked")
     note: str | None = Field(None, max_length=200)
@@ -59,10 +60,10 @@ class DraftIn(BaseModel):
     subject_id: str = Field(min_length=1, max_length=100)
     level: Literal["village", "township", "county", "city", "province"]
     division: DivisionCode
-    title: str = Field(min_length=2, max_length=200)
+    title: Name = Field(min_length=2, max_length=200)
     content: Content
     people: list[Person] = Field(default_factory=list, max_length=5000)
-    hotline_local: str = Field(min_length=3, max_length=40, description="the local supervision number shown beside 12317")
+    hotline_local: Name = Field(min_length=3, max_length=40, description="the local supervision number shown beside 12317")
 
 
 class PublishIn(BaseModel):
@@ -71,12 +72,12 @@ class PublishIn(BaseModel):
 
 
 class WithdrawIn(BaseModel):
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Text = Field(min_length=2, max_length=500)
 
 
 class ResolveIn(BaseModel):
     decision: Literal["upheld", "dismissed"] = Field(description="upheld: the objection stands (the announcement fails)")
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: Text = Field(min_length=2, max_length=1000)
 
 
 def ensure_may_act(principal: Principal, level: str, division: str) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 from shared import divisions
 from shared.clock import CHINA_TZ
 from shared.errors import Conflict, Unprocessable
-from shared.idcard import mask, mask_personal_numbers_in, mask_phone
+from shared.idcard import mask, mask_phone
+from shared.masking import mask_personal_numbers
 from shared.policy import PolicyTable
 from shared.policy.calendar import add_days, holidays_for
 
@@ -156,7 +157,7 @@ def mask_person(person: dict[str, Any]) -> dict[str, Any]:
 def mask_public(value: Any) -> Any:
     """Any published value, with every ID-number-like run inside text masked."""
     if isinstance(value, str):
-        return mask_personal_numbers_in(value)
+        return mask_personal_numbers(value)
     if isinstance(value, list):
         return [mask_public(v) for v in value]
     if isinstance(value, dict):
@@ -191,4 +192,4 @@ def render_text(*, title: str, level: str, division: str, content: dict[str, Any
     lines.append(f"如有异议，请在公示期内向{LEVEL_LABELS[level]}级反映。")
     lines.append(f"扶贫监督举报电话：{hotlines['supervision']}；本地电话：{hotlines['local']}")
     lines.append(f"区划代码：{division}")
-    return mask_personal_numbers_in("\n".join(lines))
+    return mask_personal_numbers("\n".join(lines))

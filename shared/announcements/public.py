@@ -27,6 +27,7 @@ from shared.errors import NotFound, Problem
 from shared.web import PageParams, db_session, page_params, router
 from shared.web.idempotency import client_digest
 from shared.web.problems import json_body, validate_body, validation_errors
+from shared.fields import Text
 
 public = router(prefix="/public", tags=["public announcements (公告公示)"])
 
@@ -35,7 +36,7 @@ RECENT_DAYS = 90
 
 
 class ObjectionIn(BaseModel):
-    text: str = Field(min_length=5, max_length=2000, description="异议内容，5–2000字")
+    text: Text = Field(min_length=5, max_length=2000, description="异议内容，5–2000字")
     name: str | None = Field(None, max_length=50, description="姓名（选填，不公开）")
     phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,20}$", description="电话（选填，不公开）")
 
@@ -164,7 +165,8 @@ async def board_feed(request: Request, division: DivisionCode, session=Depends(d
     summary="File an objection (异议) during the period — no account needed",
     description="JSON or an HTML form (`application/x-www-form-urlencoded`, from the notice board, which is "
     "answered with a redirect back to the board). Name and phone are optional and never published. "
-    "Refused after the period; rate-limited per client address.",
+    "Refused after the period; rate-limited per client address (the TCP peer, or the address a trusted reverse "
+    "proxy reports, `FUPIN_FORWARDED_ALLOW_IPS`).",
     openapi_extra={
         "x-idempotency": "optional",
         "requestBody": {"content": {

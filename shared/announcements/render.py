@@ -2,7 +2,7 @@
 
 Pure functions: no database, no FastAPI. The announcement dicts are the public shape (already
 masked, see ``shared.announcements.domain.mask_person`` / ``mask_public``); as a second safety
-net every text produced here goes through ``shared.idcard.mask_personal_numbers_in`` so that a full
+net every text produced here goes through ``shared.masking.mask_personal_numbers`` so that a full
 18-digit ID number never reaches a notice board or a feed reader (DOMAIN §6).
 
 ``board_html``  — server-side rendered 公告公示栏 of one division (Jinja2, autoescaped), with an
@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from shared.clock import CHINA_TZ
-from shared.idcard import mask_personal_numbers_in, mask_phone
+from shared.masking import mask_personal_numbers
 
 __all__ = [
     "ATOM_NS",
@@ -41,7 +41,6 @@ OBJECTION_FIELDS = ("text", "name", "phone")  # the form's field names; anything
 
 _TEMPLATES_DIR = Path(__file__).parent / "templates"
 _LEVEL_LABELS = {"village": "村", "township": "乡镇", "county": "县", "city": "市", "province": "省"}
-_FULL_MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 _TEL_CHARS_RE = re.compile(r"[^0-9+\-]")
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n[ \t\u3000]*\n")
 # Characters XML 1.0 does not allow (ElementTree would write them and produce an invalid feed).
@@ -186,7 +185,7 @@ def _cell(value: Any) -> str:
 def _phone_shown(phone: Any) -> str:
     """Listed phones arrive masked; a full mobile number that slipped through is masked here."""
     text = _cell(phone).strip()
-    return mask_phone(text) if _FULL_MOBILE_RE.fullmatch(text) else text
+    return mask_personal_numbers(text)
 
 
 def _tel_href(number: str) -> str:
@@ -339,14 +338,14 @@ def board_html(
         now=now,
         supervision_hotline={"number": SUPERVISION_HOTLINE, "href": _tel_href(SUPERVISION_HOTLINE)},
     )
-    return mask_personal_numbers_in(html)
+    return mask_personal_numbers(html)
 
 
 # --------------------------------------------------------------------------- Atom feed
 
 
 def _feed_text(value: Any) -> str:
-    return mask_personal_numbers_in(_XML_INVALID_RE.sub("", _cell(value)))
+    return mask_personal_numbers(_XML_INVALID_RE.sub("", _cell(value)))
 
 
 def _sub(parent: ET.Element, tag: str, text: Any = None, **attrs: str) -> ET.Element:
@@ -408,4 +407,4 @@ def atom_feed(
         _sub(entry, "content", a.get("rendered_text") or "", type="text")
 
     xml = ET.tostring(feed, encoding="unicode")
-    return mask_personal_numbers_in('<?xml version="1.0" encoding="utf-8"?>\n' + xml + "\n")
+    return mask_personal_numbers('<?xml version="1.0" encoding="utf-8"?>\n' + xml + "\n")

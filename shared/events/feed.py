@@ -7,7 +7,7 @@ is served whole and only to national-level readers (services, national auditors,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -15,8 +15,9 @@ from pydantic import BaseModel, Field
 from shared import divisions
 from shared.auth import Principal, Role, require
 from shared.db import raw_connection
-from shared.errors import Forbidden
+from shared.errors import Forbidden, Unprocessable
 from shared.events import store
+from shared.fields import Seq
 from shared.web.idempotency import db_session
 
 router = APIRouter(tags=["events"])
@@ -69,7 +70,7 @@ def _national_reader(principal: Principal = Depends(require(Role.service, Role.a
 )
 async def list_events(
     request: Request,
-    after: int = Query(0, ge=0, description="return events after this seq"),
+    after: Annotated[Seq, Query(description="return events after this seq")] = 0,
     limit: int = Query(500, ge=1, le=5000),
     _: Principal = Depends(_national_reader),
     session=Depends(db_session),
@@ -89,11 +90,14 @@ async def list_events(
 )
 async def verify_events(
     request: Request,
-    from_seq: int = Query(1, ge=1),
-    to_seq: int | None = Query(None, ge=1),
+    from_seq: Annotated[Seq, Query(ge=1, description="the first seq to check")] = 1,
+    to_seq: Annotated[Seq | None, Query(ge=1, description="the last seq to check (default: the newest)")] = None,
     _: Principal = Depends(require(Role.service, Role.auditor)),
     session=Depends(db_session),
 ) -> dict:
+    if to_seq is not None and to_seq < from_seq:  # a range to refuse, not a broken chain to report
+        raise Unprocessable("范围无效 (to_seq is before from_seq)",
+                            errors=[{"field": "query.to_seq", "reason": f"must be ≥ from_seq ({from_seq})"}])
     async with raw_connection(session) as conn:
         report = await store.verify(conn, from_seq, to_seq)
     return {"service": request.app.state.settings.service, **report.as_dict()}

@@ -24,6 +24,8 @@ from shared.events.relay import Relay
 from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
 from shared.web import devclock, health, problems
+from shared.web.boundary import InputBoundary
+from shared.web.client import ClientAddress, trusted_networks
 from shared.web.idempotency import IdempotentRoute
 
 log = fupin_logging.get_logger("fupin.http")
@@ -128,7 +130,11 @@ def create_app(
     app.state.token_verifier = TokenVerifier(settings)
     app.state.policy = load_policy(settings.policy_files)  # a malformed override fails at start-up
     problems.install(app)
+    # outermost last: the client address first, then the request context, then the input boundary
+    app.add_middleware(InputBoundary, max_body_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_upload_bytes, max_json_depth=settings.max_json_depth)
     app.add_middleware(RequestContext, service=settings.service)
+    app.add_middleware(ClientAddress, trusted=trusted_networks(settings.forwarded_allow_ips))
     app.include_router(health.router)
     app.include_router(feed.router)
     app.include_router(devclock.router)

@@ -15,6 +15,8 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from shared.errors import Unprocessable
+from shared.fields import BIGINT_MAX
+from shared.web.boundary import forbidden_character
 
 T = TypeVar("T")
 
@@ -33,11 +35,19 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-        if not isinstance(key, list):
+        if not isinstance(key, list) or not all(map(_storable, key)):
             raise ValueError
         return key
     except ValueError:
         raise _invalid_cursor() from None
+
+
+def _storable(value: Any) -> bool:
+    """A sort key the database can compare: text without control characters, an integer in BIGINT
+    (a cursor is client input like any other — see shared/web/boundary.py)."""
+    if isinstance(value, str):
+        return forbidden_character(value) is None
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= BIGINT_MAX
 
 
 def _invalid_cursor() -> Unprocessable:

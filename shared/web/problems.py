@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared import logging as fupin_logging
 from shared.db import unavailable_cause
 from shared.errors import PROBLEM_BASE, Problem, ServiceUnavailable, Unprocessable
-from shared.idcard import mask_personal_numbers_in
+from shared.masking import mask_personal_numbers
 from shared.policy import NoRuleError
 
 PROBLEM_JSON = "application/problem+json"
@@ -36,7 +36,7 @@ _HTTP_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "me
 
 def problem_response(problem: Problem, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
     # the path may carry user input (an ID number typed into a URL): never echo it unmasked
-    return JSONResponse(problem.body(mask_personal_numbers_in(str(request.url.path))), status_code=problem.status,
+    return JSONResponse(problem.body(mask_personal_numbers(str(request.url.path))), status_code=problem.status,
                         media_type=PROBLEM_JSON, headers=headers)
 
 

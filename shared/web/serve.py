@@ -4,10 +4,17 @@ import importlib
 
 import uvicorn
 
-from shared.config import settings_for
+from shared.config import Settings, settings_for
+
+
+def server_config(app, settings: Settings) -> uvicorn.Config:
+    # proxy headers are the app's business (shared/web/client.py, FUPIN_FORWARDED_ALLOW_IPS): uvicorn's
+    # own default would believe X-Forwarded-For from any peer on 127.0.0.1
+    return uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                          proxy_headers=False)
 
 
 def serve(service: str) -> None:
     settings = settings_for(service)
     app = importlib.import_module(f"services.{service}.app").create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    uvicorn.Server(server_config(app, settings)).run()

@@ -46,6 +46,7 @@ from shared.web import db_session, router
 audits = router(prefix="/audit", tags=["audit (审计)"])
 PEERS = ("registry", "funds", "projects")
 AUDITOR = require(Role.auditor)
+PEER_RETRY_SECONDS = 30
 
 
 EARLIEST_AS_OF = date(2000, 1, 1)
@@ -111,6 +112,22 @@ async def _replayed(request: Request, feeds: FeedSource, session, as_of: date, *
 
 async def _run(request: Request, session, principal: Principal, *, as_of: date | None, division: str | None,
                compare: bool, fresh: bool = False) -> AuditResult:
+    try:
+        return await _audit(request, session, principal, as_of=as_of, division=division, compare=compare, fresh=fresh)
+    except (httpx.TransportError, httpx.HTTPStatusError) as exc:  # a peer down or failing: an outage, not a bug
+        raise ServiceUnavailable(f"无法读取被审计服务，请稍后重试 (cannot read {_peer(exc)}: {type(exc).__name__})",
+                                 headers={"Retry-After": str(PEER_RETRY_SECONDS)}) from exc
+
+
+def _peer(exc: httpx.HTTPError) -> str:
+    try:
+        return f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+    except RuntimeError:  # httpx raises when the error carries no request
+        return "a peer service"
+
+
+async def _audit(request: Request, session, principal: Principal, *, as_of: date | None, division: str | None,
+                 compare: bool, fresh: bool) -> AuditResult:
     app = request.app
     scope = query_scope(principal, division)
     settings = app.state.settings

@@ -54,6 +54,7 @@ from shared.errors import Problem, Unprocessable
 from shared.events import NewEvent
 from shared.money import Yuan, format_fen
 from shared.web import db_session, router
+from shared.fields import Name
 
 batches = router(tags=["ledger operations (资金下达 整合 拨付)"])
 
@@ -62,7 +63,7 @@ class BatchPayee(TypedDict):
     """The payee of a line (the same fields as a single disbursement's ``payee``)."""
 
     kind: PayeeKind
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[Name, Field(max_length=200)]
     household_id: NotRequired[Annotated[str | None, Field(description="the registry's household id, for households")]]
 
 

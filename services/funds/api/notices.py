@@ -16,15 +16,16 @@ from shared.auth import Principal, Role, require
 from shared.errors import Unprocessable
 from shared.money import format_fen
 from shared.web import db_session, router
+from shared.fields import FiscalYear, Name
 
 notices = router(tags=["announcements (公告公示)"])
 
 
 class ResultsNoticeIn(BaseModel):
-    fiscal_year: int = Field(ge=2000, le=2100)
+    fiscal_year: FiscalYear
     period_start: date
     period_end: date
-    hotline_local: str = Field(min_length=3, max_length=40)
+    hotline_local: Name = Field(min_length=3, max_length=40)
 
 
 SECTIONS = ["收到资金", "统筹整合", "安排项目"]

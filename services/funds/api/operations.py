@@ -30,6 +30,7 @@ from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.money import Yuan, format_fen
 from shared.web import db_session, router
+from shared.fields import FiscalYear, Name, Text
 
 operations = router(tags=["ledger operations (资金下达 整合 拨付)"])
 
@@ -40,7 +41,7 @@ PurposeCode = Annotated[str, AfterValidator(known_purpose), WithJsonSchema(purpo
 
 class Money(BaseModel):
     channel: str = Field(examples=["central_special"], description="资金渠道 code (see the channel list)")
-    fiscal_year: int = Field(ge=2000, le=2100)
+    fiscal_year: FiscalYear
     amount: Yuan
     document_no: str = Field("", max_length=100, description="文号, e.g. 财农〔2017〕8号")
     document_date: date
@@ -75,7 +76,7 @@ class AllocationIn(Money):
 
 
 class IntegrationIn(Money):
-    plan: str = Field(min_length=2, max_length=100, description="the integration plan (整合方案)")
+    plan: Name = Field(min_length=2, max_length=100, description="the integration plan (整合方案)")
 
 
 class CommitmentIn(Money):
@@ -89,7 +90,7 @@ PayeeKind = Literal["enterprise", "cooperative", "household", "contractor"]
 
 class Payee(BaseModel):
     kind: PayeeKind
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(max_length=200)
     household_id: str | None = Field(None, description="the registry's household id, for households")
 
 
@@ -248,9 +249,9 @@ async def disburse(body: DisbursementIn, request: Request,
 class StrandingIn(BaseModel):
     project_code: str = Field(min_length=2, max_length=60)
     channel: str
-    fiscal_year: int = Field(ge=2000, le=2100)
+    fiscal_year: FiscalYear
     amount: Yuan | None = Field(None, description="default: everything still committed to the project")
-    reason: str = Field(min_length=2, max_length=500)
+    reason: Text = Field(min_length=2, max_length=500)
     document_date: date
 
 

@@ -19,6 +19,7 @@ from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
 from shared.web import db_session, router
+from shared.fields import BigId, FiscalYear
 
 reports = router(tags=["reports"])
 #: who reads the funds reports (auditors pass every read; see shared.auth.require)
@@ -44,7 +45,7 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
 
 @reports.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
                 description="Received (allocations in), passed on, committed and disbursed, with the share disbursed.")
-async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100), division: DivisionCode | None = None,
+async def spending(request: Request, fiscal_year: FiscalYear, division: DivisionCode | None = None,
                    principal: Principal = Depends(READERS),
                    session=Depends(db_session)) -> dict[str, Any]:
     scope = query_scope(principal, division)
@@ -72,7 +73,7 @@ async def spending(request: Request, fiscal_year: int = Query(ge=2000, le=2100),
 
 
 @reports.get("/balances", summary="Balances by division, channel, year and kind")
-async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: int | None = None,
+async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: FiscalYear | None = None,
                    kind: str | None = None,
                    principal: Principal = Depends(READERS),
                    session=Depends(db_session)) -> dict[str, Any]:
@@ -94,7 +95,7 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
 async def deadline_compliance_report(request: Request, division: DivisionCode | None = None,
-                                     fiscal_year: int | None = Query(None, ge=2000, le=2100),
+                                     fiscal_year: FiscalYear | None = None,
                                      principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
@@ -113,7 +114,7 @@ async def deadline_compliance_report(request: Request, division: DivisionCode | 
              "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
              "rule funds.stranded.return) with days remaining or overdue.")
 async def stranded_report(request: Request, division: DivisionCode | None = None,
-                          fiscal_year: int | None = Query(None, ge=2000, le=2100),
+                          fiscal_year: FiscalYear | None = None,
                           principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
     scope = query_scope(principal, division)
     today, policy = request.app.state.clock.today(), request.app.state.policy
@@ -153,7 +154,7 @@ async def stranded_report(request: Request, division: DivisionCode | None = None
              "Lists every posting the money came through, from the appropriation down, in ledger order.",
              responses={404: {"description": "no such payee, project or account"}})
 async def trace(payee: str | None = Query(None, min_length=2), project: str | None = Query(None, min_length=2),
-                account: int | None = Query(None, ge=1),
+                account: BigId | None = None,
                 principal: Principal = Depends(READERS),
                 session=Depends(db_session)) -> dict[str, Any]:
     given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}

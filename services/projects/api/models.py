@@ -11,14 +11,15 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from services.projects.domain.catalogue import BENEFIT_KINDS, MECHANISMS, TARGET_KINDS, TYPES
 from shared.divisions import DivisionCode
 from shared.money import Yuan
+from shared.fields import Name, visible_length
 
 
 class Target(BaseModel):
     """A performance target (绩效目标): indicator, target value, unit."""
 
     kind: Literal[tuple(TARGET_KINDS)] = "output"  # type: ignore[valid-type]
-    indicator: str = Field(min_length=2, max_length=200, examples=["新建枸杞种植基地面积"])
-    target: str = Field(min_length=1, max_length=50, examples=["500"], description="target value")
+    indicator: Name = Field(min_length=2, max_length=200, examples=["新建枸杞种植基地面积"])
+    target: Name = Field(max_length=50, examples=["500"], description="target value")
     unit: str = Field("", max_length=20, examples=["亩"])
 
 
@@ -36,7 +37,7 @@ class Participation(BaseModel):
     """Public participation (群众参与): the villagers' discussion the proposal comes from."""
 
     discussed_on: date = Field(description="date of the villagers' (representatives') meeting")
-    meeting: str = Field("村民代表大会", min_length=2, max_length=50)
+    meeting: Name = Field("村民代表大会", min_length=2, max_length=50)
     participants: int = Field(ge=1, le=100000)
     note: str = Field("", max_length=1000)
 
@@ -44,8 +45,8 @@ class Participation(BaseModel):
 class Plan(BaseModel):
     """The fields a proposal sets and a library adjustment may change."""
 
-    name: str = Field(min_length=2, max_length=200)
-    implementing_unit: str = Field(min_length=2, max_length=200, description="实施单位")
+    name: Name = Field(min_length=2, max_length=200)
+    implementing_unit: Name = Field(min_length=2, max_length=200, description="实施单位")
     schedule: Schedule
     tasks: list[str] = Field(min_length=1, max_length=50, description="建设任务 / 建设内容")
     budget: Yuan
@@ -80,7 +81,7 @@ class StepIn(BaseModel):
 class NoticeIn(BaseModel):
     period_start: date
     period_end: date
-    hotline_local: str = Field(min_length=3, max_length=40)
+    hotline_local: Name = Field(min_length=3, max_length=40)
 
 
 class PublicityIn(NoticeIn):
@@ -111,8 +112,8 @@ class ProgressIn(BaseModel):
 
 
 class Member(BaseModel):
-    name: str = Field(min_length=1, max_length=50)
-    unit: str = Field(min_length=2, max_length=200)
+    name: Name = Field(max_length=50)
+    unit: Name = Field(min_length=2, max_length=200)
     role: str = Field("", max_length=50)
 
 
@@ -135,7 +136,7 @@ class BenefitsIn(BaseModel):
 
 
 class Operator(BaseModel):
-    name: str = Field(min_length=2, max_length=200)
+    name: Name = Field(min_length=2, max_length=200)
     kind: Literal["village_collective", "cooperative", "enterprise", "other"]
     responsibility: str = Field("保值增值", max_length=500, description="responsible for keeping the asset's value")
 
@@ -146,7 +147,7 @@ class ShareIn(BaseModel):
 
 
 class AssetIn(BaseModel):
-    name: str = Field(min_length=2, max_length=200)
+    name: Name = Field(min_length=2, max_length=200)
     kind: Literal["public_good", "productive"]
     owner: Literal["village_collective", "households"]
     division: DivisionCode | None = Field(None, description="the village it is in (default: the project's village)")
@@ -176,7 +177,7 @@ class AdjustmentItem(BaseModel):
 
     @model_validator(mode="after")
     def _what_each_needs(self):
-        if self.action == "remove" and len(self.reason.strip()) < 2:
+        if self.action == "remove" and visible_length(self.reason) < 2:
             raise ValueError("出库须说明理由 (a removal needs a reason)")
         if self.action == "change" and not self.changes:
             raise ValueError("变更须列出变更内容 (a change needs changes)")

@@ -27,6 +27,7 @@ from shared.errors import Unprocessable
 from shared.events import NewEvent
 from shared.money import format_fen
 from shared.web import PageParams, db_session, page_params, router
+from shared.fields import Year, visible_length
 
 library = router(tags=["project library (扶贫项目库)"])
 
@@ -131,7 +132,7 @@ async def take_step(body: StepIn, request: Request, code: str = Path(),
     store.require_office(principal, lifecycle.offices(found, store.project_level(project)), project.division)
     approve = body.decision == "approve"
     ending = action in ("cancel", "withdraw") or not approve
-    if ending and len(body.reason.strip()) < 2:
+    if ending and visible_length(body.reason) < 2:
         raise Unprocessable("须说明理由 (a refusal or cancellation needs a reason)",
                             errors=[{"field": "reason", "reason": "required"}])
     await store.check_step(session, project, action, policy, clock.today(), approve=approve)
@@ -162,7 +163,7 @@ async def take_step(body: StepIn, request: Request, code: str = Path(),
              description="Projects under your jurisdiction (or under `division`), cursor-paginated by code, each with "
              "its funding (committed, paid, stranded, remaining) and beneficiaries driven.")
 async def search(division: DivisionCode | None = None, type: str | None = Query(None, description="catalogue code"),
-                 stage: str | None = None, year: int | None = None,
+                 stage: str | None = None, year: Year | None = None,
                  principal: Principal = Depends(require(*READERS)), params: PageParams = Depends(page_params),
                  session=Depends(db_session)) -> dict[str, Any]:
     scope = query_scope(principal, division)
@@ -191,7 +192,7 @@ async def read(code: str = Path(), principal: Principal = Depends(require(*READE
 @library.get("/figures", summary="Figures by type and stage (项目统计)",
              description="For a division (default: yours) and optionally a year: projects, budget, poor households "
              "and persons driven, committed and paid, by type and by stage.")
-async def figures(division: DivisionCode | None = None, year: int | None = None,
+async def figures(division: DivisionCode | None = None, year: Year | None = None,
                   principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
     scope = query_scope(principal, division)
     where = [Project.division.startswith(divisions.prefix(scope))]

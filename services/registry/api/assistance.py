@@ -27,6 +27,7 @@ from shared.events import NewEvent, append
 from shared.money import Yuan, format_fen
 from shared.web import db_session, router
 from shared.web.problems import json_body, validate_body
+from shared.fields import Name, Text
 
 assistance = router(tags=["assistance, monitoring, review (帮扶 监测 动态管理)"])
 LOCAL = (Role.village, Role.township, Role.county_office)
@@ -40,7 +41,7 @@ class Loan(BaseModel):
 
 class MeasureIn(BaseModel):
     pathway: Literal[tuple(p.value for p in Pathway)]  # type: ignore[valid-type]
-    description: str = Field(min_length=2, max_length=500)
+    description: Text = Field(min_length=2, max_length=500)
     year: int = Field(ge=2010, le=2100)
     amount: Yuan | None = None
     loan: Loan | None = Field(None, description="扶贫小额信贷 (pathway finance): ≤ 50,000 yuan, ≤ 3 years, no collateral")
@@ -280,7 +281,7 @@ class BenefitNoticeIn(BaseModel):
     year: int = Field(ge=2014, le=2100)
     period_start: date
     period_end: date
-    hotline_local: str = Field(min_length=3, max_length=40)
+    hotline_local: Name = Field(min_length=3, max_length=40)
 
 
 @assistance.post("/benefit-notices", status_code=201, summary="Announce what the village's households received",
@@ -325,7 +326,7 @@ class ReviewIn(BaseModel):
     removals: list[Removal] = Field(default_factory=list, max_length=5000)
     period_start: date
     period_end: date
-    hotline_local: str = Field(min_length=3, max_length=40)
+    hotline_local: Name = Field(min_length=3, max_length=40)
 
 
 @assistance.post("/reviews", status_code=201, summary="Announce the annual review: additions and removals as one list",

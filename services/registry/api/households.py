@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import uuid6
 from fastapi import Depends, Path, Query, Request
@@ -27,6 +27,7 @@ from shared.events import NewEvent, append
 from shared.idcard import IdNumber, mask, parse as parse_id
 from shared.money import Yuan, format_fen
 from shared.web import PageParams, db_session, page_params, router
+from shared.fields import Name, Year, visible_length
 
 households = router(tags=["households (建档立卡)"])
 
@@ -38,7 +39,7 @@ CAUSES = ("illness", "disability", "schooling", "disaster", "lack_land", "lack_w
 
 class Member(BaseModel):
     id_number: IdNumber
-    name: str = Field(min_length=1, max_length=50)
+    name: Name = Field(max_length=50)
     relation: Literal["head", "spouse", "child", "parent", "grandchild", "sibling", "other"]
     ethnicity: str | None = Field(None, max_length=20)
     education: str | None = Field(None, max_length=30)
@@ -58,8 +59,8 @@ class IncomeIn(BaseModel):
 
 
 class Helper(BaseModel):
-    name: str = Field(min_length=1, max_length=50)
-    unit: str = Field(min_length=1, max_length=100)
+    name: Name = Field(max_length=50)
+    unit: Name = Field(max_length=100)
     phone: str | None = Field(None, pattern=r"^[0-9+\- ]{5,20}$")
 
 
@@ -97,7 +98,7 @@ class DecisionIn(BaseModel):
 
     @model_validator(mode="after")
     def _reason_for_refusal(self):
-        if self.decision == "reject" and len(self.reason.strip()) < 2:
+        if self.decision == "reject" and visible_length(self.reason) < 2:
             raise ValueError("否决须说明理由 (a refusal needs a reason)")
         return self
 
@@ -108,7 +109,7 @@ class NoticeIn(BaseModel):
     household_ids: list[uuid.UUID] = Field(min_length=1, max_length=5000)
     period_start: date
     period_end: date
-    hotline_local: str = Field(min_length=3, max_length=40)
+    hotline_local: Name = Field(min_length=3, max_length=40)
 
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -516,7 +517,7 @@ async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID 
 
 
 @households.put("/households/{household_id}/incomes/{year}", summary="Record a year's per-capita income")
-async def record_income(body: IncomeIn, request: Request, household_id: uuid.UUID = Path(), year: int = Path(),
+async def record_income(body: IncomeIn, request: Request, household_id: Annotated[uuid.UUID, Path()], year: Annotated[Year, Path()],
                         principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
                         session=Depends(db_session)) -> dict[str, Any]:
     """Per-capita net income for a year (the exit standard is judged on it); the year in the path and the body must
@@ -538,7 +539,7 @@ async def record_income(body: IncomeIn, request: Request, household_id: uuid.UUI
                 "name or ID number; cursor-paginated.")
 async def search(
     division: DivisionCode | None = None, status: str | None = None, cause: str | None = None,
-    year: int | None = Query(None, description="registration year"), number: str | None = None,
+    year: Annotated[Year | None, Query(description="registration year")] = None, number: str | None = None,
     name: str | None = None, id_number: str | None = None,
     principal: Principal = Depends(require(*OFFICES, Role.county_finance, Role.department)),
     params: PageParams = Depends(page_params), session=Depends(db_session),

@@ -43,12 +43,14 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 from shared.divisions import Level, level, normalize
+from shared.errors import DomainError
 from shared.divisions import prefix as division_prefix
 from shared.policy import PolicyTable
 
 from .codes import Cause, MonitoringCategory, parse
 
 __all__ = [
+    "NoPopulationData",
     "AreaExitEvaluation",
     "HeadCount",
     "HouseholdFacts",
@@ -328,6 +330,12 @@ def _aggregate(
     )
 
 
+class NoPopulationData(DomainError):
+    """A division without rural population data has no headcount ratio to evaluate."""
+
+    slug = "no-population-data"
+
+
 class AreaExitEvaluation(NamedTuple):
     """Result of a village (出列) or county (摘帽) headcount-ratio check.
 
@@ -363,9 +371,10 @@ def _area_exit(
     if stats.year != year:
         raise ValueError(f"statistics are for {stats.year}, not {year}")
     if stats.poverty_rate is None:
-        raise ValueError(
+        raise NoPopulationData(
             f"{full} 无农村人口数据，无法计算贫困发生率 (no rural population for {full}: the "
-            f"headcount ratio is unknown)"
+            f"headcount ratio is unknown; load it with PUT /divisions)",
+            errors=[{"field": "division", "reason": "no rural population on record"}],
         )
     rule = policy.lookup(rule_id, full, date(year, 12, 31))
     threshold = Fraction(str(rule.value["max_percent"])) / 100
