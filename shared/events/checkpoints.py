@@ -135,6 +135,29 @@ async def sign(conn: asyncpg.Connection, signer: Signer, size: int, root_hash: b
 
 # --- the follower (guarantees 2 and 3) --------------------------------------------------------
 
+class _Follower(Worker):
+    """A worker that sleeps until woken (NOTIFY) or its poll interval passes."""
+
+    def __init__(self, settings: Settings, name: str):
+        super().__init__()
+        self.name = f"{name}-{settings.service}"
+        self.settings = settings
+        self.dsn = libpq_url(settings.database_url, settings.database_name)
+        self.wake = asyncio.Event()
+
+    async def stop(self) -> None:
+        self.wake.set()
+        await super().stop()
+
+    async def nap(self, timeout: float) -> None:
+        """Returns at once when woken since the last nap (no NOTIFY is lost), else after ``timeout``."""
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        self.wake.clear()
+
+
 @dataclass
 class CheckpointPolicy:
     every_events: int
@@ -145,20 +168,13 @@ class CheckpointPolicy:
         return grown > 0 and (grown >= self.every_events or since_last >= self.every_seconds)
 
 
-class Checkpointer(Worker):
+class Checkpointer(_Follower):
     """Grows the log's Merkle tree after commit, signs checkpoints, watches the log's tail."""
 
     def __init__(self, settings: Settings, signer: Signer, guard: LogGuard):
-        super().__init__()
-        self.name = f"checkpointer-{settings.service}"
-        self.settings, self.signer, self.guard = settings, signer, guard
-        self.dsn = libpq_url(settings.database_url, settings.database_name)
+        super().__init__(settings, "checkpointer")
+        self.signer, self.guard = signer, guard
         self.policy = CheckpointPolicy(settings.checkpoint_every_events, settings.checkpoint_every_seconds)
-        self.wake = asyncio.Event()
-
-    async def stop(self) -> None:
-        self.wake.set()
-        await super().stop()
 
     async def session(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -185,14 +201,8 @@ class Checkpointer(Worker):
             if loop.time() >= next_tail_check:
                 await self.guard.check_tail(conn, self.settings.topic)
                 next_tail_check = loop.time() + self.settings.tail_check_seconds
-            if grown:
-                continue
-            self.wake.clear()
-            timeout = min(self.settings.relay_poll_seconds, max(next_tail_check - loop.time(), 0.01))
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
+            if not grown:
+                await self.nap(min(self.settings.relay_poll_seconds, max(next_tail_check - loop.time(), 0.01)))
 
     async def _grow(self, conn: asyncpg.Connection, tree: TreeState) -> int:
         try:
@@ -231,18 +241,11 @@ async def last_header(probe: AIOKafkaConsumer, topic: str, header: str, timeout:
     return max(found.values()) if found else None
 
 
-class CheckpointPublisher(Worker):
+class CheckpointPublisher(_Follower):
     def __init__(self, settings: Settings, guard: LogGuard):
-        super().__init__()
-        self.name = f"checkpoint-publisher-{settings.service}"
-        self.settings, self.guard = settings, guard
+        super().__init__(settings, "checkpoint-publisher")
+        self.guard = guard
         self.topic = settings.checkpoint_topic
-        self.dsn = libpq_url(settings.database_url, settings.database_name)
-        self.wake = asyncio.Event()
-
-    async def stop(self) -> None:
-        self.wake.set()
-        await super().stop()
 
     async def session(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -269,11 +272,7 @@ class CheckpointPublisher(Worker):
                         self.topic, value=checkpoint["note"].encode(), key=checkpoint["origin"].encode(),
                         headers=[("size", str(checkpoint["size"]).encode())])
                     published = checkpoint["size"]
-                self.wake.clear()
-                try:
-                    await asyncio.wait_for(self.wake.wait(), self.settings.relay_poll_seconds)
-                except asyncio.TimeoutError:
-                    pass
+                await self.nap(self.settings.relay_poll_seconds)
         finally:
             for client in (producer, probe):
                 if client is not None:
