@@ -229,3 +229,20 @@ async def test_keys_generated_once_in_development_and_required_in_production(dat
     misnamed = production.model_copy(update={"log_keys": {"registry": Signer.generate("other").key_string()}})
     with pytest.raises(MissingLogKey, match="origin"):
         log_signer(misnamed)
+
+
+async def test_the_public_atom_feed_carries_the_latest_signed_checkpoint(log):
+    import xml.etree.ElementTree as ET
+
+    settings, write = log
+    await write(5)
+    async with serving(webapp.build(settings)) as client:
+        await wait_until(lambda: _latest_size(client, 5))
+        feed = ET.fromstring((await client.get("/public/board/652722/feed.atom")).content)
+        verifier = Verifier.from_key_string((await client.get("/.well-known/fupin-keys")).json()["log"][0])
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    [entry] = feed.findall("a:entry", ns)
+    assert entry.find("a:id", ns).text == "urn:fupin:checkpoint:fupin.example/dev/funds:5"
+    assert open_checkpoint(entry.find("a:content", ns).text, [verifier]).size == 5
+    related = [link.get("href") for link in feed.findall("a:link", ns) if link.get("rel") == "related"]
+    assert related == ["http://testserver/checkpoints/latest?format=note"]
