@@ -15,8 +15,9 @@ Guarantees:
    events were added since the last one, or ``checkpoint_every_seconds`` passed and the log grew.
 3. **Cut tails are named.** At start-up and every ``tail_check_seconds`` it compares the log's
    tail with the latest checkpoint, the tree, the relay's watermark and the topic
-   (:mod:`shared.events.tail`); a log that no longer extends the tree stops the tree (nothing is
-   signed over a rewritten history) and raises an alarm.
+   (:mod:`shared.events.tail`), and the tree's last leaf with the log's event of that seq; a
+   log that no longer extends the tree stops the tree (nothing is signed over a rewritten
+   history) and raises an alarm naming the first rewritten seq.
 4. **Published outside the database.** :class:`CheckpointPublisher` sends every checkpoint, in
    size order, to ``<prefix>.<service>.checkpoints`` (value = the signed note, key = origin,
    header ``size``), at least once; after a broker loss it republishes from what the topic
@@ -40,7 +41,7 @@ from shared.events import store
 from shared.events.note import Checkpoint, Signer, sign_note
 from shared.events.relay import ensure_topic
 from shared.events.tail import LogGuard
-from shared.events.tree import TreeMismatch, TreeState
+from shared.events.tree import TreeMismatch, TreeState, first_divergence
 from shared.events.worker import Worker
 from shared.logging import get_logger
 from shared.metrics import CHECKPOINTS_SIGNED, TREE_SIZE
@@ -199,7 +200,9 @@ class Checkpointer(_Follower):
                 CHECKPOINTS_SIGNED.labels(self.settings.service).inc()
                 last_size, last_at = tree.size, loop.time()
             if loop.time() >= next_tail_check:
-                await self.guard.check_tail(conn, self.settings.topic)
+                truncated = await self.guard.check_tail(conn, self.settings.topic)
+                if not truncated:  # a cut tail is named as such; otherwise: was the history rewritten?
+                    await self._check_rewrite(conn, tree)
                 next_tail_check = loop.time() + self.settings.tail_check_seconds
             if not grown:
                 await self.nap(min(self.settings.relay_poll_seconds, max(next_tail_check - loop.time(), 0.01)))
@@ -208,11 +211,25 @@ class Checkpointer(_Follower):
         try:
             grown = await tree.grow(conn, TREE_BATCH)
         except TreeMismatch as exc:
-            self.guard.report_mismatch(str(exc))
+            await self._mismatch(conn, tree, exc)
             return 0
-        self.guard.report_mismatch(None)
+        if grown:
+            self.guard.report_mismatch(None)
         TREE_SIZE.labels(self.settings.service).set(tree.size)
         return grown
+
+    async def _check_rewrite(self, conn: asyncpg.Connection, tree: TreeState) -> None:
+        try:
+            await tree.check_last_leaf(conn)
+        except TreeMismatch as exc:
+            await self._mismatch(conn, tree, exc)
+
+    async def _mismatch(self, conn: asyncpg.Connection, tree: TreeState, exc: TreeMismatch) -> None:
+        if self.guard.mismatch is None:  # locate the rewrite once per alarm (a scan of the leaves)
+            diverged = await first_divergence(conn, tree.size)
+            self.guard.report_mismatch(
+                f"log rewritten from seq {diverged}: it no longer extends its Merkle tree ({exc})"
+                if diverged else str(exc))
 
 
 # --- the publisher (guarantee 4) --------------------------------------------------------------
