@@ -52,6 +52,9 @@ log = get_logger("fupin.checkpoints")
 CHECKPOINTER_LOCK_KEY = 0x66757069_6E_02
 CHECKPOINT_CHANNEL = "fupin_checkpoints"
 TREE_BATCH = 5000
+#: After a wake-up the follower waits this long, so that a stream of single-event commits is
+#: added to the tree in a few batches instead of one round of queries per commit.
+TREE_LINGER_SECONDS = 0.1
 
 
 class MissingLogKey(RuntimeError):
@@ -207,6 +210,7 @@ class Checkpointer(_Follower):
                 next_tail_check = loop.time() + self.settings.tail_check_seconds
             if not grown:
                 await self.nap(min(self.settings.relay_poll_seconds, max(next_tail_check - loop.time(), 0.01)))
+                await asyncio.sleep(TREE_LINGER_SECONDS)  # let commits gather: one grow for many
 
     async def _grow(self, conn: asyncpg.Connection, tree: TreeState) -> int:
         try:
