@@ -40,8 +40,8 @@ from datetime import date, datetime, timezone
 
 import asyncpg
 import httpx
-import uvicorn
 import uuid6
+import uvicorn
 
 from events_append import chunks, make_event
 from harness import machine, percentiles, postgres_server
