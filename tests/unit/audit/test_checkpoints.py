@@ -96,3 +96,34 @@ def test_the_topic_names_a_cut_tail_and_a_rewritten_copy(log):
     topic[3] = "0" * 64
     result, _ = check(log.events, {}, topic)
     assert [(p.kind, p.seq) for p in result.problems] == [("rewritten", 3)]
+
+
+async def test_fupin_audit_verify_checks_an_export_against_saved_checkpoints(log, tmp_path):
+    from services.audit.export import write_export
+    from tests.conftest import run_cli
+
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "funds-4.txt").write_text(checkpoint(log.events, 4))
+    (kept / "funds-8.txt").write_text(checkpoint(log.events, 8))
+    (kept / "funds-10.txt").write_text(checkpoint(log.events, 10))
+    key = ["--key", SIGNER.verifier_key()]
+    files = [arg for n in (4, 8, 10) for arg in ("--checkpoint", str(kept / f"funds-{n}.txt"))]
+    env = {"FUPIN_LOG_ORIGIN_PREFIX": "fupin.test"}
+    write_export(tmp_path / "whole", {"funds": log.events}, source="test", created_at="2018-01-02T09:00:00+08:00")
+    code, output = await run_cli("audit", "verify", "--export", str(tmp_path / "whole"), *files, *key, env=env)
+    assert code == 0 and "audit verify: 10 events verified against 3 checkpoints" in output, output
+
+    log.events[5]["data"]["n"] = 600  # rewritten, with the whole chain after it recomputed, then the tail cut
+    for previous, event in zip(log.events[4:], log.events[5:]):
+        event["prev_hash"], event["hash"] = previous["hash"], None
+        event["hash"] = compute_hash(event)
+    write_export(tmp_path / "cut", {"funds": log.events[:8]}, source="test", created_at="2018-01-02T09:00:00+08:00")
+    code, output = await run_cli("audit", "verify", "--export", str(tmp_path / "cut"), *files, *key, env=env)
+    assert code == 1
+    assert f"funds: truncated at seq 9: log truncated: seqs 9..10 missing (checkpoint {kept / 'funds-10.txt'}" in output
+    assert (f"funds: rewritten at seq 8: rewritten at or before seq 8 (inconsistent with checkpoint {kept / 'funds-8.txt'}); "
+            f"seqs 1..4 agree with checkpoint {kept / 'funds-4.txt'}") in output
+    code, output = await run_cli("audit", "verify", "--export", str(tmp_path / "cut"), *files, "--key",
+                                 Signer.generate(ORIGIN).verifier_key(), env=env)
+    assert code == 1 and "no verifiable signatures" in output
