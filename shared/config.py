@@ -69,6 +69,24 @@ class Settings(BaseSettings):
     policy_files: list[str] = Field(
         default_factory=list, description="extra YAML rule tables that override the shipped policy"
     )
+    # verifiable history (shared/events/checkpoints.py): the Merkle tree's signed checkpoints
+    log_origin_prefix: str = Field(
+        "fupin.example/dev", description="checkpoint origin (and log key name) = <prefix>/<service>; "
+        "name the deployment, e.g. fupin.example/xinjiang-prod"
+    )
+    checkpoint_every_events: int = Field(1000, ge=1, description="sign a checkpoint after this many new events")
+    checkpoint_every_seconds: float = Field(60.0, gt=0, description="… or after this long, when the log has grown")
+    tail_check_seconds: float = Field(
+        30.0, gt=0, description="how often the log's tail is compared with its checkpoints, tree, relay and topic"
+    )
+    log_key_dir: str | None = Field(
+        None, description="directory of the log signing keys, one <service>.key file each "
+        "(a PRIVATE+KEY+… string); production needs it or FUPIN_LOG_KEYS"
+    )
+    log_keys: dict[str, str] = Field(
+        default_factory=dict, description="JSON {service: PRIVATE+KEY+… string}, instead of files"
+    )
+    data_dir: str = Field(".data", description="development: signing keys are generated into <data_dir>/keys")
     registry_url: str = "http://127.0.0.1:8101"
     funds_url: str = "http://127.0.0.1:8102"
     projects_url: str = "http://127.0.0.1:8103"
@@ -99,6 +117,14 @@ class Settings(BaseSettings):
     @property
     def topic(self) -> str:
         return topic_of(self.service, self.topic_prefix)
+
+    @property
+    def log_origin(self) -> str:
+        return f"{self.log_origin_prefix}/{self.service}"
+
+    @property
+    def checkpoint_topic(self) -> str:
+        return f"{self.topic_prefix}.{self.service}.checkpoints"
 
     @property
     def consumer_group(self) -> str:

@@ -28,3 +28,13 @@ CONSUMER_PROCESSED = Counter(
     "Events consumed, by outcome (handled, skipped duplicate, backfilled)",
     ["service", "source", "outcome"],
 )
+TREE_SIZE = Gauge("fupin_merkle_tree_size", "Leaves in the Merkle tree over the service's log", ["service"])
+CHECKPOINTS_SIGNED = Counter("fupin_checkpoints_signed_total", "Checkpoints of the log signed", ["service"])
+LOG_MISSING_EVENTS = Gauge(
+    "fupin_log_missing_events",
+    "Events that a checkpoint, the tree, the relay or the topic knows of but the log no longer holds",
+    ["service"],
+)
+LOG_INTEGRITY_ALARM = Gauge(
+    "fupin_log_integrity_alarm", "1 while the log is truncated or no longer extends its tree", ["service", "kind"]
+)

@@ -18,9 +18,11 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock, clock_from_env
 from shared.config import Settings
 from shared.db import make_engine, make_sessionmaker, prepare_database
-from shared.events import feed
+from shared.events import feed, proofs
+from shared.events.checkpoints import CheckpointPublisher, Checkpointer, log_signer
 from shared.events.consumer import Consumer, Handler
 from shared.events.relay import Relay
+from shared.events.tail import LogGuard
 from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
 from shared.web import devclock, health, problems
@@ -106,8 +108,10 @@ def create_app(
             background.extend(factory(app) for factory in workers)
             background.append(AnnouncementScheduler(app.state.sessionmaker, app.state.clock,
                                                     settings.scheduler_seconds, settings.service))
+            background.append(Checkpointer(settings, app.state.log_signer, app.state.log_guard))
         if settings.kafka_bootstrap and run_background:
             background.append(Relay(settings))
+            background.append(CheckpointPublisher(settings, app.state.log_guard))
             if consumes:
                 background.append(Consumer(settings, app.state.sessionmaker, consumes))
         for hook in on_startup:
@@ -127,10 +131,13 @@ def create_app(
     app.state.clock = clock or clock_from_env(settings.clock)
     app.state.token_verifier = TokenVerifier(settings)
     app.state.policy = load_policy(settings.policy_files)  # a malformed override fails at start-up
+    app.state.log_signer = log_signer(settings)  # production without its log key fails here
+    app.state.log_guard = LogGuard(settings.service)
     problems.install(app)
     app.add_middleware(RequestContext, service=settings.service)
     app.include_router(health.router)
     app.include_router(feed.router)
+    app.include_router(proofs.router)
     app.include_router(devclock.router)
     # every service announces (公告公示) with its own tables and events; imported here because
     # the announcement routers are themselves built with this module's router()

@@ -31,8 +31,9 @@ async def healthz(request: Request) -> dict:
 
 @router.get(
     "/readyz",
-    summary="Readiness: the database answers and the broker is reachable",
-    responses={503: {"description": "a dependency is down (the body lists which)"}},
+    summary="Readiness: the database answers, the broker is reachable, the log is whole",
+    responses={503: {"description": "a dependency is down, or the log is truncated or no longer extends its "
+                                    "Merkle tree (`checks.log` names the missing seqs)"}},
 )
 async def readyz(request: Request, response: Response) -> dict:
     """Readiness: the database answers and the broker is reachable; 503 listing what is down otherwise."""
@@ -49,9 +50,13 @@ async def readyz(request: Request, response: Response) -> dict:
     else:
         checks["broker"] = "not configured"
     ready = all(v in ("ok", "not configured") for v in checks.values())
-    if not ready:
+    alarms = request.app.state.log_guard.alarms()  # shared/events/tail.py: a cut or rewritten log
+    if alarms:
+        checks["log"] = "; ".join(alarms)
+    if not ready or alarms:
         response.status_code = 503
-    return {"status": "ready" if ready else "not ready", "service": settings.service, "checks": checks}
+    status = "not ready" if not ready else "degraded" if alarms else "ready"
+    return {"status": status, "service": settings.service, "checks": checks}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -15,6 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.config import libpq_url
+from shared.events.note import Signer
 from shared.idcard import make_id
 from shared.logging import get_logger
 from tests.conftest import bearer, run_cli, serving
@@ -283,7 +284,8 @@ async def test_production_verifies_tokens_against_the_jwks(databases):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         settings = await databases.new("registry", env="production", service_token="issued-by-the-idp",
-                                       jwt_jwks_url=f"http://127.0.0.1:{server.server_port}/jwks")
+                                       jwt_jwks_url=f"http://127.0.0.1:{server.server_port}/jwks",
+                                       log_keys={"registry": Signer.generate("fupin.example/dev/registry").key_string()})
         claims = {"sub": "idp-user", "roles": ["county_finance"], "division": COUNTY, "iss": "fupin", "aud": "fupin",
                   "exp": int(time.time()) + 300}
         good = jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})

@@ -1,0 +1,23 @@
+"""The Merkle tree over the log and its signed checkpoints (verifiable history).
+
+Revision ID: 0008_merkle
+Revises: 0007
+"""
+
+from alembic import op
+
+from shared.events.ddl_merkle_v1 import MERKLE_V1, drop_merkle
+
+revision = "0008_merkle"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    for statement in MERKLE_V1:
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    drop_merkle(op)
