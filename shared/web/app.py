@@ -27,6 +27,8 @@ from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
 from shared.web import devclock, health, problems
 from shared.web.idempotency import IdempotentRoute
+from shared.witness import api as witness_api
+from shared.witness.witness import Witness
 
 log = fupin_logging.get_logger("fupin.http")
 _CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -112,6 +114,7 @@ def create_app(
         if settings.kafka_bootstrap and run_background:
             background.append(Relay(settings))
             background.append(CheckpointPublisher(settings, app.state.log_guard))
+            background.append(Witness(settings, app.state.sessionmaker, signer=app.state.log_signer))
             if consumes:
                 background.append(Consumer(settings, app.state.sessionmaker, consumes))
         for hook in on_startup:
@@ -138,6 +141,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(feed.router)
     app.include_router(proofs.router)
+    app.include_router(witness_api.witness)
     app.include_router(devclock.router)
     # every service announces (公告公示) with its own tables and events; imported here because
     # the announcement routers are themselves built with this module's router()

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from shared.witness.api import alarm_summary
+
 router = APIRouter(tags=["operations"])
 
 
@@ -33,7 +35,8 @@ async def healthz(request: Request) -> dict:
     "/readyz",
     summary="Readiness: the database answers, the broker is reachable, the log is whole",
     responses={503: {"description": "a dependency is down, or the log is truncated or no longer extends its "
-                                    "Merkle tree (`checks.log` names the missing seqs)"}},
+                                    "Merkle tree (`checks.log` names the missing seqs), or this service's witness "
+                                    "holds an alarm about another log (`checks.witness`)"}},
 )
 async def readyz(request: Request, response: Response) -> dict:
     """Readiness: the database answers and the broker is reachable; 503 listing what is down otherwise."""
@@ -53,6 +56,9 @@ async def readyz(request: Request, response: Response) -> dict:
     alarms = request.app.state.log_guard.alarms()  # shared/events/tail.py: a cut or rewritten log
     if alarms:
         checks["log"] = "; ".join(alarms)
+    if checks["database"] == "ok" and (witnessed := await alarm_summary(request.app.state.engine)):
+        checks["witness"] = witnessed  # shared/witness: another service's log contradicted itself
+        alarms.append(witnessed)
     if not ready or alarms:
         response.status_code = 503
     status = "not ready" if not ready else "degraded" if alarms else "ready"

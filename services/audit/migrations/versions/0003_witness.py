@@ -1,7 +1,7 @@
 """Witness: the checkpoints of the other services' logs this service co-signed, and its alarms.
 
 Revision ID: 0003_witness
-Revises: 0002
+Revises: 0003_merkle
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ from shared.witness.ddl_v1 import WITNESS_V1
 from shared.witness.schema import drop_tables
 
 revision = "0003_witness"
-down_revision = "0002"
+down_revision = "0003_merkle"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Witness: the checkpoints of the other services' logs this service co-signed, and its alarms.
 
 Revision ID: 0004_witness
-Revises: 0003
+Revises: 0004_merkle
 """
 
 from alembic import op
@@ -10,7 +10,7 @@ from shared.witness.ddl_v1 import WITNESS_V1
 from shared.witness.schema import drop_tables
 
 revision = "0004_witness"
-down_revision = "0003"
+down_revision = "0004_merkle"
 branch_labels = None
 depends_on = None
 
