@@ -13,6 +13,7 @@ WITNESS_V1 = (
         checkpoint TEXT NOT NULL,
         cosignature TEXT NOT NULL,
         cosigned_at TIMESTAMP WITH TIME ZONE NOT NULL,
+        recorded_seq BIGINT,
         PRIMARY KEY (origin, size)
     )
     """,

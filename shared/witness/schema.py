@@ -20,6 +20,7 @@ cosignatures = sa.Table(
     sa.Column("checkpoint", sa.Text, nullable=False),  # the origin's signed note, as received
     sa.Column("cosignature", sa.Text, nullable=False),  # our signature line (tlog-cosignature/v1)
     sa.Column("cosigned_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("recorded_seq", sa.BigInteger, nullable=True),  # the own event that records it; null: pending
 )
 
 alarms = sa.Table(

@@ -8,8 +8,11 @@ Guarantees:
 2. **Co-signed after a consistency proof.** The proof from the newest checkpoint it co-signed is
    fetched from the origin's ``GET /checkpoints/proof`` and checked here
    (:mod:`shared.witness.domain`); the cosignature (C2SP tlog-cosignature/v1, with the service's
-   log key) is stored in ``witness_cosignatures`` together with a ``<service>.witness.cosigned``
-   event in the witness's own log, in one transaction.
+   log key) is stored in ``witness_cosignatures`` and recorded in the witness's own log by a
+   ``<service>.witness.cosigned`` event — in the same transaction, unless the log's last event is
+   already such a record: then the cosignatures wait (``recorded_seq`` null) and go into one event
+   once the log has had another event. Otherwise witnessing alone would keep every log growing:
+   each record makes its log sign a new checkpoint, which the others co-sign and record, forever.
 3. **Alarms keep their evidence.** A fork, an inconsistent checkpoint or a cut tail (the origin's
    feed ends below the size co-signed, checked every ``tail_check_seconds``) is stored in
    ``witness_alarms`` with the signed checkpoint held and the one received, appended as a
@@ -112,6 +115,8 @@ class Witness(Worker):
                     await kafka.commit({partition: messages[-1].offset + 1})
                 if loop.time() >= next_tail_check:
                     await self.check_tails()
+                    async with self.sessionmaker() as session, session.begin():
+                        await self.record_cosignatures(session)
                     next_tail_check = loop.time() + self.settings.tail_check_seconds
         finally:
             await kafka.stop()
@@ -163,18 +168,36 @@ class Witness(Worker):
     async def _cosign(self, checkpoint: Checkpoint, note: str) -> None:
         now = datetime.now(timezone.utc)
         line = cosign(note, self.signer, int(now.timestamp()))
-        root = base64.b64encode(checkpoint.root_hash).decode()
         async with self.sessionmaker() as session, session.begin():
-            fresh = await session.scalar(text(
+            await session.execute(text(
                 "INSERT INTO witness_cosignatures (origin, size, root_hash, checkpoint, cosignature, cosigned_at) "
-                "VALUES (:origin, :size, :root, :note, :line, :at) ON CONFLICT DO NOTHING RETURNING 1"),
-                {"origin": checkpoint.origin, "size": checkpoint.size, "root": root, "note": note, "line": line,
-                 "at": now})
-            if fresh:
-                await append(session, [NewEvent(
-                    type=f"{self.settings.service}.{COSIGNED}", subject=checkpoint.origin, actor=self._actor(),
-                    data={"origin": checkpoint.origin, "size": checkpoint.size, "root_hash": root,
-                          "cosignature": line})])
+                "VALUES (:origin, :size, :root, :note, :line, :at) ON CONFLICT DO NOTHING"),
+                {"origin": checkpoint.origin, "size": checkpoint.size, "note": note, "line": line, "at": now,
+                 "root": base64.b64encode(checkpoint.root_hash).decode()})
+            await self.record_cosignatures(session)
+
+    async def record_cosignatures(self, session: AsyncSession) -> None:
+        """Record the cosignatures not yet in the own log as one event — unless the log's last event is
+        already such a record (guarantee 2): then they wait for the log's next other event."""
+        last = await session.scalar(text("SELECT type FROM events ORDER BY seq DESC LIMIT 1"))
+        if last == self.cosigned_type:
+            return
+        pending = (await session.execute(text(
+            "SELECT origin, size, root_hash, cosignature FROM witness_cosignatures WHERE recorded_seq IS NULL "
+            "ORDER BY cosigned_at, origin, size FOR UPDATE"))).mappings().all()
+        if not pending:
+            return
+        [event] = await append(session, [NewEvent(
+            type=self.cosigned_type, subject=f"witness:{self.settings.service}", actor=self._actor(),
+            data={"cosignatures": [dict(row) for row in pending]})])
+        await session.execute(text(
+            "UPDATE witness_cosignatures SET recorded_seq = :seq WHERE recorded_seq IS NULL "
+            "AND (origin, size) IN (SELECT * FROM unnest(CAST(:origins AS TEXT[]), CAST(:sizes AS BIGINT[])))"),
+            {"seq": event["seq"], "origins": [r["origin"] for r in pending], "sizes": [r["size"] for r in pending]})
+
+    @property
+    def cosigned_type(self) -> str:
+        return f"{self.settings.service}.{COSIGNED}"
 
     def _actor(self) -> dict[str, Any]:
         return {"sub": f"witness:{self.settings.service}", "roles": ["service"], "division": "000000000000"}
