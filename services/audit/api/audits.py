@@ -16,17 +16,21 @@ from typing import Any, Literal
 import httpx
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import text
 
 from services.audit import report
+from services.audit.checkpoints import Outside
 from services.audit.diff import Live
 from services.audit.run import AuditResult, run_audit
-from services.audit.sources import FeedSource, Loaded
+from services.audit.sources import FeedSource, KafkaSource, Loaded
 from shared import divisions
 from shared.auth import Principal, Role, query_scope, require, service_token
+from shared.config import topic_of
 from shared.db import raw_connection
 from shared.divisions import DivisionCode
 from shared.events import store
 from shared.web import db_session, router
+from shared.witness.witness import origin_verifiers
 
 audits = router(prefix="/audit", tags=["audit (审计)"])
 PEERS = ("registry", "funds", "projects")
@@ -34,7 +38,7 @@ AUDITOR = require(Role.auditor)
 
 
 async def _run(request: Request, session, principal: Principal, *, as_of: date | None, division: str | None,
-               compare: bool) -> AuditResult:
+               compare: bool, outside: Outside | None = None) -> AuditResult:
     app = request.app
     scope = query_scope(principal, division)
     settings = app.state.settings
@@ -48,7 +52,25 @@ async def _run(request: Request, session, principal: Principal, *, as_of: date |
         caller_token = request.headers.get("authorization", "").partition(" ")[2]
         live = Live(clients, caller_token) if compare else None
         return await run_audit(_ordered(loaded), as_of=as_of or app.state.clock.today(), division=scope,
-                               policy=app.state.policy, live=live, now=app.state.clock.now())
+                               policy=app.state.policy, live=live, now=app.state.clock.now(), outside=outside)
+
+
+async def _outside(request: Request, session) -> Outside:
+    """What outlives the services' databases, as the audit holds it: the checkpoints it co-signed as a
+    witness (each verified again with the origin's key) and the copies on the topics."""
+    settings = request.app.state.settings
+    rows = (await session.execute(text(
+        "SELECT origin, size, checkpoint FROM witness_cosignatures ORDER BY origin, size"))).all()
+    verifiers = origin_verifiers(settings, list(PEERS))
+    notes = [(f"co-signed by the audit at size {row.size}", row.checkpoint) for row in rows]
+    topics, names = None, {}
+    if settings.kafka_bootstrap:
+        services = [*PEERS, "audit"]
+        loaded = await KafkaSource(settings.kafka_bootstrap, services, settings.topic_prefix).load()
+        topics = {s: {e["seq"]: e["hash"] for e in events} for s, events in loaded.events.items()}
+        names = {s: topic_of(s, settings.topic_prefix) for s in services}
+    return Outside.of(notes, list(verifiers.values()), {v.name: s for s, v in verifiers.items()},
+                      topics=topics, topic_names=names)
 
 
 def _client(app, base_url: str) -> httpx.AsyncClient:
@@ -80,15 +102,20 @@ async def audit_report(request: Request, as_of: date | None = Query(None, descri
     return report.masked(result)
 
 
-@audits.get("/verify", summary="Verify every service's hash chain and the cross-service references",
+@audits.get("/verify", summary="Verify every service's log: its chain, the checkpoints the audit co-signed, its topic",
             description="Each log gapless from seq 1 with every hash matching its content; each `causation_id` "
-            "naming an existing event. Lists every problem with its service and seq.")
+            "naming an existing event; each log still matching every checkpoint the audit co-signed as a witness "
+            "and the copies on its topic — a cut tail is named as `log truncated: seqs N..M missing`, a rewritten "
+            "history as `rewritten at or before seq N (inconsistent with checkpoint …)`, two signed roots for one "
+            "size as a fork. Lists every problem with its service and seq.")
 async def audit_verify(request: Request, principal: Principal = Depends(AUDITOR),
                        session=Depends(db_session)) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=None, division=divisions.NATIONAL if
-                        principal.division == divisions.NATIONAL else principal.division, compare=False)
+                        principal.division == divisions.NATIONAL else principal.division, compare=False,
+                        outside=await _outside(request, session))
     body = result.as_dict()
-    return {"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"]}
+    return {"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"],
+            "checkpoint_problems": body["checkpoint_problems"]}
 
 
 @audits.get("/findings", summary="Compliance findings as of a date",
