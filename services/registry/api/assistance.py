@@ -273,7 +273,7 @@ async def benefits(household_id: uuid.UUID = Path(), principal: Principal = Depe
         totals[b.kind] = totals.get(b.kind, 0) + b.amount_fen
     return {"household": row.number, "total": format_fen(sum(totals.values())),
             "by_kind": {k: format_fen(v) for k, v in sorted(totals.items())},
-            "items": [{"source": b.source, "reference": b.reference, "kind": b.kind, "amount": format_fen(b.amount_fen),
+            "items": [{"id": str(b.id), "source": b.source, "reference": b.reference, "kind": b.kind, "amount": format_fen(b.amount_fen),
                        "on": b.on.isoformat(), "event": b.source_event} for b in items]}
 
 
