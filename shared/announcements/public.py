@@ -22,8 +22,10 @@ from shared import divisions
 from shared.announcements import render, service
 from shared.announcements.domain import Status
 from shared.announcements.models import Announcement
+from shared.db import raw_connection
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Problem
+from shared.events import checkpoints
 from shared.web import PageParams, db_session, page_params, router
 from shared.web.idempotency import client_digest
 from shared.web.problems import json_body, validate_body, validation_errors
@@ -165,10 +167,13 @@ async def board(request: Request, division: DivisionCode, filed: str | None = Qu
 async def board_feed(request: Request, division: DivisionCode, session=Depends(db_session)) -> Response:
     """The same board as an Atom feed, for portals and readers that follow a division's announcements."""
     current, recent = await _board_sections(request, session, division)
+    async with raw_connection(session) as conn:
+        checkpoint = await checkpoints.latest(conn)
     xml = render.atom_feed(
         division=division, division_label=division_label(division), announcements=current + recent,
         board_url=str(request.url_for("board", division=division)),
         feed_url=str(request.url_for("board_feed", division=division)), updated=request.app.state.clock.now(),
+        checkpoint=checkpoint, checkpoint_url=str(request.url_for("latest_checkpoint")) + "?format=note",
     )
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
 

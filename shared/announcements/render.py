@@ -356,6 +356,19 @@ def _sub(parent: ET.Element, tag: str, text: Any = None, **attrs: str) -> ET.Ele
     return el
 
 
+def _checkpoint_entry(feed: ET.Element, checkpoint: Mapping[str, Any], url: str | None) -> None:
+    if url:
+        _sub(feed, "link", rel="related", type="text/plain", href=url, title="签名日志检查点 (signed checkpoint)")
+    entry = _sub(feed, "entry")
+    _sub(entry, "id", f"urn:fupin:checkpoint:{checkpoint['origin']}:{checkpoint['size']}")
+    _sub(entry, "title", f"日志检查点：前 {checkpoint['size']} 条记录 (signed checkpoint of the record log)")
+    _sub(entry, "updated", _rfc3339(checkpoint["signed_at"]))
+    if url:
+        _sub(entry, "link", rel="alternate", type="text/plain", href=url)
+    _sub(entry, "category", term="checkpoint", scheme="https://c2sp.org/tlog-checkpoint")
+    _sub(entry, "content", checkpoint["note"], type="text")
+
+
 def atom_feed(
     *,
     division: str,
@@ -364,8 +377,12 @@ def atom_feed(
     board_url: str,
     feed_url: str,
     updated: datetime,
+    checkpoint: Mapping[str, Any] | None = None,
+    checkpoint_url: str | None = None,
 ) -> str:
-    """Atom 1.0 feed of a division's announcements, one entry each, in the order given.
+    """Atom 1.0 feed of a division's announcements, one entry each, in the order given; first, when
+    given, the service's latest signed checkpoint of its log (the note as the entry's content), so
+    that whoever keeps the feed keeps a checkpoint too.
 
     Returns a string starting with the XML declaration; serve it encoded as UTF-8 with
     ``application/atom+xml; charset=utf-8``.
@@ -381,6 +398,8 @@ def atom_feed(
     _sub(feed, "link", rel="alternate", type="text/html", href=board_url)
     author = _sub(feed, "author")
     _sub(author, "name", division_label)
+    if checkpoint is not None:
+        _checkpoint_entry(feed, checkpoint, checkpoint_url)
 
     for a in announcements:
         aid = str(a["id"])

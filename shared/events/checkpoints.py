@@ -15,8 +15,9 @@ Guarantees:
    events were added since the last one, or ``checkpoint_every_seconds`` passed and the log grew.
 3. **Cut tails are named.** At start-up and every ``tail_check_seconds`` it compares the log's
    tail with the latest checkpoint, the tree, the relay's watermark and the topic
-   (:mod:`shared.events.tail`); a log that no longer extends the tree stops the tree (nothing is
-   signed over a rewritten history) and raises an alarm.
+   (:mod:`shared.events.tail`), and the tree's last leaf with the log's event of that seq; a
+   log that no longer extends the tree stops the tree (nothing is signed over a rewritten
+   history) and raises an alarm naming the first rewritten seq.
 4. **Published outside the database.** :class:`CheckpointPublisher` sends every checkpoint, in
    size order, to ``<prefix>.<service>.checkpoints`` (value = the signed note, key = origin,
    header ``size``), at least once; after a broker loss it republishes from what the topic
@@ -40,7 +41,7 @@ from shared.events import store
 from shared.events.note import Checkpoint, Signer, sign_note
 from shared.events.relay import ensure_topic
 from shared.events.tail import LogGuard
-from shared.events.tree import TreeMismatch, TreeState
+from shared.events.tree import TreeMismatch, TreeState, first_divergence
 from shared.events.worker import Worker
 from shared.logging import get_logger
 from shared.metrics import CHECKPOINTS_SIGNED, TREE_SIZE
@@ -135,6 +136,29 @@ async def sign(conn: asyncpg.Connection, signer: Signer, size: int, root_hash: b
 
 # --- the follower (guarantees 2 and 3) --------------------------------------------------------
 
+class _Follower(Worker):
+    """A worker that sleeps until woken (NOTIFY) or its poll interval passes."""
+
+    def __init__(self, settings: Settings, name: str):
+        super().__init__()
+        self.name = f"{name}-{settings.service}"
+        self.settings = settings
+        self.dsn = libpq_url(settings.database_url, settings.database_name)
+        self.wake = asyncio.Event()
+
+    async def stop(self) -> None:
+        self.wake.set()
+        await super().stop()
+
+    async def nap(self, timeout: float) -> None:
+        """Returns at once when woken since the last nap (no NOTIFY is lost), else after ``timeout``."""
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        self.wake.clear()
+
+
 @dataclass
 class CheckpointPolicy:
     every_events: int
@@ -145,20 +169,13 @@ class CheckpointPolicy:
         return grown > 0 and (grown >= self.every_events or since_last >= self.every_seconds)
 
 
-class Checkpointer(Worker):
+class Checkpointer(_Follower):
     """Grows the log's Merkle tree after commit, signs checkpoints, watches the log's tail."""
 
     def __init__(self, settings: Settings, signer: Signer, guard: LogGuard):
-        super().__init__()
-        self.name = f"checkpointer-{settings.service}"
-        self.settings, self.signer, self.guard = settings, signer, guard
-        self.dsn = libpq_url(settings.database_url, settings.database_name)
+        super().__init__(settings, "checkpointer")
+        self.signer, self.guard = signer, guard
         self.policy = CheckpointPolicy(settings.checkpoint_every_events, settings.checkpoint_every_seconds)
-        self.wake = asyncio.Event()
-
-    async def stop(self) -> None:
-        self.wake.set()
-        await super().stop()
 
     async def session(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -183,26 +200,36 @@ class Checkpointer(Worker):
                 CHECKPOINTS_SIGNED.labels(self.settings.service).inc()
                 last_size, last_at = tree.size, loop.time()
             if loop.time() >= next_tail_check:
-                await self.guard.check_tail(conn, self.settings.topic)
+                truncated = await self.guard.check_tail(conn, self.settings.topic)
+                if not truncated:  # a cut tail is named as such; otherwise: was the history rewritten?
+                    await self._check_rewrite(conn, tree)
                 next_tail_check = loop.time() + self.settings.tail_check_seconds
-            if grown:
-                continue
-            self.wake.clear()
-            timeout = min(self.settings.relay_poll_seconds, max(next_tail_check - loop.time(), 0.01))
-            try:
-                await asyncio.wait_for(self.wake.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
+            if not grown:
+                await self.nap(min(self.settings.relay_poll_seconds, max(next_tail_check - loop.time(), 0.01)))
 
     async def _grow(self, conn: asyncpg.Connection, tree: TreeState) -> int:
         try:
             grown = await tree.grow(conn, TREE_BATCH)
         except TreeMismatch as exc:
-            self.guard.report_mismatch(str(exc))
+            await self._mismatch(conn, tree, exc)
             return 0
-        self.guard.report_mismatch(None)
+        if grown:
+            self.guard.report_mismatch(None)
         TREE_SIZE.labels(self.settings.service).set(tree.size)
         return grown
+
+    async def _check_rewrite(self, conn: asyncpg.Connection, tree: TreeState) -> None:
+        try:
+            await tree.check_last_leaf(conn)
+        except TreeMismatch as exc:
+            await self._mismatch(conn, tree, exc)
+
+    async def _mismatch(self, conn: asyncpg.Connection, tree: TreeState, exc: TreeMismatch) -> None:
+        if self.guard.mismatch is None:  # locate the rewrite once per alarm (a scan of the leaves)
+            diverged = await first_divergence(conn, tree.size)
+            self.guard.report_mismatch(
+                f"log rewritten from seq {diverged}: it no longer extends its Merkle tree ({exc})"
+                if diverged else str(exc))
 
 
 # --- the publisher (guarantee 4) --------------------------------------------------------------
@@ -231,18 +258,11 @@ async def last_header(probe: AIOKafkaConsumer, topic: str, header: str, timeout:
     return max(found.values()) if found else None
 
 
-class CheckpointPublisher(Worker):
+class CheckpointPublisher(_Follower):
     def __init__(self, settings: Settings, guard: LogGuard):
-        super().__init__()
-        self.name = f"checkpoint-publisher-{settings.service}"
-        self.settings, self.guard = settings, guard
+        super().__init__(settings, "checkpoint-publisher")
+        self.guard = guard
         self.topic = settings.checkpoint_topic
-        self.dsn = libpq_url(settings.database_url, settings.database_name)
-        self.wake = asyncio.Event()
-
-    async def stop(self) -> None:
-        self.wake.set()
-        await super().stop()
 
     async def session(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -269,11 +289,7 @@ class CheckpointPublisher(Worker):
                         self.topic, value=checkpoint["note"].encode(), key=checkpoint["origin"].encode(),
                         headers=[("size", str(checkpoint["size"]).encode())])
                     published = checkpoint["size"]
-                self.wake.clear()
-                try:
-                    await asyncio.wait_for(self.wake.wait(), self.settings.relay_poll_seconds)
-                except asyncio.TimeoutError:
-                    pass
+                await self.nap(self.settings.relay_poll_seconds)
         finally:
             for client in (producer, probe):
                 if client is not None:

@@ -22,7 +22,9 @@ Guarantees:
    ``size + 1`` and, as ``prev_hash``, the chain hash the tree's last leaf was made from.
    Otherwise nothing is added and :class:`TreeMismatch` names the seq (a cut tail refilled, or a
    history rewritten below the tree).
-4. A tree head of any size up to the tree's, an inclusion proof and a consistency proof each read
+4. :meth:`TreeState.check_last_leaf` (one row) finds a history rewritten below the tree with
+   every later hash recomputed: the last leaf's chain hash changes with it.
+5. A tree head of any size up to the tree's, an inclusion proof and a consistency proof each read
    exactly the nodes they need in one query (:func:`shared.events.merkle.subtrees_needed`).
 """
 
@@ -119,6 +121,15 @@ async def root_at(conn: asyncpg.Connection, size: int) -> bytes:
     return await compute(conn, lambda subtree: merkle.tree_root(size, subtree))
 
 
+async def first_divergence(conn: asyncpg.Connection, size: int) -> int | None:
+    """The first seq among the tree's ``size`` leaves that the log no longer holds as it was (row
+    gone or chain hash changed); None when all match. One scan: run it when an alarm is new."""
+    return await conn.fetchval(
+        "SELECT min(n.idx) + 1 FROM merkle_nodes n LEFT JOIN events e ON e.seq = n.idx + 1 "
+        "WHERE n.level = 0 AND n.idx < $1 "
+        "AND (e.seq IS NULL OR n.hash <> sha256('\\x00'::bytea || decode(e.hash, 'hex')))", size)
+
+
 @dataclass(frozen=True)
 class InclusionProof:
     index: int
@@ -174,6 +185,16 @@ class TreeState:
     @property
     def root(self) -> bytes:
         return merkle.border_root(self.border)
+
+    async def check_last_leaf(self, conn: asyncpg.Connection) -> None:
+        """:class:`TreeMismatch` when event ``size`` is gone or no longer the tree's last leaf. A
+        history rewritten with every later hash recomputed changes that event's chain hash, so one
+        row read finds any rewrite below the tree, also while nothing new is appended."""
+        if not self.size:
+            return
+        current = await conn.fetchval("SELECT hash FROM events WHERE seq = $1", self.size)
+        if current is None or merkle.event_leaf(current) != self.last_leaf:
+            raise TreeMismatch(self.size, "the log's event differs from the tree's last leaf")
 
     async def grow(self, conn: asyncpg.Connection, limit: int = 1000) -> int:
         """Add the log's next events (at most ``limit``) to the tree; returns how many."""

@@ -4,6 +4,8 @@ inclusion and consistency proofs over HTTP, log keys, and cut tails named by the
 from __future__ import annotations
 
 import base64
+import json
+import xml.etree.ElementTree as ET
 
 import asyncpg
 import pytest
@@ -11,10 +13,12 @@ import pytest
 from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
 from shared.events import NewEvent, append, merkle
+from shared.events.chain import compute_hash
 from shared.events.checkpoints import MissingLogKey, log_signer
 from shared.events.note import Checkpoint, Signer, Verifier, open_checkpoint
+from shared.events.store import read_after
 from shared.events.tree import TreeState
-from tests.conftest import serving
+from tests.conftest import bearer, serving
 from tests.service import webapp
 from tests.stack import wait_until
 
@@ -201,13 +205,13 @@ async def test_deleted_tail_is_named_with_its_exact_seqs(log):
         async def rewritten():
             r = await client.get("/readyz")
             alarm = r.json()["checks"].get("log", "")
-            return "log does not extend its Merkle tree at seq 13" in alarm and "truncated" not in alarm
+            return alarm.startswith("log rewritten from seq 10: it no longer extends its Merkle tree") and \
+                "at seq 13" in alarm and "truncated" not in alarm
         await wait_until(rewritten, timeout=30)
         assert (await client.get("/checkpoints/latest")).json()["size"] == 12  # nothing signed over it
 
 
 def webapp_auditor(settings):
-    from tests.conftest import bearer
     return bearer(settings, "auditor")
 
 
@@ -229,3 +233,46 @@ async def test_keys_generated_once_in_development_and_required_in_production(dat
     misnamed = production.model_copy(update={"log_keys": {"registry": Signer.generate("other").key_string()}})
     with pytest.raises(MissingLogKey, match="origin"):
         log_signer(misnamed)
+
+
+async def test_the_public_atom_feed_carries_the_latest_signed_checkpoint(log):
+    settings, write = log
+    await write(5)
+    async with serving(webapp.build(settings)) as client:
+        await wait_until(lambda: _latest_size(client, 5))
+        feed = ET.fromstring((await client.get("/public/board/652722/feed.atom")).content)
+        verifier = Verifier.from_key_string((await client.get("/.well-known/fupin-keys")).json()["log"][0])
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    [entry] = feed.findall("a:entry", ns)
+    assert entry.find("a:id", ns).text == "urn:fupin:checkpoint:fupin.example/dev/funds:5"
+    assert open_checkpoint(entry.find("a:content", ns).text, [verifier]).size == 5
+    related = [link.get("href") for link in feed.findall("a:link", ns) if link.get("rel") == "related"]
+    assert related == ["http://testserver/checkpoints/latest?format=note"]
+
+
+async def test_a_history_rewritten_with_every_later_hash_recomputed_is_named_by_the_service(log):
+    settings, write = log
+    await write(9)
+    async with serving(webapp.build(settings)) as client:
+        await wait_until(lambda: _latest_size(client, 9))
+        conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
+        try:
+            events = await read_after(conn, 0, 100)
+            events[4]["data"] = {"i": 999}  # seq 5, then the whole chain recomputed from there
+            prev = events[3]["hash"]
+            async with conn.transaction():
+                await conn.execute("SET LOCAL session_replication_role = replica")
+                for event in events[4:]:
+                    event["prev_hash"] = prev
+                    event["hash"] = prev = compute_hash({k: v for k, v in event.items() if k != "hash"})
+                    await conn.execute("UPDATE events SET data = $1::jsonb, prev_hash = $2, hash = $3 WHERE seq = $4",
+                                       json.dumps(event["data"]), event["prev_hash"], event["hash"],
+                                       event["seq"])
+        finally:
+            await conn.close()
+        assert (await client.get("/events/verify", headers=webapp_auditor(settings))).json()["ok"] is True
+
+        async def named():
+            r = await client.get("/readyz")
+            return r.status_code == 503 and r.json()["checks"].get("log", "").startswith("log rewritten from seq 5:")
+        await wait_until(named, timeout=30)
