@@ -186,6 +186,8 @@ async def test_a_rewritten_history_is_an_alarm_with_the_fork_kept_and_named_by_t
     assert (f"rewritten at or before seq {size} (inconsistent with checkpoint co-signed by the audit at size "
             f"{size})") in [detail.split(";")[0] for _, _, detail in found]
     assert ("rewritten", size - 2) in [(kind, seq) for kind, seq, _ in found]  # the topic's copy differs
+    [fork] = [p for p in body["checkpoint_problems"] if p["kind"] == "fork"]  # the alarm's evidence, held too
+    assert fork["service"] == "registry" and fork["detail"].startswith(f"fork: two signed roots for size {size}")
 
     env = {f"FUPIN_{s.upper()}_URL": str(stack.clients[s].base_url) for s in SERVICES}
     code, output = await run_cli("audit", "verify", "--checkpoint", str(kept), env=env)

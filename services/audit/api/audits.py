@@ -57,12 +57,16 @@ async def _run(request: Request, session, principal: Principal, *, as_of: date |
 
 async def _outside(request: Request, session) -> Outside:
     """What outlives the services' databases, as the audit holds it: the checkpoints it co-signed as a
-    witness (each verified again with the origin's key) and the copies on the topics."""
+    witness and those it keeps as evidence of its alarms (each verified again with the origin's key),
+    and the copies on the topics."""
     settings = request.app.state.settings
     rows = (await session.execute(text(
         "SELECT origin, size, checkpoint FROM witness_cosignatures ORDER BY origin, size"))).all()
+    evidence = (await session.execute(text(
+        "SELECT id, received_checkpoint FROM witness_alarms WHERE received_checkpoint IS NOT NULL ORDER BY id"))).all()
     verifiers = origin_verifiers(settings, list(PEERS))
     notes = [(f"co-signed by the audit at size {row.size}", row.checkpoint) for row in rows]
+    notes += [(f"kept by the audit as evidence of alarm {row.id}", row.received_checkpoint) for row in evidence]
     topics, names = None, {}
     if settings.kafka_bootstrap:
         services = [*PEERS, "audit"]
