@@ -38,7 +38,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.auth import service_token
-from shared.config import SETTINGS_CLASSES, Settings
+from shared.config import SERVICES, SETTINGS_CLASSES, Settings
 from shared.events import NewEvent, append
 from shared.events.checkpoints import log_signer
 from shared.events.note import Checkpoint, NoteError, Signer, Verifier, cosign, open_checkpoint
@@ -85,7 +85,6 @@ class Witness(Worker):
         self.settings, self.sessionmaker = settings, sessionmaker
         self.signer = signer or log_signer(settings)
         if origins is None:
-            from shared.config import SERVICES
             origins = origin_verifiers(settings, [s for s in SERVICES if s != settings.service])
         self.origins = dict(origins)
         self.by_origin_name = {v.name: service for service, v in self.origins.items()}
