@@ -99,7 +99,7 @@ class LogAgainst:
     topic_name: str = "the topic"
     size: int = 0  # leaves in the compact range
     border: list[bytes] = field(default_factory=list)
-    pending: list[bytes] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # chain hashes (hex) not yet in the range
     roots: dict[int, bytes] = field(default_factory=dict)
     broken_at: int | None = None  # the first seq that did not continue the log
     topic_differs: list[int] = field(default_factory=list)
@@ -122,7 +122,7 @@ class LogAgainst:
         if seq != self.contiguous + 1:
             self.broken_at = self.contiguous + 1
             return
-        self.pending.append(event_leaf(digest))
+        self.pending.append(digest)  # hashed into leaves a chunk at a time (_flush)
         if seq == self.wanted[-1]:
             self._flush()
             self.roots[seq] = border_root(self.border)
@@ -131,7 +131,7 @@ class LogAgainst:
             self._flush()
 
     def _flush(self) -> None:
-        self.size, self.border, _ = extend(self.size, self.border, self.pending)
+        self.size, self.border, _ = extend(self.size, self.border, [event_leaf(h) for h in self.pending])
         self.pending = []
 
     def finish(self, last_seq: int | None) -> list[ChainProblem]:
