@@ -10,7 +10,11 @@ households, then helpers, measures, incomes and monitoring per household):
    any replay costs at least.
 2. **Verify** — every chain (gapless from 1, every hash via the export's canonical lines, links),
    the manifest and the id index for the causation check, one process per service file.
-3. **Verify + rebuild** — the same plus the rebuild: the funds ledger replayed with the funds
+3. **Verify against checkpoints** — the same verification, and each log's Merkle root recomputed
+   from its events (a compact range) and compared with signed checkpoints (C2SP, Ed25519) kept
+   earlier: one at the end of each log and one at a third of it — what ``fupin audit verify
+   --checkpoint`` does with an export (issue #11; goal ≥ 100,000 events/s).
+4. **Verify + rebuild** — the same plus the rebuild: the funds ledger replayed with the funds
    domain's ``Ledger`` (every posting judged as the service judges it) and the registry's
    households, one process per file; and the same in one process, for the effect of the two.
 
@@ -27,6 +31,7 @@ import gc
 import hashlib
 import json
 import random
+import resource
 import shutil
 import tempfile
 import time
@@ -35,12 +40,15 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from harness import machine
+from services.audit.checkpoints import Outside
 from services.audit.export import FORMAT, MANIFEST, iter_lines, loads
 from services.audit.run import replay_export
 from services.audit.sources import ExportSource
 from services.funds.contract import EVENT_TYPES
 from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from shared.events.chain import GENESIS, canonical_json
+from shared.events.merkle import border_root, event_leaf, extend
+from shared.events.note import Checkpoint, Signer, sign_note
 from shared.events.store import format_time
 
 CENTRAL, XINJIANG = "000000000000", "650000000000"
@@ -195,12 +203,44 @@ def baseline(source: ExportSource) -> int:
     return parsed
 
 
+def checkpoints(source: ExportSource) -> Outside:
+    """Signed checkpoints of each log at a third of it and at its end, as a service would have signed
+    them, opened as `fupin audit verify --checkpoint` opens them. Timed apart ("read + Merkle roots"):
+    reading and parsing each file once, hashing every leaf into a compact range, no chain check."""
+    notes, keys, service_of = [], [], {}
+    for service in source.services:
+        signer = Signer.generate(f"fupin.example/bench/{service}")
+        keys.append(signer.verifier())
+        service_of[signer.name] = service
+        last = source.entries[service]["last_seq"]
+        sizes, size, border, chunk = {last // 3, last}, 0, [], []
+        for event, _ in source.stream(service):
+            chunk.append(event_leaf(event["hash"]))
+            if size + len(chunk) in sizes or len(chunk) == 4096:
+                size, border, _ = extend(size, border, chunk)
+                chunk = []
+                if size in sizes:
+                    root = border_root(border)
+                    notes.append((f"{service}-{size}.txt", sign_note(Checkpoint(signer.name, size, root).body(), [signer])))
+    return Outside.of(notes, keys, service_of)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its waited-for children (the replay's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+CPU: dict[str, float] = {}  # label → CPU seconds: on a shared machine, steadier than wall time
+
+
 def timed(label: str, work):
     gc.collect()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     result = work()
     elapsed = time.perf_counter() - started
-    print(f"{label}: {elapsed:.2f} s", flush=True)
+    CPU[label] = cpu_seconds() - cpu
+    print(f"{label}: {elapsed:.2f} s ({CPU[label]:.2f} CPU s)", flush=True)
     return elapsed, result
 
 
@@ -233,6 +273,9 @@ def main() -> None:
         base_s, parsed = timed("baseline: read + parse", lambda: baseline(source))
         verify_s, verified = timed("verify (parallel)", lambda: replay_export(source, rebuild=False,
                                                                                 processes=args.processes))
+        _, outside = timed("read + Merkle roots (1 process)", lambda: checkpoints(source))
+        against_s, against = timed("verify against checkpoints (parallel)", lambda: replay_export(
+            source, rebuild=False, processes=args.processes, outside=outside))
         full_s, rebuilt = timed("verify + rebuild (parallel)", lambda: replay_export(source, processes=args.processes))
         serial_s, _ = timed("verify + rebuild (one process)", lambda: replay_export(source, processes=1))
     finally:
@@ -240,20 +283,28 @@ def main() -> None:
             shutil.rmtree(directory, ignore_errors=True)
     assert parsed == total
     ok = all(chain.ok for chain in rebuilt.chains.values()) and all(c.ok for c in verified.chains.values())
+    matched = all(c.ok for c in against.chains.values()) and not outside.problems and len(outside.held) == 4
     funds = rebuilt.rebuilt.funds
     zero = sum(funds.balances.values()) == 0 and not funds.refused
     registry = rebuilt.rebuilt.registry
     rows = [
         ("baseline: read + parse (orjson, 1 process)", total / base_s, f"{base_s:.1f} s"),
         ("verify: chains + manifest + id index", total / verify_s, f"{verify_s:.1f} s; {base_s / verify_s:.0%} of baseline"),
+        ("verify against 2 checkpoints per log (Merkle roots)", total / against_s,
+         f"{against_s:.1f} s; {verify_s / against_s:.0%} of verify alone"),
         ("verify + rebuild (ledger + households)", total / full_s, f"{full_s:.1f} s; {base_s / full_s:.0%} of baseline"),
         ("verify + rebuild, one process", total / serial_s, f"{serial_s:.1f} s; {base_s / serial_s:.0%} of baseline"),
     ]
+    per_cpu = {label: total / cpu for label, cpu in CPU.items() if cpu}
+    rows.append(("per CPU-second: verify / against checkpoints / read + Merkle roots",
+                 per_cpu.get("verify (parallel)", 0),
+                 f"{per_cpu.get('verify against checkpoints (parallel)', 0):,.0f} / "
+                 f"{per_cpu.get('read + Merkle roots (1 process)', 0):,.0f} events per CPU-second"))
     width = max(len(r[0]) for r in rows)
     print()
     for label, rate, note in rows:
         print(f"{label:<{width}}  {rate:>12,.0f} events/s  {note}")
-    print(f"checks: chains ok={ok}; ledger sums to zero={zero} ({len(funds.postings):,} postings, "
+    print(f"checks: chains ok={ok}; checkpoints matched={matched}; ledger sums to zero={zero} ({len(funds.postings):,} postings, "
           f"{len(funds.balances):,} accounts); {len(registry.households):,} households rebuilt")
     m = machine()
     print("\n--- Markdown for bench/RESULTS.md ---\n")
@@ -267,7 +318,7 @@ def main() -> None:
     print("| measure | rate | notes |\n|---|---:|---|")
     for label, rate, note in rows:
         print(f"| {label} | {rate:,.0f} events/s | {note} |")
-    print(f"| checks | chains ok = {ok} | ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
+    print(f"| checks | chains ok = {ok}, checkpoints matched = {matched} | ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
           f"{len(registry.households):,} households |")
 
 

@@ -29,6 +29,11 @@ KAFKA = typer.Option(False, "--kafka", help="read the Kafka topics from the begi
 TOKEN = typer.Option(None, "--token", envvar="FUPIN_AUDIT_TOKEN", help="bearer token (default: a development auditor token)")
 DIVISION = typer.Option("000000000000", "--division", help="jurisdiction of the findings and the diff, e.g. 652722")
 AS_OF = typer.Option(None, "--as-of", help="YYYY-MM-DD (default: today)")
+CHECKPOINT = typer.Option(None, "--checkpoint", exists=True, dir_okay=False,
+                          help="a signed checkpoint saved earlier (C2SP note, e.g. from GET /checkpoints/latest?format=note "
+                          "or GET /witness/checkpoint): each log must still match it; repeat")
+KEY = typer.Option(None, "--key", help="a published log key (name+id+base64) to verify the checkpoints with; repeat. "
+                   "Default: the keys each service serves at /.well-known/fupin-keys")
 
 
 class Context:
@@ -69,7 +74,8 @@ def _emit(body: Any) -> None:
     typer.echo(json.dumps(body, ensure_ascii=False, indent=2, default=str))
 
 
-async def _audit(ctx: Context, stack: AsyncExitStack, *, export, kafka, as_of: date, division: str, compare: bool):
+async def _audit(ctx: Context, stack: AsyncExitStack, *, export, kafka, as_of: date, division: str, compare: bool,
+                 outside=None):
     from services.audit.diff import Live
     from services.audit.run import run_audit
     from shared.policy import load_policy
@@ -77,7 +83,26 @@ async def _audit(ctx: Context, stack: AsyncExitStack, *, export, kafka, as_of: d
     source = await ctx.source(stack, export, kafka)
     live = Live(await ctx.clients(stack), ctx.token) if compare else None
     return await run_audit(source, as_of=as_of, division=division, policy=load_policy(ctx.settings.policy_files),
-                           live=live, parallel=export is not None)
+                           live=live, parallel=export is not None, outside=outside)
+
+
+async def _outside(ctx: Context, stack: AsyncExitStack, files: list[Path], keys: list[str]):
+    """The saved checkpoints, opened with the given keys or those the services publish."""
+    from services.audit.checkpoints import Outside
+    from shared.events.note import NoteError, Verifier
+
+    try:
+        verifiers = [Verifier.from_key_string(k) for k in keys]
+    except NoteError as exc:
+        raise typer.BadParameter(f"--key: {exc}") from None
+    if not verifiers:
+        for service, client in (await ctx.clients(stack)).items():
+            response = await client.get("/.well-known/fupin-keys")
+            response.raise_for_status()
+            verifiers += [Verifier.from_key_string(k) for k in response.json()["log"]]
+    service_of = {v.name: v.name.rpartition("/")[2] for v in verifiers if v.name.rpartition("/")[2] in SERVICES}
+    notes = [(str(path), path.read_text(encoding="utf-8", errors="replace")) for path in files]
+    return Outside.of(notes, verifiers, service_of)
 
 
 def _run(coroutine_factory) -> Any:
@@ -112,20 +137,29 @@ def export(out: Path = typer.Option(..., "--out", help="directory to write (crea
 
 
 @audit_app.command("verify")
-def verify(export: Optional[Path] = EXPORT, kafka: bool = KAFKA, token: Optional[str] = TOKEN,
-           data_dir: Path = DATA_DIR) -> None:
-    """Verify every chain (gapless from 1, every hash), the manifest and the causation references; exit 1 on a problem."""
+def verify(export: Optional[Path] = EXPORT, kafka: bool = KAFKA, checkpoint: Optional[list[Path]] = CHECKPOINT,
+           key: Optional[list[str]] = KEY, token: Optional[str] = TOKEN, data_dir: Path = DATA_DIR) -> None:
+    """Verify every chain (gapless from 1, every hash), the manifest and the causation references, and each log
+    against the checkpoints given (truncated, rewritten, fork); exit 1 on a problem."""
     ctx = Context(data_dir, token)
-    result = _run(lambda stack: _audit(ctx, stack, export=export, kafka=kafka, as_of=date.today(), division="",
-                                       compare=False))
+
+    async def work(stack):
+        outside = await _outside(ctx, stack, checkpoint, key or []) if checkpoint else None
+        return await _audit(ctx, stack, export=export, kafka=kafka, as_of=date.today(), division="", compare=False,
+                            outside=outside)
+
+    result = _run(work)
     body = result.as_dict()
-    _emit({"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"]})
+    _emit({"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"],
+           "checkpoint_problems": body["checkpoint_problems"]})
     if not result.verified:
-        shown = [p for chain in result.chains for p in chain.problems[:20]] + result.reference_problems[:20]
+        shown = ([p for chain in result.chains for p in chain.problems[:20]] + result.reference_problems[:20]
+                 + result.checkpoint_problems[:20])
         for problem in shown:
             typer.echo(f"{problem.service}: {problem.kind} at seq {problem.seq}: {problem.detail}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"audit verify: {body['summary']['events']} events verified", err=True)
+    against = f" against {len(checkpoint)} checkpoints" if checkpoint else ""
+    typer.echo(f"audit verify: {body['summary']['events']} events verified{against}", err=True)
 
 
 @audit_app.command("rebuild")

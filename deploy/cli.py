@@ -25,6 +25,7 @@ app.add_typer(events_app, name="events")
 registry_app = typer.Typer(help="Registry (建档立卡).", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 from deploy.audit_cli import audit_app; app.add_typer(audit_app, name="audit")  # noqa: E402,E702 — issue 7's one line
+from deploy.receipt_cli import verify_receipt; app.command("verify-receipt")(verify_receipt)  # noqa: E402,E702
 
 DATA_DIR = typer.Option(Path(".data"), "--data-dir", help="where embedded PostgreSQL keeps its data")
 

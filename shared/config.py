@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     funds_url: str = "http://127.0.0.1:8102"
     projects_url: str = "http://127.0.0.1:8103"
     audit_url: str = "http://127.0.0.1:8104"
+    log_verifier_keys: dict[str, str] = Field(
+        default_factory=dict, description="JSON {service: verifier key} — the published keys of the logs this "
+        "service witnesses (name+id+base64); development: derived from the keys in the data directory"
+    )
 
     @model_validator(mode="after")
     def _production_needs_an_identity_provider(self):

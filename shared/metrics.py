@@ -38,3 +38,13 @@ LOG_MISSING_EVENTS = Gauge(
 LOG_INTEGRITY_ALARM = Gauge(
     "fupin_log_integrity_alarm", "1 while the log is truncated or no longer extends its tree", ["service", "kind"]
 )
+WITNESS_CHECKPOINTS = Counter(
+    "fupin_witness_checkpoints_total",
+    "Checkpoints of other services' logs judged by this service's witness, by verdict "
+    "(cosign, known, older, alarm, rejected)",
+    ["service", "origin", "verdict"],
+)
+WITNESS_ALARMS = Counter(
+    "fupin_witness_alarms_total", "Alarms raised by this service's witness (fork, inconsistent, truncated)",
+    ["service", "origin", "kind"],
+)

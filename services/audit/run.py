@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Protocol
 
 from services.audit import compliance, diff
+from services.audit.checkpoints import LogAgainst, Outside
 from services.audit.compliance import Finding
 from services.audit.diff import Discrepancy, Live
 from services.audit.figures import figures
@@ -70,14 +71,17 @@ class Replay:
 
 
 def replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None = None, *,
-                   until: str | None = None, verify: bool = True, rebuild: bool = True):
-    """(chain result, rebuilt part, references, last recorded time) of one service's log."""
+                   until: str | None = None, verify: bool = True, rebuild: bool = True,
+                   against: LogAgainst | None = None):
+    """(chain result, rebuilt part, references, last recorded time) of one service's log;
+    ``against``: also compared with checkpoints and the topic (its problems join the chain's)."""
     with gc_paused():  # each full collection walked everything kept so far: a long replay went superlinear
-        return _replay_service(service, stream, entry, until=until, verify=verify, rebuild=rebuild)
+        return _replay_service(service, stream, entry, until=until, verify=verify, rebuild=rebuild,
+                               against=against)
 
 
 def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None, *, until: str | None,
-                    verify: bool, rebuild: bool):
+                    verify: bool, rebuild: bool, against: LogAgainst | None = None):
     chain, refs, last, applied = ServiceChain(service), References(), "", 0
     rebuilder = rebuilder_for(service if rebuild else "")
     apply = rebuilder.apply
@@ -87,6 +91,8 @@ def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | Non
             if not feed(event, line):
                 continue  # a duplicate or out-of-order copy: reported, not applied twice
             add(service, event)
+            if against is not None:
+                against.feed(event)
         elif event["seq"] <= applied:
             continue  # the same, unreported: a verifying pass reports it
         applied = event["seq"]
@@ -95,27 +101,37 @@ def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | Non
             apply(event)
         if recorded > last:
             last = recorded
+    if against is not None and verify:
+        for problem in against.finish(chain.result.last_seq):
+            chain.problem(problem.seq, problem.kind, problem.detail)
     return (chain.finish(entry) if verify else None), rebuilder.result(), (refs if verify else None), last
 
 
-def replay(source: Source, *, until: str | None = None, verify: bool = True) -> Replay:
+def replay(source: Source, *, until: str | None = None, verify: bool = True,
+           outside: Outside | None = None) -> Replay:
     result = Replay()
     for service in source.services:
         entry = (source.entries or {}).get(service) if verify else None
-        result.add(service, *replay_service(service, source.stream(service), entry, until=until, verify=verify))
+        result.add(service, *replay_service(service, source.stream(service), entry, until=until, verify=verify,
+                                            against=_against(outside, service, verify)))
     return result
 
 
-def _replay_file(directory: str, service: str, until: str | None, verify: bool, rebuild: bool):
+def _against(outside: Outside | None, service: str, verify: bool) -> LogAgainst | None:
+    return outside.against(service) if outside is not None and verify else None
+
+
+def _replay_file(directory: str, service: str, until: str | None, verify: bool, rebuild: bool,
+                 against: LogAgainst | None = None):
     from services.audit.sources import ExportSource
 
     source = ExportSource(directory)
     return replay_service(service, source.stream(service), source.entries.get(service) if verify else None,
-                          until=until, verify=verify, rebuild=rebuild)
+                          until=until, verify=verify, rebuild=rebuild, against=against)
 
 
 def replay_export(source, *, until: str | None = None, verify: bool = True, rebuild: bool = True,
-                  processes: int | None = None) -> Replay:
+                  processes: int | None = None, outside: Outside | None = None) -> Replay:
     """:func:`replay` of an export spread over processes: the largest file (funds) is replayed in
     this process — its rebuilt ledger is large, and pickling it back from a worker would cost as
     much as rebuilding it — while workers replay the other files.
@@ -128,12 +144,15 @@ def replay_export(source, *, until: str | None = None, verify: bool = True, rebu
     directory, result = str(source.directory), Replay()
     if workers < 1:
         for service in source.services:
-            result.add(service, *_replay_file(directory, service, until, verify, rebuild))
+            result.add(service, *_replay_file(directory, service, until, verify, rebuild,
+                                              _against(outside, service, verify)))
         return result
     largest, others = services[0], services[1:]
     with ProcessPoolExecutor(workers) as pool:
-        futures = [(s, pool.submit(_replay_file, directory, s, until, verify, rebuild)) for s in others]
-        result.add(largest, *_replay_file(directory, largest, until, verify, rebuild))
+        futures = [(s, pool.submit(_replay_file, directory, s, until, verify, rebuild,
+                                   _against(outside, s, verify))) for s in others]
+        result.add(largest, *_replay_file(directory, largest, until, verify, rebuild,
+                                          _against(outside, largest, verify)))
         for service, future in futures:
             result.add(service, *future.result())
     return result
@@ -153,21 +172,25 @@ class AuditResult:
     notes: list[str]
     generated_at: str
     compared: bool  # whether the live services were compared
+    #: problems of the checkpoints themselves: a fork, one that does not verify (services.audit.checkpoints)
+    checkpoint_problems: list[ChainProblem] = field(default_factory=list)
 
     @property
     def verified(self) -> bool:
-        return all(chain.ok for chain in self.chains) and not self.reference_problems
+        return all(chain.ok for chain in self.chains) and not self.reference_problems and not self.checkpoint_problems
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(), "division": self.division, "source": self.source,
             "generated_at": self.generated_at,
             "summary": {"verified": self.verified, "events": sum(c.checked for c in self.chains),
-                        "chain_problems": sum(c.problem_count for c in self.chains) + len(self.reference_problems),
+                        "chain_problems": sum(c.problem_count for c in self.chains) + len(self.reference_problems)
+                        + len(self.checkpoint_problems),
                         "compared_with_live": self.compared, "discrepancies": len(self.discrepancies),
                         "findings": len(self.findings), "findings_by_rule": count_by(self.findings, "rule_id")},
             "chains": [c.as_dict() for c in self.chains],
             "reference_problems": [p.as_dict() for p in self.reference_problems],
+            "checkpoint_problems": [p.as_dict() for p in self.checkpoint_problems],
             "discrepancies": [d.as_dict() for d in self.discrepancies],
             "findings": [f.as_dict() for f in self.findings],
             "rebuilt": self.rebuilt, "figures": self.figures, "notes": self.notes,
@@ -189,12 +212,14 @@ def jurisdiction(division: str | None) -> str:
     return divisions.prefix(division)
 
 
-async def replay_as_of(source: Source, as_of: date, *, parallel: bool = False) -> tuple[Replay, Replay]:
+async def replay_as_of(source: Source, as_of: date, *, parallel: bool = False,
+                      outside: Outside | None = None) -> tuple[Replay, Replay]:
     """(the whole logs replayed and verified, the logs replayed up to the end of ``as_of``): the
-    expensive part of an audit, the same for every division."""
+    expensive part of an audit, the same for every division. ``outside``: checkpoints and topic
+    copies each log is also compared with."""
     run = replay_export if parallel else replay
     # CPU-bound: in a thread, so that a service running an audit keeps answering meanwhile
-    full = await asyncio.to_thread(run, source)
+    full = await asyncio.to_thread(run, source, outside=outside)
     until = cutoff(as_of)
     at_date = full if full.last_recorded < until else await asyncio.to_thread(run, source, until=until, verify=False)
     return full, at_date
@@ -202,11 +227,11 @@ async def replay_as_of(source: Source, as_of: date, *, parallel: bool = False) -
 
 async def run_audit(source: Source, *, as_of: date, division: str | None, policy: PolicyTable,
                     live: Live | None = None, parallel: bool = False, now: datetime | None = None,
-                    replayed: tuple[Replay, Replay] | None = None) -> AuditResult:
+                    replayed: tuple[Replay, Replay] | None = None, outside: Outside | None = None) -> AuditResult:
     """The audit of ``source``; ``replayed``: the result of :func:`replay_as_of` for the same
-    source and date, when the caller kept it."""
+    source, date and ``outside``, when the caller kept it."""
     prefix = jurisdiction(division)
-    full, at_date = replayed or await replay_as_of(source, as_of, parallel=parallel)
+    full, at_date = replayed or await replay_as_of(source, as_of, parallel=parallel, outside=outside)
     notes = list(source.notes)
     digest = getattr(source, "digest_notes", None)
     reference_problems = full.references.unresolved()
@@ -226,4 +251,5 @@ async def run_audit(source: Source, *, as_of: date, division: str | None, policy
         reference_problems=reference_problems, discrepancies=discrepancies,
         findings=await asyncio.to_thread(compliance.check, at_date.rebuilt, policy, as_of, prefix),
         rebuilt=full.rebuilt.summary(), figures=figures(at_date.rebuilt, prefix, as_of), notes=notes,
-        generated_at=format_time(now or datetime.now(CHINA_TZ)), compared=live is not None)
+        generated_at=format_time(now or datetime.now(CHINA_TZ)), compared=live is not None,
+        checkpoint_problems=list(outside.problems) if outside is not None else [])

@@ -30,6 +30,7 @@ from shared.web import PageParams, db_session, page_params, router
 from shared.web.idempotency import client_digest
 from shared.web.problems import json_body, validate_body, validation_errors
 from shared.fields import Text
+from shared.witness import receipts
 
 public = router(prefix="/public", tags=["public announcements (公告公示)"])
 
@@ -110,6 +111,19 @@ async def read_announcement(announcement_id: str = Path(), session=Depends(db_se
     row = await _published(session, announcement_id)
     counts = await service.objection_counts(session, [row.id])
     return service.public_view(row, counts[row.id])
+
+
+@public.get("/announcements/{announcement_id}/receipt", response_class=Response,
+            summary="A receipt of the announcement's publication: the event, its inclusion proof, the signed checkpoint",
+            description="Public: the publication event holds only the masked text. Keep it, and verify it offline "
+            "with `fupin verify-receipt FILE --key …` — it proves what was published and when, whatever the "
+            "service's database says later.",
+            responses={200: {"content": {"application/json": {}}}, 503: {"description": "retry after Retry-After"}})
+async def announcement_receipt(request: Request, announcement_id: str = Path(), session=Depends(db_session)) -> Response:
+    row = await _published(session, announcement_id)
+    seq = await receipts.event_seq(session, subject=str(row.id),
+                                   type=f"{request.app.state.settings.service}.announcement.published")
+    return await receipts.issue(request, session, seq)
 
 
 async def _board_sections(request: Request, session, division: str):

@@ -29,6 +29,8 @@ from shared.web import devclock, health, problems
 from shared.web.boundary import InputBoundary
 from shared.web.client import ClientAddress, trusted_networks
 from shared.web.idempotency import IdempotentRoute
+from shared.witness import api as witness_api
+from shared.witness.witness import Witness
 
 log = fupin_logging.get_logger("fupin.http")
 _CORRELATION_OK = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -114,6 +116,7 @@ def create_app(
         if settings.kafka_bootstrap and run_background:
             background.append(Relay(settings))
             background.append(CheckpointPublisher(settings, app.state.log_guard))
+            background.append(Witness(settings, app.state.sessionmaker, signer=app.state.log_signer))
             if consumes:
                 background.append(Consumer(settings, app.state.sessionmaker, consumes))
         for hook in on_startup:
@@ -144,6 +147,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(feed.router)
     app.include_router(proofs.router)
+    app.include_router(witness_api.witness)
     app.include_router(devclock.router)
     # every service announces (公告公示) with its own tables and events; imported here because
     # the announcement routers are themselves built with this module's router()

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from shared.events.topics import shape_problem
 from shared.web.problems import RETRY_AFTER_SECONDS
+from shared.witness.api import alarm_summary
 
 router = APIRouter(tags=["operations"])
 
@@ -36,7 +37,8 @@ async def healthz(request: Request) -> dict:
     "/readyz",
     summary="Readiness: the database answers, the broker is reachable, the log is whole",
     responses={503: {"description": "a dependency is down, or the log is truncated or no longer extends its "
-                                    "Merkle tree (`checks.log` names the missing seqs)"}},
+                                    "Merkle tree (`checks.log` names the missing seqs), or this service's witness "
+                                    "holds an alarm about another log (`checks.witness`)"}},
 )
 async def readyz(request: Request, response: Response) -> dict:
     """Readiness: the database answers and the broker is reachable; 503 listing what is down otherwise."""
@@ -58,6 +60,9 @@ async def readyz(request: Request, response: Response) -> dict:
     alarms = request.app.state.log_guard.alarms()  # shared/events/tail.py: a cut or rewritten log
     if alarms:
         checks["log"] = "; ".join(alarms)
+    if checks["database"] == "ok" and (witnessed := await alarm_summary(request.app.state.engine)):
+        checks["witness"] = witnessed  # shared/witness: another service's log contradicted itself
+        alarms.append(witnessed)
     if not ready or alarms:
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -120,7 +120,7 @@ async def test_the_api_and_the_cli_serve_the_same_report(stack, tmp_path):
                                       headers={"Authorization": f"Bearer {auditor(stack)}"})
     assert response.status_code == 200, response.text
     expected = comparable(await audit(stack, await feeds(stack), compare=False, division="652722"))
-    assert response.json()["summary"] == expected["summary"]
+    assert without_count(response.json()["summary"]) == without_count(expected["summary"])
     html = await audit_client.get("/audit/report", params={"division": "652722", "format": "html", "compare": "false"},
                                   headers={"Authorization": f"Bearer {auditor(stack)}"})
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
@@ -136,7 +136,13 @@ async def test_the_api_and_the_cli_serve_the_same_report(stack, tmp_path):
                                  "--as-of", stack.clock.today().isoformat(), "--out", str(tmp_path / "report"), env=env)
     assert code == 0, output
     written = json.loads(next((tmp_path / "report").glob("*.json")).read_text(encoding="utf-8"))
-    assert written["summary"] == {**expected["summary"], "compared_with_live": True}
+    assert without_count(written["summary"]) == without_count({**expected["summary"], "compared_with_live": True})
+
+
+def without_count(summary: dict) -> dict:
+    """A report's summary but its number of events: the witnesses record their cosignatures of each other's
+    checkpoints in their own logs between two reads (shared/witness/witness.py), the demo's figures stay."""
+    return {k: v for k, v in summary.items() if k != "events"}
 
 
 async def test_a_row_altered_behind_the_trigger_is_found_with_its_service_and_seq(stack):

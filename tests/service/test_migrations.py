@@ -12,11 +12,12 @@ from shared.announcements.models import TABLES as ANNOUNCEMENT_TABLES
 from shared.db import make_engine
 from shared.events.schema import metadata as foundation
 from shared.events.tree import TABLES as MERKLE_TABLES
+from shared.witness.schema import TABLES as WITNESS_TABLES
 
 
 def expected_metadata(service: str) -> sa.MetaData:
     combined = sa.MetaData()
-    tables = [*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *MERKLE_TABLES]
+    tables = [*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *MERKLE_TABLES, *WITNESS_TABLES]
     if service == "registry":
         from services.registry.models import TABLES
         tables += TABLES

@@ -30,18 +30,22 @@ from typing import Any, Literal
 import httpx
 from fastapi import Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import text
 
 from services.audit import report
+from services.audit.checkpoints import Outside
 from services.audit.diff import Live
 from services.audit.run import AuditResult, Replay, replay_as_of, run_audit
-from services.audit.sources import FeedSource, Loaded
+from services.audit.sources import FeedSource, KafkaSource, Loaded
 from shared import divisions
 from shared.auth import Principal, Role, query_scope, require, service_token
+from shared.config import topic_of
 from shared.db import raw_connection
 from shared.divisions import DivisionCode
 from shared.errors import ServiceUnavailable, Unprocessable
 from shared.events import store
 from shared.web import db_session, router
+from shared.witness.witness import origin_verifiers
 
 audits = router(prefix="/audit", tags=["audit (审计)"])
 PEERS = ("registry", "funds", "projects")
@@ -89,14 +93,15 @@ def _cache(request: Request) -> OrderedDict:
 
 
 async def _replayed(request: Request, feeds: FeedSource, session, as_of: date, *,
-                    fresh: bool) -> tuple[Loaded, tuple[Replay, Replay]]:
-    """Guarantee 2: the logs and their replays, from the cache while no log has moved."""
+                    fresh: bool, outside: Outside | None = None) -> tuple[Loaded, tuple[Replay, Replay]]:
+    """Guarantee 2: the logs and their replays, from the cache while no log has moved (a replay
+    compared with what lies outside the databases is always fresh and never cached)."""
     async with raw_connection(session) as conn:
         own_head = await store.last_seq(conn)
         own_hash = (await store.read_after(conn, own_head - 1, 1) or [{}])[0].get("hash") if own_head else None
     heads: Heads = tuple((s, *head) for s, head in (await feeds.heads()).items()) + (("audit", own_head, own_hash),)
     cache, key = _cache(request), (as_of, heads)
-    if key in cache and not fresh:
+    if key in cache and not fresh and outside is None:
         cache.move_to_end(key)
         return cache[key]
     loaded = await feeds.load()
@@ -104,16 +109,20 @@ async def _replayed(request: Request, feeds: FeedSource, session, as_of: date, *
         loaded.events["audit"] = [event async for event in store.iter_events(conn)]
         (loaded.entries or {})["audit"] = {"last_seq": await store.last_seq(conn)}
     loaded = _ordered(loaded)
-    found = cache[key] = (loaded, await replay_as_of(loaded, as_of))
+    found = (loaded, await replay_as_of(loaded, as_of, outside=outside))
+    if outside is not None:
+        return found
+    cache[key] = found
     while len(cache) > AUDIT_CACHE_ENTRIES:
         cache.popitem(last=False)
     return found
 
 
 async def _run(request: Request, session, principal: Principal, *, as_of: date | None, division: str | None,
-               compare: bool, fresh: bool = False) -> AuditResult:
+               compare: bool, fresh: bool = False, outside: Outside | None = None) -> AuditResult:
     try:
-        return await _audit(request, session, principal, as_of=as_of, division=division, compare=compare, fresh=fresh)
+        return await _audit(request, session, principal, as_of=as_of, division=division, compare=compare, fresh=fresh,
+                            outside=outside)
     except (httpx.TransportError, httpx.HTTPStatusError) as exc:  # a peer down or failing: an outage, not a bug
         raise ServiceUnavailable(f"无法读取被审计服务，请稍后重试 (cannot read {_peer(exc)}: {type(exc).__name__})",
                                  headers={"Retry-After": str(PEER_RETRY_SECONDS)}) from exc
@@ -127,7 +136,7 @@ def _peer(exc: httpx.HTTPError) -> str:
 
 
 async def _audit(request: Request, session, principal: Principal, *, as_of: date | None, division: str | None,
-                 compare: bool, fresh: bool) -> AuditResult:
+                 compare: bool, fresh: bool, outside: Outside | None) -> AuditResult:
     app = request.app
     scope = query_scope(principal, division)
     settings = app.state.settings
@@ -136,11 +145,33 @@ async def _audit(request: Request, session, principal: Principal, *, as_of: date
         clients = {service: await stack.enter_async_context(_client(app, settings.peer_url(service)))
                    for service in PEERS}
         loaded, replayed = await _replayed(request, FeedSource(clients, service_token(settings)), session, as_of,
-                                           fresh=fresh)
+                                           fresh=fresh, outside=outside)
         caller_token = request.headers.get("authorization", "").partition(" ")[2]
         live = Live(clients, caller_token) if compare else None
         return await run_audit(loaded, as_of=as_of, division=scope, policy=app.state.policy, live=live,
                                now=app.state.clock.now(), replayed=replayed)
+
+
+async def _outside(request: Request, session) -> Outside:
+    """What outlives the services' databases, as the audit holds it: the checkpoints it co-signed as a
+    witness and those it keeps as evidence of its alarms (each verified again with the origin's key),
+    and the copies on the topics."""
+    settings = request.app.state.settings
+    rows = (await session.execute(text(
+        "SELECT origin, size, checkpoint FROM witness_cosignatures ORDER BY origin, size"))).all()
+    evidence = (await session.execute(text(
+        "SELECT id, received_checkpoint FROM witness_alarms WHERE received_checkpoint IS NOT NULL ORDER BY id"))).all()
+    verifiers = origin_verifiers(settings, list(PEERS))
+    notes = [(f"co-signed by the audit at size {row.size}", row.checkpoint) for row in rows]
+    notes += [(f"kept by the audit as evidence of alarm {row.id}", row.received_checkpoint) for row in evidence]
+    topics, names = None, {}
+    if settings.kafka_bootstrap:
+        services = [*PEERS, "audit"]
+        loaded = await KafkaSource(settings.kafka_bootstrap, services, settings.topic_prefix).load()
+        topics = {s: {e["seq"]: e["hash"] for e in events} for s, events in loaded.events.items()}
+        names = {s: topic_of(s, settings.topic_prefix) for s in services}
+    return Outside.of(notes, list(verifiers.values()), {v.name: s for s, v in verifiers.items()},
+                      topics=topics, topic_names=names)
 
 
 def _client(app, base_url: str) -> httpx.AsyncClient:
@@ -172,15 +203,20 @@ async def audit_report(request: Request, as_of: date | None = Query(None, descri
     return report.masked(result)
 
 
-@audits.get("/verify", summary="Verify every service's hash chain and the cross-service references",
+@audits.get("/verify", summary="Verify every service's log: its chain, the checkpoints the audit co-signed, its topic",
             description="Each log gapless from seq 1 with every hash matching its content; each `causation_id` "
-            "naming an existing event. Lists every problem with its service and seq.")
+            "naming an existing event; each log still matching every checkpoint the audit co-signed as a witness "
+            "and the copies on its topic — a cut tail is named as `log truncated: seqs N..M missing`, a rewritten "
+            "history as `rewritten at or before seq N (inconsistent with checkpoint …)`, two signed roots for one "
+            "size as a fork. Lists every problem with its service and seq.")
 async def audit_verify(request: Request, principal: Principal = Depends(AUDITOR),
                        session=Depends(db_session)) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=None, division=divisions.NATIONAL if
-                        principal.division == divisions.NATIONAL else principal.division, compare=False, fresh=True)
+                        principal.division == divisions.NATIONAL else principal.division, compare=False, fresh=True,
+                        outside=await _outside(request, session))
     body = result.as_dict()
-    return {"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"]}
+    return {"verified": result.verified, "chains": body["chains"], "reference_problems": body["reference_problems"],
+            "checkpoint_problems": body["checkpoint_problems"]}
 
 
 @audits.get("/findings", summary="Compliance findings as of a date",

@@ -3,9 +3,11 @@ and the trace of any yuan (资金流向全程追溯)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
+from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from services.funds.deadlines_store import view
@@ -20,6 +22,7 @@ from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
 from shared.web import db_session, router
 from shared.fields import BigId, FiscalYear
+from shared.witness import receipts
 
 reports = router(tags=["reports"])
 #: who reads the funds reports (auditors pass every read; see shared.auth.require)
@@ -177,3 +180,30 @@ async def trace(payee: str | None = Query(None, min_length=2), project: str | No
     steps = (await load_ledger(session)).trace(targets)
     return {what: value, "accounts": [account_view(row) for row in rows],
             "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}
+
+
+@reports.get("/postings/{posting_id}/receipt", response_class=Response,
+             summary="A receipt of one posting (a payment line): the event, its inclusion proof, the signed checkpoint",
+             description="One JSON file for the payee, readable by whoever may read the posting's accounts: the event "
+             "that records the posting exactly as hashed (a batch's event holds the batch's other lines too), its "
+             "inclusion proof and a signed, co-signed checkpoint. Verify offline with `fupin verify-receipt`.",
+             responses={200: {"content": {"application/json": {}}}, 404: {"description": "no such posting"},
+                        503: {"description": "not yet in a signed checkpoint; retry after Retry-After"}})
+async def posting_receipt(request: Request, posting_id: str = Path(min_length=1, max_length=64),
+                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> Response:
+    row = (await session.execute(
+        select(postings.c.event_seq, accounts.c.division).select_from(postings.join(
+            accounts, accounts.c.id == postings.c.to_account)).where(postings.c.id == posting_id))).first() \
+        if _is_uuid(posting_id) else None
+    if row is None:
+        raise NotFound(f"没有该拨付记录 (no posting {posting_id})")
+    ensure_jurisdiction(principal, row.division)
+    return await receipts.issue(request, session, row.event_seq)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

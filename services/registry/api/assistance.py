@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import uuid6
 from fastapi import Depends, Path, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, select
 
@@ -28,6 +29,7 @@ from shared.money import Yuan, format_fen
 from shared.web import db_session, router
 from shared.web.problems import json_body, validate_body
 from shared.fields import Name, Text
+from shared.witness import receipts
 
 assistance = router(tags=["assistance, monitoring, review (帮扶 监测 动态管理)"])
 LOCAL = (Role.village, Role.township, Role.county_office)
@@ -272,8 +274,22 @@ async def benefits(household_id: uuid.UUID = Path(), principal: Principal = Depe
         totals[b.kind] = totals.get(b.kind, 0) + b.amount_fen
     return {"household": row.number, "total": format_fen(sum(totals.values())),
             "by_kind": {k: format_fen(v) for k, v in sorted(totals.items())},
-            "items": [{"source": b.source, "reference": b.reference, "kind": b.kind, "amount": format_fen(b.amount_fen),
+            "items": [{"id": str(b.id), "source": b.source, "reference": b.reference, "kind": b.kind, "amount": format_fen(b.amount_fen),
                        "on": b.on.isoformat(), "event": b.source_event} for b in items]}
+
+
+@assistance.get("/households/{household_id}/benefits/{benefit_id}/receipt",
+                summary="A receipt of one benefit: the event, its inclusion proof, the signed checkpoint",
+                description="One JSON file for the household (it holds the event exactly as hashed): verify it offline "
+                "with `fupin verify-receipt FILE --key …` (README, \"Receipts\"). 503 while the event is not yet in a "
+                "signed checkpoint.", response_class=Response,
+                responses={200: {"content": {"application/json": {}}}, 503: {"description": "retry after Retry-After"}})
+async def benefit_receipt(request: Request, household_id: uuid.UUID = Path(), benefit_id: uuid.UUID = Path(),
+                          principal: Principal = Depends(require(*OFFICES)), session=Depends(db_session)) -> Response:
+    row = await _load(session, household_id, principal)
+    seq = await receipts.event_seq(session, subject=str(row.id), type="registry.benefit.recorded",
+                                   benefit_id=str(benefit_id))
+    return await receipts.issue(request, session, seq)
 
 
 class BenefitNoticeIn(BaseModel):
