@@ -20,7 +20,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from services.registry.domain.workflow import DECISIONS
 from services.registry.imports import households_of
 from shared.auth import SYSTEM
 from shared.events import NewEvent
-from shared.events.consumer import Handler
+from shared.events.consumer import Handler, takes_many
 from shared.events.store import parse_time
 from shared.logging import get_logger
 
@@ -45,11 +45,22 @@ def _head(members: list[dict[str, Any]]) -> str | None:
     return next((m.get("name") for m in members if m.get("relation") == "head"), None)
 
 
+#: Households in, one statement whatever their number (arrays, not one parameter per value).
+_UPSERT = text(
+    "INSERT INTO registry_households (id, number, division, status, head_name, persons) "
+    "SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:number AS text[]), CAST(:division AS text[]), "
+    "CAST(:status AS text[]), CAST(:head_name AS text[]), CAST(:persons AS int[])) "
+    "ON CONFLICT (id) DO UPDATE SET number = EXCLUDED.number, division = EXCLUDED.division, "
+    "status = EXCLUDED.status, head_name = EXCLUDED.head_name, persons = EXCLUDED.persons"
+)
+_UPSERT_COLUMNS = ("id", "number", "division", "status", "head_name", "persons")
+
+
 async def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        statement = insert(HOUSEHOLDS).values(rows)
-        await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
-            c: statement.excluded[c] for c in ("number", "division", "status", "head_name", "persons")}))
+    """Insert or update households; of several rows for one household the last one counts."""
+    latest = {row["id"]: row for row in rows}
+    if latest:
+        await session.execute(_UPSERT, {c: [row[c] for row in latest.values()] for c in _UPSERT_COLUMNS})
 
 
 def _ids(values: list[str]) -> list[uuid.UUID]:
@@ -69,10 +80,12 @@ async def _set_status(session: AsyncSession, ids: list[str], status: str) -> Non
 
 # -- registry ------------------------------------------------------------------------------------
 
-async def on_imported(session: AsyncSession, event: dict[str, Any]) -> None:
+@takes_many
+async def on_imported(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Imports (each of many households): every household of the run in one statement."""
     await _upsert(session, [{"id": uuid.UUID(h["id"]), "number": h["number"], "division": h["division"],
                              "status": h["status"], "head_name": _head(h["members"]), "persons": len(h["members"])}
-                            for h in households_of(event["data"])])
+                            for event in events for h in households_of(event["data"])])
 
 
 async def on_exits_imported(session: AsyncSession, event: dict[str, Any]) -> None:
