@@ -31,18 +31,14 @@ import json
 import multiprocessing as mp
 import os
 import secrets
-import subprocess
-import sys
 import time
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import asyncpg
 import httpx
 import psutil
 
-from deploy.embedded import free_port
-from harness import machine, percentiles, postgres_server
+from harness import ServiceProcess, machine, percentiles, postgres_server
 from shared.auth import issue_token
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
@@ -52,51 +48,6 @@ from shared.money import format_fen
 CENTRAL, XINJIANG, BOZHOU, JINGHE = "000000000000", "650000000000", "652700000000", "652722000000"
 ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", JINGHE: "county_finance"}
 CHANNEL = "central_special"
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def funds_app():
-    """The app uvicorn serves in the server process(es) (``--factory``): settings from FUPIN_*."""
-    from services.funds.app import create_app
-    return create_app(settings_for("funds"), run_background=False)
-
-
-# -- the server process ---------------------------------------------------------------------------
-
-class Server:
-    """``uvicorn --factory`` in a child process on a free port; CPU of it and its workers."""
-
-    def __init__(self, server_url: str, database: str, workers: int):
-        self.port = free_port()
-        env = {**os.environ, "FUPIN_DATABASE_URL": server_url, "FUPIN_FUNDS_DATABASE": database,
-               "FUPIN_LOG_LEVEL": "WARNING", "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
-        env.pop("FUPIN_KAFKA_BOOTSTRAP", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "disbursements_load:funds_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-            cwd=ROOT, env=env)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    async def ready(self) -> None:
-        async with httpx.AsyncClient(base_url=self.url) as client:
-            for _ in range(600):
-                if self.process.poll() is not None:
-                    raise SystemExit("the funds server exited before it answered")
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise SystemExit("the funds server did not answer within 60 s")
-
-    def cpu(self) -> float:
-        root = psutil.Process(self.process.pid)
-        return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
 
 
 async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
@@ -179,7 +130,7 @@ def load_process(url: str, token: str, jobs: list[tuple[str, list[bytes]]], star
     out.put((latencies, statuses, sum(os.times()[:2]) - cpu0))
 
 
-async def scenario(args, server: Server, conn, database, token, projects, clients: int, shape: str, first: int):
+async def scenario(args, server: ServiceProcess, conn, database, token, projects, clients: int, shape: str, first: int):
     today = datetime.now(timezone.utc).date()
     per_client = max(args.requests // clients, 1)
     jobs = []
@@ -226,7 +177,7 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
         await migrate(engine, "funds")
     finally:
         await engine.dispose()
-    server = Server(server_url, name, args.workers)
+    server = ServiceProcess("funds", server_url, name, args.workers)
     conn = await asyncpg.connect(libpq_url(server_url, name))
     rows = []
     try:

@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import uuid6
-from sqlalchemy import insert, select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import BATCH_EVENT_TYPES, postings_of
-from services.registry.models import Benefit, Household
+from shared.bulk import uuid7s
+from shared.db import raw_connection
 from shared.events import NewEvent, append
 from shared.events.consumer import Handler, caused_by, takes_many
 from shared.logging import get_logger
@@ -51,6 +51,10 @@ class Received:
     source_key: str  # the benefit's ``source_event``: the event id, or ``<event id>/<posting id>``
 
 
+_KNOWN = text("SELECT id FROM households WHERE id = ANY(CAST(:ids AS uuid[]))")
+_BENEFIT_COLUMNS = ("id", "household_id", "source_event", "source", "reference", "kind", "amount_fen", "on")
+
+
 def _household_key(value: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(value)
@@ -63,25 +67,24 @@ async def _record_benefits(session: AsyncSession, source: str, received: list[Re
     append for all of them — and log the others."""
     keys = {r.household_id: _household_key(r.household_id) for r in received}
     wanted = [k for k in keys.values() if k is not None]
-    known = set((await session.scalars(select(Household.id).where(Household.id.in_(wanted))))) if wanted else set()
-    rows, events = [], []
+    known = set((await session.scalars(_KNOWN, {"ids": wanted}))) if wanted else set()
     for r in received:
-        key = keys[r.household_id]
-        if key not in known:
+        if keys[r.household_id] not in known:
             log.warning("benefit for an unknown household ignored", source_event=r.event["id"], household_id=r.household_id)
-            continue
-        benefit_id = uuid6.uuid7()
-        rows.append({"id": benefit_id, "household_id": key, "source_event": r.source_key, "source": source,
-                     "reference": r.reference, "kind": r.kind, "amount_fen": parse_yuan(r.amount),
-                     "on": date.fromisoformat(r.on)})
-        # the registry's own log records it too (caused by the consumed event), so a replay of the
-        # registry alone rebuilds every household's benefits
-        events.append(NewEvent("registry.benefit.recorded", str(key), {
-            "benefit_id": str(benefit_id), "source": source, "reference": r.reference, "kind": r.kind,
-            "amount": r.amount, "on": r.on, "source_event": r.event["id"]}, _service_actor(source), **caused_by(r.event)))
-    if rows:
-        await session.execute(insert(Benefit.__table__), rows)
-        await append(session, events)
+    accepted = [r for r in received if keys[r.household_id] in known]
+    if not accepted:
+        return
+    ids, actor = uuid7s(len(accepted)), _service_actor(source)
+    rows = [(benefit_id, keys[r.household_id], r.source_key, source, r.reference, r.kind, parse_yuan(r.amount),
+             date.fromisoformat(r.on)) for benefit_id, r in zip(ids, accepted)]
+    # the registry's own log records each too (caused by the consumed event), so a replay of the
+    # registry alone rebuilds every household's benefits
+    events = [NewEvent("registry.benefit.recorded", str(keys[r.household_id]), {
+        "benefit_id": benefit_id, "source": source, "reference": r.reference, "kind": r.kind, "amount": r.amount,
+        "on": r.on, "source_event": r.event["id"]}, actor, **caused_by(r.event)) for benefit_id, r in zip(ids, accepted)]
+    async with raw_connection(session) as conn:  # the look-up above opened the transaction; COPY joins it
+        await conn.copy_records_to_table("benefits", records=rows, columns=_BENEFIT_COLUMNS)
+    await append(session, events)
 
 
 def _service_actor(source: str) -> dict[str, Any]:
