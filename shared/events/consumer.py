@@ -9,6 +9,11 @@ Guarantees:
   applied, applies each event exactly once. A crash (or a handler failing) mid-batch rolls the
   whole batch back: nothing of it is applied, and the position stays where it was. Kafka offsets
   are committed only after those transactions commit, so a crash re-delivers.
+* **Several consumers of one service cooperate.** Worker processes, or members of one consumer
+  group that hold different partitions, apply a source's events under one transaction-scoped
+  lock of that source in the service's database; each batch first reads the stored position
+  and drops what another one applied meanwhile, so the position only moves forward and no
+  event is handled twice.
 * **In order, without gaps.** Each source's events are applied in seq order (a fetch is sorted by
   seq per source, so partitions that interleave cost no backfill). On a jump (the broker lost
   messages, or a partition is behind another) the missing range is fetched from the source's
@@ -63,6 +68,8 @@ _INBOX = text(
     "SELECT :source, * FROM unnest(CAST(:ids AS uuid[]), CAST(:seqs AS bigint[]), CAST(:types AS text[])) "
     "ON CONFLICT DO NOTHING RETURNING event_id::text"
 )
+_APPLY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_READ_POSITION = text("SELECT last_seq, last_hash FROM consumer_positions WHERE source = :source")
 _POSITION = (
     "INSERT INTO consumer_positions (source, last_seq, last_hash) VALUES ($1, $2, $3) "
     "ON CONFLICT (source) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
@@ -245,6 +252,20 @@ class Consumer(Worker):
             if len(page) < len(events):
                 return
 
+    async def _claim(self, session: AsyncSession, source: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Take the source's apply lock in this database and drop what another consumer of this
+        service (another worker process, another partition's member of the group) applied since
+        our position was read: the events of ``events`` still to apply."""
+        await session.execute(_APPLY_LOCK, {"key": f"fupin.consumer.{source}"})
+        row = (await session.execute(_READ_POSITION, {"source": source})).first()
+        if row is not None and row.last_seq > self.positions[source].seq:
+            self.positions[source] = Position(row.last_seq, row.last_hash)
+            skipped = [e for e in events if e["seq"] <= row.last_seq]
+            if skipped:
+                CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc(len(skipped))
+            events = events[len(skipped):]
+        return events
+
     async def _apply_batch(self, source: str, events: list[dict[str, Any]], *, outcome: str) -> None:
         """Apply ``events`` — verified, consecutive, continuing the source's position — in one
         transaction: the inbox rows, the handlers of the new ones, the position once."""
@@ -252,6 +273,9 @@ class Consumer(Worker):
             return
         async with self.sessionmaker() as session, session.begin():
             # through the session: its first statement opens the transaction (see raw_connection)
+            events = await self._claim(session, source, events)
+            if not events:
+                return
             fresh = set((await session.execute(_INBOX, dict(
                 source=source, ids=[e["id"] for e in events], seqs=[e["seq"] for e in events],
                 types=[e["type"] for e in events]))).scalars())
@@ -263,6 +287,7 @@ class Consumer(Worker):
         counter.inc(len(fresh))
         if len(fresh) < len(events):
             CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc(len(events) - len(fresh))
+
 
 async def run_handlers(session: AsyncSession, handlers: Mapping[str, Handler], events: list[dict[str, Any]]) -> None:
     """Run each event's handler (of ``handlers``: {event type: handler}) in order; a run of

@@ -134,11 +134,14 @@ class IdempotentRoute(APIRoute):
 
     ``openapi_extra={"x-idempotency": "optional"}`` on a route makes the header optional
     (public forms cannot send headers); without a key such a request simply runs once.
+    ``openapi_extra={"x-group-commit": True}``: the endpoint commits through a
+    :class:`shared.web.group_commit.GroupCommit`, which keeps this contract for a whole group.
     """
 
     def get_route_handler(self) -> Callable:
         endpoint = super().get_route_handler()
         key_optional = (self.openapi_extra or {}).get("x-idempotency") == "optional"
+        grouped = bool((self.openapi_extra or {}).get("x-group-commit"))  # see shared.web.group_commit
 
         async def handler(request: Request) -> Response:
             if request.method not in WRITE_METHODS:
@@ -152,6 +155,8 @@ class IdempotentRoute(APIRoute):
             if key is not None and not (1 <= len(key) <= 200):
                 raise Unprocessable("幂等键长度须为1–200 (Idempotency-Key must be 1–200 characters)",
                                     errors=[{"field": HEADER, "reason": "length 1–200"}])
+            if grouped:  # claim, work and completion happen in the group's transaction
+                return await endpoint(request)
             return await _run_write(request, endpoint, key)
 
         return handler
