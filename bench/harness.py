@@ -87,7 +87,8 @@ class ServiceProcess:
         env.pop("FUPIN_KAFKA_BOOTSTRAP", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "harness:service_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+             "--port", str(self.port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+             "--timeout-keep-alive", "120"],
             cwd=ROOT, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
 

@@ -127,7 +127,7 @@ class GroupCommit:
         key = request.headers.get(HEADER)
         digest = scope = None
         if key is not None:
-            scope = _scope(request)
+            scope = await _scope(request)
             digest = request_hash(request.method, request.url.path, request.url.query, await request.body())
         member = Member(work, scope, key, request.method, request.url.path, digest)
         self.waiting.append(member)

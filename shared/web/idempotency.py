@@ -33,6 +33,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.auth import verified
 from shared.errors import Conflict, Problem, Unprocessable
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -64,12 +65,12 @@ def client_digest(request: Request) -> str:
     return hashlib.sha256(f"{salt}\x1f{address}".encode()).hexdigest()
 
 
-def _scope(request: Request) -> str:
+async def _scope(request: Request) -> str:
     """Keys are per caller: the token's subject, or the client address for anonymous endpoints."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         try:
-            return "sub:" + request.app.state.token_verifier.verify(header[7:]).sub
+            return "sub:" + (await verified(request, header[7:])).sub
         except Problem:
             return "invalid-token"  # the endpoint's own auth dependency will refuse it
     return "public:" + client_digest(request)
@@ -168,7 +169,7 @@ async def _run_write(request: Request, endpoint: Callable, key: str | None) -> R
     owner = scope = None
     if key is not None:
         body = await request.body()
-        scope = _scope(request)
+        scope = await _scope(request)
         digest = request_hash(request.method, request.url.path, request.url.query, body)
         claimed = await claim(engine, scope, key, request.method, request.url.path, digest)
         if claimed.replay is not None:
