@@ -12,7 +12,9 @@ What is measured, in one run against one server and one fresh, migrated ``funds`
    ``hot`` (every request disburses from one committed account) and ``spread`` (client ``i``
    disburses from project ``i mod accounts``) — M requests from that many closed-loop clients (each
    waits for its answer before sending the next), spread over ``--procs`` load processes, each an
-   asyncio loop with its own ``httpx.AsyncClient``. Reported: requests/s, latency percentiles, the
+   asyncio loop with its own ``httpx.AsyncClient``. **Peer in the same run**: the same scenarios
+   against a server with group commit off (``FUPIN_GROUP_COMMIT_MAX_MEMBERS=1``: one request per
+   transaction, as before group commit); the ratio is printed. Reported: requests/s, latency percentiles, the
    statuses, and CPU per request of (a) the server processes (uvicorn and its workers, from psutil),
    (b) the PostgreSQL backends serving the database, (c) the load generator processes.
 2. **Checks** — ``sum(balance_fen) = 0`` over all accounts and the event chain verifies.
@@ -177,27 +179,36 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
         await migrate(engine, "funds")
     finally:
         await engine.dispose()
-    server = ServiceProcess("funds", server_url, name, args.workers)
     conn = await asyncpg.connect(libpq_url(server_url, name))
     rows = []
+    configs = [("group commit", {})]
+    if args.compare:
+        configs.append(("one request per transaction", {"group_commit_max_members": "1"}))
+    scenarios = [(c, s) for c in args.clients for s in ("hot", "spread")]
     try:
-        await server.ready()
         pg = await conn.fetchval("SHOW server_version")
         today = datetime.now(timezone.utc).date()
-        scenarios = [(c, s) for c in args.clients for s in ("hot", "spread")]
-        projects = await Office(settings, server.url, today).setup(
-            conn, args.accounts, per_account_fen=1234 * args.requests * len(scenarios) * 2)
         token = issue_token(settings, sub="bench-county_finance", roles=["county_finance"], division=JINGHE)
         load_before = os.getloadavg()[0]
-        for i, (clients, shape) in enumerate(scenarios):
-            row = await scenario(args, server, conn, name, token, projects, clients, shape, first=i * 1_000_000)
-            print(f"{row['label']}: {row['rate']:,.0f} requests/s, p99 {row['p99']:.1f} ms, {row['statuses']}")
-            rows.append(row)
+        for n, (config, variables) in enumerate(configs):
+            server = ServiceProcess("funds", server_url, name, args.workers, **variables)
+            try:
+                await server.ready()
+                if n == 0:
+                    projects = await Office(settings, server.url, today).setup(
+                        conn, args.accounts, per_account_fen=1234 * args.requests * len(scenarios) * len(configs) * 2)
+                for i, (clients, shape) in enumerate(scenarios):
+                    row = await scenario(args, server, conn, name, token, projects, clients, shape,
+                                         first=(n * 10 + i) * 1_000_000)
+                    row["label"] = f"{config}: {row['label']}"
+                    print(f"{row['label']}: {row['rate']:,.0f} requests/s, p99 {row['p99']:.1f} ms, {row['statuses']}")
+                    rows.append(row)
+            finally:
+                server.stop()
         load_after = os.getloadavg()[0]
         total = await conn.fetchval("SELECT coalesce(sum(balance_fen), 0) FROM accounts")
         report = await store.verify(conn)
     finally:
-        server.stop()
         await conn.close()
         await drop_database(server_url, name)
 
@@ -215,6 +226,10 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
     for r in rows:
         print(f"| {r['label']} ({r['n']:,} requests) | {r['rate']:,.0f} | {r['p50']:.1f} / {r['p95']:.1f} / "
               f"{r['p99']:.1f} | {r['server_ms']:.2f} / {r['pg_ms']:.2f} / {r['load_ms']:.2f} ms | {r['statuses']} |")
+    if args.compare:
+        for grouped, single in zip(rows, rows[len(scenarios):]):
+            print(f"\n{grouped['label']}: {grouped['rate'] / single['rate']:.2f}× one request per transaction", end="")
+        print()
     print(f"\nChecks: sum(balance_fen) = {total}; chain verify ok={report.ok} ({report.checked:,} events)")
     if total != 0 or not report.ok:
         raise SystemExit("the ledger is not zero-sum or the event log does not verify")
@@ -227,6 +242,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the funds service")
     parser.add_argument("--accounts", type=int, default=16, help="committed accounts of the spread scenario")
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="skip the peer: the same scenarios with group commit off (one request per transaction)")
     args = parser.parse_args()
     with postgres_server() as url:
         asyncio.run(run(args, url))

@@ -79,11 +79,12 @@ class ServiceProcess:
     """A service served by ``uvicorn --factory`` (``workers`` processes) in a child process on a
     free port, on the given database; the CPU of it and its workers."""
 
-    def __init__(self, service: str, server_url: str, database: str, workers: int = 1):
+    def __init__(self, service: str, server_url: str, database: str, workers: int = 1, **settings: str):
+        """``settings``: more FUPIN_* variables for the service (``group_commit_max_members="1"``)."""
         self.port = free_port()
         env = {**os.environ, "FUPIN_DATABASE_URL": server_url, f"FUPIN_{service.upper()}_DATABASE": database,
                "FUPIN_BENCH_SERVICE": service, "FUPIN_LOG_LEVEL": "WARNING",
-               "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}"}
+               "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **{f"FUPIN_{k.upper()}": v for k, v in settings.items()}}
         env.pop("FUPIN_KAFKA_BOOTSTRAP", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "harness:service_app", "--host", "127.0.0.1",
