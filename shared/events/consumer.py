@@ -59,8 +59,9 @@ from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
 
 log = get_logger("fupin.consumer")
 
-Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
-ManyHandler = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
+OneHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+ManyHandler = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]  # marked with takes_many
+Handler = OneHandler | ManyHandler
 FEED_PAGE = 500
 #: One statement records a batch's events in the inbox; only the new ones come back.
 _INBOX = text(

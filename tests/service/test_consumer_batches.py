@@ -4,6 +4,7 @@ one transaction per batch, each event exactly once under redelivery, nothing of 
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import asyncpg
@@ -81,6 +82,35 @@ async def test_a_fetched_batch_is_one_transaction_and_a_redelivery_applies_each_
     assert len(await registry_rows(r, "SELECT 1 FROM events WHERE type = 'registry.benefit.recorded'")) == len(expected)
     position = await registry_rows(r, "SELECT last_seq, last_hash FROM consumer_positions WHERE source = 'funds'")
     assert [tuple(p) for p in position] == [(log[-1]["seq"], log[-1]["hash"])]
+
+
+async def test_two_consumers_of_one_service_share_a_source_without_applying_anything_twice(registry, databases):
+    """Worker processes, or members of one group holding different partitions: overlapping batches
+    applied at the same time are applied once, and the position only moves forward."""
+    r = registry
+    households = [await identify(r, family(75))]
+    log = await funds_log(databases, households, 30)
+    engine = make_engine(r.settings.sqlalchemy_url, pool_size=4)
+    try:
+        consumers = [Consumer(r.settings, make_sessionmaker(engine, "registry"), CONSUMES) for _ in range(2)]
+        await asyncio.gather(*(c.load_positions() for c in consumers))
+        await asyncio.gather(consumers[0].apply_many(log[:20]), consumers[1].apply_many(log[:25]))
+        await asyncio.gather(consumers[0].apply_many(log[15:]), consumers[1].apply_many(log[20:]))
+        stale = Consumer(r.settings, make_sessionmaker(engine, "registry"), CONSUMES)  # its position read long ago
+        await stale.apply_many(log[:10])
+        consumers.append(stale)
+        for consumer in consumers:
+            await consumer.http.aclose()
+    finally:
+        await engine.dispose()
+    expected = [e["id"] for e in log if e["data"]["payee"].get("household_id") in households]
+    recorded = await registry_rows(r, "SELECT causation_id FROM events WHERE type = 'registry.benefit.recorded' "
+                                      "ORDER BY seq")
+    assert [row["causation_id"] for row in recorded] == expected  # once each, in the source's order
+    assert len(await registry_rows(r, "SELECT 1 FROM inbox")) == 30
+    position = await registry_rows(r, "SELECT last_seq FROM consumer_positions WHERE source = 'funds'")
+    assert position[0]["last_seq"] == log[-1]["seq"]  # not moved back by the stale one
+    assert stale.positions["funds"].seq == log[-1]["seq"]
 
 
 async def test_a_batch_that_fails_midway_applies_nothing_and_is_applied_whole_later(registry, databases):
