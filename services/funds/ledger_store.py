@@ -347,25 +347,28 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
     return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
 
 
-def _one_event_each(entries: Sequence[Entry], actor_of: Callable[[int], Mapping[str, Any]]) -> EventsFor:
+def _one_event_each(entries: Sequence[Entry], actor_of: Callable[[int], Mapping[str, Any]],
+                    correlation_of: Callable[[int], str | None]) -> EventsFor:
     def events(accepted: list[int]) -> list[tuple[NewEvent, Sequence[int]]]:
         out = []
         for index in accepted:
             p, extra = entries[index].posting, entries[index].extra
             out.append((NewEvent(EVENT_TYPES[p.operation], str(p.to), {
                 **p.as_dict(), "amount": format_fen(p.amount_fen), "on": p.document_date.isoformat(), **(extra or {})},
-                actor_of(index)), (index,)))
+                actor_of(index), correlation_id=correlation_of(index)), (index,)))
         return out
     return events
 
 
 async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Judgement, *,
                  actor: Mapping[str, Any], posted_at: datetime, events: EventsFor | None = None,
-                 actors: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+                 actors: Sequence[Mapping[str, Any]] | None = None,
+                 correlations: Sequence[str | None] | None = None) -> list[dict[str, Any]]:
     """Write the accepted entries of ``judgement``: their events (``events``; default one event per
     posting, version 1) and their rows, each row with the seq of the event that carries it.
-    Returns the appended events. ``actors``: each entry's own actor (entries of several requests
-    committed together, :mod:`shared.web.group_commit`), else ``actor`` for all.
+    Returns the appended events. ``actors`` / ``correlations``: each entry's own actor and
+    correlation id (entries of several requests committed together, :mod:`shared.web.group_commit`),
+    else ``actor`` and the context's correlation for all.
 
     The log is locked first (its tail gives every event its seq), then the posting rows go in; for a
     large batch the rows are copied while the events are prepared (canonical JSON of their data,
@@ -376,7 +379,8 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     if not accepted:
         return []
     actor_of = actors.__getitem__ if actors is not None else (lambda index: actor)
-    planned = list((events or _one_event_each(entries, actor_of))(accepted))
+    correlation_of = correlations.__getitem__ if correlations is not None else (lambda index: None)
+    planned = list((events or _one_event_each(entries, actor_of, correlation_of))(accepted))
     carried = [index for _, positions in planned for index in positions]
     if len(carried) != len(accepted) or set(carried) != set(accepted):
         raise ValueError("the events do not carry every accepted posting exactly once")
@@ -458,10 +462,12 @@ async def post(session: AsyncSession, posting: Posting, *, actor: Mapping[str, A
 
 
 class Grouped(NamedTuple):
-    """One request's entry in a group of requests committed together (its own actor)."""
+    """One request's entry in a group of requests committed together: its own actor and
+    correlation id (the group runs in one task, outside the requests' contexts)."""
 
     entry: Entry
     actor: Mapping[str, Any]
+    correlation_id: str | None = None
 
 
 async def post_each(session: AsyncSession, items: Sequence[Grouped]) -> list[dict[str, Any] | Problem]:
@@ -482,7 +488,8 @@ async def post_each(session: AsyncSession, items: Sequence[Grouped]) -> list[dic
     entries = [items[p].entry for p in positions]
     judgement = await judge(session, entries)
     appended = await record(session, entries, judgement, actor={}, posted_at=log_now(session),
-                            actors=[items[p].actor for p in positions])
+                            actors=[items[p].actor for p in positions],
+                            correlations=[items[p].correlation_id for p in positions])
     for index, event in zip(judgement.accepted, appended):
         outcomes[positions[index]] = event
     for refusal in judgement.refused:

@@ -27,7 +27,10 @@ Guarantees:
    retry sent while its first attempt's group commits waits on the key's row (the claim is an
    uncommitted insert) and then replays the committed response — or, if that group rolled back,
    claims the key itself. No grouped request is ever seen in flight by another.
-6. **Bounded latency.** A group closes when ``max_members`` have joined, or ``window`` seconds
+6. **Each member's own context.** ``apply`` runs in one task outside the members' requests:
+   whatever a member's work needs from its request (its actor, its correlation id) travels in
+   the work itself, so every event still names its own request.
+7. **Bounded latency.** A group closes when ``max_members`` have joined, or ``window`` seconds
    after its first member (default 0: no waiting — the requests that arrive while a group commits
    form the next one, so a lone request pays nothing).
 """

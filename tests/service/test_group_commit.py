@@ -46,8 +46,8 @@ def disbursement(amount: str, line_ref: str) -> dict:
 async def send_together(f: Funds, bodies: list[dict], keys: list[str] | None = None):
     headers = bearer(f.settings, "county_finance", JINGHE)
     keys = keys or [f"k-{body['line_ref']}" for body in bodies]
-    return await asyncio.gather(*(f.client.post("/disbursements", json=body, headers={**headers, "Idempotency-Key": key})
-                                  for body, key in zip(bodies, keys)))
+    return await asyncio.gather(*(f.client.post("/disbursements", json=body, headers={
+        **headers, "Idempotency-Key": key, "X-Correlation-ID": f"c-{body['line_ref']}"}) for body, key in zip(bodies, keys)))
 
 
 def groups(f: Funds) -> int:
@@ -69,6 +69,9 @@ async def test_concurrent_disbursements_from_one_hot_account_refuse_exactly_thos
     [row] = await f.db("SELECT balance_fen FROM accounts WHERE kind = 'committed' AND reference = 'P-1'")
     assert row["balance_fen"] == 10_000
     assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == events_before + 6
+    # each event carries its own request's correlation id, though one task committed them all
+    correlated = await f.db("SELECT data->>'reference' AS ref, correlation_id FROM events WHERE type = 'funds.disbursement.posted'")
+    assert {(r["ref"], r["correlation_id"]) for r in correlated} == {(ref, f"c-{ref}") for ref in accepted}
     assert await f.db("SELECT key FROM idempotency_keys WHERE state <> 'completed'") == []
     completed = {r["key"] for r in await f.db("SELECT key FROM idempotency_keys WHERE key LIKE 'k-L-%'")}
     assert completed == {f"k-{ref}" for ref in accepted}  # refused requests leave their key free

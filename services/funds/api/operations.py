@@ -17,7 +17,7 @@ from services.funds.domain import AccountKey, Posting, check_allocation_by_facto
 from services.funds.ledger_store import Entry, Grouped, post, post_each
 from services.funds.deadlines_store import set_for_receipt, view
 from services.funds.models import accounts, postings, projects_view
-from shared import divisions
+from shared import context, divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
 from shared.errors import Problem, Unprocessable
@@ -241,7 +241,8 @@ async def disburse(body: DisbursementIn, request: Request,
         _key(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee),
         {"payee": body.payee.model_dump(), "project_code": body.project_code, "reference": body.line_ref or payee},
         body.line_ref)
-    return await GroupCommit.of(request, "postings", _post_group).submit(request, Grouped(entry, principal.actor()))
+    grouped = Grouped(entry, principal.actor(), context.correlation_id.get())
+    return await GroupCommit.of(request, "postings", _post_group).submit(request, grouped)
 
 
 async def _post_group(session, items: list[Grouped]) -> list[Response | Problem]:
