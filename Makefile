@@ -27,6 +27,7 @@ bench: install
 	$(BIN)/python bench/events_append.py
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/ledger_post.py
+	$(BIN)/python bench/disbursements_load.py
 	$(BIN)/python bench/audit_replay.py
 
 clean:

@@ -3,17 +3,26 @@ RESULTS.md, and latency percentiles."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import os
 import platform
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from deploy.embedded import EmbeddedPostgres
+import httpx
+import psutil
+
+from deploy.embedded import EmbeddedPostgres, free_port
+from shared.config import settings_for
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def local_postgres_answers() -> bool:
@@ -56,3 +65,51 @@ def percentiles(latencies: list[float]) -> tuple[float, float, float]:
     """p50, p95, p99 in milliseconds of latencies in seconds."""
     q = statistics.quantiles([x * 1000 for x in latencies], n=100)
     return q[49], q[94], q[98]
+
+
+def service_app():
+    """The app a :class:`ServiceProcess` serves (``uvicorn --factory``): the service named by
+    FUPIN_BENCH_SERVICE, settings from FUPIN_*, no background workers (the request path only)."""
+    service = os.environ["FUPIN_BENCH_SERVICE"]
+    module = importlib.import_module(f"services.{service}.app")
+    return module.create_app(settings_for(service), run_background=False)
+
+
+class ServiceProcess:
+    """A service served by ``uvicorn --factory`` (``workers`` processes) in a child process on a
+    free port, on the given database; the CPU of it and its workers."""
+
+    def __init__(self, service: str, server_url: str, database: str, workers: int = 1, **settings: str):
+        """``settings``: more FUPIN_* variables for the service (``group_commit_max_members="1"``)."""
+        self.port = free_port()
+        env = {**os.environ, "FUPIN_DATABASE_URL": server_url, f"FUPIN_{service.upper()}_DATABASE": database,
+               "FUPIN_BENCH_SERVICE": service, "FUPIN_LOG_LEVEL": "WARNING",
+               "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **{f"FUPIN_{k.upper()}": v for k, v in settings.items()}}
+        env.pop("FUPIN_KAFKA_BOOTSTRAP", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "harness:service_app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+             "--timeout-keep-alive", "120"],
+            cwd=ROOT, env=env)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    async def ready(self) -> None:
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            for _ in range(600):
+                if self.process.poll() is not None:
+                    raise SystemExit("the service process exited before it answered")
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise SystemExit("the service process did not answer within 60 s")
+
+    def cpu(self) -> float:
+        root = psutil.Process(self.process.pid)
+        return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)

@@ -7,6 +7,7 @@ production verifies against the identity provider's JWKS (``FUPIN_JWT_JWKS_URL``
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass
@@ -158,6 +159,7 @@ class TokenVerifier:
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         if settings.env == "production" and self._jwks is None:
             raise RuntimeError("production needs FUPIN_JWT_JWKS_URL")
+        self.local = self._jwks is None  # no I/O to verify: the development secret
 
     def verify(self, token: str) -> Principal:
         try:
@@ -187,12 +189,26 @@ class TokenVerifier:
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by `fupin token issue` in development")
 
 
-def current_principal(
+async def verified(request: Request, token: str) -> Principal:
+    """The principal of ``token``, verified once per request (the idempotency scope and the
+    endpoint's dependencies ask for it; the answer is kept on the request). A JWKS look-up, which
+    may fetch the identity provider's keys, runs in a thread; a development token is checked on
+    the event loop (no thread hop)."""
+    known = getattr(request.state, "verified_token", None)
+    if known is not None and known[0] == token:
+        return known[1]
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = verifier.verify(token) if verifier.local else await asyncio.to_thread(verifier.verify, token)
+    request.state.verified_token = (token, principal)
+    return principal
+
+
+async def current_principal(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("需要身份令牌 (a bearer token is required)")
-    principal = request.app.state.token_verifier.verify(credentials.credentials)
+    principal = await verified(request, credentials.credentials)
     request.state.principal = principal
     return principal
 
@@ -205,7 +221,7 @@ def require(*roles: str, write: bool = False) -> Callable[..., Principal]:
     """
     allowed = frozenset({Role(r).value for r in roles} | {Role.admin.value} | (set() if write else {Role.auditor.value}))
 
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
         return authorise(principal, allowed)
 
     dependency.allowed_roles = allowed  # read by the idempotent route to authorise before a replay

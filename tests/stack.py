@@ -7,12 +7,14 @@ private to the stack, all on one settable clock.
         await stack.wait_until(lambda: ...)
 
 Background work runs: relays, consumers, announcement and deadline schedulers (every 0.2 s).
+Topics have ``FUPIN_TEST_PARTITIONS`` partitions (default 1; CI runs the e2e tests again with 3).
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +28,9 @@ from shared.auth import issue_token
 from shared.clock import SettableClock
 from shared.config import SERVICES, Settings
 from tests.conftest import fetch
+
+
+PARTITIONS = int(os.environ.get("FUPIN_TEST_PARTITIONS", "1"))
 
 
 async def wait_until(predicate: Callable[[], Awaitable[Any]], timeout: float = 60.0, every: float = 0.1) -> Any:
@@ -77,7 +82,7 @@ class ServiceStack:
         prefix = f"t{uuid.uuid4().hex[:10]}"
         for service in SERVICES:
             stack.settings[service] = await databases.new(
-                service, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix, topic_partitions=1,
+                service, kafka_bootstrap=broker.bootstrap, topic_prefix=prefix, topic_partitions=PARTITIONS,
                 scheduler_seconds=0.2, consumer_catchup_seconds=1.0, relay_poll_seconds=0.2,
                 host="127.0.0.1", port=ports[service], **urls, **overrides)
         servers: list[tuple[uvicorn.Server, asyncio.Task]] = []

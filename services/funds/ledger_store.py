@@ -347,23 +347,28 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
     return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
 
 
-def _one_event_each(entries: Sequence[Entry], actor: Mapping[str, Any]) -> EventsFor:
+def _one_event_each(entries: Sequence[Entry], actor_of: Callable[[int], Mapping[str, Any]],
+                    correlation_of: Callable[[int], str | None]) -> EventsFor:
     def events(accepted: list[int]) -> list[tuple[NewEvent, Sequence[int]]]:
         out = []
         for index in accepted:
             p, extra = entries[index].posting, entries[index].extra
             out.append((NewEvent(EVENT_TYPES[p.operation], str(p.to), {
                 **p.as_dict(), "amount": format_fen(p.amount_fen), "on": p.document_date.isoformat(), **(extra or {})},
-                actor), (index,)))
+                actor_of(index), correlation_id=correlation_of(index)), (index,)))
         return out
     return events
 
 
 async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Judgement, *,
-                 actor: Mapping[str, Any], posted_at: datetime, events: EventsFor | None = None) -> list[dict[str, Any]]:
+                 actor: Mapping[str, Any], posted_at: datetime, events: EventsFor | None = None,
+                 actors: Sequence[Mapping[str, Any]] | None = None,
+                 correlations: Sequence[str | None] | None = None) -> list[dict[str, Any]]:
     """Write the accepted entries of ``judgement``: their events (``events``; default one event per
     posting, version 1) and their rows, each row with the seq of the event that carries it.
-    Returns the appended events.
+    Returns the appended events. ``actors`` / ``correlations``: each entry's own actor and
+    correlation id (entries of several requests committed together, :mod:`shared.web.group_commit`),
+    else ``actor`` and the context's correlation for all.
 
     The log is locked first (its tail gives every event its seq), then the posting rows go in; for a
     large batch the rows are copied while the events are prepared (canonical JSON of their data,
@@ -373,7 +378,9 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     accepted = judgement.accepted
     if not accepted:
         return []
-    planned = list((events or _one_event_each(entries, actor))(accepted))
+    actor_of = actors.__getitem__ if actors is not None else (lambda index: actor)
+    correlation_of = correlations.__getitem__ if correlations is not None else (lambda index: None)
+    planned = list((events or _one_event_each(entries, actor_of, correlation_of))(accepted))
     carried = [index for _, positions in planned for index in positions]
     if len(carried) != len(accepted) or set(carried) != set(accepted):
         raise ValueError("the events do not carry every accepted posting exactly once")
@@ -382,13 +389,15 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     prepared = prepare(session, new_events) if small else []  # before the lock: a shorter critical section
     tail = await lock_log(session)
     seq_of = {index: tail.seq + number for number, (_, positions) in enumerate(planned, start=1) for index in positions}
-    pairs, actor_json = judgement.accounts, json.dumps(dict(actor), ensure_ascii=False)
+    pairs, actor_texts = judgement.accounts, {}
     rows = []
     for index in accepted:
         seq = seq_of[index]
         entry = entries[index]
         p = entry.posting
         source, target = pairs[index]
+        who = actor_of(index)
+        actor_json = actor_texts.get(id(who)) or actor_texts.setdefault(id(who), json.dumps(dict(who), ensure_ascii=False))
         rows.append((p.posting_id, seq, p.operation, source, target, p.amount_fen, p.document_no,
                      p.document_date, p.purpose, p.reference, entry.line_ref, actor_json, posted_at))
     async with raw_connection(session) as conn:
@@ -446,10 +455,52 @@ async def post(session: AsyncSession, posting: Posting, *, actor: Mapping[str, A
     """Record one posting and its event; returns the event. Raises the domain's errors (422)."""
     outcome = await post_many(session, [Entry(posting, extra, line_ref)], actor=actor, posted_at=posted_at, partial=True)
     if outcome.already_posted:
-        raise Conflict(f"该笔支付已入账 (the line {line_ref!r} was already posted)", slug="duplicate-line", line_ref=line_ref)
+        raise _posted_before(line_ref)
     if outcome.refused:
         raise outcome.refused[0]["error"]  # the domain's own error: its code, citation and status
     return outcome.events[0]
+
+
+class Grouped(NamedTuple):
+    """One request's entry in a group of requests committed together: its own actor and
+    correlation id (the group runs in one task, outside the requests' contexts)."""
+
+    entry: Entry
+    actor: Mapping[str, Any]
+    correlation_id: str | None = None
+
+
+async def post_each(session: AsyncSession, items: Sequence[Grouped]) -> list[dict[str, Any] | Problem]:
+    """Post the entries of several requests in the caller's transaction, judged together in order
+    against the accounts locked once (:func:`judge`) and recorded by one append (:func:`record`):
+    each request's own outcome, in order — its event, or its own refusal (the domain's error; a
+    line reference posted before, or twice in the group, is a 409). A refused request refuses
+    only itself. The recorded time is the transaction's (the session's clock)."""
+    outcomes: list[dict[str, Any] | Problem | None] = [None] * len(items)
+    positions, seen = [], set()
+    for position, item in enumerate(items):
+        ref = item.entry.line_ref
+        if ref is not None and ref in seen:
+            outcomes[position] = _posted_before(ref)
+            continue
+        seen.add(ref)
+        positions.append(position)
+    entries = [items[p].entry for p in positions]
+    judgement = await judge(session, entries)
+    appended = await record(session, entries, judgement, actor={}, posted_at=log_now(session),
+                            actors=[items[p].actor for p in positions],
+                            correlations=[items[p].correlation_id for p in positions])
+    for index, event in zip(judgement.accepted, appended):
+        outcomes[positions[index]] = event
+    for refusal in judgement.refused:
+        outcomes[positions[refusal["index"]]] = refusal["error"]
+    for index in judgement.already_posted:
+        outcomes[positions[index]] = _posted_before(entries[index].line_ref)
+    return outcomes  # type: ignore[return-value]
+
+
+def _posted_before(line_ref: str | None) -> Conflict:
+    return Conflict(f"该笔支付已入账 (the line {line_ref!r} was already posted)", slug="duplicate-line", line_ref=line_ref)
 
 
 def public_refusal(refusal: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +33,7 @@ from services.registry.domain.workflow import DECISIONS
 from services.registry.imports import households_of
 from shared.auth import SYSTEM
 from shared.events import NewEvent
-from shared.events.consumer import Handler
+from shared.events.consumer import Handler, takes_many
 from shared.events.store import parse_time
 from shared.logging import get_logger
 
@@ -45,11 +45,22 @@ def _head(members: list[dict[str, Any]]) -> str | None:
     return next((m.get("name") for m in members if m.get("relation") == "head"), None)
 
 
+#: Households in, one statement whatever their number (arrays, not one parameter per value).
+_UPSERT = text(
+    "INSERT INTO registry_households (id, number, division, status, head_name, persons) "
+    "SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:number AS text[]), CAST(:division AS text[]), "
+    "CAST(:status AS text[]), CAST(:head_name AS text[]), CAST(:persons AS int[])) "
+    "ON CONFLICT (id) DO UPDATE SET number = EXCLUDED.number, division = EXCLUDED.division, "
+    "status = EXCLUDED.status, head_name = EXCLUDED.head_name, persons = EXCLUDED.persons"
+)
+_UPSERT_COLUMNS = ("id", "number", "division", "status", "head_name", "persons")
+
+
 async def _upsert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        statement = insert(HOUSEHOLDS).values(rows)
-        await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_={
-            c: statement.excluded[c] for c in ("number", "division", "status", "head_name", "persons")}))
+    """Insert or update households; of several rows for one household the last one counts."""
+    latest = {row["id"]: row for row in rows}
+    if latest:
+        await session.execute(_UPSERT, {c: [row[c] for row in latest.values()] for c in _UPSERT_COLUMNS})
 
 
 def _ids(values: list[str]) -> list[uuid.UUID]:
@@ -63,20 +74,14 @@ def _ids(values: list[str]) -> list[uuid.UUID]:
     return ids
 
 
-async def _set_status(session: AsyncSession, ids: list[str], status: str) -> None:
-    await session.execute(update(HOUSEHOLDS).where(HOUSEHOLDS.c.id.in_(_ids(ids))).values(status=status))
-
-
 # -- registry ------------------------------------------------------------------------------------
 
-async def on_imported(session: AsyncSession, event: dict[str, Any]) -> None:
+@takes_many
+async def on_imported(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Imports (each of many households): every household of the run in one statement."""
     await _upsert(session, [{"id": uuid.UUID(h["id"]), "number": h["number"], "division": h["division"],
                              "status": h["status"], "head_name": _head(h["members"]), "persons": len(h["members"])}
-                            for h in households_of(event["data"])])
-
-
-async def on_exits_imported(session: AsyncSession, event: dict[str, Any]) -> None:
-    await _set_status(session, [h["id"] for h in event["data"]["households"]], "exited")
+                            for event in events for h in households_of(event["data"])])
 
 
 async def on_proposed(session: AsyncSession, event: dict[str, Any]) -> None:
@@ -86,18 +91,34 @@ async def on_proposed(session: AsyncSession, event: dict[str, Any]) -> None:
                              "head_name": _head(data["members"]), "persons": len(data["members"])}])
 
 
-async def on_step(session: AsyncSession, event: dict[str, Any]) -> None:
-    await _set_status(session, [event["subject"]], event["data"]["to"])
+#: The statuses an event of the registry sets: [(household id, status)].
+STATUS_CHANGES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
+    "registry.households.exits_imported": lambda e: [(h["id"], "exited") for h in e["data"]["households"]],
+    **{f"registry.household.{action.replace('-', '_')}": lambda e: [(e["subject"], e["data"]["to"])]
+       for action in DECISIONS},
+    "registry.households.noticed": lambda e: [(h, e["data"]["to"]) for h in e["data"]["household_ids"]],
+    "registry.household.removed": lambda e: [(e["subject"], "removed")],
+    "registry.household.returned": lambda e: [(e["subject"], "registered")],
+}
+
+_SET_STATUS = text(
+    "UPDATE registry_households SET status = v.status "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[])) AS v(id, status) "
+    "WHERE registry_households.id = v.id"
+)
 
 
-async def on_noticed(session: AsyncSession, event: dict[str, Any]) -> None:
-    await _set_status(session, event["data"]["household_ids"], event["data"]["to"])
-
-
-def _status_is(status: str) -> Handler:
-    async def handler(session: AsyncSession, event: dict[str, Any]) -> None:
-        await _set_status(session, [event["subject"]], status)
-    return handler
+@takes_many
+async def on_status_changes(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Steps, notices, exits, removals and returns of a run: each household's last status, one
+    statement. (A household this model does not know is not updated.)"""
+    latest: dict[uuid.UUID, str] = {}
+    for event in events:
+        for household, status in STATUS_CHANGES[event["type"]](event):
+            for key in _ids([household]):
+                latest[key] = status
+    if latest:
+        await session.execute(_SET_STATUS, {"ids": list(latest), "statuses": list(latest.values())})
 
 
 def _persons_change(delta: int) -> Handler:
@@ -143,12 +164,8 @@ async def mark_funded(session: AsyncSession, project: Project, on: date, now) ->
 CONSUMES: dict[str, dict[str, Handler]] = {
     "registry": {
         "registry.households.imported": on_imported,
-        "registry.households.exits_imported": on_exits_imported,
         "registry.household.proposed": on_proposed,
-        **{f"registry.household.{action.replace('-', '_')}": on_step for action in DECISIONS},
-        "registry.households.noticed": on_noticed,
-        "registry.household.removed": _status_is("removed"),
-        "registry.household.returned": _status_is("registered"),
+        **dict.fromkeys(STATUS_CHANGES, on_status_changes),
         "registry.member.added": _persons_change(+1),
         "registry.member.left": _persons_change(-1),
     },

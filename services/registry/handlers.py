@@ -20,61 +20,101 @@ causation is the consumed event). A benefit for a household the registry does no
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import uuid6
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import BATCH_EVENT_TYPES, postings_of
-from services.registry.models import Benefit, Household
+from shared.bulk import uuid7s
+from shared.db import raw_connection
 from shared.events import NewEvent, append
-from shared.events.consumer import Handler
+from shared.events.consumer import Handler, caused_by, takes_many
 from shared.logging import get_logger
 from shared.money import parse_yuan
 
 log = get_logger("fupin.registry.handlers")
 
 
-async def _record_benefit(session: AsyncSession, event: dict[str, Any], *, household_id: str, source: str,
-                          reference: str, kind: str, amount: str, on: str, source_key: str | None = None) -> None:
+@dataclass(frozen=True)
+class Received:
+    """One benefit a consumed event reports: for which household, what, and under which key."""
+
+    event: dict[str, Any]
+    household_id: str
+    reference: str
+    kind: str
+    amount: str
+    on: str
+    source_key: str  # the benefit's ``source_event``: the event id, or ``<event id>/<posting id>``
+
+
+_KNOWN = text("SELECT id FROM households WHERE id = ANY(CAST(:ids AS uuid[]))")
+_BENEFIT_COLUMNS = ("id", "household_id", "source_event", "source", "reference", "kind", "amount_fen", "on")
+
+
+def _household_key(value: str) -> uuid.UUID | None:
     try:
-        key = uuid.UUID(household_id)
+        return uuid.UUID(value)
     except ValueError:
-        key = None
-    known = key is not None and await session.scalar(select(Household.id).where(Household.id == key))
-    if not known:
-        log.warning("benefit for an unknown household ignored", source_event=event["id"], household_id=household_id)
+        return None
+
+
+async def _record_benefits(session: AsyncSession, source: str, received: list[Received]) -> None:
+    """Record the benefits of households the registry knows — one look-up, one insert and one
+    append for all of them — and log the others."""
+    keys = {r.household_id: _household_key(r.household_id) for r in received}
+    wanted = [k for k in keys.values() if k is not None]
+    known = set((await session.scalars(_KNOWN, {"ids": wanted}))) if wanted else set()
+    for r in received:
+        if keys[r.household_id] not in known:
+            log.warning("benefit for an unknown household ignored", source_event=r.event["id"], household_id=r.household_id)
+    accepted = [r for r in received if keys[r.household_id] in known]
+    if not accepted:
         return
-    benefit = Benefit(id=uuid6.uuid7(), household_id=key, source_event=source_key or event["id"], source=source,
-                      reference=reference, kind=kind, amount_fen=parse_yuan(amount), on=date.fromisoformat(on))
-    session.add(benefit)
-    # the registry's own log records it too (caused by the consumed event), so a replay of the
+    ids, actor = uuid7s(len(accepted)), _service_actor(source)
+    rows = [(benefit_id, keys[r.household_id], r.source_key, source, r.reference, r.kind, parse_yuan(r.amount),
+             date.fromisoformat(r.on)) for benefit_id, r in zip(ids, accepted)]
+    # the registry's own log records each too (caused by the consumed event), so a replay of the
     # registry alone rebuilds every household's benefits
-    await append(session, [NewEvent("registry.benefit.recorded", str(key), {
-        "benefit_id": str(benefit.id), "source": source, "reference": reference, "kind": kind, "amount": amount,
-        "on": on, "source_event": event["id"]}, {"sub": f"service:{source}", "roles": ["service"], "division": "000000000000"})])
+    events = [NewEvent("registry.benefit.recorded", str(keys[r.household_id]), {
+        "benefit_id": benefit_id, "source": source, "reference": r.reference, "kind": r.kind, "amount": r.amount,
+        "on": r.on, "source_event": r.event["id"]}, actor, **caused_by(r.event)) for benefit_id, r in zip(ids, accepted)]
+    async with raw_connection(session) as conn:  # the look-up above opened the transaction; COPY joins it
+        await conn.copy_records_to_table("benefits", records=rows, columns=_BENEFIT_COLUMNS)
+    await append(session, events)
 
 
-async def on_project_benefit(session: AsyncSession, event: dict[str, Any]) -> None:
-    data = event["data"]
-    await _record_benefit(session, event, household_id=data["household_id"], source="projects",
-                          reference=data["project_code"], kind=data["kind"], amount=data["amount"], on=data["on"])
+def _service_actor(source: str) -> dict[str, Any]:
+    return {"sub": f"service:{source}", "roles": ["service"], "division": "000000000000"}
 
 
-async def on_disbursement(session: AsyncSession, event: dict[str, Any]) -> None:
-    many = event["type"] in BATCH_EVENT_TYPES  # several postings in one event: one benefit each
-    for posting in postings_of(event):
-        payee = posting.get("payee") or {}
-        if payee.get("kind") == "household":
-            await _record_benefit(session, event, household_id=payee["household_id"], source="funds",
-                                  reference=posting.get("line_ref") or posting.get("reference") or "",
-                                  kind="payment", amount=posting["amount"], on=posting["on"],
-                                  source_key=f"{event['id']}/{posting['posting_id']}" if many else None)
+@takes_many
+async def on_project_benefits(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    await _record_benefits(session, "projects", [
+        Received(event, e["household_id"], e["project_code"], e["kind"], e["amount"], e["on"], event["id"])
+        for event in events for e in [event["data"]]])
+
+
+@takes_many
+async def on_disbursements(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Every household posting of the run's disbursements (single or batch) as one benefit each."""
+    received = []
+    for event in events:
+        many = event["type"] in BATCH_EVENT_TYPES  # several postings in one event: one benefit each
+        for posting in postings_of(event):
+            payee = posting.get("payee") or {}
+            if payee.get("kind") == "household":
+                received.append(Received(
+                    event, payee["household_id"], posting.get("line_ref") or posting.get("reference") or "",
+                    "payment", posting["amount"], posting["on"],
+                    f"{event['id']}/{posting['posting_id']}" if many else event["id"]))
+    await _record_benefits(session, "funds", received)
 
 
 CONSUMES: dict[str, dict[str, Handler]] = {
-    "projects": {"projects.benefit.recorded": on_project_benefit},
-    "funds": {"funds.disbursement.posted": on_disbursement, "funds.disbursement.batch_posted": on_disbursement},
+    "projects": {"projects.benefit.recorded": on_project_benefits},
+    "funds": {"funds.disbursement.posted": on_disbursements, "funds.disbursement.batch_posted": on_disbursements},
 }

@@ -2,31 +2,44 @@
 
 Guarantees:
 
-* **Effectively once.** Each event is applied in one DB transaction together with an ``inbox``
-  row (source, event id) and the new position of its source; an event already in the inbox, or
-  at or below the source's position, is skipped. Kafka offsets are committed only after that
-  transaction commits, so a crash re-delivers and the re-delivery is skipped.
-* **In order, without gaps.** Each source's events are applied in seq order. On a jump (the
-  broker lost messages, or partitions interleave) the missing range is fetched from the
-  source's ``GET /events?after=`` feed and applied first. A gap at the *end* of the log shows
-  no jump, so at start and whenever it has been idle for ``consumer_catchup_seconds`` the
-  consumer also asks each source's feed for its last seq and backfills up to it.
+* **Effectively once.** The events of one source taken from one fetch (or one page of its feed)
+  are applied in one DB transaction, together with one bulk ``inbox`` insert of their (source,
+  event id) and the source's new position; an event already in the inbox, or at or below the
+  source's position, is skipped — so a redelivered batch, or a batch that overlaps one already
+  applied, applies each event exactly once. A crash (or a handler failing) mid-batch rolls the
+  whole batch back: nothing of it is applied, and the position stays where it was. Kafka offsets
+  are committed only after those transactions commit, so a crash re-delivers.
+* **Several consumers of one service cooperate.** Worker processes, or members of one consumer
+  group that hold different partitions, apply a source's events under one transaction-scoped
+  lock of that source in the service's database; each batch first reads the stored position
+  and drops what another one applied meanwhile, so the position only moves forward and no
+  event is handled twice.
+* **In order, without gaps.** Each source's events are applied in seq order (a fetch is sorted by
+  seq per source, so partitions that interleave cost no backfill). On a jump (the broker lost
+  messages, or a partition is behind another) the missing range is fetched from the source's
+  ``GET /events?after=`` feed and applied first. A gap at the *end* of the log shows no jump, so at
+  start and whenever it has been idle for ``consumer_catchup_seconds`` the consumer also asks each
+  source's feed for its last seq and backfills up to it.
 * **Authentic.** Every event must link to the previous one of its source (``prev_hash``) and
   its hash must match its content. The broker is only transport: a message that does not
   verify is rejected (logged, counted) and the authentic event is fetched from the source's
   feed instead. An event from the feed itself that does not verify means the source's log is
-  broken: :class:`ChainBroken` halts the consumer (it retries every few seconds, logging each
-  time) rather than apply unverifiable data. A message claiming a seq the source's log does not
-  have is likewise rejected and skipped.
+  broken: the events before it are applied, then :class:`ChainBroken` halts the consumer (it
+  retries every few seconds, logging each time) rather than apply unverifiable data. A message
+  claiming a seq the source's log does not have is likewise rejected and skipped.
 
-Handlers are ``async def handler(session, event)``; they run with the consumed event as the
-causation of anything they append.
+Handlers are ``async def handler(session, event)``, run with the consumed event as the causation
+of anything they append; or, marked :func:`takes_many`, ``async def handler(session, events)``
+taking each run of consecutive events of the batch that share the handler, in seq order, so that
+a read model can apply them as one statement — such a handler names each consumed event as the
+causation (and its correlation) of whatever it appends itself (:func:`caused_by`).
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any, Awaitable, Callable, Mapping
 
 import httpx
@@ -37,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from shared import context
 from shared.auth import service_token
 from shared.config import Settings, topic_of
+from shared.db import raw_connection
 from shared.events.chain import GENESIS, compute_hash
 from shared.events.relay import decode_message
 from shared.events.topics import ensure_topic
@@ -46,8 +60,35 @@ from shared.metrics import CONSUMER_LAG, CONSUMER_PROCESSED
 
 log = get_logger("fupin.consumer")
 
-Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+OneHandler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+ManyHandler = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]  # marked with takes_many
+Handler = OneHandler | ManyHandler
 FEED_PAGE = 500
+#: One statement records a batch's events in the inbox; only the new ones come back.
+_INBOX = text(
+    "INSERT INTO inbox (source, event_id, seq, type) "
+    "SELECT :source, * FROM unnest(CAST(:ids AS uuid[]), CAST(:seqs AS bigint[]), CAST(:types AS text[])) "
+    "ON CONFLICT DO NOTHING RETURNING event_id::text"
+)
+_APPLY_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_READ_POSITION = text("SELECT last_seq, last_hash FROM consumer_positions WHERE source = :source")
+_POSITION = (
+    "INSERT INTO consumer_positions (source, last_seq, last_hash) VALUES ($1, $2, $3) "
+    "ON CONFLICT (source) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+    "last_hash = EXCLUDED.last_hash, updated_at = now()"
+)
+
+
+def takes_many(handler: ManyHandler) -> ManyHandler:
+    """Mark ``handler`` as one that applies a run of consecutive events at once (see the module)."""
+    handler.takes_many = True  # type: ignore[attr-defined]
+    return handler
+
+
+def caused_by(event: Mapping[str, Any]) -> dict[str, str]:
+    """The causation and correlation of what a handler appends because of ``event``
+    (``NewEvent(..., **caused_by(event))``)."""
+    return {"causation_id": event["id"], "correlation_id": event["correlation_id"]}
 
 
 class ChainBroken(RuntimeError):
@@ -105,10 +146,9 @@ class Consumer(Worker):
         try:
             while not self._stopping:
                 batches = await kafka.getmany(timeout_ms=1000, max_records=FEED_PAGE)
-                for partition, messages in batches.items():
-                    for message in messages:
-                        await self.apply(decode_message(message.value))
-                    await kafka.commit({partition: messages[-1].offset + 1})
+                if batches:
+                    await self.apply_many([decode_message(m.value) for ms in batches.values() for m in ms])
+                    await kafka.commit({partition: ms[-1].offset + 1 for partition, ms in batches.items()})
                 await self._report_lag(kafka)
                 if batches:
                     next_catch_up = loop.time() + self.settings.consumer_catchup_seconds
@@ -157,24 +197,46 @@ class Consumer(Worker):
         self.positions = {row.source: Position(row.last_seq, row.last_hash) for row in rows}
 
     async def apply(self, event: dict[str, Any]) -> None:
-        """Apply one event from the broker: skip it, or backfill up to it, then apply it."""
-        source, seq = event["source"], event["seq"]
-        position = self.positions.setdefault(source, Position())
-        if seq <= position.seq:
-            CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc()
-            return
-        if seq > position.seq + 1:
-            await self.backfill(source, until=seq - 1)
-        if not self._continues_chain(event):
-            log.error("rejected a message that does not verify; the feed will supply the event",
-                      service=self.settings.service, source=source, seq=seq, event_id=event.get("id"))
-            CONSUMER_PROCESSED.labels(self.settings.service, source, "rejected").inc()
-            await self.backfill(source, until=seq)
-            return
-        await self._apply_one(event, outcome="handled")
+        """Apply one event from the broker (see :meth:`apply_many`)."""
+        await self.apply_many([event])
+
+    async def apply_many(self, events: list[dict[str, Any]]) -> None:
+        """Apply events from the broker, of any sources in any order: per source in seq order,
+        skipping what was applied, backfilling jumps, rejecting what does not verify; the verified
+        events between two such interruptions go into one transaction."""
+        by_source: dict[str, dict[int, dict[str, Any]]] = {}
+        for event in events:
+            by_source.setdefault(event["source"], {}).setdefault(event["seq"], event)
+        for source, by_seq in by_source.items():
+            await self._apply_source(source, [by_seq[seq] for seq in sorted(by_seq)])
+
+    async def _apply_source(self, source: str, events: list[dict[str, Any]]) -> None:
+        run: list[dict[str, Any]] = []
+        for event in events:
+            seq = event["seq"]
+            tail = Position(run[-1]["seq"], run[-1]["hash"]) if run else self.positions.setdefault(source, Position())
+            if seq <= tail.seq:
+                CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc()
+                continue
+            if seq == tail.seq + 1 and _continues(event, tail):
+                run.append(event)
+                continue
+            await self._apply_batch(source, run, outcome="handled")
+            run = []
+            if seq > tail.seq + 1:
+                await self.backfill(source, until=seq - 1)
+            if _continues(event, self.positions[source]):
+                run.append(event)
+            elif seq > self.positions[source].seq:
+                log.error("rejected a message that does not verify; the feed will supply the event",
+                          service=self.settings.service, source=source, seq=seq, event_id=event.get("id"))
+                CONSUMER_PROCESSED.labels(self.settings.service, source, "rejected").inc()
+                await self.backfill(source, until=seq)
+        await self._apply_batch(source, run, outcome="handled")
 
     async def backfill(self, source: str, until: int) -> None:
-        """Fetch and apply the source's events after our position up to ``until`` from its feed."""
+        """Fetch and apply the source's events after our position up to ``until`` from its feed,
+        a page per transaction."""
         self.positions.setdefault(source, Position())
         log.info("backfilling from feed", service=self.settings.service, source=source,
                  after=self.positions[source].seq, until=until)
@@ -184,39 +246,82 @@ class Consumer(Worker):
                 log.warning("the source's feed ends before the claimed seq", service=self.settings.service,
                             source=source, feed_ends_at=after, claimed=until)
                 return
-            for event in events:
-                if event["seq"] > until:
-                    return
-                await self._apply_one(event, outcome="backfilled")
+            page = [event for event in events if event["seq"] <= until]
+            verified = _verified_prefix(page, self.positions[source])
+            await self._apply_batch(source, verified, outcome="backfilled")
+            if len(verified) < len(page):
+                raise ChainBroken(f"{source} event seq {page[len(verified)]['seq']} does not continue the "
+                                  f"verified chain at seq {self.positions[source].seq}")
+            if len(page) < len(events):
+                return
 
-    def _continues_chain(self, event: dict[str, Any]) -> bool:
-        position = self.positions.setdefault(event["source"], Position())
-        return (event["seq"] == position.seq + 1 and event["prev_hash"] == position.hash
-                and compute_hash(event) == event["hash"])
+    async def _claim(self, session: AsyncSession, source: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Take the source's apply lock in this database and drop what another consumer of this
+        service (another worker process, another partition's member of the group) applied since
+        our position was read: the events of ``events`` still to apply."""
+        await session.execute(_APPLY_LOCK, {"key": f"fupin.consumer.{source}"})
+        row = (await session.execute(_READ_POSITION, {"source": source})).first()
+        if row is not None and row.last_seq > self.positions[source].seq:
+            self.positions[source] = Position(row.last_seq, row.last_hash)
+            skipped = [e for e in events if e["seq"] <= row.last_seq]
+            if skipped:
+                CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc(len(skipped))
+            events = events[len(skipped):]
+        return events
 
-    async def _apply_one(self, event: dict[str, Any], *, outcome: str) -> None:
-        source, seq = event["source"], event["seq"]
-        if not self._continues_chain(event):
-            raise ChainBroken(f"{source} event seq {seq} does not continue the verified chain "
-                              f"at seq {self.positions[source].seq}")
-        handler = self.handlers.get(source, {}).get(event["type"])
-        cause = context.causation_id.set(event["id"])
-        correlation = context.correlation_id.set(event["correlation_id"])
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                fresh = await session.scalar(text(
-                    "INSERT INTO inbox (source, event_id, seq, type) VALUES (:source, :id, :seq, :type) "
-                    "ON CONFLICT DO NOTHING RETURNING 1"
-                ), dict(source=source, id=event["id"], seq=seq, type=event["type"]))
-                if fresh and handler is not None:
-                    await handler(session, event)
-                await session.execute(text(
-                    "INSERT INTO consumer_positions (source, last_seq, last_hash) VALUES (:source, :seq, :hash) "
-                    "ON CONFLICT (source) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
-                    "last_hash = EXCLUDED.last_hash, updated_at = now()"
-                ), dict(source=source, seq=seq, hash=event["hash"]))
-        finally:
-            context.causation_id.reset(cause)
-            context.correlation_id.reset(correlation)
-        self.positions[source] = Position(seq, event["hash"])
-        CONSUMER_PROCESSED.labels(self.settings.service, source, outcome if fresh else "duplicate").inc()
+    async def _apply_batch(self, source: str, events: list[dict[str, Any]], *, outcome: str) -> None:
+        """Apply ``events`` — verified, consecutive, continuing the source's position — in one
+        transaction: the inbox rows, the handlers of the new ones, the position once."""
+        if not events:
+            return
+        async with self.sessionmaker() as session, session.begin():
+            # through the session: its first statement opens the transaction (see raw_connection)
+            events = await self._claim(session, source, events)
+            if not events:
+                return
+            fresh = set((await session.execute(_INBOX, dict(
+                source=source, ids=[e["id"] for e in events], seqs=[e["seq"] for e in events],
+                types=[e["type"] for e in events]))).scalars())
+            await run_handlers(session, self.handlers.get(source, {}), [e for e in events if e["id"] in fresh])
+            async with raw_connection(session) as conn:
+                await conn.execute(_POSITION, source, events[-1]["seq"], events[-1]["hash"])
+        self.positions[source] = Position(events[-1]["seq"], events[-1]["hash"])
+        counter = CONSUMER_PROCESSED.labels(self.settings.service, source, outcome)
+        counter.inc(len(fresh))
+        if len(fresh) < len(events):
+            CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc(len(events) - len(fresh))
+
+
+async def run_handlers(session: AsyncSession, handlers: Mapping[str, Handler], events: list[dict[str, Any]]) -> None:
+    """Run each event's handler (of ``handlers``: {event type: handler}) in order; a run of
+    consecutive events sharing a :func:`takes_many` handler goes to it in one call."""
+    for handler, run in groupby(events, key=lambda e: handlers.get(e["type"])):
+        if handler is None:
+            continue
+        if getattr(handler, "takes_many", False):
+            await handler(session, list(run))
+            continue
+        for event in run:
+            cause = context.causation_id.set(event["id"])
+            correlation = context.correlation_id.set(event["correlation_id"])
+            try:
+                await handler(session, event)
+            finally:
+                context.causation_id.reset(cause)
+                context.correlation_id.reset(correlation)
+
+
+def _continues(event: Mapping[str, Any], tail: Position) -> bool:
+    return (event["seq"] == tail.seq + 1 and event["prev_hash"] == tail.hash
+            and compute_hash(event) == event["hash"])
+
+
+def _verified_prefix(events: list[dict[str, Any]], tail: Position) -> list[dict[str, Any]]:
+    """The leading events that continue the chain from ``tail``, one after another."""
+    out = []
+    for event in events:
+        if not _continues(event, tail):
+            break
+        out.append(event)
+        tail = Position(event["seq"], event["hash"])
+    return out

@@ -19,18 +19,19 @@ Guarantees of :func:`append` (rules 2 and 3):
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Mapping, Sequence
 
 import asyncpg
-import uuid6
 from sqlalchemy import event as sa_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shared import context
+from shared.bulk import uuid7s
 from shared.db import raw_connection
 from shared.events.chain import GENESIS, ChainReport, ChainVerifier, canonical_json, hash_event
 from shared.metrics import EVENTS_APPENDED
@@ -137,10 +138,14 @@ def prepare(session: AsyncSession, events: Sequence[NewEvent], *, at: datetime |
     default_correlation = context.correlation_id.get()
     default_causation = context.causation_id.get()
     out = []
+    actor_texts: dict[int, str] = {}  # a batch's events mostly share one actor object
     for new in events:
         time_text = format_time(new.time) if new.time else batch_time
+        actor_text = actor_texts.get(id(new.actor))
+        if actor_text is None:
+            actor_text = actor_texts[id(new.actor)] = canonical_json(dict(new.actor))
         out.append(PreparedEvent(
-            new, canonical_json(dict(new.actor)), canonical_json(dict(new.data)), time_text,
+            new, actor_text, canonical_json(dict(new.data)), time_text,
             batch_moment if time_text is batch_time else parse_time(time_text),
             new.correlation_id or default_correlation, new.causation_id or default_causation))
     return out
@@ -175,10 +180,9 @@ async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEven
         tail = await lock_log(session)
     seq, prev = tail.seq, tail.hash
     records, envelopes = [], []
-    for p in prepared:
+    for p, event_id in zip(prepared, uuid7s(len(prepared))):
         new = p.event
         seq += 1
-        event_id = str(uuid6.uuid7())
         correlation = p.correlation_id or event_id
         causation = p.causation_id
         digest = hash_event(prev, _canonical_envelope(
@@ -211,8 +215,8 @@ def _count_committed(sync_session: Session) -> None:
     types = sync_session.info.pop("fupin_pending_events", None)
     if types:
         service = sync_session.info.get("service", "?")
-        for event_type in types:
-            EVENTS_APPENDED.labels(service, event_type).inc()
+        for event_type, count in Counter(types).items():
+            EVENTS_APPENDED.labels(service, event_type).inc(count)
 
 
 @sa_event.listens_for(Session, "after_rollback")

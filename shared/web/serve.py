@@ -1,10 +1,13 @@
-"""Serve one service with uvicorn (``python -m services.<name>``)."""
+"""Serve one service with uvicorn (``python -m services.<name>``), in ``FUPIN_WORKERS`` processes."""
 
+import asyncio
 import importlib
+import os
 
 import uvicorn
 
 from shared.config import Settings, settings_for
+from shared.db import prepare_database
 
 
 def server_config(app, settings: Settings) -> uvicorn.Config:
@@ -16,5 +19,13 @@ def server_config(app, settings: Settings) -> uvicorn.Config:
 
 def serve(service: str) -> None:
     settings = settings_for(service)
-    app = importlib.import_module(f"services.{service}.app").create_app(settings)
-    uvicorn.Server(server_config(app, settings)).run()
+    if settings.workers == 1:
+        app = importlib.import_module(f"services.{service}.app").create_app(settings)
+        uvicorn.Server(server_config(app, settings)).run()
+        return
+    if settings.migrate_on_start:  # once, here, rather than racing in every worker
+        asyncio.run(prepare_database(settings))
+        os.environ["FUPIN_MIGRATE_ON_START"] = "false"
+    uvicorn.run(f"services.{service}.app:create_app", factory=True, workers=settings.workers, host=settings.host,
+                port=settings.port, log_config=None, access_log=False, proxy_headers=False)
+

@@ -77,15 +77,22 @@ async def record(session, event) -> None:
                           {"id": event["id"], "seq": event["seq"], "n": event["data"]["n"]})
 
 
-@pytest.fixture
-async def flow(databases, broker):
+async def new_flow(databases, broker, partitions: int = 1) -> Flow:
     prefix = f"t{uuid.uuid4().hex[:10]}"
     common = dict(kafka_bootstrap=broker.bootstrap, topic_prefix=prefix, relay_poll_seconds=0.2,
-                  consumer_catchup_seconds=1.0)
+                  consumer_catchup_seconds=1.0, topic_partitions=partitions)
     source = await databases.new("registry", **common)
     sink = await databases.new("audit", **common)
     f = Flow(source, sink)
-    await f.sink_query("CREATE TABLE received (event_id uuid NOT NULL, seq bigint NOT NULL, n bigint NOT NULL)")
+    # ``applied``: the order in which the handler ran
+    await f.sink_query("CREATE TABLE received (event_id uuid NOT NULL, seq bigint NOT NULL, n bigint NOT NULL, "
+                       "applied bigserial)")
+    return f
+
+
+@pytest.fixture
+async def flow(databases, broker):
+    f = await new_flow(databases, broker)
     yield f
     await f.close()
 
@@ -320,3 +327,55 @@ async def test_the_inbox_skips_an_event_applied_before_a_lost_position(flow, bro
         await again.http.aclose()
     assert await flow.received() == [1, 2, 3, 4]  # the handler did not run again
     assert await flow.position() == 4
+
+
+async def test_three_partitions_and_two_consumers_in_a_group_apply_every_event_once_in_order(databases, broker):
+    """FUPIN_TOPIC_PARTITIONS=3: the relay spreads the aggregates over the partitions (each one's
+    events in one partition, in order); two consumers of one service share the partitions and
+    apply every event exactly once, in seq order, backfilling what the other's partitions hold."""
+    flow = await new_flow(databases, broker, partitions=3)
+    source_app = registry_app(flow.source, run_background=False)
+    try:
+        async with serving(source_app):
+            relay = Relay(flow.source)
+            relay.start()
+            consumers = [await start_consumer(flow, source_app) for _ in range(2)]
+            try:
+                for _ in range(20):
+                    await flow.append(10)
+                    await asyncio.sleep(0.02)
+                await wait_until(lambda: _at_least(flow, 200), timeout=90)
+            finally:
+                for consumer in consumers:
+                    await consumer.stop()
+                await relay.stop()
+        applied = [r["seq"] for r in await flow.sink_query("SELECT seq FROM received ORDER BY applied")]
+        assert applied == list(range(1, 201))  # once each, in the source's order
+        by_partition = await partition_contents(broker.bootstrap, flow.source.topic, 200)
+    finally:
+        await flow.close()
+    assert len(by_partition) == 3
+    partitions_of: dict[str, set[int]] = {}
+    for partition, events in by_partition.items():
+        seqs = [e["seq"] for e in events]
+        assert seqs == sorted(seqs)
+        for event in events:
+            partitions_of.setdefault(event["subject"], set()).add(partition)
+    assert all(len(p) == 1 for p in partitions_of.values())  # an aggregate stays in one partition
+    assert sorted(e["seq"] for events in by_partition.values() for e in events) == list(range(1, 201))
+
+
+async def partition_contents(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> dict[int, list[dict]]:
+    reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    await reader.start()
+    out: dict[int, list[dict]] = {}
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while sum(map(len, out.values())) < expected and asyncio.get_running_loop().time() < deadline:
+            for tp, messages in (await reader.getmany(timeout_ms=500)).items():
+                out.setdefault(tp.partition, []).extend(decode_message(m.value) for m in messages)
+        for partition in reader.partitions_for_topic(topic) or ():
+            out.setdefault(partition, [])
+    finally:
+        await reader.stop()
+    return out

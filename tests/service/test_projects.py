@@ -18,6 +18,7 @@ from services.projects.handlers import CONSUMES
 from shared.announcements import close_due
 from shared.clock import SettableClock
 from shared.db import make_engine, make_sessionmaker
+from shared.events.consumer import run_handlers
 from tests.conftest import bearer, fetch, serving
 
 VILLAGE, OTHER_VILLAGE = "652722102201", "652722102202"
@@ -97,10 +98,11 @@ class Projects:
 
     async def deliver(self, source, event_type, subject, data):
         """An event of another service applied by this service's handler, as its consumer would."""
-        event = {"id": str(uuid6.uuid7()), "source": source, "type": event_type, "subject": subject,
+        event_id = str(uuid6.uuid7())
+        event = {"id": event_id, "correlation_id": event_id, "source": source, "type": event_type, "subject": subject,
                  "time": self.clock.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "data": data}
         async with self.sessions() as session, session.begin():
-            await CONSUMES[source][event_type](session, event)
+            await run_handlers(session, CONSUMES[source], [event])
         return event
 
     async def household(self, division=VILLAGE, status="registered", persons=3) -> str:

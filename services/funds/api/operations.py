@@ -8,7 +8,8 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import uuid6
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, WithJsonSchema
 from sqlalchemy import func, select
 
@@ -21,16 +22,17 @@ from services.funds.domain import (
     management_fee_ok,
     purpose_schema,
 )
-from services.funds.ledger_store import post
+from services.funds.ledger_store import Entry, Grouped, post, post_each
 from services.funds.deadlines_store import set_for_receipt, view
 from services.funds.models import accounts, postings, projects_view
-from shared import divisions
+from shared import context, divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
-from shared.errors import Unprocessable
+from shared.errors import Problem, Unprocessable
 from shared.money import Yuan, format_fen
 from shared.web import db_session, router
 from shared.fields import FiscalYear, Name, Text
+from shared.web.group_commit import GroupCommit
 
 operations = router(tags=["ledger operations (资金下达 整合 拨付)"])
 
@@ -106,6 +108,11 @@ def _key(division: str, channel: str, year: int, kind: str, reference: str | Non
 
 async def _post(request: Request, session, principal: Principal, posting: Posting, **options) -> dict[str, Any]:
     event = await post(session, posting, actor=principal.actor(), posted_at=request.app.state.clock.now(), **options)
+    return _answer(event)
+
+
+def _answer(event: dict[str, Any]) -> dict[str, Any]:
+    """A posting's response: its event's seq and type, and the event's data."""
     return {"seq": event["seq"], "event_type": event["type"], **event["data"]}
 
 
@@ -231,19 +238,29 @@ async def commit(body: CommitmentIn, request: Request,
 
 
 @operations.post("/disbursements", status_code=201, summary="Disburse (拨付) from a project's commitment to a payee",
-                 description="Refused, with nothing written, beyond what is committed or for a negative-list purpose.")
+                 description="Refused, with nothing written, beyond what is committed or for a negative-list purpose. "
+                 "Concurrent disbursements are committed together (group commit: one transaction, each account "
+                 "locked once, one append), each judged in arrival order and answered on its own: a refused one "
+                 "refuses only itself. A retry sent while the first attempt commits waits and gets its response.",
+                 openapi_extra={"x-group-commit": True})
 async def disburse(body: DisbursementIn, request: Request,
-                   principal: Principal = Depends(require(Role.county_finance, write=True)),
-                   session=Depends(db_session)) -> dict[str, Any]:
+                   principal: Principal = Depends(require(Role.county_finance, write=True))) -> Response:
     county = principal.division
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
     payee = f"{body.payee.kind}:{body.payee.household_id or body.payee.name}"
-    return await _post(request, session, principal, _posting(
+    entry = Entry(_posting(
         principal, body, "disburse", _key(county, body.channel, body.fiscal_year, "committed", body.project_code),
         _key(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee),
-        extra={"payee": body.payee.model_dump(), "project_code": body.project_code, "reference": body.line_ref or payee},
-        line_ref=body.line_ref)
+        {"payee": body.payee.model_dump(), "project_code": body.project_code, "reference": body.line_ref or payee},
+        body.line_ref)
+    grouped = Grouped(entry, principal.actor(), context.correlation_id.get())
+    return await GroupCommit.of(request, "postings", _post_group).submit(request, grouped)
+
+
+async def _post_group(session, items: list[Grouped]) -> list[Response | Problem]:
+    return [JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome
+            for outcome in await post_each(session, items)]
 
 
 class StrandingIn(BaseModel):

@@ -1,0 +1,253 @@
+"""Load test of ``POST /disbursements``: the funds service in its own server process(es), the load
+from other processes, server-side CPU per request reported apart from the load generator's.
+
+What is measured, in one run against one server and one fresh, migrated ``funds`` database:
+
+0. **Setup** (not timed) — the funds service is started as ``uvicorn --factory`` in a child
+   process (``--workers W`` processes; no relay, consumers or schedulers: the request path only).
+   Over HTTP: appropriate, allocate 中央 → 新疆 → 博州 → 精河县, enter ``--accounts`` projects into
+   the local read model ``projects_view`` and commit money to each (one committed account per
+   project).
+1. **Scenarios** — for each client count in ``--clients`` (default 16 and 64) and each shape —
+   ``hot`` (every request disburses from one committed account) and ``spread`` (client ``i``
+   disburses from project ``i mod accounts``) — M requests from that many closed-loop clients (each
+   waits for its answer before sending the next), spread over ``--procs`` load processes, each an
+   asyncio loop with its own ``httpx.AsyncClient``. **Peer in the same run**: the same scenarios
+   against a server with group commit off (``FUPIN_GROUP_COMMIT_MAX_MEMBERS=1``: one request per
+   transaction, as before group commit); the ratio is printed. Reported: requests/s, latency percentiles, the
+   statuses, and CPU per request of (a) the server processes (uvicorn and its workers, from psutil),
+   (b) the PostgreSQL backends serving the database, (c) the load generator processes.
+2. **Checks** — ``sum(balance_fen) = 0`` over all accounts and the event chain verifies.
+
+Server: ``FUPIN_BENCH_DATABASE_URL``, else 127.0.0.1:5432 if it answers, else an embedded
+PostgreSQL. Timing is printed, never asserted.
+
+    .venv/bin/python bench/disbursements_load.py [--requests M] [--clients 16 64] [--workers W]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import secrets
+import time
+from datetime import date, datetime, timezone
+
+import asyncpg
+import httpx
+import psutil
+
+from harness import ServiceProcess, machine, percentiles, postgres_server
+from shared.auth import issue_token
+from shared.config import libpq_url, settings_for
+from shared.db import drop_database, ensure_database, make_engine, migrate
+from shared.events import store
+from shared.money import format_fen
+
+CENTRAL, XINJIANG, BOZHOU, JINGHE = "000000000000", "650000000000", "652700000000", "652722000000"
+ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", JINGHE: "county_finance"}
+CHANNEL = "central_special"
+
+
+async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
+    out = {}
+    for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database):
+        try:
+            out[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+        except (psutil.Error, OSError):
+            pass
+    return out
+
+
+# -- setup over HTTP ------------------------------------------------------------------------------
+
+class Office:
+    def __init__(self, settings, url: str, today: date):
+        self.today, self.n = today, 0
+        self.client = httpx.AsyncClient(base_url=url, timeout=120)
+        self.tokens = {d: issue_token(settings, sub=f"bench-{r}", roles=[r], division=d) for d, r in ROLES.items()}
+
+    async def post(self, path: str, division: str, **body) -> dict:
+        self.n += 1
+        money = {"channel": CHANNEL, "fiscal_year": self.today.year, "document_date": self.today.isoformat(), **body}
+        response = await self.client.post(path, json=money, headers={
+            "Authorization": f"Bearer {self.tokens[division]}", "Idempotency-Key": f"setup-{self.n}"})
+        if response.status_code != 201:
+            raise SystemExit(f"{path} answered {response.status_code}: {response.text[:2000]}")
+        return response.json()
+
+    async def setup(self, conn: asyncpg.Connection, accounts: int, per_account_fen: int) -> list[str]:
+        amount = format_fen(per_account_fen * accounts)
+        await self.post("/appropriations", CENTRAL, amount=amount, document_no="财农〔2026〕1号")
+        for source, target, doc in ((CENTRAL, XINJIANG, "财农〔2026〕8号"), (XINJIANG, BOZHOU, "新财农〔2026〕21号"),
+                                    (BOZHOU, JINGHE, "博州财农〔2026〕5号")):
+            await self.post("/allocations", source, amount=amount, to_division=target, document_no=doc)
+        projects = [f"P-LOAD-{i:03d}" for i in range(accounts)]
+        await conn.executemany(
+            "INSERT INTO projects_view (code, division, in_library, publicity_passed, cancelled, last_event) "
+            "VALUES ($1, $2, true, true, false, 'bench')", [(code, JINGHE) for code in projects])
+        for code in projects:
+            await self.post("/commitments", JINGHE, amount=format_fen(per_account_fen), project_code=code,
+                            source="available", document_no="精财农〔2026〕3号")
+        await self.client.aclose()
+        return projects
+
+
+# -- the load processes ---------------------------------------------------------------------------
+
+def request_body(project: str, year: int, today: date, n: int) -> bytes:
+    h = n % 50_000
+    return json.dumps({
+        "channel": CHANNEL, "fiscal_year": year, "document_date": today.isoformat(), "amount": "12.34",
+        "document_no": "精财拨〔2026〕单笔", "project_code": project, "line_ref": f"S-{n:08d}",
+        "payee": {"kind": "household", "name": f"户{h:06d}", "household_id": f"H652722{h:08d}"}},
+        ensure_ascii=False).encode()
+
+
+def load_process(url: str, token: str, jobs: list[tuple[str, list[bytes]]], start, out) -> None:
+    """One load process: a client per job (its project and its request bodies), closed loop."""
+    async def main() -> tuple[list[float], dict[int, int]]:
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        limits = httpx.Limits(max_connections=len(jobs) + 2, max_keepalive_connections=len(jobs) + 2)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+            async def one(bodies: list[bytes]) -> None:
+                for body in bodies:
+                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                               "Idempotency-Key": secrets.token_hex(12)}
+                    t0 = time.perf_counter()
+                    response = await client.post("/disbursements", content=body, headers=headers)
+                    latencies.append(time.perf_counter() - t0)
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            await client.get("/healthz")  # connect before the start
+            start.wait()
+            await asyncio.gather(*(one(bodies) for _, bodies in jobs))
+        return latencies, statuses
+
+    cpu0 = sum(os.times()[:2])
+    latencies, statuses = asyncio.run(main())
+    out.put((latencies, statuses, sum(os.times()[:2]) - cpu0))
+
+
+async def scenario(args, server: ServiceProcess, conn, database, token, projects, clients: int, shape: str, first: int):
+    today = datetime.now(timezone.utc).date()
+    per_client = max(args.requests // clients, 1)
+    jobs = []
+    for c in range(clients):
+        project = projects[0] if shape == "hot" else projects[c % len(projects)]
+        jobs.append((project, [request_body(project, today.year, today, first + c * per_client + k)
+                               for k in range(per_client)]))
+    procs = min(args.procs, clients)
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=load_process, args=(server.url, token, jobs[p::procs], start, out))
+               for p in range(procs)]
+    for w in workers:
+        w.start()
+    await asyncio.sleep(1.5)  # the load processes import and connect
+    pg0, server0 = await backend_cpu(conn, database), server.cpu()
+    t0 = time.perf_counter()
+    start.set()
+    results = [await asyncio.to_thread(out.get) for _ in workers]
+    elapsed = time.perf_counter() - t0
+    server_cpu = server.cpu() - server0
+    pg1 = await backend_cpu(conn, database)
+    pg_cpu = sum(cpu - pg0.get(pid, 0.0) for pid, cpu in pg1.items())
+    for w in workers:
+        w.join()
+    latencies = [x for r in results for x in r[0]]
+    statuses: dict[int, int] = {}
+    for r in results:
+        for status, count in r[1].items():
+            statuses[status] = statuses.get(status, 0) + count
+    n = len(latencies)
+    p50, p95, p99 = percentiles(latencies)
+    return {"label": f"{clients} clients, {shape}", "rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99,
+            "statuses": statuses, "server_ms": server_cpu / n * 1000, "pg_ms": pg_cpu / n * 1000,
+            "load_ms": sum(r[2] for r in results) / n * 1000, "n": n}
+
+
+async def run(args: argparse.Namespace, server_url: str) -> None:
+    name = f"fupin_bench_{secrets.token_hex(4)}"
+    await ensure_database(server_url, name)
+    settings = settings_for("funds", database_url=server_url, database=name, kafka_bootstrap=None)
+    engine = make_engine(settings.sqlalchemy_url, pool_size=1)
+    try:
+        await migrate(engine, "funds")
+    finally:
+        await engine.dispose()
+    conn = await asyncpg.connect(libpq_url(server_url, name))
+    rows = []
+    configs = [("group commit", {})]
+    if args.compare:
+        configs.append(("one request per transaction", {"group_commit_max_members": "1"}))
+    scenarios = [(c, s) for c in args.clients for s in ("hot", "spread")]
+    try:
+        pg = await conn.fetchval("SHOW server_version")
+        today = datetime.now(timezone.utc).date()
+        token = issue_token(settings, sub="bench-county_finance", roles=["county_finance"], division=JINGHE)
+        load_before = os.getloadavg()[0]
+        for n, (config, variables) in enumerate(configs):
+            server = ServiceProcess("funds", server_url, name, args.workers, **variables)
+            try:
+                await server.ready()
+                if n == 0:
+                    projects = await Office(settings, server.url, today).setup(
+                        conn, args.accounts, per_account_fen=1234 * args.requests * len(scenarios) * len(configs) * 2)
+                for i, (clients, shape) in enumerate(scenarios):
+                    row = await scenario(args, server, conn, name, token, projects, clients, shape,
+                                         first=(n * 10 + i) * 1_000_000)
+                    row["label"] = f"{config}: {row['label']}"
+                    print(f"{row['label']}: {row['rate']:,.0f} requests/s, p99 {row['p99']:.1f} ms, {row['statuses']}")
+                    rows.append(row)
+            finally:
+                server.stop()
+        load_after = os.getloadavg()[0]
+        total = await conn.fetchval("SELECT coalesce(sum(balance_fen), 0) FROM accounts")
+        report = await store.verify(conn)
+    finally:
+        await conn.close()
+        await drop_database(server_url, name)
+
+    m = machine()
+    print("\n--- Markdown for bench/RESULTS.md ---\n")
+    print(f"## disbursements_load — {date.today().isoformat()}\n")
+    print(f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM; load average {load_before:.1f} → "
+          f"{load_after:.1f} (other sessions share the machine)")
+    print(f"- PostgreSQL {pg}; Python {m['python']}; funds app: `uvicorn --workers {args.workers}` in its own "
+          f"process(es); load: {args.procs} processes of closed-loop httpx clients")
+    print(f"- Command: `bench/disbursements_load.py --requests {args.requests} --clients "
+          f"{' '.join(map(str, args.clients))} --workers {args.workers} --accounts {args.accounts} --procs {args.procs}`\n")
+    print("| scenario | requests/s | p50 / p95 / p99 ms | CPU per request: server / PostgreSQL / load | statuses |")
+    print("|---|---:|---|---|---|")
+    for r in rows:
+        print(f"| {r['label']} ({r['n']:,} requests) | {r['rate']:,.0f} | {r['p50']:.1f} / {r['p95']:.1f} / "
+              f"{r['p99']:.1f} | {r['server_ms']:.2f} / {r['pg_ms']:.2f} / {r['load_ms']:.2f} ms | {r['statuses']} |")
+    if args.compare:
+        for grouped, single in zip(rows, rows[len(scenarios):]):
+            print(f"\n{grouped['label']}: {grouped['rate'] / single['rate']:.2f}× one request per transaction", end="")
+        print()
+    print(f"\nChecks: sum(balance_fen) = {total}; chain verify ok={report.ok} ({report.checked:,} events)")
+    if total != 0 or not report.ok:
+        raise SystemExit("the ledger is not zero-sum or the event log does not verify")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per scenario (M)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 64], help="closed-loop clients per scenario")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the funds service")
+    parser.add_argument("--accounts", type=int, default=16, help="committed accounts of the spread scenario")
+    parser.add_argument("--procs", type=int, default=2, help="load generator processes")
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="skip the peer: the same scenarios with group commit off (one request per transaction)")
+    args = parser.parse_args()
+    with postgres_server() as url:
+        asyncio.run(run(args, url))
+
+
+if __name__ == "__main__":
+    main()

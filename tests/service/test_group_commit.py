@@ -1,0 +1,163 @@
+"""Group commit of concurrent writes (shared/web/group_commit.py) on POST /disbursements, on real
+PostgreSQL: one transaction per group, each request its own outcome, order of judgement = order of
+events, nothing of a failed group, idempotent retries."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from datetime import datetime, timezone
+
+import pytest
+
+from services.funds.app import create_app
+from services.funds.domain import AccountKey, Posting
+from services.funds.ledger_store import Entry, Grouped, post_each
+from shared.clock import SettableClock
+from shared.errors import Problem
+from shared.events.chain import verify_chain
+from tests.conftest import bearer, serving
+from tests.service.funds_support import JINGHE, Funds, down_to_jinghe
+
+operations = importlib.import_module("services.funds.api.operations")  # the module (the package exports its router)
+WINDOW = 0.2  # long enough that the requests sent together below form one group
+
+
+@pytest.fixture
+async def grouped(databases):
+    """The funds service with a commitment of 1,000.00 to project P-1, grouping concurrent writes."""
+    settings = await databases.new("funds", group_commit_window_seconds=WINDOW)
+    clock = SettableClock(datetime(2017, 3, 1, 2, tzinfo=timezone.utc))
+    app = create_app(settings, clock=clock, run_background=False)
+    async with serving(app) as client:
+        f = Funds(settings, client, databases, clock)
+        await down_to_jinghe(f, "1000.00")
+        await f.in_library("P-1")
+        assert (await f.post("/commitments", JINGHE, amount="1000.00", project_code="P-1", source="available")).status_code == 201
+        f.app = app
+        yield f
+
+
+def disbursement(amount: str, line_ref: str) -> dict:
+    return {"channel": "central_special", "fiscal_year": 2017, "document_date": "2017-03-01", "amount": amount,
+            "project_code": "P-1", "line_ref": line_ref, "payee": {"kind": "contractor", "name": f"公司{line_ref}"}}
+
+
+async def send_together(f: Funds, bodies: list[dict], keys: list[str] | None = None):
+    headers = bearer(f.settings, "county_finance", JINGHE)
+    keys = keys or [f"k-{body['line_ref']}" for body in bodies]
+    return await asyncio.gather(*(f.client.post("/disbursements", json=body, headers={
+        **headers, "Idempotency-Key": key, "X-Correlation-ID": f"c-{body['line_ref']}"}) for body, key in zip(bodies, keys)))
+
+
+def groups(f: Funds) -> int:
+    return f.app.state.group_commits["postings"].groups
+
+
+async def test_concurrent_disbursements_from_one_hot_account_refuse_exactly_those_beyond_its_balance(grouped):
+    f = grouped
+    events_before = (await f.db("SELECT count(*) AS n FROM events"))[0]["n"]
+    answers = await send_together(f, [disbursement("150.00", f"L-{n:02d}") for n in range(10)])
+    statuses = [a.status_code for a in answers]
+    assert sorted(statuses) == [201] * 6 + [422] * 4  # 6 × 150.00 ≤ 1,000.00 < 7 × 150.00
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers if a.status_code == 422)
+    assert groups(f) == 1  # all ten in one transaction
+    posted = await f.db("SELECT line_ref FROM postings WHERE operation = 'disburse' ORDER BY event_seq")
+    accepted = {a.json()["reference"] for a in answers if a.status_code == 201}
+    assert {p["line_ref"] for p in posted} == accepted
+    # the refused ones were judged after the last accepted one: the balance left is 100.00
+    [row] = await f.db("SELECT balance_fen FROM accounts WHERE kind = 'committed' AND reference = 'P-1'")
+    assert row["balance_fen"] == 10_000
+    assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == events_before + 6
+    # each event carries its own request's correlation id, though one task committed them all
+    correlated = await f.db("SELECT data->>'reference' AS ref, correlation_id FROM events WHERE type = 'funds.disbursement.posted'")
+    assert {(r["ref"], r["correlation_id"]) for r in correlated} == {(ref, f"c-{ref}") for ref in accepted}
+    assert await f.db("SELECT key FROM idempotency_keys WHERE state <> 'completed'") == []
+    completed = {r["key"] for r in await f.db("SELECT key FROM idempotency_keys WHERE key LIKE 'k-L-%'")}
+    assert completed == {f"k-{ref}" for ref in accepted}  # refused requests leave their key free
+    await f.zero_sum_and_no_negative()
+
+
+async def test_a_group_judges_in_order_and_writes_exactly_its_accepted_members_in_that_order(grouped):
+    f = grouped
+    committed = AccountKey(division=JINGHE, role="finance", channel="central_special", fiscal_year=2017,
+                           kind="committed", reference="P-1")
+
+    def item(amount_fen: int, ref: str, sub: str) -> Grouped:
+        payee = f"contractor:{ref}"
+        posting = Posting(posting_id=f"0192f0a4-0000-7000-8000-{amount_fen:012d}", from_=committed,
+                          to=committed.replace(kind="disbursed", reference=payee), amount_fen=amount_fen,
+                          operation="disburse", document_no="", document_date=datetime(2017, 3, 1).date(), actor=sub,
+                          reference=payee)
+        return Grouped(Entry(posting, {"project_code": "P-1", "reference": ref}, ref),
+                       {"sub": sub, "roles": ["county_finance"], "division": JINGHE})
+
+    items = [item(60_000, "A", "甲"), item(50_000, "B", "乙"), item(30_000, "C", "丙"), item(30_000, "C", "丁"),
+             item(10_000, "D", "戊")]
+    engine_sessions = f.app.state.sessionmaker
+    async with engine_sessions() as session, session.begin():
+        outcomes = await post_each(session, items)
+    kinds = [o["type"] if isinstance(o, dict) else (o.status, getattr(o, "code", None) or o.slug) for o in outcomes]
+    assert kinds == ["funds.disbursement.posted", (422, "insufficient_funds"), "funds.disbursement.posted",
+                     (409, "duplicate-line"), "funds.disbursement.posted"]
+    events = [o for o in outcomes if isinstance(o, dict)]
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert [(e["data"]["reference"], e["actor"]["sub"]) for e in events] == [("A", "甲"), ("C", "丙"), ("D", "戊")]
+    rows = await f.db("SELECT line_ref, actor->>'sub' AS sub FROM postings WHERE operation = 'disburse' ORDER BY event_seq")
+    assert [(r["line_ref"], r["sub"]) for r in rows] == [("A", "甲"), ("C", "丙"), ("D", "戊")]
+    log = await f.db("SELECT * FROM events ORDER BY seq")
+    assert all(isinstance(o, (dict, Problem)) for o in outcomes) and len(log) >= 3
+    await f.zero_sum_and_no_negative()
+
+
+async def test_a_group_that_fails_midway_writes_nothing_and_its_keys_stay_free(grouped, monkeypatch):
+    f = grouped
+    events_before = (await f.db("SELECT count(*) AS n FROM events"))[0]["n"]
+    real = operations.post_each
+
+    async def crashing(session, items):
+        await real(session, items)  # postings and events written in the transaction, then the process dies
+        raise RuntimeError("crash mid-group")
+
+    monkeypatch.setattr(operations, "post_each", crashing)
+    bodies = [disbursement("100.00", f"X-{n}") for n in range(4)]
+    answers = await asyncio.gather(*(send_together(f, [body]) for body in bodies), return_exceptions=True)
+    assert all(isinstance(a, RuntimeError) for a in answers)
+    assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == events_before
+    assert await f.db("SELECT 1 FROM postings WHERE operation = 'disburse'") == []
+    assert await f.db("SELECT 1 FROM idempotency_keys WHERE key LIKE 'k-X-%'") == []
+
+    monkeypatch.setattr(operations, "post_each", real)
+    again = await send_together(f, bodies)  # the same keys
+    assert [a.status_code for a in again] == [201] * 4
+    await f.zero_sum_and_no_negative()
+
+
+async def test_retries_replay_the_group_answer_and_a_key_twice_in_one_group_is_in_flight(grouped):
+    f = grouped
+    body = disbursement("100.00", "R-1")
+    first, twin = await send_together(f, [body, body], keys=["same", "same"])
+    assert (first.status_code, twin.status_code) == (201, 409)
+    retry, = await send_together(f, [body], keys=["same"])
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json() == first.json()
+    other, = await send_together(f, [disbursement("200.00", "R-2")], keys=["same"])
+    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert len(await f.db("SELECT 1 FROM postings WHERE operation = 'disburse'")) == 1
+    # a request refused by the domain is judged again on retry (its key was withdrawn, not stored)
+    too_much = disbursement("5000.00", "R-3")
+    for _ in range(2):
+        refused, = await send_together(f, [too_much], keys=["big"])
+        assert refused.status_code == 422 and "Idempotent-Replayed" not in refused.headers
+    # the line posted before, under a new key: refused as a duplicate line, nothing written
+    dup, = await send_together(f, [body], keys=["another"])
+    assert dup.status_code == 409
+    log = [dict(r) for r in await f.db("SELECT * FROM events ORDER BY seq")]
+    assert len(await f.db("SELECT 1 FROM postings WHERE operation = 'disburse'")) == 1
+    assert log and verify_chain(_envelopes(log)).ok
+
+
+def _envelopes(rows: list[dict]) -> list[dict]:
+    from shared.events.store import record_to_event
+
+    return [record_to_event(row) for row in rows]
