@@ -41,14 +41,29 @@ async def _run(request: Request, session, principal: Principal, *, as_of: date |
     async with AsyncExitStack() as stack:
         clients = {service: await stack.enter_async_context(_client(app, settings.peer_url(service)))
                    for service in PEERS}
-        loaded = await FeedSource(clients, service_token(settings)).load()
-        async with raw_connection(session) as conn:  # the audit service's own log, read from its database
-            loaded.events["audit"] = [event async for event in store.iter_events(conn)]
-            (loaded.entries or {})["audit"] = {"last_seq": await store.last_seq(conn)}
+        loaded = await load_logs(clients, settings, session)
         caller_token = request.headers.get("authorization", "").partition(" ")[2]
         live = Live(clients, caller_token) if compare else None
-        return await run_audit(_ordered(loaded), as_of=as_of or app.state.clock.today(), division=scope,
+        return await run_audit(loaded, as_of=as_of or app.state.clock.today(), division=scope,
                                policy=app.state.policy, live=live, now=app.state.clock.now())
+
+
+async def load_logs(clients: dict[str, httpx.AsyncClient], settings, session) -> Loaded:
+    """Every peer's log from its feed (with the audit's service token) and the audit's own log."""
+    loaded = await FeedSource(clients, service_token(settings)).load()
+    async with raw_connection(session) as conn:  # the audit service's own log, read from its database
+        loaded.events["audit"] = [event async for event in store.iter_events(conn)]
+        (loaded.entries or {})["audit"] = {"last_seq": await store.last_seq(conn)}
+    return _ordered(loaded)
+
+
+async def peer_logs(request: Request, session) -> Loaded:
+    """:func:`load_logs` of the configured peers."""
+    app = request.app
+    async with AsyncExitStack() as stack:
+        clients = {service: await stack.enter_async_context(_client(app, app.state.settings.peer_url(service)))
+                   for service in PEERS}
+        return await load_logs(clients, app.state.settings, session)
 
 
 def _client(app, base_url: str) -> httpx.AsyncClient:
