@@ -112,3 +112,47 @@ async def test_the_score_of_jinghe_equals_a_hand_computation_and_the_rebuild_fro
         text = exported.content.decode("utf-8")
         assert text.startswith("\ufeff区划,年度,考评项目,权重") and "公告公示异议成立,10,75.00,7.50" in text
 
+
+
+async def test_an_allocation_made_from_the_generated_factor_sheet_is_accepted_and_its_parts_are_exact(
+        databases, registry, funds):
+    await scenario(registry, funds)
+    f = funds
+    async with audit_service(databases, registry, funds) as (settings, client, _):
+        body = {"year": 2017, "total": "123457.89", "recipients": {
+            JINGHE: {"farmer_income": "9500.00", "fiscal_capacity": "3000.00"},
+            BOLE: {"farmer_income": "14200.00", "fiscal_capacity": "5200.00"}}}
+        refused = await client.post("/audit/factor-sheets", json={**body, "recipients": {
+            JINGHE: {"farmer_income": "0", "fiscal_capacity": "3000.00"}}},
+            headers={**bearer(settings, "city_finance", BOZHOU), "Idempotency-Key": "s-0"})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == f"recipients.{JINGHE}.farmer_income"
+        generated = await client.post("/audit/factor-sheets", json=body,
+                                      headers={**bearer(settings, "city_finance", BOZHOU), "Idempotency-Key": "s-1"})
+        assert generated.status_code == 201, generated.text
+    out = generated.json()
+    sheet, parts = out["factor_sheet"], out["parts"]
+    assert out["year"] == 2018 and sheet["weights"] == {"poor_population": 50, "farmer_income": 15,
+                                                        "fiscal_capacity": 15, "performance": 20}
+    assert sheet["recipients"][JINGHE] == {"poor_population": 6, "farmer_income": "105.263158",
+                                           "fiscal_capacity": "333.333333", "performance": "77.00"}
+    assert sheet["recipients"][BOLE]["poor_population"] == 0  # nobody registered in 博乐市 in this test
+    assert sum(int(p.replace(".", "")) for p in parts.values()) == 123457_89  # exact to the fen
+
+    # next year's money reaches 博州, which allocates to 精河县 exactly its part of the generated sheet
+    f.clock.set(datetime(2018, 1, 10, 2, tzinfo=timezone.utc))
+    year = {"fiscal_year": 2018, "document_date": "2018-01-10"}
+    assert (await f.post("/appropriations", "000000000000", amount="123457.89", document_no="财农〔2018〕1号",
+                         **year)).status_code == 201
+    for source, target, doc in (("000000000000", XINJIANG, "财农〔2018〕2号"), (XINJIANG, BOZHOU, "新财农〔2018〕3号")):
+        assert (await f.post("/allocations", source, amount="123457.89", to_division=target, document_no=doc,
+                             **year)).status_code == 201
+    off = await f.post("/allocations", BOZHOU, amount="100.00", to_division=JINGHE, document_no="博州财农〔2018〕1号",
+                       factor_sheet=sheet, **year)
+    assert off.status_code == 422 and off.json()["expected"] == parts[JINGHE]
+    made = await f.post("/allocations", BOZHOU, amount=parts[JINGHE], to_division=JINGHE, document_no="博州财农〔2018〕1号",
+                        factor_sheet=sheet, **year)
+    assert made.status_code == 201, made.text
+    [recorded] = await f.db("SELECT data FROM events WHERE type = 'funds.allocation.issued' ORDER BY seq DESC LIMIT 1")
+    import json
+    assert json.loads(recorded["data"])["factor_sheet"]["parts"] == parts
+    await f.zero_sum_and_no_negative()
