@@ -9,8 +9,13 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 
+import asyncio
+import json
+
 import httpx
-import pytest
+from typer.testing import CliRunner
+
+from deploy.audit_cli import audit_app as audit_cli
 
 from services.audit.app import create_app as audit_app
 from services.audit.export import write_export
@@ -106,6 +111,10 @@ async def test_the_score_of_jinghe_equals_a_hand_computation_and_the_rebuild_fro
         write_export(tmp_path, logs.events, source="test", created_at="2018-03-01T10:00:00+08:00")
         rebuilt, _ = scores_from(ExportSource(tmp_path), [JINGHE], 2017, load_policy())
         assert rebuilt[JINGHE].as_dict() == served
+        printed = await asyncio.to_thread(CliRunner().invoke, audit_cli, [  # the command runs its own event loop
+            "scores", "--year", "2017", "--division", JINGHE, "--export", str(tmp_path), "--data-dir", str(tmp_path / "none")])
+        assert printed.exit_code == 0, printed.output
+        assert json.loads(printed.stdout)["items"] == [served]
 
         exported = await client.get("/audit/scores", params={"year": 2017, "division": JINGHE, "format": "csv"},
                                     headers=bearer(settings, "auditor"))
@@ -153,6 +162,5 @@ async def test_an_allocation_made_from_the_generated_factor_sheet_is_accepted_an
                         factor_sheet=sheet, **year)
     assert made.status_code == 201, made.text
     [recorded] = await f.db("SELECT data FROM events WHERE type = 'funds.allocation.issued' ORDER BY seq DESC LIMIT 1")
-    import json
     assert json.loads(recorded["data"])["factor_sheet"]["parts"] == parts
     await f.zero_sum_and_no_negative()
