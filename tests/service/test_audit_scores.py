@@ -116,6 +116,10 @@ async def test_the_score_of_jinghe_equals_a_hand_computation_and_the_rebuild_fro
         assert printed.exit_code == 0, printed.output
         assert json.loads(printed.stdout)["items"] == [served]
 
+        before_rules = await client.get("/audit/scores", params={"year": 2015, "division": JINGHE},
+                                        headers=bearer(settings, "auditor"))
+        assert before_rules.status_code == 422 and before_rules.json()["errors"][0]["field"] == "year"
+
         exported = await client.get("/audit/scores", params={"year": 2017, "division": JINGHE, "format": "csv"},
                                     headers=bearer(settings, "auditor"))
         text = exported.content.decode("utf-8")

@@ -18,6 +18,7 @@ from shared.csvfile import csv_response
 from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.money import Yuan, format_fen
+from shared.policy import NoRuleError
 from shared.web import db_session, router
 
 performance = router(prefix="/audit", tags=["performance (绩效考评)"])
@@ -52,7 +53,10 @@ async def division_scores(request: Request, year: int = Query(ge=2014, le=2100),
                           session=Depends(db_session)) -> Any:
     scope = query_scope(principal, division)
     loaded = await peer_logs(request, session)
-    found, _ = await scores.in_thread(scores.scores_from, loaded, [scope], year, request.app.state.policy)
+    try:
+        found, _ = await scores.in_thread(scores.scores_from, loaded, [scope], year, request.app.state.policy)
+    except NoRuleError as exc:
+        raise _no_rule(exc) from None
     body = scores.score_report(found, request.app.state.policy, year)
     if format == "csv":
         return csv_response(f"绩效考评-{scope}-{year}.csv", SCORE_HEADER, [
@@ -83,3 +87,10 @@ async def generate_factor_sheet(body: FactorSheetIn, request: Request, principal
                                       policy=request.app.state.policy)
     except ScoringError as exc:
         raise Unprocessable(str(exc), errors=[{"field": "recipients", "reason": str(exc)}]) from None
+    except NoRuleError as exc:
+        raise _no_rule(exc) from None
+
+
+def _no_rule(exc: NoRuleError) -> Unprocessable:
+    return Unprocessable(f"该年度没有适用的考评规则 (no scoring rule applies: {exc})",
+                         errors=[{"field": "year", "reason": "no division.performance.score or factor weights in force"}])
