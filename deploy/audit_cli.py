@@ -1,4 +1,4 @@
-"""``fupin audit``: export the event logs, verify them, rebuild and diff, check compliance, report.
+"""``fupin audit``: export the event logs, verify them, rebuild and diff, check compliance, score, report.
 
 Every command but ``export`` reads the logs from one source: the services' ``/events`` feeds
 (default), ``--export DIR`` (a directory written by ``fupin audit export``) or ``--kafka`` (the
@@ -201,6 +201,27 @@ def compliance(as_of: Optional[str] = AS_OF, division: str = DIVISION, export: O
     _emit({"as_of": body["as_of"], "division": body["division"], "by_rule": body["summary"]["findings_by_rule"],
            "findings": body["findings"]})
     typer.echo(f"audit compliance: {len(result.findings)} findings as of {result.as_of}", err=True)
+
+
+@audit_app.command("scores")
+def scores(year: int = typer.Option(..., "--year", help="the year whose records are scored, e.g. 2017"),
+           division: str = typer.Option(..., "--division", help="the division scored, e.g. 652722000000"),
+           export: Optional[Path] = EXPORT, kafka: bool = KAFKA, token: Optional[str] = TOKEN,
+           data_dir: Path = DATA_DIR) -> None:
+    """A division's performance score for a year (rule division.performance.score), from events alone."""
+    from services.audit.scores import score_report, scores_from
+    from shared.policy import load_policy
+
+    ctx = Context(data_dir, token)
+    policy = load_policy(ctx.settings.policy_files)
+
+    async def work(stack):
+        source = await ctx.source(stack, export, kafka)
+        return await asyncio.to_thread(scores_from, source, [division], year, policy)
+
+    found, _ = _run(work)
+    _emit(score_report(found, policy, year))
+    typer.echo(f"audit scores: {division} {year}: {found[division].as_dict()['score']}", err=True)
 
 
 @audit_app.command("report")

@@ -15,7 +15,8 @@ def create_app(settings: AuditSettings | None = None, **options) -> FastAPI:
         description="For auditors (审计, 纪检, third-party evaluators): replays every service's event log, verifies "
         "each hash chain and the cross-service references, rebuilds ledger balances, household states, registry "
         "statistics and the project library with the services' own domain functions, compares them with what the "
-        "services report, and checks compliance as of a date, each finding citing its rule. Read-only.",
+        "services report, and checks compliance as of a date, each finding citing its rule; scores each division's "
+        "year (绩效考评) from the events alone and generates the next year's factor sheet from the scores. Read-only.",
         routers=ROUTERS,
         consumes=CONSUMES,
         **options,

@@ -15,7 +15,9 @@ def create_app(settings: ProjectsSettings | None = None, **options) -> FastAPI:
         description="The project library (国开办发〔2018〕10号): proposal → township review → county appraisal and approval → "
                     "publicity at each level → library → annual plan → funding (from the funds service) → progress → "
                     "completion → acceptance (验收) → results announcement → asset handover (资产移交); beneficiaries from "
-                    "the registry, benefits published to it, asset income distributions, the annual adjustment.",
+                    "the registry, benefits published to it, asset income distributions, the annual adjustment; the performance "
+                    "evaluation (绩效评价) of accepted projects; 百企千村 enterprises and their pairings with villages, "
+                    "checked against what the projects achieved.",
         routers=ROUTERS,
         consumes=CONSUMES,
         **options,

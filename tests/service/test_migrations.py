@@ -26,7 +26,8 @@ def expected_metadata(service: str) -> sa.MetaData:
         tables += metadata.sorted_tables
     if service == "projects":
         from services.projects.models import TABLES
-        tables += TABLES
+        from services.projects.results_models import TABLES as RESULTS_TABLES
+        tables += TABLES + RESULTS_TABLES
     for table in tables:
         table.to_metadata(combined)
     return combined

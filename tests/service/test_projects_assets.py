@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from services.projects.models import TABLES
+from services.projects.results_models import TABLES as RESULTS_TABLES
 from shared.announcements.models import TABLES as ANNOUNCEMENT_TABLES
 from shared.db import make_engine
 from shared.events.schema import metadata as foundation
@@ -143,7 +144,7 @@ async def test_the_migrated_projects_schema_matches_the_models(databases):
     """What tests/service/test_migrations.py checks for the other services, for the projects tables."""
     settings = await databases.new("projects")
     expected = sa.MetaData()
-    for table in (*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *TABLES):
+    for table in (*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *TABLES, *RESULTS_TABLES):
         table.to_metadata(expected)
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     try:

@@ -104,11 +104,7 @@ async def _replayed(request: Request, feeds: FeedSource, session, as_of: date, *
     if key in cache and not fresh and outside is None:
         cache.move_to_end(key)
         return cache[key]
-    loaded = await feeds.load()
-    async with raw_connection(session) as conn:  # the audit service's own log, read from its database
-        loaded.events["audit"] = [event async for event in store.iter_events(conn)]
-        (loaded.entries or {})["audit"] = {"last_seq": await store.last_seq(conn)}
-    loaded = _ordered(loaded)
+    loaded = await with_own_log(await feeds.load(), session)
     found = (loaded, await replay_as_of(loaded, as_of, outside=outside))
     if outside is not None:
         return found
@@ -172,6 +168,28 @@ async def _outside(request: Request, session) -> Outside:
         names = {s: topic_of(s, settings.topic_prefix) for s in services}
     return Outside.of(notes, list(verifiers.values()), {v.name: s for s, v in verifiers.items()},
                       topics=topics, topic_names=names)
+
+
+async def load_logs(clients: dict[str, httpx.AsyncClient], settings, session) -> Loaded:
+    """Every peer's log from its feed (with the audit's service token) and the audit's own log."""
+    return await with_own_log(await FeedSource(clients, service_token(settings)).load(), session)
+
+
+async def with_own_log(loaded: Loaded, session) -> Loaded:
+    """``loaded`` with the audit service's own log, read from its database, in the audit's order."""
+    async with raw_connection(session) as conn:
+        loaded.events["audit"] = [event async for event in store.iter_events(conn)]
+        (loaded.entries or {})["audit"] = {"last_seq": await store.last_seq(conn)}
+    return _ordered(loaded)
+
+
+async def peer_logs(request: Request, session) -> Loaded:
+    """:func:`load_logs` of the configured peers."""
+    app = request.app
+    async with AsyncExitStack() as stack:
+        clients = {service: await stack.enter_async_context(_client(app, app.state.settings.peer_url(service)))
+                   for service in PEERS}
+        return await load_logs(clients, app.state.settings, session)
 
 
 def _client(app, base_url: str) -> httpx.AsyncClient:

@@ -7,5 +7,6 @@ from services.projects.api.assets import assets
 from services.projects.api.implementation import implementation
 from services.projects.api.projects import library
 from services.projects.api.publicity import publicity
+from services.projects.api.results import results
 
-ROUTERS: list[APIRouter] = [library, publicity, implementation, assets, adjustments]
+ROUTERS: list[APIRouter] = [library, publicity, implementation, assets, adjustments, results]

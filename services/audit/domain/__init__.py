@@ -1,0 +1,1 @@
+"""The audit's own pure rules (no database, HTTP or Kafka)."""
