@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from services.registry.contract import GRIEVANCE_PREFIX, GrievanceRecord, grievances
 from services.registry.domain.statistics import HouseholdFacts, Statistics, compute_statistics
 from services.registry.domain.workflow import DECISIONS, ON_ROLL
 from services.registry.imports import EVENT_IMPORTED, households_of
@@ -86,6 +87,7 @@ class RegistryRebuilt:
     steps: list[Step]
     events: int = 0
     last_seq: int = 0
+    grievances: dict[str, GrievanceRecord] = field(default_factory=dict)  # id → state (registry contract)
 
     def statistics(self, division: str, year: int) -> Statistics:
         facts = statistics_facts(self.households.values(), year)
@@ -127,6 +129,7 @@ class RegistryRebuild:
         self.population: dict[str, int] = {}
         self.announcements: dict[str, dict[str, Any]] = {}
         self.steps: list[Step] = []
+        self.grievance_events: list[Mapping[str, Any]] = []
         self.events = 0
         self.last_seq = 0
 
@@ -144,6 +147,8 @@ class RegistryRebuild:
             handler(self, event, data)
         elif kind.startswith("registry.household.") and event["subject"] in self.households:
             self._decision(event, data)
+        elif kind.startswith(GRIEVANCE_PREFIX):
+            self.grievance_events.append(event)
 
     # -- handlers ---------------------------------------------------------------------------
     def _divisions(self, event, data) -> None:
@@ -239,7 +244,7 @@ class RegistryRebuild:
 
     def result(self) -> RegistryRebuilt:
         return RegistryRebuilt(self.households, self.population, self.announcements, self.steps, self.events,
-                               self.last_seq)
+                               self.last_seq, grievances(self.grievance_events))
 
 
 _HANDLERS = {
