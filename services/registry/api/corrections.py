@@ -90,7 +90,9 @@ async def decide(body: DecisionIn, request: Request, request_id: uuid.UUID = Pat
     return corrections.view(row)
 
 
-@correction_router.get("/change-requests", summary="Change requests in your jurisdiction (history of corrections)")
+@correction_router.get("/change-requests", summary="Change requests in your jurisdiction (history of corrections)",
+                        description="Proposed, approved and refused corrections with their old and new values (ID "
+                        "numbers masked), who proposed and who decided; filter by division, status, household.")
 async def search(division: DivisionCode | None = None, status: Literal["proposed", "approved", "rejected"] | None = None,
                  household_id: uuid.UUID | None = None,
                  principal: Principal = Depends(require(*PROPOSERS, *DECIDERS)),

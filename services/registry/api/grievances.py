@@ -112,7 +112,9 @@ async def overdue_report(request: Request, division: DivisionCode | None = None,
     return {"as_of": today.isoformat(), "count": len(items), "items": items}
 
 
-@grievance_router.get("/grievances/{grievance_id}", summary="A grievance with its complainant and answer")
+@grievance_router.get("/grievances/{grievance_id}", summary="A grievance with its complainant and answer",
+                      description="For officials of the grievance's division or of the office it was assigned to: "
+                      "the complainant's contact, the text, the links, the answer, the rule of its due dates.")
 async def read(request: Request, grievance_id: uuid.UUID = Path(), principal: Principal = Depends(require(*OFFICES)),
                session=Depends(db_session)) -> dict[str, Any]:
     return grievances.view(await grievances.load(session, principal, grievance_id), request.app.state.clock.today())
