@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import Depends, File, Request, UploadFile
 
+from services.registry import duplicates
 from services.registry.imports import MAX_ERRORS, layout_markdown, run_import
 from shared.auth import Principal, Role, require
 from shared.errors import Problem, Unprocessable
@@ -73,7 +74,10 @@ async def import_file(
                             errors=[{"row": 0, "field": "file", "reason": "empty"}], total_errors=1)
     result = await run_import(session, data, filename=file.filename or "upload.csv", actor=principal.actor(),
                               jurisdiction=principal.division, clock=request.app.state.clock)
-    return {"import_id": result.import_id, "households": result.households, "persons": result.persons}
+    flagged = await duplicates.flag_import(session, result.import_id, actor=principal.actor(),
+                                           clock=request.app.state.clock)
+    return {"import_id": result.import_id, "households": result.households, "persons": result.persons,
+            "duplicate_candidates": flagged}
 
 
 __all__ = ["router"]
