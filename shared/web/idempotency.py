@@ -34,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import Conflict, Problem, Unprocessable
+from shared.web.upload_digest import canonical_body
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LEASE_SECONDS = 60
@@ -164,7 +165,8 @@ async def _run_write(request: Request, endpoint: Callable, key: str | None) -> R
     if key is not None:
         body = await request.body()
         scope = _scope(request)
-        digest = request_hash(request.method, request.url.path, request.url.query, body)
+        digest = request_hash(request.method, request.url.path, request.url.query,
+                              canonical_body(request.headers.get("content-type"), body))  # uploads: by content
         claimed = await claim(engine, scope, key, request.method, request.url.path, digest)
         if claimed.replay is not None:
             return claimed.replay
