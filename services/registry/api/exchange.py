@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, File, Path, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from services.registry import lookup as bulk
-from shared.auth import Principal, Role, require
+from services.registry import department_lists, files, lookup as bulk, roll_export
+from services.registry.api.imports import MAX_UPLOAD_BYTES, XLSX
+from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.divisions import DivisionCode
+from shared.errors import Forbidden, Unprocessable
 from shared.web import db_session, router
 
 exchange = router(tags=["exchange (部门数据交换)"])
@@ -35,3 +38,52 @@ async def lookup(body: LookupIn, principal: Principal = Depends(require(*READERS
                  session=Depends(db_session)) -> dict[str, Any]:
     items = await bulk.lookup(session, principal, body.id_numbers)
     return {"count": len(items), "found": sum(i["found"] for i in items), "items": items}
+
+
+Dept = Path(description="civil_affairs | education | health | human_resources | disabled_persons",
+            pattern="^(" + "|".join(department_lists.HEADERS) + ")$")
+
+
+@exchange.post(
+    "/departments/{dept}/lists", status_code=201, summary="Upload a department's list (部门名单导入)",
+    description="A department's `.xlsx`, `.xls` or `.csv` (UTF-8 or GBK) with one row per person: 证件号码 and the "
+    "department's own columns (template: `GET /departments/{dept}/lists/template`). Every row is validated first "
+    "— a well-formed ID number of an active person in your jurisdiction, listed once, valid values — and every bad "
+    "row is named; one bad row and nothing is written. The same file again returns the first result "
+    "(`replayed: true`). Each upload is in `GET /imports` (kind `department:<dept>`). Only that department's token.")
+async def department_list(request: Request, dept: str = Dept,
+                          file: UploadFile = File(description=".xlsx, .xls or .csv"),
+                          principal: Principal = Depends(require(Role.department, write=True)),
+                          session=Depends(db_session)) -> dict[str, Any]:
+    if Role.admin not in principal.roles and principal.dept != dept:
+        raise Forbidden(f"只能导入本部门名单 (a {principal.dept} token may not upload {dept} lists)")
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if not data or len(data) > MAX_UPLOAD_BYTES:
+        raise Unprocessable("文件为空或过大 (the file is empty or too large)",
+                            errors=[{"row": 0, "field": "file", "reason": "empty or too large"}], total_errors=1)
+    return await department_lists.import_list(session, request.app.state.sessionmaker, principal, dept,
+                                              filename=file.filename or "list.csv", data=data,
+                                              clock=request.app.state.clock)
+
+
+@exchange.get("/departments/{dept}/lists/template", summary="A department list's template",
+              description="An `.xlsx` with the header row (证件号码 and the department's columns).",
+              response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def department_template(dept: str = Dept) -> Response:
+    headers = department_lists.template_headers(dept)
+    return Response(files.template_xlsx(headers, [(h, "是" if h == "证件号码" else "否", "") for h in headers]),
+                    media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{dept}-template.xlsx"'})
+
+
+@exchange.get("/exports/roll", summary="Export the roll in the 建档立卡 layout (花名册导出, .xlsx)",
+              description="Households on the roll or exited under the division (default: yours), one row per active "
+              "person, in the import layout (the same Chinese headers and labels, so the file can be imported "
+              "again). A department gets the identity columns and its own only.",
+              response_class=Response, responses={200: {"content": {XLSX: {}}}})
+async def export_roll(division: DivisionCode | None = None,
+                      principal: Principal = Depends(require(*READERS)),
+                      session=Depends(db_session)) -> Response:
+    scope = division or principal.division
+    ensure_jurisdiction(principal, scope)
+    data = await roll_export.export(session, principal, scope)
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="roll-{scope}.xlsx"'})
