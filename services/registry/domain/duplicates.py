@@ -38,12 +38,15 @@ from rapidfuzz.distance import OSA
 NAME_WITH_CLOSE_ID = 50
 #: name similarity that counts as the same name
 SAME_NAME = 100
-_DROP = str.maketrans("", "", " \u3000·•.．・-")
+#: Traditional → simplified character by character (zhconv's zh-cn table, its one-character
+#: entries: names are read character by character), with spaces and middle dots dropped.
+_SIMPLIFY = str.maketrans({**{k: v for k, v in zhconv.zhconv.getdict("zh-cn").items() if len(k) == len(v) == 1},
+                           **dict.fromkeys(" \u3000·•.．・-")})
 
 
 def normalise_name(name: str) -> str:
     """Simplified characters, full-width folded (NFKC), spaces and middle dots dropped."""
-    return zhconv.convert(unicodedata.normalize("NFKC", name), "zh-cn").translate(_DROP)
+    return unicodedata.normalize("NFKC", name).translate(_SIMPLIFY)
 
 
 @dataclass(frozen=True)

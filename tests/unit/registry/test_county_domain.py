@@ -45,3 +45,15 @@ def test_names_are_normalised_and_one_file_is_screened_against_itself():
     again = PersonKey.of("2", make_id("652722", born, 17), "王芳", "652722102201")
     assert [(c.person.id, c.other.id) for c in screen([first, again], [])] == [("2", "1")]
     assert compare(first, first) is None
+
+
+def test_the_check_digit_in_base_13_agrees_with_the_weighted_sum_of_gb_11643():
+    import random
+
+    from shared import idcard
+
+    rng = random.Random(11643)
+    for _ in range(2000):
+        first17 = "".join(rng.choice("0123456789") for _ in range(17))
+        weighted = sum(int(d) * w for d, w in zip(first17, idcard._WEIGHTS)) % 11
+        assert idcard.check_digit(first17) == idcard._CHECK_CHARS[weighted]
