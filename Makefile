@@ -28,6 +28,7 @@ bench: install
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/ledger_post.py
 	$(BIN)/python bench/audit_replay.py
+	$(BIN)/python bench/registry_county.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis

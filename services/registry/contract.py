@@ -12,6 +12,11 @@ Grievances (监督举报, issue 16) — subject: the grievance id; ``data`` of e
 
 :func:`grievances` folds these events (in seq order) into one :class:`GrievanceRecord` each, so
 the audit can check deadlines with the registry's own ``domain.grievance.overdue``.
+
+Corrections — ``registry.change_request.approved`` (subject: the household id): ``data`` carries
+``kind`` (identity | person | household | department), ``household_id``, ``person_id`` and
+``changes``: ``{"fields": {field: {"old", "new"}}}`` (plus ``dept`` for department data) — the
+values as they were and as they are after the approval.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from services.registry.domain.grievance import STEPS, Due, overdue
 
+CORRECTION_APPROVED = "registry.change_request.approved"
 GRIEVANCE_PREFIX = "registry.grievance."
 GRIEVANCE_RECEIVED = GRIEVANCE_PREFIX + "received"
 #: event type of each step: registry.grievance.classify, … registry.grievance.close

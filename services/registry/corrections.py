@@ -22,6 +22,7 @@ import uuid6
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.registry.contract import CORRECTION_APPROVED
 from services.registry.county_models import ChangeRequest
 from services.registry.domain import corrections as rules
 from services.registry.models import Household, Person
@@ -30,7 +31,7 @@ from shared.auth import Principal
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
 from shared.events import NewEvent, append
 
-PROPOSED, APPROVED, REJECTED = "registry.change_request.proposed", "registry.change_request.approved", \
+PROPOSED, APPROVED, REJECTED = "registry.change_request.proposed", CORRECTION_APPROVED, \
     "registry.change_request.rejected"
 PERSON_COLUMNS = tuple(rules.IDENTITY_FIELDS) + tuple(rules.PERSON_FIELDS)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from services.audit.diff import Live
+from services.audit.rebuild.registry import RegistryRebuild
 from services.audit.sources import FeedSource
 from tests.conftest import bearer
-from tests.service.registry_support import COUNTY, TOWNSHIP, VILLAGE
-from tests.service.test_audit_compliance import audit, by_rule
+from tests.service.registry_support import COUNTY, TOWNSHIP, VILLAGE, family, identify
+from tests.service.test_audit_compliance import audit, by_rule, log_of
 
 
 async def test_overdue_and_unanswered_grievances_are_findings(registry):
@@ -40,3 +42,25 @@ async def test_overdue_and_unanswered_grievances_are_findings(registry):
         f"grievance {never_accepted['receipt']}": "not accepted and not answered",
         f"grievance {answered_late['receipt']}": "not answered"}
     assert all("信访条例" in f.citation and f.source == "registry" and f.seq for f in found)
+
+
+async def test_an_approved_correction_of_the_main_cause_is_rebuilt_by_the_audit(registry):
+    r = registry
+    hid = await identify(r, family(61))
+    proposed = await r.client.post("/change-requests", headers={**bearer(r.settings, "village", VILLAGE, sub="clerk"),
+                                                                "Idempotency-Key": "cr-1"},
+                                   json={"target": "household", "household_id": hid, "reason": "致贫原因录入错误",
+                                         "changes": {"main_cause": "lack_funds"}})
+    assert proposed.status_code == 201, proposed.text
+    decided = await r.client.post(f"/change-requests/{proposed.json()['id']}/decision",
+                                  headers={**bearer(r.settings, "township", TOWNSHIP, sub="reviewer"),
+                                           "Idempotency-Key": "cr-2"}, json={"decision": "approve"})
+    assert decided.status_code == 200, decided.text
+    auditor = bearer(r.settings, "auditor")["Authorization"][7:]
+    result = await audit(await FeedSource({"registry": r.client}, auditor).load(), date.today(),
+                         Live({"registry": r.client}, auditor))
+    assert result.verified and result.discrepancies == []
+    rebuild = RegistryRebuild()
+    for event in await log_of(r.settings):
+        rebuild.apply(event)
+    assert rebuild.result().households[hid].main_cause == "lack_funds"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from services.registry.contract import GRIEVANCE_PREFIX, GrievanceRecord, grievances
+from services.registry.contract import CORRECTION_APPROVED, GRIEVANCE_PREFIX, GrievanceRecord, grievances
 from services.registry.domain.statistics import HouseholdFacts, Statistics, compute_statistics
 from services.registry.domain.workflow import DECISIONS, ON_ROLL
 from services.registry.imports import EVENT_IMPORTED, households_of
@@ -230,6 +230,15 @@ class RegistryRebuild:
         if (h := self._touch(event)) is not None:
             h.add_members([data])
 
+    def _corrected(self, event, data) -> None:
+        """An approved household correction may change the main cause the statistics count by."""
+        h = self.households.get(data["household_id"])
+        if h is not None and data["kind"] == "household":
+            cause = data["changes"]["fields"].get("main_cause")
+            if cause is not None:
+                h.main_cause = cause["new"]
+            h.last_seq = event["seq"]
+
     def _monitored(self, event, data) -> None:
         if (h := self._touch(event)) is not None:
             h.monitoring_category = data.get("category")
@@ -260,4 +269,5 @@ _HANDLERS = {
     "registry.household.monitored": RegistryRebuild._monitored,
     "registry.announcement.drafted": RegistryRebuild._announcement_drafted,
     "registry.announcement.closed": RegistryRebuild._announcement_closed,
+    CORRECTION_APPROVED: RegistryRebuild._corrected,
 }
