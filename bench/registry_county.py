@@ -92,6 +92,14 @@ async def populate(conn: asyncpg.Connection, persons: int, rng: random.Random) -
     return [(str(p[0]), p[2], p[3], p[9], p[10]) for p in people]
 
 
+async def reload(conn: asyncpg.Connection) -> list[tuple]:
+    """The registered persons of a kept database, as :func:`populate` returns them."""
+    rows = await conn.fetch("SELECT p.id::text, p.id_number, p.name, h.division FROM persons p "
+                            "JOIN households h ON h.id = p.household_id")
+    return [(r[0], r[1], r[2], r[3], (date(int(r[1][6:10]), int(r[1][10:12]), int(r[1][12:14])) - FIRST_BIRTH).days
+             * 1000 + int(r[1][14:17])) for r in rows]
+
+
 # -- 1. bulk lookup -------------------------------------------------------------------------------
 
 async def bench_lookup(server_url: str, database: str, registered: list[tuple], rng: random.Random, repeats: int,
@@ -101,7 +109,8 @@ async def bench_lookup(server_url: str, database: str, registered: list[tuple], 
     headers = {"Authorization": f"Bearer {token}"}
     known = [p[1] for p in rng.sample(registered, 9_000)]
     taken = {p[4] for p in registered}
-    unknown = [identity(s)[0] for s in rng.sample(range(DAYS * 1000), 2_000) if s not in taken][:1_000]
+    others = random.Random(-16)  # not the population's sequence (a reused database was drawn with rng)
+    unknown = [identity(s)[0] for s in others.sample(range(DAYS * 1000), 2_000) if s not in taken][:1_000]
     ids = known + unknown
     rng.shuffle(ids)
     app = create_app(settings, run_background=False)
@@ -206,7 +215,7 @@ async def bench_screening(conn: asyncpg.Connection, registered: list[tuple], imp
 
 
 async def run(args: argparse.Namespace, server_url: str) -> None:
-    name_ = f"fupin_bench_{secrets.token_hex(4)}"
+    name_ = args.reuse or f"fupin_bench_{secrets.token_hex(4)}"
     await ensure_database(server_url, name_)
     settings = settings_for("registry", database_url=server_url, database=name_)
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
@@ -217,8 +226,9 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
         try:
             pg = await conn.fetchval("SHOW server_version")
             t0 = time.perf_counter()
-            registered = await populate(conn, args.persons, rng)
-            print(f"populated {len(registered):,} persons in {time.perf_counter() - t0:.0f} s")
+            registered = await (reload(conn) if args.reuse else populate(conn, args.persons, rng))
+            args.persons = len(registered)
+            print(f"{len(registered):,} persons in {time.perf_counter() - t0:.0f} s")
             lookup = await bench_lookup(server_url, name_, registered, rng, args.repeats, args.singles)
             print(f"lookup: {lookup}")
             dupes = await bench_screening(conn, registered, args.imported, args.planted, rng)
@@ -227,7 +237,7 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
             await conn.close()
     finally:
         await engine.dispose()
-        if args.keep:
+        if args.keep or args.reuse:
             print(f"kept database {name_}")
         else:
             await drop_database(server_url, name_)
@@ -263,6 +273,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--singles", type=int, default=500)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", metavar="DATABASE", help="a database kept by an earlier run (--keep): not "
+                        "populated again")
     args = parser.parse_args()
     with postgres_server() as url:
         asyncio.run(run(args, url))

@@ -38,7 +38,10 @@ def _key(person_id, id_number: str, name: str, village: str) -> screening.Person
 
 
 async def _registered_near(session, new: list[screening.PersonKey]) -> list[screening.PersonKey]:
-    """Active persons sharing a birth date, or a name spelling within the county, with a new one."""
+    """Active persons sharing a birth date, or a name spelling within the county, with a new one
+    (both indexed). The region-and-sequence blocks of ``domain.duplicates`` are left to the
+    screening of imports, which reads the whole county: at proposal time a typo in the birth date
+    is found only under the same name (in any of its spellings)."""
     births = sorted({idcard.parse(k.id_number).birth_date for k in new})
     names = sorted({v for k in new for v in screening.name_variants(k.name)})
     counties = sorted({k.village[:6] for k in new})

@@ -9,15 +9,19 @@ Two persons are a candidate pair when
 
 * **the ID numbers' first 17 digits differ by one edit** — one wrong digit or two neighbours
   swapped (optimal string alignment distance ≤ 1; the 18th is a check digit recomputed by whoever
-  mistyped) — and the normalised names are at least :data:`NAME_WITH_CLOSE_ID` similar; or
+  mistyped) — and the normalised names are at least :data:`NAME_WITH_CLOSE_ID` similar (rapidfuzz
+  ratio: a two-character name must match whole, a three-character one in two characters); or
 * the **normalised names are the same** (traditional characters read as simplified, spaces and
-  middle dots dropped; rapidfuzz ratio ≥ :data:`SAME_NAME`), with the same birth date and sex,
-  in the same county (ID numbers differing anywhere).
+  middle dots dropped), with the same birth date and sex, in the same county (ID numbers
+  differing anywhere).
 
 Blocking keeps this from being O(n·m): a pair is compared only if it shares a block — the birth
-date (digits 7–14 intact: a typo in the region or sequence digits), the region and sequence
-digits 1–6 + 15–17 (a typo in the birth date), or the normalised name within a county. Any single
-mistyped or swapped digit leaves at least one of the first two intact.
+date (digits 7–14 intact: a typo in the region or sequence digits; and every same-name pair), the
+region and sequence digits (1–6, 15–17) with the birth year (a typo in the month or day), or with
+the month and day (a typo in the year). Any single mistyped digit, and any swap of neighbours but
+one across the year/month boundary (which rarely leaves a real date), keeps one block intact. (The
+region and sequence digits alone would not do: a county has one region code and 1,000 sequence
+numbers, so each such block would hold a thousandth of the county.)
 
 The score (0–100) orders the review list: name similarity, ID closeness, same birth date, same
 village. Pure: no database, HTTP or Kafka.
@@ -35,7 +39,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 #: name similarity (rapidfuzz ratio, 0–100) needed alongside an ID number one edit away
-NAME_WITH_CLOSE_ID = 50
+NAME_WITH_CLOSE_ID = 60
 #: name similarity that counts as the same name
 SAME_NAME = 100
 #: Traditional → simplified character by character (zhconv's zh-cn table, its one-character
@@ -49,30 +53,25 @@ def normalise_name(name: str) -> str:
     return unicodedata.normalize("NFKC", name).translate(_SIMPLIFY)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PersonKey:
-    """What screening compares of a person."""
+    """What screening compares of a person (the parts of the ID number taken apart once)."""
 
     id: str
     id_number: str
     name: str  # normalised
     village: str
+    birth: str  # YYYYMMDD, digits 7–14
+    sex: int  # digit 17 mod 2
+    blocks: tuple[str, str, str]
 
     @classmethod
     def of(cls, id: str, id_number: str, name: str, village: str) -> PersonKey:
-        return cls(str(id), id_number.upper(), normalise_name(name), village)
-
-    @property
-    def birth(self) -> str:
-        return self.id_number[6:14]
-
-    @property
-    def sex(self) -> int:
-        return int(self.id_number[16]) % 2 if self.id_number[16].isdigit() else -1
-
-    def blocks(self) -> tuple[tuple[str, str], ...]:
-        return (("b", self.birth), ("r", self.id_number[:6] + self.id_number[14:17]),
-                ("n", self.village[:6] + self.name))
+        number = id_number.upper()
+        region_sequence = number[:6] + number[14:17]
+        blocks = ("b" + number[6:14], "y" + region_sequence + number[6:10], "d" + region_sequence + number[10:14])
+        return cls(str(id), number, normalise_name(name), village, number[6:14],
+                   int(number[16]) % 2 if number[16].isdigit() else -1, blocks)
 
 
 @dataclass(frozen=True)
@@ -84,17 +83,20 @@ class Candidate:
 
 
 def compare(new: PersonKey, other: PersonKey) -> Candidate | None:
+    """The pair as a candidate, or None. The cheap tests first: most pairs of a block share only
+    their birth date and leave at the ID-distance test."""
     if new.id_number == other.id_number or new.id == other.id:
         return None
-    name = fuzz.ratio(new.name, other.name)
-    id_edits = OSA.distance(new.id_number[:17], other.id_number[:17], score_cutoff=2)
     same_birth, same_sex = new.birth == other.birth, new.sex == other.sex
-    close_id = id_edits <= 1 and name >= NAME_WITH_CLOSE_ID
-    same_person = name >= SAME_NAME and same_birth and same_sex and new.village[:6] == other.village[:6]
-    if not (close_id or same_person):
+    same_person = (new.name == other.name and same_birth and same_sex and new.village[:6] == other.village[:6])
+    id_edits = OSA.distance(new.id_number[:17], other.id_number[:17], score_cutoff=1)
+    if not same_person and id_edits > 1:
+        return None
+    name = fuzz.ratio(new.name, other.name)
+    if not same_person and name < NAME_WITH_CLOSE_ID:
         return None
     reasons = [r for r, holds in (
-        ("id_number_one_edit", id_edits <= 1), ("same_name" if name >= SAME_NAME else "similar_name", name >= 50),
+        ("id_number_one_edit", id_edits <= 1), ("same_name" if name >= SAME_NAME else "similar_name", True),
         ("same_birth_date", same_birth), ("same_sex", same_sex), ("same_village", new.village == other.village))
         if holds]
     score = round(0.5 * name + 30 * (id_edits <= 1) + 10 * same_birth + 5 * same_sex + 5 * (new.village == other.village))
@@ -110,13 +112,13 @@ class Index:
             self.add(person)
 
     def add(self, person: PersonKey) -> None:
-        for block in person.blocks():
+        for block in person.blocks:
             self._blocks[block].append(person)
 
     def screen(self, person: PersonKey) -> list[Candidate]:
         seen: set[str] = set()
         found = []
-        for block in person.blocks():
+        for block in person.blocks:
             for other in self._blocks.get(block, ()):
                 if other.id in seen:
                     continue
