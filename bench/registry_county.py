@@ -109,7 +109,7 @@ async def bench_lookup(server_url: str, database: str, registered: list[tuple], 
     headers = {"Authorization": f"Bearer {token}"}
     known = [p[1] for p in rng.sample(registered, 9_000)]
     taken = {p[4] for p in registered}
-    others = random.Random(-16)  # not the population's sequence (a reused database was drawn with rng)
+    others = random.Random(1616)  # not the population's sequence (a reused database was drawn with rng)
     unknown = [identity(s)[0] for s in others.sample(range(DAYS * 1000), 2_000) if s not in taken][:1_000]
     ids = known + unknown
     rng.shuffle(ids)
@@ -194,12 +194,12 @@ async def bench_screening(conn: asyncpg.Connection, registered: list[tuple], imp
                             "JOIN households h ON h.id = p.household_id WHERE p.active AND h.division LIKE $1",
                             COUNTY + "%")
     load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     keys = [PersonKey.of(*row) for row in rows]
     keys_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     found = list(screen(new, keys))
-    screen_s = time.perf_counter() - t0
+    screen_s, cpu_s = time.perf_counter() - t0, time.process_time() - cpu0
     flagged = {(c.person.id, c.other.id) for c in found}
     hits = len(flagged & pairs)
     sample = new[:20]
@@ -208,7 +208,7 @@ async def bench_screening(conn: asyncpg.Connection, registered: list[tuple], imp
         for other in keys[:50_000]:
             compare(person, other)
     per_pair = (time.perf_counter() - t0) / (len(sample) * 50_000)
-    return {"load": load_s, "keys": keys_s, "screen": screen_s, "total": load_s + keys_s + screen_s,
+    return {"load": load_s, "keys": keys_s, "screen": screen_s, "cpu": cpu_s, "total": load_s + keys_s + screen_s,
             "planted": len(pairs), "recall": hits / len(pairs), "flagged": len(flagged),
             "precision": hits / len(flagged) if flagged else 1.0, "registered": len(keys), "imported": len(new),
             "all_pairs_s": per_pair * len(new) * len(keys)}
@@ -257,7 +257,7 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
           f"{per_10k_single / lookup['median']:.0f}x faster |")
     print(f"| duplicate screening, {dupes['imported']:,} imported against {dupes['registered']:,} | "
           f"{dupes['total']:.1f} s | load {dupes['load']:.1f} s + keys {dupes['keys']:.1f} s + screen "
-          f"{dupes['screen']:.1f} s; goal < 60 s |")
+          f"{dupes['screen']:.1f} s; CPU of keys + screen {dupes['cpu']:.1f} s; goal < 60 s |")
     print(f"| recall on {dupes['planted']:,} planted duplicates | {dupes['recall']:.3f} | goal ≥ 0.95 |")
     print(f"| precision of {dupes['flagged']:,} flagged pairs | {dupes['precision']:.3f} | the rest: same name, "
           "birth date and sex in the county by chance, or a random ID one edit away with a similar name |")
