@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python bench/ledger_post.py
 	$(BIN)/python bench/disbursements_load.py
 	$(BIN)/python bench/audit_replay.py
+	$(BIN)/python bench/registry_county.py
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .hypothesis

@@ -32,7 +32,7 @@ __all__ = [
     "parse",
 ]
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643; check_digit computes it in base 13
 _CHECK_CHARS = "10X98765432"
 
 # 11-15 华北, 21-23 东北, 31-37 华东, 41-46 中南, 50-54 西南, 61-65 西北, 71 台湾, 81 香港, 82 澳门.
@@ -61,8 +61,9 @@ def check_digit(first17: str) -> str:
     """The check digit (``0``-``9`` or ``X``) for the first 17 digits of an ID number."""
     if not isinstance(first17, str) or not _DIGITS17_RE.fullmatch(first17):
         raise IdCardError("校验码计算需要17位数字 (check digit needs exactly 17 digits)")
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS))
-    return _CHECK_CHARS[total % 11]
+    # the weights are 2**(18-i) mod 11 and 13 = 2 (mod 11): the sum is 2 * int(first17, 13) mod 11,
+    # with the digit loop done by int() in C
+    return _CHECK_CHARS[2 * int(first17, 13) % 11]
 
 
 def parse(number: str, today: date | None = None) -> IdCard:

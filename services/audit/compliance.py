@@ -20,6 +20,8 @@ registrations / exits without a passed       ``household.identification.announce
 announcement                                 ``household.exit.announced``
 households without a helper / a measure      ``household.helper.required``,
                                             ``household.assistance.min_measures``
+grievances not accepted / answered in time   ``grievance.handling`` (the registry's ``overdue``,
+                                            read through ``services.registry.contract``)
 =========================================== ========================================================
 
 The inputs are the state rebuilt from the events recorded up to the end of the as-of date (the
@@ -114,6 +116,7 @@ def check(rebuilt: Rebuilt, policy: PolicyTable, as_of: date, division: str = ""
         found += beneficiaries_not_registered(checker, rebuilt.funds, rebuilt.projects, rebuilt.registry)
         found += steps_without_passed_notice(checker, rebuilt.registry)
         found += households_without_assistance(checker, rebuilt.registry)
+        found += grievances_overdue(checker, rebuilt.registry)
     return sorted((f for f in found if f is not None and f.division.startswith(division)),
                   key=lambda f: (f.rule_id, f.division, f.source, f.seq or 0, f.subject))
 
@@ -323,3 +326,16 @@ def households_without_assistance(c: _Checker, registry: RegistryRebuilt) -> Ite
             yield c.finding(MEASURES_RULE, household.division, c.as_of, subject=f"household {household.number}",
                             detail=f"{household.measures} assistance measure(s), at least {minimum} required",
                             source="registry", seq=household.last_seq)
+
+
+def grievances_overdue(c: _Checker, registry: RegistryRebuilt) -> Iterator[Finding | None]:
+    """Grievances not accepted or not answered by the due dates fixed at receipt (the rule and
+    citation they were received under)."""
+    for record in sorted(registry.grievances.values(), key=lambda g: (g.received_on, g.receipt)):
+        late = record.late(c.as_of)
+        if late:
+            due = record.due.answer_by if "answer" in late else record.due.accept_by
+            yield c.finding(record.rule_id, record.division, record.received_on, subject=f"grievance {record.receipt}",
+                            detail=f"{' and '.join('not ' + ('accepted' if x == 'accept' else 'answered') for x in late)}"
+                            f" by {due.isoformat()} (status {record.status})", source="registry",
+                            seq=record.last_seq, citation=record.citation)

@@ -3,8 +3,9 @@
 One row per person, with the household number (户编号) tying the rows of a household together —
 the usual layout of the 建档立卡 spreadsheets. The import runs in three stages:
 
-1. **Parse** the file (CSV in UTF-8 with or without BOM; the first sheet of an ``.xlsx`` read
-   with openpyxl in read-only mode). The header row is found among the first 20 rows (a title
+1. **Parse** the file (CSV in UTF-8 with or without BOM, GBK or GB18030, and ``.xls`` read by
+   ``services.registry.files``; the first sheet of an ``.xlsx`` read with openpyxl in read-only
+   mode). The header row is found among the first 20 rows (a title
    row above it is allowed); each header is matched to a column of :data:`LAYOUT` by its Chinese
    header, its English key or an alias (spaces, ``*`` and a unit in brackets such as ``（元）``
    are ignored). Unknown columns (序号, 联系电话 …) are ignored.
@@ -52,7 +53,6 @@ attribute, cause); what is added here are the variants found in real spreadsheet
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import io
 import re
@@ -66,6 +66,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import asyncpg
 from sqlalchemy import text
 
+from services.registry import files
 from services.registry.domain.codes import Cause, LabourCapacity, PovertyAttribute, Relation
 from shared import divisions, idcard
 from shared.bulk import gc_paused, uuid7s
@@ -311,18 +312,6 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def _csv_rows(data: bytes) -> Iterator[list[str]]:
-    """Rows of a UTF-8 CSV (a BOM is dropped), decoded lazily (no second copy of the file)."""
-    return csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
-
-
-def _not_utf8(exc: UnicodeDecodeError) -> Unprocessable:
-    return Unprocessable(
-        "CSV文件不是UTF-8编码，请另存为“CSV UTF-8” (the CSV file is not UTF-8; save it as \"CSV UTF-8\")",
-        errors=[{"row": 0, "field": "file", "reason": f"invalid UTF-8 ({exc.reason})"}], total_errors=1,
-    )
-
-
 def _xlsx_rows(source: bytes | Path) -> tuple[Iterator[tuple], int | None, Callable[[], None]]:
     import openpyxl
     from zipfile import BadZipFile
@@ -387,20 +376,20 @@ def parse_file(source: bytes | Path, *, filename: str, jurisdiction: str, today:
     suffix = Path(filename).suffix.lower()
     close: Callable[[], None] = lambda: None  # noqa: E731
     if suffix == ".csv":
-        rows: Iterable[Iterable[Any]] = _csv_rows(data)
+        rows: Iterable[Iterable[Any]] = files.csv_rows(data)[0]  # UTF-8 (BOM or not), GBK, GB18030
         total: int | None = data.count(b"\n") + 1
     elif suffix == ".xlsx":
         rows, total, close = _xlsx_rows(data)
+    elif suffix == ".xls":
+        rows, total = files.sheet_rows(data)
     else:
         raise Unprocessable(
-            f"不支持的文件类型 {suffix or '(none)'}，应为 .csv 或 .xlsx (unsupported file type; use .csv or .xlsx)",
-            errors=[{"row": 0, "field": "file", "reason": "expected .csv or .xlsx"}], total_errors=1,
+            f"不支持的文件类型 {suffix or '(none)'}，应为 .csv、.xls 或 .xlsx (unsupported file type; use .csv, .xls "
+            "or .xlsx)", errors=[{"row": 0, "field": "file", "reason": "expected .csv, .xls or .xlsx"}], total_errors=1,
         )
     try:
         return _parse_rows(iter(rows), digest, total, jurisdiction, today, progress, on_batch,
-                           xlsx=suffix == ".xlsx")
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(exc) from None
+                           xlsx=suffix != ".csv")
     finally:
         close()
 

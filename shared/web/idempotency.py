@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Principal, authorise, current_principal, verified
 from shared.db import is_unavailable
 from shared.errors import Conflict, Problem, Unauthorized, Unprocessable
+from shared.web.upload_digest import canonical_body
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LEASE_SECONDS = 60
@@ -219,7 +220,8 @@ async def _run_write(request: Request, endpoint: Callable, key: str | None,
     if key is not None:
         body = await request.body()
         scope = await _authorised_scope(request, access)
-        digest = request_hash(request.method, request.url.path, request.url.query, body)
+        digest = request_hash(request.method, request.url.path, request.url.query,
+                              canonical_body(request.headers.get("content-type"), body))  # uploads: by content
         claimed = await claim(engine, scope, key, request.method, request.url.path, digest)
         if claimed.replay is not None:
             return claimed.replay

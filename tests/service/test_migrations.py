@@ -20,7 +20,8 @@ def expected_metadata(service: str) -> sa.MetaData:
     tables = [*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *MERKLE_TABLES, *WITNESS_TABLES]
     if service == "registry":
         from services.registry.models import TABLES
-        tables += TABLES
+        from services.registry.county_models import TABLES as COUNTY_TABLES
+        tables += TABLES + COUNTY_TABLES
     if service == "funds":
         from services.funds.models import metadata
         tables += metadata.sorted_tables

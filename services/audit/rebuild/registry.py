@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from services.registry.contract import CORRECTION_APPROVED, GRIEVANCE_PREFIX, GrievanceRecord, grievances
 from services.registry.domain.statistics import HouseholdFacts, Statistics, compute_statistics
 from services.registry.domain.workflow import DECISIONS, ON_ROLL
 from services.registry.imports import EVENT_IMPORTED, households_of
@@ -86,6 +87,7 @@ class RegistryRebuilt:
     steps: list[Step]
     events: int = 0
     last_seq: int = 0
+    grievances: dict[str, GrievanceRecord] = field(default_factory=dict)  # id → state (registry contract)
 
     def statistics(self, division: str, year: int) -> Statistics:
         facts = statistics_facts(self.households.values(), year)
@@ -127,6 +129,7 @@ class RegistryRebuild:
         self.population: dict[str, int] = {}
         self.announcements: dict[str, dict[str, Any]] = {}
         self.steps: list[Step] = []
+        self.grievance_events: list[Mapping[str, Any]] = []
         self.events = 0
         self.last_seq = 0
 
@@ -144,6 +147,8 @@ class RegistryRebuild:
             handler(self, event, data)
         elif kind.startswith("registry.household.") and event["subject"] in self.households:
             self._decision(event, data)
+        elif kind.startswith(GRIEVANCE_PREFIX):
+            self.grievance_events.append(event)
 
     # -- handlers ---------------------------------------------------------------------------
     def _divisions(self, event, data) -> None:
@@ -225,6 +230,15 @@ class RegistryRebuild:
         if (h := self._touch(event)) is not None:
             h.add_members([data])
 
+    def _corrected(self, event, data) -> None:
+        """An approved household correction may change the main cause the statistics count by."""
+        h = self.households.get(data["household_id"])
+        if h is not None and data["kind"] == "household":
+            cause = data["changes"]["fields"].get("main_cause")
+            if cause is not None:
+                h.main_cause = cause["new"]
+            h.last_seq = event["seq"]
+
     def _monitored(self, event, data) -> None:
         if (h := self._touch(event)) is not None:
             h.monitoring_category = data.get("category")
@@ -239,7 +253,7 @@ class RegistryRebuild:
 
     def result(self) -> RegistryRebuilt:
         return RegistryRebuilt(self.households, self.population, self.announcements, self.steps, self.events,
-                               self.last_seq)
+                               self.last_seq, grievances(self.grievance_events))
 
 
 _HANDLERS = {
@@ -255,4 +269,5 @@ _HANDLERS = {
     "registry.household.monitored": RegistryRebuild._monitored,
     "registry.announcement.drafted": RegistryRebuild._announcement_drafted,
     "registry.announcement.closed": RegistryRebuild._announcement_closed,
+    CORRECTION_APPROVED: RegistryRebuild._corrected,
 }

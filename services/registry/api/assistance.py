@@ -211,6 +211,16 @@ class Disability(BaseModel):
     disability_grade: int | None = Field(None, ge=1, le=4)
 
 
+def apply_department_data(person: Person, dept: str, values: dict[str, Any]) -> None:
+    """A department's validated data on a person: kept in ``details[dept]``; disability grade and
+    major illness also set the person's own fields. (Single updates and list uploads alike.)"""
+    person.details = {**person.details, dept: values}
+    if dept == "disabled_persons":
+        person.disability_grade = values["disability_grade"]
+    if dept == "health" and values["major_illness"]:
+        person.health = "major_illness"
+
+
 @assistance.put("/persons/{id_number}/departments/{dept}",
                 summary="Another department records what it knows of a person",
                 description="civil_affairs (低保/特困), education (school stage, dropout), health (major illness, "
@@ -230,11 +240,7 @@ async def department_update(request: Request, id_number: str = Path(min_length=1
         raise NotFound("未找到此人 (no active person with this ID number in your jurisdiction)")
     person, household = found
     values = body.model_dump()
-    person.details = {**person.details, dept: values}
-    if dept == "disabled_persons":
-        person.disability_grade = body.disability_grade
-    if dept == "health" and body.major_illness:
-        person.health = "major_illness"
+    apply_department_data(person, dept, values)
     await append(session, [NewEvent(f"registry.person.{dept}_updated", str(household.id),
                                     {"person_id": str(person.id), "dept": dept, **values}, principal.actor())])
     return {"person_id": str(person.id), "household": household.number, "dept": dept, **values}

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from services.registry import duplicates
 from services.registry.domain import workflow
 from services.registry.domain.departments import household_for, person_for
 from services.registry.models import Household, Income, Person, StatusChange
@@ -227,7 +228,9 @@ async def _ensure_not_active_elsewhere(session, principal: Principal, id_numbers
 @households.post("/households", status_code=201, summary="Propose a household (申请/提名识别)",
                  description="A village proposes a household with its members. Each person may be in only one "
                  "active household nationwide: a duplicate is refused (409), naming the other household only to "
-                 "callers whose jurisdiction covers it.")
+                 "callers whose jurisdiction covers it. Members who may be persons already registered under a mistyped ID "
+                 "number or another spelling of their name are flagged for review (`duplicate_candidates`: how many; "
+                 "see `GET /reports/duplicates`), never refused or merged.")
 async def propose(body: ProposeIn, request: Request,
                   principal: Principal = Depends(require(Role.village, write=True)),
                   session=Depends(db_session)) -> dict[str, Any]:
@@ -273,7 +276,9 @@ async def propose(body: ProposeIn, request: Request,
                 income=_income_data(body.income) if body.income else None)
     await _record(session, [row], "proposed", clock.today(), NewEvent(
         "registry.household.proposed", str(household_id), data, principal.actor()), clock)
-    return household_view(row, members, viewer=principal)
+    flagged = await duplicates.flag_proposal(session, members, body.division, str(household_id),
+                                             actor=principal.actor(), clock=clock)
+    return {**household_view(row, members, viewer=principal), "duplicate_candidates": flagged}
 
 
 async def _next_number(session, village: str) -> str:

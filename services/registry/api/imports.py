@@ -6,23 +6,32 @@ the upload and hands over the request's transaction (owned by the idempotent rou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import Depends, File, Request, UploadFile
+from fastapi import Depends, File, Query, Request, Response, UploadFile
 
-from services.registry.imports import MAX_ERRORS, layout_markdown, run_import
+from services.registry import files, uploads
+from services.registry.imports import LAYOUT, MAX_ERRORS, layout_markdown
 from shared.auth import Principal, Role, require
 from shared.errors import Problem, Unprocessable
 from shared.web import db_session, router as make_router
 
 router = make_router(prefix="/imports", tags=["imports (批量导入)"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 #: Uploads above this size are refused (use ``fupin registry import`` for bigger files).
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 
 _DESCRIPTION = f"""
-Upload a 建档立卡 spreadsheet — `.xlsx` (first sheet) or `.csv` (UTF-8, with or without BOM) — with
-**one row per person** and the household number on every row, as multipart field `file`.
+Upload a 建档立卡 spreadsheet — `.xlsx` or `.xls` (first sheet) or `.csv` (UTF-8 with or without BOM,
+GBK or GB18030: the encoding is detected) — with **one row per person** and the household number on
+every row, as multipart field `file`. The template is at `GET /imports/template`.
+
+Idempotent by content: a retry with the same `Idempotency-Key` and the same file replays the first
+answer (whatever the multipart boundary); the same file uploaded again after it was imported returns
+that import's result with `replayed: true` and imports nothing. Every upload, imported or refused, is
+in `GET /imports`. Persons who may already be registered under a mistyped ID number or another
+spelling of their name are flagged for review (`duplicate_candidates`, see `GET /reports/duplicates`).
 
 The whole file is validated before anything is written; if any row is bad, **nothing is imported**
 and the answer is a 422 problem whose `errors` list every bad row as `{{row, field, reason}}` (row
@@ -51,13 +60,14 @@ agree across the rows of a household):
     responses={
         201: {"description": "imported",
               "content": {"application/json": {"example": {
-                  "import_id": "0192f2c4-8a1b-7000-8000-00000000abcd", "households": 1767, "persons": 4340}}}},
+                  "import_id": "0192f2c4-8a1b-7000-8000-00000000abcd", "households": 1767, "persons": 4340,
+                  "duplicate_candidates": 3, "replayed": False}}}},
         422: {"description": "the file is invalid: nothing was imported; `errors` lists every bad row"},
     },
 )
 async def import_file(
     request: Request,
-    file: UploadFile = File(description=".xlsx or .csv in the 建档立卡 layout (one row per person)"),
+    file: UploadFile = File(description=".xlsx, .xls or .csv in the 建档立卡 layout (one row per person)"),
     principal: Principal = Depends(require(Role.county_office, write=True)),
     session=Depends(db_session),
 ) -> dict[str, Any]:
@@ -71,9 +81,32 @@ async def import_file(
     if not data:
         raise Unprocessable("上传的文件为空 (the uploaded file is empty)",
                             errors=[{"row": 0, "field": "file", "reason": "empty"}], total_errors=1)
-    result = await run_import(session, data, filename=file.filename or "upload.csv", actor=principal.actor(),
-                              jurisdiction=principal.division, clock=request.app.state.clock)
-    return {"import_id": result.import_id, "households": result.households, "persons": result.persons}
+    return await uploads.import_roll(session, request.app.state.sessionmaker, principal,
+                                     filename=file.filename or "upload.csv", data=data, clock=request.app.state.clock)
+
+
+@router.get("", summary="Import history (导入记录)",
+            description="Every upload under your jurisdiction, newest first: kind (`roll`, `department:<dept>`), "
+            "file name, SHA-256 of its content, the encoding read (CSV), `imported` or `refused`, and the result "
+            "(counts, or the number of errors and the first 50 of them).")
+async def history(kind: str | None = Query(None, max_length=40), limit: int = Query(100, ge=1, le=1000),
+                  principal: Principal = Depends(require(Role.county_office, Role.department)),
+                  session=Depends(db_session)) -> dict[str, Any]:
+    return {"items": await uploads.history(session, principal.division, kind=kind, limit=limit)}
+
+
+@router.get("/template", summary="Download the import template (导入模板)",
+            description="The 建档立卡 layout as an `.xlsx` (header row, and a sheet explaining each column) or a UTF-8 "
+            "CSV with the header row.", response_class=Response,
+            responses={200: {"content": {XLSX: {}, "text/csv": {}}}})
+async def template(format: Literal["xlsx", "csv"] = "xlsx") -> Response:
+    headers = [c.header for c in LAYOUT]
+    if format == "csv":
+        return Response(files.template_csv(headers), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="roll-template.csv"'})
+    notes = [(c.header, "是" if c.required else "否", c.description) for c in LAYOUT]
+    return Response(files.template_xlsx(headers, notes), media_type=XLSX,
+                    headers={"Content-Disposition": 'attachment; filename="roll-template.xlsx"'})
 
 
 __all__ = ["router"]

@@ -1,7 +1,7 @@
 """Projects: 百企千村 enterprises, pairings (projects, labourer rosters), project evaluations.
 
 Revision ID: 0004_results
-Revises: 0003
+Revises: 0004_witness
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ from alembic import op
 from services.projects.ddl_results import RESULTS_V1
 
 revision = "0004_results"
-down_revision = "0003"
+down_revision = "0004_witness"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,29 @@
+"""The error-rate evaluation (错退率、漏评率): HTTP → ``services.registry.evaluations``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, Query, Request
+
+from services.registry import evaluations
+from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.divisions import DivisionCode
+from shared.web import db_session, router
+
+error_rates = router(tags=["statistics (统计)"])
+
+
+@error_rates.get(
+    "/evaluations/{division}/error-rates", summary="错退率 and 漏评率 against the assessment's 2%",
+    description="For the division and year: wrongful exits (households exited in the year about which an `exit` "
+    "grievance was answered substantiated) over the year's exits, and missed households (substantiated "
+    "`identification` grievances) over the households on the roll at year end plus those missed — each below the "
+    "maximum of `evaluation.error_rate_max` (2%) or not, with the rule's citation; and the review interval "
+    "(`household.review.interval`: the last passed annual review and when the next is due).")
+async def error_rate_evaluation(request: Request, division: DivisionCode, year: int = Query(ge=2014, le=2100),
+                                principal: Principal = Depends(require(Role.township, Role.county_office,
+                                                                       Role.city_office, Role.province_office)),
+                                session=Depends(db_session)) -> dict[str, Any]:
+    ensure_jurisdiction(principal, division)
+    return await evaluations.evaluate(session, request.app.state.policy, division, year)
