@@ -14,6 +14,8 @@ from services.projects.models import TABLES
 from shared.announcements.models import TABLES as ANNOUNCEMENT_TABLES
 from shared.db import make_engine
 from shared.events.schema import metadata as foundation
+from shared.events.tree import TABLES as MERKLE_TABLES
+from shared.witness.schema import TABLES as WITNESS_TABLES
 from tests.service import test_projects
 from tests.service.test_projects import COUNTY, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 
@@ -143,7 +145,7 @@ async def test_the_migrated_projects_schema_matches_the_models(databases):
     """What tests/service/test_migrations.py checks for the other services, for the projects tables."""
     settings = await databases.new("projects")
     expected = sa.MetaData()
-    for table in (*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *TABLES):
+    for table in (*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *MERKLE_TABLES, *WITNESS_TABLES, *TABLES):
         table.to_metadata(expected)
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     try:
