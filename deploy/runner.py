@@ -54,6 +54,7 @@ class Stack:
 
     def start_infrastructure(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.env.setdefault("FUPIN_DATA_DIR", str(self.data_dir))  # development log keys: <data_dir>/keys
         if not self.env.get("FUPIN_DATABASE_URL"):
             self.postgres = EmbeddedPostgres(self.data_dir / "postgres").start()
             self.env["FUPIN_DATABASE_URL"] = self.postgres.url

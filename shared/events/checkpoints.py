@@ -20,8 +20,9 @@ Guarantees:
    history) and raises an alarm naming the first rewritten seq.
 4. **Published outside the database.** :class:`CheckpointPublisher` sends every checkpoint, in
    size order, to ``<prefix>.<service>.checkpoints`` (value = the signed note, key = origin,
-   header ``size``), at least once; after a broker loss it republishes from what the topic
-   still holds. It also reads the last seq on the events topic for the tail check.
+   header ``size``), at least once (its watermark is saved after the broker's acknowledgement);
+   when the topic holds fewer checkpoints than were sent (a broker that lost its data) it
+   republishes them all. It also reads the last seq on the events topic for the tail check.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from shared.config import Settings, libpq_url
 from shared.events import store
 from shared.events.note import Checkpoint, Signer, sign_note
-from shared.events.relay import ensure_topic
+from shared.events.relay import ensure_topic, topic_message_count
 from shared.events.tail import LogGuard
 from shared.events.tree import TreeMismatch, TreeState, first_divergence
 from shared.events.worker import Worker
@@ -51,6 +52,9 @@ log = get_logger("fupin.checkpoints")
 CHECKPOINTER_LOCK_KEY = 0x66757069_6E_02
 CHECKPOINT_CHANNEL = "fupin_checkpoints"
 TREE_BATCH = 5000
+#: After a wake-up the follower waits this long, so that a stream of single-event commits is
+#: added to the tree in a few batches instead of one round of queries per commit.
+TREE_LINGER_SECONDS = 0.1
 
 
 class MissingLogKey(RuntimeError):
@@ -206,6 +210,7 @@ class Checkpointer(_Follower):
                 next_tail_check = loop.time() + self.settings.tail_check_seconds
             if not grown:
                 await self.nap(min(self.settings.relay_poll_seconds, max(next_tail_check - loop.time(), 0.01)))
+                await asyncio.sleep(TREE_LINGER_SECONDS)  # let commits gather: one grow for many
 
     async def _grow(self, conn: asyncpg.Connection, tree: TreeState) -> int:
         try:
@@ -259,10 +264,14 @@ async def last_header(probe: AIOKafkaConsumer, topic: str, header: str, timeout:
 
 
 class CheckpointPublisher(_Follower):
+    """Publishes checkpoints in size order; its watermark (the last size the broker acknowledged)
+    is a ``relay_watermark`` row of the checkpoint topic, as the relay keeps its own."""
+
     def __init__(self, settings: Settings, guard: LogGuard):
         super().__init__(settings, "checkpoint-publisher")
         self.guard = guard
         self.topic = settings.checkpoint_topic
+        self._settled: int | None = None  # checkpoints sent before the last look
 
     async def session(self) -> None:
         conn = await asyncpg.connect(self.dsn)
@@ -276,19 +285,20 @@ class CheckpointPublisher(_Follower):
             probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
             await producer.start()
             await probe.start()
-            published = await last_header(probe, self.topic, "size") or 0
+            published, self._settled = await self._watermark(conn), None
             loop = asyncio.get_running_loop()
             next_look = loop.time()
             while not self._stopping:
                 if loop.time() >= next_look:
                     self.guard.topic_last_seq = await last_header(probe, self.settings.topic, "seq")
-                    published = min(published, await last_header(probe, self.topic, "size") or 0)  # broker loss
+                    published = await self._check_broker(conn, probe, published)
                     next_look = loop.time() + self.settings.tail_check_seconds
                 for checkpoint in await page(conn, published, 100):
                     await producer.send_and_wait(
                         self.topic, value=checkpoint["note"].encode(), key=checkpoint["origin"].encode(),
                         headers=[("size", str(checkpoint["size"]).encode())])
                     published = checkpoint["size"]
+                    await self._save_watermark(conn, published)
                 await self.nap(self.settings.relay_poll_seconds)
         finally:
             for client in (producer, probe):
@@ -298,3 +308,28 @@ class CheckpointPublisher(_Follower):
                     except Exception:  # noqa: BLE001
                         pass
             await conn.close()
+
+    async def _watermark(self, conn: asyncpg.Connection) -> int:
+        return await conn.fetchval("SELECT last_seq FROM relay_watermark WHERE topic = $1", self.topic) or 0
+
+    async def _save_watermark(self, conn: asyncpg.Connection, size: int) -> None:
+        await conn.execute(
+            "INSERT INTO relay_watermark (topic, last_seq) VALUES ($1, $2) "
+            "ON CONFLICT (topic) DO UPDATE SET last_seq = EXCLUDED.last_seq, updated_at = now()", self.topic, size)
+
+    async def _check_broker(self, conn: asyncpg.Connection, probe: AIOKafkaConsumer, published: int) -> int:
+        """The watermark to publish from: 0 when the topic holds fewer checkpoints than were sent
+        before the previous look (a broker that lost its data; sends since then may not be counted
+        yet, and a topic refilled by them still holds fewer than all)."""
+        held = await topic_message_count(probe, self.topic)
+        settled = self._settled
+        self._settled = await conn.fetchval("SELECT count(*) FROM checkpoints WHERE size <= $1", published)
+        if settled is None:
+            settled = self._settled  # a new session: everything sent before it has settled
+        if held >= settled:
+            return published
+        log.warning("broker lost checkpoints; republishing them all", topic=self.topic, held=held, sent=settled)
+        await ensure_topic(self.settings.kafka_bootstrap, self.topic, 1)
+        await self._save_watermark(conn, 0)
+        self._settled = 0
+        return 0

@@ -91,11 +91,6 @@ async def _check_size(conn, field: str, size: int) -> None:
                              headers={"Retry-After": "1"})
 
 
-async def _default_size(conn) -> int:
-    signed = await store.latest(conn)
-    return signed["size"] if signed else await tree.tree_size(conn)
-
-
 @router.get("/checkpoints/latest", response_model=SignedCheckpoint,
             summary="The newest signed checkpoint of the service's log",
             responses={200: {"content": {"text/plain": {}}}, 404: {"description": "nothing signed yet"}})
@@ -120,6 +115,14 @@ async def list_checkpoints(params: PageParams = Depends(page_params), session=De
     return params.page([_checkpoint_out(r) for r in rows], lambda r: [r["size"]])
 
 
+_CONSISTENCY_FACTS = (
+    "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = 0) AS tree_size, "
+    "(SELECT max(size) FROM checkpoints) AS latest_size, "
+    "(SELECT note FROM checkpoints WHERE size = $1) AS from_note, "
+    "(SELECT note FROM checkpoints WHERE size = coalesce($2::bigint, (SELECT max(size) FROM checkpoints))) AS to_note"
+)
+
+
 @router.get("/checkpoints/proof", response_model=ConsistencyProofOut, response_model_by_alias=True,
             summary="Consistency proof: the tree of `to` events extends the tree of `from` events",
             responses={422: {"description": "from > to, or a size beyond the log"},
@@ -131,15 +134,25 @@ async def consistency_proof(
 ) -> Any:
     """RFC 9162 §2.1.4 proof that every event of the older tree is unchanged in the newer one."""
     async with raw_connection(session) as conn:
-        to_size = to_size or await _default_size(conn)
+        facts = await conn.fetchrow(_CONSISTENCY_FACTS, from_size, to_size)
+        to_size = to_size or facts["latest_size"] or facts["tree_size"]
         if from_size > to_size:
             raise _invalid("query.from", f"larger than to ({to_size})")
-        await _check_size(conn, "query.to", to_size)
+        if to_size > facts["tree_size"]:
+            await _check_size(conn, "query.to", to_size)
         proof = await tree.consistency(conn, from_size, to_size)
-        first, second = await store.at_size(conn, from_size), await store.at_size(conn, to_size)
     return {"from_size": from_size, "to_size": to_size, "from_root": b64(proof.first_root),
             "to_root": b64(proof.second_root), "hashes": [b64(h) for h in proof.hashes],
-            "from_checkpoint": first["note"] if first else None, "to_checkpoint": second["note"] if second else None}
+            "from_checkpoint": facts["from_note"],
+            "to_checkpoint": facts["to_note"]}
+
+
+_INCLUSION_FACTS = (
+    "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = 0) AS tree_size, "
+    "(SELECT hash FROM events WHERE seq = $1) AS event_hash, "
+    "(SELECT note FROM checkpoints WHERE size = $2) AS note, "
+    "(SELECT row(size, note) FROM checkpoints ORDER BY size DESC LIMIT 1) AS latest"
+)
 
 
 @router.get("/events/{seq}/proof", response_model=InclusionProofOut,
@@ -153,21 +166,22 @@ async def inclusion_proof(
     session=Depends(db_session),
 ) -> Any:
     """RFC 9162 §2.1.3 audit path from event `seq` to the root of the tree of `size` events, with the
-    signed checkpoint of that size when there is one."""
+    signed checkpoint of that size when there is one. Two queries: the facts, then the nodes."""
     async with raw_connection(session) as conn:
+        facts = await conn.fetchrow(_INCLUSION_FACTS, seq, size)
+        note = facts["note"]
         if size is None:
-            size = await _default_size(conn)
-            size = size if seq <= size else await tree.tree_size(conn)
+            latest = facts["latest"]
+            size, note = (latest[0], latest[1]) if latest and seq <= latest[0] else (facts["tree_size"], None)
         if seq > size:
             await _check_size(conn, "path.seq", seq)
             raise _invalid("path.seq", f"beyond the tree size {size}")
-        await _check_size(conn, "query.size", size)
+        if size > facts["tree_size"]:
+            await _check_size(conn, "query.size", size)
         proof = await tree.inclusion(conn, seq - 1, size)
-        event_hash = await conn.fetchval("SELECT hash FROM events WHERE seq = $1", seq)
-        signed = await store.at_size(conn, size)
-    return {"seq": seq, "leaf_index": seq - 1, "tree_size": size, "event_hash": event_hash,
+    return {"seq": seq, "leaf_index": seq - 1, "tree_size": size, "event_hash": facts["event_hash"],
             "leaf_hash": b64(proof.leaf_hash), "root_hash": b64(proof.root_hash),
-            "hashes": [b64(h) for h in proof.hashes], "checkpoint": signed["note"] if signed else None}
+            "hashes": [b64(h) for h in proof.hashes], "checkpoint": note}
 
 
 @router.get("/.well-known/fupin-keys", response_model=LogKeys, summary="The public keys of the service's log")

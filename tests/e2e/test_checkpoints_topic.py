@@ -36,7 +36,9 @@ async def write(settings, count: int) -> None:
         await engine.dispose()
 
 
-async def published_checkpoints(bootstrap: str, topic: str, expected: int) -> list:
+async def published_checkpoints(bootstrap: str, topic: str, expected: int, sizes: set[int] = frozenset()) -> list:
+    """Records of the checkpoint topic, read from the start until ``expected`` of them and all of
+    ``sizes`` arrived."""
     reader = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
     await reader.start()
     records: list = []
@@ -44,7 +46,7 @@ async def published_checkpoints(bootstrap: str, topic: str, expected: int) -> li
         async def enough():
             for batch in (await reader.getmany(timeout_ms=500)).values():
                 records.extend(batch)
-            return len(records) >= expected
+            return len(records) >= expected and sizes <= {int(dict(r.headers)["size"]) for r in records}
         await wait_until(enough, timeout=60)
     finally:
         await reader.stop()
@@ -66,7 +68,7 @@ async def test_checkpoints_go_to_their_topic_and_a_cut_tail_is_named_against_rel
 
         async def relayed_and_seen():  # the relay's watermark and the topic both reached seq 15
             guard = app.state.log_guard
-            rows = await sql(settings, "SELECT last_seq FROM relay_watermark")
+            rows = await sql(settings, f"SELECT last_seq FROM relay_watermark WHERE topic = '{settings.topic}'")
             return guard.topic_last_seq == 15 and rows and rows[0]["last_seq"] == 15
         await wait_until(relayed_and_seen, timeout=60)
 
@@ -92,3 +94,13 @@ async def sql(settings, statement: str):
         return await conn.fetch(statement)
     finally:
         await conn.close()
+
+
+async def test_checkpoints_lost_by_the_broker_are_published_again(settings, broker):
+    await write(settings, 5)
+    async with serving(webapp.build(settings)):
+        await published_checkpoints(broker.bootstrap, settings.checkpoint_topic, 1)
+        broker.restart(kill=True)  # memory-only: comes back with no topics
+        await write(settings, 5)
+        records = await published_checkpoints(broker.bootstrap, settings.checkpoint_topic, 2, {5, 10})
+    assert {int(dict(r.headers)["size"]) for r in records} == {5, 10}

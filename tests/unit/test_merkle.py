@@ -198,3 +198,23 @@ def test_arguments_no_proof_exists_for():
         consistency_proof(0, 4, subtree)
     with pytest.raises(ValueError):
         consistency_proof(5, 4, subtree)
+
+
+def test_truncation_names_the_missing_seqs_and_who_knew_them():
+    from shared.events.tail import find_truncation
+
+    assert find_truncation(12, {"checkpoint": 12, "tree": 12, "relay": None, "topic": 10}) is None
+    found = find_truncation(9, {"checkpoint": 10, "tree": 12, "relay": 12, "topic": 11})
+    assert found.message == "log truncated: seqs 10..12 missing"
+    assert found.evidence == {"checkpoint": 10, "tree": 12, "relay": 12, "topic": 11}
+    assert find_truncation(0, {"topic": 3}).message == "log truncated: seqs 1..3 missing"
+
+
+def test_checkpoint_policy_signs_after_n_events_or_t_seconds_of_growth():
+    from shared.events.checkpoints import CheckpointPolicy
+
+    policy = CheckpointPolicy(every_events=5, every_seconds=60)
+    assert not policy.due(size=4, last_size=0, since_last=1)
+    assert policy.due(size=5, last_size=0, since_last=1)
+    assert policy.due(size=6, last_size=5, since_last=61)
+    assert not policy.due(size=5, last_size=5, since_last=3600)  # nothing new: nothing to sign
