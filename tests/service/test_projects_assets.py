@@ -15,6 +15,8 @@ from services.projects.results_models import TABLES as RESULTS_TABLES
 from shared.announcements.models import TABLES as ANNOUNCEMENT_TABLES
 from shared.db import make_engine
 from shared.events.schema import metadata as foundation
+from shared.events.tree import TABLES as MERKLE_TABLES
+from shared.witness.schema import TABLES as WITNESS_TABLES
 from tests.service import test_projects
 from tests.service.test_projects import COUNTY, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 
@@ -144,7 +146,8 @@ async def test_the_migrated_projects_schema_matches_the_models(databases):
     """What tests/service/test_migrations.py checks for the other services, for the projects tables."""
     settings = await databases.new("projects")
     expected = sa.MetaData()
-    for table in (*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *TABLES, *RESULTS_TABLES):
+    for table in (*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *MERKLE_TABLES, *WITNESS_TABLES, *TABLES,
+                  *RESULTS_TABLES):
         table.to_metadata(expected)
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     try:
