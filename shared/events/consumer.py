@@ -3,11 +3,12 @@
 Guarantees:
 
 * **Effectively once.** The events of one source taken from one fetch (or one page of its feed)
-  are applied in one DB transaction, together with one bulk ``inbox`` insert of their (source,
+  are applied in one DB transaction per handler call (a run of events for a :func:`takes_many`
+  handler, or one event for a plain one; see :func:`one_handler_each`), together with one bulk ``inbox`` insert of their (source,
   event id) and the source's new position; an event already in the inbox, or at or below the
   source's position, is skipped — so a redelivered batch, or a batch that overlaps one already
-  applied, applies each event exactly once. A crash (or a handler failing) mid-batch rolls the
-  whole batch back: nothing of it is applied, and the position stays where it was. Kafka offsets
+  applied, applies each event exactly once. A crash (or a handler failing) mid-transaction rolls
+  it back: nothing of it is applied, and the position stays where it was. Kafka offsets
   are committed only after those transactions commit, so a crash re-delivers.
 * **Several consumers of one service cooperate.** Worker processes, or members of one consumer
   group that hold different partitions, apply a source's events under one transaction-scoped
@@ -270,8 +271,13 @@ class Consumer(Worker):
         return events
 
     async def _apply_batch(self, source: str, events: list[dict[str, Any]], *, outcome: str) -> None:
-        """Apply ``events`` — verified, consecutive, continuing the source's position — in one
-        transaction: the inbox rows, the handlers of the new ones, the position once."""
+        """Apply ``events`` — verified, consecutive, continuing the source's position — a
+        transaction per :func:`one_handler_each` part."""
+        for part in one_handler_each(events, self.handlers.get(source, {})):
+            await self._apply_part(source, part, outcome=outcome)
+
+    async def _apply_part(self, source: str, events: list[dict[str, Any]], *, outcome: str) -> None:
+        """One transaction: the inbox rows, the handler of the new events, the position once."""
         if not events:
             return
         async with self.sessionmaker() as session, session.begin():
@@ -292,12 +298,29 @@ class Consumer(Worker):
             CONSUMER_PROCESSED.labels(self.settings.service, source, "duplicate").inc(len(events) - len(fresh))
 
 
+def one_handler_each(events: list[dict[str, Any]], handlers: Mapping[str, Handler]) -> list[list[dict[str, Any]]]:
+    """``events`` cut into parts, each with at most one handler call: one event of a plain
+    handler, or a run of a :func:`takes_many` handler (events without a handler go along with
+    any part). A handler locks rows and then the log (its append), as requests do; two handler
+    calls in one transaction would lock rows after the log and could deadlock with a request."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    current: Handler | None = None
+    for event in events:
+        handler = handlers.get(event["type"])
+        if handler is not None:
+            if current is not None and not (handler is current and getattr(handler, "takes_many", False)):
+                parts.append([])
+            current = handler
+        parts[-1].append(event)
+    return parts
+
+
 async def run_handlers(session: AsyncSession, handlers: Mapping[str, Handler], events: list[dict[str, Any]]) -> None:
     """Run each event's handler (of ``handlers``: {event type: handler}) in order; a run of
-    consecutive events sharing a :func:`takes_many` handler goes to it in one call."""
-    for handler, run in groupby(events, key=lambda e: handlers.get(e["type"])):
-        if handler is None:
-            continue
+    consecutive events sharing a :func:`takes_many` handler (events without a handler between
+    them do not break it) goes to it in one call."""
+    handled = [e for e in events if e["type"] in handlers]
+    for handler, run in groupby(handled, key=lambda e: handlers[e["type"]]):
         if getattr(handler, "takes_many", False):
             await handler(session, list(run))
             continue

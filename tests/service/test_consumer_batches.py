@@ -17,7 +17,7 @@ from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
 from shared.events import NewEvent, append
-from shared.events.consumer import Consumer, run_handlers, takes_many
+from shared.events.consumer import Consumer, one_handler_each, run_handlers, takes_many
 from tests.service.registry_support import COUNTY, family, identify
 
 ACTOR = {"sub": "finance", "roles": ["county_finance"], "division": COUNTY}
@@ -149,6 +149,17 @@ async def test_a_batch_handler_sees_runs_in_order_and_plain_handlers_one_event_e
               for seq, t in enumerate(["a", "a", "b", "b", "x", "a"], start=1)]
     await run_handlers(None, {"a": many, "b": one}, events)
     assert calls == [("many", [1, 2]), ("one", [3]), ("one", [4]), ("many", [6])]
+
+
+def test_a_batch_is_cut_so_that_each_transaction_calls_one_handler():
+    @takes_many
+    async def many(session, events): ...
+
+    async def one(session, event): ...
+
+    events = [{"type": t, "seq": seq} for seq, t in enumerate(["a", "x", "a", "b", "b", "x", "a", "a"], start=1)]
+    parts = one_handler_each(events, {"a": many, "b": one})
+    assert [[e["seq"] for e in part] for part in parts] == [[1, 2, 3], [4], [5, 6], [7, 8]]
 
 
 async def test_imports_in_one_batch_upsert_their_households_in_order(databases):
