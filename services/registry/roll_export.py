@@ -4,7 +4,7 @@ Chinese headers and labels), so that an export can be read back by the importer 
 national system's spreadsheets.
 
 Guarantees: only households under the caller's jurisdiction; only the columns the caller may see
-(``domain.visibility.person_fields_visible``: a department gets the identity columns and its own);
+(``domain.departments.person_for``: a department gets the basic person columns and its own);
 codes written as their Chinese labels; income in yuan; streamed by openpyxl's write-only mode.
 """
 
@@ -16,16 +16,18 @@ from typing import Any
 import openpyxl
 from sqlalchemy import text
 
-from services.registry.domain.visibility import person_fields_visible
+from services.registry.api.households import department_of
+from services.registry.domain.departments import person_for
 from services.registry.domain.workflow import ON_ROLL
 from services.registry.imports import LAYOUT
 from shared import divisions
 from shared.auth import Principal
 from shared.money import format_fen
 
-#: The person field each column shows (for the visibility check); the others are their own name.
-COLUMN_FIELD = {"household_number": "household", "registered_year": "status", "exit_year": "status",
-                "net_income": "poverty_attribute"}
+#: Columns of person fields (a department sees those ``domain.departments.person_for`` gives it);
+#: the others are the household's, which every reader of the roll sees.
+PERSON_COLUMNS = ("name", "id_number", "relation", "ethnicity", "education", "school_stage", "health",
+                  "labour_capacity")
 _QUERY = text("""
     SELECT h.number AS household_number, h.division, p.name, p.id_number, p.relation, p.ethnicity, p.education,
            p.school_stage, p.health, p.labour_capacity, h.poverty_attribute, h.main_cause, h.registered_year,
@@ -59,8 +61,8 @@ def _cell(key: str, value: Any) -> Any:
 
 
 async def export(session, principal: Principal, division: str) -> bytes:
-    visible = person_fields_visible(principal.roles, principal.dept)
-    columns = [c for c in LAYOUT if COLUMN_FIELD.get(c.key, c.key) in visible]
+    seen = set(person_for(dict.fromkeys(PERSON_COLUMNS), department_of(principal)))
+    columns = [c for c in LAYOUT if c.key not in PERSON_COLUMNS or c.key in seen]
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet("建档立卡花名册")
     sheet.append([c.header for c in columns])

@@ -48,12 +48,15 @@ async def test_a_lookup_of_ten_thousand_ids_is_scoped_to_jurisdiction_and_depart
     assert [i["id_number"] for i in items] == ids  # in the order sent
     found = items[5000]
     assert found["found"] and found["on_roll"] and found["status"] == "registered" and found["name"] == "人0"
-    assert "school_stage" in found and "labour_capacity" not in found and "relation" not in found
+    # education's own field and the basic ones; not health's or 残联's
+    assert "school_stage" in found and "relation" in found and "health" not in found and "disability_grade" not in found
+    assert found["details"] == {}
     assert items[5000 + REGISTERED] == {"id_number": outside, "found": False}  # outside 652722: not even a hint
 
     office = bearer(r.settings, "county_office", COUNTY)
     full = (await r.client.post("/persons/lookup", json={"id_numbers": registered[:3]}, headers=office)).json()
-    assert {"labour_capacity", "relation", "school_stage", "details"} <= set(full["items"][0])
+    assert {"labour_capacity", "relation", "school_stage", "health", "disability_grade", "details"} <= set(
+        full["items"][0])
 
 
 async def test_malformed_numbers_are_named_and_a_list_too_long_refused(registry):
@@ -141,7 +144,7 @@ async def test_the_roll_export_is_in_the_import_layout_and_scoped(registry):
 
     health = await r.client.get("/exports/roll", headers=bearer(r.settings, "department", COUNTY, dept="health"))
     header = list(openpyxl.load_workbook(io.BytesIO(health.content)).worksheets[0].values)[0]
-    assert "健康状况" in header and "劳动技能" not in header and "与户主关系" not in header
+    assert "健康状况" in header and "在校生状况" not in header and "与户主关系" in header
     outside = await r.client.get("/exports/roll", params={"division": "652701000000"},
                                  headers=r.token("county_office", COUNTY))
     assert outside.status_code == 403

@@ -30,9 +30,10 @@ class LookupIn(BaseModel):
 @exchange.post(
     "/persons/lookup", summary="Look up a list of ID numbers (批量比对)", openapi_extra={"x-idempotency": "optional"},
     description=f"Up to {bulk.MAX_IDS:,} ID numbers in one request → for each, in the order sent: `found`, and when "
-    "found in your jurisdiction the person's registry status (`status`, `on_roll`, household number, village) and "
-    "the fields your role may see — offices everything; a department its identity fields plus what its work needs "
-    "(民政 poverty attribute, 教育 school stage, 卫健 health, 人社 labour, 残联 disability) and its own data. A "
+    "found in your jurisdiction the person's registry status (`status`, `on_roll`, household number, village, "
+    "poverty attribute, main cause) and the person's fields your role may read — offices everything; a department "
+    "the basic fields and its own (教育 school stage, 卫健 health, 残联 disability grade, and its `details`), as on "
+    "every person read. A "
     "number registered outside your jurisdiction answers `found: false`. Every malformed number is named in one "
     "422 (`id_numbers[i]`). Read-only: no Idempotency-Key needed.")
 async def lookup(body: LookupIn, request: Request, principal: Principal = Depends(require(*READERS)),
@@ -81,7 +82,7 @@ async def department_template(dept: str = Dept) -> Response:
 @exchange.get("/exports/roll", summary="Export the roll in the 建档立卡 layout (花名册导出, .xlsx)",
               description="Households on the roll or exited under the division (default: yours), one row per active "
               "person, in the import layout (the same Chinese headers and labels, so the file can be imported "
-              "again). A department gets the identity columns and its own only.",
+              "again). A department gets the basic person columns and its own only.",
               response_class=Response, responses={200: {"content": {XLSX: {}}}})
 async def export_roll(division: DivisionCode | None = None,
                       principal: Principal = Depends(require(*READERS)),
