@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from shared.fields import BIGINT_MAX
 from shared.db import raw_connection
 from shared.errors import NotFound, ServiceUnavailable, Unprocessable
 from shared.events import checkpoints as store
@@ -128,8 +129,8 @@ _CONSISTENCY_FACTS = (
             responses={422: {"description": "from > to, or a size beyond the log"},
                        503: {"description": "the tree is still catching up with the log"}})
 async def consistency_proof(
-    from_size: int = Query(..., alias="from", ge=1, description="the older tree size (a checkpoint you hold)"),
-    to_size: int | None = Query(None, alias="to", ge=1, description="the newer size; default the latest checkpoint"),
+    from_size: int = Query(..., alias="from", ge=1, le=BIGINT_MAX, description="the older tree size (a checkpoint you hold)"),
+    to_size: int | None = Query(None, alias="to", ge=1, le=BIGINT_MAX, description="the newer size; default the latest checkpoint"),
     session=Depends(db_session),
 ) -> Any:
     """RFC 9162 §2.1.4 proof that every event of the older tree is unchanged in the newer one."""
@@ -160,8 +161,8 @@ _INCLUSION_FACTS = (
             responses={422: {"description": "seq beyond size, or size beyond the log"},
                        503: {"description": "the tree is still catching up with the log"}})
 async def inclusion_proof(
-    seq: int = Path(..., ge=1),
-    size: int | None = Query(None, ge=1, description="tree size; default the latest checkpoint (or the "
+    seq: int = Path(..., ge=1, le=BIGINT_MAX),
+    size: int | None = Query(None, ge=1, le=BIGINT_MAX, description="tree size; default the latest checkpoint (or the "
                              "whole tree when seq is newer)"),
     session=Depends(db_session),
 ) -> Any:

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from shared.fields import BIGINT_MAX
 from shared.errors import NotFound
 from shared.events.note import add_signatures
 from shared.web.idempotency import db_session
@@ -68,7 +69,7 @@ async def list_cosignatures(origin: str = ORIGIN, page: PageParams = Depends(pag
              description="The origin's signed checkpoint with this witness's cosignature line appended "
              "(C2SP signed-note): the newest one co-signed, or the one of `size`.",
              responses={200: {"content": {"text/plain": {}}}, 404: {"description": "nothing co-signed"}})
-async def cosigned_checkpoint(origin: str = ORIGIN, size: int | None = Query(None, ge=1),
+async def cosigned_checkpoint(origin: str = ORIGIN, size: int | None = Query(None, ge=1, le=BIGINT_MAX),
                               session=Depends(db_session)) -> PlainTextResponse:
     row = (await session.execute(text(
         "SELECT checkpoint, cosignature FROM witness_cosignatures WHERE origin = :origin "

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from services.registry.app import create_app
-from services.registry.handlers import on_project_benefit
+from services.registry.handlers import on_project_benefits
 from shared.clock import SettableClock
 from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
@@ -50,9 +50,9 @@ async def record_benefit(settings, household_id: str) -> str:
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     try:
         async with make_sessionmaker(engine, "registry")() as session, session.begin():
-            await on_project_benefit(session, {"id": str(uuid.uuid4()), "data": {
+            await on_project_benefits(session, [{"id": str(uuid.uuid4()), "data": {
                 "household_id": household_id, "project_code": "P-652722-001", "kind": "wages", "amount": "300.00",
-                "on": "2016-05-01"}})
+                "on": "2016-05-01"}}])
     finally:
         await engine.dispose()
 

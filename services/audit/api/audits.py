@@ -119,9 +119,17 @@ async def _run(request: Request, session, principal: Principal, *, as_of: date |
     try:
         return await _audit(request, session, principal, as_of=as_of, division=division, compare=compare, fresh=fresh,
                             outside=outside)
-    except (httpx.TransportError, httpx.HTTPStatusError) as exc:  # a peer down or failing: an outage, not a bug
-        raise ServiceUnavailable(f"无法读取被审计服务，请稍后重试 (cannot read {_peer(exc)}: {type(exc).__name__})",
-                                 headers={"Retry-After": str(PEER_RETRY_SECONDS)}) from exc
+    except PEER_OUTAGES as exc:
+        raise peer_unavailable(exc) from exc
+
+
+#: a peer down or failing: an outage (503 with Retry-After), not a bug
+PEER_OUTAGES = (httpx.TransportError, httpx.HTTPStatusError)
+
+
+def peer_unavailable(exc: httpx.HTTPError) -> ServiceUnavailable:
+    return ServiceUnavailable(f"无法读取被审计服务，请稍后重试 (cannot read {_peer(exc)}: {type(exc).__name__})",
+                              headers={"Retry-After": str(PEER_RETRY_SECONDS)})
 
 
 def _peer(exc: httpx.HTTPError) -> str:
@@ -189,7 +197,10 @@ async def peer_logs(request: Request, session) -> Loaded:
     async with AsyncExitStack() as stack:
         clients = {service: await stack.enter_async_context(_client(app, app.state.settings.peer_url(service)))
                    for service in PEERS}
-        return await load_logs(clients, app.state.settings, session)
+        try:
+            return await load_logs(clients, app.state.settings, session)
+        except PEER_OUTAGES as exc:
+            raise peer_unavailable(exc) from exc
 
 
 def _client(app, base_url: str) -> httpx.AsyncClient:
