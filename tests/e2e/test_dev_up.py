@@ -53,7 +53,7 @@ async def test_dev_up_runs_everything_embedded_and_stops_cleanly():
                 assert base in text
                 ready = await client.get(f"{base}/readyz")
                 assert ready.status_code == 200, ready.text
-                assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+                assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "topic": "ok"}
                 verify = await client.get(f"{base}/events/verify", headers={"Authorization": f"Bearer {auditor}"})
                 assert verify.status_code == 200 and verify.json()["ok"] is True
                 assert (await client.get(f"{base}/openapi.json")).status_code == 200
