@@ -50,7 +50,7 @@ async def record_benefit(settings, household_id: str) -> str:
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     try:
         async with make_sessionmaker(engine, "registry")() as session, session.begin():
-            await on_project_benefits(session, [{"id": str(uuid.uuid4()), "data": {
+            await on_project_benefits(session, [{"id": str(uuid.uuid4()), "correlation_id": str(uuid.uuid4()), "data": {
                 "household_id": household_id, "project_code": "P-652722-001", "kind": "wages", "amount": "300.00",
                 "on": "2016-05-01"}}])
     finally:

@@ -153,7 +153,7 @@ async def _audit(request: Request, session, principal: Principal, *, as_of: date
         caller_token = request.headers.get("authorization", "").partition(" ")[2]
         live = Live(clients, caller_token) if compare else None
         return await run_audit(loaded, as_of=as_of, division=scope, policy=app.state.policy, live=live,
-                               now=app.state.clock.now(), replayed=replayed)
+                               now=app.state.clock.now(), replayed=replayed, outside=outside)
 
 
 async def _outside(request: Request, session) -> Outside:
