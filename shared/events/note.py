@@ -44,10 +44,15 @@ class NoteError(ValueError):
 
 
 def _b64decode(text: str) -> bytes:
+    """Strict base64: only the canonical spelling of the bytes is accepted, so that no character
+    of a note (not even one carrying a padding character's unused bits) can change unnoticed."""
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise NoteError("malformed base64") from exc
+    if base64.b64encode(raw).decode() != text:
+        raise NoteError("non-canonical base64")
+    return raw
 
 
 def _valid_name(name: str) -> bool:
