@@ -40,7 +40,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from shared.config import Settings, libpq_url
 from shared.events import store
 from shared.events.note import Checkpoint, Signer, sign_note
-from shared.events.relay import ensure_topic, topic_message_count
+from shared.events.relay import ensure_topic, load_watermark, save_watermark, stop_clients, topic_message_count
 from shared.events.tail import LogGuard
 from shared.events.tree import TreeMismatch, TreeState, first_divergence
 from shared.events.worker import Worker
@@ -301,21 +301,14 @@ class CheckpointPublisher(_Follower):
                     await self._save_watermark(conn, published)
                 await self.nap(self.settings.relay_poll_seconds)
         finally:
-            for client in (producer, probe):
-                if client is not None:
-                    try:
-                        await client.stop()
-                    except Exception:  # noqa: BLE001
-                        pass
+            await stop_clients(producer, probe)
             await conn.close()
 
     async def _watermark(self, conn: asyncpg.Connection) -> int:
-        return await conn.fetchval("SELECT last_seq FROM relay_watermark WHERE topic = $1", self.topic) or 0
+        return await load_watermark(conn, self.topic)
 
     async def _save_watermark(self, conn: asyncpg.Connection, size: int) -> None:
-        await conn.execute(
-            "INSERT INTO relay_watermark (topic, last_seq) VALUES ($1, $2) "
-            "ON CONFLICT (topic) DO UPDATE SET last_seq = EXCLUDED.last_seq, updated_at = now()", self.topic, size)
+        await save_watermark(conn, self.topic, size)
 
     async def _check_broker(self, conn: asyncpg.Connection, probe: AIOKafkaConsumer, published: int) -> int:
         """The watermark to publish from: 0 when the topic holds fewer checkpoints than were sent

@@ -133,12 +133,7 @@ class Relay(Worker):
                 except asyncio.TimeoutError:
                     pass
         finally:
-            for client in (producer, probe):
-                if client is not None:
-                    try:
-                        await client.stop()
-                    except Exception:  # noqa: BLE001
-                        pass
+            await stop_clients(producer, probe)
             await conn.close()  # also releases the advisory lock
 
     async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
@@ -169,12 +164,28 @@ class Relay(Worker):
         await ensure_topic(s.kafka_bootstrap, self.topic, s.topic_partitions, s.topic_retention_ms, replace=replace)
 
     async def _load_watermark(self, conn: asyncpg.Connection) -> int:
-        value = await conn.fetchval("SELECT last_seq FROM relay_watermark WHERE topic = $1", self.topic)
-        return value or 0
+        return await load_watermark(conn, self.topic)
 
     async def _save_watermark(self, conn: asyncpg.Connection) -> None:
-        await conn.execute(
-            "INSERT INTO relay_watermark (topic, last_seq) VALUES ($1, $2) "
-            "ON CONFLICT (topic) DO UPDATE SET last_seq = EXCLUDED.last_seq, updated_at = now()",
-            self.topic, self.watermark,
-        )
+        await save_watermark(conn, self.topic, self.watermark)
+
+
+async def load_watermark(conn: asyncpg.Connection, topic: str) -> int:
+    """The last seq (or checkpoint size) confirmed published on ``topic``; 0 before any."""
+    return await conn.fetchval("SELECT last_seq FROM relay_watermark WHERE topic = $1", topic) or 0
+
+
+async def save_watermark(conn: asyncpg.Connection, topic: str, last_seq: int) -> None:
+    await conn.execute(
+        "INSERT INTO relay_watermark (topic, last_seq) VALUES ($1, $2) "
+        "ON CONFLICT (topic) DO UPDATE SET last_seq = EXCLUDED.last_seq, updated_at = now()", topic, last_seq)
+
+
+async def stop_clients(*clients: AIOKafkaProducer | AIOKafkaConsumer | None) -> None:
+    """Stop each started Kafka client; one failing to stop does not keep the others running."""
+    for client in clients:
+        if client is not None:
+            try:
+                await client.stop()
+            except Exception:  # noqa: BLE001 — a broker gone while stopping: nothing left to release
+                pass
