@@ -13,6 +13,7 @@ from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
 from shared.events import NewEvent, append
 from shared.events.note import Verifier, open_checkpoint
+from tests.conftest import fetch as sql
 from tests.conftest import serving
 from tests.service import webapp
 from tests.stack import wait_until
@@ -87,13 +88,6 @@ async def test_checkpoints_go_to_their_topic_and_a_cut_tail_is_named_against_rel
         truncation = app.state.log_guard.truncation
         assert truncation.evidence == {"checkpoint": 15, "tree": 15, "relay": 15, "topic": 15}
 
-
-async def sql(settings, statement: str):
-    conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
-    try:
-        return await conn.fetch(statement)
-    finally:
-        await conn.close()
 
 
 async def test_checkpoints_lost_by_the_broker_are_published_again(settings, broker):

@@ -19,6 +19,7 @@ from shared.events.note import Checkpoint, Signer, Verifier, open_checkpoint
 from shared.events.store import read_after
 from shared.events.tree import TreeState
 from tests.conftest import bearer, serving
+from tests.conftest import fetch as sql
 from tests.service import webapp
 from tests.stack import wait_until
 
@@ -40,13 +41,6 @@ async def log(databases, tmp_path):
     yield settings, write
     await engine.dispose()
 
-
-async def sql(settings, statement: str, *args):
-    conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
-    try:
-        return await conn.fetch(statement, *args)
-    finally:
-        await conn.close()
 
 
 async def delete_tail_behind_the_trigger(settings, after_seq: int) -> None:

@@ -18,19 +18,13 @@ from shared.events.checkpoints import log_signer
 from shared.events.note import Checkpoint, Signer, Verifier, open_note, sign_note, verify_cosignature
 from shared.events.store import record_to_event
 from shared.witness.witness import Witness
+from tests.conftest import fetch as sql
 from tests.conftest import serving
 from tests.service import webapp
 from tests.stack import wait_until
 
 ACTOR = {"sub": "tester", "roles": ["county_finance"], "division": "652722000000"}
 
-
-async def sql(settings, statement: str, *args):
-    conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
-    try:
-        return await conn.fetch(statement, *args)
-    finally:
-        await conn.close()
 
 
 async def behind_the_trigger(settings, *statements: tuple) -> None:
