@@ -67,6 +67,13 @@ import asyncpg
 from sqlalchemy import text
 
 from services.registry import files
+from services.registry.contract import (
+    HOUSEHOLD_FIELDS,
+    HOUSEHOLDS_EXITS_IMPORTED,
+    HOUSEHOLDS_IMPORTED,
+    MEMBER_FIELDS,
+    households_of,
+)
 from services.registry.domain.codes import Cause, LabourCapacity, PovertyAttribute, Relation
 from shared import divisions, idcard
 from shared.bulk import gc_paused, uuid7s
@@ -98,8 +105,8 @@ MAX_ERRORS = 1000
 CHUNK = 200
 #: Chunk events appended per ``append`` call (≥ 32 goes through COPY).
 EVENTS_PER_APPEND = 50
-EVENT_IMPORTED = "registry.households.imported"
-EVENT_EXITS_IMPORTED = "registry.households.exits_imported"
+EVENT_IMPORTED = HOUSEHOLDS_IMPORTED
+EVENT_EXITS_IMPORTED = HOUSEHOLDS_EXITS_IMPORTED
 #: Bounds of 识别年度 / 脱贫年度 (the upper bound is the clock's current year).
 FIRST_YEAR = 2000
 
@@ -762,27 +769,6 @@ async def _check_database(conn: asyncpg.Connection, parsed: Parsed, lookups: _Lo
 
 # -- the write ---------------------------------------------------------------------------------
 
-
-
-#: The compact form of ``registry.households.imported``: each household is an array of these
-#: fields (in this order; ``net_per_capita_fen`` is the 人均纯收入 of ``registered_year`` or null),
-#: ``members`` an array of arrays of :data:`MEMBER_FIELDS`. Arrays rather than objects halve the
-#: size of the log and the cost of hashing it; :func:`households_of` turns them into dicts.
-HOUSEHOLD_FIELDS = ["id", "number", "division", "status", "poverty_attribute", "main_cause", "registered_year",
-                    "registered_on", "exit_year", "exited_on", "net_per_capita_fen", "members"]
-MEMBER_FIELDS = ["id", "id_number", "name", "relation", "sex", "birth_date", "ethnicity", "education",
-                 "school_stage", "health", "labour_capacity"]
-
-
-def households_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The households of a ``registry.households.imported`` event's data, as dicts with members."""
-    h_fields, m_fields = data["household_fields"], data["member_fields"]
-    out = []
-    for values in data["households"]:
-        household = dict(zip(h_fields, values))
-        household["members"] = [dict(zip(m_fields, m)) for m in household["members"]]
-        out.append(household)
-    return out
 
 
 _HOUSEHOLD_COLUMNS = ("id", "number", "division", "status", "poverty_attribute", "main_cause",

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import func, select, text
 
-from services.funds.domain.channels import CHANNELS
+from services.funds.contract import CHANNELS
 from services.projects import contract
 from services.projects.usecases import projects
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
