@@ -127,7 +127,8 @@ class Stack:
             lines.append(f"  {service:<9} {self.url(service)}   docs {self.url(service)}/docs")
         lines.append(f"  console   {self.console_url()}/login   (officials' console: pick an identity; 精河县扶贫办 "
                      "for the county)")
-        lines.append(f"  notice board  {self.url('registry')}/public/board/652722   (精河县, HTML; JSON at /public/announcements)")
+        lines.append(f"  notice board  {self.url('registry')}/public/boards/652722"
+                     "   (精河县: every service's announcements, archive, objection receipts)")
         lines.append(f"  audit report  {self.url('audit')}/audit/report?as_of=2018-12-20&division=652722&format=html"
                      "   (auditor token; the demo's year)")
         lines.append("")
