@@ -38,7 +38,7 @@ from services.audit.rebuild import Rebuilt
 from services.audit.rebuild.funds import DeadlineRecord, FundsRebuilt
 from services.audit.rebuild.projects import ProjectsRebuilt
 from services.audit.rebuild.registry import RegistryRebuilt
-from services.funds.domain import (
+from services.funds.contract import (
     Deadline,
     NegativeListPurpose,
     UnknownPurpose,
@@ -46,7 +46,7 @@ from services.funds.domain import (
     evaluate,
     management_fee_ok,
 )
-from services.registry.domain.workflow import ON_ROLL
+from services.registry.contract import ON_ROLL
 from shared import divisions
 from shared.divisions import Level
 from shared.money import format_fen

@@ -7,8 +7,7 @@ from datetime import date
 from typing import Any
 
 from services.audit.rebuild import Rebuilt
-from services.funds.domain import CHANNEL_LABELS
-from services.funds.domain.ledger import KIND_LABELS, OPERATION_LABELS
+from services.funds.contract import CHANNEL_LABELS, KIND_LABELS, OPERATION_LABELS
 from shared.money import format_fen
 
 OPERATION_ORDER = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate")

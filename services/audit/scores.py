@@ -24,7 +24,7 @@ from services.audit import compliance
 from services.audit.domain.scoring import DivisionScore, ScoreInputs, factor_sheet, score
 from services.audit.rebuild import Rebuilt
 from services.audit.run import Source, cutoff, jurisdiction, replay
-from services.funds.domain import allocate_by_factors, evaluate
+from services.funds.contract import allocate_by_factors, evaluate
 from shared.clock import CHINA_TZ
 from shared.money import format_fen, parse_yuan
 from shared.policy import PolicyTable

@@ -45,6 +45,24 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+# The funds domain other services reuse (rule 6: the auditor rebuilds with the same functions);
+# published here so that nothing outside funds imports ``services.funds.domain`` itself.
+from services.funds.domain import (
+    CHANNEL_LABELS as CHANNEL_LABELS,
+    CHANNELS as CHANNELS,
+    AccountKey as AccountKey,
+    Deadline as Deadline,
+    Ledger as Ledger,
+    LedgerError as LedgerError,
+    NegativeListPurpose as NegativeListPurpose,
+    Posting as Posting,
+    UnknownPurpose as UnknownPurpose,
+    allocate_by_factors as allocate_by_factors,
+    check_purpose as check_purpose,
+    evaluate as evaluate,
+    management_fee_ok as management_fee_ok,
+)
+from services.funds.domain.ledger import KIND_LABELS as KIND_LABELS, OPERATION_LABELS as OPERATION_LABELS
 from shared.money import format_fen
 
 EVENT_TYPES: dict[str, str] = {

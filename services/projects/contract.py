@@ -21,7 +21,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+# published (rule 6): the auditor replays the lifecycle's steps and rebuilds funding with these
+from services.projects.domain import lifecycle as lifecycle
 from services.projects.domain.catalogue import TYPES
+from services.projects.domain.funding import Funding as Funding, funding_of as funding_of, project_of as project_of
 from shared.money import format_fen
 
 ENTERED_LIBRARY = "projects.project.entered_library"

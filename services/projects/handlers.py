@@ -2,7 +2,7 @@
 
 **Registry → the beneficiaries read model** (``registry_households``): which households exist,
 where, in which status, how many persons — from ``registry.households.imported`` (bulk, decoded
-with ``services.registry.imports.households_of``), ``registry.household.proposed``, each
+with ``services.registry.contract.households_of``), ``registry.household.proposed``, each
 procedure step ``registry.household.<action>`` (its ``data.to``), ``registry.households.noticed``,
 ``registry.households.exits_imported``, ``registry.household.removed | returned`` and
 ``registry.member.added | left``. A step for a household this model does not know is ignored.
@@ -29,8 +29,7 @@ from services.projects.domain import lifecycle
 from services.projects.domain.funding import project_of
 from services.projects.models import FundingPosting, Project, RegistryHousehold
 from services.projects.store import funding, record
-from services.registry.domain.workflow import DECISIONS
-from services.registry.imports import households_of
+from services.registry.contract import DECISIONS, households_of
 from shared.auth import SYSTEM
 from shared.events import NewEvent
 from shared.events.consumer import Handler, takes_many

@@ -17,6 +17,28 @@ Corrections — ``registry.change_request.approved`` (subject: the household id)
 ``kind`` (identity | person | household | department), ``household_id``, ``person_id`` and
 ``changes``: ``{"fields": {field: {"old", "new"}}}`` (plus ``dept`` for department data) — the
 values as they were and as they are after the approval.
+
+Households — subject: the household id unless said otherwise:
+
+* ``registry.households.imported`` (:data:`HOUSEHOLDS_IMPORTED`; subject: the import id) — a chunk
+  of a bulk import in compact form: ``data.households`` are arrays of ``data.household_fields``
+  (:data:`HOUSEHOLD_FIELDS`), each one's ``members`` arrays of ``data.member_fields``
+  (:data:`MEMBER_FIELDS`). Read it with :func:`households_of`. A chunk holding households imported
+  as already exited is followed by ``registry.households.exits_imported``
+  (:data:`HOUSEHOLDS_EXITS_IMPORTED`, ``data.households``: ``[{id, …}]``).
+* ``registry.household.proposed`` (:data:`HOUSEHOLD_PROPOSED`), then one event per procedure
+  decision, :func:`decision_event` of each action of :data:`DECISIONS` (``data.to``: the status
+  after it), ``registry.households.noticed`` (:data:`HOUSEHOLDS_NOTICED`, ``data.household_ids``,
+  ``data.to``), ``registry.household.removed`` / ``returned``, ``registry.member.added`` / ``left``.
+  A status is one of :data:`STATUS_LABELS` (its Chinese label); :data:`ON_ROLL` are the statuses
+  counted as on the roll of poor households.
+* ``registry.divisions.loaded`` (:data:`DIVISIONS_LOADED`) — the reference list of divisions.
+
+The statistics the registry publishes are computed by :func:`compute_statistics` over one
+:class:`HouseholdFacts` per household; the audit rebuilds them with the same function (rule 6).
+
+This module and what it imports are pure (no database, HTTP or Kafka): other services' domains
+may import it.
 """
 
 from __future__ import annotations
@@ -26,6 +48,52 @@ from datetime import date
 from typing import Any, Iterable, Mapping
 
 from services.registry.domain.grievance import STEPS, Due, overdue
+from services.registry.domain.statistics import (
+    HouseholdFacts as HouseholdFacts,
+    Statistics as Statistics,
+    compute_statistics as compute_statistics,
+)
+from services.registry.domain.workflow import (
+    DECISIONS as DECISIONS,
+    ON_ROLL as ON_ROLL,
+    STATUS_LABELS as STATUS_LABELS,
+)
+
+HOUSEHOLDS_IMPORTED = "registry.households.imported"
+HOUSEHOLDS_EXITS_IMPORTED = "registry.households.exits_imported"
+HOUSEHOLD_PROPOSED = "registry.household.proposed"
+HOUSEHOLDS_NOTICED = "registry.households.noticed"
+HOUSEHOLD_REMOVED = "registry.household.removed"
+HOUSEHOLD_RETURNED = "registry.household.returned"
+MEMBER_ADDED = "registry.member.added"
+MEMBER_LEFT = "registry.member.left"
+DIVISIONS_LOADED = "registry.divisions.loaded"
+
+#: The compact form of ``registry.households.imported``: each household is an array of these
+#: fields (in this order; ``net_per_capita_fen`` is the 人均纯收入 of ``registered_year`` or null),
+#: ``members`` an array of arrays of :data:`MEMBER_FIELDS`. Arrays rather than objects halve the
+#: size of the log and the cost of hashing it; :func:`households_of` turns them into dicts.
+HOUSEHOLD_FIELDS = ["id", "number", "division", "status", "poverty_attribute", "main_cause", "registered_year",
+                    "registered_on", "exit_year", "exited_on", "net_per_capita_fen", "members"]
+MEMBER_FIELDS = ["id", "id_number", "name", "relation", "sex", "birth_date", "ethnicity", "education",
+                 "school_stage", "health", "labour_capacity"]
+
+
+def households_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The households of a ``registry.households.imported`` event's data, as dicts with members."""
+    h_fields, m_fields = data["household_fields"], data["member_fields"]
+    out = []
+    for values in data["households"]:
+        household = dict(zip(h_fields, values))
+        household["members"] = [dict(zip(m_fields, m)) for m in household["members"]]
+        out.append(household)
+    return out
+
+
+def decision_event(action: str) -> str:
+    """The event type of a procedure decision: ``exit-nominate`` → ``registry.household.exit_nominate``."""
+    return f"registry.household.{action.replace('-', '_')}"
+
 
 CORRECTION_APPROVED = "registry.change_request.approved"
 GRIEVANCE_PREFIX = "registry.grievance."

@@ -30,6 +30,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.registry.contract import DIVISIONS_LOADED
 from services.registry.models import Division
 from shared import divisions
 from shared.events.store import NewEvent, append
@@ -54,7 +55,7 @@ __all__ = [
     "parse_divisions_csv",
 ]
 
-EVENT_TYPE = "registry.divisions.loaded"
+EVENT_TYPE = DIVISIONS_LOADED
 EVENT_CHUNK = 500
 JINGHE_CSV = Path(__file__).resolve().parent / "data" / "divisions_652722.csv"
 

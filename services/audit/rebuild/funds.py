@@ -18,8 +18,15 @@ from datetime import date
 from operator import itemgetter
 from typing import Any, Mapping
 
-from services.funds.contract import DEADLINE_SET, DEADLINE_TRANSITIONS, postings_of
-from services.funds.domain import AccountKey, Ledger, LedgerError, Posting
+from services.funds.contract import (
+    DEADLINE_SET,
+    DEADLINE_TRANSITIONS,
+    AccountKey,
+    Ledger,
+    LedgerError,
+    Posting,
+    postings_of,
+)
 
 SERVICE = "funds"
 

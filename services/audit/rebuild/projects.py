@@ -18,9 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from services.projects.contract import CANCELLED, ENTERED_LIBRARY
-from services.projects.domain import lifecycle
-from services.projects.domain.funding import Funding, funding_of, project_of
+from services.projects.contract import CANCELLED, ENTERED_LIBRARY, Funding, funding_of, lifecycle, project_of
 
 SERVICE = "projects"
 PROPOSED = "projects.project.proposed"

@@ -15,11 +15,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from services.registry.contract import CORRECTION_APPROVED, GRIEVANCE_PREFIX, GrievanceRecord, grievances
-from services.registry.domain.statistics import HouseholdFacts, Statistics, compute_statistics
-from services.registry.domain.workflow import DECISIONS, ON_ROLL
-from services.registry.imports import EVENT_IMPORTED, households_of
-from services.registry.reference import EVENT_TYPE as DIVISIONS_LOADED
+from services.registry.contract import (
+    CORRECTION_APPROVED,
+    DECISIONS,
+    DIVISIONS_LOADED,
+    GRIEVANCE_PREFIX,
+    HOUSEHOLDS_IMPORTED,
+    ON_ROLL,
+    GrievanceRecord,
+    HouseholdFacts,
+    Statistics,
+    compute_statistics,
+    grievances,
+    households_of,
+)
+
 
 SERVICE = "registry"
 WITHOUT_LABOUR = frozenset({"no_labour", "no_labour_ability"})
@@ -258,7 +268,7 @@ class RegistryRebuild:
 
 _HANDLERS = {
     DIVISIONS_LOADED: RegistryRebuild._divisions,
-    EVENT_IMPORTED: RegistryRebuild._imported,
+    HOUSEHOLDS_IMPORTED: RegistryRebuild._imported,
     "registry.household.proposed": RegistryRebuild._proposed,
     "registry.households.noticed": RegistryRebuild._noticed,
     "registry.household.returned": RegistryRebuild._returned,

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy import func, select, text
 
-from services.funds.domain.channels import CHANNELS
+from services.funds.contract import CHANNELS
 from services.projects import contract, store
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
 from services.projects.api.views import beneficiary_totals, full_record, fundings, summary

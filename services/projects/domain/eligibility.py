@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.registry.domain.workflow import ON_ROLL, STATUS_LABELS
+from services.registry.contract import ON_ROLL, STATUS_LABELS
 from shared import divisions
 
 #: Registered households: on the roll, or exited (脱贫不脱政策: exited households keep their

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.registry import duplicates
 from services.registry.domain import workflow
+from services.registry.domain.codes import HEALTH, INCOME_COMPONENT, LEAVE_REASON, VOCABULARIES
 from services.registry.domain.departments import household_for, person_for
 from services.registry.models import Household, Income, Person, StatusChange
 from shared import announcements, divisions
@@ -34,20 +35,19 @@ households = router(tags=["households (建档立卡)"])
 
 LEVEL_ROLE = {"village": Role.village, "township": Role.township, "county": Role.county_office}
 OFFICES = (Role.village, Role.township, Role.county_office, Role.city_office, Role.province_office)
-CAUSES = ("illness", "disability", "schooling", "disaster", "lack_land", "lack_water", "lack_skills",
-          "lack_labour", "lack_funds", "poor_transport", "lack_motivation", "other")
+CAUSES = VOCABULARIES["cause"].codes
 
 
 class Member(BaseModel):
     id_number: IdNumber
     name: Name = Field(max_length=50)
-    relation: Literal["head", "spouse", "child", "parent", "grandchild", "sibling", "other"]
+    relation: Literal[VOCABULARIES["relation"].codes]  # type: ignore[valid-type]
     ethnicity: str | None = Field(None, max_length=20)
     education: str | None = Field(None, max_length=30)
     school_stage: str | None = Field(None, max_length=30)
-    health: Literal["healthy", "chronic", "major_illness", "disabled"] | None = None
+    health: Literal[HEALTH.codes] | None = None  # type: ignore[valid-type]
     disability_grade: int | None = Field(None, ge=1, le=4)
-    labour_capacity: Literal["normal_labour", "skilled_labour", "weak_labour", "no_labour", "no_labour_ability"]
+    labour_capacity: Literal[VOCABULARIES["labour_capacity"].codes]  # type: ignore[valid-type]
     labour_skill: str | None = Field(None, max_length=50)
     details: dict[str, Any] = Field(default_factory=dict, description="employment, insurance, 低保/特困 …")
 
@@ -56,7 +56,7 @@ class IncomeIn(BaseModel):
     year: int = Field(ge=2010, le=2100)
     net_per_capita: Yuan = Field(description="人均纯收入, yuan")
     disposable_per_capita: Yuan | None = Field(None, description="人均可支配收入, yuan")
-    components: dict[Literal["wage", "business", "property", "transfer"], Yuan] = Field(default_factory=dict)
+    components: dict[Literal[INCOME_COMPONENT.codes], Yuan] = Field(default_factory=dict)  # type: ignore[valid-type]
 
 
 class Helper(BaseModel):
@@ -68,7 +68,7 @@ class Helper(BaseModel):
 class ProposeIn(BaseModel):
     division: DivisionCode = Field(description="the village (12-digit code)")
     number: str | None = Field(None, pattern=r"^[0-9A-Za-z-]{4,40}$", description="户编号; generated when absent")
-    poverty_attribute: Literal["general", "dibao", "tekun"]
+    poverty_attribute: Literal[VOCABULARIES["poverty_attribute"].codes]  # type: ignore[valid-type]
     main_cause: Literal[CAUSES]  # type: ignore[valid-type]
     secondary_cause: Literal[CAUSES] | None = None  # type: ignore[valid-type]
     members: list[Member] = Field(min_length=1, max_length=30)
@@ -456,7 +456,7 @@ async def post_notice(body: NoticeIn, request: Request,
 # -- members after the proposal (births, marriages, deaths, moves) ---------------------------------
 
 class MemberLeaves(BaseModel):
-    reason: Literal["deceased", "moved_away", "married_out", "other"]
+    reason: Literal[LEAVE_REASON.codes]  # type: ignore[valid-type]
     on: date | None = None
     note: str = Field("", max_length=500)
 
