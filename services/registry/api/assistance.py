@@ -13,7 +13,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, select
 
-from services.registry.api.households import OFFICES, _load, _members, _record, household_view
+from services.registry.api.households import OFFICES
+from services.registry.usecases.households import household_view, load as _load, members_of as _members, record_status as _record
 from services.registry.domain import workflow
 from services.registry.domain.codes import VOCABULARIES, DiscoveryRoute, Pathway
 from services.registry.domain.microcredit import check_microcredit
