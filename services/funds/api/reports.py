@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
+from services.funds.api import exports
 from services.funds.usecases.deadlines import view
 from services.funds.usecases.accounts import account_key, account_view
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
@@ -21,6 +22,7 @@ from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
 from shared.web import db_session, router
+from shared.web.export import exportable
 from shared.fields import BigId, FiscalYear
 from shared.witness import receipts
 
@@ -33,6 +35,7 @@ READERS = require(Role.central_finance, Role.province_finance, Role.city_finance
 @reports.get("/deadlines", summary="Deadlines with days remaining or overdue",
                 description="Set when money is received (预算法 Art. 52 and provincial rules from the policy table), "
                 "marked met or missed by a scheduler on the service's clock.")
+@exportable(exports.DEADLINES)
 async def list_deadlines(request: Request, division: DivisionCode | None = None,
                          state: Literal["open", "met", "missed"] | None = None,
                          principal: Principal = Depends(READERS),
@@ -48,6 +51,7 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
 
 @reports.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
                 description="Received (allocations in), passed on, committed and disbursed, with the share disbursed.")
+@exportable(exports.SPENDING)
 async def spending(request: Request, fiscal_year: FiscalYear, division: DivisionCode | None = None,
                    principal: Principal = Depends(READERS),
                    session=Depends(db_session)) -> dict[str, Any]:
@@ -76,6 +80,7 @@ async def spending(request: Request, fiscal_year: FiscalYear, division: Division
 
 
 @reports.get("/balances", summary="Balances by division, channel, year and kind")
+@exportable(exports.BALANCES)
 async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: FiscalYear | None = None,
                    kind: str | None = None,
                    principal: Principal = Depends(READERS),
@@ -116,6 +121,7 @@ async def deadline_compliance_report(request: Request, division: DivisionCode | 
              description="Per account of stranded money: the project, how much was stranded and returned, what is still "
              "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
              "rule funds.stranded.return) with days remaining or overdue.")
+@exportable(exports.STRANDED)
 async def stranded_report(request: Request, division: DivisionCode | None = None,
                           fiscal_year: FiscalYear | None = None,
                           principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
@@ -156,6 +162,7 @@ async def stranded_report(request: Request, division: DivisionCode | None = None
              "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
              "Lists every posting the money came through, from the appropriation down, in ledger order.",
              responses={404: {"description": "no such payee, project or account"}})
+@exportable(exports.TRACE)
 async def trace(payee: str | None = Query(None, min_length=2), project: str | None = Query(None, min_length=2),
                 account: BigId | None = None,
                 principal: Principal = Depends(READERS),

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from services.registry import duplicates
+from services.registry.api import exports
 from services.registry.domain import workflow
 from services.registry.domain.codes import HEALTH, INCOME_COMPONENT, LEAVE_REASON, VOCABULARIES
 from services.registry.domain.departments import household_for, person_for
@@ -29,6 +30,7 @@ from shared.events import NewEvent, append
 from shared.idcard import IdNumber, mask, parse as parse_id
 from shared.money import Yuan, format_fen
 from shared.web import PageParams, db_session, page_params, router
+from shared.web.export import exportable
 from shared.fields import Name, Year, visible_length
 
 households = router(tags=["households (建档立卡)"])
@@ -542,6 +544,7 @@ async def record_income(body: IncomeIn, request: Request, household_id: Annotate
 @households.get("/households", summary="Search households in your jurisdiction",
                 description="By division, status, main cause, registration year, household number, or a member's "
                 "name or ID number; cursor-paginated.")
+@exportable(exports.HOUSEHOLDS)
 async def search(
     division: DivisionCode | None = None, status: str | None = None, cause: str | None = None,
     year: Annotated[Year | None, Query(description="registration year")] = None, number: str | None = None,
