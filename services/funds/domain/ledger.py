@@ -44,6 +44,9 @@ strand      available | pool | committed   same holder; stranded keeps the from 
 return      stranded | committed           to the finance of the sender's province
             → returned
 reallocate  returned → available           to a strictly lower division within the province
+payment_    disbursed → committed          same holder: money the bank refused to pay (退票)
+return                                     back to the project it was paid from (reference:
+                                           the refused disbursement's posting id)
 =========== ============================== ==================================================
 
 Trace (资金流向全程追溯): :meth:`Ledger.trace` follows money backwards from an account (or every
@@ -102,7 +105,8 @@ EXTERNAL_KINDS = frozenset({"appropriation", "disbursed"})
 REFERENCED_KINDS = frozenset({"pool", "committed", "disbursed"})  # reference required
 _OPTIONAL_REFERENCE_KINDS = frozenset({"stranded"})
 
-OPERATIONS = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate")
+OPERATIONS = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate",
+              "payment_return")
 OPERATION_LABELS = {
     "appropriate": "预算拨款",
     "allocate": "资金下达",
@@ -112,6 +116,7 @@ OPERATION_LABELS = {
     "strand": "认定滞留资金",
     "return": "滞留资金收回",
     "reallocate": "收回资金调剂下达",
+    "payment_return": "退票资金退回",
 }
 OPERATION_KINDS: Mapping[str, tuple[frozenset[str], str]] = MappingProxyType({
     "appropriate": (frozenset({"appropriation"}), "available"),
@@ -122,6 +127,7 @@ OPERATION_KINDS: Mapping[str, tuple[frozenset[str], str]] = MappingProxyType({
     "strand": (frozenset({"available", "pool", "committed"}), "stranded"),
     "return": (frozenset({"stranded", "committed"}), "returned"),
     "reallocate": (frozenset({"returned"}), "available"),
+    "payment_return": (frozenset({"disbursed"}), "committed"),
 })
 """operation → (allowed kinds of the from account, kind of the to account)."""
 
@@ -469,7 +475,7 @@ def check_posting(posting: Posting) -> None:
         if not CHANNELS[src.channel].integrable:
             raise _bad("channel_not_integrable", "该渠道资金不在统筹整合范围 (国办发〔2016〕22号)",
                        f"channel {src.channel} may not be integrated", **ext)
-    elif op in ("commit", "disburse", "strand"):
+    elif op in ("commit", "disburse", "strand", "payment_return"):
         if not same_holder:
             raise _bad(f"{op}_other_holder", f"{OPERATION_LABELS[op]}须在同一持有方内",
                        f"{op} stays with the same holder (division and role)", **ext)
