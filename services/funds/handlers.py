@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.domain import AccountKey, Posting
-from services.funds.ledger_store import Entry, post_many
+from services.funds.usecases.ledger import Entry, post_many
 from services.funds.models import accounts, projects_view
 from services.funds.usecases.payments import save_households, set_household_statuses
 from services.registry import contract as registry

@@ -46,7 +46,7 @@ from services.funds.domain.payments import (
     reconcile,
     transition,
 )
-from services.funds.ledger_store import Entry, post_many
+from services.funds.usecases.ledger import Entry, post_many
 from services.funds.models import (
     bank_accounts,
     bank_files,
