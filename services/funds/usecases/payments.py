@@ -20,8 +20,9 @@ history, payment files of the settled disbursements, bank results, re-issues, re
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import uuid6
 from sqlalchemy import select, text, update
@@ -46,7 +47,6 @@ from services.funds.domain.payments import (
     reconcile,
     transition,
 )
-from services.funds.usecases.ledger import Entry, post_many
 from services.funds.models import (
     bank_accounts,
     bank_files,
@@ -56,6 +56,7 @@ from services.funds.models import (
     reconciliations,
     registry_households,
 )
+from services.funds.usecases.ledger import Entry, post_many
 from shared.errors import NotFound, Unprocessable
 from shared.events import NewEvent, append
 from shared.money import format_fen
