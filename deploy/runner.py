@@ -130,7 +130,8 @@ class Stack:
         lines = ["", "Fupin is running:"]
         for service in SERVICES:
             lines.append(f"  {service:<9} {self.url(service)}   docs {self.url(service)}/docs")
-        lines.append(f"  notice board  {self.url('registry')}/public/board/652722   (精河县, HTML; JSON at /public/announcements)")
+        lines.append(f"  notice board  {self.url('registry')}/public/board/652722   "
+                     "(精河县, HTML; JSON at /public/announcements)")
         lines.append(f"  audit report  {self.url('audit')}/audit/report?as_of=2018-12-20&division=652722&format=html"
                      "   (auditor token; the demo's year)")
         lines.append("")
@@ -145,7 +146,7 @@ class Stack:
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for service, process in self.processes.items():
+        for process in self.processes.values():
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:

@@ -24,7 +24,8 @@ class Funds:
         if self.projects is None:
             self.projects = await self.databases.new("projects")
         actor = {"sub": "县扶贫办", "roles": ["county_office"], "division": JINGHE}
-        source, sink = make_engine(self.projects.sqlalchemy_url, pool_size=1), make_engine(self.settings.sqlalchemy_url, pool_size=2)
+        source, sink = make_engine(self.projects.sqlalchemy_url,
+                                   pool_size=1), make_engine(self.settings.sqlalchemy_url, pool_size=2)
         try:
             async with make_sessionmaker(source, "projects", self.clock)() as session, session.begin():
                 [event] = await append(session, [NewEvent(event_type, data["code"], {"division": JINGHE, **data}, actor)])

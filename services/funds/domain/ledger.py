@@ -150,6 +150,7 @@ class _HashSlot:
     shown, converted or pickled)."""
 
     __slots__ = ("_hash",)
+    _hash: int
 
 
 _REFERENCE_KINDS = REFERENCED_KINDS | _OPTIONAL_REFERENCE_KINDS  # kinds that may carry a reference
@@ -238,9 +239,9 @@ class AccountKey(_HashSlot):
         # the dataclass's __eq__ (same class, equal field tuples), refusing most unequal keys by hash
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self is other or self._hash == other._hash and (  # type: ignore[attr-defined]
+        return self is other or self._hash == other._hash and (
             self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference) == (
-            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)  # type: ignore[attr-defined]
+            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (AccountKey, (self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference))

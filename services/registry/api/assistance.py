@@ -280,7 +280,8 @@ async def benefits(household_id: uuid.UUID = Path(), principal: Principal = Depe
         totals[b.kind] = totals.get(b.kind, 0) + b.amount_fen
     return {"household": row.number, "total": format_fen(sum(totals.values())),
             "by_kind": {k: format_fen(v) for k, v in sorted(totals.items())},
-            "items": [{"id": str(b.id), "source": b.source, "reference": b.reference, "kind": b.kind, "amount": format_fen(b.amount_fen),
+            "items": [{"id": str(b.id), "source": b.source, "reference": b.reference, "kind": b.kind,
+                       "amount": format_fen(b.amount_fen),
                        "on": b.on.isoformat(), "event": b.source_event} for b in items]}
 
 
@@ -312,7 +313,8 @@ async def benefit_notice(body: BenefitNoticeIn, request: Request,
                          principal: Principal = Depends(require(Role.village, write=True)),
                          session=Depends(db_session)) -> dict[str, Any]:
     if divisions.level(body.village) != divisions.Level.VILLAGE:
-        raise Unprocessable("享受扶持情况在村内公示 (posted in a village)", errors=[{"field": "village", "reason": "not a village code"}])
+        raise Unprocessable("享受扶持情况在村内公示 (posted in a village)",
+                            errors=[{"field": "village", "reason": "not a village code"}])
     ensure_jurisdiction(principal, body.village)
     rows = (await session.execute(
         select(Household.number, Benefit.kind, Benefit.reference, Benefit.amount_fen)

@@ -33,6 +33,7 @@ from shared.fields import Name, Year, visible_length
 households = router(tags=["households (建档立卡)"])
 
 LEVEL_ROLE = {"village": Role.village, "township": Role.township, "county": Role.county_office}
+LEVEL_WRITER = require(*LEVEL_ROLE.values(), write=True)  # any level's office may write; the step checks which
 OFFICES = (Role.village, Role.township, Role.county_office, Role.city_office, Role.province_office)
 CAUSES = ("illness", "disability", "schooling", "disaster", "lack_land", "lack_water", "lack_skills",
           "lack_labour", "lack_funds", "poor_transport", "lack_motivation", "other")
@@ -297,7 +298,7 @@ async def _next_number(session, village: str) -> str:
                  + ". A step after a notice needs that notice to have passed (no objection open or upheld).")
 async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Path(),
                action: str = Path(description="one of the actions listed above"),
-               principal: Principal = Depends(require(*LEVEL_ROLE.values(), write=True)),
+               principal: Principal = Depends(LEVEL_WRITER),
                session=Depends(db_session)) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     row = await _load(session, household_id, principal, lock=True)
@@ -362,7 +363,8 @@ async def _check_quota(session, policy, row: Household, on: date) -> dict[str, A
     if max_households is not None and households_counted + 1 > max_households:
         over.append(f"{households_counted}户已达上限{max_households}户 ({households_counted} of {max_households} households)")
     if max_persons is not None and persons_counted + adding > max_persons:
-        over.append(f"{persons_counted}人加{adding}人超过上限{max_persons}人 ({persons_counted}+{adding} of {max_persons} persons)")
+        over.append(f"{persons_counted}人加{adding}人超过上限{max_persons}人 "
+                    f"({persons_counted}+{adding} of {max_persons} persons)")
     if over:
         raise Unprocessable(
             f"超出县级规模控制：{'；'.join(over)} (county quota; {rule.citation})",
@@ -385,7 +387,8 @@ async def _check_exit(session, policy, row: Household, body: DecisionIn, on: dat
     incomes = {}
     for income in (await session.execute(select(Income).where(Income.household_id == row.id))).scalars():
         try:  # compare the measure the year's standard is stated in: 纯收入 or 可支配收入
-            measure = policy.lookup("household.exit.income_standard", row.division, date(income.year, 12, 31)).value.get("measure")
+            measure = policy.lookup("household.exit.income_standard", row.division,
+                                    date(income.year, 12, 31)).value.get("measure")
         except LookupError:
             measure = None
         value = income.disposable_per_capita_fen if measure == "可支配收入" else income.net_per_capita_fen
@@ -410,7 +413,7 @@ async def _check_exit(session, policy, row: Household, body: DecisionIn, on: dat
                  "at the notice's level and moves them on. Notices: " + ", ".join(
                      f"`{k}` ({n.title}, {n.level})" for k, n in workflow.NOTICES.items()))
 async def post_notice(body: NoticeIn, request: Request,
-                      principal: Principal = Depends(require(*LEVEL_ROLE.values(), write=True)),
+                      principal: Principal = Depends(LEVEL_WRITER),
                       session=Depends(db_session)) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     notice = workflow.NOTICES[body.key]
@@ -470,7 +473,8 @@ async def add_member(body: Member, request: Request, household_id: uuid.UUID = P
     if row.status in workflow.INACTIVE:
         raise Conflict(f"户已{workflow.STATUS_LABELS[row.status]} (household is {row.status})")
     if body.relation == "head":
-        raise Unprocessable("一户只有一名户主 (a household has one head)", errors=[{"field": "relation", "reason": "head exists"}])
+        raise Unprocessable("一户只有一名户主 (a household has one head)",
+                            errors=[{"field": "relation", "reason": "head exists"}])
     await _ensure_not_active_elsewhere(session, principal, [body.id_number])
     card = parse_id(body.id_number)
     session.add(Person(id=uuid6.uuid7(), household_id=row.id, id_number=body.id_number, name=body.name,
@@ -522,13 +526,15 @@ async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID 
 
 
 @households.put("/households/{household_id}/incomes/{year}", summary="Record a year's per-capita income")
-async def record_income(body: IncomeIn, request: Request, household_id: Annotated[uuid.UUID, Path()], year: Annotated[Year, Path()],
+async def record_income(body: IncomeIn, request: Request, household_id: Annotated[uuid.UUID, Path()],
+                        year: Annotated[Year, Path()],
                         principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
                         session=Depends(db_session)) -> dict[str, Any]:
     """Per-capita net income for a year (the exit standard is judged on it); the year in the path and the body must
     agree."""
     if body.year != year:
-        raise Unprocessable("年度不一致 (the year in the path and body differ)", errors=[{"field": "year", "reason": "differs from the path"}])
+        raise Unprocessable("年度不一致 (the year in the path and body differ)",
+                            errors=[{"field": "year", "reason": "differs from the path"}])
     row = await _load(session, household_id, principal, lock=True)
     await _upsert_income(session, row.id, body)
     await append(session, [NewEvent("registry.household.income_recorded", str(row.id), _income_data(body), principal.actor())])
