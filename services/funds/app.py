@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from services.funds.api import ROUTERS
-from services.funds.deadlines_store import DeadlineScheduler
+from services.funds.usecases.deadlines import DeadlineScheduler
 from services.funds.handlers import CONSUMES
 from shared.config import FundsSettings
 from shared.web import create_app as build

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.domain import AccountKey, Posting
-from services.funds.ledger_store import Entry, post_many
+from services.funds.usecases.ledger import Entry, post_many
 from services.funds.models import accounts, projects_view
 from shared.events.consumer import Handler
 

@@ -28,7 +28,7 @@ from services.funds.contract import DISBURSEMENT_BATCH_POSTED, EVENT_TYPES, post
 from services.projects.domain import lifecycle
 from services.projects.domain.funding import project_of
 from services.projects.models import FundingPosting, Project, RegistryHousehold
-from services.projects.store import funding, record
+from services.projects.usecases.projects import funding, record
 from services.registry.contract import DECISIONS, households_of
 from shared.auth import SYSTEM
 from shared.events import NewEvent

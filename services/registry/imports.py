@@ -44,10 +44,9 @@ Dates: a household is ``registered`` on 12-31 of its 识别年度 and, with a �
 12-31 of that year. Sex and birth date come from the ID number (GB 11643). Persons of exited
 households stay active (the household is still on record; only removal frees a person).
 
-The code lists below map a cell to its code, one dict per column: the canonical labels come from
-``services/registry/domain/codes.py`` where it has the list (relation, labour capacity, poverty
-attribute, cause); what is added here are the variants found in real spreadsheets (之妻, 五保户,
-小学三年级 …).
+The code lists map a cell to its code, one dict per column, all derived from the vocabularies of
+``services/registry/domain/codes.py``: each code, its Chinese label and the variants found in real
+spreadsheets (之妻, 五保户, 小学三年级 …).
 """
 
 from __future__ import annotations
@@ -74,7 +73,7 @@ from services.registry.contract import (
     MEMBER_FIELDS,
     households_of,
 )
-from services.registry.domain.codes import Cause, LabourCapacity, PovertyAttribute, Relation
+from services.registry.domain.codes import SCHOOL_STAGE_PREFIXES, VOCABULARIES
 from shared import divisions, idcard
 from shared.bulk import gc_paused, uuid7s
 from shared.db import raw_connection
@@ -115,67 +114,16 @@ Progress = Callable[[str, int, "int | None"], None]
 
 
 # -- code lists (cell → code), one per column ---------------------------------------------------
-# Canonical labels from domain/codes.py plus spreadsheet variants; English codes are added below.
+# Every spelling comes from the vocabularies of domain/codes.py (code, Chinese label, variants).
 
-def _labels(enum_cls) -> dict[str, str]:
-    return {member.label: member.value for member in enum_cls}
-
-
-RELATION_CODES: dict[str, str] = {
-    **_labels(Relation), "本人": "head",
-    "妻": "spouse", "夫": "spouse", "之妻": "spouse", "之夫": "spouse",
-    "子": "child", "女": "child", "之子": "child", "之女": "child", "儿子": "child", "女儿": "child",
-    "父亲": "parent", "母亲": "parent", "之父": "parent", "之母": "parent",
-    "孙子": "grandchild", "孙女": "grandchild", "之孙子": "grandchild", "之孙女": "grandchild",
-    "外孙子": "grandchild", "外孙女": "grandchild",
-    "兄弟": "sibling", "姐妹": "sibling",
-    "儿媳": "other", "女婿": "other", "之儿媳": "other", "之女婿": "other",
-}
-LABOUR_CAPACITY_CODES: dict[str, str] = {
-    **_labels(LabourCapacity), "弱劳动力": "weak_labour", "半劳动力": "weak_labour", "无劳动力": "no_labour_ability",
-}
-POVERTY_ATTRIBUTE_CODES: dict[str, str] = {
-    **_labels(PovertyAttribute), "一般户": "general", "低保户": "dibao", "特困供养贫困户": "tekun",
-    "特困供养贫困户(五保)": "tekun", "特困供养贫困户（五保）": "tekun", "五保贫困户": "tekun", "五保户": "tekun",
-}
-CAUSE_CODES: dict[str, str] = _labels(Cause)
-HEALTH_CODES: dict[str, str] = {
-    "健康": "healthy",
-    "长期慢性病": "chronic", "慢性病": "chronic",
-    "患有大病": "major_illness", "大病": "major_illness",
-    "残疾": "disabled",
-}
-EDUCATION_CODES: dict[str, str] = {
-    "学龄前儿童": "preschool", "学龄前": "preschool",
-    "文盲或半文盲": "illiterate", "文盲": "illiterate", "半文盲": "illiterate",
-    "小学": "primary", "初中": "junior_secondary", "高中": "senior_secondary",
-    "中专": "secondary_vocational", "中职": "secondary_vocational",
-    "大专": "college", "大专及以上": "college", "本科": "bachelor", "本科及以上": "bachelor",
-    "研究生": "postgraduate",
-}
-#: 在校生状况; "" = not a student (stored as NULL).
-SCHOOL_STAGE_CODES: dict[str, str] = {
-    "非在校生": "", "不在校": "", "none": "",
-    "学前教育": "preschool", "学前": "preschool",
-    "小学": "primary", "初中": "junior_secondary", "高中": "senior_secondary",
-    "中职": "secondary_vocational", "中专": "secondary_vocational",
-    "高职": "higher_vocational", "高职高专": "higher_vocational", "大专": "higher_vocational",
-    "本科": "undergraduate", "研究生": "postgraduate", "硕士": "postgraduate", "博士": "postgraduate",
-    **{f"{n}年级": "primary" for n in "一二三四五六"},
-    **{f"{n}年级": "junior_secondary" for n in "七八九"},
-}
-_SCHOOL_PREFIXES = (("小学", "primary"), ("初中", "junior_secondary"), ("高中", "senior_secondary"),
-                    ("中职", "secondary_vocational"), ("高职", "higher_vocational"),
-                    ("本科", "undergraduate"), ("研究生", "postgraduate"))
+def _spellings(name: str) -> dict[str, str]:
+    """The cells accepted for vocabulary ``name`` → code; the empty code (not a student) is the empty cell."""
+    return {k: v for k, v in VOCABULARIES[name].spellings().items() if k}
 
 
-def _with_codes(mapping: dict[str, str]) -> dict[str, str]:
-    """The mapping plus each code mapped to itself (codes are accepted as well as labels)."""
-    return {**mapping, **{code: code for code in mapping.values() if code}}
-
-
-POVERTY_ATTRIBUTE_CODES_ALL = _with_codes(POVERTY_ATTRIBUTE_CODES)
-CAUSE_CODES_ALL = _with_codes(CAUSE_CODES)
+POVERTY_ATTRIBUTE_CODES_ALL = _spellings("poverty_attribute")
+CAUSE_CODES_ALL = _spellings("cause")
+_SCHOOL_PREFIXES = SCHOOL_STAGE_PREFIXES
 
 
 # -- the layout --------------------------------------------------------------------------------
@@ -203,20 +151,20 @@ LAYOUT: tuple[Column, ...] = (
            ("身份证号码", "身份证号", "公民身份号码")),
     Column("relation", "与户主关系", "person", True,
            "户主/配偶/子女/父母/孙子女/兄弟姐妹/其他 or head/spouse/child/parent/grandchild/sibling/other; "
-           "exactly one 户主 per household", ("与户主的关系", "关系"), _with_codes(RELATION_CODES)),
+           "exactly one 户主 per household", ("与户主的关系", "关系"), _spellings("relation")),
     Column("ethnicity", "民族", "person", False, "free text, e.g. 汉族, 维吾尔族 (at most 20 characters)"),
     Column("education", "文化程度", "person", False,
            "学龄前儿童/文盲或半文盲/小学/初中/高中/中专/大专/本科/研究生 (or their codes)",
-           (), _with_codes(EDUCATION_CODES)),
+           (), _spellings("education")),
     Column("school_stage", "在校生状况", "person", False,
            "非在校生 (empty) or 学前教育/小学/初中/高中/中职/高职/本科/研究生; grade labels such as 小学三年级 accepted",
-           ("在校生情况",), _with_codes(SCHOOL_STAGE_CODES)),
+           ("在校生情况",), _spellings("school_stage")),
     Column("health", "健康状况", "person", False, "健康/长期慢性病/患有大病/残疾 (healthy/chronic/major_illness/disabled)",
-           (), _with_codes(HEALTH_CODES)),
+           (), _spellings("health")),
     Column("labour_capacity", "劳动技能", "person", True,
            "普通劳动力/技能劳动力/弱劳动力或半劳动力/丧失劳动力/无劳动能力 "
            "(normal_labour/skilled_labour/weak_labour/no_labour/no_labour_ability)",
-           ("劳动能力",), _with_codes(LABOUR_CAPACITY_CODES)),
+           ("劳动能力",), _spellings("labour_capacity")),
     Column("poverty_attribute", "贫困户属性", "household", True,
            "一般贫困户/低保贫困户/特困供养贫困户 (general/dibao/tekun)", ("贫困属性",),
            POVERTY_ATTRIBUTE_CODES_ALL),

@@ -10,6 +10,7 @@ from typing import Any, Awaitable, Callable, Iterable, Mapping
 
 import structlog
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from shared import context
 from shared import logging as fupin_logging
@@ -26,7 +27,7 @@ from shared.events.tail import LogGuard
 from shared.events.worker import Worker
 from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
-from shared.web import devclock, health, problems
+from shared.web import devclock, health, openapi, problems
 from shared.web.boundary import InputBoundary
 from shared.web.client import ClientAddress, trusted_networks
 from shared.web.idempotency import IdempotentRoute
@@ -132,7 +133,11 @@ def create_app(
                 await worker.stop()
             await app.state.engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    # /docs (Swagger UI) and /redoc load their scripts from the installed package, never a CDN:
+    # county intranets have no internet
+    app = FastAPIOffline(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                         generate_unique_id_function=openapi.operation_id)
+    openapi.install(app)
     app.state.settings = settings
     app.state.clock = clock or clock_from_env(settings.clock)
     app.state.token_verifier = TokenVerifier(settings)

@@ -4,7 +4,7 @@ their APIs, the audit replaying their ``/events`` feeds.
 The services refuse most breaches at the door (a disbursement beyond its commitment, a
 negative-list purpose, a fee over the cap, money for a project outside the library, a step before
 its notice passed), so those scenarios write what a service version without the gate would have
-written: through the funds store (``ledger_store.post``, the posting and its event, minus the
+written: through the funds store (``usecases.ledger.post``, the posting and its event, minus the
 API's checks), or, where even the store refuses, as a bare event appended to the log. Everything
 else (a missed deadline, stranded money never returned, a payment to an unknown household,
 households without assistance) goes through the public APIs as they are.
@@ -20,9 +20,9 @@ from services.audit.diff import Live
 from services.audit.run import run_audit
 from services.audit.sources import FeedSource, Loaded
 from services.funds.contract import EVENT_TYPES
-from services.funds.deadlines_store import DeadlineScheduler
+from services.funds.usecases.deadlines import DeadlineScheduler
 from services.funds.domain import AccountKey, Posting
-from services.funds.ledger_store import post
+from services.funds.usecases.ledger import post
 from shared.db import make_engine, make_sessionmaker, raw_connection
 from shared.events import NewEvent, append, store
 from shared.money import format_fen

@@ -25,7 +25,7 @@ from services.funds.contract import (
     postings_of,
 )
 from services.funds.domain import AccountKey, InvalidAccount, Ledger, Posting, check_posting
-from services.funds.ledger_store import (
+from services.funds.usecases.ledger import (
     OPEN_PLAIN_THRESHOLD,
     _resolve,
     account_ids,
@@ -497,7 +497,7 @@ async def test_prepared_events_chain_exactly_like_new_ones(databases):
 async def test_a_line_posted_concurrently_during_the_copy_is_a_conflict_and_leaves_the_session_usable(funds):
     """The posting rows are copied while the events are prepared: a duplicate line reference found
     by the COPY (a concurrent request posted it after our look-up) is the 409 it always was."""
-    from services.funds.ledger_store import COPY_THRESHOLD, Entry, judge, post_many, record
+    from services.funds.usecases.ledger import COPY_THRESHOLD, Entry, judge, post_many, record
     from shared.errors import Conflict
 
     f = funds

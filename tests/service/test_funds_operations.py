@@ -171,7 +171,7 @@ async def test_a_stranded_commitment_goes_back_to_the_province_and_out_again(fun
 async def test_a_deadline_met_and_one_missed_as_the_clock_moves(databases):
     from datetime import timedelta
 
-    from services.funds.deadlines_store import DeadlineScheduler
+    from services.funds.usecases.deadlines import DeadlineScheduler
     from shared.db import make_engine, make_sessionmaker
 
     settings = await databases.new("funds")

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from services.funds.app import create_app
-from services.funds.deadlines_store import DeadlineScheduler
+from services.funds.usecases.deadlines import DeadlineScheduler
 from shared.clock import SettableClock
 from shared.db import make_engine, make_sessionmaker
 from tests.conftest import bearer, serving

@@ -12,7 +12,7 @@ import pytest
 
 from services.funds.app import create_app
 from services.funds.domain import AccountKey, Posting
-from services.funds.ledger_store import Entry, Grouped, post_each
+from services.funds.usecases.ledger import Entry, Grouped, post_each
 from shared.clock import SettableClock
 from shared.errors import Problem
 from shared.events.chain import verify_chain

@@ -35,7 +35,7 @@ from services.funds.contract import (
     payee_reference,
 )
 from services.funds.domain import AccountKey, check_posting, check_purpose, purpose_schema
-from services.funds.ledger_store import (
+from services.funds.usecases.ledger import (
     Entry,
     account_ref,
     judge,

@@ -22,8 +22,8 @@ from services.funds.domain import (
     management_fee_ok,
     purpose_schema,
 )
-from services.funds.ledger_store import Entry, Grouped, post, post_each
-from services.funds.deadlines_store import set_for_receipt, view
+from services.funds.usecases.ledger import Entry, Grouped, post, post_each
+from services.funds.usecases.deadlines import set_for_receipt, view
 from services.funds.models import accounts, postings, projects_view
 from shared import context, divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
@@ -278,7 +278,7 @@ async def strand_commitment(request: Request, session, principal: Principal, cou
     """Turn (part of) a project's undisbursed commitment into stranded funds (滞留资金)."""
     committed = _key(county, channel, fiscal_year, "committed", project_code)
     if amount is None:
-        from services.funds.ledger_store import account_id
+        from services.funds.usecases.ledger import account_id
 
         amount = await session.scalar(select(accounts.c.balance_fen).where(
             accounts.c.id == await account_id(session, committed)))

@@ -10,10 +10,10 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from services.funds.deadlines_store import view
-from services.funds.account_rows import account_key, account_view
+from services.funds.usecases.deadlines import view
+from services.funds.usecases.accounts import account_key, account_view
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
-from services.funds.ledger_store import load_ledger
+from services.funds.usecases.ledger import load_ledger
 from services.funds.models import accounts, deadlines, postings
 from shared import divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require

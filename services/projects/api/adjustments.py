@@ -11,7 +11,8 @@ from fastapi import Depends, Path, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from services.projects import contract, store
+from services.projects import contract
+from services.projects.usecases import projects
 from services.projects.api.models import AdjustmentIn, Plan
 from services.projects.api.projects import plan_problems
 from services.projects.domain import adjustment, lifecycle
@@ -80,9 +81,9 @@ async def _checked(session, request: Request, items: list[dict[str, Any]],
         if not divisions.within(project.division, county):
             raise Unprocessable(f"项目{project.code}不在{county}辖区内", errors=[
                 {"field": f"items.{index}.code", "reason": f"{project.code} is outside {county}"}])
-        facts = await store.facts(session, project, policy, today)
+        facts = await projects.facts(session, project, policy, today)
         if (missing := adjustment.check_item(item["action"], project.stage, _lower_levels_passed(facts))) is not None:
-            raise store.refused(lifecycle.Refused(None, [missing]), project)
+            raise projects.refused(lifecycle.Refused(None, [missing]), project)
         plan = _changed_plan(project, item["changes"], index, facts.min_targets) if item["action"] == "change" else None
         found.append((project, plan))
     return found
@@ -100,8 +101,8 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
     if divisions.level(body.county) != divisions.Level.COUNTY:
         raise Unprocessable("项目库调整由县公告 (the adjustment is announced by a county)",
                             errors=[{"field": "county", "reason": "not a county code"}])
-    store.require_office(principal, ("county",), body.county)
-    window = store.rule(policy, "project.library.adjustment", body.county, clock.today())
+    projects.require_office(principal, ("county",), body.county)
+    window = projects.rule(policy, "project.library.adjustment", body.county, clock.today())
     if (missing := adjustment.check_window(clock.today(), window.value, window.citation)) is not None:
         raise Conflict(f"{missing.label}：{missing.detail}", slug="precondition-missing", missing=[missing.as_dict()],
                        rule=window.id, citation=window.citation)
@@ -109,11 +110,11 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
         raise Unprocessable("同一项目只能列一次 (a project is listed once)",
                             errors=[{"field": "items", "reason": "duplicate code"}])
     items = [item.model_dump(mode="json") for item in body.items]
-    projects = [project for project, _ in await _checked(session, request, items, body.county)]
+    listed = [project for project, _ in await _checked(session, request, items, body.county)]
     table = {"columns": ["类别", "项目编号", "项目名称", "资金规模（元）", "说明"],
              "rows": [[LABELS[item["action"]], p.code, p.name, format_fen(p.budget_fen),
                        item["reason"] or ("、".join(item["changes"]) if item["changes"] else "")]
-                      for item, p in zip(items, projects)]}
+                      for item, p in zip(items, listed)]}
     notice = await announcements.announce(
         session, actor=principal.actor(), clock=clock, policy=policy, start=body.period_start, end=body.period_end,
         subject_type=SUBJECT, subject_id=f"{body.county}:{body.year}", level="county", division=body.county,
@@ -139,21 +140,21 @@ async def apply_adjustment(request: Request, announcement_id: str = Path(),
                                  .with_for_update())).scalar_one_or_none()
     if row is None:
         raise NotFound(f"调整不存在 (no adjustment {announcement_id})")
-    store.require_office(principal, ("county",), row.county)
+    projects.require_office(principal, ("county",), row.county)
     if row.applied_on is not None:
         raise Conflict(f"调整已于{row.applied_on}执行 (the adjustment was applied on {row.applied_on})")
     checked = await _checked(session, request, row.items, row.county)
-    projects = [project for project, _ in checked]
+    listed = [project for project, _ in checked]
     today, now, actor = clock.today(), clock.now(), principal.actor()
     for item, (project, plan) in zip(row.items, checked):
         code = project.code
         if item["action"] == "add":
             project.announcements = {**project.announcements, "county": announcement_id}
-            await store.record(session, project, "in_library", today, NewEvent(
+            await projects.record(session, project, "in_library", today, NewEvent(
                 contract.ENTERED_LIBRARY, code, contract.entered_library(project), actor), now)
         elif item["action"] == "remove":
             project.cancel_reason = item["reason"]
-            await store.record(session, project, "cancelled", today, NewEvent(
+            await projects.record(session, project, "cancelled", today, NewEvent(
                 contract.CANCELLED, code, contract.cancelled(code, project.division, item["reason"]), actor), now)
         else:
             project.name, project.implementing_unit, project.year = plan.name, plan.implementing_unit, plan.year
@@ -161,12 +162,12 @@ async def apply_adjustment(request: Request, announcement_id: str = Path(),
             project.budget_fen = plan.budget
             project.sources = [{"channel": s.channel, "amount_fen": s.amount} for s in plan.sources]
             project.targets = [t.model_dump() for t in plan.targets]
-            await store.record(session, project, project.stage, today, NewEvent(
+            await projects.record(session, project, project.stage, today, NewEvent(
                 "projects.project.changed", code, {"code": code, "changes": item["changes"],
                                                    "adjustment": announcement_id}, actor), now)
     row.applied_on = today
     await append(session, [NewEvent("projects.adjustment.applied", announcement_id, {
         "county": row.county, "year": row.year, "announcement_id": announcement_id,
-        "codes": [p.code for p in projects]}, actor)])
+        "codes": [p.code for p in listed]}, actor)])
     return {"announcement_id": announcement_id, "applied_on": today.isoformat(),
-            "stages": {p.code: p.stage for p in projects}}
+            "stages": {p.code: p.stage for p in listed}}

@@ -9,7 +9,7 @@ import uuid6
 from fastapi import Depends, Path, Request
 from sqlalchemy import select
 
-from services.projects import store
+from services.projects.usecases import projects
 from services.projects.api.implementation import benefit_event
 from services.projects.api.models import DistributionIn
 from services.projects.api.projects import READERS
@@ -69,13 +69,13 @@ async def distribute(body: DistributionIn, request: Request, asset_id: str = Pat
                      session=Depends(db_session)) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     asset = await _asset(session, asset_id, principal, lock=True)
-    store.require_office(principal, ("village", "county"), asset.division)
+    projects.require_office(principal, ("village", "county"), asset.division)
     done = await session.scalar(select(Distribution.id).where(Distribution.asset_id == asset.id,
                                                               Distribution.period == body.period))
     if done is not None:
         raise Conflict(f"{asset.name}{body.period}期收益已分配 (the income of period {body.period} was already distributed)",
                        distribution=str(done))
-    on = store.check_date(body.on, clock.today(), after=asset.handed_over_on)
+    on = projects.check_date(body.on, clock.today(), after=asset.handed_over_on)
     shares = [asset_rules.Share(s["holder"], s["shares"]) for s in asset.shares]
     parts = asset_rules.split(body.amount, shares)
     households = {str(h.id): h for h in (await session.execute(select(RegistryHousehold).where(RegistryHousehold.id.in_(

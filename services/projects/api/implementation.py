@@ -10,7 +10,8 @@ import uuid6
 from fastapi import Depends, Path, Request
 from sqlalchemy import select
 
-from services.projects import contract, store
+from services.projects import contract
+from services.projects.usecases import projects
 from services.projects.api.models import AcceptanceIn, BeneficiariesIn, BenefitsIn, HandoverIn, ProgressIn
 from services.projects.api.views import full_record
 from services.projects.domain import assets as asset_rules
@@ -32,13 +33,13 @@ BENEFIT_STAGES = ("funded", "in_progress", "completed", "accepted", "results_ann
 
 
 async def _check_step(session, request: Request, project: Project, action: str) -> lifecycle.Step:
-    return await store.check_step(session, project, action, request.app.state.policy, request.app.state.clock.today())
+    return await projects.check_step(session, project, action, request.app.state.policy, request.app.state.clock.today())
 
 
 async def _local_offices(principal: Principal, project: Project, action: str | None = None) -> None:
-    levels = (lifecycle.offices(lifecycle.STEPS[action], store.project_level(project)) if action
-              else (store.project_level(project), "township", "county"))
-    store.require_office(principal, levels, project.division)
+    levels = (lifecycle.offices(lifecycle.STEPS[action], projects.project_level(project)) if action
+              else (projects.project_level(project), "township", "county"))
+    projects.require_office(principal, levels, project.division)
 
 
 # -- beneficiaries ---------------------------------------------------------------------------------
@@ -50,9 +51,9 @@ async def _local_offices(principal: Principal, project: Project, action: str | N
 async def add_beneficiaries(body: BeneficiariesIn, request: Request, code: str = Path(),
                             principal: Principal = Depends(require(*OFFICES, write=True)),
                             session=Depends(db_session)) -> dict[str, Any]:
-    project = await store.load(session, code, principal, lock=True)
+    project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project)
-    store.require_stage(project, lifecycle.BEFORE_ACCEPTANCE)
+    projects.require_stage(project, lifecycle.BEFORE_ACCEPTANCE)
     ids = list(dict.fromkeys(body.household_ids))
     known = {r.id: r for r in (await session.execute(select(RegistryHousehold).where(RegistryHousehold.id.in_(ids)))).scalars()}
     problems = [p for p in (eligibility.judge(str(i), known.get(i) and eligibility.Household(
@@ -67,7 +68,7 @@ async def add_beneficiaries(body: BeneficiariesIn, request: Request, code: str =
     added = [Beneficiary(code=code, household_id=i, mechanism=body.mechanism, persons=known[i].persons, added_on=today)
              for i in ids if i not in already]
     session.add_all(added)
-    await store.record(session, project, project.stage, today, NewEvent("projects.beneficiaries.added", code, {
+    await projects.record(session, project, project.stage, today, NewEvent("projects.beneficiaries.added", code, {
         "code": code, "mechanism": body.mechanism, "household_ids": [str(b.household_id) for b in added],
         "households": len(added), "persons": sum(b.persons for b in added)}, principal.actor()),
         request.app.state.clock.now())
@@ -102,18 +103,18 @@ async def report_progress(body: ProgressIn, request: Request, code: str = Path()
                           principal: Principal = Depends(require(*OFFICES, write=True)),
                           session=Depends(db_session)) -> dict[str, Any]:
     clock = request.app.state.clock
-    project = await store.load(session, code, principal, lock=True)
+    project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project, "report-progress")
     found = await _check_step(session, request, project, "report-progress")
     last = (await session.execute(select(Progress).where(Progress.code == code)
                                   .order_by(Progress.on.desc(), Progress.percent.desc()).limit(1))).scalar_one_or_none()
-    on = store.check_date(body.on, clock.today(), after=last.on if last else None)
+    on = projects.check_date(body.on, clock.today(), after=last.on if last else None)
     if body.percent < project.progress_percent:
         raise Unprocessable(f"进度不能低于上次报告的{project.progress_percent}% (progress cannot go back)",
                             errors=[{"field": "percent", "reason": f"below the last report's {project.progress_percent}%"}])
     session.add(Progress(id=uuid6.uuid7(), code=code, on=on, percent=body.percent, photos=body.photos, note=body.note))
     project.progress_percent = body.percent
-    await store.record(session, project, found.to_stage, on, NewEvent(found.event, code, {
+    await projects.record(session, project, found.to_stage, on, NewEvent(found.event, code, {
         "code": code, "percent": body.percent, "on": on.isoformat(), "photos": body.photos, "note": body.note},
         principal.actor()), clock.now())
     await session.flush()
@@ -127,14 +128,14 @@ async def record_acceptance(body: AcceptanceIn, request: Request, code: str = Pa
                             principal: Principal = Depends(require(Role.county_office, write=True)),
                             session=Depends(db_session)) -> dict[str, Any]:
     clock = request.app.state.clock
-    project = await store.load(session, code, principal, lock=True)
+    project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project, "accept")
     found = await _check_step(session, request, project, "accept")
-    on = store.check_date(body.on, clock.today(), after=project.completed_on)
+    on = projects.check_date(body.on, clock.today(), after=project.completed_on)
     team = [m.model_dump() for m in body.team]
     session.add(Acceptance(id=uuid6.uuid7(), code=code, on=on, team=team, result=body.result, issues=body.issues))
     to = found.to_stage if body.result == "passed" else project.stage
-    await store.record(session, project, to, on, NewEvent(found.event, code, {
+    await projects.record(session, project, to, on, NewEvent(found.event, code, {
         "code": code, "on": on.isoformat(), "team": team, "result": body.result, "issues": body.issues},
         principal.actor()), clock.now())
     await session.flush()
@@ -151,9 +152,9 @@ async def record_benefits(body: BenefitsIn, request: Request, code: str = Path()
                           principal: Principal = Depends(require(*OFFICES, write=True)),
                           session=Depends(db_session)) -> dict[str, Any]:
     clock = request.app.state.clock
-    project = await store.load(session, code, principal, lock=True)
+    project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project)
-    store.require_stage(project, BENEFIT_STAGES)
+    projects.require_stage(project, BENEFIT_STAGES)
     beneficiaries = set((await session.execute(select(Beneficiary.household_id).where(Beneficiary.code == code))).scalars())
     problems = [{"field": f"items.{i}.household_id", "reason": "不是本项目的受益户 (not a beneficiary of this project)"}
                 for i, item in enumerate(body.items) if item.household_id not in beneficiaries]
@@ -161,7 +162,7 @@ async def record_benefits(body: BenefitsIn, request: Request, code: str = Path()
         raise Unprocessable("只能为本项目受益户记录收益 (benefits are recorded for the project's beneficiaries)", errors=problems)
     events = []
     for i, item in enumerate(body.items):
-        on = store.check_date(item.on, clock.today(), field=f"items.{i}.on")
+        on = projects.check_date(item.on, clock.today(), field=f"items.{i}.on")
         session.add(BenefitRecord(id=uuid6.uuid7(), code=code, household_id=item.household_id, kind=item.kind,
                                   amount_fen=item.amount, on=on))
         events.append(benefit_event(code, item.household_id, item.kind, item.amount, on, principal.actor()))
@@ -186,11 +187,11 @@ async def hand_over(body: HandoverIn, request: Request, code: str = Path(),
                     principal: Principal = Depends(require(Role.county_office, write=True)),
                     session=Depends(db_session)) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
-    project = await store.load(session, code, principal, lock=True)
+    project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project, "hand-over")
     found = await _check_step(session, request, project, "hand-over")
-    on = store.check_date(body.on, clock.today(), after=await store.last_dated(session, code))
-    allowed = store.rule(policy, "project.assets.ownership", project.division, on).value
+    on = projects.check_date(body.on, clock.today(), after=await projects.last_dated(session, code))
+    allowed = projects.rule(policy, "project.assets.ownership", project.division, on).value
     beneficiaries = {str(h) for h in (await session.execute(
         select(Beneficiary.household_id).where(Beneficiary.code == code))).scalars()}
     rows = []
@@ -211,7 +212,7 @@ async def hand_over(body: HandoverIn, request: Request, code: str = Path(),
                           handed_over_on=on, shares=[{"holder": s.holder, "shares": s.shares,
                                                       "ratio_percent": asset_rules.ratio_percent(s, shares)} for s in shares]))
     session.add_all(rows)
-    await store.record(session, project, found.to_stage, on, NewEvent(found.event, code, {
+    await projects.record(session, project, found.to_stage, on, NewEvent(found.event, code, {
         "code": code, "division": project.division, "on": on.isoformat(), "assets": [
             {"id": a.id, "division": a.division, "name": a.name, "kind": a.kind, "owner": a.owner, "operator": a.operator,
              "book_value": format_fen(a.book_value_fen), "shares": a.shares} for a in rows]}, principal.actor()),

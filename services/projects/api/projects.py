@@ -13,7 +13,8 @@ from fastapi import Depends, Path, Query, Request
 from sqlalchemy import func, select, text
 
 from services.funds.contract import CHANNELS
-from services.projects import contract, store
+from services.projects import contract
+from services.projects.usecases import projects
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
 from services.projects.api.views import beneficiary_totals, full_record, fundings, summary
 from services.projects.domain import lifecycle, proposal
@@ -64,7 +65,7 @@ async def propose(body: ProposeIn, request: Request,
     if level not in ("village", "township"):
         raise Unprocessable("项目须位于村或乡镇 (a project is located in a village or a township)",
                             errors=[{"field": "division", "reason": f"{body.division} is a {level} code"}])
-    store.require_office(principal, (level,), body.division)
+    projects.require_office(principal, (level,), body.division)
     problems = plan_problems(body, body.budget)
     if body.participation.discussed_on > clock.today():
         problems.append({"field": "participation.discussed_on", "reason": "在未来 (in the future)"})
@@ -82,7 +83,7 @@ async def propose(body: ProposeIn, request: Request,
         planned_persons=body.planned_persons, announcements={}, created_at=now, updated_at=now)
     session.add(project)
     await session.flush()
-    stored = await store.record(session, project, "proposed", clock.today(), NewEvent(
+    stored = await projects.record(session, project, "proposed", clock.today(), NewEvent(
         "projects.project.proposed", code, {"code": code, **body.model_dump(mode="json")}, principal.actor()), now)
     # the first stage's history row (record() writes one on a change of stage)
     session.add(StageChange(code=code, seq=stored["seq"], stage="proposed", effective_on=clock.today()))
@@ -103,11 +104,11 @@ async def _next_code(session, county: str, year: int) -> str:
 async def set_targets(body: TargetsIn, request: Request, code: str = Path(),
                       principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
                       session=Depends(db_session)) -> dict[str, Any]:
-    project = await store.load(session, code, principal, lock=True)
-    store.require_office(principal, (store.project_level(project), "county"), project.division)
-    store.require_stage(project, ("proposed", "township_reviewed", "appraised"))
+    project = await projects.load(session, code, principal, lock=True)
+    projects.require_office(principal, (projects.project_level(project), "county"), project.division)
+    projects.require_stage(project, ("proposed", "township_reviewed", "appraised"))
     project.targets = [t.model_dump() for t in body.targets]
-    await store.record(session, project, project.stage, request.app.state.clock.today(), NewEvent(
+    await projects.record(session, project, project.stage, request.app.state.clock.today(), NewEvent(
         "projects.project.targets_set", code, {"code": code, "targets": project.targets}, principal.actor()),
         request.app.state.clock.now())
     return await full_record(session, project)
@@ -128,16 +129,16 @@ async def take_step(body: StepIn, request: Request, code: str = Path(),
     if action not in lifecycle.SIMPLE_STEPS:
         raise Unprocessable(f"未知操作 (unknown action {action!r}; one of {', '.join(lifecycle.SIMPLE_STEPS)})",
                             errors=[{"field": "action", "reason": "unknown"}])
-    project = await store.load(session, code, principal, lock=True)
+    project = await projects.load(session, code, principal, lock=True)
     found = lifecycle.STEPS[action]
-    store.require_office(principal, lifecycle.offices(found, store.project_level(project)), project.division)
+    projects.require_office(principal, lifecycle.offices(found, projects.project_level(project)), project.division)
     approve = body.decision == "approve"
     ending = action in ("cancel", "withdraw") or not approve
     if ending and visible_length(body.reason) < 2:
         raise Unprocessable("须说明理由 (a refusal or cancellation needs a reason)",
                             errors=[{"field": "reason", "reason": "required"}])
-    await store.check_step(session, project, action, policy, clock.today(), approve=approve)
-    on = store.check_date(body.on, clock.today(), after=await store.last_dated(session, code))
+    await projects.check_step(session, project, action, policy, clock.today(), approve=approve)
+    on = projects.check_date(body.on, clock.today(), after=await projects.last_dated(session, code))
     to = lifecycle.next_stage(found, approve)
     if found.event == contract.CANCELLED:
         event_type, data = found.event, contract.cancelled(code, project.division, body.reason)
@@ -152,7 +153,7 @@ async def take_step(body: StepIn, request: Request, code: str = Path(),
             project.year = data["year"] = body.year or project.year
         if action == "complete":
             project.completed_on = on
-    await store.record(session, project, to, on, NewEvent(event_type, code, data, principal.actor()), clock.now())
+    await projects.record(session, project, to, on, NewEvent(event_type, code, data, principal.actor()), clock.now())
     if action == "plan":
         await session.flush()
         await mark_funded(session, project, on, clock.now())  # money may have been committed while in the library
@@ -187,7 +188,7 @@ async def search(division: DivisionCode | None = None, type: str | None = Query(
              "received, announcements, progress reports, acceptance, assets and their income distributions.")
 async def read(code: str = Path(), principal: Principal = Depends(require(*READERS)),
                session=Depends(db_session)) -> dict[str, Any]:
-    return await full_record(session, await store.load(session, code, principal))
+    return await full_record(session, await projects.load(session, code, principal))
 
 
 @library.get("/figures", summary="Figures by type and stage (项目统计)",

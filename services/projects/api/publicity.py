@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import Depends, Path, Request
 from sqlalchemy import select
 
-from services.projects import evaluations, store
+from services.projects.usecases import evaluations, projects
 from services.projects.api.models import NoticeIn, PublicityIn
 from services.projects.api.views import beneficiary_totals, full_record
 from services.projects.domain import lifecycle
@@ -41,7 +41,7 @@ async def post_publicity(body: PublicityIn, request: Request,
     if level not in lifecycle.LEVELS:
         raise Unprocessable("公示在村、乡镇或县级发布 (a notice is posted by a village, township or county)",
                             errors=[{"field": "division", "reason": f"{body.division} is a {level} code"}])
-    store.require_office(principal, (level,), body.division)
+    projects.require_office(principal, (level,), body.division)
     codes = list(dict.fromkeys(body.codes))
     rows = list((await session.execute(select(Project).where(Project.code.in_(codes)).order_by(Project.code)
                                        .with_for_update())).scalars())
@@ -52,9 +52,9 @@ async def post_publicity(body: PublicityIn, request: Request,
             raise Unprocessable(f"项目{row.code}不在{body.division}辖区内 (project {row.code} is not under {body.division})",
                                 errors=[{"field": "codes", "reason": f"{row.code} outside {body.division}"}])
         try:
-            lifecycle.check_publicity(level, await store.facts(session, row, policy, clock.today()))
+            lifecycle.check_publicity(level, await projects.facts(session, row, policy, clock.today()))
         except lifecycle.Refused as exc:
-            raise store.refused(exc, row) from None
+            raise projects.refused(exc, row) from None
     label = lifecycle.LEVEL_LABELS[level]
     table = {"columns": ["项目编号", "项目名称", "项目类型", "地点", "建设内容", "资金规模（元）", "实施单位", "计划带动贫困户"],
              "rows": [[r.code, r.name, TYPES[r.type].label, r.division, "；".join(r.tasks), format_fen(r.budget_fen),
@@ -68,7 +68,7 @@ async def post_publicity(body: PublicityIn, request: Request,
         people=[], hotline_local=body.hotline_local)
     for row in rows:
         row.announcements = {**row.announcements, level: str(notice.id)}
-    await store.record_many(session, rows, "in_publicity", clock.today(), NewEvent(
+    await projects.record_many(session, rows, "in_publicity", clock.today(), NewEvent(
         "projects.publicity.posted", str(notice.id),
         {"level": level, "division": body.division, "announcement_id": str(notice.id), "codes": [r.code for r in rows],
          "to": "in_publicity"}, principal.actor()), clock.now())
@@ -83,12 +83,12 @@ async def announce_results(body: NoticeIn, request: Request, code: str = Path(),
                            principal: Principal = Depends(require(Role.village, Role.township, write=True)),
                            session=Depends(db_session)) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
-    project = await store.load(session, code, principal, lock=True)
+    project = await projects.load(session, code, principal, lock=True)
     found = lifecycle.STEPS["announce-results"]
-    level = store.project_level(project)
-    store.require_office(principal, lifecycle.offices(found, level), project.division)
-    await store.check_step(session, project, found.action, policy, clock.today())
-    money = await store.funding(session, code)
+    level = projects.project_level(project)
+    projects.require_office(principal, lifecycle.offices(found, level), project.division)
+    await projects.check_step(session, project, found.action, policy, clock.today())
+    money = await projects.funding(session, code)
     households, persons = (await beneficiary_totals(session, [code])).get(code, (0, 0))
     accepted = (await session.execute(select(Acceptance).where(Acceptance.code == code, Acceptance.result == "passed")
                                       .order_by(Acceptance.on.desc()).limit(1))).scalar_one_or_none()
@@ -108,7 +108,7 @@ async def announce_results(body: NoticeIn, request: Request, code: str = Path(),
                  **({"evaluation": evaluation} if evaluation else {})},
         people=[], hotline_local=body.hotline_local)
     project.announcements = {**project.announcements, "results": str(notice.id)}
-    await store.record(session, project, found.to_stage, clock.today(), NewEvent(found.event, code, {
+    await projects.record(session, project, found.to_stage, clock.today(), NewEvent(found.event, code, {
         "code": code, "division": project.division, "announcement_id": str(notice.id), "on": clock.today().isoformat(),
         **money.as_dict()}, principal.actor()), clock.now())
     await session.flush()

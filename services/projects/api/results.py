@@ -1,6 +1,6 @@
 """Results: 百企千村 enterprises and pairings with their report, and the performance evaluation
 (绩效评价) of accepted projects with the county's report. Routers only translate HTTP into one
-use-case call (``services/projects/pairings.py``, ``services/projects/evaluations.py``)."""
+use-case call (``services/projects/usecases/pairings.py``, ``services/projects/usecases/evaluations.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
-from services.projects import evaluations, pairings, store
+from services.projects.usecases import evaluations, pairings, projects
 from services.projects.api.projects import READERS
 from services.projects.domain.pairing import ENTERPRISE_TYPES
 from services.projects.results_models import Enterprise, Pairing
@@ -123,7 +123,7 @@ async def agree_pairing(body: PairingIn, request: Request,
     return await pairings.agree_pairing(session, principal, credit_code=body.credit_code, county=body.division,
                                         villages=body.villages, first_year=body.first_year, last_year=body.last_year,
                                         commitments=commitments, projects=body.projects,
-                                        on=store.check_date(body.on, today))
+                                        on=projects.check_date(body.on, today))
 
 
 @results.get("/pairings", summary="Pairings in your jurisdiction",
@@ -190,8 +190,8 @@ async def evaluate(body: EvaluationIn, request: Request, code: str = Path(),
                    principal: Principal = Depends(require(Role.county_office, write=True)),
                    session=Depends(db_session)) -> dict[str, Any]:
     clock = request.app.state.clock
-    project = await store.load(session, code, principal, lock=True)
-    on = store.check_date(body.on, clock.today(), after=project.completed_on)
+    project = await projects.load(session, code, principal, lock=True)
+    on = projects.check_date(body.on, clock.today(), after=project.completed_on)
     return await evaluations.record(session, project, {a.indicator: a.actual for a in body.actuals},
                                     request.app.state.policy, on, principal.actor())
 
@@ -201,7 +201,7 @@ async def evaluate(body: EvaluationIn, request: Request, code: str = Path(),
              "the system's own figures (beneficiaries, money paid, benefits) beside them. 404 before evaluation.")
 async def read_evaluation(code: str = Path(), principal: Principal = Depends(require(*READERS)),
                           session=Depends(db_session)) -> dict[str, Any]:
-    project = await store.load(session, code, principal)
+    project = await projects.load(session, code, principal)
     return await evaluations.read(session, project)
 
 

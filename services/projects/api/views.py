@@ -15,7 +15,7 @@ from services.projects.models import (
     Acceptance, Asset, BenefitRecord, Beneficiary, Distribution, FundingPosting, Progress, Project, RegistryHousehold,
     StageChange,
 )
-from services.projects.store import announcement_states
+from services.projects.usecases.projects import announcement_states
 from shared.announcements.models import Announcement
 from shared.money import format_fen
 

@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import exists, select
 
-from services.registry.api.households import OFFICES, _load, _members, _record, household_view
+from services.registry.api.households import OFFICES
+from services.registry.usecases.households import household_view, load as _load, members_of as _members, record_status as _record
 from services.registry.domain import workflow
-from services.registry.domain.codes import DiscoveryRoute, Pathway, RemovalReason
+from services.registry.domain.codes import VOCABULARIES, DiscoveryRoute, Pathway
 from services.registry.domain.microcredit import check_microcredit
 from services.registry.domain.monitoring import classify, monitoring_line
 from services.registry.domain.routing import Situation, propose_pathways
@@ -42,7 +43,7 @@ class Loan(BaseModel):
 
 
 class MeasureIn(BaseModel):
-    pathway: Literal[tuple(p.value for p in Pathway)]  # type: ignore[valid-type]
+    pathway: Literal[VOCABULARIES["pathway"].codes]  # type: ignore[valid-type]
     description: Text = Field(min_length=2, max_length=500)
     year: int = Field(ge=2010, le=2100)
     amount: Yuan | None = None
@@ -113,7 +114,7 @@ async def missing_assistance(division: DivisionCode | None = None,
 
 
 class MonitoringIn(BaseModel):
-    route: Literal[tuple(r.value for r in DiscoveryRoute)]  # type: ignore[valid-type]
+    route: Literal[VOCABULARIES["discovery_route"].codes]  # type: ignore[valid-type]
     year: int = Field(ge=2010, le=2100)
     per_capita_income: Yuan
     sudden_hardship: bool = False
@@ -142,9 +143,7 @@ async def monitor(body: MonitoringIn, request: Request, household_id: uuid.UUID 
 
 
 class ReturnIn(BaseModel):
-    cause: Literal[tuple(c for c in ("illness", "disability", "schooling", "disaster", "lack_land", "lack_water",
-                                     "lack_skills", "lack_labour", "lack_funds", "poor_transport",
-                                     "lack_motivation", "other"))]  # type: ignore[valid-type]
+    cause: Literal[VOCABULARIES["cause"].codes]  # type: ignore[valid-type]
     on: date | None = None
     note: str = Field("", max_length=1000)
 
@@ -340,7 +339,7 @@ async def benefit_notice(body: BenefitNoticeIn, request: Request,
 
 class Removal(BaseModel):
     household_id: uuid.UUID
-    reason: Literal[tuple(r.value for r in RemovalReason)]  # type: ignore[valid-type]
+    reason: Literal[VOCABULARIES["removal_reason"].codes]  # type: ignore[valid-type]
     note: str = Field("", max_length=500)
 
 
@@ -375,9 +374,8 @@ async def announce_review(body: ReviewIn, request: Request,
             raise Unprocessable(f"户{row.number}不能清退 (household {row.number} is not on this county's roll)",
                                 errors=[{"field": "removals", "reason": f"{row.number}: {row.status}"}])
         removal_rows.append((row, removal))
-    labels = {r.value: r.label for r in RemovalReason}
     table = {"columns": ["类别", "户编号", "理由"], "rows": [["新识别", h.number, ""] for h in additions]
-             + [["清退", row.number, labels[rem.reason]] for row, rem in removal_rows]}
+             + [["清退", row.number, VOCABULARIES["removal_reason"].label(rem.reason)] for row, rem in removal_rows]}
     review = {"year": body.year, "additions": [str(h.id) for h in additions],
               "removals": [{"household_id": str(row.id), "reason": rem.reason, "note": rem.note}
                            for row, rem in removal_rows]}

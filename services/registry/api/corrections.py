@@ -1,4 +1,4 @@
-"""Change requests (信息更正): HTTP → one use case of ``services.registry.corrections``."""
+"""Change requests (信息更正): HTTP → one use case of ``services.registry.usecases.corrections``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, Literal
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, Field, model_validator
 
-from services.registry import corrections
+from services.registry.usecases import corrections
 from services.registry.api.assistance import DEPARTMENT_FIELDS
 from services.registry.domain import corrections as rules
 from shared.auth import DEPARTMENTS, Principal, Role, query_scope, require

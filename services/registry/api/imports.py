@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from fastapi import Depends, File, Query, Request, Response, UploadFile
 
-from services.registry import files, uploads
+from services.registry import files
+from services.registry.usecases import uploads
 from services.registry.imports import LAYOUT, MAX_ERRORS, layout_markdown
 from shared.auth import Principal, Role, require
 from shared.errors import Problem, Unprocessable

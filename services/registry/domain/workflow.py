@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.registry.domain.codes import STATUS
+
 #: Statuses in which a household is on the roll of poor households (counted as poor).
 ON_ROLL = frozenset({
     "registered", "exit_nominated", "exit_appraised", "exit_village_notice", "exit_township_verified",
@@ -30,15 +32,8 @@ ON_ROLL = frozenset({
 #: Statuses of households whose persons may not be proposed in another household.
 INACTIVE = frozenset({"rejected", "removed"})
 
-STATUS_LABELS = {
-    "proposed": "已申请", "appraised": "村民主评议通过", "village_notice": "村内公示中",
-    "township_reviewed": "乡镇审核通过", "township_notice": "乡镇公示中", "county_approved": "县级审定通过",
-    "county_notice": "县级公告中", "registered": "已建档立卡", "rejected": "未通过识别",
-    "exit_nominated": "拟退出", "exit_appraised": "退出村评议通过", "exit_village_notice": "退出村内公示中",
-    "exit_township_verified": "乡镇核实通过", "exit_township_notice": "退出乡镇公示中",
-    "exit_county_reviewed": "县复核通过", "exit_county_approved": "县审批通过", "exit_announced": "退出村内公告中",
-    "exited": "已脱贫", "removed": "已清退",
-}
+#: Chinese label of each status (the list is defined once, in ``domain/codes.py``).
+STATUS_LABELS = {c.code: c.zh for c in STATUS}
 
 
 @dataclass(frozen=True)

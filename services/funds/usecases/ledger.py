@@ -35,6 +35,7 @@ from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
 from services.funds.domain.ledger import EXTERNAL_KINDS
 from services.funds.models import accounts, postings
+from services.funds.usecases.accounts import account_key
 from shared.bulk import uuid7s
 from shared.db import raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
@@ -518,12 +519,7 @@ async def load_ledger(session: AsyncSession) -> Ledger:
         .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
         .order_by(postings.c.event_seq, postings.c.id))).mappings().all()
 
-    def key(row, prefix: str) -> AccountKey:
-        return AccountKey(division=row[f"{prefix}division"], role=row[f"{prefix}role"], channel=row[f"{prefix}channel"],
-                          fiscal_year=row[f"{prefix}fiscal_year"], kind=row[f"{prefix}kind"],
-                          reference=row[f"{prefix}reference"] or None)
-
     return Ledger.replay([Posting(
-        posting_id=str(r["id"]), from_=key(r, "f_"), to=key(r, "t_"), amount_fen=r["amount_fen"],
+        posting_id=str(r["id"]), from_=account_key(r, "f_"), to=account_key(r, "t_"), amount_fen=r["amount_fen"],
         operation=r["operation"], document_no=r["document_no"] or "", document_date=r["document_date"],
         actor=r["actor"].get("sub", ""), purpose=r["purpose"], reference=r["reference"]) for r in rows])

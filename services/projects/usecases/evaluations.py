@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from services.projects import store
+from services.projects.usecases import projects
 from services.projects.api.views import beneficiary_totals, fundings
 from services.projects.domain import evaluation as method
 from services.projects.models import BenefitRecord, Project
@@ -54,8 +54,8 @@ def view(row: Evaluation) -> dict[str, Any]:
 
 async def record(session, project: Project, actuals: dict[str, str], policy: PolicyTable, on: date, actor,
                  ) -> dict[str, Any]:
-    store.require_stage(project, EVALUATED_STAGES)
-    found = store.rule(policy, RULE, project.division, on)
+    projects.require_stage(project, EVALUATED_STAGES)
+    found = projects.rule(policy, RULE, project.division, on)
     try:
         result = method.evaluate(project.targets, actuals, found.value)
     except method.EvaluationError as exc:
@@ -86,13 +86,13 @@ async def announced_part(session, code: str) -> tuple[str, dict[str, Any] | None
 
 
 async def county_report(session, division: str, year: int) -> dict[str, Any]:
-    projects = list((await session.execute(select(Project).where(
+    evaluated = list((await session.execute(select(Project).where(
         Project.division.startswith(divisions.prefix(division)), Project.year == year,
         Project.stage.in_(EVALUATED_STAGES)).order_by(Project.code))).scalars())
     rows = {e.code: e for e in (await session.execute(select(Evaluation).where(
-        Evaluation.code.in_([p.code for p in projects])))).scalars()}
+        Evaluation.code.in_([p.code for p in evaluated])))).scalars()}
     items = []
-    for p in projects:
+    for p in evaluated:
         e = rows.get(p.code)
         items.append({"code": p.code, "name": p.name, "division": p.division, "stage": p.stage, "evaluated": e is not None,
                       **({"score": e.score, "rating": e.rating, "rating_label": e.rating_label, "on": e.on.isoformat(),

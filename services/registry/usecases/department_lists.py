@@ -23,7 +23,8 @@ import uuid6
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
-from services.registry import files, uploads
+from services.registry import files
+from services.registry.usecases import uploads
 from services.registry.api.assistance import DEPARTMENT_FIELDS, apply_department_data
 from services.registry.models import Household, Person
 from shared import idcard

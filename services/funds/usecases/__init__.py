@@ -1,0 +1,9 @@
+"""The funds service's use cases: between the routers (``api/``) and the pure domain (``domain/``).
+
+A use case loads rows, calls the domain, and writes rows and events in one unit of work; routers
+parse the request, call one use case and render its result; event handlers call the same use cases.
+
+- ``ledger``: posting (judge, record, group commit), the ledger rebuilt from its rows.
+- ``deadlines``: the 拨付时限 deadline of each receipt, its view and the scheduler that flags it.
+- ``accounts``: an ``accounts`` row as the domain's ``AccountKey`` and as the API shows it.
+"""
