@@ -641,9 +641,11 @@ class Ledger:
                 if posting.operation == "reverse":
                     if reversed_ is None:
                         reversed_ = dict(self._reversed)
-                    original = self._find(posting.reference, added) if posting.reference in ids else None
-                    check_reversal(posting, original, reversed_.get(posting.reference))
-                    reversed_[posting.reference] = posting_id
+                    reference = posting.reference
+                    assert reference is not None  # check_posting refused a reversal naming no posting
+                    original = self._find(reference, added) if reference in ids else None
+                    check_reversal(posting, original, reversed_.get(reference))
+                    reversed_[reference] = posting_id
                 src, dst, amount = posting.from_, posting.to, posting.amount_fen
                 value = get(src, 0)
                 if value < amount:  # would overdraw: refused unless the account is external
