@@ -285,7 +285,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
             needed = sum(line["amount_fen"] for line in lines + singles)
             amount_fen = needed * 2
             await bench.setup(conn, format_fen(amount_fen))
-            print(f"setup done: {format_fen(amount_fen)} yuan appropriated, allocated down to {JINGHE} and committed to {PROJECT}")
+            print(f"setup done: {format_fen(amount_fen)} yuan appropriated, "
+                  f"allocated down to {JINGHE} and committed to {PROJECT}")
 
             from_account = await conn.fetchval("SELECT id FROM accounts WHERE kind = 'committed' AND reference = $1", PROJECT)
             first_account = await conn.fetchval("SELECT max(id) FROM accounts") + 1
