@@ -155,7 +155,8 @@ def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] |
 @operations.post("/allocations", status_code=201, summary="Allocate (下达) to a lower division, with 文号",
                  description="From the caller's own division to a lower division under it, same channel and year.")
 async def allocate(body: AllocationIn, request: Request,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance, write=True)),
+                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
+                                                          write=True)),
                    session=Depends(db_session)) -> dict[str, Any]:
     ensure_jurisdiction(principal, body.to_division)
     extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body)}
