@@ -1,4 +1,4 @@
-"""Benchmark of the registry's bulk import (``services.registry.imports.run_import``) and of the
+"""Benchmark of the registry's bulk import (``services.registry.usecases.imports.run_import``) and of the
 ID-number lookup at one million persons, on real PostgreSQL.
 
 What is measured, in one run against one server and one fresh, migrated ``registry`` database:
@@ -52,7 +52,7 @@ import httpx
 
 from deploy.embedded import free_port
 from harness import machine, percentiles, postgres_server
-from services.registry.imports import run_import
+from services.registry.usecases.imports import run_import
 from shared.bulk import uuid7s
 from shared.auth import issue_token
 from shared.clock import SystemClock

@@ -22,26 +22,11 @@ from pathlib import Path
 import httpx
 
 from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
-from shared.auth import dev_subject, issue_token
+from shared.auth import DEV_IDENTITIES, dev_subject, issue_token
 from shared.config import SERVICES, settings_for
 from shared.db import prepare_database
 
 RUNTIME_FILE = "runtime.json"
-
-#: The development tokens printed at start-up: (label, role, division, dept).
-DEV_IDENTITIES = (
-    ("中央财政 central finance", "central_finance", "000000000000", None),
-    ("新疆财政厅 province finance", "province_finance", "650000000000", None),
-    ("新疆扶贫办 province office", "province_office", "650000000000", None),
-    ("博州财政局 city finance", "city_finance", "652700000000", None),
-    ("精河县扶贫办 county office", "county_office", "652722000000", None),
-    ("精河县财政局 county finance", "county_finance", "652722000000", None),
-    ("托里镇 township", "township", "652722102000", None),
-    ("村 village", "village", "652722102201", None),
-    ("民政 department (civil affairs)", "department", "652722000000", "civil_affairs"),
-    ("审计 auditor (national)", "auditor", "000000000000", None),
-    ("admin", "admin", "000000000000", None),
-)
 
 
 @dataclass
@@ -84,16 +69,26 @@ class Stack:
     def start_services(self) -> None:
         for service in SERVICES:
             self.processes[service] = subprocess.Popen([sys.executable, "-m", f"services.{service}"], env=self.env)
+        # the officials' console calls the services at the addresses they were started on
+        console_env = {**self.env, **{f"FUPIN_{s.upper()}_URL": self.url(s) for s in SERVICES}}
+        self.processes["console"] = subprocess.Popen([sys.executable, "-m", "services.console"], env=console_env)
+
+    def console_url(self) -> str:
+        from services.console.settings import ConsoleSettings
+
+        settings = ConsoleSettings()
+        return f"http://{settings.host}:{settings.port}"
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
-        pending = set(SERVICES)
+        pending = set(self.processes)
         while pending and time.monotonic() < deadline:
             for service in sorted(pending):
                 if self.processes[service].poll() is not None:
                     raise RuntimeError(f"service {service} exited with {self.processes[service].returncode}")
+                probe = self.console_url() + "/healthz" if service == "console" else self.url(service) + "/readyz"
                 try:
-                    if httpx.get(self.url(service) + "/readyz", timeout=2).status_code == 200:
+                    if httpx.get(probe, timeout=2).status_code == 200:
                         pending.discard(service)
                 except httpx.HTTPError:
                     pass
@@ -130,7 +125,10 @@ class Stack:
         lines = ["", "Fupin is running:"]
         for service in SERVICES:
             lines.append(f"  {service:<9} {self.url(service)}   docs {self.url(service)}/docs")
-        lines.append(f"  notice board  {self.url('registry')}/public/board/652722   (精河县, HTML; JSON at /public/announcements)")
+        lines.append(f"  console   {self.console_url()}/login   (officials' console: pick an identity; 精河县扶贫办 "
+                     "for the county)")
+        lines.append(f"  notice board  {self.url('registry')}/public/boards/652722"
+                     "   (精河县: every service's announcements, archive, objection receipts)")
         lines.append(f"  audit report  {self.url('audit')}/audit/report?as_of=2018-12-20&division=652722&format=html"
                      "   (auditor token; the demo's year)")
         lines.append("")

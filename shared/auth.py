@@ -125,6 +125,23 @@ def check_claims(roles, division: str, dept: str | None, *, error: type[Exceptio
         raise error(f"部门令牌须注明部门 (department tokens need dept, one of {sorted(DEPARTMENTS)})")
 
 
+#: Development identities (label, role, division, dept): printed as tokens by ``fupin dev up`` and
+#: offered by the console's development login.
+DEV_IDENTITIES: tuple[tuple[str, str, str, str | None], ...] = (
+    ("中央财政 central finance", "central_finance", "000000000000", None),
+    ("新疆财政厅 province finance", "province_finance", "650000000000", None),
+    ("新疆扶贫办 province office", "province_office", "650000000000", None),
+    ("博州财政局 city finance", "city_finance", "652700000000", None),
+    ("精河县扶贫办 county office", "county_office", "652722000000", None),
+    ("精河县财政局 county finance", "county_finance", "652722000000", None),
+    ("托里镇 township", "township", "652722102000", None),
+    ("村 village", "village", "652722102201", None),
+    ("民政 department (civil affairs)", "department", "652722000000", "civil_affairs"),
+    ("审计 auditor (national)", "auditor", "000000000000", None),
+    ("admin", "admin", "000000000000", None),
+)
+
+
 def dev_subject(role: str, division: str, dept: str | None = None) -> str:
     """The subject of a development token: one per (role, division, department), so two dev
     tokens of one role in different counties are different callers."""
@@ -184,16 +201,34 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"令牌无效 (invalid token: {exc})") from exc
-        roles, division = claims.get("roles"), claims.get("division")
-        if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
-            raise Unauthorized("令牌缺少角色 (token has no roles claim)")
-        try:
-            division = divisions.normalize(str(division))
-        except ValueError as exc:
-            raise Unauthorized(f"令牌的区划代码无效 (token division: {exc})") from exc
-        check_claims(roles, division, claims.get("dept"), error=Unauthorized)
-        return Principal(sub=claims["sub"], roles=frozenset(roles), division=division, dept=claims.get("dept"),
-                         issuer=str(claims.get("iss", "")))
+        return principal_from_claims(claims, self.settings)
+
+
+def _claim(claims: dict[str, Any], name: str) -> Any:
+    """A claim by name; ``a.b`` reads ``claims["a"]["b"]`` (Keycloak's ``realm_access.roles``)."""
+    value: Any = claims
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def principal_from_claims(claims: dict[str, Any], settings: Settings) -> Principal:
+    """The principal of verified claims, read through the claim mapping (``FUPIN_JWT_CLAIM_ROLES``,
+    ``…_DIVISION``, ``…_DEPT``): the services' bearer tokens and the console's ID tokens alike."""
+    roles, division = _claim(claims, settings.jwt_claim_roles), _claim(claims, settings.jwt_claim_division)
+    if isinstance(roles, str):
+        roles = roles.split()
+    if not isinstance(roles, list) or not roles or not all(isinstance(r, str) for r in roles):
+        raise Unauthorized("令牌缺少角色 (token has no roles claim)")
+    try:
+        division = divisions.normalize(str(division))
+    except ValueError as exc:
+        raise Unauthorized(f"令牌的区划代码无效 (token division: {exc})") from exc
+    dept = _claim(claims, settings.jwt_claim_dept)
+    dept = dept if isinstance(dept, str) else None
+    check_claims(roles, division, dept, error=Unauthorized)
+    return Principal(sub=str(claims["sub"]), roles=frozenset(roles), division=division, dept=dept,
+                     issuer=str(claims.get("iss", "")))
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by `fupin token issue` in development")

@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     jwt_jwks_url: str | None = Field(None, description="JWKS URL of the identity provider (production)")
     jwt_issuer: str = "fupin"
     jwt_audience: str = "fupin"
+    # the claim mapping: where the identity provider puts a caller's roles, division and department
+    # (the services read bearer tokens with it, the console the ID token of a login)
+    jwt_claim_roles: str = Field("roles", description="claim holding the caller's roles (a list, or a space-"
+                                 "separated string); a dotted name reads a nested claim (realm_access.roles)")
+    jwt_claim_division: str = Field("division", description="claim holding the caller's division code")
+    jwt_claim_dept: str = Field("dept", description="claim holding a department caller's department")
     service_token: str | None = Field(
         None, description="bearer token this service presents to the others' /events feeds; "
         "minted from the development secret when unset"

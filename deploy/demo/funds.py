@@ -62,6 +62,11 @@ async def _known(money: Money, code: str) -> bool:
     return response.status_code == 200 and response.json()["in_library"]
 
 
+async def _payable(money: Money, household: str) -> bool:
+    response = await money.client.get(f"/payee-households/{household}", headers=money.demo.headers("county_finance", COUNTY))
+    return response.status_code == 200 and response.json()["payable"]
+
+
 async def _elsewhere(money: Money, day: str) -> None:
     for sender, receiver, channel, amount, on in ELSEWHERE:
         if on == day:
@@ -126,6 +131,9 @@ async def funds_to_projects(demo: Demo) -> str:
                      document_date="2018-04-04")
     await demo.at("2018-04-10T10:00:00+08:00")
     households = await _households(demo, 3)
+    for household in households:  # the funds service pays registered households only: its read model has them
+        await wait_for(f"household {household} payable by the funds service", lambda: _payable(money, household),
+                       timeout=120)
     lines = [{"line_ref": f"精财拨〔2018〕30号-{i + 1}", "project_code": codes["goji"], "channel": "central_special",
               "fiscal_year": YEAR, "payee": {"kind": "household", "name": f"枸杞种植户{i + 1}", "household_id": h},
               "amount": "3000.00", "purpose": "industry_development"} for i, h in enumerate(households)]

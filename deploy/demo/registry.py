@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 from services.registry.domain.codes import Cause
 from services.registry.domain.jinghe_shape import jinghe_households
-from services.registry.reference import JINGHE_CSV
+from services.registry.usecases.reference import JINGHE_CSV
 from shared.idcard import make_id
 
 from deploy.demo.base import COUNTY, Demo, check

@@ -59,6 +59,10 @@ from services.registry.domain.workflow import (
     STATUS_LABELS as STATUS_LABELS,
 )
 
+# the readers of the files counties have (CSV in UTF-8, GBK or GB18030; .xls; .xlsx): the console
+# reads disbursement-batch spreadsheets with them
+from services.registry.files import csv_rows as csv_rows, sheet_rows as sheet_rows  # noqa: E402
+
 HOUSEHOLDS_IMPORTED = "registry.households.imported"
 HOUSEHOLDS_EXITS_IMPORTED = "registry.households.exits_imported"
 HOUSEHOLD_PROPOSED = "registry.household.proposed"

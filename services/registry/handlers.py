@@ -15,6 +15,9 @@ The contract (version 1) the projects and funds services emit:
 Each benefit is also recorded as the registry's own event ``registry.benefit.recorded`` (its
 causation is the consumed event). A benefit for a household the registry does not know is ignored
 (logged): the event is still in the inbox, so it is never applied twice.
+
+The announcement events of every service (the registry's own too) feed the public board's read model
+(``services.registry.board``, shapes in ``shared.announcements.contract``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import BATCH_EVENT_TYPES, postings_of
+from services.registry import board
 from shared.bulk import uuid7s
 from shared.db import raw_connection
 from shared.events import NewEvent, append
@@ -115,6 +119,9 @@ async def on_disbursements(session: AsyncSession, events: list[dict[str, Any]]) 
 
 
 CONSUMES: dict[str, dict[str, Handler]] = {
-    "projects": {"projects.benefit.recorded": on_project_benefits},
-    "funds": {"funds.disbursement.posted": on_disbursements, "funds.disbursement.batch_posted": on_disbursements},
+    "projects": {"projects.benefit.recorded": on_project_benefits, **board.CONSUMES["projects"]},
+    "funds": {"funds.disbursement.posted": on_disbursements, "funds.disbursement.batch_posted": on_disbursements,
+              **board.CONSUMES["funds"]},
+    # the registry's own announcements reach its public board the way the others' do
+    "registry": board.CONSUMES["registry"],
 }

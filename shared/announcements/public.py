@@ -18,8 +18,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import or_, select, text
 
-from shared import divisions
-from shared.announcements import render, service
+from shared import divisions, receipt_numbers
+from shared.announcements import contract, render, service
 from shared.announcements.domain import Status
 from shared.announcements.models import Announcement
 from shared.db import raw_connection
@@ -146,8 +146,13 @@ def _board_html(request: Request, division: str, current, recent, **extra) -> st
         objection_url=lambda i: str(request.url_for("file_objection", announcement_id=i)),
         board_url=str(request.url_for("board", division=division)),
         feed_url=str(request.url_for("board_feed", division=division)),
-        now=request.app.state.clock.now(), **extra,
+        now=request.app.state.clock.now(), hub_url=hub_url(request, division), **extra,
     )
+
+
+def hub_url(request: Request, division: str) -> str:
+    """The division's one board of every service's announcements (the registry's)."""
+    return f"{request.app.state.settings.peer_url('registry').rstrip('/')}/public/boards/{division}"
 
 
 @public.get("/board/{division}", response_class=HTMLResponse, name="board",
@@ -158,7 +163,8 @@ async def board(request: Request, division: DivisionCode, session: Session, file
     current, recent = await _board_sections(request, session, division)
     message = None
     if filed and await service.objection_exists(session, filed, under=division):  # never echo arbitrary text
-        message = f"异议已受理，编号 {filed}。我们不会公开您的姓名和电话。"
+        receipt = receipt_numbers.spaced(contract.objection_receipt(filed))
+        message = f"异议已受理，回执号 {receipt}，可凭它查询处理情况。我们不会公开您的姓名和电话。"
     return HTMLResponse(_board_html(request, division, current, recent, message=message))
 
 
@@ -183,6 +189,8 @@ async def board_feed(request: Request, division: DivisionCode, session: Session)
     summary="File an objection (异议) during the period — no account needed",
     description="JSON or an HTML form (`application/x-www-form-urlencoded`, from the notice board, which is "
     "answered with a redirect back to the board). Name and phone are optional and never published. "
+    "The answer carries the objection's `receipt` number (10 characters, Crockford base32 with a check "
+    "character) whose status anyone may look up on the registry's `GET /public/objections/{receipt}`. "
     "Refused after the period; rate-limited per client address (the TCP peer, or the address a trusted reverse "
     "proxy reports, `FUPIN_FORWARDED_ALLOW_IPS`).",
     openapi_extra={
@@ -222,9 +230,13 @@ async def file_objection(request: Request, session: Session, announcement_id: st
         )
     objection = await service.file_objection(session, announcement_id, clock=clock, text=body.text,
                                              name=body.name, phone=body.phone, client_digest=digest)
+    receipt = contract.objection_receipt(objection.id)
     if is_form:
+        if request.query_params.get("back") == "board":  # filed from the division's board of all services
+            return RedirectResponse(f"{hub_url(request, row.division)}?{urlencode({'filed': receipt})}#a-{row.id}",
+                                    status_code=303)
         url = str(request.url_for("board", division=row.division))
         return RedirectResponse(f"{url}?{urlencode({'filed': str(objection.id)})}#a-{row.id}", status_code=303)
-    return JSONResponse({"id": str(objection.id), "announcement_id": str(row.id), "status": objection.status,
-                         "filed_at": clock.now().isoformat()}, status_code=201)
+    return JSONResponse({"id": str(objection.id), "receipt": receipt, "announcement_id": str(row.id),
+                         "status": objection.status, "filed_at": clock.now().isoformat()}, status_code=201)
 

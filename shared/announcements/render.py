@@ -28,8 +28,11 @@ from shared.masking import mask_personal_numbers
 __all__ = [
     "ATOM_NS",
     "OBJECTION_FIELDS",
+    "archive_html",
     "atom_feed",
     "board_html",
+    "notice_html",
+    "objection_html",
     "cn_date",
     "cn_datetime",
     "status_text",
@@ -216,6 +219,8 @@ def _announcement_view(
     objection_url: Callable[[str], str] | None,
     form_errors: dict[str, str] | None,
     form_values: Mapping[str, Any] | None,
+    division_text: Callable[[str], str] | None = None,
+    notice_url: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     aid = str(a["id"])
     content = a.get("content") or {}
@@ -248,7 +253,10 @@ def _announcement_view(
         "id": aid,
         "title": _cell(a.get("title")),
         "level_label": _cell(a.get("level_label")) or _LEVEL_LABELS.get(_cell(a.get("level")), ""),
-        "division": division_label if a_division in ("", division) else a_division,
+        "division": division_label if a_division in ("", division) else (
+            division_text(a_division) if division_text else a_division),
+        "service_label": _cell(a.get("service_label")),
+        "url": notice_url(aid) if notice_url else "",
         "period": period,
         "remaining": remaining,
         "body": body,
@@ -296,6 +304,11 @@ def board_html(
     errors: dict[str, str] | None = None,
     form_values: dict | None = None,
     now: datetime,
+    hub_url: str = "",
+    archive_url: str = "",
+    receipt_url: str = "",
+    division_text: Callable[[str], str] | None = None,
+    notice_url: Callable[[str], str] | None = None,
 ) -> str:
     """The notice board (公告公示栏) of one division as a complete HTML page.
 
@@ -305,6 +318,9 @@ def board_html(
     the announcement the objection was meant for; errors under other keys than text/name/phone
     are shown above that form. ``message`` is shown at the top (e.g. 异议已受理，编号…).
     ``now`` is an aware datetime; the remaining days are counted in China time.
+    ``hub_url``: the division's board of all services, linked from a service's own board;
+    ``archive_url``, ``receipt_url``: the archive search and the receipt look-up, linked at the top;
+    ``division_text``: a division code as people name it; ``notice_url``: an announcement's own page.
     """
     today = _china_time(now).date()
     errors = {str(k): str(v) for k, v in (errors or {}).items() if v}
@@ -317,6 +333,7 @@ def board_html(
             a, current=is_current, today=today, division=division, division_label=division_label,
             objection_url=objection_url if is_current else None,
             form_errors=errors if mine else None, form_values=form_values if mine else None,
+            division_text=division_text, notice_url=notice_url,
         )
 
     current_views = [view(a, True) for a in current]
@@ -336,9 +353,57 @@ def board_html(
         message=message or "",
         orphan_errors=orphan_errors,
         now=now,
-        supervision_hotline={"number": SUPERVISION_HOTLINE, "href": _tel_href(SUPERVISION_HOTLINE)},
+        supervision_hotline=_SUPERVISION,
+        hub_url=hub_url, archive_url=archive_url, receipt_url=receipt_url,
     )
     return mask_personal_numbers(html)
+
+
+_SUPERVISION = {"number": SUPERVISION_HOTLINE, "href": _tel_href(SUPERVISION_HOTLINE)}
+
+
+def _page(template: str, **context: Any) -> str:
+    return mask_personal_numbers(_environment().get_template(template).render(
+        supervision_hotline=_SUPERVISION, **context))
+
+
+def notice_html(
+    a: Mapping[str, Any], *, now: datetime, division_label: str, board_url: str, json_url: str,
+    objection_url: Callable[[str], str] | None, division_text: Callable[[str], str] | None = None,
+) -> str:
+    """One announcement on its own page (a link to share, print or keep), with its form while its
+    period runs."""
+    today = _china_time(now).date()
+    current = a.get("status") == "published"
+    view = _announcement_view(a, current=current, today=today, division="", division_label=division_label,
+                              objection_url=objection_url if current else None, form_errors=None, form_values=None,
+                              division_text=division_text)
+    return _page("notice.html", a=view, current=current, board_url=board_url, json_url=json_url,
+                 division_label=division_label, now=now)
+
+
+def archive_html(
+    items: list[dict], *, now: datetime, division_label: str, board_url: str, search: Mapping[str, str],
+    services: Mapping[str, str], total: int, page: int, pages: int, page_url: Callable[[int], str],
+    division_text: Callable[[str], str] | None = None, notice_url: Callable[[str], str] | None = None,
+) -> str:
+    """The archive of a division's announcements: a search form (title/text, dates, who announced,
+    state) and one line per announcement, newest first."""
+    today = _china_time(now).date()
+    views = [_announcement_view(a, current=False, today=today, division="", division_label=division_label,
+                                objection_url=None, form_errors=None, form_values=None,
+                                division_text=division_text, notice_url=notice_url) for a in items]
+    return _page("archive.html", items=views, now=now, division_label=division_label, board_url=board_url,
+                 search=search, services=services, total=total, page=page, pages=pages,
+                 prev_url=page_url(page - 1) if page > 1 else "", next_url=page_url(page + 1) if page < pages else "")
+
+
+def objection_html(status: Mapping[str, Any] | None, *, receipt: str, now: datetime, lookup_url: str,
+                   notice_url: str = "") -> str:
+    """The status of an objection by its receipt number (or the look-up form when none is given
+    or none is found): received or answered and when — never its text or who filed it."""
+    return _page("objection.html", status=status, receipt=receipt, now=now, lookup_url=lookup_url,
+                 notice_url=notice_url)
 
 
 # --------------------------------------------------------------------------- Atom feed

@@ -17,6 +17,7 @@ layer and is added here, once for every service:
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -183,9 +184,47 @@ def _routes(app: FastAPI):
     return contexts(app.routes) if contexts else app.routes
 
 
+def _hoist_local_definitions(node: Any, schemas: dict[str, Any]) -> Any:
+    """A body schema given by hand (``openapi_extra``, from ``Model.model_json_schema()``) keeps
+    its models under ``$defs`` with ``#/$defs/…`` references, which only resolve inside that
+    schema; generators resolve from the document root. Move them to ``components/schemas``."""
+    if isinstance(node, list):
+        return [_hoist_local_definitions(item, schemas) for item in node]
+    if not isinstance(node, dict):
+        return node
+    for name, definition in node.pop("$defs", {}).items():
+        schemas.setdefault(name, _hoist_local_definitions(definition, schemas))
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        node["$ref"] = "#/components/schemas/" + ref.removeprefix("#/$defs/")
+    return {key: _hoist_local_definitions(value, schemas) for key, value in node.items()}
+
+
+def _rename_qualified_models(spec: dict[str, Any]) -> dict[str, Any]:
+    """Two models of one class name (``DecisionIn`` of households and of corrections) get
+    FastAPI's qualified keys, ``services__registry__api__households__DecisionIn``, both titled
+    ``DecisionIn``, which generators name classes by — one of them would be lost. Name each by its
+    module and class (``HouseholdsDecisionIn``), key and title alike."""
+    schemas = spec["components"]["schemas"]
+    renames: dict[str, str] = {}
+    for key in [k for k in schemas if "__" in k]:
+        *modules, name = key.split("__")
+        short = modules[-1].title().replace("_", "") + name
+        renames[key] = short if short not in schemas and short not in renames.values() else key.replace("__", "_")
+    if not renames:
+        return spec
+    for old, new in renames.items():
+        schemas[new] = {**schemas.pop(old), "title": new}
+    text = json.dumps(spec)
+    for old, new in renames.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    return json.loads(text)
+
+
 def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
+    spec["paths"] = _hoist_local_definitions(spec["paths"], schemas)
     schemas["Problem"] = PROBLEM_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
@@ -226,7 +265,7 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 for status, answer in responses.items():
                     if status.startswith("2"):
                         answer.setdefault("headers", {})[REPLAYED] = _REPLAYED_HEADER
-    return spec
+    return _rename_qualified_models(spec)
 
 
 def install(app: FastAPI) -> None:

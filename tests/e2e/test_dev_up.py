@@ -24,6 +24,7 @@ async def test_dev_up_runs_everything_embedded_and_stops_cleanly():
     for service, port in ports.items():
         env[f"FUPIN_{service.upper()}_PORT"] = str(port)
         env[f"FUPIN_{service.upper()}_URL"] = f"http://127.0.0.1:{port}"
+    env["FUPIN_CONSOLE_PORT"] = str(console_port := free_port())
     env["FUPIN_LOG_LEVEL"] = "WARNING"
     log = open(data_dir / "services.log", "wb")
     process = await asyncio.create_subprocess_exec(
@@ -57,6 +58,10 @@ async def test_dev_up_runs_everything_embedded_and_stops_cleanly():
                 verify = await client.get(f"{base}/events/verify", headers={"Authorization": f"Bearer {auditor}"})
                 assert verify.status_code == 200 and verify.json()["ok"] is True
                 assert (await client.get(f"{base}/openapi.json")).status_code == 200
+            console = f"http://127.0.0.1:{console_port}"
+            assert f"{console}/login" in text
+            login_page = await client.get(f"{console}/login")
+            assert login_page.status_code == 200 and "精河县扶贫办" in login_page.text
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
@@ -65,6 +70,6 @@ async def test_dev_up_runs_everything_embedded_and_stops_cleanly():
         log.close()
     assert code == 0
     assert "Stopped." in rest.decode()
-    assert all(port_free(port) for port in ports.values())
+    assert all(port_free(port) for port in [*ports.values(), console_port])
     assert not (data_dir / "data" / "postgres" / "postmaster.pid").exists()
     assert not (data_dir / "data" / "runtime.json").exists()

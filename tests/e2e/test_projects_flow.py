@@ -10,7 +10,7 @@ import io
 from datetime import date, datetime, timedelta, timezone
 
 from deploy.demo.registry import HEADER
-from services.registry.reference import JINGHE_CSV
+from services.registry.usecases.reference import JINGHE_CSV
 from shared.clock import SettableClock
 from shared.idcard import make_id
 from tests.stack import ServiceStack

@@ -14,7 +14,9 @@ import asyncpg
 import pytest
 from fastapi import Depends
 
+from shared import receipt_numbers
 from shared.announcements import require_passed
+from shared.announcements.contract import objection_receipt
 from shared.auth import Role, require
 from shared.clock import SettableClock
 from shared.config import libpq_url
@@ -487,7 +489,7 @@ async def test_the_board_echoes_only_a_real_objection_number(app):
     assert "异议已受理" not in spoof.text and "领取补贴" not in spoof.text
     objection_id = (await object_to(client, announcement_id)).json()["id"]
     real = await client.get(f"/public/board/{VILLAGE}", params={"filed": objection_id})
-    assert "异议已受理" in real.text and objection_id in real.text
+    assert "异议已受理" in real.text and receipt_numbers.spaced(objection_receipt(objection_id)) in real.text
 
 
 async def test_a_period_may_start_on_29_february(databases):

@@ -237,6 +237,10 @@ async def ready(f, amount="100000.00", projects=("P-1",), each="40000.00"):
 
 
 async def send(f, body):
+    """Post a batch, its household payees registered first (the registry's events, delivered)."""
+    households = {line["payee"]["household_id"] for line in body["lines"] if line["payee"].get("household_id")}
+    await f.registered(*sorted(households - f.known_households))
+    f.known_households |= households
     return await f.client.post("/disbursement-batches", json=body, headers=f.headers(JINGHE))
 
 

@@ -123,6 +123,7 @@ async def test_operations_are_refused_to_the_wrong_role_or_jurisdiction(funds, p
 async def test_a_disbursement_to_a_household_carries_the_registry_contract(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
+    await f.registered("0192f0a4-0000-7000-8000-000000000001")  # a 建档立卡 household of the county
     await f.in_library("P-1")
     await f.post("/commitments", JINGHE, amount="1000.00", project_code="P-1", source="available")
     paid = await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-1",
@@ -211,9 +212,9 @@ def batch(lines, **envelope):
     return body
 
 
-def line(ref, amount, project="P-1", purpose=None, household="0192f0a4-0000-7000-8000-00000000000a"):
+def line(ref, amount, project="P-1", purpose=None):
     return {"line_ref": ref, "project_code": project, "channel": "central_special", "fiscal_year": 2017, "amount": amount,
-            "payee": {"kind": "household", "name": f"户{ref}", "household_id": household}, "purpose": purpose}
+            "payee": {"kind": "cooperative", "name": f"合作社{ref}"}, "purpose": purpose}
 
 
 async def test_disbursement_batches(funds):

@@ -120,6 +120,7 @@ async def test_a_year_of_money_for_jinghe(year):
     # -- a batch from the county finance bureau: envelope checked, lines idempotent --------------------
     at(f, "2017-06-20")
     households = [f"0192f0a4-0000-7000-8000-0000000000{n:02d}" for n in range(1, 4)]
+    await f.registered(*households)  # 建档立卡 households of 精河县 (from the registry's events)
     lines = [{"line_ref": f"精财拨〔2017〕30号-{i + 1}", "project_code": "JH-2017-GOUQI", "channel": "central_special",
               "fiscal_year": 2017, "payee": {"kind": "household", "name": f"农户{i + 1}", "household_id": h},
               "amount": "3000.00", "purpose": "industry_development"} for i, h in enumerate(households)]

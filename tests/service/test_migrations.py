@@ -20,8 +20,9 @@ def expected_metadata(service: str) -> sa.MetaData:
     tables = [*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *MERKLE_TABLES, *WITNESS_TABLES]
     if service == "registry":
         from services.registry.models import TABLES
+        from services.registry.board_models import TABLES as BOARD_TABLES
         from services.registry.county_models import TABLES as COUNTY_TABLES
-        tables += TABLES + COUNTY_TABLES
+        tables += TABLES + COUNTY_TABLES + BOARD_TABLES
     if service == "funds":
         from services.funds.models import metadata
         tables += metadata.sorted_tables

@@ -110,7 +110,7 @@ class Projects:
         hid = str(uuid6.uuid7())
         members = [[str(uuid6.uuid7()), f"65272219700101{k:03d}X", f"成员{k}", "head" if k == 0 else "child", "1",
                     "1970-01-01", None, None, None, None, "normal_labour"] for k in range(persons)]
-        from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+        from services.registry.usecases.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 
         await self.deliver("registry", "registry.households.imported", "import-1", {
             "import_id": "import-1", "household_fields": HOUSEHOLD_FIELDS, "member_fields": MEMBER_FIELDS,

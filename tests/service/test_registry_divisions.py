@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from services.registry.app import create_app
-from services.registry.reference import (
+from services.registry.usecases.reference import (
     EVENT_TYPE,
     JINGHE_CSV,
     DivisionDataError,

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.reference import (
+from services.registry.usecases.reference import (
     JINGHE_CSV,
     DivisionDataError,
     DivisionRecord,

@@ -31,15 +31,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from lxml import etree
 
+from services.registry.contract import ON_ROLL, STATUS_LABELS
+from shared import divisions
 from shared.errors import Unprocessable
 from shared.money import MAX_FEN, format_fen
 
@@ -81,6 +83,31 @@ def transition(state: str | None, to: str) -> str:
             f"(an instruction that is {state} cannot become {to})",
             errors=[{"field": "state", "reason": f"{state} → {to} is not a step of the instruction's life"}])
     return event
+
+
+# -- payees ------------------------------------------------------------------------------------------
+
+#: Households a county may pay: registered (建档立卡) — on the roll, or exited (脱贫不脱政策, seed 003
+#: L481) — never proposed-only, rejected or removed ones.
+PAYABLE_STATUSES = frozenset(ON_ROLL | {"exited"})
+
+
+def payee_refusal(household_id: str | None, household: tuple[str, str] | None, county: str) -> tuple[str, str] | None:
+    """Why a household payee (``household``: its (division, status) in the read model, or None)
+    may not be paid by ``county``: (code, reason), or None when it may."""
+    if not household_id:
+        return "household_id_missing", "农户收款人须注明建档立卡户编号 (a household payee needs its household_id)"
+    if household is None:
+        return "unknown_household", f"建档立卡名单中无此户{household_id} (the registry has no household {household_id})"
+    division, status = household
+    label = STATUS_LABELS.get(status, status)
+    if status in ("removed", "rejected"):
+        return "household_removed", f"该户{label}，不能支付 (the household is {status})"
+    if status not in PAYABLE_STATUSES:
+        return "household_not_registered", f"该户尚未建档立卡，当前为“{label}” (not registered: {status})"
+    if not divisions.within(division, county):
+        return "household_outside_county", f"该户({division})不在本县{county} (the household is outside the paying county)"
+    return None
 
 
 # -- accounts --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from services.registry import reference
+from services.registry.usecases import reference
 from services.registry.models import Division
 from shared import divisions
 from shared.auth import Principal, Role, current_principal, require

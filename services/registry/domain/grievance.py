@@ -14,19 +14,17 @@ grievance is **overdue** when the day has passed and the step has not been taken
 overdue report and the audit's compliance check both call :func:`overdue`.
 
 Receipt numbers are what a caller is given to look the status up without any personal data: ten
-characters of Crockford base32 — nine random (45 bits) and a check character, the value of the
-nine modulo 37 (Crockford's check symbol). Only values whose check is below 32 are drawn, so the
-check is itself a base32 digit and any single mistyped character or swap of two neighbours is
-detected (37 is prime and does not divide 32ᵏ or 31·32ᵏ).
+characters of Crockford base32 drawn at random, the last a check character (``shared.receipt_numbers``).
 
 Pure: no database, HTTP or Kafka.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
+
+from shared import receipt_numbers
 
 CHANNELS = {"12317": "12317扶贫监督举报电话", "phone": "其他电话", "letter": "来信", "visit": "来访",
             "board_objection": "公示异议转办"}
@@ -95,33 +93,5 @@ def overdue(status: str, due: Due, today: date) -> list[str]:
 
 # -- receipt numbers ------------------------------------------------------------------------------
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_DATA_CHARS = 9
-_READ_AS = {"O": "0", "I": "1", "L": "1"}
-
-
-def _encode(value: int, width: int) -> str:
-    chars = []
-    for _ in range(width):
-        value, digit = divmod(value, 32)
-        chars.append(ALPHABET[digit])
-    return "".join(reversed(chars))
-
-
-def new_receipt() -> str:
-    while True:
-        value = secrets.randbits(5 * _DATA_CHARS)
-        if value % 37 < 32:
-            return _encode(value, _DATA_CHARS) + ALPHABET[value % 37]
-
-
-def normalise_receipt(text: str) -> str | None:
-    """The receipt as stored, or None when it is not a well-formed receipt (wrong length,
-    characters or check). Case, hyphens, spaces and O/I/L read as 0/1 are forgiven."""
-    cleaned = "".join(_READ_AS.get(c, c) for c in text.upper() if c not in "- ")
-    if len(cleaned) != _DATA_CHARS + 1 or any(c not in ALPHABET for c in cleaned):
-        return None
-    value = 0
-    for c in cleaned[:-1]:
-        value = value * 32 + ALPHABET.index(c)
-    return cleaned if value % 37 < 32 and ALPHABET[value % 37] == cleaned[-1] else None
+new_receipt = receipt_numbers.new
+normalise_receipt = receipt_numbers.normalise

@@ -57,7 +57,7 @@ __all__ = [
 
 EVENT_TYPE = DIVISIONS_LOADED
 EVENT_CHUNK = 500
-JINGHE_CSV = Path(__file__).resolve().parent / "data" / "divisions_652722.csv"
+JINGHE_CSV = Path(__file__).resolve().parents[1] / "data" / "divisions_652722.csv"
 
 COLUMNS = (
     "code", "name", "level", "parent", "valid_from", "valid_to", "aliases", "flags",

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from services.registry.api.households import department_of
+from services.registry.usecases.households import department_of
 from services.registry.domain.departments import person_for
 from services.registry.domain.workflow import ON_ROLL
 from shared import idcard

@@ -1,0 +1,148 @@
+"""The console's development login, session cookie and CSRF checks (in-process; no service needed:
+an unreachable service is shown in the page as a 503 problem)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pytest
+from itsdangerous import TimestampSigner
+
+from services.console.app import create_app
+from services.console.login import SESSION_COOKIE
+from services.console.settings import ConsoleSettings
+from shared.auth import DEV_IDENTITIES, TokenVerifier
+from shared.config import settings_for
+
+COUNTY_OFFICE = next(i for i, ident in enumerate(DEV_IDENTITIES) if ident[1] == "county_office")
+UNREACHABLE = {f"{s}_url": "http://127.0.0.1:9" for s in ("registry", "funds", "projects", "audit")}
+
+
+def console_settings(**overrides) -> ConsoleSettings:
+    return ConsoleSettings(**{**UNREACHABLE, **overrides})
+
+
+@pytest.fixture
+async def console():
+    app = create_app(console_settings())
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            yield client
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+async def log_in(client: httpx.AsyncClient, identity: int = COUNTY_OFFICE) -> httpx.Response:
+    page = await client.get("/login")
+    return await client.post("/login/dev", data={"identity": str(identity), "csrf_token": csrf_of(page.text)})
+
+
+async def test_pages_need_a_login(console):
+    for path in ("/dashboard", "/households", "/funds", "/uploads", "/audit", "/exports", "/exports/roll"):
+        response = await console.get(path)
+        assert response.status_code == 303 and response.headers["location"].startswith("/login"), path
+
+
+async def test_dev_login_gives_a_secure_session_cookie_and_the_identity(console):
+    response = await log_in(console)
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(SESSION_COOKIE + "=")
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower() and "max-age=" in cookie.lower()
+    assert "secure" not in cookie.lower().replace("samesite", "")  # development runs on http://localhost
+    page = await console.get("/dashboard")
+    assert page.status_code == 200
+    assert "精河县扶贫办" in page.text and "县扶贫办" in page.text and "652722000000" in page.text
+    # the services cannot be reached here: each figure says so in the page instead of failing it
+    assert "registry服务无法连接" in page.text and "funds服务无法连接" in page.text
+
+
+async def test_the_token_forwarded_is_the_identity_picked(console):
+    await log_in(console)
+    app = console._transport.app
+    seen = {}
+
+    async def grab(request: httpx.Request) -> httpx.Response:
+        seen["auth"] = request.headers["authorization"]
+        return httpx.Response(403, json={"status": 403, "title": "Forbidden", "detail": "记录不在管辖范围内 (outside)"})
+
+    for client in app.state.backend.clients.values():
+        client._transport = httpx.MockTransport(grab)
+    page = await console.get("/households", params={"name": "张三", "division": "652701000000"})
+    assert "记录不在管辖范围内" in page.text  # the service's refusal, shown in the page
+    principal = TokenVerifier(settings_for("registry")).verify(seen["auth"].removeprefix("Bearer "))
+    assert principal.roles == {"county_office"} and principal.division == "652722000000"
+
+
+async def test_a_write_without_the_csrf_token_is_refused(console):
+    await log_in(console)
+    for data in ({}, {"csrf_token": "forged"}):
+        response = await console.post("/logout", data=data)
+        assert response.status_code == 403 and "CSRF" in response.text
+        assert (await console.get("/dashboard")).status_code == 200  # still logged in
+    upload = await console.post("/uploads/registry", files={"file": ("roll.csv", b"a,b\n")})
+    assert upload.status_code == 403
+    page = await console.get("/uploads")
+    response = await console.post("/logout", data={"csrf_token": csrf_of(page.text)})
+    assert response.status_code == 303
+    assert (await console.get("/dashboard")).status_code == 303
+
+
+async def test_the_login_form_itself_needs_the_csrf_token(console):
+    await console.get("/login")
+    response = await console.post("/login/dev", data={"identity": str(COUNTY_OFFICE)})
+    assert response.status_code == 403 and SESSION_COOKIE not in response.headers.get("set-cookie", "who")
+
+
+async def test_a_tampered_or_foreign_cookie_is_no_session(console):
+    await log_in(console)
+    value = console.cookies[SESSION_COOKIE]
+    payload, rest = value.split(".", 1)
+    flipped = payload[:-2] + ("A" if payload[-2] != "A" else "B") + payload[-1]
+    console.cookies.set(SESSION_COOKIE, flipped + "." + rest)
+    assert (await console.get("/dashboard")).status_code == 303
+    # signed with another secret: refused as well
+    forged = TimestampSigner("not-the-console-secret").sign(payload.encode()).decode()
+    console.cookies.set(SESSION_COOKIE, forged)
+    assert (await console.get("/dashboard")).status_code == 303
+
+
+async def test_an_expired_session_is_no_session(console, monkeypatch):
+    await log_in(console)
+    later = time.time() + ConsoleSettings().console_session_seconds + 1
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert (await console.get("/dashboard")).status_code == 303
+
+
+async def test_unknown_identity_is_refused(console):
+    page = await console.get("/login")
+    response = await console.post("/login/dev", data={"identity": "99", "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 401 and "未知身份" in response.text
+
+
+def test_production_refuses_the_dev_login_and_needs_a_provider():
+    with pytest.raises(ValueError, match="FUPIN_OIDC_ISSUER"):
+        ConsoleSettings(env="production", jwt_jwks_url="http://idp/jwks", service_token="t")
+    settings = console_settings(env="production", jwt_jwks_url="http://idp/jwks", service_token="t",
+                                oidc_issuer="http://idp", oidc_client_id="console",
+                                oidc_redirect_uri="https://console/auth/callback", console_session_secret="s" * 32)
+    assert settings.cookie_secure
+
+
+async def test_production_login_page_offers_only_the_provider_and_the_cookie_is_secure():
+    settings = console_settings(env="production", jwt_jwks_url="http://idp/jwks", service_token="t",
+                                oidc_issuer="http://idp", oidc_client_id="console",
+                                oidc_redirect_uri="https://console/auth/callback", console_session_secret="s" * 32)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://console") as client:
+            page = await client.get("/login")
+            assert "/login/oidc" in page.text and "dev-login" not in page.text
+            assert "secure" in page.headers["set-cookie"].lower().replace("samesite", "")
+            refused = await client.post("/login/dev", data={"identity": str(COUNTY_OFFICE), "csrf_token": csrf_of(
+                page.text) if "csrf_token" in page.text else ""})
+            assert refused.status_code in (401, 403)
