@@ -114,7 +114,8 @@ async def test_funds_rules_fire_on_their_breaches_and_not_before(funds):
     assert (await f.post("/commitments", JINGHE, amount="50000.00", project_code="P-1", source="available")).status_code == 201
     assert (await f.post("/disbursements", JINGHE, amount="1000.00", project_code="P-1", purpose="industry_development",
                          payee={"kind": "cooperative", "name": "枸杞合作社"})).status_code == 201
-    clean = await audit(await funds_source(f), date(2017, 3, 1), Live({"funds": f.client}, bearer(f.settings, "auditor")["Authorization"][7:]))
+    clean = await audit(await funds_source(f), date(2017, 3, 1),
+                        Live({"funds": f.client}, bearer(f.settings, "auditor")["Authorization"][7:]))
     assert clean.verified and clean.discrepancies == [] and clean.findings == []
 
     # through the APIs as they are: a province that never passes its money on, a payment to a
@@ -161,7 +162,8 @@ async def test_funds_rules_fire_on_their_breaches_and_not_before(funds):
     assert result.verified
     assert sorted(found) == ["funds.deadline.central_onward", "funds.disbursement.within_commitment",
                              "funds.stranded.return", "funds.use.declared_purpose", "funds.use.negative_list",
-                             "funds.use.project_management_fee_cap", "project.beneficiaries.registered_only", "project.funding.library_required"]
+                             "funds.use.project_management_fee_cap", "project.beneficiaries.registered_only",
+                             "project.funding.library_required"]
     assert [f.subject for f in found["project.funding.library_required"]] == ["project P-OUTSIDE"]
     [unknown_purpose] = found["funds.use.declared_purpose"]
     assert "交通工具及通讯设备" in unknown_purpose.detail and unknown_purpose.citation == "财农〔2017〕8号"

@@ -160,9 +160,22 @@ async def test_unregistered_households_are_refused_in_single_and_batch_payments(
                    "payee": {"kind": "household", "name": "某户", "household_id": unknown}, "amount": "10.00"}]},
         headers=f.headers(JINGHE))
     assert batch.status_code == 422 and batch.json()["refused"][0]["code"] == "unknown_household"
+    seen = {h: (await f.client.get(f"/payee-households/{h}", headers=bearer(f.settings, "county_finance", JINGHE))).json()
+            for h in (proposed, removed, unknown)}
+    assert [(v["payable"], v["code"]) for v in seen.values()] == [
+        (False, "household_not_registered"), (False, "household_removed"), (False, "unknown_household")]
+    await f.registered(HOUSEHOLDS[3])
+    assert (await f.client.get(f"/payee-households/{HOUSEHOLDS[3]}",
+                               headers=bearer(f.settings, "county_finance", JINGHE))).json()["payable"] is True
+    elsewhere = HOUSEHOLDS[3].replace("0004", "0005")
+    await f.registered(elsewhere, division="652701100200")  # a household of 博乐市, not of 精河县
+    outside = await f.post("/disbursements", JINGHE, amount="10.00", project_code="P-1",
+                           payee={"kind": "household", "name": "某户", "household_id": elsewhere})
+    assert outside.status_code == 422 and outside.json()["code"] == "household_outside_county"
     account = await _account(f, unknown, ACCOUNTS[0], "某户")
     assert account.status_code == 422
-    assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == before
+    assert (await f.db("SELECT count(*) AS n FROM events WHERE type NOT LIKE 'funds.payment%'"))[0]["n"] == before
+    assert (await f.db("SELECT count(*) AS n FROM postings WHERE operation = 'disburse'"))[0]["n"] == 0
 
 
 async def test_bad_bank_files_are_problems(funds):

@@ -192,7 +192,7 @@ async def _post_batch(request: Request, principal: Principal, session) -> dict[s
         references.append(reference)
         payee_refs[channel, year].append(reference)
     groups: dict[tuple, list[str]] = {}
-    for (channel, year, project), key in sources.items():
+    for (_channel, _year, project), key in sources.items():
         groups.setdefault(account_ref(key)[:5], []).append(project)
     for channel_year, key in payees.items():
         groups[account_ref(key)[:5]] = payee_refs[channel_year]

@@ -55,7 +55,8 @@ def _initiator(principal: Principal) -> str:
     return f"{principal.division}财政局"
 
 
-@payments.post("/payee-accounts", status_code=201, summary="Register a payee's bank account (收款账户), superseding the current one",
+@payments.post("/payee-accounts", status_code=201,
+               summary="Register a payee's bank account (收款账户), superseding the current one",
                description="A household payee must be a registered (建档立卡) household of the county. The account "
                "number is stored in full, answered and published masked; the previous account is kept (history).")
 async def register_payee_account(body: PayeeAccountIn, request: Request, principal: PaymentWriter,
@@ -94,7 +95,8 @@ class PaymentFilesIn(BaseModel):
     execution_date: date = Field(description="要求执行日期 (the bank's execution date)")
 
 
-@payments.post("/payment-files", status_code=201, summary="Turn the settled disbursements into payment files (one per payee bank)",
+@payments.post("/payment-files", status_code=201,
+               summary="Turn the settled disbursements into payment files (one per payee bank)",
                description="Every disbursement of the county not yet instructed becomes a payment instruction "
                f"(state `instructed`; then {', '.join(f'{a} → {b}' for a, b in TRANSITIONS if a)}), grouped in one "
                "file per payee bank for the execution date. Payees without a bank account wait and are listed.")

@@ -179,6 +179,7 @@ class _HashSlot:
     shown, converted or pickled)."""
 
     __slots__ = ("_hash",)
+    _hash: int
 
 
 _REFERENCE_KINDS = REFERENCED_KINDS | _OPTIONAL_REFERENCE_KINDS  # kinds that may carry a reference
@@ -267,9 +268,9 @@ class AccountKey(_HashSlot):
         # the dataclass's __eq__ (same class, equal field tuples), refusing most unequal keys by hash
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self is other or self._hash == other._hash and (  # type: ignore[attr-defined]
+        return self is other or self._hash == other._hash and (
             self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference) == (
-            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)  # type: ignore[attr-defined]
+            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (AccountKey, (self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference))
@@ -645,9 +646,11 @@ class Ledger:
                 if posting.operation == "reverse":
                     if reversed_ is None:
                         reversed_ = dict(self._reversed)
-                    original = self._find(posting.reference, added) if posting.reference in ids else None
-                    check_reversal(posting, original, reversed_.get(posting.reference))
-                    reversed_[posting.reference] = posting_id
+                    reference = posting.reference
+                    assert reference is not None  # check_posting refused a reversal naming no posting
+                    original = self._find(reference, added) if reference in ids else None
+                    check_reversal(posting, original, reversed_.get(reference))
+                    reversed_[reference] = posting_id
                 src, dst, amount = posting.from_, posting.to, posting.amount_fen
                 value = get(src, 0)
                 if value < amount:  # would overdraw: refused unless the account is external

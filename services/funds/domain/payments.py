@@ -272,7 +272,8 @@ def _fen(text: str | None, where: str) -> int:
     try:
         value = Decimal(text or "")
     except InvalidOperation:
-        raise BankFileError(f"金额无效 (invalid amount at {where})", errors=[{"field": where, "reason": "invalid amount"}]) from None
+        raise BankFileError(f"金额无效 (invalid amount at {where})",
+                            errors=[{"field": where, "reason": "invalid amount"}]) from None
     if value != value.quantize(Decimal("0.01")) or value < 0 or value * 100 > MAX_FEN:
         raise BankFileError(f"金额无效 (invalid amount at {where})", errors=[{"field": where, "reason": "invalid amount"}])
     return int(value * 100)
@@ -340,7 +341,8 @@ def _csv_rows(raw: bytes, header: Sequence[str]) -> list[dict[str, str]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BankFileError("CSV须为UTF-8编码 (the CSV must be UTF-8)", errors=[{"field": "file", "reason": "not UTF-8"}]) from None
+        raise BankFileError("CSV须为UTF-8编码 (the CSV must be UTF-8)",
+                            errors=[{"field": "file", "reason": "not UTF-8"}]) from None
     reader = csv.DictReader(io.StringIO(text))
     missing = [h for h in header if h not in (reader.fieldnames or [])]
     if missing:
@@ -354,7 +356,8 @@ def _result_csv(raw: bytes) -> list[ResultLine]:
     for position, row in enumerate(_csv_rows(raw, RESULT_CSV), start=1):
         if row["状态"] not in _CSV_STATUS:
             raise BankFileError(f"第{position}行状态无效：{row['状态']!r} (line {position}: unknown status)",
-                                errors=[{"field": f"line {position}", "reason": f"status must be one of {', '.join(_CSV_STATUS)}"}])
+                                errors=[{"field": f"line {position}",
+                                         "reason": f"status must be one of {', '.join(_CSV_STATUS)}"}])
         lines.append(ResultLine(position, row["指令编号"], _CSV_STATUS[row["状态"]], row["原因代码"] or None,
                                 row["原因"] or row["原因代码"] or None))
     return lines
@@ -391,7 +394,8 @@ def judge_results(lines: Iterable[ResultLine], states: Mapping[str, str]) -> Res
         if line.ref not in states:
             problems.append({**where, "code": "unknown", "reason": "无此支付指令 (no such instruction of this county)"})
         elif line.ref in seen:
-            problems.append({**where, "code": "duplicate", "reason": "同一文件中重复 (this instruction appears twice in the file)"})
+            problems.append({**where, "code": "duplicate",
+                             "reason": "同一文件中重复 (this instruction appears twice in the file)"})
         elif line.status is None:
             pending.append(line)
         elif states[line.ref] != "instructed":
@@ -508,6 +512,7 @@ def reconcile(expected: Mapping[str, int], entries: Iterable[StatementEntry]) ->
         elif ledger != paid:
             out.append(Difference("amount_differs", ref, ledger, paid,
                                   f"金额不符：账面{format_fen(ledger)}元，银行{format_fen(paid)}元 (amounts differ)"))
-    out += [Difference("unreferenced", None, 0, e.debit_fen, f"第{e.position}笔无指令编号 (entry {e.position} has no instruction id)")
+    out += [Difference("unreferenced", None, 0, e.debit_fen,
+                       f"第{e.position}笔无指令编号 (entry {e.position} has no instruction id)")
             for e in unreferenced]
     return out

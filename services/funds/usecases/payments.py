@@ -29,7 +29,6 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Posting
 from services.funds.domain.payments import (
     BankAccount,
@@ -213,7 +212,7 @@ async def make_payment_files(session: AsyncSession, *, county: str, execution_da
         if line["payee"] in accounts:
             by_bank.setdefault(accounts[line["payee"]]["bank_code"], []).append(line)
     made = []
-    for number, (bank_code, group) in enumerate(sorted(by_bank.items()), start=1):
+    for bank_code, group in sorted(by_bank.items()):
         file_id = str(uuid6.uuid7())
         msg_id = f"FP{execution_date:%Y%m%d}{file_id.replace('-', '')[-12:]}"
         rows = []

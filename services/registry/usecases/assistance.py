@@ -280,7 +280,8 @@ async def benefits(session, principal: Principal, household_id: uuid.UUID) -> di
         totals[b.kind] = totals.get(b.kind, 0) + b.amount_fen
     return {"household": row.number, "total": format_fen(sum(totals.values())),
             "by_kind": {k: format_fen(v) for k, v in sorted(totals.items())},
-            "items": [{"id": str(b.id), "source": b.source, "reference": b.reference, "kind": b.kind, "amount": format_fen(b.amount_fen),
+            "items": [{"id": str(b.id), "source": b.source, "reference": b.reference, "kind": b.kind,
+                       "amount": format_fen(b.amount_fen),
                        "on": b.on.isoformat(), "event": b.source_event} for b in items]}
 
 
@@ -294,7 +295,8 @@ async def benefit_event_seq(session, principal: Principal, household_id: uuid.UU
 async def benefit_notice(session, principal: Principal, body: BenefitNoticeIn, *, clock, policy) -> dict[str, Any]:
     """A village notice (DOMAIN §6) listing, per household, the benefits of the year by kind."""
     if divisions.level(body.village) != divisions.Level.VILLAGE:
-        raise Unprocessable("享受扶持情况在村内公示 (posted in a village)", errors=[{"field": "village", "reason": "not a village code"}])
+        raise Unprocessable("享受扶持情况在村内公示 (posted in a village)",
+                            errors=[{"field": "village", "reason": "not a village code"}])
     ensure_jurisdiction(principal, body.village)
     rows = (await session.execute(
         select(Household.number, Benefit.kind, Benefit.reference, Benefit.amount_fen)
