@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import quote
 
 from fastapi import Query, Request
@@ -307,12 +307,12 @@ def exportable(export: Export) -> Callable[[Callable[..., Any]], Callable[..., A
                                             "or send `Accept: text/csv` / the XLSX media type")),
         ]
         # FastAPI hands the request to one parameter only: the endpoint's own, else one added here
-        request_parameter = next((name for name in signature.parameters if hints.get(name) is Request), None)
+        request_parameter = next((name for name in signature.parameters if _bare(hints.get(name)) is Request), None)
         if request_parameter is None:
             request_parameter = _REQUEST_PARAMETER
             parameters.append(inspect.Parameter(_REQUEST_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Request))
         own_request = request_parameter != _REQUEST_PARAMETER
-        page_parameter = next((name for name, p in signature.parameters.items() if hints.get(name) is PageParams), None)
+        page_parameter = next((name for name in signature.parameters if _bare(hints.get(name)) is PageParams), None)
         if export.paginated and page_parameter is None:
             raise TypeError(f"{endpoint.__name__} is paginated but takes no PageParams")
 
@@ -340,6 +340,11 @@ def exportable(export: Export) -> Callable[[Callable[..., Any]], Callable[..., A
         return answer
 
     return decorate
+
+
+def _bare(hint: Any) -> Any:
+    """``X`` of ``Annotated[X, …]`` (the shared ``Paging``, ``Session`` aliases), else the hint."""
+    return get_args(hint)[0] if get_origin(hint) is Annotated else hint
 
 
 def _ordered(parameters: list[inspect.Parameter]) -> list[inspect.Parameter]:
