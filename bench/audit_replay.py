@@ -318,7 +318,8 @@ def main() -> None:
     print("| measure | rate | notes |\n|---|---:|---|")
     for label, rate, note in rows:
         print(f"| {label} | {rate:,.0f} events/s | {note} |")
-    print(f"| checks | chains ok = {ok}, checkpoints matched = {matched} | ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
+    print(f"| checks | chains ok = {ok}, checkpoints matched = {matched} | "
+          f"ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
           f"{len(registry.households):,} households |")
 
 
