@@ -12,7 +12,7 @@ import json
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 import jwt
 from fastapi import Depends, Request
@@ -248,7 +248,7 @@ async def current_principal(
     return principal
 
 
-def require(*roles: str, write: bool = False) -> Callable[..., Principal]:
+def require(*roles: str, write: bool = False) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller holds one of ``roles`` (admin always passes).
 
     Auditors read everything in their jurisdiction and write nothing: they pass read
@@ -259,7 +259,8 @@ def require(*roles: str, write: bool = False) -> Callable[..., Principal]:
     async def dependency(principal: Principal = Depends(current_principal)) -> Principal:
         return authorise(principal, allowed)
 
-    dependency.allowed_roles = allowed  # read by the idempotent route to authorise before a replay
+    # read by the idempotent route to authorise before a replay (a function attribute)
+    dependency.allowed_roles = allowed  # type: ignore[attr-defined]
     return dependency
 
 

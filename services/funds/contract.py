@@ -77,6 +77,7 @@ EVENT_TYPES: dict[str, str] = {
     "decommit": "funds.decommitment.posted",
     "carry_forward": "funds.carry_forward.posted",
     "reverse": "funds.reversal.posted",
+    "payment_return": "funds.payment_return.posted",
 }
 DISBURSEMENT_BATCH_POSTED = "funds.disbursement.batch_posted"
 BATCH_EVENT_TYPES = frozenset({DISBURSEMENT_BATCH_POSTED})

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlmodel import col
 
 from shared.announcements import domain, service
 from shared.announcements.domain import ObjectionStatus
@@ -25,7 +26,7 @@ from shared.idcard import IdNumber
 from shared.web import PageParams, db_session, page_params, router
 from shared.fields import Name, Text
 
-LEVEL_ROLES: dict[str, set[str]] = {
+LEVEL_ROLES: dict[str, set[Role]] = {
     "village": {Role.village},
     "township": {Role.township},
     "county": {Role.county_office, Role.county_finance},
@@ -83,7 +84,8 @@ class ResolveIn(BaseModel):
 def ensure_may_act(principal: Principal, level: str, division: str) -> None:
     """The office of the announcement's level, within its jurisdiction (or an admin)."""
     if Role.admin not in principal.roles and not principal.has_any(LEVEL_ROLES[level]):
-        raise Forbidden(f"只有{domain.LEVEL_LABELS[level]}级可办理此公告 (only the {level} office may act on a {level} announcement)")
+        raise Forbidden(f"只有{domain.LEVEL_LABELS[level]}级可办理此公告 "
+                        f"(only the {level} office may act on a {level} announcement)")
     ensure_jurisdiction(principal, division)
 
 
@@ -145,7 +147,7 @@ async def resolve(body: ResolveIn, request: Request, announcement_id: uuid.UUID 
 
 async def _objections(session, row: Announcement) -> list[Objection]:
     return list((await session.execute(
-        select(Objection).where(Objection.announcement_id == row.id).order_by(Objection.filed_at))).scalars())
+        select(Objection).where(col(Objection.announcement_id) == row.id).order_by(col(Objection.filed_at)))).scalars())
 
 
 @official.get("/{announcement_id}", summary="An announcement with its objections and the objectors' contacts")
@@ -171,16 +173,16 @@ async def list_(
     """Announcements under the caller's division, newest first, filterable by state, subject type and level; cursor-
     paginated."""
     division = query_scope(principal, division)
-    query = select(Announcement).where(Announcement.division.startswith(prefix(division)))
+    query = select(Announcement).where(col(Announcement.division).startswith(prefix(division)))
     if status:
-        query = query.where(Announcement.status == status)
+        query = query.where(col(Announcement.status) == status)
     if subject_type:
-        query = query.where(Announcement.subject_type == subject_type)
+        query = query.where(col(Announcement.subject_type) == subject_type)
     if subject_id:
-        query = query.where(Announcement.subject_id == subject_id)
+        query = query.where(col(Announcement.subject_id) == subject_id)
     if (after := params.after(lambda key: uuid.UUID(str(key)))) is not None:
-        query = query.where(Announcement.id < after)
-    rows = (await session.execute(query.order_by(Announcement.id.desc()).limit(params.limit + 1))).scalars().all()
+        query = query.where(col(Announcement.id) < after)
+    rows = (await session.execute(query.order_by(col(Announcement.id).desc()).limit(params.limit + 1))).scalars().all()
     page = params.page(rows, key_of=lambda r: [str(r.id)])
     return {"items": [service.official_view(r, []) for r in page.items], "next_cursor": page.next_cursor}
 

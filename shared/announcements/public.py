@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import or_, select, text
+from sqlmodel import col
 
 from shared import divisions, receipt_numbers
 from shared.announcements import contract, render, service
@@ -70,7 +71,7 @@ async def _public_rows(session, query) -> list[dict[str, Any]]:
 
 
 def _visible():
-    return Announcement.status.in_([s.value for s in PUBLIC_STATUSES])
+    return col(Announcement.status).in_([s.value for s in PUBLIC_STATUSES])
 
 
 @public.get("/announcements", summary="Published and closed announcements (paginated)")
@@ -85,14 +86,14 @@ async def list_announcements(
     paginated."""
     query = select(Announcement).where(_visible())
     if division:
-        query = query.where(Announcement.division.startswith(divisions.prefix(division)))
+        query = query.where(col(Announcement.division).startswith(divisions.prefix(division)))
     if status:
-        query = query.where(Announcement.status == status)
+        query = query.where(col(Announcement.status) == status)
     if level:
-        query = query.where(Announcement.level == level)
+        query = query.where(col(Announcement.level) == level)
     if (after := params.after(lambda key: uuid.UUID(str(key)))) is not None:
-        query = query.where(Announcement.id < after)
-    items = await _public_rows(session, query.order_by(Announcement.id.desc()).limit(params.limit + 1))
+        query = query.where(col(Announcement.id) < after)
+    items = await _public_rows(session, query.order_by(col(Announcement.id).desc()).limit(params.limit + 1))
     page = params.page(items, key_of=lambda item: [item["id"]])
     return page.model_dump()
 
@@ -128,13 +129,13 @@ async def announcement_receipt(request: Request, announcement_id: str = Path(), 
 
 async def _board_sections(request: Request, session, division: str):
     today = request.app.state.clock.today()
-    under = Announcement.division.startswith(divisions.prefix(division))
+    under = col(Announcement.division).startswith(divisions.prefix(division))
     current = await _public_rows(session, select(Announcement).where(
-        under, Announcement.status == Status.published).order_by(Announcement.period_end, Announcement.id))
+        under, col(Announcement.status) == Status.published).order_by(col(Announcement.period_end), col(Announcement.id)))
     since = request.app.state.clock.now() - timedelta(days=RECENT_DAYS)
     recent = await _public_rows(session, select(Announcement).where(
-        under, or_(Announcement.status == Status.closed, Announcement.status == Status.withdrawn),
-        Announcement.closed_at >= since).order_by(Announcement.closed_at.desc()).limit(50))
+        under, or_(col(Announcement.status) == Status.closed, col(Announcement.status) == Status.withdrawn),
+        col(Announcement.closed_at) >= since).order_by(col(Announcement.closed_at).desc()).limit(50))
     # a published announcement whose period ended is awaiting the scheduler: no form for it
     return [a for a in current if a["period"]["end"] >= today.isoformat()], \
         [a for a in current if a["period"]["end"] < today.isoformat()] + recent

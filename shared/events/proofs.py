@@ -130,7 +130,8 @@ _CONSISTENCY_FACTS = (
                        503: {"description": "the tree is still catching up with the log"}})
 async def consistency_proof(
     from_size: int = Query(..., alias="from", ge=1, le=BIGINT_MAX, description="the older tree size (a checkpoint you hold)"),
-    to_size: int | None = Query(None, alias="to", ge=1, le=BIGINT_MAX, description="the newer size; default the latest checkpoint"),
+    to_size: int | None = Query(None, alias="to", ge=1, le=BIGINT_MAX,
+                                description="the newer size; default the latest checkpoint"),
     session=Depends(db_session),
 ) -> Any:
     """RFC 9162 §2.1.4 proof that every event of the older tree is unchanged in the newer one."""

@@ -51,7 +51,8 @@ def _storable(value: Any) -> bool:
 
 
 def _invalid_cursor() -> Unprocessable:
-    return Unprocessable("分页游标无效 (invalid cursor)", errors=[{"field": "cursor", "reason": "not a cursor from a previous page"}])
+    return Unprocessable("分页游标无效 (invalid cursor)",
+                         errors=[{"field": "cursor", "reason": "not a cursor from a previous page"}])
 
 
 @dataclass(frozen=True)

@@ -288,8 +288,10 @@ def test_non_overlapping_ranges_and_other_jurisdictions_are_fine():
 
 
 def test_overlap_across_files_is_allowed_and_later_load_breaks_ties(tmp_path):
-    base = write(tmp_path, "a.yaml", "- {id: a.b, jurisdiction: '65', effective_from: 2016-01-01, value: 1, citation: c, title: t}\n")
-    more = write(tmp_path, "b.yaml", "- {id: a.b, jurisdiction: '65', effective_from: 2017-01-01, value: 2, citation: c, title: t}\n")
+    base = write(tmp_path, "a.yaml",
+                 "- {id: a.b, jurisdiction: '65', effective_from: 2016-01-01, value: 1, citation: c, title: t}\n")
+    more = write(tmp_path, "b.yaml",
+                 "- {id: a.b, jurisdiction: '65', effective_from: 2017-01-01, value: 2, citation: c, title: t}\n")
     table = load_policy([base, more])
     assert table.value("a.b", "650000", date(2016, 6, 1)) == 1
     assert table.value("a.b", "650000", date(2017, 6, 1)) == 2  # later effective_from wins the tie
@@ -401,7 +403,8 @@ def test_jinghe_exit_standard_2017_and_national_elsewhere(policy):
     for elsewhere in (XINJIANG_OTHER, SHANXI_VILLAGE, HEBEI_VILLAGE):
         national = policy.lookup("household.exit.income_standard", elsewhere, day)
         assert national.jurisdiction == "" and national.value["per_capita_income_fen"] == 230000
-    yearly = {y: policy.value("household.exit.income_standard", JINGHE_VILLAGE, date(y, 6, 30))["per_capita_income_fen"] for y in range(2016, 2021)}
+    yearly = {y: policy.value("household.exit.income_standard", JINGHE_VILLAGE,
+                              date(y, 6, 30))["per_capita_income_fen"] for y in range(2016, 2021)}
     assert yearly == {2016: 314600, 2017: 333500, 2018: 353500, 2019: 374700, 2020: 397200}
     # 2015 (before the 十三五 plan) falls back to the national standard
     assert policy.value("household.exit.income_standard", JINGHE_VILLAGE, date(2015, 6, 30))["per_capita_income_fen"] == 230000

@@ -13,8 +13,8 @@ Audit runs are expensive (every log replayed), so:
 2. **Replays are cached** per (as-of date, the logs' heads — each service's last seq and hash):
    a log that moved is a new key. The live comparison and the division's filtering run on every
    request. ``/audit/verify`` always replays afresh: a row rewritten behind a service's back
-   below an unchanged head is found by it at once (and by the others once the entry is dropped). ``AUDIT_CACHE_ENTRIES`` replays are kept (least recently used
-   dropped).
+   below an unchanged head is found by it at once (and by the others once the entry is dropped).
+   ``AUDIT_CACHE_ENTRIES`` replays are kept (least recently used dropped).
 3. **A concurrency limit.** At most ``FUPIN_AUDIT_CONCURRENCY`` runs at once per process; a request
    beyond it is answered at once with 503 and ``Retry-After`` instead of queueing behind them.
 """

@@ -25,6 +25,7 @@ from services.funds.domain import (
 from services.funds.usecases.ledger import Entry, Grouped, post, post_each
 from services.funds.usecases.deadlines import set_for_receipt, view
 from services.funds.usecases.stranded import return_stranded as _return_stranded
+from services.funds.usecases.payments import check_payees
 from services.funds.models import accounts, postings, projects_view
 from shared import context, divisions
 from shared.auth import Principal, Role, ensure_jurisdiction, require
@@ -176,7 +177,8 @@ def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] |
 @operations.post("/allocations", status_code=201, summary="Allocate (下达) to a lower division, with 文号",
                  description="From the caller's own division to a lower division under it, same channel and year.")
 async def allocate(body: AllocationIn, request: Request,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance, write=True)),
+                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
+                                                          write=True)),
                    session=Depends(db_session)) -> dict[str, Any]:
     ensure_jurisdiction(principal, body.to_division)
     extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body),
@@ -283,8 +285,26 @@ async def disburse(body: DisbursementIn, request: Request,
 
 
 async def _post_group(session, items: list[Grouped]) -> list[Response | Problem]:
-    return [JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome
-            for outcome in await post_each(session, items)]
+    """Household payees their county may not pay are refused first, each refusing only itself."""
+    refused = {position: problem for position, item in enumerate(items)
+               if (problem := await _payee_problem(session, item)) is not None}
+    outcomes = iter(await post_each(session, [item for p, item in enumerate(items) if p not in refused]))
+    answers: list[Response | Problem] = []
+    for position in range(len(items)):
+        outcome = refused.get(position) or next(outcomes)
+        answers.append(JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome)
+    return answers
+
+
+async def _payee_problem(session, item: Grouped) -> Problem | None:
+    payee = (item.entry.extra or {}).get("payee") or {}
+    if payee.get("kind") != "household":
+        return None
+    try:
+        await check_payees(session, item.entry.posting.from_.division, [payee])
+    except Problem as problem:
+        return problem
+    return None
 
 
 class StrandingIn(BaseModel):

@@ -54,6 +54,9 @@ reverse     the original's to → from       冲正: the mirror image of an earl
                                            a posting is reversed at most once, a reversal or a
                                            carry-forward never, and only while the money is
                                            still there (no balance goes negative)
+payment_    disbursed → committed          same holder: money the bank refused to pay (退票)
+return                                     back to the project it was paid from (reference:
+                                           the refused disbursement's posting id)
 =========== ============================== ==================================================
 
 Trace (资金流向全程追溯): :meth:`Ledger.trace` follows money backwards from an account (or every
@@ -116,7 +119,7 @@ REFERENCED_KINDS = frozenset({"pool", "committed", "disbursed"})  # reference re
 _OPTIONAL_REFERENCE_KINDS = frozenset({"stranded"})
 
 OPERATIONS = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate",
-              "decommit", "carry_forward", "reverse")
+              "decommit", "carry_forward", "reverse", "payment_return")
 OPERATION_LABELS = {
     "appropriate": "预算拨款",
     "allocate": "资金下达",
@@ -129,6 +132,7 @@ OPERATION_LABELS = {
     "decommit": "项目结余资金退回",
     "carry_forward": "结转结余",
     "reverse": "冲正",
+    "payment_return": "退票资金退回",
 }
 OPERATION_KINDS: Mapping[str, tuple[frozenset[str], str]] = MappingProxyType({
     "appropriate": (frozenset({"appropriation"}), "available"),
@@ -142,6 +146,7 @@ OPERATION_KINDS: Mapping[str, tuple[frozenset[str], str]] = MappingProxyType({
     "decommit": (frozenset({"committed"}), "available"),  # or pool: see check_posting
     "carry_forward": (frozenset({"available", "pool"}), "available"),  # the same kind: see check_posting
     "reverse": (frozenset(KINDS), "available"),  # the original's mirror: judged by the Ledger / the store
+    "payment_return": (frozenset({"disbursed"}), "committed"),
 })
 """operation → (allowed kinds of the from account, kind of the to account)."""
 
@@ -174,6 +179,7 @@ class _HashSlot:
     shown, converted or pickled)."""
 
     __slots__ = ("_hash",)
+    _hash: int
 
 
 _REFERENCE_KINDS = REFERENCED_KINDS | _OPTIONAL_REFERENCE_KINDS  # kinds that may carry a reference
@@ -262,9 +268,9 @@ class AccountKey(_HashSlot):
         # the dataclass's __eq__ (same class, equal field tuples), refusing most unequal keys by hash
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self is other or self._hash == other._hash and (  # type: ignore[attr-defined]
+        return self is other or self._hash == other._hash and (
             self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference) == (
-            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)  # type: ignore[attr-defined]
+            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (AccountKey, (self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference))
@@ -510,7 +516,7 @@ def check_posting(posting: Posting) -> None:
         if not CHANNELS[src.channel].integrable:
             raise _bad("channel_not_integrable", "该渠道资金不在统筹整合范围 (国办发〔2016〕22号)",
                        f"channel {src.channel} may not be integrated", **ext)
-    elif op in ("commit", "disburse", "strand", "decommit"):
+    elif op in ("commit", "disburse", "strand", "decommit", "payment_return"):
         if not same_holder:
             raise _bad(f"{op}_other_holder", f"{OPERATION_LABELS[op]}须在同一持有方内",
                        f"{op} stays with the same holder (division and role)", **ext)
@@ -640,9 +646,11 @@ class Ledger:
                 if posting.operation == "reverse":
                     if reversed_ is None:
                         reversed_ = dict(self._reversed)
-                    original = self._find(posting.reference, added) if posting.reference in ids else None
-                    check_reversal(posting, original, reversed_.get(posting.reference))
-                    reversed_[posting.reference] = posting_id
+                    reference = posting.reference
+                    assert reference is not None  # check_posting refused a reversal naming no posting
+                    original = self._find(reference, added) if reference in ids else None
+                    check_reversal(posting, original, reversed_.get(reference))
+                    reversed_[reference] = posting_id
                 src, dst, amount = posting.from_, posting.to, posting.amount_fen
                 value = get(src, 0)
                 if value < amount:  # would overdraw: refused unless the account is external

@@ -65,6 +65,8 @@ async def project_figures(session, code: str) -> dict[str, str]:
         name = {"disburse": "paid", "return": "returned", "decommit": "decommitted"}.get(flow["operation"])
         if name is not None and flow["from_reference"] == code:
             figures[name] += flow["amount"]
+        elif flow["operation"] == "payment_return" and flow["to_reference"] == code:  # refused by the bank: back
+            figures["paid"] -= flow["amount"]
     held = dict((await session.execute(
         select(accounts.c.kind, func.sum(accounts.c.balance_fen)).where(
             accounts.c.reference == code, accounts.c.kind.in_(PROJECT_KINDS)).group_by(accounts.c.kind))).all())
@@ -105,6 +107,8 @@ async def spending_figures(session, scope: str, fiscal_year: int) -> dict[str, A
             continue
         if op in ("allocate", "reallocate"):
             figures["passed_on"] += amount
+        if op == "payment_return":  # money the bank refused, back in the commitment: not disbursed after all
+            figures["disbursed"] -= amount
         name = {"commit": "committed", "decommit": "decommitted", "disburse": "disbursed", "strand": "stranded",
                 "return": "returned"}.get(op)
         if name:

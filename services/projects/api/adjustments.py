@@ -48,11 +48,13 @@ def _changed_plan(project: Project, changes: dict[str, Any], index: int, min_tar
         plan = Plan.model_validate({**_plan_of(project), **changes})
     except ValidationError as exc:
         raise Unprocessable("变更内容无效 (invalid changes)", errors=[
-            {"field": f"items.{index}.changes." + ".".join(map(str, e["loc"])), "reason": e["msg"]} for e in exc.errors()]) from None
+            {"field": f"items.{index}.changes." + ".".join(map(str, e["loc"])),
+             "reason": e["msg"]} for e in exc.errors()]) from None
     problems = plan_problems(plan, plan.budget)
     if len(plan.targets) < min_targets:
-        problems.append({"field": "targets", "reason": f"入库项目须有绩效目标，至少{min_targets}项 "
-                                                       f"(a project in the library keeps at least {min_targets} performance targets)"})
+        problems.append({"field": "targets",
+                         "reason": f"入库项目须有绩效目标，至少{min_targets}项 "
+                                   f"(a project in the library keeps at least {min_targets} performance targets)"})
     if problems:
         raise Unprocessable("变更后的计划不一致 (the changed plan is inconsistent)",
                             errors=[{**p, "field": f"items.{index}.changes.{p['field']}"} for p in problems])
@@ -105,7 +107,8 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
         raise Conflict(f"{missing.label}：{missing.detail}", slug="precondition-missing", missing=[missing.as_dict()],
                        rule=window.id, citation=window.citation)
     if len({item.code for item in body.items}) != len(body.items):
-        raise Unprocessable("同一项目只能列一次 (a project is listed once)", errors=[{"field": "items", "reason": "duplicate code"}])
+        raise Unprocessable("同一项目只能列一次 (a project is listed once)",
+                            errors=[{"field": "items", "reason": "duplicate code"}])
     items = [item.model_dump(mode="json") for item in body.items]
     listed = [project for project, _ in await _checked(session, request, items, body.county)]
     table = {"columns": ["类别", "项目编号", "项目名称", "资金规模（元）", "说明"],

@@ -199,7 +199,8 @@ async def hand_over(body: HandoverIn, request: Request, code: str = Path(),
         village = item.division or project.division
         if divisions.level(village) != divisions.Level.VILLAGE or not divisions.within(village, project.division):
             raise Unprocessable("资产须落在项目范围内的村 (an asset is in a village within the project's division)",
-                                errors=[{"field": f"assets.{i}.division", "reason": f"{village} is not a village under {project.division}"}])
+                                errors=[{"field": f"assets.{i}.division",
+                                         "reason": f"{village} is not a village under {project.division}"}])
         try:
             shares = asset_rules.check_ownership(item.kind, item.owner, [
                 asset_rules.Share(_holder(s.holder, f"assets.{i}.shares.{j}.holder"), s.shares)

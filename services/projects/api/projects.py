@@ -57,7 +57,8 @@ async def read_catalogue(principal: Principal = Depends(require(*READERS))) -> d
               "the villagers' discussion: type from the catalogue, implementing unit, schedule, tasks, budget with its "
               "planned sources by channel (they must add up to the budget), benefit-linking mechanisms, public "
               "participation and performance targets (绩效目标, required before approval). The code is generated.")
-async def propose(body: ProposeIn, request: Request, principal: Principal = Depends(require(Role.village, Role.township, write=True)),
+async def propose(body: ProposeIn, request: Request,
+                  principal: Principal = Depends(require(Role.village, Role.township, write=True)),
                   session=Depends(db_session)) -> dict[str, Any]:
     clock = request.app.state.clock
     level = divisions.level(body.division).value

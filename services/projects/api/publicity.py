@@ -94,16 +94,18 @@ async def announce_results(body: NoticeIn, request: Request, code: str = Path(),
                                       .order_by(Acceptance.on.desc()).limit(1))).scalar_one_or_none()
     if accepted is None:  # the stage says accepted; the row must be there
         raise Conflict("没有通过的验收记录 (no passed acceptance on record)")
-    table = {"columns": ["项目名称", "建设内容", "总投资（元）", "已拨付（元）", "带动贫困户", "验收日期", "验收结果", "实施单位"],
+    table = {"columns": ["项目名称", "建设内容", "总投资（元）", "已拨付（元）", "带动贫困户", "验收日期", "验收结果",
+                         "实施单位"],
              "rows": [[project.name, "；".join(project.tasks), format_fen(project.budget_fen), format_fen(money.paid_fen),
                        f"{households}户{persons}人", accepted.on.isoformat(), "合格", project.implementing_unit]]}
     sentence, evaluation = await evaluations.announced_part(session, code)
     notice = await announcements.announce(
         session, actor=principal.actor(), clock=clock, policy=policy, start=body.period_start, end=body.period_end,
         subject_type=RESULTS_SUBJECT, subject_id=f"results:{code}", level=level, division=project.division,
-        title=f"{project.name}项目验收结果公告", content={"body": f"{project.name}已竣工验收，现将项目实施结果公告如下。{sentence}",
-                                                   "table": table, "project": code,
-                                                   **({"evaluation": evaluation} if evaluation else {})},
+        title=f"{project.name}项目验收结果公告",
+        content={"body": f"{project.name}已竣工验收，现将项目实施结果公告如下。{sentence}",
+                 "table": table, "project": code,
+                 **({"evaluation": evaluation} if evaluation else {})},
         people=[], hotline_local=body.hotline_local)
     project.announcements = {**project.announcements, "results": str(notice.id)}
     await projects.record(session, project, found.to_stage, clock.today(), NewEvent(found.event, code, {

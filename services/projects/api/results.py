@@ -114,7 +114,8 @@ async def list_enterprises(division: DivisionCode | None = None, principal: Prin
               description="The county office records the enterprise, the county's villages, the years and, for each "
               "year, the quantified commitments: villages and households to drive, registered poor labourers to hire, "
               "income of the driven households, investment; and the pairing's projects (codes of the county's library).")
-async def agree_pairing(body: PairingIn, request: Request, principal: Principal = Depends(require(Role.county_office, write=True)),
+async def agree_pairing(body: PairingIn, request: Request,
+                        principal: Principal = Depends(require(Role.county_office, write=True)),
                         session=Depends(db_session)) -> dict[str, Any]:
     today = request.app.state.clock.today()
     commitments = {c.year: {"villages": c.villages, "households": c.households, "labourers": c.labourers,

@@ -116,7 +116,8 @@ async def load(request: Request, principal: Principal = Depends(require(Role.pro
                 raise Unprocessable("JSON无效 (invalid JSON body)", errors=[{"field": "body", "reason": str(exc)}]) from None
             records = reference.parse_division_items(items)
         else:
-            problem = Problem(f"不支持的内容类型 (unsupported Content-Type {media or 'none'!r}; send text/csv or application/json)",
+            problem = Problem(f"不支持的内容类型 (unsupported Content-Type {media or 'none'!r}; "
+                              "send text/csv or application/json)",
                               title="Unsupported media type", slug="unsupported-media-type")
             problem.status = 415
             raise problem

@@ -38,6 +38,7 @@ __all__ = ["CAUSES", "OFFICES", "DecisionIn", "Helper", "IncomeIn", "Member", "M
 households = router(tags=["households (建档立卡)"])
 
 OFFICES = (Role.village, Role.township, Role.county_office, Role.city_office, Role.province_office)
+LEVEL_WRITER = require(*LEVEL_ROLE.values(), write=True)  # any level's office may write; the step checks which
 
 
 # -- proposal -------------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ async def propose(body: ProposeIn, request: Request,
                  + ". A step after a notice needs that notice to have passed (no objection open or upheld).")
 async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Path(),
                action: str = Path(description="one of the actions listed above"),
-               principal: Principal = Depends(require(*LEVEL_ROLE.values(), write=True)),
+               principal: Principal = Depends(LEVEL_WRITER),
                session=Depends(db_session)) -> dict[str, Any]:
     return await usecase.take_step(session, principal, household_id, action, body, clock=request.app.state.clock,
                                    policy=request.app.state.policy)
@@ -75,7 +76,7 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
                  "at the notice's level and moves them on. Notices: " + ", ".join(
                      f"`{k}` ({n.title}, {n.level})" for k, n in workflow.NOTICES.items()))
 async def post_notice(body: NoticeIn, request: Request,
-                      principal: Principal = Depends(require(*LEVEL_ROLE.values(), write=True)),
+                      principal: Principal = Depends(LEVEL_WRITER),
                       session=Depends(db_session)) -> dict[str, Any]:
     return await usecase.post_notice(session, principal, body, clock=request.app.state.clock,
                                      policy=request.app.state.policy)
@@ -112,7 +113,8 @@ async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID 
 
 
 @households.put("/households/{household_id}/incomes/{year}", summary="Record a year's per-capita income")
-async def record_income(body: IncomeIn, request: Request, household_id: Annotated[uuid.UUID, Path()], year: Annotated[Year, Path()],
+async def record_income(body: IncomeIn, request: Request, household_id: Annotated[uuid.UUID, Path()],
+                        year: Annotated[Year, Path()],
                         principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
                         session=Depends(db_session)) -> dict[str, Any]:
     """Per-capita net income for a year (the exit standard is judged on it); the year in the path and the body must

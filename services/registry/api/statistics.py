@@ -44,7 +44,8 @@ async def load_facts(session, prefix: str, year: int) -> tuple[list[HouseholdFac
     facts = [HouseholdFacts(
         household_number=r["number"], division=r["division"], persons=r["persons"],
         persons_without_labour=r["without_labour"], registered_year=r["registered_year"], exit_year=r["exit_year"],
-        removed=r["removed_year"] is not None and r["removed_year"] <= year, returned_year=r["returned_year"], monitoring_category=r["monitoring_category"],
+        removed=r["removed_year"] is not None and r["removed_year"] <= year, returned_year=r["returned_year"],
+        monitoring_category=r["monitoring_category"],
         has_helper=r["has_helper"], measures=r["measures"], main_cause=r["main_cause"], status=r["status"],
     ) for r in rows]
     population = dict((await session.execute(text(

@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from services.registry import files
 from services.registry.usecases import uploads
-from services.registry.api.assistance import DEPARTMENT_FIELDS, apply_department_data
+from services.registry.usecases.assistance import DEPARTMENT_FIELDS, apply_department_data
 from services.registry.models import Household, Person
 from shared import idcard
 from shared.auth import Principal

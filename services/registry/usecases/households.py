@@ -371,7 +371,8 @@ async def _check_quota(session, policy, row: Household, on: date) -> dict[str, A
     if max_households is not None and households_counted + 1 > max_households:
         over.append(f"{households_counted}户已达上限{max_households}户 ({households_counted} of {max_households} households)")
     if max_persons is not None and persons_counted + adding > max_persons:
-        over.append(f"{persons_counted}人加{adding}人超过上限{max_persons}人 ({persons_counted}+{adding} of {max_persons} persons)")
+        over.append(f"{persons_counted}人加{adding}人超过上限{max_persons}人 "
+                    f"({persons_counted}+{adding} of {max_persons} persons)")
     if over:
         raise Unprocessable(
             f"超出县级规模控制：{'；'.join(over)} (county quota; {rule.citation})",
@@ -392,7 +393,8 @@ async def _check_exit(session, policy, row: Household, body: DecisionIn, on: dat
     incomes = {}
     for income in (await session.execute(select(Income).where(Income.household_id == row.id))).scalars():
         try:  # compare the measure the year's standard is stated in: 纯收入 or 可支配收入
-            measure = policy.lookup("household.exit.income_standard", row.division, date(income.year, 12, 31)).value.get("measure")
+            measure = policy.lookup("household.exit.income_standard", row.division,
+                                    date(income.year, 12, 31)).value.get("measure")
         except LookupError:
             measure = None
         value = income.disposable_per_capita_fen if measure == "可支配收入" else income.net_per_capita_fen
@@ -470,7 +472,8 @@ async def add_member(session, principal: Principal, household_id: uuid.UUID, bod
     if row.status in workflow.INACTIVE:
         raise Conflict(f"户已{workflow.STATUS_LABELS[row.status]} (household is {row.status})")
     if body.relation == "head":
-        raise Unprocessable("一户只有一名户主 (a household has one head)", errors=[{"field": "relation", "reason": "head exists"}])
+        raise Unprocessable("一户只有一名户主 (a household has one head)",
+                            errors=[{"field": "relation", "reason": "head exists"}])
     await _ensure_not_active_elsewhere(session, principal, [body.id_number])
     session.add(_person(row.id, body))
     try:
@@ -514,7 +517,8 @@ async def record_income(session, principal: Principal, household_id: uuid.UUID, 
     """A year's per-capita income (the exit standard is judged on it); the year of the path and of
     the body agree."""
     if body.year != year:
-        raise Unprocessable("年度不一致 (the year in the path and body differ)", errors=[{"field": "year", "reason": "differs from the path"}])
+        raise Unprocessable("年度不一致 (the year in the path and body differ)",
+                            errors=[{"field": "year", "reason": "differs from the path"}])
     row = await load(session, household_id, principal, lock=True)
     await _upsert_income(session, row.id, body)
     await append(session, [NewEvent("registry.household.income_recorded", str(row.id), _income_data(body), principal.actor())])

@@ -271,7 +271,9 @@ def _flags(raw: Any, level: str | None, errors: _Errors) -> list[dict[str, Any]]
         if name == "poor_village":
             klass = item.get("class")
             if klass not in POOR_VILLAGE_CLASSES:
-                errors.add(f"{where}.class", f"贫困村类别应为一类或二类 (poor_village class must be one of {list(POOR_VILLAGE_CLASSES)}, got {klass!r})")
+                errors.add(f"{where}.class",
+                           f"贫困村类别应为一类或二类 (poor_village class must be one of {list(POOR_VILLAGE_CLASSES)}, "
+                           f"got {klass!r})")
             else:
                 flag["class"] = klass
         if name == "exited":
@@ -620,7 +622,8 @@ async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord
         missing = wanted_parents - found
         if missing:
             raise DivisionDataError([
-                {"field": "parent", "reason": f"上级区划不存在 (parent {p} of {', '.join(r.code for r in records if r.parent == p)} is not loaded)"}
+                {"field": "parent",
+                 "reason": f"上级区划不存在 (parent {p} of {', '.join(r.code for r in records if r.parent == p)} is not loaded)"}
                 for p in sorted(missing)
             ])
 

@@ -2,14 +2,14 @@
 of ``reverse`` postings), the year-end closes (one per holder and fiscal year), and the exemption a
 deadline was recorded under (seed 004 L27 "少量须省级审批的项目").
 
-Revision ID: 0009_h15fix
-Revises: 0008_witness
+Revision ID: 0010_h15fix
+Revises: 0009_h15pay
 """
 
 from alembic import op
 
-revision = "0009_h15fix"
-down_revision = "0008_witness"
+revision = "0010_h15fix"
+down_revision = "0009_h15pay"
 branch_labels = None
 depends_on = None
 
