@@ -164,18 +164,16 @@ class DeadlineScheduler(Worker):
 async def as_of(session, rows, today: date) -> list[dict[str, Any]]:
     """The deadline rows as they stand on ``today`` (the service's clock), without waiting for the
     scheduler: an open one is met if the money has gone on (read from the postings now), missed
-    if its due day has passed; a missed one records its late settlement. Nothing is written."""
+    if its due day has passed. Settled records are shown as recorded (the audit compares them with
+    the events). Nothing is written."""
     out = []
     for row in rows:
         row = dict(row)
-        if row["state"] == "open" or row["state"] == "missed" and row.get("settled_on") is None:
+        if row["state"] == "open":
             met_on = await _met_on(session, row)
-            if row["state"] == "open":
-                status = evaluate(_domain(row), met_on, today)
-                row["state"] = str(status)
-                if status != "open":
-                    row["settled_on"] = met_on
-            elif met_on is not None:
+            status = evaluate(_domain(row), met_on, today)
+            row["state"] = str(status)
+            if status != "open":
                 row["settled_on"] = met_on
         out.append(row)
     return out
