@@ -21,7 +21,7 @@ import asyncio
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 from sqlalchemy import select
@@ -49,12 +49,12 @@ from services.funds.usecases.ledger import (
 from services.funds.models import projects_view
 from services.funds.usecases.payments import unpayable_households
 from shared import divisions
-from shared.auth import Principal, Role, require
+from shared.auth import Principal, Role, Writer
 from shared.bulk import gc_paused
 from shared.errors import Problem, Unprocessable
 from shared.events import NewEvent
 from shared.money import Yuan, format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.fields import Name
 
 batches = router(tags=["ledger operations (资金下达 整合 拨付)"])
@@ -109,8 +109,8 @@ def _parse(raw: bytes) -> BatchIn:
               f"{POSTINGS_PER_BATCH_EVENT} postings each.",
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": BatchIn.model_json_schema()}}}})
-async def post_batch(request: Request, principal: Principal = Depends(require(Role.county_finance, write=True)),
-                     session=Depends(db_session)) -> dict[str, Any]:
+async def post_batch(request: Request, principal: Writer(Role.county_finance),
+                     session: Session) -> dict[str, Any]:
     with gc_paused():
         return await _post_batch(request, principal, session)
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.funds.usecases import corrections
-from shared.auth import Principal, Role, require
+from shared.auth import Role, Writer
 from shared.fields import FiscalYear, Name, Text
 from shared.money import Yuan
-from shared.web import db_session, router
+from shared.web import Session, router
 
 corrections_router = router(tags=["corrections (冲正 结余退回 结转结余)"])
 
@@ -40,9 +40,8 @@ def _answer(event: dict[str, Any]) -> dict[str, Any]:
     "(`reversal_not_allowed`), or when the money has moved on: the account it would come back from no longer holds "
     "it (`insufficient_funds`; balances never go negative).",
     responses={404: {"description": "no such posting of the caller's division"}})
-async def reverse(body: ReversalIn, request: Request, posting_id: str = Path(min_length=1, max_length=64),
-                  principal: Principal = Depends(require(*FINANCE, write=True)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+async def reverse(body: ReversalIn, request: Request, principal: Writer(*FINANCE), session: Session,
+                  posting_id: str = Path(min_length=1, max_length=64)) -> dict[str, Any]:
     event = await corrections.reverse(
         session, posting_id=posting_id, holder=principal.division, document_no=body.document_no,
         document_date=body.document_date, reason=body.reason, actor=principal.actor(),
@@ -68,8 +67,7 @@ class DecommitmentIn(BaseModel):
     description="Money committed to a project and not paid goes back to the county's integration pool (or the "
     "available money) it was committed from, keeping its channel and year. Refused beyond what remains committed.")
 async def decommit(body: DecommitmentIn, request: Request,
-                   principal: Principal = Depends(require(Role.county_finance, write=True)),
-                   session=Depends(db_session)) -> dict[str, Any]:
+                   principal: Writer(Role.county_finance), session: Session) -> dict[str, Any]:
     event = await corrections.decommit(
         session, county=principal.division, project_code=body.project_code, channel=body.channel,
         fiscal_year=body.fiscal_year, amount_fen=body.amount, target=body.to, plan=body.plan,
@@ -93,8 +91,7 @@ class YearCloseIn(BaseModel):
     "deadline (seed 004 L27).",
     responses={200: {"description": "the year was closed before: that close"}})
 async def close_year(body: YearCloseIn, request: Request,
-                     principal: Principal = Depends(require(*FINANCE, write=True)),
-                     session=Depends(db_session)) -> Any:
+                     principal: Writer(*FINANCE), session: Session) -> Any:
     result = await corrections.close_year(
         session, division=principal.division, fiscal_year=body.fiscal_year, document_no=body.document_no,
         document_date=body.document_date, actor=principal.actor(), posted_at=request.app.state.clock.now())

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import uuid6
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, WithJsonSchema
 from sqlalchemy import func, select
@@ -28,11 +28,11 @@ from services.funds.usecases.stranded import return_stranded as _return_stranded
 from services.funds.usecases.payments import check_payees
 from services.funds.models import accounts, postings, projects_view
 from shared import context, divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, Writer, ensure_jurisdiction
 from shared.divisions import DivisionCode
 from shared.errors import Problem, Unprocessable
 from shared.money import Yuan, format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.fields import FiscalYear, Name, Text
 from shared.web.group_commit import GroupCommit
 
@@ -141,9 +141,8 @@ def _posting(principal: Principal, body: Money, operation: str, source: AccountK
                  "agriculture-related channels); a province, city or county finance bureau books its own level's "
                  "special poverty funds. The channel's source level is checked (e.g. 省级 money only by a province).")
 async def appropriate(body: AppropriationIn, request: Request,
-                      principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                             Role.county_finance, write=True)),
-                      session=Depends(db_session)) -> dict[str, Any]:
+                      principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance),
+                      session: Session) -> dict[str, Any]:
     own = principal.division
     event = await post(session, _posting(
         principal, body, "appropriate", _key(own, body.channel, body.fiscal_year, "appropriation"),
@@ -177,9 +176,8 @@ def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] |
 @operations.post("/allocations", status_code=201, summary="Allocate (下达) to a lower division, with 文号",
                  description="From the caller's own division to a lower division under it, same channel and year.")
 async def allocate(body: AllocationIn, request: Request,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                          write=True)),
-                   session=Depends(db_session)) -> dict[str, Any]:
+                   principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance),
+                   session: Session) -> dict[str, Any]:
     ensure_jurisdiction(principal, body.to_division)
     extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body),
              **({"provincial_approval": True} if body.provincial_approval else {})}
@@ -197,8 +195,8 @@ async def allocate(body: AllocationIn, request: Request,
 @operations.post("/integrations", status_code=201, summary="Integrate a channel into the county pool (涉农资金整合)",
                  description="Every yuan in the pool keeps its source channel.")
 async def integrate(body: IntegrationIn, request: Request,
-                    principal: Principal = Depends(require(Role.county_finance, write=True)),
-                    session=Depends(db_session)) -> dict[str, Any]:
+                    principal: Writer(Role.county_finance),
+                    session: Session) -> dict[str, Any]:
     county = principal.division
     return await _post(request, session, principal, _posting(
         principal, body, "integrate", _key(county, body.channel, body.fiscal_year, "available"),
@@ -246,8 +244,8 @@ async def _check_management_fee(request: Request, session, county: str, body: Co
 
 @operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
 async def commit(body: CommitmentIn, request: Request,
-                 principal: Principal = Depends(require(Role.county_finance, write=True)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 principal: Writer(Role.county_finance),
+                 session: Session) -> dict[str, Any]:
     """Binds pool or available money to a project the projects service has put in the library with its publicity passed
     (the projects gate); the project-management fee is capped at 1% of the county's funds for the year; negative-
     list purposes are refused with the citation."""
@@ -270,7 +268,7 @@ async def commit(body: CommitmentIn, request: Request,
                  "refuses only itself. A retry sent while the first attempt commits waits and gets its response.",
                  openapi_extra={"x-group-commit": True})
 async def disburse(body: DisbursementIn, request: Request,
-                   principal: Principal = Depends(require(Role.county_finance, write=True))) -> Response:
+                   principal: Writer(Role.county_finance)) -> Response:
     county = principal.division
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
@@ -336,8 +334,8 @@ async def strand_commitment(request: Request, session, principal: Principal, cou
                  description="For a project that can no longer be carried out; the money must then go back to the "
                  "province through its original channel by the end of the next fiscal year (seed 004 L27).")
 async def strand(body: StrandingIn, request: Request,
-                 principal: Principal = Depends(require(Role.county_finance, write=True)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 principal: Writer(Role.county_finance),
+                 session: Session) -> dict[str, Any]:
     return await strand_commitment(request, session, principal, principal.division, body.project_code, body.channel,
                                    body.fiscal_year, body.document_date, body.reason, body.amount)
 
@@ -351,8 +349,8 @@ class ReturnIn(Money):
                  "(全额, rule funds.stranded.return, seed 004 L27): an amount other than all the stranded account "
                  "holds is refused with the rule's citation (`return_not_in_full`).")
 async def return_stranded(body: ReturnIn, request: Request,
-                          principal: Principal = Depends(require(Role.county_finance, write=True)),
-                          session=Depends(db_session)) -> dict[str, Any]:
+                          principal: Writer(Role.county_finance),
+                          session: Session) -> dict[str, Any]:
     county = principal.division
     province = county[:2] + "0" * 10
     return _answer(await _return_stranded(session, request.app.state.policy, _posting(
@@ -363,8 +361,8 @@ async def return_stranded(body: ReturnIn, request: Request,
 
 @operations.post("/reallocations", status_code=201, summary="Re-allocate returned money through its original channel")
 async def reallocate(body: AllocationIn, request: Request,
-                     principal: Principal = Depends(require(Role.province_finance, write=True)),
-                     session=Depends(db_session)) -> dict[str, Any]:
+                     principal: Writer(Role.province_finance),
+                     session: Session) -> dict[str, Any]:
     """A province re-allocates returned stranded money (滞留资金) to a lower division through its original channel and
     fiscal year; sets the receiver's deadlines like any allocation."""
     ensure_jurisdiction(principal, body.to_division)

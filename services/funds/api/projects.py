@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends
 from sqlalchemy import select
 
-from services.funds.api.reports import READERS
+from services.funds.api.reports import Readers
 from services.funds.models import projects_view
 from services.funds.usecases.figures import project_figures
-from shared.auth import Principal, ensure_jurisdiction
+from shared.auth import ensure_jurisdiction
 from shared.errors import NotFound
-from shared.web import db_session, router
+from shared.web import Session, router
 
 fundable = router(tags=["projects gate"])
 
@@ -25,7 +24,7 @@ fundable = router(tags=["projects gate"])
               "`remaining` (committed, unpaid) + `stranded` (滞留, still held) + `returned` (to the province); and "
               "`decommitted` (given back to the pool). Reversals (冲正) count as their original taken back.",
               responses={404: {"description": "the funds service has no event about this project"}})
-async def project(code: str, principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def project(code: str, principal: Readers, session: Session) -> dict[str, Any]:
     row = (await session.execute(select(projects_view).where(projects_view.c.code == code))).mappings().first()
     if row is None:
         raise NotFound(f"资金系统未收到项目{code}的入库信息 (no event about project {code} has reached the funds service)")

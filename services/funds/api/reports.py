@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 from sqlalchemy import func, select
@@ -18,18 +18,18 @@ from services.funds.usecases.figures import balances_as_of, spending_figures
 from services.funds.usecases.ledger import load_ledger
 from services.funds.models import accounts, deadlines, postings
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
+from shared.auth import Reader, Role, ensure_jurisdiction, query_scope
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.fields import BigId, FiscalYear
 from shared.witness import receipts
 
 reports = router(tags=["reports"])
 #: who reads the funds reports (auditors pass every read; see shared.auth.require)
-READERS = require(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
-                  Role.province_office, Role.city_office, Role.county_office)
+Readers = Reader(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
+                 Role.province_office, Role.city_office, Role.county_office)
 
 
 @reports.get("/deadlines", summary="Deadlines with days remaining or overdue",
@@ -37,10 +37,8 @@ READERS = require(Role.central_finance, Role.province_finance, Role.city_finance
                 "met when the money has gone on, missed once the due day has passed — as of the service's clock at "
                 "the moment of the read (right after `POST /dev/clock` too); the scheduler records the same "
                 "transitions as events.")
-async def list_deadlines(request: Request, division: DivisionCode | None = None,
-                         state: Literal["open", "met", "missed"] | None = None,
-                         principal: Principal = Depends(READERS),
-                         session=Depends(db_session)) -> dict[str, Any]:
+async def list_deadlines(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
+                         state: Literal["open", "met", "missed"] | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     rows = (await session.execute(query.order_by(deadlines.c.due.nulls_last(), deadlines.c.basis_seq))).mappings().all()
@@ -56,19 +54,16 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
                 "`own_appropriation` — a county's own funds —, balances `carried_forward` from last year) and by the "
                 "level it comes from (`received_by_origin`); then passed on, committed, de-committed, disbursed, "
                 "stranded, returned and carried out at the year-end close, with the share disbursed of received.")
-async def spending(request: Request, fiscal_year: FiscalYear, division: DivisionCode | None = None,
-                   principal: Principal = Depends(READERS),
-                   session=Depends(db_session)) -> dict[str, Any]:
+async def spending(request: Request, fiscal_year: FiscalYear, principal: Readers, session: Session,
+                   division: DivisionCode | None = None) -> dict[str, Any]:
     return await spending_figures(session, query_scope(principal, division), fiscal_year)
 
 
 @reports.get("/balances", summary="Balances by division, channel, year and kind (now, or as of an instant)")
-async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: FiscalYear | None = None,
-                   kind: str | None = None,
+async def balances(principal: Readers, session: Session, division: DivisionCode | None = None,
+                   channel: str | None = None, fiscal_year: FiscalYear | None = None, kind: str | None = None,
                    as_of: AwareDatetime | None = Query(None, description="an instant (ISO 8601 with offset): the balances "
-                                                       "then, from the postings recorded up to it"),
-                   principal: Principal = Depends(READERS),
-                   session=Depends(db_session)) -> dict[str, Any]:
+                                                       "then, from the postings recorded up to it")) -> dict[str, Any]:
     """Every account under the division with its balance in yuan (account id, holder division and role, channel, fiscal
     year, kind, reference); filter by channel, year and kind. With `as_of`: every account a posting recorded up to that
     instant touched, with its balance then (summed from those postings)."""
@@ -90,9 +85,9 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 @reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
-async def deadline_compliance_report(request: Request, division: DivisionCode | None = None,
-                                     fiscal_year: FiscalYear | None = None,
-                                     principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def deadline_compliance_report(request: Request, principal: Readers, session: Session,
+                                     division: DivisionCode | None = None,
+                                     fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     if fiscal_year is not None:
@@ -110,9 +105,8 @@ async def deadline_compliance_report(request: Request, division: DivisionCode | 
              description="Per account of stranded money: the project, how much was stranded and returned, what is still "
              "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
              "rule funds.stranded.return) with days remaining or overdue.")
-async def stranded_report(request: Request, division: DivisionCode | None = None,
-                          fiscal_year: FiscalYear | None = None,
-                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def stranded_report(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
+                          fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     today, policy = request.app.state.clock.today(), request.app.state.policy
     query = select(accounts).where(accounts.c.kind == "stranded", accounts.c.division.startswith(divisions.prefix(scope)))
@@ -150,12 +144,10 @@ async def stranded_report(request: Request, division: DivisionCode | None = None
              "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
              "Lists every posting the money came through, from the appropriation down, in ledger order.",
              responses={404: {"description": "no such payee, project or account"}})
-async def trace(payee: str | None = Query(None, min_length=2), project: str | None = Query(None, min_length=2),
-                account: BigId | None = None,
+async def trace(principal: Readers, session: Session, payee: str | None = Query(None, min_length=2),
+                project: str | None = Query(None, min_length=2), account: BigId | None = None,
                 as_of: AwareDatetime | None = Query(None, description="an instant: the trace from the postings recorded "
-                                                    "up to it"),
-                principal: Principal = Depends(READERS),
-                session=Depends(db_session)) -> dict[str, Any]:
+                                                    "up to it")) -> dict[str, Any]:
     given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}
     if len(given) != 1:
         raise Unprocessable("给出 payee、project、account 之一 (give exactly one of payee, project, account)",
@@ -185,8 +177,8 @@ async def trace(payee: str | None = Query(None, min_length=2), project: str | No
              "inclusion proof and a signed, co-signed checkpoint. Verify offline with `fupin verify-receipt`.",
              responses={200: {"content": {"application/json": {}}}, 404: {"description": "no such posting"},
                         503: {"description": "not yet in a signed checkpoint; retry after Retry-After"}})
-async def posting_receipt(request: Request, posting_id: str = Path(min_length=1, max_length=64),
-                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> Response:
+async def posting_receipt(request: Request, principal: Readers, session: Session,
+                          posting_id: str = Path(min_length=1, max_length=64)) -> Response:
     row = (await session.execute(
         select(postings.c.event_seq, accounts.c.division).select_from(postings.join(
             accounts, accounts.c.id == postings.c.to_account)).where(postings.c.id == posting_id))).first() \
