@@ -514,8 +514,9 @@ async def load_ledger(session: AsyncSession, as_of: datetime | None = None) -> L
     and within an event (a batch's) by posting id, which is in line order. ``as_of``: only the
     postings whose events were recorded at or before that instant."""
     source, target = accounts.alias("source"), accounts.alias("target")
-    query = (select(postings, *(source.c[c].label(f"f_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")),
-                    *(target.c[c].label(f"t_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")))
+    columns = ("division", "role", "channel", "fiscal_year", "kind", "reference")
+    query = (select(postings, *(source.c[c].label(f"f_{c}") for c in columns),
+                    *(target.c[c].label(f"t_{c}") for c in columns))
              .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account))
     if as_of is not None:
         query = query.where(postings.c.event_seq.in_(select(events.c.seq).where(events.c.time <= as_of)))
