@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
+from services.funds.api import exports
 from services.funds.usecases.deadlines import as_of as deadlines_as_of, view
 from services.funds.usecases.accounts import account_key, account_view
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
@@ -23,6 +24,7 @@ from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
 from shared.web import Session, router
+from shared.web.export import exportable
 from shared.fields import BigId, FiscalYear
 from shared.witness import receipts
 
@@ -37,6 +39,7 @@ Readers = Reader(Role.central_finance, Role.province_finance, Role.city_finance,
                 "met when the money has gone on, missed once the due day has passed — as of the service's clock at "
                 "the moment of the read (right after `POST /dev/clock` too); the scheduler records the same "
                 "transitions as events.")
+@exportable(exports.DEADLINES)
 async def list_deadlines(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
                          state: Literal["open", "met", "missed"] | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
@@ -54,12 +57,14 @@ async def list_deadlines(request: Request, principal: Readers, session: Session,
                 "`own_appropriation` — a county's own funds —, balances `carried_forward` from last year) and by the "
                 "level it comes from (`received_by_origin`); then passed on, committed, de-committed, disbursed, "
                 "stranded, returned and carried out at the year-end close, with the share disbursed of received.")
+@exportable(exports.SPENDING)
 async def spending(request: Request, fiscal_year: FiscalYear, principal: Readers, session: Session,
                    division: DivisionCode | None = None) -> dict[str, Any]:
     return await spending_figures(session, query_scope(principal, division), fiscal_year)
 
 
 @reports.get("/balances", summary="Balances by division, channel, year and kind (now, or as of an instant)")
+@exportable(exports.BALANCES)
 async def balances(principal: Readers, session: Session, division: DivisionCode | None = None,
                    channel: str | None = None, fiscal_year: FiscalYear | None = None, kind: str | None = None,
                    as_of: AwareDatetime | None = Query(None, description="an instant (ISO 8601 with offset): the balances "
@@ -105,6 +110,7 @@ async def deadline_compliance_report(request: Request, principal: Readers, sessi
              description="Per account of stranded money: the project, how much was stranded and returned, what is still "
              "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
              "rule funds.stranded.return) with days remaining or overdue.")
+@exportable(exports.STRANDED)
 async def stranded_report(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
                           fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
@@ -144,6 +150,7 @@ async def stranded_report(request: Request, principal: Readers, session: Session
              "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
              "Lists every posting the money came through, from the appropriation down, in ledger order.",
              responses={404: {"description": "no such payee, project or account"}})
+@exportable(exports.TRACE)
 async def trace(principal: Readers, session: Session, payee: str | None = Query(None, min_length=2),
                 project: str | None = Query(None, min_length=2), account: BigId | None = None,
                 as_of: AwareDatetime | None = Query(None, description="an instant: the trace from the postings recorded "
