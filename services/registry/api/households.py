@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
+from services.registry.api import exports
 from services.registry.domain import workflow
 from services.registry.usecases import households as usecase
 from services.registry.usecases.households import (
@@ -31,6 +32,7 @@ from shared.auth import Principal, Role, require
 from shared.divisions import DivisionCode
 from shared.fields import Year
 from shared.web import PageParams, db_session, page_params, router
+from shared.web.export import exportable
 
 __all__ = ["CAUSES", "OFFICES", "DecisionIn", "Helper", "IncomeIn", "Member", "MemberLeaves", "NoticeIn", "ProposeIn",
            "household_view", "households"]
@@ -127,6 +129,7 @@ async def record_income(body: IncomeIn, request: Request, household_id: Annotate
 @households.get("/households", summary="Search households in your jurisdiction",
                 description="By division, status, main cause, registration year, household number, or a member's "
                 "name or ID number; cursor-paginated.")
+@exportable(exports.HOUSEHOLDS)
 async def search(
     division: DivisionCode | None = None, status: str | None = None, cause: str | None = None,
     year: Annotated[Year | None, Query(description="registration year")] = None, number: str | None = None,
