@@ -225,3 +225,121 @@ async def test_audit_agrees_after_reversals_and_decommitments(funds):
     await _ok(f, f"/postings/{paid['id']}/reversal", JINGHE, document_no="精财冲〔2017〕4号", reason="收款人错误")
     assert committed["amount"] == "600.00"
     await _audit_agrees(f)
+
+
+# ------------------------------------------------------------------------------------------------
+# rules read, not just stored: each firing cites its rule
+# ------------------------------------------------------------------------------------------------
+
+SHANXI, LVLIANG = "140000000000", "142300000000"
+
+
+async def test_stranded_money_is_returned_in_full(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
+    await _ok(f, "/commitments", JINGHE, amount="600.00", project_code="P-1", source="available")
+    await _ok(f, "/strandings", JINGHE, project_code="P-1", channel="central_special", fiscal_year=2017,
+              reason="项目无法实施")
+    before = await f.db("SELECT count(*) AS n FROM events")
+    part = await f.post("/returns", JINGHE, project_code="P-1", amount="100.00", document_no="精财返〔2017〕1号")
+    assert part.status_code == 422, part.text
+    problem = part.json()
+    assert problem["code"] == "return_not_in_full" and problem["rule"] == "funds.stranded.return"
+    assert problem["citation"] == "DOMAIN.md §4" and problem["held"] == "600.00"
+    assert await f.db("SELECT count(*) AS n FROM events") == before
+    whole = await _ok(f, "/returns", JINGHE, project_code="P-1", amount="600.00", document_no="精财返〔2017〕1号")
+    assert whole["in_full"] is True and whole["to"]["division"] == XINJIANG
+    project = (await f.client.get("/projects/P-1", headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    assert (project["committed"], project["returned"], project["stranded"], project["remaining"]) == (
+        "600.00", "600.00", "0.00", "0.00")
+
+
+async def test_money_not_reaching_households_in_time_is_stranded_by_the_scheduler(funds):
+    from services.funds.usecases.deadlines import DeadlineScheduler
+    from shared.db import make_engine, make_sessionmaker
+    from shared.policy import load_policy
+
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
+    await _ok(f, "/commitments", JINGHE, amount="600.00", project_code="P-1", source="available")
+    await _ok(f, "/disbursements", JINGHE, amount="250.00", project_code="P-1", payee={"kind": "contractor", "name": "公司"})
+    engine = make_engine(f.settings.sqlalchemy_url, pool_size=1)
+    scheduler = DeadlineScheduler(make_sessionmaker(engine, "funds", f.clock), f.clock, 1, load_policy())
+    try:
+        f.clock.advance(days=364)
+        assert await scheduler.strand_tick() == []  # 364 days: still in time
+        f.clock.advance(days=1)
+        [event] = await scheduler.strand_tick()
+        assert await scheduler.strand_tick() == []  # once
+    finally:
+        await engine.dispose()
+    data = event["data"]
+    assert (event["type"], data["amount"], data["project_code"]) == ("funds.stranding.posted", "350.00", "P-1")
+    assert data["rule_id"] == "funds.stranded.not_reaching_households" and data["citation"] == "DOMAIN.md §4"
+    assert "365" in data["reason"] and event["actor"]["sub"] == "system"
+    project = (await f.client.get("/projects/P-1", headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    assert (project["paid"], project["remaining"], project["stranded"]) == ("250.00", "0.00", "350.00")
+    await f.zero_sum_and_no_negative()
+
+
+async def test_a_deadline_read_right_after_a_clock_move_answers_as_of_that_clock(funds):
+    f = funds
+    await _ok(f, "/appropriations", "000000000000", amount="1000.00", document_no="财农〔2017〕8号")
+    received = await _ok(f, "/allocations", "000000000000", amount="1000.00", to_division=XINJIANG,
+                         document_no="财农〔2017〕10号")
+    [onward] = [d for d in received["deadlines"] if d["kind"] == "onward_allocation"]
+    assert (onward["due"], onward["state"]) == ("2017-03-31", "open")
+    move = await f.client.post("/dev/clock", json={"set": "2017-04-02T02:00:00+00:00"},
+                               headers={**bearer(f.settings, "admin"), "Idempotency-Key": "clock-1"})
+    assert move.status_code == 200, move.text
+    listed = (await f.client.get("/deadlines", params={"division": XINJIANG},
+                                 headers=bearer(f.settings, "province_finance", XINJIANG))).json()
+    [now] = [d for d in listed["items"] if d["id"] == onward["id"]]
+    assert (listed["as_of"], now["state"], now["days_overdue"], now["days_remaining"]) == ("2017-04-02", "missed", 2, None)
+    assert now["recorded_state"] == "open"  # what the scheduler has recorded so far (its events), shown beside it
+    missed = (await f.client.get("/deadlines", params={"division": XINJIANG, "state": "missed"},
+                                 headers=bearer(f.settings, "province_finance", XINJIANG))).json()
+    assert [d["id"] for d in missed["items"]] == [onward["id"]]
+
+
+async def test_a_province_must_pass_on_its_own_funds(funds):
+    f = funds
+    own = await _ok(f, "/appropriations", XINJIANG, channel="provincial_special", amount="500.00",
+                    document_no="新财预〔2017〕2号", budget_approved_on="2017-01-15")
+    [deadline] = own["deadlines"]
+    assert (deadline["kind"], deadline["receiver"], deadline["due"]) == ("onward_allocation", XINJIANG, "2017-03-16")
+    assert deadline["rule_id"] == "funds.deadline.provincial_onward" and "预算法" in deadline["citation"]
+    await _ok(f, "/allocations", XINJIANG, channel="provincial_special", amount="500.00", to_division=BOZHOU,
+              document_no="新财农〔2017〕31号", budget_approved_on="2017-01-15")
+    listed = (await f.client.get("/deadlines", params={"division": XINJIANG},
+                                 headers=bearer(f.settings, "province_finance", XINJIANG))).json()
+    [mine] = [d for d in listed["items"] if d["id"] == deadline["id"]]
+    assert (mine["state"], mine["settled_on"]) == ("met", "2017-03-01")
+
+
+async def test_usage_plan_deadline_on_a_county_receiving_provincial_allocation(funds):
+    f = funds
+    await _ok(f, "/appropriations", "000000000000", amount="1000.00", document_no="财农〔2017〕8号")
+    await _ok(f, "/allocations", "000000000000", amount="1000.00", to_division=XINJIANG, document_no="财农〔2017〕10号")
+    received = await _ok(f, "/allocations", XINJIANG, amount="1000.00", to_division=JINGHE,  # 切块到县
+                         document_no="新财农〔2017〕21号")
+    [plan] = [d for d in received["deadlines"] if d["kind"] == "usage_plan"]
+    assert (plan["due"], plan["rule_id"]) == ("2017-03-29", "funds.deadline.usage_plan") and plan["citation"]
+
+
+async def test_shanxi_2014_exempts_projects_needing_provincial_approval(funds):
+    f = funds
+    money = dict(fiscal_year=2014, document_date="2014-03-01")
+    await _ok(f, "/appropriations", "000000000000", amount="1000.00", document_no="财农〔2014〕8号", **money)
+    normal = await _ok(f, "/allocations", "000000000000", amount="600.00", to_division=SHANXI,
+                       document_no="财农〔2014〕10号", **money)
+    [due] = [d for d in normal["deadlines"] if d["kind"] == "onward_allocation"]
+    assert (due["due"], due["citation"], due["exempt"]) == ("2014-05-01", "seed 004 L27", None)
+    exempt = await _ok(f, "/allocations", "000000000000", amount="400.00", to_division=SHANXI,
+                       document_no="财农〔2014〕11号", provincial_approval=True, **money)
+    [free] = [d for d in exempt["deadlines"] if d["kind"] == "onward_allocation"]
+    assert (free["due"], free["exempt"], free["citation"], free["rule_id"]) == (
+        None, "少量须省级审批的项目", "seed 004 L27", "funds.deadline.central_onward")
+    assert exempt["provincial_approval"] is True
