@@ -43,11 +43,17 @@ SPENDING = Export("支出进度", rows=whole, columns=(
     Column("division", "区划代码"),
     Column("fiscal_year", "年度", "int"),
     Column("received", "收到资金（元）", "yuan"),
+    Column("received_by_source.allocated", "其中：上级下达（元）", "yuan"),
+    Column("received_by_source.reallocated", "其中：收回资金调剂（元）", "yuan"),
+    Column("received_by_source.own_appropriation", "其中：本级财政安排（元）", "yuan"),
+    Column("received_by_source.carried_forward", "其中：上年结转（元）", "yuan"),
     Column("passed_on", "下拨（元）", "yuan"),
     Column("committed", "安排到项目（元）", "yuan"),
     Column("disbursed", "已拨付（元）", "yuan"),
     Column("stranded", "滞留（元）", "yuan"),
     Column("returned", "收回（元）", "yuan"),
+    Column("decommitted", "项目结余退回（元）", "yuan"),
+    Column("carried_out", "结转下年（元）", "yuan"),
     Column("disbursed_percent", "支出进度（%）", "percent"),
 ))
 
