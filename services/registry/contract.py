@@ -58,6 +58,7 @@ from services.registry.domain.workflow import (
     ON_ROLL as ON_ROLL,
     STATUS_LABELS as STATUS_LABELS,
 )
+from services.registry.domain.codes import STATUS as HOUSEHOLD_STATUS  # noqa: E402 (catalogues of other services)
 
 # the readers of the files counties have (CSV in UTF-8, GBK or GB18030; .xls; .xlsx): the console
 # reads disbursement-batch spreadsheets with them

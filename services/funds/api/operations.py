@@ -22,6 +22,7 @@ from services.funds.domain import (
     management_fee_ok,
     purpose_schema,
 )
+from services.funds.domain.code_lists import PAYEE_KIND
 from services.funds.usecases.ledger import Entry, Grouped, post, post_each
 from services.funds.usecases.deadlines import set_for_receipt, view
 from services.funds.models import accounts, postings, projects_view
@@ -87,7 +88,7 @@ class CommitmentIn(Money):
     plan: str | None = Field(None, description="the integration plan, when committing pool money")
 
 
-PayeeKind = Literal["enterprise", "cooperative", "household", "contractor"]
+PayeeKind = Literal[PAYEE_KIND.codes]  # type: ignore[valid-type]
 
 
 class Payee(BaseModel):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from services.funds.usecases.deadlines import view
 from services.funds.usecases.accounts import account_key, account_view
+from services.funds.domain.code_lists import label
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
 from services.funds.usecases.ledger import load_ledger
 from services.funds.models import accounts, deadlines, postings
@@ -179,7 +180,9 @@ async def trace(payee: str | None = Query(None, min_length=2), project: str | No
     targets = frozenset(account_key(row) for row in rows)
     steps = (await load_ledger(session)).trace(targets)
     return {what: value, "accounts": [account_view(row) for row in rows],
-            "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}
+            "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen),
+                          "operation_label": label("operation", p.operation),
+                          "purpose_label": p.purpose and label("purpose", p.purpose)} for p in steps]}
 
 
 @reports.get("/postings/{posting_id}/receipt", response_class=Response,
