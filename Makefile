@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run lint test bench clean
 
 install: $(STAMP)
 
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/fupin dev up --demo
 
-## test: the whole suite, on real PostgreSQL and the real (embedded) broker
-test: install
+## lint: ruff (pyflakes, pycodestyle, bugbear) and mypy (shared/ and every domain/); configured in pyproject.toml
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## test: lint, then the whole suite, on real PostgreSQL and the real (embedded) broker
+test: lint
 	$(BIN)/python -m pytest -q
 
 ## bench: the benchmarks (figures go to bench/RESULTS.md by hand)

@@ -45,7 +45,7 @@ from services.audit.export import FORMAT, MANIFEST, iter_lines, loads
 from services.audit.run import replay_export
 from services.audit.sources import ExportSource
 from services.funds.contract import EVENT_TYPES
-from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from services.registry.usecases.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from shared.events.chain import GENESIS, canonical_json
 from shared.events.merkle import border_root, event_leaf, extend
 from shared.events.note import Checkpoint, Signer, sign_note
@@ -318,7 +318,8 @@ def main() -> None:
     print("| measure | rate | notes |\n|---|---:|---|")
     for label, rate, note in rows:
         print(f"| {label} | {rate:,.0f} events/s | {note} |")
-    print(f"| checks | chains ok = {ok}, checkpoints matched = {matched} | ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
+    print(f"| checks | chains ok = {ok}, checkpoints matched = {matched} | "
+          f"ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
           f"{len(registry.households):,} households |")
 
 

@@ -41,7 +41,7 @@ from harness import ServiceProcess, machine, postgres_server
 from services.projects.handlers import CONSUMES as PROJECTS_CONSUMES
 from services.registry.domain.workflow import DECISIONS
 from services.registry.handlers import CONSUMES as REGISTRY_CONSUMES
-from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from services.registry.usecases.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from shared.bulk import uuid7s
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, make_sessionmaker, migrate

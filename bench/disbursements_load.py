@@ -34,6 +34,7 @@ import multiprocessing as mp
 import os
 import secrets
 import time
+import uuid
 from datetime import date, datetime, timezone
 
 import asyncpg
@@ -50,6 +51,23 @@ from shared.money import format_fen
 CENTRAL, XINJIANG, BOZHOU, JINGHE = "000000000000", "650000000000", "652700000000", "652722000000"
 ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city_finance", JINGHE: "county_finance"}
 CHANNEL = "central_special"
+
+#: distinct household payees the single disbursements cycle over
+HOUSEHOLDS = 50_000
+
+
+def household_id(h: int) -> str:
+    """The registry id of synthetic household ``h`` (a UUID, as the registry's are)."""
+    return str(uuid.UUID(int=(0x652722 << 64) | h))
+
+
+async def register_households(conn: asyncpg.Connection, count: int) -> None:
+    """Households 0 … count-1 as registered (建档立卡) households of 精河县 in the funds service's read
+    model of the registry's events, written directly (the funds service pays no one else)."""
+    await conn.execute("INSERT INTO registry_households (id, division, status) SELECT * FROM unnest($1::uuid[], "
+                       "$2::text[], $3::text[]) ON CONFLICT DO NOTHING", [household_id(h) for h in range(count)],
+                       [JINGHE] * count, ["registered"] * count)
+
 
 
 async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
@@ -89,6 +107,7 @@ class Office:
         await conn.executemany(
             "INSERT INTO projects_view (code, division, in_library, publicity_passed, cancelled, last_event) "
             "VALUES ($1, $2, true, true, false, 'bench')", [(code, JINGHE) for code in projects])
+        await register_households(conn, HOUSEHOLDS)
         for code in projects:
             await self.post("/commitments", JINGHE, amount=format_fen(per_account_fen), project_code=code,
                             source="available", document_no="精财农〔2026〕3号")
@@ -99,11 +118,11 @@ class Office:
 # -- the load processes ---------------------------------------------------------------------------
 
 def request_body(project: str, year: int, today: date, n: int) -> bytes:
-    h = n % 50_000
+    h = n % HOUSEHOLDS
     return json.dumps({
         "channel": CHANNEL, "fiscal_year": year, "document_date": today.isoformat(), "amount": "12.34",
         "document_no": "精财拨〔2026〕单笔", "project_code": project, "line_ref": f"S-{n:08d}",
-        "payee": {"kind": "household", "name": f"户{h:06d}", "household_id": f"H652722{h:08d}"}},
+        "payee": {"kind": "household", "name": f"户{h:06d}", "household_id": household_id(h)}},
         ensure_ascii=False).encode()
 
 

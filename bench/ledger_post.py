@@ -51,6 +51,7 @@ import pstats
 import random
 import secrets
 import time
+import uuid
 from datetime import date, datetime, timezone
 
 import asyncpg
@@ -76,6 +77,19 @@ SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 POSTING_COLUMNS = ("id", "event_seq", "operation", "from_account", "to_account", "amount_fen", "document_no",
                    "document_date", "purpose", "reference", "line_ref", "actor", "posted_at")
 
+def household_id(h: int) -> str:
+    """The registry id of synthetic household ``h`` (a UUID, as the registry's are)."""
+    return str(uuid.UUID(int=(0x652722 << 64) | h))
+
+
+async def register_households(conn: asyncpg.Connection, count: int) -> None:
+    """Households 0 … count-1 as registered (建档立卡) households of 精河县 in the funds service's read
+    model of the registry's events, written directly (the funds service pays no one else)."""
+    await conn.execute("INSERT INTO registry_households (id, division, status) SELECT * FROM unnest($1::uuid[], "
+                       "$2::text[], $3::text[]) ON CONFLICT DO NOTHING", [household_id(h) for h in range(count)],
+                       [JINGHE] * count, ["registered"] * count)
+
+
 
 class Lines:
     """Synthetic disbursement lines: household payees (cycling over a pool), amounts in fen."""
@@ -88,7 +102,7 @@ class Lines:
         return {"line_ref": f"{prefix}-{i:07d}", "project_code": PROJECT, "channel": CHANNEL,
                 "fiscal_year": 0,  # filled in by the caller
                 "payee": {"kind": "household", "name": f"{SURNAMES[h % len(SURNAMES)]}户{h:06d}",
-                          "household_id": f"H652722{h:08d}"},
+                          "household_id": household_id(h)},
                 "amount_fen": self.rng.randrange(10_000, 500_000)}  # 100.00 – 5,000.00 yuan
 
 
@@ -119,6 +133,7 @@ class Bench:
             await self.post("/allocations", source, amount=amount, to_division=target, document_no=doc)
         await conn.execute("INSERT INTO projects_view (code, division, in_library, publicity_passed, cancelled, last_event) "
                            f"VALUES ('{PROJECT}', '{JINGHE}', true, true, false, 'bench')")
+        await register_households(conn, self.args.payees)
         await self.post("/commitments", JINGHE, amount=amount, project_code=PROJECT, source="available",
                         document_no="精财农〔2026〕3号")
 
@@ -270,7 +285,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
             needed = sum(line["amount_fen"] for line in lines + singles)
             amount_fen = needed * 2
             await bench.setup(conn, format_fen(amount_fen))
-            print(f"setup done: {format_fen(amount_fen)} yuan appropriated, allocated down to {JINGHE} and committed to {PROJECT}")
+            print(f"setup done: {format_fen(amount_fen)} yuan appropriated, "
+                  f"allocated down to {JINGHE} and committed to {PROJECT}")
 
             from_account = await conn.fetchval("SELECT id FROM accounts WHERE kind = 'committed' AND reference = $1", PROJECT)
             first_account = await conn.fetchval("SELECT max(id) FROM accounts") + 1

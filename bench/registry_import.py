@@ -1,4 +1,4 @@
-"""Benchmark of the registry's bulk import (``services.registry.imports.run_import``) and of the
+"""Benchmark of the registry's bulk import (``services.registry.usecases.imports.run_import``) and of the
 ID-number lookup at one million persons, on real PostgreSQL.
 
 What is measured, in one run against one server and one fresh, migrated ``registry`` database:
@@ -52,7 +52,7 @@ import httpx
 
 from deploy.embedded import free_port
 from harness import machine, percentiles, postgres_server
-from services.registry.imports import run_import
+from services.registry.usecases.imports import run_import
 from shared.bulk import uuid7s
 from shared.auth import issue_token
 from shared.clock import SystemClock
@@ -64,7 +64,8 @@ COUNTY = "652722"
 TOWNSHIPS, VILLAGES_PER_TOWNSHIP = 8, 25  # 200 villages
 HEADER = ["户编号", "行政区划代码", "姓名", "证件号码", "与户主关系", "民族", "文化程度", "在校生状况",
           "健康状况", "劳动技能", "贫困户属性", "主要致贫原因", "识别年度", "脱贫年度", "人均纯收入"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰红梅建国志文福海山林春花荣德"
 RELATIONS = ("配偶", "子女", "子女", "父母", "孙子女", "兄弟姐妹")
 CAUSES = ("因病", "因残", "因学", "因灾", "缺土地", "缺水", "缺技术", "缺劳力", "缺资金", "交通条件落后",

@@ -96,7 +96,7 @@ async def _outside(ctx: Context, stack: AsyncExitStack, files: list[Path], keys:
     except NoteError as exc:
         raise typer.BadParameter(f"--key: {exc}") from None
     if not verifiers:
-        for service, client in (await ctx.clients(stack)).items():
+        for client in (await ctx.clients(stack)).values():
             response = await client.get("/.well-known/fupin-keys")
             response.raise_for_status()
             verifiers += [Verifier.from_key_string(k) for k in response.json()["log"]]

@@ -127,7 +127,7 @@ def registry_import(
     data_dir: Path = DATA_DIR,
 ) -> None:
     """Import households and persons; all or nothing: exit 1 listing the bad rows (first 50 + total)."""
-    from services.registry.imports import cli_import
+    from deploy.registry_import import cli_import
 
     raise typer.Exit(cli_import(_settings("registry", data_dir), file, division=division, sub=sub))
 

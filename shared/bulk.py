@@ -40,7 +40,7 @@ class _Uuid7:
             base, counter = (self.stamp << 80) | (0x7 << 76) | (0b10 << 62), self.counter
             self.counter += n
             bits = self.random.getrandbits
-        out = []
+        out: list[str] = []
         append_ = out.append
         for c in range(counter, counter + n):
             h = f"{base | ((c >> 20) << 64) | ((c & 0xFFFFF) << 42) | bits(42):032x}"

@@ -134,12 +134,24 @@ class Settings(BaseSettings):
     def database_name(self) -> str:
         return self.database or f"{self.database_prefix}_{self.service}"
 
+    @property
+    def database_server(self) -> str:
+        """``database_url``, for whatever connects (RuntimeError naming the variable when unset)."""
+        if not self.database_url:
+            raise RuntimeError("FUPIN_DATABASE_URL is not set (the runner sets it for embedded PostgreSQL)")
+        return self.database_url
+
+    @property
+    def broker(self) -> str:
+        """``kafka_bootstrap``, for whatever talks to the broker (RuntimeError naming the variable when unset)."""
+        if not self.kafka_bootstrap:
+            raise RuntimeError("FUPIN_KAFKA_BOOTSTRAP is not set (the runner sets it for the embedded broker)")
+        return self.kafka_bootstrap
+
     @cached_property
     def sqlalchemy_url(self) -> str:
         """The asyncpg URL of this service's own database."""
-        if not self.database_url:
-            raise RuntimeError("FUPIN_DATABASE_URL is not set (the runner sets it for embedded PostgreSQL)")
-        return database_url_for(self.database_url, self.database_name)
+        return database_url_for(self.database_server, self.database_name)
 
     @property
     def topic(self) -> str:

@@ -181,7 +181,7 @@ async def migrate(engine: AsyncEngine, service: str, revision: str = "head") -> 
 
 async def prepare_database(settings: Settings) -> None:
     """Create the service's database if missing and migrate it to head (runner, compose, tests)."""
-    await ensure_database(settings.database_url, settings.database_name)
+    await ensure_database(settings.database_server, settings.database_name)
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     try:
         await migrate(engine, settings.service)

@@ -63,7 +63,7 @@ class Unprocessable(Problem):
 
     status, title, slug = 422, "Unprocessable request", "validation"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, str]] | None = None, **extensions: Any):
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None, **extensions: Any):
         if errors is not None:
             extensions["errors"] = errors
         super().__init__(detail, **extensions)

@@ -68,4 +68,5 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_
 Name = Annotated[Text, AfterValidator(_one_line)]
 """A required name or title on one line: a person, a household head, a project, an announcement."""
 
-__all__ = ["BIGINT_MAX", "INT32_MAX", "BigId", "FiscalYear", "Int32", "Name", "Seq", "Text", "Year", "is_visible", "visible_length"]
+__all__ = ["BIGINT_MAX", "INT32_MAX", "BigId", "FiscalYear", "Int32", "Name", "Seq", "Text", "Year", "is_visible",
+           "visible_length"]

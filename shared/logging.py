@@ -29,7 +29,7 @@ def _mask_personal_numbers(_logger, _name, event_dict):
 
 def configure(level: str = "INFO", json: bool = True) -> None:
     renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
-    shared_processors = [
+    shared_processors: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

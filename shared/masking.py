@@ -71,7 +71,9 @@ def _groups(text: str) -> list[_Group]:
             value.append(str(unicodedata.decimal(text[i])))
             i += 1
         if _is_check_x(text, i, after_digits=bool(value)):  # an ID's X, also after a separator
-            value.append(_digit(text[i]))
+            check = _digit(text[i])
+            assert check is not None  # _is_check_x saw an X
+            value.append(check)
             i += 1
         if not value:
             i += 1

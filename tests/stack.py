@@ -13,6 +13,7 @@ Topics have ``FUPIN_TEST_PARTITIONS`` partitions (default 1; CI runs the e2e tes
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import os
 import uuid
@@ -95,8 +96,8 @@ class ServiceStack:
                 servers.append((server, task))
                 stack.apps[service] = app
                 stack.clients[service] = httpx.AsyncClient(base_url=urls[f"{service}_url"], timeout=120)
-            for (server, task), service in zip(servers, SERVICES):
-                await wait_until(lambda: _started(server, task), 30, every=0.05)
+            for server, task in servers:
+                await wait_until(functools.partial(_started, server, task), 30, every=0.05)
             yield stack
         finally:
             for client in stack.clients.values():

@@ -10,6 +10,8 @@ the funds service has taken in the projects' library events from the broker.
 
 from __future__ import annotations
 
+import functools
+
 from deploy.demo.base import COUNTY, Demo, check, wait_for
 from shared.divisions import Level, level
 
@@ -62,6 +64,11 @@ async def _known(money: Money, code: str) -> bool:
     return response.status_code == 200 and response.json()["in_library"]
 
 
+async def _payable(money: Money, household: str) -> bool:
+    response = await money.client.get(f"/payee-households/{household}", headers=money.demo.headers("county_finance", COUNTY))
+    return response.status_code == 200 and response.json()["payable"]
+
+
 async def _elsewhere(money: Money, day: str) -> None:
     for sender, receiver, channel, amount, on in ELSEWHERE:
         if on == day:
@@ -112,7 +119,7 @@ async def funds_to_projects(demo: Demo) -> str:
     money, codes = Money(demo), demo.state["projects"]
     await demo.at("2018-04-04T10:00:00+08:00")
     for name in ("goji", "water", "solar", "training", "road"):
-        await wait_for(f"project {codes[name]} in the funds service's library", lambda: _known(money, codes[name]),
+        await wait_for(f"project {codes[name]} in the funds service's library", functools.partial(_known, money, codes[name]),
                        timeout=120)
     for name, channel, amount, source in (("goji", "central_special", "1200000.00", "pool"),
                                           ("solar", "central_special", "800000.00", "pool"),
@@ -126,6 +133,9 @@ async def funds_to_projects(demo: Demo) -> str:
                      document_date="2018-04-04")
     await demo.at("2018-04-10T10:00:00+08:00")
     households = await _households(demo, 3)
+    for household in households:  # the funds service pays registered households only: its read model has them
+        await wait_for(f"household {household} payable by the funds service", functools.partial(_payable, money, household),
+                       timeout=120)
     lines = [{"line_ref": f"精财拨〔2018〕30号-{i + 1}", "project_code": codes["goji"], "channel": "central_special",
               "fiscal_year": YEAR, "payee": {"kind": "household", "name": f"枸杞种植户{i + 1}", "household_id": h},
               "amount": "3000.00", "purpose": "industry_development"} for i, h in enumerate(households)]
@@ -143,7 +153,8 @@ async def funds_to_projects(demo: Demo) -> str:
         "count": len(lines), "total": f"{total // 100}.{total % 100:02d}", "lines": lines},
         headers=demo.headers("county_finance", COUNTY, key="demo-funds-batch-30")))
     demo.state["paid_households"] = households
-    return f"commitments to {len(codes)} projects; batch 精财拨〔2018〕30号: {batch['posted']} lines, {batch['posted_total']} yuan"
+    return (f"commitments to {len(codes)} projects; "
+            f"batch 精财拨〔2018〕30号: {batch['posted']} lines, {batch['posted_total']} yuan")
 
 
 async def _households(demo: Demo, count: int) -> list[str]:
@@ -176,4 +187,5 @@ async def road_cancelled_stranded_and_back(demo: Demo) -> str:
                      to_division=COUNTY, document_no="新财农〔2018〕60号", document_date="2018-04-13")
     notice = await money.post("/results-notices", COUNTY, "results-notice", fiscal_year=YEAR, period_start="2018-04-14",
                               period_end="2018-04-24", hotline_local="0909-5322222")
-    return f"road {road} cancelled → 600000.00 stranded → returned → re-allocated; results announcement {notice['announcement_id']}"
+    return (f"road {road} cancelled → 600000.00 stranded → returned → re-allocated; "
+            f"results announcement {notice['announcement_id']}")

@@ -217,7 +217,8 @@ async def projects_implementation(demo: Demo) -> str:
     operator = {"name": "永集湖村股份经济合作社", "kind": "village_collective", "responsibility": "保值增值"}
     assets = {
         "goji": [{"name": "永集湖村枸杞种植基地及滴灌设施", "kind": "productive", "owner": "village_collective",
-                  "book_value": "1150000.00", "operator": {**operator, "name": "精河县枸杞种植专业合作社", "kind": "cooperative"}}],
+                  "book_value": "1150000.00", "operator": {**operator, "name": "精河县枸杞种植专业合作社",
+                                                           "kind": "cooperative"}}],
         "water": [{"name": "乌兰旦达盖村供水管网及蓄水池", "kind": "public_good", "owner": "village_collective",
                    "book_value": "440000.00", "operator": {**operator, "name": "乌兰旦达盖村村民委员会"}}],
     }

@@ -13,14 +13,16 @@ from datetime import date, timedelta
 
 from services.registry.domain.codes import Cause
 from services.registry.domain.jinghe_shape import jinghe_households
-from services.registry.reference import JINGHE_CSV
+from services.registry.usecases.reference import JINGHE_CSV
 from shared.idcard import make_id
 
 from deploy.demo.base import COUNTY, Demo, check
 
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
+SURNAMES = ("王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+            "余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文")
 GIVEN = "明华强伟芳娟敏静丽军杰涛勇艳超霞平刚桂英秀兰玉珍凤洁梅琳"
-HEADER = ["户编号", "行政区划代码", "姓名", "证件号码", "与户主关系", "劳动技能", "贫困户属性", "主要致贫原因", "识别年度", "脱贫年度"]
+HEADER = ["户编号", "行政区划代码", "姓名", "证件号码", "与户主关系", "劳动技能", "贫困户属性", "主要致贫原因", "识别年度",
+          "脱贫年度"]
 
 
 def jinghe_registry_csv() -> bytes:
@@ -50,7 +52,8 @@ def jinghe_registry_csv() -> bytes:
             born = (date(1945, 1, 1) + timedelta(days=serial * 4)) if k < 2 else (date(1996, 1, 1) + timedelta(days=serial))
             labour = "无劳动能力" if k >= facts.persons - without_labour else "普通劳动力"
             writer.writerow([
-                number, village, SURNAMES[serial % len(SURNAMES)] + GIVEN[serial % len(GIVEN)] + GIVEN[(serial // 7) % len(GIVEN)],
+                number, village,
+                SURNAMES[serial % len(SURNAMES)] + GIVEN[serial % len(GIVEN)] + GIVEN[(serial // 7) % len(GIVEN)],
                 person_id(born), relation, labour,
                 "一般贫困户" if without_labour < facts.persons else "低保贫困户", Cause(facts.main_cause).label,
                 facts.registered_year, facts.exit_year or "",
@@ -84,7 +87,8 @@ async def registry_households(demo: Demo) -> str:
 
 
 #: 驻村工作队 cadres of the county's departments (帮扶责任人), each helping several households
-HELPERS = [("马建军", "精河县财政局"), ("古丽娜尔", "精河县扶贫办"), ("王志刚", "精河县农业农村局"), ("阿不都热依木", "精河县人社局"),
+HELPERS = [("马建军", "精河县财政局"), ("古丽娜尔", "精河县扶贫办"), ("王志刚", "精河县农业农村局"),
+           ("阿不都热依木", "精河县人社局"),
            ("刘晓燕", "精河县教育局"), ("张海涛", "精河县卫健委"), ("努尔兰", "精河县水利局"), ("陈静", "精河县民政局")]
 
 

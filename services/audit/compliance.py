@@ -286,7 +286,8 @@ def beneficiaries_not_registered(c: _Checker, funds: FundsRebuilt | None, projec
         else:
             continue
         subject = f"household {household.number}" if household is not None else f"household id {household_id}"
-        yield c.finding(BENEFICIARY_RULE, where or (household.division if household else divisions.NATIONAL), on, subject=subject, detail=f"{what}: {why}",
+        yield c.finding(BENEFICIARY_RULE, where or (household.division if household else divisions.NATIONAL), on, subject=subject,
+                        detail=f"{what}: {why}",
                         source=source, seq=seq)
 
 

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 from fastapi import FastAPI, Request
@@ -173,10 +173,13 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
 
     # --- pages -----------------------------------------------------------------------------------
 
-    async def service_year(official: Official) -> int:
-        """The year the services' clock is in (the demo runs in 2018)."""
+    async def service_today(official: Official) -> date:
+        """Today on the services' clock (the demo runs in 2018)."""
         answer = await app.state.backend.get(official, "funds", "/dev/clock")
-        return date.fromisoformat(answer.data["today"]).year if answer.ok else date.today().year
+        return date.fromisoformat(answer.data["today"]) if answer.ok else date.today()
+
+    async def service_year(official: Official) -> int:
+        return (await service_today(official)).year
 
     @app.get("/")
     async def home(request: Request):
@@ -215,7 +218,11 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         found = await app.state.backend.get(official, "registry", "/households", name=name, id_number=id_number,
                                             number=number, status=status, division=division, cursor=cursor,
                                             limit=50) if asked else None
-        return page(request, "households.html", found=found,
+        next_url = None
+        if found is not None and found.ok and found.data.get("next_cursor"):
+            next_url = "/households?" + urlencode({**{k: v for k, v in request.query_params.items() if k != "cursor"},
+                                                   "cursor": found.data["next_cursor"]})
+        return page(request, "households.html", found=found, next_url=next_url,
                     query={"name": name or "", "id_number": id_number or "", "number": number or "",
                            "status": status or "", "division": division or ""})
 
@@ -290,12 +297,13 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
     @app.get("/audit", response_class=HTMLResponse)
     async def audit(request: Request, year: int | None = None, division: str | None = None):
         official = official_of(request)
-        year = year or await service_year(official)
+        today = await service_today(official)
+        year = year or today.year
         scope = division or (official.division if official.division != divisions.NATIONAL else "")
         scores = await app.state.backend.get(official, "audit", "/audit/scores", year=year, division=scope) \
             if scope else None
         return page(request, "audit.html", year=year, scope=scope, scores=scores,
-                    as_of=f"{year}-12-31", auditor=official.has("auditor"))
+                    as_of=min(today, date(year, 12, 31)).isoformat(), auditor=official.has("auditor"))
 
     @app.get("/audit/report")
     async def audit_report(request: Request, as_of: str, division: str | None = None):
@@ -326,7 +334,8 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         if key in YEAR_PARAM:
             params[YEAR_PARAM[key]] = year or await service_year(official)
         if service == "audit":
-            params["as_of"] = f"{year or await service_year(official)}-12-31"
+            today = await service_today(official)
+            params["as_of"] = min(today, date(year or today.year, 12, 31)).isoformat()
         answer = await app.state.backend.call(official, service, "GET", path, params=params, raw=True)
         if not answer.ok or "json" in answer.headers.get("content-type", ""):
             problem = _problem_of(answer) if not answer.ok else {

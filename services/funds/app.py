@@ -18,7 +18,8 @@ def create_app(settings: FundsSettings | None = None, **options) -> FastAPI:
         settings or FundsSettings(),
         workers=[_deadline_scheduler],
         title="Fupin funds — 财政扶贫资金 fiscal poverty funds",
-        description='The double-entry ledger of poverty funds: allocation (下达), integration (整合), disbursement (拨付), deadlines. Business endpoints arrive with issue #5.',
+        description="The double-entry ledger of poverty funds: allocation (下达), integration (整合), disbursement (拨付), "
+                    "deadlines.",
         routers=ROUTERS,
         consumes=CONSUMES,
         **options,

@@ -80,6 +80,10 @@ EVENT_TYPES: dict[str, str] = {
     "strand": "funds.stranding.posted",
     "return": "funds.return.posted",
     "reallocate": "funds.reallocation.posted",
+    "decommit": "funds.decommitment.posted",
+    "carry_forward": "funds.carry_forward.posted",
+    "reverse": "funds.reversal.posted",
+    "payment_return": "funds.payment_return.posted",
 }
 DISBURSEMENT_BATCH_POSTED = "funds.disbursement.batch_posted"
 BATCH_EVENT_TYPES = frozenset({DISBURSEMENT_BATCH_POSTED})

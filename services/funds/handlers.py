@@ -1,4 +1,6 @@
-"""Events of other services the funds service consumes: the projects it may fund.
+"""Events of other services the funds service consumes: the projects it may fund, and the
+registry's households it may pay (read through ``services.registry.contract``: imports, proposals,
+each procedure decision's ``data.to``, notices, exits imported, removals and returns).
 
 The contract (version 1) the projects service emits:
 
@@ -26,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.funds.domain import AccountKey, Posting
 from services.funds.usecases.ledger import Entry, post_many
 from services.funds.models import accounts, projects_view
+from services.funds.usecases.payments import save_households, set_household_statuses
+from services.registry import contract as registry
 from shared.events.consumer import Handler
 
 
@@ -62,6 +66,31 @@ async def on_cancelled(session: AsyncSession, event: dict[str, Any]) -> None:
                         posted_at=datetime.fromisoformat(event["time"].replace("Z", "+00:00")))
 
 
+async def on_households_imported(session: AsyncSession, event: dict[str, Any]) -> None:
+    await save_households(session, [(h["id"], h["division"], h["status"]) for h in registry.households_of(event["data"])])
+
+
+async def on_household_proposed(session: AsyncSession, event: dict[str, Any]) -> None:
+    data = event["data"]
+    await save_households(session, [(data["household_id"], data["division"], "proposed")])
+
+
+#: The statuses an event of the registry sets: [(household id, status)].
+STATUS_CHANGES = {
+    registry.HOUSEHOLDS_EXITS_IMPORTED: lambda e: [(h["id"], "exited") for h in e["data"]["households"]],
+    **{registry.decision_event(action): lambda e: [(e["subject"], e["data"]["to"])] for action in registry.DECISIONS},
+    registry.HOUSEHOLDS_NOTICED: lambda e: [(h, e["data"]["to"]) for h in e["data"]["household_ids"]],
+    registry.HOUSEHOLD_REMOVED: lambda e: [(e["subject"], "removed")],
+    registry.HOUSEHOLD_RETURNED: lambda e: [(e["subject"], "registered")],
+}
+
+
+async def on_household_status(session: AsyncSession, event: dict[str, Any]) -> None:
+    await set_household_statuses(session, STATUS_CHANGES[event["type"]](event))
+
+
 CONSUMES: dict[str, dict[str, Handler]] = {
     "projects": {"projects.project.entered_library": on_entered_library, "projects.project.cancelled": on_cancelled},
+    "registry": {registry.HOUSEHOLDS_IMPORTED: on_households_imported, registry.HOUSEHOLD_PROPOSED: on_household_proposed,
+                 **dict.fromkeys(STATUS_CHANGES, on_household_status)},
 }

@@ -91,6 +91,102 @@ projects_view = sa.Table(  # local read model of the projects service's events (
     sa.Column("implementing_unit", sa.Text),
 )
 
+registry_households = sa.Table(  # local read model of the registry's events (rule 1): who may be paid
+    "registry_households", metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("division", sa.CHAR(12), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+)
+
+# -- money that leaves the system (issue 15; services/funds/usecases/payments.py) -----------------
+
+bank_accounts = sa.Table(  # payees' and the county's own 专户 accounts, with history: a new one supersedes
+    "bank_accounts", metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("division", sa.CHAR(12), nullable=False),  # the county
+    sa.Column("holder", sa.Text, nullable=False),  # a payee reference (kind:household_id or kind:name) or "special"
+    sa.Column("bank_code", sa.Text, nullable=False),  # CNAPS 行号
+    sa.Column("bank_name", sa.Text, nullable=False),
+    sa.Column("account_no", sa.Text, nullable=False),  # in full here only (never in an event or a response)
+    sa.Column("account_name", sa.Text, nullable=False),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("superseded_by", UUID(as_uuid=False)),
+    sa.Column("event_seq", sa.BigInteger, nullable=False),
+)
+sa.Index("bank_accounts_current", bank_accounts.c.division, bank_accounts.c.holder, unique=True,
+         postgresql_where=bank_accounts.c.superseded_by.is_(None))
+
+payment_files = sa.Table(
+    "payment_files", metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("division", sa.CHAR(12), nullable=False),
+    sa.Column("msg_id", sa.Text, nullable=False, unique=True),
+    sa.Column("bank_code", sa.Text, nullable=False),  # the payees' bank
+    sa.Column("execution_date", sa.Date, nullable=False),
+    sa.Column("special_account", UUID(as_uuid=False), nullable=False),  # bank_accounts.id of the 专户
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("total_fen", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+payment_instructions = sa.Table(
+    "payment_instructions", metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("ref", sa.Text, nullable=False, unique=True),  # EndToEndId
+    sa.Column("division", sa.CHAR(12), nullable=False, index=True),
+    sa.Column("file_id", UUID(as_uuid=False), nullable=False, index=True),
+    sa.Column("posting_id", UUID(as_uuid=False), nullable=False, unique=True),  # the disbursement it pays
+    sa.Column("payee", sa.Text, nullable=False),  # the payee reference
+    sa.Column("project_code", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("fiscal_year", sa.Integer, nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("account", UUID(as_uuid=False), nullable=False),  # bank_accounts.id paid to
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("reason_code", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("returned_posting", UUID(as_uuid=False)),  # the posting that brought refused money back
+    sa.Column("reissued_posting", UUID(as_uuid=False)),  # the new disbursement of a re-issue
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("state IN ('instructed', 'paid', 'refused', 'reissued')", name="payment_instructions_state"),
+    sa.CheckConstraint("amount_fen > 0", name="payment_instructions_positive"),
+)
+
+bank_files = sa.Table(  # result files and statements imported: idempotent by digest
+    "bank_files", metadata,
+    sa.Column("digest", sa.Text, primary_key=True),
+    sa.Column("division", sa.CHAR(12), nullable=False),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("report", JSONB, nullable=False),  # what the import answered
+)
+
+reconciliations = sa.Table(
+    "reconciliations", metadata,
+    sa.Column("id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("division", sa.CHAR(12), nullable=False, index=True),
+    sa.Column("special_account", UUID(as_uuid=False), nullable=False),
+    sa.Column("on", sa.Date, nullable=False),
+    sa.Column("statement_digest", sa.Text, nullable=False),
+    sa.Column("ledger_debit_fen", sa.BigInteger, nullable=False),
+    sa.Column("bank_debit_fen", sa.BigInteger, nullable=False),
+    sa.Column("differences", sa.Integer, nullable=False),
+    sa.Column("event_seq", sa.BigInteger, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+reconciliation_differences = sa.Table(
+    "reconciliation_differences", metadata,
+    sa.Column("reconciliation_id", UUID(as_uuid=False), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("ref", sa.Text),
+    sa.Column("ledger_fen", sa.BigInteger, nullable=False),
+    sa.Column("bank_fen", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+
 def drop_ledger(op) -> None:
     op.execute("DROP TABLE IF EXISTS postings, accounts CASCADE")
     op.execute("DROP FUNCTION IF EXISTS funds_apply_posting(), funds_postings_append_only()")

@@ -168,6 +168,6 @@ CONSUMES: dict[str, dict[str, Handler]] = {
         "registry.member.added": _persons_change(+1),
         "registry.member.left": _persons_change(-1),
     },
-    "funds": {**{EVENT_TYPES[operation]: on_posting for operation in ("commit", "disburse", "strand")},
+    "funds": {**{EVENT_TYPES[operation]: on_posting for operation in ("commit", "disburse", "strand", "payment_return")},
               DISBURSEMENT_BATCH_POSTED: on_posting},
 }

@@ -42,7 +42,8 @@ class Pairing(SQLModel, table=True):
     villages: list[str] = Field(sa_column=_json())
     first_year: int
     last_year: int
-    commitments: dict[str, Any] = Field(sa_column=_json())  # "2018" → {villages, households, labourers, income_fen, investment_fen}
+    commitments: dict[str,
+                      Any] = Field(sa_column=_json())  # "2018" → {villages, households, labourers, income_fen, investment_fen}
     agreed_on: date
 
 

@@ -1,1 +1,4 @@
-"""The registry service (建档立卡 household registry). Households and persons (建档立卡), assistance measures, exits, monitoring. Business endpoints arrive with issue #4."""
+"""The registry service (建档立卡 household registry).
+
+Households and persons (建档立卡), assistance measures, exits, monitoring.
+"""

@@ -12,7 +12,7 @@ def create_app(settings: RegistrySettings | None = None, **options) -> FastAPI:
     return build(
         settings or RegistrySettings(),
         title="Fupin registry — 建档立卡 household registry",
-        description='Households and persons (建档立卡), assistance measures, exits, monitoring. Business endpoints arrive with issue #4.',
+        description='Households and persons (建档立卡), assistance measures, exits, monitoring.',
         routers=ROUTERS,
         consumes=CONSUMES,
         **options,

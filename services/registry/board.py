@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.registry.board_models import BoardNotice, BoardObjection
 from services.registry.models import Division
-from services.registry.reference import name_on
+from services.registry.usecases.reference import name_on
 from shared import divisions
 from shared.announcements import contract, domain
 from shared.announcements.domain import ObjectionStatus, Status

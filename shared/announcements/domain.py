@@ -130,9 +130,10 @@ def require_status(announcement_id: str, status: str, *allowed: Status) -> None:
         )
 
 
-def is_open_for_objections(status: str, period_start: date, period_end: date, today: date) -> bool:
-    """Objections are taken during the period, both days included (China time)."""
-    return status == Status.published and period_start <= today <= period_end
+def is_open_for_objections(status: str, period_start: date | None, period_end: date | None, today: date) -> bool:
+    """Objections are taken during the period, both days included (China time); a draft has none."""
+    return (status == Status.published and period_start is not None and period_end is not None
+            and period_start <= today <= period_end)
 
 
 def is_due(status: str, period_end: date, today: date) -> bool:

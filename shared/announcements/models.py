@@ -55,7 +55,7 @@ class Objection(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True)))
 
 
-TABLES = (Announcement.__table__, Objection.__table__)
+TABLES = (Announcement.__table__, Objection.__table__)  # type: ignore[attr-defined]  # set by SQLModel, not declared
 
 
 def drop_tables(op) -> None:

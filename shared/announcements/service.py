@@ -17,6 +17,7 @@ from typing import Any, Mapping
 import uuid6
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from shared import divisions
 from shared.announcements import domain
@@ -46,7 +47,7 @@ def _uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
 
 
 async def get(session: AsyncSession, announcement_id: uuid.UUID | str, *, lock: bool = False) -> Announcement:
-    query = select(Announcement).where(Announcement.id == _uuid(announcement_id, "公告"))
+    query = select(Announcement).where(col(Announcement.id) == _uuid(announcement_id, "公告"))
     if lock:
         query = query.with_for_update()
     found = (await session.execute(query)).scalar_one_or_none()
@@ -151,7 +152,7 @@ async def resolve_objection(
     # fixed at the end of the period, does not change
     domain.require_status(str(row.id), row.status, Status.published, Status.closed)
     objection = (await session.execute(select(Objection).where(
-        Objection.id == _uuid(objection_id, "异议"), Objection.announcement_id == row.id).with_for_update())
+        col(Objection.id) == _uuid(objection_id, "异议"), col(Objection.announcement_id) == row.id).with_for_update())
     ).scalar_one_or_none()
     if objection is None:
         raise NotFound(f"异议不存在 (no objection {objection_id} on announcement {row.id})")
@@ -167,19 +168,21 @@ async def resolve_objection(
 
 async def objection_states(session: AsyncSession, announcement_id: uuid.UUID) -> list[tuple[str, datetime | None]]:
     return [(status, resolved_at) for status, resolved_at in (await session.execute(
-        select(Objection.status, Objection.resolved_at).where(Objection.announcement_id == announcement_id))).all()]
+        select(col(Objection.status), col(Objection.resolved_at))
+        .where(col(Objection.announcement_id) == announcement_id))).all()]
 
 
 async def close_due(session: AsyncSession, *, clock: Clock) -> list[Announcement]:
     """Close every published announcement whose period is over: passed or failed (the scheduler)."""
     due = (await session.execute(
         select(Announcement)
-        .where(Announcement.status == Status.published, Announcement.period_end < clock.today())
-        .order_by(Announcement.period_end, Announcement.id)
+        .where(col(Announcement.status) == Status.published, col(Announcement.period_end) < clock.today())
+        .order_by(col(Announcement.period_end), col(Announcement.id))
         .with_for_update(skip_locked=True)  # several schedulers (replicas) never close one twice
     )).scalars().all()
     for row in due:
         states = await objection_states(session, row.id)
+        assert row.period_end is not None  # selected by its period_end
         row.outcome = domain.outcome_of(states, domain.period_cutoff(row.period_end))
         row.status, row.closed_at = Status.closed, clock.now()
         statuses = [status for status, _ in states]
@@ -213,8 +216,8 @@ async def objection_counts(session: AsyncSession, ids: list[uuid.UUID]) -> dict[
     counts = {i: {s.value: 0 for s in ObjectionStatus} for i in ids}
     if ids:
         rows = await session.execute(
-            select(Objection.announcement_id, Objection.status, func.count())
-            .where(Objection.announcement_id.in_(ids)).group_by(Objection.announcement_id, Objection.status))
+            select(col(Objection.announcement_id), col(Objection.status), func.count())
+            .where(col(Objection.announcement_id).in_(ids)).group_by(col(Objection.announcement_id), col(Objection.status)))
         for announcement_id, status, n in rows:
             counts[announcement_id][status] = n
     return counts
@@ -226,13 +229,13 @@ async def objection_exists(session: AsyncSession, objection_id: str, *, under: s
     except ValueError:
         return False
     found = await session.scalar(select(func.count()).select_from(Objection).join(Announcement).where(
-        Objection.id == key, Announcement.division.startswith(divisions.prefix(under))))
+        col(Objection.id) == key, col(Announcement.division).startswith(divisions.prefix(under))))
     return bool(found)
 
 
 async def recent_objections_from(session: AsyncSession, client_digest: str, since: datetime) -> int:
     return await session.scalar(select(func.count()).select_from(Objection).where(
-        Objection.client_digest == client_digest, Objection.filed_at >= since))
+        col(Objection.client_digest) == client_digest, col(Objection.filed_at) >= since)) or 0
 
 
 def _time(value: datetime | None) -> str | None:

@@ -147,7 +147,7 @@ class _Follower(Worker):
         super().__init__()
         self.name = f"{name}-{settings.service}"
         self.settings = settings
-        self.dsn = libpq_url(settings.database_url, settings.database_name)
+        self.dsn = libpq_url(settings.database_server, settings.database_name)
         self.wake = asyncio.Event()
 
     async def stop(self) -> None:
@@ -278,7 +278,7 @@ class CheckpointPublisher(_Follower):
         producer = probe = None
         try:
             await conn.add_listener(CHECKPOINT_CHANNEL, lambda *_: self.wake.set())
-            bootstrap = self.settings.kafka_bootstrap
+            bootstrap = self.settings.broker
             await ensure_topic(bootstrap, self.topic, 1)
             producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=15000,
                                         enable_idempotence=self.settings.kafka_idempotence)
@@ -322,7 +322,7 @@ class CheckpointPublisher(_Follower):
         if held >= settled:
             return published
         log.warning("broker lost checkpoints; republishing them all", topic=self.topic, held=held, sent=settled)
-        await ensure_topic(self.settings.kafka_bootstrap, self.topic, 1)
+        await ensure_topic(self.settings.broker, self.topic, 1)
         await self._save_watermark(conn, 0)
         self._settled = 0
         return 0

@@ -41,7 +41,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, cast
 
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -131,7 +131,7 @@ class Consumer(Worker):
         # Create the source topics if missing, so that a broker which auto-creates topics on
         # metadata requests (Tansu does) does not create them with its own partition count.
         for topic in self.topics:
-            await ensure_topic(self.settings.kafka_bootstrap, topic, self.settings.topic_partitions,
+            await ensure_topic(self.settings.broker, topic, self.settings.topic_partitions,
                                self.settings.topic_retention_ms)
         kafka = AIOKafkaConsumer(
             *self.topics,
@@ -322,13 +322,13 @@ async def run_handlers(session: AsyncSession, handlers: Mapping[str, Handler], e
     handled = [e for e in events if e["type"] in handlers]
     for handler, run in groupby(handled, key=lambda e: handlers[e["type"]]):
         if getattr(handler, "takes_many", False):
-            await handler(session, list(run))
+            await cast(ManyHandler, handler)(session, list(run))
             continue
         for event in run:
             cause = context.causation_id.set(event["id"])
             correlation = context.correlation_id.set(event["correlation_id"])
             try:
-                await handler(session, event)
+                await cast(OneHandler, handler)(session, event)
             finally:
                 context.causation_id.reset(cause)
                 context.correlation_id.reset(correlation)

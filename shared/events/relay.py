@@ -86,7 +86,7 @@ class Relay(Worker):
         self.settings = settings
         self.service = settings.service
         self.topic = settings.topic
-        self.dsn = libpq_url(settings.database_url, settings.database_name)
+        self.dsn = libpq_url(settings.database_server, settings.database_name)
         self.check_every = check_every or max(settings.relay_poll_seconds, 1.0)
         self.wake = asyncio.Event()
         self.watermark = 0
@@ -161,7 +161,7 @@ class Relay(Worker):
 
     async def _ensure_topic(self, *, replace: bool) -> None:
         s = self.settings
-        await ensure_topic(s.kafka_bootstrap, self.topic, s.topic_partitions, s.topic_retention_ms, replace=replace)
+        await ensure_topic(s.broker, self.topic, s.topic_partitions, s.topic_retention_ms, replace=replace)
 
     async def _load_watermark(self, conn: asyncpg.Connection) -> int:
         return await load_watermark(conn, self.topic)

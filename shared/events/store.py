@@ -171,10 +171,10 @@ async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEven
     if not events:
         return []
     source = session.info["service"]
-    new_ones = [i for i, e in enumerate(events) if not isinstance(e, PreparedEvent)]
+    new_ones = [(i, e) for i, e in enumerate(events) if not isinstance(e, PreparedEvent)]
     prepared: list[PreparedEvent] = list(events)  # type: ignore[arg-type]
     if new_ones:
-        for i, p in zip(new_ones, prepare(session, [events[i] for i in new_ones])):
+        for (i, _), p in zip(new_ones, prepare(session, [e for _, e in new_ones])):
             prepared[i] = p
     if tail is None:
         tail = await lock_log(session)
@@ -212,7 +212,7 @@ async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEven
 
 @sa_event.listens_for(Session, "after_commit")
 def _count_committed(sync_session: Session) -> None:
-    types = sync_session.info.pop("fupin_pending_events", None)
+    types: list[str] | None = sync_session.info.pop("fupin_pending_events", None)
     if types:
         service = sync_session.info.get("service", "?")
         for event_type, count in Counter(types).items():

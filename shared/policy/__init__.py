@@ -16,6 +16,8 @@ Pure: no database, HTTP or Kafka.
 
 from .calendar import add_days, add_months, deadline, holidays_for, is_working_day
 from .table import (
+    AUTHORITIES,
+    PRECEDENCE_RULE,
     SHIPPED_RULES,
     NoRuleError,
     PolicyError,
@@ -27,6 +29,8 @@ from .table import (
 )
 
 __all__ = [
+    "AUTHORITIES",
+    "PRECEDENCE_RULE",
     "SHIPPED_RULES",
     "NoRuleError",
     "PolicyError",

@@ -4,7 +4,10 @@ reading the YAML files, no database).
 A rule is keyed by (id, jurisdiction, effective_from). ``load_policy`` reads the shipped
 ``rules.yaml`` and then each deployment file in order; a later rule with the same key replaces the
 earlier one, anything else is added. ``PolicyTable.lookup`` picks, among the rules with that id in
-force on the date whose jurisdiction prefixes the division code, the most specific one.
+force on the date whose jurisdiction prefixes the division code, the most specific one — unless the
+precedence policy of the table (rule ``policy.precedence``, 《立法法》: 上位法优于下位法, 新法优于旧法)
+says a rule of a superior authority (a national law, ``authority: law``) that came into force
+after it wins (e.g. 预算法 (2014年修正) Art. 52, in force 2015-01-01, over Shanxi's 2014 rule).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any
 import yaml
 
 __all__ = [
+    "AUTHORITIES",
+    "PRECEDENCE_RULE",
     "SHIPPED_RULES",
     "NoRuleError",
     "PolicyError",
@@ -34,7 +39,10 @@ __all__ = [
 SHIPPED_RULES = Path(__file__).with_name("rules.yaml")
 
 _REQUIRED_KEYS = ("id", "jurisdiction", "effective_from", "value", "citation", "title")
-_OPTIONAL_KEYS = ("effective_to",)
+_OPTIONAL_KEYS = ("effective_to", "authority")
+#: what a rule's ``authority`` may say (the rank of its source; absent: a normative document or plan)
+AUTHORITIES = ("law", "administrative_regulation", "departmental_rule", "local_rule")
+PRECEDENCE_RULE = "policy.precedence"
 _ALLOWED_KEYS = frozenset(_REQUIRED_KEYS + _OPTIONAL_KEYS)
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 # 统计用区划代码: 2 province + 2 city + 2 county + 3 township + 3 village
@@ -66,6 +74,7 @@ class Rule:
     citation: str
     title: str
     source: str = field(default="", compare=False)  # the file the rule was read from
+    authority: str | None = None  # one of AUTHORITIES: the rank of the rule's source (None: not ranked)
 
     @property
     def key(self) -> tuple[str, str, date]:
@@ -91,6 +100,7 @@ class Rule:
             "value": _jsonable(self.value),
             "citation": self.citation,
             "title": self.title,
+            **({"authority": self.authority} if self.authority else {}),
         }
 
     def __str__(self) -> str:
@@ -112,21 +122,50 @@ class PolicyTable:
         """The rule ``rule_id`` in force on ``on`` for ``division`` (a 12-digit code or a prefix).
 
         The longest matching jurisdiction wins; on a tie the later effective_from, then the rule
-        loaded later. Raises :class:`NoRuleError` when none applies.
+        loaded later — unless the precedence policy (:meth:`explain`) lets a superior rule that
+        came into force later win. Raises :class:`NoRuleError` when none applies.
+        """
+        return self.explain(rule_id, division, on)["rule"]
+
+    def explain(self, rule_id: str, division: str, on: date) -> dict[str, Any]:
+        """The rule that applies and why: ``{"rule", "overrides", "precedence"}``.
+
+        ``overrides``: the more specific rules in force that it set aside; ``precedence``: the
+        ``policy.precedence`` rule that decided so (``None`` when the most specific rule won).
+        The precedence policy (value ``{superior: [authority…], newer_superior_wins: true}``):
+        a rule whose ``authority`` is listed in ``superior`` and whose ``effective_from`` is after
+        that of the most specific rule — which is not itself of a superior authority — wins over it
+        (上位法优于下位法, 新法优于旧法: a national law in force wins where a local rule is older).
         """
         day = _as_day(on)
         if not isinstance(division, str) or not (division == "" or division.isdigit()):
             raise ValueError(f"division must be a string of digits, got {division!r}")
         entries = self._by_id.get(rule_id, [])
-        best: tuple[tuple[int, date, int], Rule] | None = None
-        for order, rule in entries:
-            if rule.covers(division) and rule.applies_on(day):
-                rank = (len(rule.jurisdiction), rule.effective_from, order)
-                if best is None or rank > best[0]:
-                    best = (rank, rule)
-        if best is None:
+        ranked = sorted(((len(rule.jurisdiction), rule.effective_from, order), rule) for order, rule in entries
+                        if rule.covers(division) and rule.applies_on(day))
+        if not ranked:
             raise NoRuleError(rule_id, division, day, self._why_none(rule_id, division, entries))
-        return best[1]
+        best = ranked[-1][1]
+        precedence = self._precedence(day) if rule_id != PRECEDENCE_RULE else None
+        if precedence is not None:
+            superior = set(precedence.value.get("superior", ()))
+            if precedence.value.get("newer_superior_wins") and best.authority not in superior:
+                newer = [rule for _, rule in ranked if rule.authority in superior
+                         and rule.effective_from > best.effective_from]
+                if newer:
+                    winner = newer[-1]
+                    return {"rule": winner, "precedence": precedence,
+                            "overrides": [rule for _, rule in ranked if rule is not winner
+                                          and len(rule.jurisdiction) >= len(winner.jurisdiction)
+                                          and rule.authority not in superior]}
+        return {"rule": best, "overrides": [], "precedence": None}
+
+    def _precedence(self, day: date) -> Rule | None:
+        for _, rule in sorted(self._by_id.get(PRECEDENCE_RULE, []), key=lambda e: (e[1].effective_from, e[0]),
+                              reverse=True):
+            if rule.jurisdiction == "" and rule.applies_on(day):
+                return rule
+        return None
 
     def value(self, rule_id: str, division: str, on: date) -> Any:
         return self.lookup(rule_id, division, on).value
@@ -259,6 +298,10 @@ def _parse_entry(entry: Any, index: int, source: str) -> Rule:
     if not isinstance(title, str) or not title.strip():
         raise fail("title is empty")
 
+    authority = entry.get("authority")
+    if authority is not None and authority not in AUTHORITIES:
+        raise fail(f"authority {authority!r} is not one of {', '.join(AUTHORITIES)}")
+
     value = entry["value"]
     if value is None:
         raise fail("value is missing (null)")
@@ -275,6 +318,7 @@ def _parse_entry(entry: Any, index: int, source: str) -> Rule:
         citation=citation.strip(),
         title=title.strip(),
         source=source,
+        authority=authority,
     )
 
 

@@ -24,6 +24,7 @@ from shared.events.checkpoints import CheckpointPublisher, Checkpointer, log_sig
 from shared.events.consumer import Consumer, Handler
 from shared.events.relay import Relay
 from shared.events.tail import LogGuard
+from shared.events.worker import Worker
 from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
 from shared.web import devclock, health, openapi, problems
@@ -108,7 +109,7 @@ def create_app(
             await prepare_database(settings)
         app.state.engine = make_engine(settings.sqlalchemy_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine, settings.service, app.state.clock)
-        background = []
+        background: list[Worker] = []
         if run_background:
             background.extend(factory(app) for factory in workers)
             background.append(AnnouncementScheduler(app.state.sessionmaker, app.state.clock,

@@ -281,4 +281,5 @@ async def _nothing():
     return {"type": "http.disconnect"}
 
 
-__all__ = ["InputBoundary", "PayloadTooLarge", "control_character_error", "forbidden_character", "json_control_errors", "json_depth_exceeds"]
+__all__ = ["InputBoundary", "PayloadTooLarge", "control_character_error", "forbidden_character", "json_control_errors",
+           "json_depth_exceeds"]

@@ -41,7 +41,7 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, cast
 
 from fastapi import Request, Response
 from sqlalchemy import text
@@ -97,7 +97,7 @@ class Member:
     answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     @property
-    def identity(self) -> tuple[str, str] | None:
+    def identity(self) -> tuple[str | None, str] | None:
         return (self.scope, self.key) if self.key is not None else None
 
 
@@ -157,7 +157,7 @@ class GroupCommit:
                     raise RuntimeError("a group's apply must answer every member")
                 answers.update(zip(live, outcomes))
                 done = [m for m in live if _succeeded(answers[m])]
-                await _complete(session, [(m, answers[m]) for m in done if m.key is not None], owner)
+                await _complete(session, [(m, cast(Response, answers[m])) for m in done if m.key is not None], owner)
                 await _withdraw(session, [m for m in live if m not in done and m.key is not None], owner)
         except BaseException as error:
             for member in group:
@@ -183,7 +183,7 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
     """Claim every member's key in one statement; the answers of the members that may not proceed
     (a replay, a 422, a 409). The claims are rows of this transaction: no one sees them in flight."""
     answers: dict[Member, Response | Problem] = {}
-    first: dict[tuple[str, str], Member] = {}
+    first: dict[tuple[str | None, str], Member] = {}
     for member in group:
         if member.identity is None:
             continue
@@ -195,13 +195,14 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
         return answers
     claimed = {(row.scope, row.key) for row in await session.execute(_CLAIM, dict(
         owner=owner, lease=LEASE_SECONDS, **_columns(first.values(), "scope", "key", "method", "path", "digest")))}
-    others = [m for identity, m in first.items() if identity not in claimed]
+    others = {identity: m for identity, m in first.items() if identity not in claimed}
     if not others:
         return answers
-    rows = {(r["scope"], r["key"]): r for r in (await session.execute(_EXISTING, _columns(others, "scope", "key"))).mappings()}
+    existing = await session.execute(_EXISTING, _columns(others.values(), "scope", "key"))
+    rows = {(r["scope"], r["key"]): r for r in existing.mappings()}
     expired = []
-    for member in others:
-        row = rows[member.identity]
+    for identity, member in others.items():
+        row = rows[identity]
         if row["request_hash"] != member.digest:
             answers[member] = Unprocessable(
                 f"幂等键已用于另一请求 (Idempotency-Key {member.key!r} was used with a different request)",

@@ -33,16 +33,16 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Principal, authorise, current_principal, verified
 from shared.db import is_unavailable
-from shared.errors import Conflict, Problem, Unauthorized, Unprocessable
+from shared.errors import Conflict, Unauthorized, Unprocessable
 from shared.web.upload_digest import canonical_body
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -216,7 +216,7 @@ async def _run_write(request: Request, endpoint: Callable, key: str | None,
                      access: Access) -> Response:
     app = request.app
     engine = app.state.engine
-    owner = scope = None
+    held: tuple[str, str, str] | None = None  # (scope, key, owner) of the claimed key
     if key is not None:
         body = await request.body()
         scope = await _authorised_scope(request, access)
@@ -225,7 +225,8 @@ async def _run_write(request: Request, endpoint: Callable, key: str | None,
         claimed = await claim(engine, scope, key, request.method, request.url.path, digest)
         if claimed.replay is not None:
             return claimed.replay
-        owner = claimed.owner
+        assert claimed.owner is not None  # no replay: this attempt holds the key
+        held = (scope, key, claimed.owner)
     async with app.state.sessionmaker() as session:
         request.state.session = session
         try:
@@ -233,18 +234,18 @@ async def _run_write(request: Request, endpoint: Callable, key: str | None,
             if response.status_code >= 400:
                 await session.rollback()
             else:
-                if owner is not None and not await complete(session, scope, key, owner, response):
+                if held is not None and not await complete(session, *held, response):
                     await session.rollback()
                     raise Conflict(f"幂等键已被另一请求接管 (Idempotency-Key {key!r} was taken over by a retry)")
                 await session.commit()
                 return response
         except BaseException:
             await _quietly(session.rollback())
-            if owner is not None:
-                await _quietly(release(engine, scope, key, owner))
+            if held is not None:
+                await _quietly(release(engine, *held))
             raise
-    if owner is not None:
-        await release(engine, scope, key, owner)
+    if held is not None:
+        await release(engine, *held)
     return response
 
 
@@ -266,3 +267,7 @@ async def db_session(request: Request) -> Any:
         return
     async with request.app.state.sessionmaker() as session:
         yield session
+
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+"""A route's database session: ``session: Session`` (the write route's unit of work, else a read session)."""

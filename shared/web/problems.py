@@ -148,4 +148,5 @@ def _title(status: int) -> str:
         return "Error"
 
 
-__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "RETRY_AFTER_SECONDS", "install", "unavailable", "json_body", "problem_response", "validate_body", "validation_errors"]
+__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "RETRY_AFTER_SECONDS", "install", "unavailable", "json_body", "problem_response",
+           "validate_body", "validation_errors"]

@@ -74,7 +74,8 @@ def judge(received: Checkpoint, note: str, same_size: Held | None, latest: Held 
         return (Verdict.cosign, None) if received.size > 0 else (Verdict.older, None)
     if received.size == 0:
         return Verdict.older, None
-    small, large = sorted((received, latest), key=lambda c: c.size)
+    ends: tuple[Checkpoint | Held, Checkpoint | Held] = (received, latest)
+    small, large = sorted(ends, key=lambda c: c.size)
     try:
         verify_consistency(small.size, large.size, small.root_hash, large.root_hash, proof or [])
     except ProofError as exc:

@@ -98,7 +98,7 @@ class Witness(Worker):
     async def session(self) -> None:
         topics = {f"{self.settings.topic_prefix}.{service}.checkpoints": service for service in self.origins}
         for topic in topics:
-            await ensure_topic(self.settings.kafka_bootstrap, topic, 1)
+            await ensure_topic(self.settings.broker, topic, 1)
         kafka = AIOKafkaConsumer(*topics, bootstrap_servers=self.settings.kafka_bootstrap,
                                  group_id=f"{self.settings.consumer_group}.witness", enable_auto_commit=False,
                                  auto_offset_reset="earliest", metadata_max_age_ms=5000)

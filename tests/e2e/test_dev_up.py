@@ -49,7 +49,7 @@ async def test_dev_up_runs_everything_embedded_and_stops_cleanly():
         tokens = dict(re.findall(r"^  (.+)\n    (\S+)$", text, re.M))
         auditor = tokens["审计 auditor (national)"]
         async with httpx.AsyncClient() as client:
-            for service, port in ports.items():
+            for port in ports.values():
                 base = f"http://127.0.0.1:{port}"
                 assert base in text
                 ready = await client.get(f"{base}/readyz")

@@ -10,7 +10,7 @@ import io
 from datetime import date, datetime, timedelta, timezone
 
 from deploy.demo.registry import HEADER
-from services.registry.reference import JINGHE_CSV
+from services.registry.usecases.reference import JINGHE_CSV
 from shared.clock import SettableClock
 from shared.idcard import make_id
 from tests.stack import ServiceStack
@@ -68,7 +68,8 @@ async def test_a_project_from_proposal_to_handover_with_money_through_the_broker
 
         # two projects through the library together: a solar plant and a road (cancelled later)
         solar = (await ok(await projects.post("/projects", json=proposal(
-            "永集湖村光伏电站", "industry.solar", "500000.00", ["建设100千瓦村级光伏电站"]), headers=as_("village", VILLAGE))))["code"]
+            "永集湖村光伏电站", "industry.solar", "500000.00", ["建设100千瓦村级光伏电站"]),
+            headers=as_("village", VILLAGE))))["code"]
         road = (await ok(await projects.post("/projects", json=proposal(
             "永集湖村道路硬化", "infrastructure.road", "200000.00", ["硬化村道2公里"]), headers=as_("village", VILLAGE))))["code"]
         await ok(await projects.post(f"/projects/{solar}/beneficiaries", json={

@@ -14,7 +14,6 @@ of one stack (tests/stack.py) with the real broker, each witnessing the others' 
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 
 import pytest_asyncio

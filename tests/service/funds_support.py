@@ -12,29 +12,55 @@ ROLES = {CENTRAL: "central_finance", XINJIANG: "province_finance", BOZHOU: "city
 class Funds:
     def __init__(self, settings, client, databases=None, clock=None):
         self.settings, self.client, self.n, self.clock = settings, client, 0, clock
-        self.databases, self.projects = databases, None
+        self.databases, self.sources = databases, {}
+        self.known_households: set[str] = set()
+
+    @property
+    def projects(self):
+        """The projects service's database, once an event was written to its log."""
+        return self.sources.get("projects")
+
+    @projects.setter
+    def projects(self, settings):
+        self.sources["projects"] = settings
 
     async def project_event(self, event_type: str, **data):
         """An event in the projects service's own log, delivered to the funds consumer (its handlers)."""
+        await self.event("projects", event_type, data["code"], {"division": JINGHE, **data})
+
+    async def event(self, source: str, event_type: str, subject: str, data: dict):
+        """An event in another service's own log (``source``), delivered to the funds consumer."""
         from services.funds.handlers import CONSUMES
         from shared.db import make_engine, make_sessionmaker
         from shared.events import NewEvent, append
         from shared.events.consumer import Consumer
 
-        if self.projects is None:
-            self.projects = await self.databases.new("projects")
+        if source not in self.sources:
+            self.sources[source] = await self.databases.new(source)
         actor = {"sub": "县扶贫办", "roles": ["county_office"], "division": JINGHE}
-        source, sink = make_engine(self.projects.sqlalchemy_url, pool_size=1), make_engine(self.settings.sqlalchemy_url, pool_size=2)
+        engine = make_engine(self.sources[source].sqlalchemy_url, pool_size=1)
+        sink = make_engine(self.settings.sqlalchemy_url, pool_size=2)
         try:
-            async with make_sessionmaker(source, "projects", self.clock)() as session, session.begin():
-                [event] = await append(session, [NewEvent(event_type, data["code"], {"division": JINGHE, **data}, actor)])
+            async with make_sessionmaker(engine, source, self.clock)() as session, session.begin():
+                [event] = await append(session, [NewEvent(event_type, subject, data, actor)])
             consumer = Consumer(self.settings, make_sessionmaker(sink, "funds", self.clock), CONSUMES)
             await consumer.load_positions()
             await consumer.apply(event)
             await consumer.http.aclose()
         finally:
-            await source.dispose()
+            await engine.dispose()
             await sink.dispose()
+
+    async def registered(self, *household_ids: str, status: str = "registered", division: str = "652722101201"):
+        """Households in the registry's log (one import of them, in ``status``), delivered to the
+        funds consumer: the payees it may pay (or not)."""
+        from services.registry.contract import HOUSEHOLDS_IMPORTED
+
+        if household_ids:
+            await self.event("registry", HOUSEHOLDS_IMPORTED, str(household_ids[0]), {
+                "household_fields": ["id", "division", "status", "members"], "member_fields": [],
+                "households": [[h, division, status, []] for h in household_ids]})
+        self.known_households |= set(household_ids)
 
     async def in_library(self, *codes):
         for code in codes:

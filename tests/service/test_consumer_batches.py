@@ -13,7 +13,7 @@ import uuid6
 
 from services.registry.handlers import CONSUMES, on_disbursements
 from services.projects.handlers import CONSUMES as PROJECTS_CONSUMES
-from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from services.registry.usecases.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker
 from shared.events import NewEvent, append

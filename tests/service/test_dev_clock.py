@@ -17,9 +17,11 @@ async def test_a_settable_clock_is_read_set_and_advanced_by_an_admin_only(databa
         assert moved.json()["now"] == "2017-03-11T13:00:00+00:00" and moved.json()["today"] == "2017-03-11"
         jumped = await client.post("/dev/clock", json={"set": "2018-01-02T09:00:00+08:00"}, headers=bearer(settings, "admin"))
         assert jumped.json()["today"] == "2018-01-02"
-        refused = await client.post("/dev/clock", json={"advance_days": 1}, headers=bearer(settings, "county_finance", "652722000000"))
+        refused = await client.post("/dev/clock", json={"advance_days": 1},
+                                    headers=bearer(settings, "county_finance", "652722000000"))
         assert refused.status_code == 403
-        for bad in ({}, {"set": "2018-01-02T09:00:00", }, {"set": "2018-01-02T09:00:00+08:00", "advance_days": 1}, {"advance_days": -1}):
+        for bad in ({}, {"set": "2018-01-02T09:00:00", }, {"set": "2018-01-02T09:00:00+08:00", "advance_days": 1},
+                    {"advance_days": -1}):
             response = await client.post("/dev/clock", json=bad, headers=bearer(settings, "admin"))
             assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
         assert (await client.get("/dev/clock")).json()["today"] == "2018-01-02"

@@ -237,6 +237,10 @@ async def ready(f, amount="100000.00", projects=("P-1",), each="40000.00"):
 
 
 async def send(f, body):
+    """Post a batch, its household payees registered first (the registry's events, delivered)."""
+    households = {line["payee"]["household_id"] for line in body["lines"] if line["payee"].get("household_id")}
+    await f.registered(*sorted(households - f.known_households))
+    f.known_households |= households
     return await f.client.post("/disbursement-batches", json=body, headers=f.headers(JINGHE))
 
 
@@ -309,7 +313,8 @@ async def test_a_batch_of_two_channels_is_recorded_in_events_of_one_channel_each
     f = funds
     water = "agri_integrated_drinking_water"
     await ready(f)
-    assert (await f.post("/appropriations", CENTRAL, channel=water, amount="500.00", document_no="财农〔2017〕9号")).status_code == 201
+    assert (await f.post("/appropriations", CENTRAL, channel=water, amount="500.00",
+                         document_no="财农〔2017〕9号")).status_code == 201
     for source, target in ((CENTRAL, XINJIANG), (XINJIANG, BOZHOU), (BOZHOU, JINGHE)):
         assert (await f.post("/allocations", source, channel=water, amount="500.00", to_division=target,
                              document_no="文号")).status_code == 201

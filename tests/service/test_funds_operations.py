@@ -17,7 +17,8 @@ async def test_money_flows_down_and_out_with_events(funds):
     f = funds
     await down_to_jinghe(f)
     await f.in_library("P-2017-GOUQI")
-    integrated = await f.post("/integrations", JINGHE, amount="600000.00", plan="精河县2017年整合方案", document_no="精政发〔2017〕3号")
+    integrated = await f.post("/integrations", JINGHE, amount="600000.00", plan="精河县2017年整合方案",
+                              document_no="精政发〔2017〕3号")
     assert integrated.status_code == 201, integrated.text
     committed = await f.post("/commitments", JINGHE, amount="200000.00", project_code="P-2017-GOUQI",
                              source="pool", plan="精河县2017年整合方案")
@@ -27,7 +28,8 @@ async def test_money_flows_down_and_out_with_events(funds):
     assert paid.status_code == 201, paid.text
     assert paid.json()["event_type"] == "funds.disbursement.posted" and paid.json()["amount"] == "50000.00"
     await f.zero_sum_and_no_negative()
-    balances = (await f.client.get("/balances", params={"division": JINGHE}, headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    balances = (await f.client.get("/balances", params={"division": JINGHE},
+                                   headers=bearer(f.settings, "county_finance", JINGHE))).json()
     by_kind = {(b["kind"], b["reference"]): b["balance"] for b in balances["items"]}
     assert by_kind[("available", None)] == "400000.00"
     assert by_kind[("pool", "精河县2017年整合方案")] == "400000.00"
@@ -77,7 +79,8 @@ async def test_a_purpose_outside_the_code_list_is_refused_on_every_write_that_ta
     await f.in_library("P-1")
     await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
     before = await f.db("SELECT count(*) AS n FROM events")
-    writes = [("/disbursements", JINGHE, dict(amount="100.00", project_code="P-1", payee={"kind": "enterprise", "name": "某公司"})),
+    writes = [("/disbursements", JINGHE,
+               dict(amount="100.00", project_code="P-1", payee={"kind": "enterprise", "name": "某公司"})),
               ("/commitments", JINGHE, dict(amount="100.00", project_code="P-1", source="available")),
               ("/allocations", BOZHOU, dict(amount="1.00", to_division=JINGHE))]
     for path, division, body in writes:
@@ -93,11 +96,13 @@ async def test_a_purpose_outside_the_code_list_is_refused_on_every_write_that_ta
 
 
 async def test_the_purpose_list_is_served_with_labels_and_the_negative_list(funds):
-    listed = await funds.client.get("/purposes", params={"on": "2017-06-01"}, headers=bearer(funds.settings, "county_finance", JINGHE))
+    listed = await funds.client.get("/purposes", params={"on": "2017-06-01"},
+                                    headers=bearer(funds.settings, "county_finance", JINGHE))
     assert listed.status_code == 200
     items = {i["code"]: i for i in listed.json()["items"]}
     assert items["industry_development"] == {"code": "industry_development", "label_zh": "产业发展", "forbidden": False}
-    assert items["vehicles_telecom_equipment"]["forbidden"] and items["vehicles_telecom_equipment"]["label_zh"] == "交通工具及通讯设备"
+    assert items["vehicles_telecom_equipment"]["forbidden"]
+    assert items["vehicles_telecom_equipment"]["label_zh"] == "交通工具及通讯设备"
 
 
 async def test_openapi_shows_the_purpose_codes():
@@ -123,6 +128,7 @@ async def test_operations_are_refused_to_the_wrong_role_or_jurisdiction(funds, p
 async def test_a_disbursement_to_a_household_carries_the_registry_contract(funds):
     f = funds
     await down_to_jinghe(f, "1000.00")
+    await f.registered("0192f0a4-0000-7000-8000-000000000001")  # a 建档立卡 household of the county
     await f.in_library("P-1")
     await f.post("/commitments", JINGHE, amount="1000.00", project_code="P-1", source="available")
     paid = await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-1",
@@ -142,7 +148,8 @@ async def test_a_stranded_commitment_goes_back_to_the_province_and_out_again(fun
     await down_to_jinghe(f, "1000.00")
     await f.in_library("P-CANCELLED")
     await f.post("/commitments", JINGHE, amount="800.00", project_code="P-CANCELLED", source="available")
-    await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-CANCELLED", payee={"kind": "contractor", "name": "某公司"})
+    await f.post("/disbursements", JINGHE, amount="300.00", project_code="P-CANCELLED",
+                 payee={"kind": "contractor", "name": "某公司"})
     stranded = await f.post("/strandings", JINGHE, project_code="P-CANCELLED", reason="项目无法实施")
     assert stranded.status_code == 201 and stranded.json()["amount"] == "500.00"  # what was still committed
     wrong = await f.client.post("/returns", headers=f.headers(JINGHE), json={
@@ -154,7 +161,8 @@ async def test_a_stranded_commitment_goes_back_to_the_province_and_out_again(fun
     again = await f.post("/reallocations", XINJIANG, amount="500.00", to_division=JINGHE, document_no="新财农〔2017〕40号")
     assert again.status_code == 201, again.text
     await f.zero_sum_and_no_negative()
-    balances = (await f.client.get("/balances", params={"division": "650000"}, headers=bearer(f.settings, "province_finance", XINJIANG))).json()
+    balances = (await f.client.get("/balances", params={"division": "650000"},
+                                   headers=bearer(f.settings, "province_finance", XINJIANG))).json()
     by_key = {(b["division"], b["kind"], b["reference"]): b["balance"] for b in balances["items"]}
     assert by_key[(XINJIANG, "returned", None)] == "0.00"
     assert by_key[(JINGHE, "available", None)] == "700.00"  # 200 never committed + 500 re-allocated
@@ -211,9 +219,9 @@ def batch(lines, **envelope):
     return body
 
 
-def line(ref, amount, project="P-1", purpose=None, household="0192f0a4-0000-7000-8000-00000000000a"):
+def line(ref, amount, project="P-1", purpose=None):
     return {"line_ref": ref, "project_code": project, "channel": "central_special", "fiscal_year": 2017, "amount": amount,
-            "payee": {"kind": "household", "name": f"户{ref}", "household_id": household}, "purpose": purpose}
+            "payee": {"kind": "cooperative", "name": f"合作社{ref}"}, "purpose": purpose}
 
 
 async def test_disbursement_batches(funds):
@@ -237,7 +245,8 @@ async def test_disbursement_batches(funds):
     assert refused.status_code == 422
     assert [r["index"] for r in refused.json()["refused"]] == [1, 2]
     await f.project_event("projects.project.cancelled", code="P-GONE", reason="无法实施")
-    elsewhere = await send(batch([line("a", "100.00"), line("x", "1.00", project="P-NOWHERE"), line("y", "1.00", project="P-GONE")]))
+    elsewhere = await send(batch([line("a", "100.00"), line("x", "1.00", project="P-NOWHERE"),
+                                  line("y", "1.00", project="P-GONE")]))
     assert elsewhere.status_code == 422
     assert [(r["index"], r["code"]) for r in elsewhere.json()["refused"]] == [(1, "unknown_project"), (2, "project_cancelled")]
     assert "P-NOWHERE" in elsewhere.json()["refused"][0]["reason"]
@@ -265,9 +274,11 @@ async def test_the_projects_gate_and_a_cancellation_that_strands_the_money(funds
     assert (await commit("P-PENDING")).status_code == 422  # publicity not passed
     await f.in_library("P-WATER")
     assert (await commit("P-WATER")).status_code == 201
-    await f.post("/disbursements", JINGHE, amount="150.00", project_code="P-WATER", payee={"kind": "contractor", "name": "水利公司"})
+    await f.post("/disbursements", JINGHE, amount="150.00", project_code="P-WATER",
+                 payee={"kind": "contractor", "name": "水利公司"})
     await f.project_event("projects.project.cancelled", code="P-WATER", reason="水源地调整，无法实施")
-    balances = (await f.client.get("/balances", params={"division": JINGHE}, headers=bearer(f.settings, "county_finance", JINGHE))).json()
+    balances = (await f.client.get("/balances", params={"division": JINGHE},
+                                   headers=bearer(f.settings, "county_finance", JINGHE))).json()
     by_key = {(b["kind"], b["reference"]): b["balance"] for b in balances["items"]}
     assert by_key[("committed", "P-WATER")] == "0.00" and by_key[("stranded", "P-WATER")] == "250.00"
     assert (await commit("P-WATER", "1.00")).status_code == 422  # cancelled: no more money
@@ -277,7 +288,8 @@ async def test_the_projects_gate_and_a_cancellation_that_strands_the_money(funds
     pending = (await f.client.get("/projects/P-PENDING", headers=bearer(f.settings, "county_finance", JINGHE))).json()
     assert (pending["in_library"], pending["publicity_passed"], pending["fundable"]) == (True, False, False)
     assert (await f.client.get("/projects/P-UNKNOWN", headers=bearer(f.settings, "county_finance", JINGHE))).status_code == 404
-    assert (await f.client.get("/projects/P-WATER", headers=bearer(f.settings, "county_finance", "652701000000"))).status_code == 403
+    assert (await f.client.get("/projects/P-WATER",
+                               headers=bearer(f.settings, "county_finance", "652701000000"))).status_code == 403
     stranding = await f.db("SELECT causation_id FROM events WHERE type = 'funds.stranding.posted'")
     assert len(stranding) == 1 and stranding[0]["causation_id"] is not None
     await f.zero_sum_and_no_negative()

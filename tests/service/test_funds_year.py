@@ -109,7 +109,8 @@ async def test_a_year_of_money_for_jinghe(year):
         await ok(f, "/integrations", JINGHE, channel=channel, amount=amount, plan=PLAN, document_no="精政办发〔2017〕12号",
                  document_date="2017-05-12")
     await f.in_library("JH-2017-GOUQI", "JH-2017-WATER", "JH-2017-SOLAR", "JH-2017-ROAD")
-    for code, channel, amount in (("JH-2017-GOUQI", "central_special", "1200000.00"), ("JH-2017-SOLAR", "central_special", "900000.00"),
+    for code, channel, amount in (("JH-2017-GOUQI", "central_special", "1200000.00"),
+                                  ("JH-2017-SOLAR", "central_special", "900000.00"),
                                   ("JH-2017-WATER", WATER_CH, "800000.00"), ("JH-2017-WATER", FARMLAND, "300000.00"),
                                   ("JH-2017-ROAD", FARMLAND, "600000.00")):
         await ok(f, "/commitments", JINGHE, channel=channel, amount=amount, project_code=code, source="pool", plan=PLAN,
@@ -120,6 +121,7 @@ async def test_a_year_of_money_for_jinghe(year):
     # -- a batch from the county finance bureau: envelope checked, lines idempotent --------------------
     at(f, "2017-06-20")
     households = [f"0192f0a4-0000-7000-8000-0000000000{n:02d}" for n in range(1, 4)]
+    await f.registered(*households)  # 建档立卡 households of 精河县 (from the registry's events)
     lines = [{"line_ref": f"精财拨〔2017〕30号-{i + 1}", "project_code": "JH-2017-GOUQI", "channel": "central_special",
               "fiscal_year": 2017, "payee": {"kind": "household", "name": f"农户{i + 1}", "household_id": h},
               "amount": "3000.00", "purpose": "industry_development"} for i, h in enumerate(households)]
@@ -214,9 +216,11 @@ async def test_each_level_appropriates_its_own_channels_only(year):
 
 
 @pytest.mark.parametrize("sheet,field", [
-    ({**SHEET, "recipients": {GANSU: SHEET["recipients"][GANSU], GUIZHOU: SHEET["recipients"][GUIZHOU]}}, "factor_sheet.recipients"),
+    ({**SHEET, "recipients": {GANSU: SHEET["recipients"][GANSU], GUIZHOU: SHEET["recipients"][GUIZHOU]}},
+     "factor_sheet.recipients"),
     ({**SHEET, "weights": {"poor_population": 1}}, None),  # recipients carry factors without a weight
-    ({**SHEET, "weights": {"poor_population": 0.6, "farmer_income_inv": 2, "performance": 2}}, "factor_sheet.weights.poor_population"),
+    ({**SHEET, "weights": {"poor_population": 0.6, "farmer_income_inv": 2, "performance": 2}},
+     "factor_sheet.weights.poor_population"),
     ({**SHEET, "recipients": {**SHEET["recipients"], "140000000000": SHEET["recipients"][GANSU]}}, None),
 ])
 async def test_a_bad_factor_sheet_is_refused_and_nothing_is_written(year, sheet, field):

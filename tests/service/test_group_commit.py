@@ -70,7 +70,8 @@ async def test_concurrent_disbursements_from_one_hot_account_refuse_exactly_thos
     assert row["balance_fen"] == 10_000
     assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == events_before + 6
     # each event carries its own request's correlation id, though one task committed them all
-    correlated = await f.db("SELECT data->>'reference' AS ref, correlation_id FROM events WHERE type = 'funds.disbursement.posted'")
+    correlated = await f.db("SELECT data->>'reference' AS ref, correlation_id FROM events "
+                            "WHERE type = 'funds.disbursement.posted'")
     assert {(r["ref"], r["correlation_id"]) for r in correlated} == {(ref, f"c-{ref}") for ref in accepted}
     assert await f.db("SELECT key FROM idempotency_keys WHERE state <> 'completed'") == []
     completed = {r["key"] for r in await f.db("SELECT key FROM idempotency_keys WHERE key LIKE 'k-L-%'")}

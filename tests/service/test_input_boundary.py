@@ -139,8 +139,8 @@ async def test_no_hostile_string_anywhere_gets_a_server_error_or_writes(registry
 
 async def test_a_cursor_is_input_too(registry):
     county = registry.token("county_office", COUNTY)
-    for key in (["成员\u0000"], [2**70], [True]):
-        cursor = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    for position in (["成员\u0000"], [2**70], [True]):
+        cursor = base64.urlsafe_b64encode(json.dumps(position).encode()).decode().rstrip("=")
         refused(await registry.client.get("/households", params={"cursor": cursor}, headers=county), 422, "cursor")
     refused(await registry.client.get("/public/announcements", params={"cursor": cursor}), 422, "cursor")
 

@@ -110,7 +110,7 @@ class Projects:
         hid = str(uuid6.uuid7())
         members = [[str(uuid6.uuid7()), f"65272219700101{k:03d}X", f"成员{k}", "head" if k == 0 else "child", "1",
                     "1970-01-01", None, None, None, None, "normal_labour"] for k in range(persons)]
-        from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+        from services.registry.usecases.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 
         await self.deliver("registry", "registry.households.imported", "import-1", {
             "import_id": "import-1", "household_fields": HOUSEHOLD_FIELDS, "member_fields": MEMBER_FIELDS,
@@ -356,13 +356,16 @@ async def test_benefits_are_recorded_for_beneficiaries_only(projects):
     await p.step(code, "plan")
     await p.posting("commit", code, 1_000_000)
     refused = await p.post(f"/projects/{code}/benefits", VILLAGE, items=[
-        {"household_id": hid, "kind": "wages", "amount": "1800.00"}, {"household_id": stranger, "kind": "wages", "amount": "1.00"}])
+        {"household_id": hid, "kind": "wages",
+         "amount": "1800.00"}, {"household_id": stranger, "kind": "wages", "amount": "1.00"}])
     assert refused.status_code == 422 and refused.json()["errors"] == [
         {"field": "items.1.household_id", "reason": "不是本项目的受益户 (not a beneficiary of this project)"}]
-    bad_money = await p.post(f"/projects/{code}/benefits", VILLAGE, items=[{"household_id": hid, "kind": "wages", "amount": 1800}])
+    bad_money = await p.post(f"/projects/{code}/benefits", VILLAGE,
+                             items=[{"household_id": hid, "kind": "wages", "amount": 1800}])
     assert bad_money.status_code == 422
     paid = await p.post(f"/projects/{code}/benefits", VILLAGE, items=[
-        {"household_id": hid, "kind": "wages", "amount": "1800.00"}, {"household_id": hid, "kind": "in_kind", "amount": "300.50"}])
+        {"household_id": hid, "kind": "wages",
+         "amount": "1800.00"}, {"household_id": hid, "kind": "in_kind", "amount": "300.50"}])
     assert paid.status_code == 201 and paid.json()["benefits"]["total"] == "2100.50"
 
 
@@ -430,7 +433,8 @@ async def test_queries_by_division_type_stage_year_and_figures(projects):
     assert (await p.get("/projects", OTHER_TOWNSHIP, division=TOWNSHIP)).status_code == 403
     assert (await p.get(f"/projects/{goji}", OTHER_TOWNSHIP)).status_code == 403
     page = (await p.get("/projects", COUNTY, limit=2)).json()
-    assert len(page["items"]) == 2 and (await p.get("/projects", COUNTY, cursor=page["next_cursor"])).json()["items"][0]["code"] == later
+    assert len(page["items"]) == 2 and (await p.get("/projects", COUNTY,
+                                                    cursor=page["next_cursor"])).json()["items"][0]["code"] == later
     figures = (await p.get("/figures", COUNTY, year=2018)).json()
     assert figures["total"]["projects"] == 2 and figures["total"]["budget"] == "1500000.00"
     assert figures["by_type"]["industry.planting"] == {"label": "种植业", "projects": 1, "budget": "1200000.00",

@@ -12,7 +12,7 @@ from services.funds.app import create_app as funds_app
 from services.projects.app import create_app as projects_app
 from services.registry.app import create_app as registry_app
 from services.registry.handlers import CONSUMES
-from services.registry.reference import jinghe_reference
+from services.registry.usecases.reference import jinghe_reference
 from shared import receipt_numbers
 from shared.announcements.contract import objection_receipt
 from shared.clock import SettableClock

@@ -32,7 +32,8 @@ async def test_the_report_lists_households_without_helper_or_measure(registry):
     report = (await r.client.get("/reports/missing-assistance", headers=county)).json()
     numbers = {h: (await r.get(h))["number"] for h in (a, b)}
     assert set(report["without_helper"]) == set(numbers.values()) == set(report["without_measure"])
-    await r.client.put(f"/households/{a}/helper", json={"name": "李干部", "unit": "县财政局"}, headers=r.headers("village", VILLAGE))
+    await r.client.put(f"/households/{a}/helper", json={"name": "李干部", "unit": "县财政局"},
+                       headers=r.headers("village", VILLAGE))
     await r.client.post(f"/households/{a}/measures", headers=r.headers("village", VILLAGE),
                         json={"pathway": "industry", "description": "枸杞种植", "year": 2016})
     report = (await r.client.get("/reports/missing-assistance", headers=county)).json()

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from services.registry.app import create_app
-from services.registry.reference import (
+from services.registry.usecases.reference import (
     EVENT_TYPE,
     JINGHE_CSV,
     DivisionDataError,
@@ -99,7 +99,8 @@ async def test_an_update_writes_only_the_changed_record(db):
         await load_divisions(session, records, actor=ACTOR)
         await session.commit()
     village = next(r for r in records if r.code == "652722103201")
-    changed = replace(village, rural_population=2350, flags=[{"flag": "poor_village", "class": "二类", "from": "2014-01-01", "to": None}])
+    changed = replace(village, rural_population=2350,
+                      flags=[{"flag": "poor_village", "class": "二类", "from": "2014-01-01", "to": None}])
     records = [changed if r.code == village.code else r for r in records]
     async with sessions() as session:
         result = await load_divisions(session, records, actor=ACTOR)

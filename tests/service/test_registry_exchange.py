@@ -129,7 +129,7 @@ async def fetch_details(r) -> list[str]:
 async def test_the_roll_export_is_in_the_import_layout_and_scoped(registry):
     import openpyxl
 
-    from services.registry.imports import parse_file
+    from services.registry.usecases.imports import parse_file
 
     r = registry
     await seed_divisions(r.settings)

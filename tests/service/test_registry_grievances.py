@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.registry.domain.grievance import new_receipt, normalise_receipt
-from shared.events import store
 from tests.conftest import fetch
 from tests.service.registry_support import COUNTY, OTHER_TOWNSHIP, TOWNSHIP, VILLAGE, family
 

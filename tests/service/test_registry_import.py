@@ -13,7 +13,7 @@ import asyncpg
 import openpyxl
 import pytest
 from services.registry.app import create_app
-from services.registry.imports import EVENT_EXITS_IMPORTED, EVENT_IMPORTED, households_of, run_import
+from services.registry.usecases.imports import EVENT_EXITS_IMPORTED, EVENT_IMPORTED, households_of, run_import
 from shared.clock import SettableClock
 from shared.config import libpq_url
 from shared.db import make_engine, make_sessionmaker

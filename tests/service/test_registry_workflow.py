@@ -125,7 +125,8 @@ async def test_exit_is_refused_with_the_unmet_criteria_then_completes(registry):
     await r.client.put(f"/households/{hid}/incomes/2016", json={"year": 2016, "net_per_capita": "3500.00"},
                        headers=r.headers("village", VILLAGE))
     failed_check = await r.step(hid, "exit-nominate", "village", VILLAGE,
-                                income={"year": 2017, "net_per_capita": "4000.00"}, checks={**all_checks, "housing_safety": False})
+                                income={"year": 2017,
+                                        "net_per_capita": "4000.00"}, checks={**all_checks, "housing_safety": False})
     assert failed_check.status_code == 422 and {u["code"] for u in failed_check.json()["unmet"]} == {"housing_safety"}
     ok = await r.step(hid, "exit-nominate", "village", VILLAGE,
                       income={"year": 2017, "net_per_capita": "4000.00"}, checks=all_checks)
@@ -277,7 +278,8 @@ async def test_return_and_a_second_exit_keep_the_statistics_answering(registry):
     r = registry
     hid = await identify(r, family(74))
     await exit_household(r, hid)
-    returned = await r.client.post(f"/households/{hid}/return", json={"cause": "illness"}, headers=r.headers("county_office", COUNTY))
+    returned = await r.client.post(f"/households/{hid}/return", json={"cause": "illness"},
+                                   headers=r.headers("county_office", COUNTY))
     assert returned.status_code == 200
     await exit_household(r, hid)
     stats = await r.client.get("/statistics", params={"division": "652722", "year": 2017},

@@ -224,7 +224,8 @@ async def test_no_token_is_401(app_client):
 async def test_bad_signature_is_401(app_client):
     settings, client = app_client
     forged = jwt.encode({"sub": "x", "roles": ["admin"], "division": "000000000000", "iss": "fupin",
-                         "aud": "fupin", "exp": int(time.time()) + 60}, "not-the-secret-but-long-enough-for-hs256", algorithm="HS256")
+                         "aud": "fupin", "exp": int(time.time()) + 60},
+                        "not-the-secret-but-long-enough-for-hs256", algorithm="HS256")
     response = await client.get(f"/things/{COUNTY}", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401 and "invalid token" in response.json()["detail"]
 

@@ -57,7 +57,8 @@ def test_check_digit(first17: str, expected: str) -> None:
     assert check_digit(first17) == expected
 
 
-@pytest.mark.parametrize("bad", ["", "1101051949123100", "110105194912310021", "1101051949123100a", "１１０１０５１９４９１２３１００２", None])
+@pytest.mark.parametrize("bad", ["", "1101051949123100", "110105194912310021", "1101051949123100a",
+                                 "１１０１０５１９４９１２３１００２", None])
 def test_check_digit_rejects(bad: object) -> None:
     with pytest.raises(IdCardError, match="17 digits"):
         check_digit(bad)  # type: ignore[arg-type]
@@ -153,7 +154,8 @@ def test_province_codes_are_exactly_the_standard_ones() -> None:
     assert PROVINCE_CODES == expected
 
 
-@pytest.mark.parametrize("birth", ["19800230", "19810229", "19800001", "19801301", "19800100", "19800431", "00000000", "19000229"])
+@pytest.mark.parametrize("birth",
+                         ["19800230", "19810229", "19800001", "19801301", "19800100", "19800431", "00000000", "19000229"])
 def test_parse_rejects_impossible_birth_date(birth: str) -> None:
     number = with_check(JINGHE + birth + "001")
     with pytest.raises(IdCardError, match="not a real date"):

@@ -93,7 +93,8 @@ def test_c2sp_checkpoint_example_parses_and_round_trips():
 
 def test_c2sp_cosignature_example_line_carries_its_timestamp():
     # tlog-cosignature.md: "— witness.example.com/w1 jWbPPwAAAABkGFDL..." signed at time 1679315147
-    raw = base64.b64decode("jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWXEhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==")
+    raw = base64.b64decode("jWbPPwAAAABkGFDLEZMHwSRaJNiIDoe9DYn/zXcrtPHeolMI5OWX"
+                           "EhZCB9dlrDJsX3b2oyin1nPZqhf5nNo0xUe+mbIUBkBIfZ+qnA==")
     assert int.from_bytes(raw[4:12], "big") == 1679315147 and len(raw) == 4 + 8 + 64
 
 

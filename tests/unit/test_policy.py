@@ -288,8 +288,10 @@ def test_non_overlapping_ranges_and_other_jurisdictions_are_fine():
 
 
 def test_overlap_across_files_is_allowed_and_later_load_breaks_ties(tmp_path):
-    base = write(tmp_path, "a.yaml", "- {id: a.b, jurisdiction: '65', effective_from: 2016-01-01, value: 1, citation: c, title: t}\n")
-    more = write(tmp_path, "b.yaml", "- {id: a.b, jurisdiction: '65', effective_from: 2017-01-01, value: 2, citation: c, title: t}\n")
+    base = write(tmp_path, "a.yaml",
+                 "- {id: a.b, jurisdiction: '65', effective_from: 2016-01-01, value: 1, citation: c, title: t}\n")
+    more = write(tmp_path, "b.yaml",
+                 "- {id: a.b, jurisdiction: '65', effective_from: 2017-01-01, value: 2, citation: c, title: t}\n")
     table = load_policy([base, more])
     assert table.value("a.b", "650000", date(2016, 6, 1)) == 1
     assert table.value("a.b", "650000", date(2017, 6, 1)) == 2  # later effective_from wins the tie
@@ -401,7 +403,8 @@ def test_jinghe_exit_standard_2017_and_national_elsewhere(policy):
     for elsewhere in (XINJIANG_OTHER, SHANXI_VILLAGE, HEBEI_VILLAGE):
         national = policy.lookup("household.exit.income_standard", elsewhere, day)
         assert national.jurisdiction == "" and national.value["per_capita_income_fen"] == 230000
-    yearly = {y: policy.value("household.exit.income_standard", JINGHE_VILLAGE, date(y, 6, 30))["per_capita_income_fen"] for y in range(2016, 2021)}
+    yearly = {y: policy.value("household.exit.income_standard", JINGHE_VILLAGE,
+                              date(y, 6, 30))["per_capita_income_fen"] for y in range(2016, 2021)}
     assert yearly == {2016: 314600, 2017: 333500, 2018: 353500, 2019: 374700, 2020: 397200}
     # 2015 (before the 十三五 plan) falls back to the national standard
     assert policy.value("household.exit.income_standard", JINGHE_VILLAGE, date(2015, 6, 30))["per_capita_income_fen"] == 230000
@@ -411,8 +414,10 @@ def test_shipped_rules_named_by_the_handbook(policy):
     day = date(2017, 6, 1)
     assert policy.value("announcement.min_period", JINGHE_VILLAGE, day) == {"days": 10, "unit": "calendar"}
     assert policy.value("funds.deadline.central_onward", JINGHE_VILLAGE, day)["days"] == 30
-    assert policy.value("funds.deadline.central_onward", SHANXI_VILLAGE, day)["months"] == 2
-    assert policy.value("funds.deadline.central_advance_onward", SHANXI_VILLAGE, day)["by_month_day"] == "03-31"
+    # Shanxi's 2014 rules (seed 004 L27) in 2014; from 2015 预算法 (2014年修正), a newer law, wins (policy.precedence)
+    assert policy.value("funds.deadline.central_onward", SHANXI_VILLAGE, date(2014, 6, 1))["months"] == 2
+    assert policy.value("funds.deadline.central_advance_onward", SHANXI_VILLAGE, date(2014, 6, 1))["by_month_day"] == "03-31"
+    assert policy.value("funds.deadline.central_onward", SHANXI_VILLAGE, day)["days"] == 30
     assert policy.value("funds.deadline.special_transfer_onward", JINGHE_VILLAGE, day)["days"] == 60
     assert policy.value("funds.deadline.general_transfer_onward", JINGHE_VILLAGE, day)["days"] == 30
     negative = policy.value("funds.use.negative_list", JINGHE_VILLAGE, day)
@@ -536,3 +541,38 @@ def test_add_months_clamps_to_month_end():
     assert add_months(date(2016, 12, 31), 2) == date(2017, 2, 28)
     assert add_months(date(2015, 12, 31), 2) == date(2016, 2, 29)
     assert add_months(date(2017, 11, 30), 2) == date(2018, 1, 30)
+
+
+# --------------------------------------------------------------------------------------------
+# precedence (policy.precedence): a newer superior rule wins over an older more specific one
+# --------------------------------------------------------------------------------------------
+
+_PRECEDENCE_CASE = """\
+- {id: policy.precedence, jurisdiction: "", effective_from: 2000-07-01, value: {superior: [law], newer_superior_wins: true},
+   citation: "《中华人民共和国立法法》(2015年修正) 第八十八条、第九十二条", title: t}
+- {id: x.deadline, jurisdiction: "", effective_from: 2015-01-01, value: {days: 30}, citation: law, title: t, authority: law}
+- {id: x.deadline, jurisdiction: "14", effective_from: 2014-01-01, value: {days: 60}, citation: old local, title: t}
+- {id: x.deadline, jurisdiction: "65", effective_from: 2017-01-01, value: {days: 20}, citation: newer local, title: t}
+- {id: x.plain, jurisdiction: "", effective_from: 2015-01-01, value: {days: 30}, citation: handbook, title: t}
+- {id: x.plain, jurisdiction: "14", effective_from: 2014-01-01, value: {days: 60}, citation: old local, title: t}
+"""
+
+
+def test_precedence_newer_law_over_older_local_rule():
+    table = PolicyTable(parse_rules(_PRECEDENCE_CASE))
+    assert table.lookup("x.deadline", "140000000000", date(2014, 6, 1)).citation == "old local"  # the law not yet in force
+    assert table.lookup("x.deadline", "140000000000", date(2015, 6, 1)).citation == "law"  # newer law wins
+    assert table.lookup("x.deadline", "650000000000", date(2017, 6, 1)).citation == "newer local"  # issued after the law
+    assert table.lookup("x.deadline", "650000000000", date(2016, 6, 1)).citation == "law"
+    # a national rule that is not a law does not override the specific one
+    assert table.lookup("x.plain", "140000000000", date(2017, 6, 1)).citation == "old local"
+    why = table.explain("x.deadline", "140000000000", date(2015, 6, 1))
+    assert [r.citation for r in why["overrides"]] == ["old local"] and "立法法" in why["precedence"].citation
+    # without the precedence rule: most specific wins, as before
+    plain = PolicyTable([r for r in parse_rules(_PRECEDENCE_CASE) if r.id != "policy.precedence"])
+    assert plain.lookup("x.deadline", "140000000000", date(2015, 6, 1)).citation == "old local"
+
+
+def test_authority_is_checked():
+    with pytest.raises(PolicyError, match="authority 'god'"):
+        parse_rules('- {id: a.b, jurisdiction: "", effective_from: 2014-01-01, value: 1, citation: c, title: t, authority: god}')

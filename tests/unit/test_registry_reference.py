@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from services.registry.reference import (
+from services.registry.usecases.reference import (
     JINGHE_CSV,
     DivisionDataError,
     DivisionRecord,
@@ -106,7 +106,8 @@ def test_the_toto_rename_is_an_alias(shipped):
 # -- parse errors by line --------------------------------------------------------------------------
 
 def test_comments_and_blank_lines_are_skipped_and_lines_counted():
-    text = "# a comment\n\n" + HEADER + "# another\n652722000000,精河县,county,,,,[],[],,,false\n6527220000X0,坏,county,,,,[],[],,,false\n"
+    text = ("# a comment\n\n" + HEADER + "# another\n652722000000,精河县,county,,,,[],[],,,false\n"
+            "6527220000X0,坏,county,,,,[],[],,,false\n")
     errors = errors_of(text)
     assert errors == [{"line": 6, "field": "code", "reason": errors[0]["reason"]}]
 

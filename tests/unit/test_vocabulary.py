@@ -11,7 +11,7 @@ from services.registry.api.assistance import MeasureIn, MonitoringIn, Removal, R
 from services.registry.api.households import IncomeIn, Member, MemberLeaves, ProposeIn
 from services.registry.domain import workflow
 from services.registry.domain.codes import CODE_LISTS, VOCABULARIES, Cause, Relation, vocabulary_of
-from services.registry.imports import COLUMNS_BY_KEY
+from services.registry.usecases.imports import COLUMNS_BY_KEY
 from shared.vocabulary import Code, Vocabulary
 
 

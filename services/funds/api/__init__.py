@@ -6,8 +6,9 @@ from services.funds.api.batches import batches
 from services.funds.api.catalogue import catalogue
 from services.funds.api.notices import notices
 from services.funds.api.operations import operations
+from services.funds.api.payments import payments
 from services.funds.api.projects import fundable
 from services.funds.api.purposes import purposes
 from services.funds.api.reports import reports
 
-ROUTERS: list[APIRouter] = [operations, batches, notices, reports, fundable, purposes, catalogue]
+ROUTERS: list[APIRouter] = [operations, batches, notices, reports, fundable, purposes, payments, catalogue]

@@ -21,7 +21,7 @@ import asyncio
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 from sqlalchemy import select
@@ -47,13 +47,14 @@ from services.funds.usecases.ledger import (
     refusal_problem,
 )
 from services.funds.models import projects_view
+from services.funds.usecases.payments import unpayable_households
 from shared import divisions
-from shared.auth import Principal, Role, require
+from shared.auth import Principal, Role, Writer
 from shared.bulk import gc_paused
 from shared.errors import Problem, Unprocessable
 from shared.events import NewEvent
 from shared.money import Yuan, format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.fields import Name
 
 batches = router(tags=["ledger operations (资金下达 整合 拨付)"])
@@ -108,8 +109,8 @@ def _parse(raw: bytes) -> BatchIn:
               f"{POSTINGS_PER_BATCH_EVENT} postings each.",
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": BatchIn.model_json_schema()}}}})
-async def post_batch(request: Request, principal: Principal = Depends(require(Role.county_finance, write=True)),
-                     session=Depends(db_session)) -> dict[str, Any]:
+async def post_batch(request: Request, principal: Writer(Role.county_finance),
+                     session: Session) -> dict[str, Any]:
     with gc_paused():
         return await _post_batch(request, principal, session)
 
@@ -147,6 +148,8 @@ async def _post_batch(request: Request, principal: Principal, session) -> dict[s
     county, policy, sub = principal.division, request.app.state.policy, principal.sub
     on, document_no = body.schedule_date, body.document_no
     unfundable = await _unfundable(session, {line["project_code"] for line in lines}, county)
+    unpayable = await unpayable_households(session, county, {line["payee"].get("household_id") for line in lines
+                                                             if line["payee"]["kind"] == "household"})
     purposes: dict[str, Problem | None] = {}  # each distinct purpose checked once
     sources: dict[tuple[str, int, str], AccountKey] = {}  # each project's account validated once
     payees: dict[tuple[str, int], AccountKey] = {}  # a validated payee account per channel and year
@@ -174,17 +177,22 @@ async def _post_batch(request: Request, principal: Principal, session) -> dict[s
             refused.append({"index": index, "line_ref": line["line_ref"], "code": code, "reason": reason})
             references.append(None)
             continue
+        payee = line["payee"]
+        if payee["kind"] == "household" and payee.get("household_id") in unpayable:
+            code, reason = unpayable[payee.get("household_id")]
+            refused.append({"index": index, "line_ref": line["line_ref"], "code": code, "reason": reason})
+            references.append(None)
+            continue
         if (channel, year, project) not in sources:
             sources[channel, year, project] = _key(county, channel, year, "committed", project)
         if (channel, year) not in payees:
             payees[channel, year] = _key(county, channel, year, "disbursed", "payee")
             payee_refs[channel, year] = []
-        payee = line["payee"]
         reference = payee_reference(payee["kind"], payee["name"], payee.get("household_id"))
         references.append(reference)
         payee_refs[channel, year].append(reference)
     groups: dict[tuple, list[str]] = {}
-    for (channel, year, project), key in sources.items():
+    for (_channel, _year, project), key in sources.items():
         groups.setdefault(account_ref(key)[:5], []).append(project)
     for channel_year, key in payees.items():
         groups[account_ref(key)[:5]] = payee_refs[channel_year]

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import uuid6
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, WithJsonSchema
 from sqlalchemy import func, select
@@ -25,13 +25,14 @@ from services.funds.domain import (
 from services.funds.domain.code_lists import PAYEE_KIND
 from services.funds.usecases.ledger import Entry, Grouped, post, post_each
 from services.funds.usecases.deadlines import set_for_receipt, view
+from services.funds.usecases.payments import check_payees
 from services.funds.models import accounts, postings, projects_view
 from shared import context, divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Principal, Role, Writer, ensure_jurisdiction
 from shared.divisions import DivisionCode
 from shared.errors import Problem, Unprocessable
 from shared.money import Yuan, format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.fields import FiscalYear, Name, Text
 from shared.web.group_commit import GroupCommit
 
@@ -129,9 +130,8 @@ def _posting(principal: Principal, body: Money, operation: str, source: AccountK
                  "agriculture-related channels); a province, city or county finance bureau books its own level's "
                  "special poverty funds. The channel's source level is checked (e.g. 省级 money only by a province).")
 async def appropriate(body: Money, request: Request,
-                      principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance,
-                                                             Role.county_finance, write=True)),
-                      session=Depends(db_session)) -> dict[str, Any]:
+                      principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance),
+                      session: Session) -> dict[str, Any]:
     own = principal.division
     return await _post(request, session, principal, _posting(
         principal, body, "appropriate", _key(own, body.channel, body.fiscal_year, "appropriation"),
@@ -155,8 +155,8 @@ def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] |
 @operations.post("/allocations", status_code=201, summary="Allocate (下达) to a lower division, with 文号",
                  description="From the caller's own division to a lower division under it, same channel and year.")
 async def allocate(body: AllocationIn, request: Request,
-                   principal: Principal = Depends(require(Role.central_finance, Role.province_finance, Role.city_finance, write=True)),
-                   session=Depends(db_session)) -> dict[str, Any]:
+                   principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance),
+                   session: Session) -> dict[str, Any]:
     ensure_jurisdiction(principal, body.to_division)
     extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body)}
     event = await post(session, _posting(
@@ -172,8 +172,8 @@ async def allocate(body: AllocationIn, request: Request,
 @operations.post("/integrations", status_code=201, summary="Integrate a channel into the county pool (涉农资金整合)",
                  description="Every yuan in the pool keeps its source channel.")
 async def integrate(body: IntegrationIn, request: Request,
-                    principal: Principal = Depends(require(Role.county_finance, write=True)),
-                    session=Depends(db_session)) -> dict[str, Any]:
+                    principal: Writer(Role.county_finance),
+                    session: Session) -> dict[str, Any]:
     county = principal.division
     return await _post(request, session, principal, _posting(
         principal, body, "integrate", _key(county, body.channel, body.fiscal_year, "available"),
@@ -221,8 +221,8 @@ async def _check_management_fee(request: Request, session, county: str, body: Co
 
 @operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
 async def commit(body: CommitmentIn, request: Request,
-                 principal: Principal = Depends(require(Role.county_finance, write=True)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 principal: Writer(Role.county_finance),
+                 session: Session) -> dict[str, Any]:
     """Binds pool or available money to a project the projects service has put in the library with its publicity passed
     (the projects gate); the project-management fee is capped at 1% of the county's funds for the year; negative-
     list purposes are refused with the citation."""
@@ -245,7 +245,7 @@ async def commit(body: CommitmentIn, request: Request,
                  "refuses only itself. A retry sent while the first attempt commits waits and gets its response.",
                  openapi_extra={"x-group-commit": True})
 async def disburse(body: DisbursementIn, request: Request,
-                   principal: Principal = Depends(require(Role.county_finance, write=True))) -> Response:
+                   principal: Writer(Role.county_finance)) -> Response:
     county = principal.division
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
@@ -260,8 +260,26 @@ async def disburse(body: DisbursementIn, request: Request,
 
 
 async def _post_group(session, items: list[Grouped]) -> list[Response | Problem]:
-    return [JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome
-            for outcome in await post_each(session, items)]
+    """Household payees their county may not pay are refused first, each refusing only itself."""
+    refused = {position: problem for position, item in enumerate(items)
+               if (problem := await _payee_problem(session, item)) is not None}
+    outcomes = iter(await post_each(session, [item for p, item in enumerate(items) if p not in refused]))
+    answers: list[Response | Problem] = []
+    for position in range(len(items)):
+        outcome = refused.get(position) or next(outcomes)
+        answers.append(JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome)
+    return answers
+
+
+async def _payee_problem(session, item: Grouped) -> Problem | None:
+    payee = (item.entry.extra or {}).get("payee") or {}
+    if payee.get("kind") != "household":
+        return None
+    try:
+        await check_payees(session, item.entry.posting.from_.division, [payee])
+    except Problem as problem:
+        return problem
+    return None
 
 
 class StrandingIn(BaseModel):
@@ -293,8 +311,8 @@ async def strand_commitment(request: Request, session, principal: Principal, cou
                  description="For a project that can no longer be carried out; the money must then go back to the "
                  "province through its original channel by the end of the next fiscal year (seed 004 L27).")
 async def strand(body: StrandingIn, request: Request,
-                 principal: Principal = Depends(require(Role.county_finance, write=True)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 principal: Writer(Role.county_finance),
+                 session: Session) -> dict[str, Any]:
     return await strand_commitment(request, session, principal, principal.division, body.project_code, body.channel,
                                    body.fiscal_year, body.document_date, body.reason, body.amount)
 
@@ -306,8 +324,8 @@ class ReturnIn(Money):
 @operations.post("/returns", status_code=201, summary="Return stranded money to the province (滞留资金收回)",
                  description="In full, to the finance of the county's own province, through the original channel.")
 async def return_stranded(body: ReturnIn, request: Request,
-                          principal: Principal = Depends(require(Role.county_finance, write=True)),
-                          session=Depends(db_session)) -> dict[str, Any]:
+                          principal: Writer(Role.county_finance),
+                          session: Session) -> dict[str, Any]:
     county = principal.division
     province = county[:2] + "0" * 10
     return await _post(request, session, principal, _posting(
@@ -317,8 +335,8 @@ async def return_stranded(body: ReturnIn, request: Request,
 
 @operations.post("/reallocations", status_code=201, summary="Re-allocate returned money through its original channel")
 async def reallocate(body: AllocationIn, request: Request,
-                     principal: Principal = Depends(require(Role.province_finance, write=True)),
-                     session=Depends(db_session)) -> dict[str, Any]:
+                     principal: Writer(Role.province_finance),
+                     session: Session) -> dict[str, Any]:
     """A province re-allocates returned stranded money (滞留资金) to a lower division through its original channel and
     fiscal year; sets the receiver's deadlines like any allocation."""
     ensure_jurisdiction(principal, body.to_division)

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends
 from sqlalchemy import func, select
 
-from services.funds.api.reports import READERS
+from services.funds.api.reports import Readers
 from services.funds.models import accounts, postings, projects_view
-from shared.auth import Principal, ensure_jurisdiction
+from shared.auth import ensure_jurisdiction
 from shared.errors import NotFound
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 
 fundable = router(tags=["projects gate"])
 
@@ -23,7 +22,7 @@ fundable = router(tags=["projects gate"])
               "money may be committed only while the project is in the library with its publicity passed and not "
               "cancelled. Balances of the project's committed and stranded accounts and what was paid from them.",
               responses={404: {"description": "the funds service has no event about this project"}})
-async def project(code: str, principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def project(code: str, principal: Readers, session: Session) -> dict[str, Any]:
     row = (await session.execute(select(projects_view).where(projects_view.c.code == code))).mappings().first()
     if row is None:
         raise NotFound(f"资金系统未收到项目{code}的入库信息 (no event about project {code} has reached the funds service)")

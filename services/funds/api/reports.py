@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
@@ -17,27 +17,25 @@ from services.funds.domain.reporting import deadline_compliance, percent, strand
 from services.funds.usecases.ledger import load_ledger
 from services.funds.models import accounts, deadlines, postings
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
+from shared.auth import Reader, Role, ensure_jurisdiction, query_scope
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.fields import BigId, FiscalYear
 from shared.witness import receipts
 
 reports = router(tags=["reports"])
 #: who reads the funds reports (auditors pass every read; see shared.auth.require)
-READERS = require(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
-                  Role.province_office, Role.city_office, Role.county_office)
+Readers = Reader(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
+                 Role.province_office, Role.city_office, Role.county_office)
 
 
 @reports.get("/deadlines", summary="Deadlines with days remaining or overdue",
                 description="Set when money is received (预算法 Art. 52 and provincial rules from the policy table), "
                 "marked met or missed by a scheduler on the service's clock.")
-async def list_deadlines(request: Request, division: DivisionCode | None = None,
-                         state: Literal["open", "met", "missed"] | None = None,
-                         principal: Principal = Depends(READERS),
-                         session=Depends(db_session)) -> dict[str, Any]:
+async def list_deadlines(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
+                         state: Literal["open", "met", "missed"] | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     if state:
@@ -49,9 +47,8 @@ async def list_deadlines(request: Request, division: DivisionCode | None = None,
 
 @reports.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
                 description="Received (allocations in), passed on, committed and disbursed, with the share disbursed.")
-async def spending(request: Request, fiscal_year: FiscalYear, division: DivisionCode | None = None,
-                   principal: Principal = Depends(READERS),
-                   session=Depends(db_session)) -> dict[str, Any]:
+async def spending(request: Request, fiscal_year: FiscalYear, principal: Readers, session: Session,
+                   division: DivisionCode | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     source, target = accounts.alias("source"), accounts.alias("target")
     rows = (await session.execute(
@@ -77,10 +74,8 @@ async def spending(request: Request, fiscal_year: FiscalYear, division: Division
 
 
 @reports.get("/balances", summary="Balances by division, channel, year and kind")
-async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: FiscalYear | None = None,
-                   kind: str | None = None,
-                   principal: Principal = Depends(READERS),
-                   session=Depends(db_session)) -> dict[str, Any]:
+async def balances(principal: Readers, session: Session, division: DivisionCode | None = None,
+                   channel: str | None = None, fiscal_year: FiscalYear | None = None, kind: str | None = None) -> dict[str, Any]:
     """Every account under the division with its balance in yuan (account id, holder division and role, channel, fiscal
     year, kind, reference); filter by channel, year and kind."""
     scope = query_scope(principal, division)
@@ -98,9 +93,9 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 @reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
-async def deadline_compliance_report(request: Request, division: DivisionCode | None = None,
-                                     fiscal_year: FiscalYear | None = None,
-                                     principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def deadline_compliance_report(request: Request, principal: Readers, session: Session,
+                                     division: DivisionCode | None = None,
+                                     fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     if fiscal_year is not None:
@@ -117,9 +112,8 @@ async def deadline_compliance_report(request: Request, division: DivisionCode | 
              description="Per account of stranded money: the project, how much was stranded and returned, what is still "
              "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
              "rule funds.stranded.return) with days remaining or overdue.")
-async def stranded_report(request: Request, division: DivisionCode | None = None,
-                          fiscal_year: FiscalYear | None = None,
-                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def stranded_report(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
+                          fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     today, policy = request.app.state.clock.today(), request.app.state.policy
     query = select(accounts).where(accounts.c.kind == "stranded", accounts.c.division.startswith(divisions.prefix(scope)))
@@ -157,10 +151,8 @@ async def stranded_report(request: Request, division: DivisionCode | None = None
              "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
              "Lists every posting the money came through, from the appropriation down, in ledger order.",
              responses={404: {"description": "no such payee, project or account"}})
-async def trace(payee: str | None = Query(None, min_length=2), project: str | None = Query(None, min_length=2),
-                account: BigId | None = None,
-                principal: Principal = Depends(READERS),
-                session=Depends(db_session)) -> dict[str, Any]:
+async def trace(principal: Readers, session: Session, payee: str | None = Query(None, min_length=2),
+                project: str | None = Query(None, min_length=2), account: BigId | None = None) -> dict[str, Any]:
     given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}
     if len(given) != 1:
         raise Unprocessable("给出 payee、project、account 之一 (give exactly one of payee, project, account)",
@@ -192,8 +184,8 @@ async def trace(payee: str | None = Query(None, min_length=2), project: str | No
              "inclusion proof and a signed, co-signed checkpoint. Verify offline with `fupin verify-receipt`.",
              responses={200: {"content": {"application/json": {}}}, 404: {"description": "no such posting"},
                         503: {"description": "not yet in a signed checkpoint; retry after Retry-After"}})
-async def posting_receipt(request: Request, posting_id: str = Path(min_length=1, max_length=64),
-                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> Response:
+async def posting_receipt(request: Request, principal: Readers, session: Session,
+                          posting_id: str = Path(min_length=1, max_length=64)) -> Response:
     row = (await session.execute(
         select(postings.c.event_seq, accounts.c.division).select_from(postings.join(
             accounts, accounts.c.id == postings.c.to_account)).where(postings.c.id == posting_id))).first() \

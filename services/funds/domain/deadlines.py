@@ -49,10 +49,11 @@ __all__ = [
     "evaluate",
 ]
 
-DEADLINE_KINDS = ("onward_allocation", "onto_projects", "stranded_return")
+DEADLINE_KINDS = ("onward_allocation", "onto_projects", "usage_plan", "stranded_return")
 DEADLINE_KIND_LABELS = {
     "onward_allocation": "资金下达时限",
     "onto_projects": "资金落实到项目时限",
+    "usage_plan": "用款计划报送时限",
     "stranded_return": "滞留资金收回时限",
 }
 DEADLINE_STATES = ("open", "met", "missed")
@@ -79,6 +80,7 @@ class Deadline:
     basis_on: date | None
     value_rule_id: str | None = None
     requirement: str | None = None
+    exempt: str | None = None  # the rule's exemption that applies (no due day), e.g. 少量须省级审批的项目
 
     @property
     def label_zh(self) -> str:
@@ -99,6 +101,7 @@ class Deadline:
             "basis": self.basis,
             "basis_on": self.basis_on.isoformat() if self.basis_on else None,
             "requirement": self.requirement,
+            "exempt": self.exempt,
         }
 
 
@@ -122,11 +125,20 @@ def deadlines_for_receipt(
     fiscal_year: int | None = None,
     budget_approved_on: date | None = None,
     provincial_allocated_on: date | None = None,
+    provincial_approval: bool = False,
 ) -> list[Deadline]:
     """The deadlines that receiving money of ``channel`` on ``received_on`` sets on
     ``receiver_division`` (see the module doc). ``fiscal_year`` defaults to
     :func:`budget_year_of`. Rules are looked up for the receiver on the receipt date; a kind
-    without an applicable rule yields no deadline. Ordered: onward, onto projects, stranded."""
+    without an applicable rule yields no deadline. Ordered: onward, onto projects, usage plan,
+    stranded.
+
+    A province "receiving" its own provincial funds (its appropriation) has the onward deadline of
+    ``funds.deadline.provincial_onward`` too, like a city receiving them. ``provincial_approval``:
+    the money is for one of the "少量须省级审批的项目" a rule's ``exempt`` names (Shanxi 2014, seed
+    004 L27): the onward deadline is then recorded as exempt, with no due day. The usage plan
+    (``funds.deadline.usage_plan``, 20 working days) is set on a county when the provincial
+    allocation date is known (money allocated by the province)."""
     try:
         division = normalize(receiver_division)
     except DivisionError as exc:
@@ -151,18 +163,21 @@ def deadlines_for_receipt(
     if lvl in (Level.PROVINCE, Level.CITY):
         if origin == "central":
             onward_id = "funds.deadline.central_advance_onward" if advance else "funds.deadline.central_onward"
-        elif origin == "provincial" and lvl is Level.CITY:
+        elif origin == "provincial":
             onward_id = "funds.deadline.provincial_onward"
     if onward_id is not None:
         rule = _lookup(policy, onward_id, division, received_on)
         if rule is not None:
             out.append(_compute("onward_allocation", rule, policy, division, received_on, bases, year, origin,
-                                common))
+                                common, provincial_approval=provincial_approval))
 
     if lvl is Level.COUNTY:
         rule = _lookup(policy, "funds.deadline.onto_projects", division, received_on)
         if rule is not None:
             out.append(_compute("onto_projects", rule, policy, division, received_on, bases, year, origin, common))
+        rule = _lookup(policy, "funds.deadline.usage_plan", division, received_on)
+        if rule is not None and provincial_allocated_on is not None:
+            out.append(_compute("usage_plan", rule, policy, division, received_on, bases, year, origin, common))
 
     if lvl not in (Level.CENTRAL, Level.PROVINCE):
         rule = _lookup(policy, "funds.stranded.return", division, received_on)
@@ -208,11 +223,17 @@ def _compute(
     year: int,
     origin: str,
     common: dict[str, Any],
+    provincial_approval: bool = False,
 ) -> Deadline:
     source = _resolve(policy, rule, division, received_on)
     value = source.value
     if not isinstance(value, dict):
         raise DeadlineError(f"时限规则格式无效 (rule {source.id} value must be a mapping)", code="rule_shape")
+    exempt = value.get("exempt") or (rule.value.get("exempt") if isinstance(rule.value, dict) else None)
+    if provincial_approval and exempt:
+        return Deadline(kind=kind, due=None, basis="exempt", basis_on=received_on, exempt=str(exempt),
+                        requirement=f"豁免：{exempt}", rule_id=rule.id, citation=rule.citation, title=rule.title,
+                        value_rule_id=source.id if source is not rule else None, **common)
     basis = value.get("from", "receipt")
     if origin == "provincial" and basis == "central_allocation" and source is not rule:
         # "省级资金与中央资金下达时限一致": the provincial allocation plays the central one's part.

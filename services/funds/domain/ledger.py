@@ -25,8 +25,9 @@ disbursed       external sink: paid out (拨付) to a payee             payee
 =============== ==================================================== ==========================
 
 A channel and a fiscal year (the budget year of the money) are part of every key, and **no
-operation changes either**: a county pool therefore keeps per-channel sub-balances by
-construction, and returned money goes back through the original channel.
+operation changes the channel**: a county pool therefore keeps per-channel sub-balances by
+construction, and returned money goes back through the original channel. Only the year-end
+carry-forward (结转结余) changes the fiscal year, by exactly one, and nothing else.
 
 Operations (``Posting.operation``) and what each may do:
 
@@ -44,6 +45,18 @@ strand      available | pool | committed   same holder; stranded keeps the from 
 return      stranded | committed           to the finance of the sender's province
             → returned
 reallocate  returned → available           to a strictly lower division within the province
+decommit    committed → available | pool   same holder: a project's unspent commitment back
+                                           where it can be used again (its reference kept)
+carry_forward available → available,       same holder, kind and reference; fiscal year + 1
+            pool → pool                    (year-end close, 结转结余 seed 004 L27)
+reverse     the original's to → from       冲正: the mirror image of an earlier posting (its
+                                           posting id in ``reference``, a 文号 required);
+                                           a posting is reversed at most once, a reversal or a
+                                           carry-forward never, and only while the money is
+                                           still there (no balance goes negative)
+payment_    disbursed → committed          same holder: money the bank refused to pay (退票)
+return                                     back to the project it was paid from (reference:
+                                           the refused disbursement's posting id)
 =========== ============================== ==================================================
 
 Trace (资金流向全程追溯): :meth:`Ledger.trace` follows money backwards from an account (or every
@@ -72,6 +85,7 @@ from .errors import DuplicatePosting, InsufficientFunds, InvalidAccount, Invalid
 __all__ = [
     "DOCUMENTED_OPERATIONS",
     "EXTERNAL_KINDS",
+    "IRREVERSIBLE_OPERATIONS",
     "KINDS",
     "OPERATIONS",
     "OPERATION_KINDS",
@@ -81,7 +95,9 @@ __all__ = [
     "Ledger",
     "Posting",
     "check_posting",
+    "check_reversal",
     "check_sufficient",
+    "reversal_of",
     "province_of",
 ]
 
@@ -102,7 +118,8 @@ EXTERNAL_KINDS = frozenset({"appropriation", "disbursed"})
 REFERENCED_KINDS = frozenset({"pool", "committed", "disbursed"})  # reference required
 _OPTIONAL_REFERENCE_KINDS = frozenset({"stranded"})
 
-OPERATIONS = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate")
+OPERATIONS = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate",
+              "decommit", "carry_forward", "reverse", "payment_return")
 OPERATION_LABELS = {
     "appropriate": "预算拨款",
     "allocate": "资金下达",
@@ -112,6 +129,10 @@ OPERATION_LABELS = {
     "strand": "认定滞留资金",
     "return": "滞留资金收回",
     "reallocate": "收回资金调剂下达",
+    "decommit": "项目结余资金退回",
+    "carry_forward": "结转结余",
+    "reverse": "冲正",
+    "payment_return": "退票资金退回",
 }
 OPERATION_KINDS: Mapping[str, tuple[frozenset[str], str]] = MappingProxyType({
     "appropriate": (frozenset({"appropriation"}), "available"),
@@ -122,10 +143,18 @@ OPERATION_KINDS: Mapping[str, tuple[frozenset[str], str]] = MappingProxyType({
     "strand": (frozenset({"available", "pool", "committed"}), "stranded"),
     "return": (frozenset({"stranded", "committed"}), "returned"),
     "reallocate": (frozenset({"returned"}), "available"),
+    "decommit": (frozenset({"committed"}), "available"),  # or pool: see check_posting
+    "carry_forward": (frozenset({"available", "pool"}), "available"),  # the same kind: see check_posting
+    "reverse": (frozenset(KINDS), "available"),  # the original's mirror: judged by the Ledger / the store
+    "payment_return": (frozenset({"disbursed"}), "committed"),
 })
 """operation → (allowed kinds of the from account, kind of the to account)."""
 
-DOCUMENTED_OPERATIONS = frozenset({"appropriate", "allocate", "integrate", "return", "reallocate"})
+DOCUMENTED_OPERATIONS = frozenset({"appropriate", "allocate", "integrate", "return", "reallocate", "carry_forward",
+                                   "reverse"})
+#: operations whose postings may not be reversed: a reversal (reverse the original's other
+#: reversal instead: never), a carry-forward (a closed year is not reopened by a posting)
+IRREVERSIBLE_OPERATIONS = frozenset({"reverse", "carry_forward"})
 """Operations that need a document number (文号); the others may leave it empty."""
 
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
@@ -150,6 +179,7 @@ class _HashSlot:
     shown, converted or pickled)."""
 
     __slots__ = ("_hash",)
+    _hash: int
 
 
 _REFERENCE_KINDS = REFERENCED_KINDS | _OPTIONAL_REFERENCE_KINDS  # kinds that may carry a reference
@@ -238,9 +268,9 @@ class AccountKey(_HashSlot):
         # the dataclass's __eq__ (same class, equal field tuples), refusing most unequal keys by hash
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self is other or self._hash == other._hash and (  # type: ignore[attr-defined]
+        return self is other or self._hash == other._hash and (
             self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference) == (
-            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)  # type: ignore[attr-defined]
+            other.division, other.role, other.channel, other.fiscal_year, other.kind, other.reference)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (AccountKey, (self.division, self.role, self.channel, self.fiscal_year, self.kind, self.reference))
@@ -433,14 +463,31 @@ def check_posting(posting: Posting) -> None:
     if src == dst:
         raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
     from_kinds, to_kind = OPERATION_KINDS[op]
-    if src.kind not in from_kinds or dst.kind != to_kind:
+    if op == "decommit":
+        to_kinds: frozenset[str] | tuple[str, ...] = ("available", "pool")
+    elif op == "carry_forward":
+        to_kinds = (src.kind,)
+    elif op == "reverse":
+        to_kinds = KINDS
+    else:
+        to_kinds = (to_kind,)
+    if src.kind not in from_kinds or dst.kind not in to_kinds:
         allowed = "|".join(sorted(from_kinds))
-        raise _bad("wrong_kinds", f"{OPERATION_LABELS[op]}应为 {allowed} → {to_kind}",
-                   f"{op} moves {allowed} → {to_kind}, not {src.kind} → {dst.kind}", **ext)
+        target = "|".join(to_kinds) if op != "carry_forward" else "the same kind"
+        raise _bad("wrong_kinds", f"{OPERATION_LABELS[op]}应为 {allowed} → {target}",
+                   f"{op} moves {allowed} → {target}, not {src.kind} → {dst.kind}", **ext)
     if src.channel != dst.channel:
         raise _bad("channel_changed", "资金须保持原管理渠道",
                    f"money keeps its channel: {src.channel} → {dst.channel}", **ext)
-    if src.fiscal_year != dst.fiscal_year:
+    if op == "carry_forward":
+        if dst.fiscal_year != src.fiscal_year + 1:
+            raise _bad("carry_forward_year", "结转结余结转到下一预算年度",
+                       f"a carry-forward moves money into the next fiscal year: {src.fiscal_year} → "
+                       f"{src.fiscal_year + 1}, not {dst.fiscal_year}", **ext)
+        if src.division != dst.division or src.role != dst.role or src.reference != dst.reference:
+            raise _bad("carry_forward_other_account", "结转结余保持原持有方、原整合方案",
+                       "a carry-forward keeps the holder and the reference (integration plan)", **ext)
+    elif src.fiscal_year != dst.fiscal_year and op != "reverse":  # a reversal: the mirror of its original
         raise _bad("fiscal_year_changed", "资金须保持预算年度",
                    f"money keeps its fiscal year: {src.fiscal_year} → {dst.fiscal_year}", **ext)
 
@@ -469,7 +516,7 @@ def check_posting(posting: Posting) -> None:
         if not CHANNELS[src.channel].integrable:
             raise _bad("channel_not_integrable", "该渠道资金不在统筹整合范围 (国办发〔2016〕22号)",
                        f"channel {src.channel} may not be integrated", **ext)
-    elif op in ("commit", "disburse", "strand"):
+    elif op in ("commit", "disburse", "strand", "decommit", "payment_return"):
         if not same_holder:
             raise _bad(f"{op}_other_holder", f"{OPERATION_LABELS[op]}须在同一持有方内",
                        f"{op} stays with the same holder (division and role)", **ext)
@@ -481,6 +528,19 @@ def check_posting(posting: Posting) -> None:
     if op in ("integrate", "commit", "disburse") and p.reference is not None and p.reference != dst.reference:
         raise _bad("reference_mismatch", "分录引用与收方账户引用不一致",
                    f"the posting reference {p.reference!r} must equal the to-account's {dst.reference!r}", **ext)
+    elif op == "reverse":
+        if p.reference is None:
+            raise _bad("reversal_without_original", "冲正须注明被冲正的分录编号",
+                       "a reversal names the posting it reverses (its posting id as the reference)", **ext)
+        if p.reference == posting_id:
+            raise _bad("reversal_of_itself", "冲正分录不能冲正自身", "a reversal cannot reverse itself", **ext)
+
+    if op == "decommit":
+        if p.reference is not None and p.reference != src.reference:
+            raise _bad("reference_mismatch", "分录引用与项目不一致",
+                       f"the posting reference {p.reference!r} must equal the project {src.reference!r}", **ext)
+        if dst.kind == "pool" and dst.division != src.division:  # pragma: no cover - same holder checked above
+            raise _bad("decommit_other_holder", "项目结余资金退回本县资金池", "back to the same holder", **ext)
     if op == "strand" and dst.reference != src.reference:
         raise _bad("reference_mismatch", "滞留资金须保留原项目/方案引用",
                    f"stranded money keeps the reference of where it was ({src.reference!r})", **ext)
@@ -488,6 +548,34 @@ def check_posting(posting: Posting) -> None:
             and p.reference != src.reference:
         raise _bad("reference_mismatch", "分录引用与项目不一致",
                    f"the posting reference {p.reference!r} must equal the project {src.reference!r}", **ext)
+
+
+def reversal_of(original: Posting, *, posting_id: str, document_no: str, document_date: date, actor: str) -> Posting:
+    """The reversal (冲正) of ``original``: the same amount back from its to-account to its
+    from-account, citing it (its posting id as ``reference``); judged by :func:`check_reversal`."""
+    return Posting(posting_id=posting_id, from_=original.to, to=original.from_, amount_fen=original.amount_fen,
+                   operation="reverse", document_no=document_no, document_date=document_date, actor=actor,
+                   purpose=original.purpose, reference=original.posting_id)
+
+
+def check_reversal(reversal: Posting, original: Posting | None, reversed_by: str | None = None) -> None:
+    """Refuse a reversal that is not the exact mirror of an existing, reversible posting not yet
+    reversed (``reversed_by``: the id of an earlier reversal of ``original``, if any). Balances
+    are judged apart (:func:`check_sufficient`): money that has moved on cannot be reversed."""
+    ext = {"posting_id": reversal.posting_id, "operation": "reverse", "reverses": reversal.reference}
+    if original is None:
+        raise _bad("reversal_unknown_posting", f"被冲正的分录不存在 {reversal.reference!r}",
+                   f"no posting {reversal.reference!r} to reverse", **ext)
+    if original.operation in IRREVERSIBLE_OPERATIONS:
+        raise _bad("reversal_not_allowed", f"{OPERATION_LABELS[original.operation]}分录不能冲正",
+                   f"a {original.operation} posting cannot be reversed", **ext)
+    if reversed_by is not None:
+        raise _bad("already_reversed", f"该分录已被冲正 (分录 {reversed_by})",
+                   f"posting {original.posting_id} was already reversed by {reversed_by}", reversed_by=reversed_by,
+                   **ext)
+    if (reversal.from_, reversal.to, reversal.amount_fen) != (original.to, original.from_, original.amount_fen):
+        raise _bad("reversal_mismatch", "冲正须与原分录金额相同、方向相反",
+                   "a reversal moves the original's amount back from its to-account to its from-account", **ext)
 
 
 def check_sufficient(posting: Posting, from_balance_fen: int) -> None:
@@ -516,12 +604,13 @@ class Ledger:
     """Balances by account and the postings that produced them. Immutable: every method that
     changes something returns a new :class:`Ledger`. Zero balances are not stored."""
 
-    __slots__ = ("_balances", "_postings", "_ids")
+    __slots__ = ("_balances", "_postings", "_ids", "_reversed")
 
     def __init__(self) -> None:
         self._balances: dict[AccountKey, int] = {}
         self._postings: tuple[Posting, ...] = ()
         self._ids: frozenset[str] = frozenset()
+        self._reversed: dict[str, str] = {}  # original posting id → its reversal's id (never changed in place)
 
     @classmethod
     def replay(cls, postings: Iterable[Posting]) -> Ledger:
@@ -541,6 +630,7 @@ class Ledger:
         balances = dict(self._balances)
         ids = set(self._ids)
         added: list[Posting] = []
+        reversed_: dict[str, str] | None = None  # copied on the first reversal only
         # _apply_into inlined (the auditor replays a million postings through here): the same
         # checks in the same order - check_posting, the id, check_sufficient -, then both balances
         get, pop, append = balances.get, balances.pop, added.append
@@ -553,6 +643,14 @@ class Ledger:
                         f"分录编号已存在 (posting id {posting_id!r} is already in the ledger)",
                         posting_id=posting_id,
                     )
+                if posting.operation == "reverse":
+                    if reversed_ is None:
+                        reversed_ = dict(self._reversed)
+                    reference = posting.reference
+                    assert reference is not None  # check_posting refused a reversal naming no posting
+                    original = self._find(reference, added) if reference in ids else None
+                    check_reversal(posting, original, reversed_.get(reference))
+                    reversed_[reference] = posting_id
                 src, dst, amount = posting.from_, posting.to, posting.amount_fen
                 value = get(src, 0)
                 if value < amount:  # would overdraw: refused unless the account is external
@@ -577,7 +675,17 @@ class Ledger:
         new._balances = balances
         new._postings = self._postings + tuple(added)
         new._ids = frozenset(ids)
+        new._reversed = self._reversed if reversed_ is None else reversed_
         return new
+
+    def _find(self, posting_id: str | None, pending: list[Posting]) -> Posting | None:
+        for posting in reversed(pending):
+            if posting.posting_id == posting_id:
+                return posting
+        for posting in reversed(self._postings):
+            if posting.posting_id == posting_id:
+                return posting
+        return None
 
     @staticmethod
     def _apply_into(balances: dict[AccountKey, int], ids: set[str], posting: Posting) -> None:
@@ -603,6 +711,11 @@ class Ledger:
     def balances(self) -> Mapping[AccountKey, int]:
         """Every non-zero balance (read-only view)."""
         return MappingProxyType(self._balances)
+
+    @property
+    def reversals(self) -> Mapping[str, str]:
+        """Original posting id → the id of the reversal (冲正) that reversed it (read-only view)."""
+        return MappingProxyType(self._reversed)
 
     @property
     def postings(self) -> tuple[Posting, ...]:

@@ -31,15 +31,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
 
 from lxml import etree
 
+from services.registry.contract import ON_ROLL, STATUS_LABELS
+from shared import divisions
 from shared.errors import Unprocessable
 from shared.money import MAX_FEN, format_fen
 
@@ -81,6 +83,31 @@ def transition(state: str | None, to: str) -> str:
             f"(an instruction that is {state} cannot become {to})",
             errors=[{"field": "state", "reason": f"{state} → {to} is not a step of the instruction's life"}])
     return event
+
+
+# -- payees ------------------------------------------------------------------------------------------
+
+#: Households a county may pay: registered (建档立卡) — on the roll, or exited (脱贫不脱政策, seed 003
+#: L481) — never proposed-only, rejected or removed ones.
+PAYABLE_STATUSES = frozenset(ON_ROLL | {"exited"})
+
+
+def payee_refusal(household_id: str | None, household: tuple[str, str] | None, county: str) -> tuple[str, str] | None:
+    """Why a household payee (``household``: its (division, status) in the read model, or None)
+    may not be paid by ``county``: (code, reason), or None when it may."""
+    if not household_id:
+        return "household_id_missing", "农户收款人须注明建档立卡户编号 (a household payee needs its household_id)"
+    if household is None:
+        return "unknown_household", f"建档立卡名单中无此户{household_id} (the registry has no household {household_id})"
+    division, status = household
+    label = STATUS_LABELS.get(status, status)
+    if status in ("removed", "rejected"):
+        return "household_removed", f"该户{label}，不能支付 (the household is {status})"
+    if status not in PAYABLE_STATUSES:
+        return "household_not_registered", f"该户尚未建档立卡，当前为“{label}” (not registered: {status})"
+    if not divisions.within(division, county):
+        return "household_outside_county", f"该户({division})不在本县{county} (the household is outside the paying county)"
+    return None
 
 
 # -- accounts --------------------------------------------------------------------------------------
@@ -245,7 +272,8 @@ def _fen(text: str | None, where: str) -> int:
     try:
         value = Decimal(text or "")
     except InvalidOperation:
-        raise BankFileError(f"金额无效 (invalid amount at {where})", errors=[{"field": where, "reason": "invalid amount"}]) from None
+        raise BankFileError(f"金额无效 (invalid amount at {where})",
+                            errors=[{"field": where, "reason": "invalid amount"}]) from None
     if value != value.quantize(Decimal("0.01")) or value < 0 or value * 100 > MAX_FEN:
         raise BankFileError(f"金额无效 (invalid amount at {where})", errors=[{"field": where, "reason": "invalid amount"}])
     return int(value * 100)
@@ -313,7 +341,8 @@ def _csv_rows(raw: bytes, header: Sequence[str]) -> list[dict[str, str]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BankFileError("CSV须为UTF-8编码 (the CSV must be UTF-8)", errors=[{"field": "file", "reason": "not UTF-8"}]) from None
+        raise BankFileError("CSV须为UTF-8编码 (the CSV must be UTF-8)",
+                            errors=[{"field": "file", "reason": "not UTF-8"}]) from None
     reader = csv.DictReader(io.StringIO(text))
     missing = [h for h in header if h not in (reader.fieldnames or [])]
     if missing:
@@ -327,7 +356,8 @@ def _result_csv(raw: bytes) -> list[ResultLine]:
     for position, row in enumerate(_csv_rows(raw, RESULT_CSV), start=1):
         if row["状态"] not in _CSV_STATUS:
             raise BankFileError(f"第{position}行状态无效：{row['状态']!r} (line {position}: unknown status)",
-                                errors=[{"field": f"line {position}", "reason": f"status must be one of {', '.join(_CSV_STATUS)}"}])
+                                errors=[{"field": f"line {position}",
+                                         "reason": f"status must be one of {', '.join(_CSV_STATUS)}"}])
         lines.append(ResultLine(position, row["指令编号"], _CSV_STATUS[row["状态"]], row["原因代码"] or None,
                                 row["原因"] or row["原因代码"] or None))
     return lines
@@ -364,7 +394,8 @@ def judge_results(lines: Iterable[ResultLine], states: Mapping[str, str]) -> Res
         if line.ref not in states:
             problems.append({**where, "code": "unknown", "reason": "无此支付指令 (no such instruction of this county)"})
         elif line.ref in seen:
-            problems.append({**where, "code": "duplicate", "reason": "同一文件中重复 (this instruction appears twice in the file)"})
+            problems.append({**where, "code": "duplicate",
+                             "reason": "同一文件中重复 (this instruction appears twice in the file)"})
         elif line.status is None:
             pending.append(line)
         elif states[line.ref] != "instructed":
@@ -481,6 +512,7 @@ def reconcile(expected: Mapping[str, int], entries: Iterable[StatementEntry]) ->
         elif ledger != paid:
             out.append(Difference("amount_differs", ref, ledger, paid,
                                   f"金额不符：账面{format_fen(ledger)}元，银行{format_fen(paid)}元 (amounts differ)"))
-    out += [Difference("unreferenced", None, 0, e.debit_fen, f"第{e.position}笔无指令编号 (entry {e.position} has no instruction id)")
+    out += [Difference("unreferenced", None, 0, e.debit_fen,
+                       f"第{e.position}笔无指令编号 (entry {e.position} has no instruction id)")
             for e in unreferenced]
     return out

@@ -513,7 +513,8 @@ async def load_ledger(session: AsyncSession) -> Ledger:
     and within an event (a batch's) by posting id, which is in line order."""
     source, target = accounts.alias("source"), accounts.alias("target")
     rows = (await session.execute(
-        select(postings, *(source.c[c].label(f"f_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")),
+        select(postings,
+               *(source.c[c].label(f"f_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")),
                *(target.c[c].label(f"t_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")))
         .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
         .order_by(postings.c.event_seq, postings.c.id))).mappings().all()

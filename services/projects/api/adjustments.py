@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -18,11 +18,11 @@ from services.projects.api.projects import plan_problems
 from services.projects.domain import adjustment, lifecycle
 from services.projects.models import Adjustment, Project
 from shared import announcements, divisions
-from shared.auth import Principal, Role, require
+from shared.auth import Role, Writer
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import NewEvent, append
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 
 adjustments = router(tags=["annual adjustment (项目库年度调整)"])
 
@@ -48,11 +48,13 @@ def _changed_plan(project: Project, changes: dict[str, Any], index: int, min_tar
         plan = Plan.model_validate({**_plan_of(project), **changes})
     except ValidationError as exc:
         raise Unprocessable("变更内容无效 (invalid changes)", errors=[
-            {"field": f"items.{index}.changes." + ".".join(map(str, e["loc"])), "reason": e["msg"]} for e in exc.errors()]) from None
+            {"field": f"items.{index}.changes." + ".".join(map(str, e["loc"])),
+             "reason": e["msg"]} for e in exc.errors()]) from None
     problems = plan_problems(plan, plan.budget)
     if len(plan.targets) < min_targets:
-        problems.append({"field": "targets", "reason": f"入库项目须有绩效目标，至少{min_targets}项 "
-                                                       f"(a project in the library keeps at least {min_targets} performance targets)"})
+        problems.append({"field": "targets",
+                         "reason": f"入库项目须有绩效目标，至少{min_targets}项 "
+                                   f"(a project in the library keeps at least {min_targets} performance targets)"})
     if problems:
         raise Unprocessable("变更后的计划不一致 (the changed plan is inconsistent)",
                             errors=[{**p, "field": f"items.{index}.changes.{p['field']}"} for p in problems])
@@ -93,8 +95,8 @@ async def _checked(session, request: Request, items: list[dict[str, Any]],
                   "announcement, in the quarter the rule `project.library.adjustment` names (the fourth). Apply it once "
                   "it has passed.")
 async def announce_adjustment(body: AdjustmentIn, request: Request,
-                              principal: Principal = Depends(require(Role.county_office, write=True)),
-                              session=Depends(db_session)) -> dict[str, Any]:
+                              principal: Writer(Role.county_office),
+                              session: Session) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     if divisions.level(body.county) != divisions.Level.COUNTY:
         raise Unprocessable("项目库调整由县公告 (the adjustment is announced by a county)",
@@ -105,7 +107,8 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
         raise Conflict(f"{missing.label}：{missing.detail}", slug="precondition-missing", missing=[missing.as_dict()],
                        rule=window.id, citation=window.citation)
     if len({item.code for item in body.items}) != len(body.items):
-        raise Unprocessable("同一项目只能列一次 (a project is listed once)", errors=[{"field": "items", "reason": "duplicate code"}])
+        raise Unprocessable("同一项目只能列一次 (a project is listed once)",
+                            errors=[{"field": "items", "reason": "duplicate code"}])
     items = [item.model_dump(mode="json") for item in body.items]
     listed = [project for project, _ in await _checked(session, request, items, body.county)]
     table = {"columns": ["类别", "项目编号", "项目名称", "资金规模（元）", "说明"],
@@ -128,9 +131,8 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
 @adjustments.post("/adjustments/{announcement_id}/apply", summary="Apply a passed library adjustment",
                   description="Additions enter the library (`projects.project.entered_library`), removals are cancelled "
                   "(`projects.project.cancelled`), changes are written (`projects.project.changed`). Once.")
-async def apply_adjustment(request: Request, announcement_id: str = Path(),
-                           principal: Principal = Depends(require(Role.county_office, write=True)),
-                           session=Depends(db_session)) -> dict[str, Any]:
+async def apply_adjustment(request: Request, principal: Writer(Role.county_office), session: Session,
+                           announcement_id: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
     notice = await announcements.require_passed(session, announcement_id, subject_type=SUBJECT)
     row = (await session.execute(select(Adjustment).where(Adjustment.announcement_id == notice.id)

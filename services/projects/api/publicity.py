@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from sqlalchemy import select
 
 from services.projects.usecases import evaluations, projects
@@ -16,11 +16,11 @@ from services.projects.domain import lifecycle
 from services.projects.domain.catalogue import TYPES
 from services.projects.models import Acceptance, Project
 from shared import announcements, divisions
-from shared.auth import Principal, Role, require
+from shared.auth import Role, Writer
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import NewEvent
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 
 publicity = router(tags=["publicity (项目公示公告)"])
 
@@ -34,8 +34,8 @@ RESULTS_SUBJECT = "project_results"
                 "below it passed first; the levels a project needs come from the rule `project.publicity.levels`. "
                 "When every level's notice has closed without objection, the county enters the project in the library.")
 async def post_publicity(body: PublicityIn, request: Request,
-                         principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
-                         session=Depends(db_session)) -> dict[str, Any]:
+                         principal: Writer(Role.village, Role.township, Role.county_office),
+                         session: Session) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     level = divisions.level(body.division).value
     if level not in lifecycle.LEVELS:
@@ -79,9 +79,8 @@ async def post_publicity(body: PublicityIn, request: Request,
                 summary="Announce an accepted project's results at its site (验收结果公告)",
                 description="The office of the project's own village (or township) publishes what was built, spent and "
                 "achieved; the assets are handed over once this announcement has closed without objection.")
-async def announce_results(body: NoticeIn, request: Request, code: str = Path(),
-                           principal: Principal = Depends(require(Role.village, Role.township, write=True)),
-                           session=Depends(db_session)) -> dict[str, Any]:
+async def announce_results(body: NoticeIn, request: Request, principal: Writer(Role.village, Role.township),
+                           session: Session, code: str = Path()) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     project = await projects.load(session, code, principal, lock=True)
     found = lifecycle.STEPS["announce-results"]
@@ -94,16 +93,18 @@ async def announce_results(body: NoticeIn, request: Request, code: str = Path(),
                                       .order_by(Acceptance.on.desc()).limit(1))).scalar_one_or_none()
     if accepted is None:  # the stage says accepted; the row must be there
         raise Conflict("没有通过的验收记录 (no passed acceptance on record)")
-    table = {"columns": ["项目名称", "建设内容", "总投资（元）", "已拨付（元）", "带动贫困户", "验收日期", "验收结果", "实施单位"],
+    table = {"columns": ["项目名称", "建设内容", "总投资（元）", "已拨付（元）", "带动贫困户", "验收日期", "验收结果",
+                         "实施单位"],
              "rows": [[project.name, "；".join(project.tasks), format_fen(project.budget_fen), format_fen(money.paid_fen),
                        f"{households}户{persons}人", accepted.on.isoformat(), "合格", project.implementing_unit]]}
     sentence, evaluation = await evaluations.announced_part(session, code)
     notice = await announcements.announce(
         session, actor=principal.actor(), clock=clock, policy=policy, start=body.period_start, end=body.period_end,
         subject_type=RESULTS_SUBJECT, subject_id=f"results:{code}", level=level, division=project.division,
-        title=f"{project.name}项目验收结果公告", content={"body": f"{project.name}已竣工验收，现将项目实施结果公告如下。{sentence}",
-                                                   "table": table, "project": code,
-                                                   **({"evaluation": evaluation} if evaluation else {})},
+        title=f"{project.name}项目验收结果公告",
+        content={"body": f"{project.name}已竣工验收，现将项目实施结果公告如下。{sentence}",
+                 "table": table, "project": code,
+                 **({"evaluation": evaluation} if evaluation else {})},
         people=[], hotline_local=body.hotline_local)
     project.announcements = {**project.announcements, "results": str(notice.id)}
     await projects.record(session, project, found.to_stage, clock.today(), NewEvent(found.event, code, {

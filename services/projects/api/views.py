@@ -95,7 +95,8 @@ async def full_record(session, project: Project) -> dict[str, Any]:
     for b in benefits:
         by_kind[b.kind] = by_kind.get(b.kind, 0) + b.amount_fen
     history = (await session.execute(select(StageChange).where(StageChange.code == code).order_by(StageChange.seq))).scalars()
-    progress = (await session.execute(select(Progress).where(Progress.code == code).order_by(Progress.on, Progress.percent))).scalars()
+    progress = (await session.execute(select(Progress).where(Progress.code == code)
+                                      .order_by(Progress.on, Progress.percent))).scalars()
     acceptances = (await session.execute(select(Acceptance).where(Acceptance.code == code).order_by(Acceptance.on))).scalars()
     states = await announcement_states(session, project.announcements)
     ids = [uuid.UUID(v) for v in project.announcements.values()]
@@ -112,10 +113,12 @@ async def full_record(session, project: Project) -> dict[str, Any]:
             {"household_id": str(b.household_id), "number": h.number if h else None, "head": h.head_name if h else None,
              "status": h.status if h else None, "mechanism": b.mechanism, "persons": b.persons, "added_on": _day(b.added_on)}
             for b, h in people]},
-        "benefits": {"total": format_fen(sum(by_kind.values())), "by_kind": {k: format_fen(v) for k, v in sorted(by_kind.items())},
+        "benefits": {"total": format_fen(sum(by_kind.values())),
+                     "by_kind": {k: format_fen(v) for k, v in sorted(by_kind.items())},
                      "items": [{"household_id": str(b.household_id), "kind": b.kind, "amount": format_fen(b.amount_fen),
                                 "on": _day(b.on)} for b in benefits]},
-        "announcements": [{"key": key, "id": value, "state": states.get(key), "title": notices[value].title if value in notices else None,
+        "announcements": [{"key": key, "id": value, "state": states.get(key),
+                           "title": notices[value].title if value in notices else None,
                            "level": notices[value].level if value in notices else None,
                            "period": notices[value].period if value in notices else None}
                           for key, value in project.announcements.items()],

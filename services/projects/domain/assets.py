@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 COLLECTIVE = "collective"  # the village collective as a shareholder
 
@@ -38,7 +38,8 @@ def split(total_fen: int, shares: Sequence[Share]) -> list[tuple[str, int]]:
         raise AssetError("amount", f"金额须为非负整数分 (amount must be a non-negative int of fen, got {total_fen!r})")
     check_shares(shares)
     units = sum(s.shares for s in shares)
-    parts, remainders = [], []
+    parts: list[list[Any]] = []  # [holder, fen]
+    remainders: list[tuple[Fraction, int]] = []
     for index, share in enumerate(shares):
         whole, rest = divmod(total_fen * share.shares, units)
         parts.append([share.holder, whole])

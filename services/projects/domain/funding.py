@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 
 from shared.money import format_fen
 
-OPERATIONS = ("commit", "disburse", "strand")
+OPERATIONS = ("commit", "disburse", "strand", "payment_return")
 
 
 def project_of(posting: Mapping[str, Any]) -> str | None:
@@ -20,7 +20,7 @@ def project_of(posting: Mapping[str, Any]) -> str | None:
     operation = posting.get("operation")
     if operation == "commit" and (posting.get("to") or {}).get("kind") == "committed":
         return posting.get("reference")
-    if operation in ("disburse", "strand"):
+    if operation in ("disburse", "strand", "payment_return"):  # payment_return: money the bank refused, back
         return posting.get("project_code")
     return None
 
@@ -51,4 +51,4 @@ def funding_of(postings: Iterable[Mapping[str, Any]]) -> Funding:
     for posting in postings:
         if posting["operation"] in totals:
             totals[posting["operation"]] += posting["amount_fen"]
-    return Funding(totals["commit"], totals["disburse"], totals["strand"])
+    return Funding(totals["commit"], totals["disburse"] - totals["payment_return"], totals["strand"])

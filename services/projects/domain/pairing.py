@@ -54,7 +54,7 @@ def credit_code(value: str) -> str:
             except (KeyError, ValueError):
                 pass
         raise PairingError("credit_code", f"统一社会信用代码无效 (not a valid unified social credit code, GB 32100: "
-                                          f"{exc.message}{expected})") from None
+                                          f"{exc}{expected})") from None
 
 
 def check_commitments(years: range, commitments: Mapping[int, Mapping[str, int]]) -> None:

@@ -18,7 +18,8 @@ def problems(*, budget_fen: int, sources: Sequence[Mapping[str, Any]], start: da
         found.append({"field": "schedule.end", "reason": "完工日期早于开工日期 (the end is before the start)"})
     planned = sum(s["amount_fen"] for s in sources)
     if planned != budget_fen:
-        found.append({"field": "sources", "reason": f"各渠道计划资金合计{format_fen(planned)}元，与预算{format_fen(budget_fen)}元不符 "
+        found.append({"field": "sources",
+                      "reason": f"各渠道计划资金合计{format_fen(planned)}元，与预算{format_fen(budget_fen)}元不符 "
                                                     f"(planned sources add up to {format_fen(planned)}, not the budget)"})
     names = [s["channel"] for s in sources]
     for index, name in enumerate(names):

@@ -169,14 +169,15 @@ async def pairing_view(session, row: Pairing) -> dict[str, Any]:
     labourers = (await session.execute(select(PairingLabourer).where(PairingLabourer.pairing_id == row.id)
                                        .order_by(PairingLabourer.hired_on, PairingLabourer.name))).scalars()
     return {**_data(row), "enterprise": enterprise_view(enterprise), "projects": await _codes(session, row.id),
-            "labourers": [{"household_id": str(l.household_id), "name": l.name, "hired_on": l.hired_on.isoformat()}
-                          for l in labourers]}
+            "labourers": [{"household_id": str(one.household_id), "name": one.name, "hired_on": one.hired_on.isoformat()}
+                          for one in labourers]}
 
 
 async def facts(session, row: Pairing, year: int) -> rules.Facts:
     """What the records show for the pairing's projects in ``year`` (guarantee 3 of the domain)."""
     codes = await _codes(session, row.id)
-    projects = [p for p in (await session.execute(select(Project.code).where(Project.code.in_(codes), Project.year == year))).scalars()]
+    projects = [p for p in (await session.execute(select(Project.code).where(Project.code.in_(codes),
+                                                                             Project.year == year))).scalars()]
     households = {str(h.id): {"number": h.number, "head": h.head_name, "village": h.division}
                   for h in (await session.execute(
                       select(RegistryHousehold).join(Beneficiary, Beneficiary.household_id == RegistryHousehold.id)
@@ -189,9 +190,10 @@ async def facts(session, row: Pairing, year: int) -> rules.Facts:
     numbers = {h.id: h.number for h in (await session.execute(select(RegistryHousehold).where(RegistryHousehold.id.in_(
         (await session.execute(select(PairingLabourer.household_id).where(PairingLabourer.pairing_id == row.id))).scalars()
     )))).scalars()}
-    roster = [{"household_id": str(l.household_id), "household_number": numbers.get(l.household_id), "name": l.name,
-               "hired_on": l.hired_on.isoformat()} for l in (await session.execute(
-                   select(PairingLabourer).where(PairingLabourer.pairing_id == row.id, PairingLabourer.hired_on <= date(year, 12, 31))
+    roster = [{"household_id": str(one.household_id), "household_number": numbers.get(one.household_id), "name": one.name,
+               "hired_on": one.hired_on.isoformat()} for one in (await session.execute(
+                   select(PairingLabourer).where(PairingLabourer.pairing_id == row.id,
+                                                 PairingLabourer.hired_on <= date(year, 12, 31))
                    .order_by(PairingLabourer.hired_on, PairingLabourer.name))).scalars()]
     return rules.Facts(households=households, benefits=benefits, roster=roster,
                        disbursed_fen=sum(p.amount_fen for p in paid),
@@ -210,7 +212,8 @@ async def report(session, row: Pairing, year: int) -> dict[str, Any]:
             "lines": [line.as_dict(format_fen) for line in lines]}
 
 
-REPORT_HEADER = ("企业名称", "统一社会信用代码", "年度", "量化任务", "单位", "目标", "实际", "差距", "是否完成", "计入明细", "未计入明细")
+REPORT_HEADER = ("企业名称", "统一社会信用代码", "年度", "量化任务", "单位", "目标", "实际", "差距", "是否完成", "计入明细",
+                 "未计入明细")
 
 
 def report_rows(body: dict[str, Any]) -> list[list[Any]]:

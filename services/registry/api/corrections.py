@@ -1,4 +1,4 @@
-"""Change requests (信息更正): HTTP → one use case of ``services.registry.corrections``."""
+"""Change requests (信息更正): HTTP → one use case of ``services.registry.usecases.corrections``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any, Literal
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, Field, model_validator
 
-from services.registry import corrections
-from services.registry.api.assistance import DEPARTMENT_FIELDS
+from services.registry.usecases import corrections
+from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from services.registry.domain import corrections as rules
 from shared.auth import DEPARTMENTS, Principal, Role, query_scope, require
 from shared.divisions import DivisionCode
@@ -25,7 +25,7 @@ class ChangeRequestIn(BaseModel):
     target: Literal["person", "household", "department"]
     id_number: str | None = Field(None, min_length=18, max_length=18, description="person / department: whose data")
     household_id: uuid.UUID | None = Field(None, description="household: which household")
-    dept: Literal[tuple(DEPARTMENTS)] | None = Field(None, description="department: whose data")  # type: ignore[valid-type]
+    dept: Literal[tuple(sorted(DEPARTMENTS))] | None = Field(None, description="department: whose data")  # type: ignore[valid-type]
     changes: dict[str, Any] = Field(min_length=1, max_length=20, description="field → new value. Person: "
                                     + ", ".join([*rules.IDENTITY_FIELDS, *rules.PERSON_FIELDS]) + ". Household: "
                                     + ", ".join(rules.HOUSEHOLD_FIELDS) + ". Department: that department's fields.")

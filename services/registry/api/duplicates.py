@@ -1,5 +1,5 @@
 """Duplicate candidates (疑似重复): the county's report and the review — HTTP → one use case of
-``services.registry.duplicates``."""
+``services.registry.usecases.duplicates``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import Depends, Path, Request
 from pydantic import BaseModel, Field, model_validator
 
-from services.registry import duplicates
+from services.registry.usecases import duplicates
 from shared.auth import Principal, Role, query_scope, require
 from shared.divisions import DivisionCode
 from shared.web import db_session, router

@@ -1,4 +1,4 @@
-"""The error-rate evaluation (错退率、漏评率): HTTP → ``services.registry.evaluations``."""
+"""The error-rate evaluation (错退率、漏评率): HTTP → ``services.registry.usecases.evaluations``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Query, Request
 
-from services.registry import evaluations
+from services.registry.usecases import evaluations
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
 from shared.web import db_session, router

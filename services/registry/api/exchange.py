@@ -9,7 +9,8 @@ import orjson
 from fastapi import Depends, File, Path, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from services.registry import department_lists, files, lookup as bulk, roll_export
+from services.registry import files
+from services.registry.usecases import department_lists, lookup as bulk, roll_export
 from services.registry.api.imports import MAX_UPLOAD_BYTES, XLSX
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode

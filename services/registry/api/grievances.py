@@ -1,4 +1,4 @@
-"""Grievances (监督举报, 12317): HTTP → one use case of ``services.registry.grievances``."""
+"""Grievances (监督举报, 12317): HTTP → one use case of ``services.registry.usecases.grievances``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Literal
 from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from services.registry import grievances
+from services.registry.usecases import grievances
 from services.registry.domain import grievance as procedure
 from shared.auth import Principal, Role, query_scope, require
 from shared.divisions import DivisionCode

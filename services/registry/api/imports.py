@@ -1,6 +1,6 @@
 """``POST /imports``: bulk import of a 建档立卡 spreadsheet (.csv / .xlsx), all or nothing.
 
-The work is :func:`services.registry.imports.run_import`; this router only authenticates, reads
+The work is :func:`services.registry.usecases.imports.run_import`; this router only authenticates, reads
 the upload and hands over the request's transaction (owned by the idempotent route).
 """
 
@@ -10,8 +10,9 @@ from typing import Any, Literal
 
 from fastapi import Depends, File, Query, Request, Response, UploadFile
 
-from services.registry import files, uploads
-from services.registry.imports import LAYOUT, MAX_ERRORS, layout_markdown
+from services.registry import files
+from services.registry.usecases import uploads
+from services.registry.usecases.imports import LAYOUT, MAX_ERRORS, layout_markdown
 from shared.auth import Principal, Role, require
 from shared.errors import Problem, Unprocessable
 from shared.web import db_session, router as make_router

@@ -336,7 +336,7 @@ def parse(enum_cls: type[E], value: object) -> E:
         return value
     if isinstance(value, str):
         try:
-            return enum_cls(value)
+            return enum_cls(value)  # type: ignore[call-arg]  # the Enum lookup by value, not CodeEnum.__new__(code, label)
         except ValueError:
             pass
         for member in enum_cls:

@@ -126,7 +126,7 @@ def approver_refusal(*, proposer: str, approver: str, approver_roles: frozenset[
     if dept is not None:
         if "department" not in approver_roles or approver_dept != dept:
             return f"部门数据更正由{dept}部门审核 (a {dept} department official decides)"
-        held = divisions.level(approver_division).value
+        held: str | None = divisions.level(approver_division).value
     else:
         held = max((ROLE_LEVEL[r] for r in approver_roles if r in ROLE_LEVEL), key=LEVELS.index, default=None)
     if held is None or held not in LEVELS or LEVELS.index(held) < LEVELS.index(level):

@@ -107,7 +107,7 @@ class Index:
     """Registered persons by block; :meth:`screen` finds the candidates of one new person."""
 
     def __init__(self, persons: Iterable[PersonKey] = ()):
-        self._blocks: dict[tuple[str, str], list[PersonKey]] = defaultdict(list)
+        self._blocks: dict[str, list[PersonKey]] = defaultdict(list)
         for person in persons:
             self.add(person)
 

@@ -147,7 +147,7 @@ def jinghe_households(
     prefixes = {name: _township_prefix(name, township_codes[name]) for name in JINGHE_TOWNSHIPS}
 
     names = list(JINGHE_TOWNSHIPS)
-    group_totals = [JINGHE_WITHOUT_LABOUR] + [JINGHE_EXITS[y] for y in _GROUPS[1:]]
+    group_totals = [JINGHE_WITHOUT_LABOUR] + [JINGHE_EXITS[y] for y in _GROUPS[1:] if y is not None]
     row_households = [JINGHE_TOWNSHIPS[n][0] for n in names]
     row_extra = [JINGHE_TOWNSHIPS[n][1] - JINGHE_TOWNSHIPS[n][0] for n in names]
     col_households = [h for h, _ in group_totals]

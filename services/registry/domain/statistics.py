@@ -101,7 +101,8 @@ class HouseholdFacts:
 
         if not isinstance(self.household_number, str) or not self.household_number:
             raise ValueError(f"户编号不能为空 (household_number must be a non-empty string, got {self.household_number!r})")
-        if not (isinstance(self.division, str) and len(self.division) == 12 and self.division.isascii() and self.division.isdigit()):
+        if not (isinstance(self.division,
+                           str) and len(self.division) == 12 and self.division.isascii() and self.division.isdigit()):
             raise bad(f"区划代码应为12位村级代码 (division must be a 12-digit village code, got {self.division!r})")
         if not _is_int(self.persons) or self.persons < 1:
             raise bad(f"人口数应为正整数 (persons must be an int >= 1, got {self.persons!r})")
@@ -303,8 +304,8 @@ def _aggregate(
     remaining = [h for h in registered if h.poor_at_end_of(year)]
     exits: dict[int, HeadCount] = {}
     for h in registered:
-        if h.exited_by(year):
-            exits[h.exit_year] = exits.get(h.exit_year, HeadCount()) + HeadCount(1, h.persons)  # type: ignore[index]
+        if h.exit_year is not None and h.exited_by(year):
+            exits[h.exit_year] = exits.get(h.exit_year, HeadCount()) + HeadCount(1, h.persons)
     monitored = {c.value: 0 for c in MonitoringCategory}
     for h in selected:
         if h.monitoring_category is not None and not h.removed and (

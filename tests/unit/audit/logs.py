@@ -10,7 +10,7 @@ from typing import Any
 from services.audit.sources import Loaded
 from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Posting
-from services.registry.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
+from services.registry.usecases.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
 from shared.events.chain import GENESIS, compute_hash
 from shared.events.store import format_time
 from shared.money import format_fen

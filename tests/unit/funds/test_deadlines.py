@@ -46,18 +46,60 @@ def test_xinjiang_province_budget_law_30_days(policy):
 
 
 def test_shanxi_province_two_months_from_central_allocation(policy):
-    d = receipt(policy, SHANXI, central_allocated_on=date(2017, 2, 20))["onward_allocation"]
-    assert d.due == date(2017, 4, 20)
+    # in 2014, before 预算法 (2014年修正) came into force, Shanxi's own rule (seed 004 L27) applies
+    d = receipt(policy, SHANXI, received_on=date(2014, 3, 1), central_allocated_on=date(2014, 2, 20))["onward_allocation"]
+    assert d.due == date(2014, 4, 20)
     assert d.rule_id == "funds.deadline.central_onward" and d.citation == "seed 004 L27"
-    assert (d.basis, d.basis_on) == ("central_allocation", date(2017, 2, 20))
+    assert (d.basis, d.basis_on) == ("central_allocation", date(2014, 2, 20))
     # month ends clamp: allocated 31 December → due 28 February
-    assert receipt(policy, SHANXI, central_allocated_on=date(2016, 12, 31))["onward_allocation"].due == \
-        date(2017, 2, 28)
+    assert receipt(policy, SHANXI, received_on=date(2014, 1, 5), central_allocated_on=date(2013, 12, 31))[
+        "onward_allocation"].due == date(2014, 2, 28)
+
+
+def test_the_newer_national_law_wins_over_the_older_shanxi_rule(policy):
+    """Precedence (policy.precedence, 立法法): 预算法 Art. 52 (a law, in force 2015-01-01) is newer
+    than Shanxi's 2014 rule, so from 2015 on Shanxi passes central money on within 30 days."""
+    d = receipt(policy, SHANXI, central_allocated_on=date(2017, 2, 20))["onward_allocation"]
+    assert d.due == date(2017, 3, 31) and "预算法" in d.citation and d.rule_id == "funds.deadline.central_onward"
+    why = policy.explain("funds.deadline.central_onward", SHANXI, date(2017, 3, 1))
+    assert why["rule"].authority == "law" and [r.citation for r in why["overrides"]] == ["seed 004 L27"]
+    assert why["precedence"].id == "policy.precedence" and "立法法" in why["precedence"].citation
+
+
+def test_shanxi_exempts_projects_needing_provincial_approval(policy):
+    """"除少量须省级审批的项目外" (seed 004 L27, value ``exempt``): no due day, the exemption cited."""
+    d = receipt(policy, SHANXI, received_on=date(2014, 3, 1), central_allocated_on=date(2014, 2, 20),
+                provincial_approval=True)["onward_allocation"]
+    assert (d.due, d.exempt, d.citation, d.basis) == (None, "少量须省级审批的项目", "seed 004 L27", "exempt")
+    # the national law knows no such exemption
+    law = receipt(policy, SHANXI, central_allocated_on=date(2017, 2, 20), provincial_approval=True)["onward_allocation"]
+    assert law.exempt is None and law.due == date(2017, 3, 31)
+
+
+def test_a_province_passes_on_its_own_funds(policy):
+    """The province's own 省级财政专项扶贫资金: 60 days from budget approval (预算法 Art. 52), or in
+    Shanxi 2014 two months from its own allocation (seed 004 L27 "下达时限要求原则上一致")."""
+    xj = receipt(policy, XINJIANG, channel="provincial_special", budget_approved_on=date(2017, 1, 15))
+    d = xj["onward_allocation"]
+    assert (d.rule_id, d.value_rule_id, d.due) == ("funds.deadline.provincial_onward",
+                                                   "funds.deadline.special_transfer_onward", date(2017, 3, 16))
+    assert list(xj) == ["onward_allocation"]
+    sx = receipt(policy, SHANXI, channel="provincial_special", received_on=date(2014, 5, 31),
+                 provincial_allocated_on=date(2014, 5, 31))["onward_allocation"]
+    assert (sx.citation, sx.basis, sx.due) == ("seed 004 L27", "provincial_allocation", date(2014, 7, 31))
+
+
+def test_usage_plan_twenty_working_days_after_the_provincial_allocation(policy):
+    found = receipt(policy, JINGHE, received_on=date(2017, 9, 25), provincial_allocated_on=date(2017, 9, 25))
+    d = found["usage_plan"]
+    # 20 working days from 26 September 2017: 30 September is a make-up workday, 1–8 October a holiday
+    assert d.due == date(2017, 10, 27) and d.rule_id == "funds.deadline.usage_plan" and d.citation
+    assert list(found) == ["usage_plan", "stranded_return"]
 
 
 def test_shanxi_needs_the_central_allocation_date(policy):
     with pytest.raises(DeadlineError) as info:
-        receipt(policy, SHANXI)
+        receipt(policy, SHANXI, received_on=date(2014, 3, 1))
     assert info.value.code == "missing_basis"
     assert "central_allocated_on" in info.value.detail and "中央财政下达" in info.value.detail
 
@@ -69,12 +111,13 @@ def test_advance_funds_xinjiang_vs_shanxi(policy):
     xj = receipt(policy, XINJIANG, received_on=received, advance=True)["onward_allocation"]
     assert xj.rule_id == "funds.deadline.central_advance_onward"
     assert xj.due == date(2016, 12, 15) and xj.fiscal_year == 2017
+    received = date(2014, 11, 15)  # Shanxi's own rule applies to 2014 receipts (预算法修正 from 2015)
     sx = receipt(policy, SHANXI, received_on=received, advance=True)["onward_allocation"]
-    assert sx.due == date(2017, 3, 31) and sx.citation == "seed 004 L27"
+    assert sx.due == date(2015, 3, 31) and sx.citation == "seed 004 L27"
     assert sx.basis == "budget_year"
     # an explicit fiscal year wins
-    assert receipt(policy, SHANXI, received_on=received, advance=True, fiscal_year=2018)["onward_allocation"].due \
-        == date(2018, 3, 31)
+    assert receipt(policy, SHANXI, received_on=received, advance=True, fiscal_year=2016)["onward_allocation"].due \
+        == date(2016, 3, 31)
 
 
 def test_county_receipts_xinjiang_vs_shanxi(policy):
@@ -97,10 +140,11 @@ def test_city_receipts(policy):
     assert bz["onward_allocation"].due == date(2017, 5, 10)
     assert bz["stranded_return"].due == date(2018, 12, 31)
     # Shanxi provincial funds follow the central limits: 2 months from the provincial allocation
-    sx = receipt(policy, SHANXI_CITY, channel="provincial_special", provincial_allocated_on=date(2017, 5, 31))
+    sx = receipt(policy, SHANXI_CITY, channel="provincial_special", received_on=date(2014, 6, 1),
+                 provincial_allocated_on=date(2014, 5, 31))
     d = sx["onward_allocation"]
     assert d.rule_id == "funds.deadline.provincial_onward" and d.value_rule_id == "funds.deadline.central_onward"
-    assert (d.basis, d.due) == ("provincial_allocation", date(2017, 7, 31))
+    assert (d.basis, d.due) == ("provincial_allocation", date(2014, 7, 31))
     # elsewhere provincial funds are special transfers: 60 days from budget approval
     xj = receipt(policy, BOZHOU, channel="provincial_special", budget_approved_on=date(2017, 1, 15))
     d = xj["onward_allocation"]

@@ -69,7 +69,7 @@ def test_mask_account_shows_four_digits_only():
 
 def test_pain002_results_with_reasons():
     lines = parse_results(pain002("PF-1", [("a1", "ACSC", None), ("b2", "RJCT", "AC04"), ("c3", "PDNG", None)]), "pain.002")
-    assert [(l.ref, l.status, l.reason_code) for l in lines] == [("a1", "paid", None), ("b2", "refused", "AC04"),
+    assert [(line.ref, line.status, line.reason_code) for line in lines] == [("a1", "paid", None), ("b2", "refused", "AC04"),
                                                                    ("c3", None, None)]
     assert lines[1].reason == "账户已销户"
 
@@ -77,12 +77,12 @@ def test_pain002_results_with_reasons():
 def test_camt054_return_refuses_and_booked_debit_pays():
     lines = parse_results(camt054("6222020200112233445", [("a1", 100, None), ("b2", 200, "AC01")], date(2017, 6, 22)),
                           "camt.054")
-    assert [(l.ref, l.status, l.reason_code) for l in lines] == [("a1", "paid", None), ("b2", "refused", "AC01")]
+    assert [(line.ref, line.status, line.reason_code) for line in lines] == [("a1", "paid", None), ("b2", "refused", "AC01")]
 
 
 def test_csv_results_and_unknown_status():
     lines = parse_results(results_csv([("a1", "成功", "", ""), ("b2", "失败", "BE01", "户名不符")]), "csv")
-    assert [(l.status, l.reason) for l in lines] == [("paid", None), ("refused", "户名不符")]
+    assert [(line.status, line.reason) for line in lines] == [("paid", None), ("refused", "户名不符")]
     with pytest.raises(BankFileError) as caught:
         parse_results(results_csv([("a1", "maybe", "", "")]), "csv")
     assert caught.value.extensions["errors"][0]["field"] == "line 1"
@@ -90,7 +90,8 @@ def test_csv_results_and_unknown_status():
 
 @pytest.mark.parametrize("raw, reason", [
     (b"<Document", "not well-formed"),
-    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.11">&e;</Document>', ""),
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]>'
+     b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.11">&e;</Document>', ""),
     (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.11"><Nonsense/></Document>', ""),
     (b'<Document xmlns="urn:example"/>', "namespace"),
 ])
@@ -107,7 +108,7 @@ def test_judge_names_unknown_and_duplicate_lines():
     lines = [ResultLine(1, "a1", "paid"), ResultLine(2, "zz", "paid"), ResultLine(3, "a1", "paid"),
              ResultLine(4, "c3", "paid"), ResultLine(5, "b2", "refused", "AC04", "closed")]
     outcome = judge_results(lines, states)
-    assert [(l.ref, s) for l, s in outcome.apply] == [("a1", "paid"), ("b2", "refused")]
+    assert [(line.ref, s) for line, s in outcome.apply] == [("a1", "paid"), ("b2", "refused")]
     assert [(p["line"], p["code"]) for p in outcome.problems] == [(2, "unknown"), (3, "duplicate"), (4, "duplicate")]
 
 

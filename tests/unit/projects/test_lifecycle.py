@@ -95,6 +95,7 @@ def test_publicity_levels_and_their_order():
 def test_every_stage_and_precondition_is_labelled_and_reachable():
     named = {p for s in lifecycle.STEPS.values() for p in s.preconditions}
     assert named <= set(lifecycle.PRECONDITIONS)
-    reached = {"proposed"} | {s.to_stage for s in lifecycle.STEPS.values()} | {s.reject_to for s in lifecycle.STEPS.values() if s.reject_to}
+    reached = ({"proposed"} | {s.to_stage for s in lifecycle.STEPS.values()}
+               | {s.reject_to for s in lifecycle.STEPS.values() if s.reject_to})
     assert reached == set(lifecycle.STAGES)
     assert all(s.event.startswith("projects.") for s in lifecycle.STEPS.values())

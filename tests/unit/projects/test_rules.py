@@ -90,6 +90,10 @@ def test_funding_from_the_funds_contract():
     assert (total.committed_fen, total.paid_fen, total.stranded_fen, total.remaining_fen) == (1000, 300, 700, 0)
     assert total.as_dict() == {"committed": "10.00", "paid": "3.00", "stranded": "7.00", "remaining": "0.00"}
     assert total.active_fen == 300
+    refused = {"operation": "payment_return", "project_code": "P-1", "amount_fen": 300}  # the bank refused the payment
+    assert funding.project_of(refused) == "P-1"
+    again = funding.funding_of([commit, pay, refused, {**pay, "amount_fen": 300}])  # re-issued to a corrected account
+    assert (again.paid_fen, again.remaining_fen) == (300, 700)
 
 
 def test_the_adjustment_is_in_the_fourth_quarter():

@@ -6,7 +6,7 @@ from datetime import date
 from services.registry.domain import error_rates
 from services.registry.domain.duplicates import PersonKey, compare, normalise_name, screen
 from services.registry.domain.grievance import Due, overdue
-from services.registry.grievances import due_dates
+from services.registry.usecases.grievances import due_dates
 from shared.idcard import make_id
 from shared.policy import load_policy
 

@@ -1,6 +1,6 @@
 """The field → department mapping: one department per owned field, every department known."""
 
-from services.registry.api.assistance import DEPARTMENT_FIELDS
+from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from services.registry.domain.departments import (
     BASIC_PERSON_FIELDS,
     DEPARTMENT_LABELS,

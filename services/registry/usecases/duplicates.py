@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.registry.county_models import DuplicateCandidate
 from services.registry.domain import duplicates as screening
-from services.registry.imports import EVENT_IMPORTED, households_of
+from services.registry.usecases.imports import EVENT_IMPORTED, households_of
 from services.registry.models import Household, Person
 from shared import divisions, idcard
 from shared.auth import Principal

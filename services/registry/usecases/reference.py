@@ -33,8 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.contract import DIVISIONS_LOADED
 from services.registry.models import Division
 from shared import divisions
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.events.store import NewEvent, append
 from shared.fields import is_visible
+from shared.web import PageParams
 
 __all__ = [
     "ALIAS_KEYS",
@@ -57,7 +60,7 @@ __all__ = [
 
 EVENT_TYPE = DIVISIONS_LOADED
 EVENT_CHUNK = 500
-JINGHE_CSV = Path(__file__).resolve().parent / "data" / "divisions_652722.csv"
+JINGHE_CSV = Path(__file__).resolve().parents[1] / "data" / "divisions_652722.csv"
 
 COLUMNS = (
     "code", "name", "level", "parent", "valid_from", "valid_to", "aliases", "flags",
@@ -271,7 +274,9 @@ def _flags(raw: Any, level: str | None, errors: _Errors) -> list[dict[str, Any]]
         if name == "poor_village":
             klass = item.get("class")
             if klass not in POOR_VILLAGE_CLASSES:
-                errors.add(f"{where}.class", f"贫困村类别应为一类或二类 (poor_village class must be one of {list(POOR_VILLAGE_CLASSES)}, got {klass!r})")
+                errors.add(f"{where}.class",
+                           f"贫困村类别应为一类或二类 (poor_village class must be one of {list(POOR_VILLAGE_CLASSES)}, "
+                           f"got {klass!r})")
             else:
                 flag["class"] = klass
         if name == "exited":
@@ -620,7 +625,8 @@ async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord
         missing = wanted_parents - found
         if missing:
             raise DivisionDataError([
-                {"field": "parent", "reason": f"上级区划不存在 (parent {p} of {', '.join(r.code for r in records if r.parent == p)} is not loaded)"}
+                {"field": "parent",
+                 "reason": f"上级区划不存在 (parent {p} of {', '.join(r.code for r in records if r.parent == p)} is not loaded)"}
                 for p in sorted(missing)
             ])
 
@@ -669,3 +675,61 @@ async def jinghe_reference(session: AsyncSession, actor: Mapping[str, Any]) -> L
     """Load the shipped 精河县 reference file (:data:`JINGHE_CSV`) — the demo's divisions."""
     records = parse_divisions_csv(JINGHE_CSV.read_text(encoding="utf-8"))
     return await load_divisions(session, records, actor=actor)
+
+
+async def load_within(session: AsyncSession, principal: Principal, records: Sequence[DivisionRecord]) -> LoadResult:
+    """Load the records, all of which lie in the caller's jurisdiction (403 naming the others)."""
+    outside = [r.code for r in records if not principal.covers(r.code)]
+    if outside:
+        raise Forbidden(
+            f"区划不在管辖范围内 (divisions outside your jurisdiction {principal.division}: {', '.join(outside[:10])}"
+            f"{' …' if len(outside) > 10 else ''})"
+        )
+    return await load_divisions(session, records, actor=principal.actor())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_divisions(session: AsyncSession, params: PageParams, *, parent: str | None, level: str | None,
+                         q: str | None, on: date | None) -> dict[str, Any]:
+    """Divisions by code, cursor-paginated: the children of ``parent``, of a ``level``, matching ``q``
+    (a code prefix, or part of the name or of an alias); with ``on``, each as of that date."""
+    table = Division.__table__
+    query = sa.select(table)
+    if parent is not None:
+        query = query.where(table.c.parent == parent)
+    if level is not None:
+        query = query.where(table.c.level == level)
+    if q:
+        text = q.strip()
+        pattern = f"%{_escape_like(text)}%"
+        alias_match = sa.exists(
+            sa.select(sa.literal(1))
+            .select_from(sa.func.jsonb_array_elements(table.c.aliases).table_valued("value").alias("a"))
+            .where(sa.literal_column("a.value ->> 'name'").ilike(pattern, escape="\\"))
+        )
+        conditions = [table.c.name.ilike(pattern, escape="\\"), alias_match]
+        if text.isdigit() and text.isascii():
+            conditions.append(table.c.code.startswith(text, autoescape=True))
+        query = query.where(sa.or_(*conditions))
+    if params.cursor:
+        query = query.where(table.c.code > str(params.cursor[0]))
+    rows = (await session.execute(query.order_by(table.c.code).limit(params.limit + 1))).mappings().all()
+    page = params.page(rows, key_of=lambda r: [r["code"]])
+    return {"items": [division_view(r, on) for r in page.items], "next_cursor": page.next_cursor}
+
+
+async def read_division(session: AsyncSession, code: str, on: date) -> dict[str, Any]:
+    """One division (a 2/4/6/9/12-digit code) as of ``on``."""
+    try:
+        code = divisions.normalize(code)
+    except divisions.DivisionError as exc:
+        raise Unprocessable(str(exc), errors=[{"field": "path.code", "reason": str(exc)}]) from None
+    table = Division.__table__
+    row = (await session.execute(sa.select(table).where(table.c.code == code))).mappings().first()
+    if row is None:
+        raise NotFound(f"区划不存在 (no division {code})")
+    return division_view(row, on)
+

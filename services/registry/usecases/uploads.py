@@ -22,9 +22,10 @@ from typing import Any, Awaitable, Callable
 import uuid6
 from sqlalchemy import select
 
-from services.registry import duplicates, files
+from services.registry import files
+from services.registry.usecases import duplicates
 from services.registry.county_models import ImportRecord
-from services.registry.imports import run_import
+from services.registry.usecases.imports import run_import
 from shared import divisions
 from shared.auth import Principal
 from shared.errors import Unprocessable

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from services.registry.api.households import department_of
+from services.registry.usecases.households import department_of
 from services.registry.domain.departments import person_for
 from services.registry.domain.workflow import ON_ROLL
 from shared import idcard
@@ -32,7 +32,8 @@ PERSON_COLUMNS = ("id_number", "name", "sex", "active", "relation", "ethnicity",
                   "disability_grade", "labour_capacity", "labour_skill")
 _QUERY = """
     SELECT DISTINCT ON (p.id_number) p.id_number, p.name, p.sex, p.birth_date, p.active, p.relation, p.ethnicity,
-           p.education, p.school_stage, p.health, p.disability_grade, p.labour_capacity, p.labour_skill, p.details::text AS details,
+           p.education, p.school_stage, p.health, p.disability_grade, p.labour_capacity, p.labour_skill,
+           p.details::text AS details,
            h.number AS household, h.division, h.status, h.poverty_attribute, h.main_cause
     FROM persons p JOIN households h ON h.id = p.household_id
     WHERE p.id_number = ANY($1::char(18)[]) AND h.division LIKE $2

@@ -23,8 +23,9 @@ import uuid6
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
-from services.registry import files, uploads
-from services.registry.api.assistance import DEPARTMENT_FIELDS, apply_department_data
+from services.registry import files
+from services.registry.usecases import uploads
+from services.registry.usecases.assistance import DEPARTMENT_FIELDS, apply_department_data
 from services.registry.models import Household, Person
 from shared import idcard
 from shared.auth import Principal

@@ -16,10 +16,10 @@ from typing import Any
 import openpyxl
 from sqlalchemy import text
 
-from services.registry.api.households import department_of
+from services.registry.usecases.households import department_of
 from services.registry.domain.departments import person_for
 from services.registry.domain.workflow import ON_ROLL
-from services.registry.imports import LAYOUT
+from services.registry.usecases.imports import LAYOUT
 from shared import divisions
 from shared.auth import Principal
 from shared.money import format_fen

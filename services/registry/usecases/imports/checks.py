@@ -1,0 +1,72 @@
+"""Checking a validated import against the database, on the import's own connection and
+transaction: the divisions exist, the household numbers are new, and no person is already active
+in another household (asked batch by batch while the file is still being parsed)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Callable
+
+import asyncpg
+
+from services.registry.usecases.imports.validation import Parsed
+from shared import idcard
+
+
+class Lookups:
+    """The database's answers about the file's ID numbers and household numbers, asked batch by
+    batch while the file is still being parsed (same connection, same transaction)."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.queue: asyncio.Queue[tuple[list[str], list[str]] | None] = asyncio.Queue()
+        self.active: list[asyncpg.Record] = []  # (id_number, number, division) of active persons
+        self.existing: set[str] = set()  # household numbers already registered
+        self.task = asyncio.ensure_future(self._run())
+
+    def submit_threadsafe(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[str], list[str]], None]:
+        return lambda ids, numbers: loop.call_soon_threadsafe(self.queue.put_nowait, (ids, numbers))
+
+    async def _run(self) -> None:
+        while (batch := await self.queue.get()) is not None:
+            ids, numbers = batch
+            if ids:
+                self.active.extend(await self.conn.fetch(
+                    "SELECT p.id_number, h.number, h.division FROM persons p "
+                    "JOIN unnest($1::bpchar[]) AS u(id_number) ON p.id_number = u.id_number "
+                    "JOIN households h ON h.id = p.household_id WHERE p.active", ids))
+            if numbers:
+                self.existing.update(r["number"] for r in await self.conn.fetch(
+                    "SELECT number FROM households WHERE number = ANY($1::text[])", numbers))
+
+    async def finish(self) -> None:
+        self.queue.put_nowait(None)
+        await self.task
+
+
+async def check_database(conn: asyncpg.Connection, parsed: Parsed, lookups: Lookups,
+                          jurisdiction_prefix: str) -> None:
+    errors = parsed.errors
+    households = parsed.households
+    codes = sorted({h.division for h in households.values() if h.ok})
+    known = {r["code"] for r in await conn.fetch(
+        "SELECT code FROM divisions WHERE code = ANY($1::bpchar[])", codes)} if codes else set()
+    existing = lookups.existing
+    for household in households.values():
+        if household.ok and household.division not in known:
+            errors.add(household.first_row, "division",
+                       f"未知的行政区划代码{household.division} (unknown division {household.division}: "
+                       f"not in the divisions table)")
+            household.ok = False
+        if household.number in existing:
+            errors.add(household.first_row, "household_number",
+                       "户编号已存在于登记系统中 (this household number is already registered)")
+            household.ok = False
+    for r in lookups.active:
+        visible = str(r["division"]).startswith(jurisdiction_prefix)
+        errors.add(parsed.first_row_of_id[r["id_number"]], "id_number",
+                   f"{idcard.mask(r['id_number'])}: 此人已在另一有效贫困户中"
+                   f"{'' if visible else '（该户不在您的管辖范围内）'} "
+                   f"(this person already belongs to an active household"
+                   f"{'' if visible else ' outside your jurisdiction'})",
+                   household=r["number"] if visible else None)
