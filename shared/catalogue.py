@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.announcements.domain import ANNOUNCEMENT_VOCABULARIES
 from shared.policy import PolicyTable
 from shared.policy.citations import public_citation
 from shared.vocabulary import Vocabulary
@@ -53,5 +52,7 @@ def policy_rules(policy: PolicyTable, prefix: str = "") -> CodeList:
 
 def shared_lists(policy: PolicyTable) -> list[CodeList]:
     """The lists of the announcements every service publishes (公告公示), and their rules."""
+    from shared.announcements.domain import ANNOUNCEMENT_VOCABULARIES  # the package brings the web stack
+
     return [*(CodeList(v, fields, "国开办发〔2017〕50号") for v, fields in ANNOUNCEMENT_VOCABULARIES),
             policy_rules(policy, "announcement.")]

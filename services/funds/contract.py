@@ -62,14 +62,14 @@ from services.funds.domain import (
     evaluate as evaluate,
     management_fee_ok as management_fee_ok,
 )
-# the code lists other services' catalogues show beside their own
-from services.funds.domain.code_lists import (  # noqa: E402
-    ACCOUNT_KIND as ACCOUNT_KIND_VOCABULARY,
-    CHANNEL as CHANNEL_VOCABULARY,
-    PAYEE_KIND as PAYEE_KIND_VOCABULARY,
-)
+from services.funds.domain import code_lists as _code_lists
 from services.funds.domain.ledger import KIND_LABELS as KIND_LABELS, OPERATION_LABELS as OPERATION_LABELS
 from shared.money import format_fen
+
+# the code lists other services' catalogues show beside their own
+ACCOUNT_KIND_VOCABULARY = _code_lists.ACCOUNT_KIND
+CHANNEL_VOCABULARY = _code_lists.CHANNEL
+PAYEE_KIND_VOCABULARY = _code_lists.PAYEE_KIND
 
 EVENT_TYPES: dict[str, str] = {
     "appropriate": "funds.appropriation.posted",

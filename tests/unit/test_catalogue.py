@@ -16,7 +16,8 @@ INTERNAL = re.compile(r"DOMAIN(\.md)? ?§|ARCHITECTURE(\.md)? ?§|seed 0\d\d")
 def test_a_citation_names_the_plans_by_title_and_drops_handbook_references():
     assert public_citation("seed 003 L193; DOMAIN.md §3") == SEED_TITLES["003"]
     assert public_citation("seed 003 L481; seed 003 L497; seed 002 L788") == f"{SEED_TITLES['003']}; {SEED_TITLES['002']}"
-    assert public_citation("《中华人民共和国预算法》(2014年修正) 第五十二条; DOMAIN.md §4") == "《中华人民共和国预算法》(2014年修正) 第五十二条"
+    budget_law = "《中华人民共和国预算法》(2014年修正) 第五十二条"
+    assert public_citation(f"{budget_law}; DOMAIN.md §4") == budget_law
     assert public_citation("DOMAIN.md §4") == SYSTEM_DEFAULT
     assert public_text("须在30日内下达 (seed 004 L27; DOMAIN.md §4)") == f"须在30日内下达 ({SEED_TITLES['004']})"
     assert public_text("content — DOMAIN §6). Each level") == "content). Each level"
