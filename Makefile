@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run lint test bench clean
+.PHONY: install run lint browser test bench clean
 
 install: $(STAMP)
 
@@ -23,8 +23,18 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+## browser: what the console's tests drive — Debian's chromium (installed when missing, when run as
+## root with apt-get; otherwise those tests are skipped) and the OpenID provider of the login tests
+## (npm package oidc-provider, from tests/console/oidc/package-lock.json)
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+	  || echo "chromium is missing: the console's browser tests will be skipped (apt-get install chromium)"
+	@[ -d tests/console/oidc/node_modules/oidc-provider ] || ! command -v npm >/dev/null \
+	  || npm ci --prefix tests/console/oidc --no-audit --no-fund --silent
+
 ## test: lint, then the whole suite, on real PostgreSQL and the real (embedded) broker
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 ## bench: the benchmarks (figures go to bench/RESULTS.md by hand)

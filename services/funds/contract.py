@@ -93,6 +93,12 @@ POSTING_EVENT_TYPES = frozenset(EVENT_TYPES.values()) | BATCH_EVENT_TYPES
 #: kind, due, rule_id, citation, …); then ``met`` or ``missed`` (``data.met_on``, ``days_overdue``);
 #: a missed one finally settled is ``settled_late`` (``data.met_on``, ``days_overdue`` = met_on − due)
 #: and keeps the state ``missed``.
+#: A year-end close (结转结余; subject = "<division>:<role>:<fiscal_year>"): ``data`` = division, role,
+#: fiscal_year, into_year, document_no, document_date, ``carried`` [{channel, kind, reference,
+#: amount_fen, posting_id}], ``total_fen``. The money itself moves in ``funds.carry_forward.posted``
+#: postings (one per account), appended just before it in the same transaction.
+YEAR_CLOSED = "funds.year.closed"
+
 DEADLINE_SET = "funds.deadline.set"
 DEADLINE_TRANSITIONS: dict[str, str] = {"met": "funds.deadline.met", "missed": "funds.deadline.missed",
                                         "settled_late": "funds.deadline.settled_late"}

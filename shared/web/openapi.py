@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 
 from shared.policy.citations import public_text
+from shared.web.export import EXPORT_ATTR, document
 from shared.web.idempotency import HEADER, REPLAYED, WRITE_METHODS, IdempotentRoute, route_access
 from shared.web.problems import PROBLEM_JSON, RETRY_AFTER_SECONDS
 
@@ -271,6 +272,8 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                         answer.setdefault("headers", _problem("503")["headers"])
             operation["responses"] = dict(sorted(responses.items()))
             responses = operation["responses"]
+            if (export := getattr(route.endpoint, EXPORT_ATTR, None)) is not None and not write:
+                document(operation, export)
             if write and isinstance(original, IdempotentRoute):
                 optional = extra.get("x-idempotency") == "optional"
                 operation.setdefault("parameters", []).insert(0, {**_KEY_PARAMETER, "required": not optional})

@@ -6,6 +6,8 @@ by uvicorn. One browser for the session; each test its own browser context (cook
 from __future__ import annotations
 
 import asyncio
+import codecs
+import csv
 import io
 import os
 import re
@@ -129,6 +131,13 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
     download = await info.value
     book = openpyxl.load_workbook(io.BytesIO((await download.path()).read_bytes()))
     assert "证件号码" in [cell.value for cell in next(book.active.iter_rows(max_row=1))]
+    # … and the households as CSV (UTF-8 with BOM, Chinese headers): the dashboard's 1,767
+    async with page.expect_download() as info:
+        await page.locator("#export-households-csv").click()
+    raw = (await (await info.value).path()).read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 1 + 1767 and any("户" in header for header in rows[0])
 
     # the audit report is for auditors: the county office sees the service's refusal, not a 401
     await page.goto(f"{site}/audit")

@@ -44,16 +44,20 @@ async def test_every_step_of_the_demo_ran(demo):
 async def test_the_money_of_the_year(demo):
     stack, loaded, _ = demo
     spending = await get(stack, "funds", "/reports/spending", fiscal_year=2018)
-    # 3,000,000 central + 800,000 water + 1,000,000 roads + 600,000 re-allocated; the county's own
-    # 300,000 is its budget, not a receipt
-    assert spending["received"] == "5400000.00" and spending["disbursed"] == "1349000.00"
+    # 3,000,000 central + 800,000 water + 1,000,000 roads + 600,000 re-allocated, and the county's own
+    # 300,000 of its budget: received split by source (issue #14)
+    assert spending["received"] == "5700000.00" and spending["disbursed"] == "1349000.00"
+    assert spending["received_by_source"]["own_appropriation"] == "300000.00"
+    assert spending["received_by_origin"]["county"] == "300000.00"
     assert (spending["stranded"], spending["returned"]) == ("600000.00", "600000.00")
     missed = await get(stack, "funds", "/deadlines", role="central_finance", division="000000000000", state="missed")
     assert [(d["receiver"], d["channel"], d["due"], d["settled_on"]) for d in missed["items"]] == [
         ("652700000000", "agri_integrated_rural_roads", "2018-03-28", "2018-04-02")]  # the year's one late hand-on
     road = loaded.state["projects"]["road"]
     seen = await get(stack, "funds", f"/projects/{road}")
-    assert (seen["cancelled"], seen["committed"], seen["stranded"]) == (True, "0.00", "0.00")  # stranded, then returned
+    # stranded, then returned: nothing remains or is held; committed = paid + remaining + stranded + returned
+    assert (seen["cancelled"], seen["remaining"], seen["stranded"]) == (True, "0.00", "0.00") and seen["returned"] != "0.00"
+    assert int(seen["committed"].replace(".", "")) == int(seen["paid"].replace(".", "")) + int(seen["returned"].replace(".", ""))
     trace = await get(stack, "funds", "/trace", payee=f"household:{loaded.state['paid_households'][0]}")
     assert trace["postings"][0]["operation"] == "appropriate" and trace["postings"][-1]["operation"] == "disburse"
 

@@ -283,8 +283,9 @@ async def test_the_projects_gate_and_a_cancellation_that_strands_the_money(funds
     assert by_key[("committed", "P-WATER")] == "0.00" and by_key[("stranded", "P-WATER")] == "250.00"
     assert (await commit("P-WATER", "1.00")).status_code == 422  # cancelled: no more money
     seen = (await f.client.get("/projects/P-WATER", headers=bearer(f.settings, "county_finance", JINGHE))).json()
-    assert (seen["fundable"], seen["cancelled"], seen["committed"], seen["paid"], seen["stranded"]) == (
-        False, True, "0.00", "150.00", "250.00")
+    # committed = paid + remaining + stranded + returned: each figure on its own (issue #14)
+    assert (seen["fundable"], seen["cancelled"], seen["committed"], seen["paid"], seen["remaining"], seen["stranded"],
+            seen["returned"]) == (False, True, "400.00", "150.00", "0.00", "250.00", "0.00")
     pending = (await f.client.get("/projects/P-PENDING", headers=bearer(f.settings, "county_finance", JINGHE))).json()
     assert (pending["in_library"], pending["publicity_passed"], pending["fundable"]) == (True, False, False)
     assert (await f.client.get("/projects/P-UNKNOWN", headers=bearer(f.settings, "county_finance", JINGHE))).status_code == 404

@@ -45,6 +45,7 @@ from shared.divisions import DivisionCode
 from shared.errors import ServiceUnavailable, Unprocessable
 from shared.events import store
 from shared.web import Session, router
+from shared.web.export import CSV, XLSX, exportable, file_response
 from shared.witness.witness import origin_verifiers
 
 audits = router(prefix="/audit", tags=["audit (审计)"])
@@ -213,7 +214,10 @@ def _ordered(loaded: Loaded) -> Loaded:
     return loaded
 
 
-@audits.get("/report", summary="Audit report as of a date (JSON, CSV or HTML)",
+@audits.get("/report", summary="Audit report as of a date (JSON, CSV, XLSX or HTML)",
+            responses={200: {"content": {"application/json": {}, CSV: {"schema": {"type": "string"}},
+                                         XLSX: {"schema": {"type": "string", "format": "binary"}},
+                                         "text/html": {"schema": {"type": "string"}}}}},
             description="Replays every service's event feed from seq 1, verifies each hash chain and the "
             "cross-service references, rebuilds the ledger balances, household states and registry statistics "
             "with the services' own domain functions and compares them with what the services report (unless "
@@ -222,11 +226,12 @@ def _ordered(loaded: Loaded) -> Loaded:
 async def audit_report(request: Request, principal: Auditor, session: Session,
                        as_of: date | None = Query(None, description="default: today (the service clock)"),
                        division: DivisionCode | None = Query(None, description="default: the caller's division"),
-                       format: Literal["json", "csv", "html"] = Query("json"),
+                       format: Literal["json", "csv", "xlsx", "html"] = Query(
+                           "json", description="json, csv (UTF-8 with BOM, 中文表头), xlsx or html"),
                        compare: bool = Query(True, description="compare with the live services' figures")) -> Any:
     result = (await _run(request, session, principal, as_of=as_of, division=division, compare=compare)).as_dict()
-    if format == "csv":
-        return Response(report.to_csv(result), media_type="text/csv; charset=utf-8")
+    if format in ("csv", "xlsx"):
+        return file_response(report.REPORT_EXPORT, format, report.report_rows(result))
     if format == "html":
         return Response(report.to_html(result), media_type="text/html; charset=utf-8")
     return report.masked(result)
@@ -253,6 +258,7 @@ async def audit_verify(request: Request, principal: Auditor,
             "disbursements beyond commitment, unregistered beneficiaries, stranded funds not returned in time, "
             "negative-list purposes, management fees over the cap, registrations and exits without a passed "
             "notice, households without a helper or a measure — each with its rule id and citation.")
+@exportable(report.FINDINGS_EXPORT)
 async def audit_findings(request: Request, principal: Auditor, session: Session, as_of: date | None = Query(None),
                          division: DivisionCode | None = Query(None)) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=as_of, division=division, compare=False)

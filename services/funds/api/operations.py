@@ -25,6 +25,7 @@ from services.funds.domain import (
 from services.funds.domain.code_lists import PAYEE_KIND
 from services.funds.usecases.ledger import Entry, Grouped, post, post_each
 from services.funds.usecases.deadlines import set_for_receipt, view
+from services.funds.usecases.stranded import return_stranded as _return_stranded
 from services.funds.usecases.payments import check_payees
 from services.funds.models import accounts, postings, projects_view
 from shared import context, divisions
@@ -72,9 +73,20 @@ class FactorSheet(BaseModel):
         min_length=1, description="division → {factor: value}; a factor favouring lower values is given inverted")
 
 
+class AppropriationIn(Money):
+    budget_approved_on: date | None = Field(
+        None, description="本级人大批准预算的日期: a province's own funds must be passed on within 60 days of it "
+        "(预算法 Art. 52); default the document date")
+
+
 class AllocationIn(Money):
     to_division: DivisionCode
     advance: bool = Field(False, description="提前下达")
+    provincial_approval: bool = Field(
+        False, description="for one of the \"少量须省级审批的项目\" (seed 004 L27): exempt from the onward deadline "
+        "where the rule in force names that exemption")
+    budget_approved_on: date | None = Field(
+        None, description="the sender's budget approval date, where the receiver's onward deadline counts from it")
     factor_sheet: FactorSheet | None = Field(
         None, description="when allocated by factors: the sheet; the amount must be exactly the receiver's part")
 
@@ -129,13 +141,23 @@ def _posting(principal: Principal, body: Money, operation: str, source: AccountK
                  description="Central finance books central channels (中央财政专项扶贫资金 and the integrable "
                  "agriculture-related channels); a province, city or county finance bureau books its own level's "
                  "special poverty funds. The channel's source level is checked (e.g. 省级 money only by a province).")
-async def appropriate(body: Money, request: Request,
+async def appropriate(body: AppropriationIn, request: Request,
                       principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance),
                       session: Session) -> dict[str, Any]:
     own = principal.division
-    return await _post(request, session, principal, _posting(
+    event = await post(session, _posting(
         principal, body, "appropriate", _key(own, body.channel, body.fiscal_year, "appropriation"),
-        _key(own, body.channel, body.fiscal_year, "available")))
+        _key(own, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
+        posted_at=request.app.state.clock.now())
+    # a province's own funds (省级财政专项扶贫资金) must be passed on too: funds.deadline.provincial_onward
+    set_deadlines = await set_for_receipt(
+        session, request.app.state.policy, event=event, sender=own, advance=False,
+        budget_approved_on=body.budget_approved_on or body.document_date) if own[2:] == "0" * 10 and own != "0" * 12 \
+        else []
+    answer = _answer(event)
+    if set_deadlines:
+        answer["deadlines"] = [view(d, request.app.state.clock.today()) for d in set_deadlines]
+    return answer
 
 
 def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] | None:
@@ -158,13 +180,15 @@ async def allocate(body: AllocationIn, request: Request,
                    principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance),
                    session: Session) -> dict[str, Any]:
     ensure_jurisdiction(principal, body.to_division)
-    extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body)}
+    extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body),
+             **({"provincial_approval": True} if body.provincial_approval else {})}
     event = await post(session, _posting(
         principal, body, "allocate", _key(principal.division, body.channel, body.fiscal_year, "available"),
         _key(body.to_division, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
         posted_at=request.app.state.clock.now(), extra=extra)
     set_deadlines = await set_for_receipt(session, request.app.state.policy, event=event, sender=principal.division,
-                                          advance=body.advance)
+                                          advance=body.advance, budget_approved_on=body.budget_approved_on,
+                                          provincial_approval=body.provincial_approval)
     return {"seq": event["seq"], "event_type": event["type"], **event["data"],
             "deadlines": [view(d, request.app.state.clock.today()) for d in set_deadlines]}
 
@@ -322,15 +346,18 @@ class ReturnIn(Money):
 
 
 @operations.post("/returns", status_code=201, summary="Return stranded money to the province (滞留资金收回)",
-                 description="In full, to the finance of the county's own province, through the original channel.")
+                 description="To the finance of the county's own province, through the original channel — in full "
+                 "(全额, rule funds.stranded.return, seed 004 L27): an amount other than all the stranded account "
+                 "holds is refused with the rule's citation (`return_not_in_full`).")
 async def return_stranded(body: ReturnIn, request: Request,
                           principal: Writer(Role.county_finance),
                           session: Session) -> dict[str, Any]:
     county = principal.division
     province = county[:2] + "0" * 10
-    return await _post(request, session, principal, _posting(
+    return _answer(await _return_stranded(session, request.app.state.policy, _posting(
         principal, body, "return", _key(county, body.channel, body.fiscal_year, "stranded", body.project_code),
-        _key(province, body.channel, body.fiscal_year, "returned"), reference=body.project_code))
+        _key(province, body.channel, body.fiscal_year, "returned"), reference=body.project_code),
+        actor=principal.actor(), posted_at=request.app.state.clock.now()))
 
 
 @operations.post("/reallocations", status_code=201, summary="Re-allocate returned money through its original channel")

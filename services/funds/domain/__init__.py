@@ -55,13 +55,21 @@ from .purposes import PURPOSE_CODES, PURPOSES, UnknownPurpose, known_purpose, pu
 from .rules import (
     FEE_CAP_RULE,
     NEGATIVE_LIST_RULE,
+    NOT_REACHING_RULE,
+    STRANDED_RETURN_RULE,
+    check_full_return,
     check_purpose,
     management_fee_cap_fen,
     management_fee_ok,
     negative_list,
+    not_reaching_households,
 )
 
 __all__ = [
+    "NOT_REACHING_RULE",
+    "STRANDED_RETURN_RULE",
+    "check_full_return",
+    "not_reaching_households",
     "CHANNELS",
     "CHANNEL_LABELS",
     "DEADLINE_KINDS",

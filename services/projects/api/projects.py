@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 
 from services.funds.contract import CHANNELS
 from services.projects import contract
+from services.projects.api import exports
 from services.projects.usecases import projects
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
 from services.projects.api.views import beneficiary_totals, full_record, fundings, summary
@@ -28,6 +29,7 @@ from shared.errors import Unprocessable
 from shared.events import NewEvent
 from shared.money import format_fen
 from shared.web import Paging, Session, router
+from shared.web.export import exportable
 from shared.fields import Year, visible_length
 
 library = router(tags=["project library (扶贫项目库)"])
@@ -152,6 +154,7 @@ async def take_step(body: StepIn, request: Request, principal: Writer(Role.villa
 @library.get("/projects", summary="The library by division, type, stage and year",
              description="Projects under your jurisdiction (or under `division`), cursor-paginated by code, each with "
              "its funding (committed, paid, stranded, remaining) and beneficiaries driven.")
+@exportable(exports.PROJECTS)
 async def search(principal: Reader(*READERS), params: Paging, session: Session, division: DivisionCode | None = None,
                  type: str | None = Query(None, description="catalogue code"), stage: str | None = None,
                  year: Year | None = None) -> dict[str, Any]:

@@ -7,14 +7,14 @@ import json
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
 from services.registry.usecases import reference
-from shared.auth import Principal, Role, current_principal, require
+from shared.auth import Caller, Role, Writer
 from shared.divisions import DivisionCode
 from shared.errors import Problem, Unprocessable
-from shared.web import PageParams, db_session, page_params, router as make_router
+from shared.web import Paging, Session, router as make_router
 
 router = make_router(prefix="/divisions", tags=["reference data"])
 
@@ -90,8 +90,8 @@ def _problem(exc: reference.DivisionDataError) -> Unprocessable:
         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
     }}},
 )
-async def load(request: Request, principal: Principal = Depends(require(Role.province_office, write=True)),
-               session=Depends(db_session)) -> dict[str, Any]:
+async def load(request: Request, principal: Writer(Role.province_office),
+               session: Session) -> dict[str, Any]:
     body = await request.body()
     if len(body) > _MAX_BODY:
         problem = Problem("文件过大 (body larger than 50 MB)", title="Payload too large", slug="too-large")
@@ -140,9 +140,9 @@ async def list_divisions(
     level: _LEVELS | None = Query(None),
     q: str | None = Query(None, min_length=1, max_length=50, description="code prefix, or part of a name or alias"),
     on: date | None = Query(None, description="also report name and flags in force on this date (YYYY-MM-DD)"),
-    _: Principal = Depends(current_principal),
-    params: PageParams = Depends(page_params),
-    session=Depends(db_session),
+    *, _: Caller,
+    params: Paging,
+    session: Session,
 ) -> dict[str, Any]:
     return await reference.list_divisions(session, params, parent=parent, level=level, q=q, on=on)
 
@@ -161,7 +161,7 @@ async def read_division(
     request: Request,
     code: DivisionCode = Path(description="12-digit division code or its prefix form"),
     on: date | None = Query(None, description="YYYY-MM-DD; default today"),
-    _: Principal = Depends(current_principal),
-    session=Depends(db_session),
+    *, _: Caller,
+    session: Session,
 ) -> dict[str, Any]:
     return await reference.read_division(session, code, on or request.app.state.clock.today())

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 
 from services.registry.usecases import statistics as usecase
-from shared.auth import Principal, Role, require
+from shared.auth import Reader, Role
 from shared.divisions import DivisionCode
-from shared.web import db_session, router
+from shared.web import Session, router
 
 statistics = router(tags=["statistics (统计)"])
 READERS = (Role.village, Role.township, Role.county_office, Role.county_finance, Role.city_office,
@@ -22,7 +22,7 @@ READERS = (Role.village, Role.township, Role.county_office, Role.county_finance,
                 "remaining poor, 贫困发生率, returns, monitored households by category, households lacking a "
                 "helper or a measure, and a per-township breakdown.")
 async def figures(request: Request, division: DivisionCode | None = None, year: int = Query(ge=2014, le=2100),
-                  principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
+                  *, principal: Reader(*READERS), session: Session) -> dict[str, Any]:
     return await usecase.figures(session, principal, division, year)
 
 
@@ -30,5 +30,5 @@ async def figures(request: Request, division: DivisionCode | None = None, year: 
                 description="A village or county exits when its headcount ratio is below 2% (3% in the western "
                 "provinces), per the policy table.")
 async def evaluation(request: Request, division: DivisionCode, year: int = Query(ge=2014, le=2100),
-                     principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
+                     *, principal: Reader(*READERS), session: Session) -> dict[str, Any]:
     return await usecase.evaluation(session, principal, division, year, policy=request.app.state.policy)
