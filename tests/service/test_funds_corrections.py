@@ -298,6 +298,7 @@ async def test_a_deadline_read_right_after_a_clock_move_answers_as_of_that_clock
                                  headers=bearer(f.settings, "province_finance", XINJIANG))).json()
     [now] = [d for d in listed["items"] if d["id"] == onward["id"]]
     assert (listed["as_of"], now["state"], now["days_overdue"], now["days_remaining"]) == ("2017-04-02", "missed", 2, None)
+    assert now["recorded_state"] == "open"  # what the scheduler has recorded so far (its events), shown beside it
     missed = (await f.client.get("/deadlines", params={"division": XINJIANG, "state": "missed"},
                                  headers=bearer(f.settings, "province_finance", XINJIANG))).json()
     assert [d["id"] for d in missed["items"]] == [onward["id"]]

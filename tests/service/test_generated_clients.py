@@ -101,7 +101,6 @@ async def test_the_funds_client_books_money_and_reads_the_balance(databases, tmp
     ledger = "funds_client.api.ledger_operations_资金下达_整合_拨付"
     appropriate = importlib.import_module(f"{ledger}.create_appropriation")
     balances = importlib.import_module("funds_client.api.reports.list_balances")
-    models = importlib.import_module("funds_client.models")
     async with serving(app):
         async with connect(package, app, bearer(settings, "central_finance", CENTRAL)) as client:
             body = body_model(appropriate).from_dict({"channel": "central_special", "fiscal_year": 2017, "amount": "1000000.00",

@@ -166,11 +166,13 @@ class DeadlineScheduler(Worker):
 async def as_of(session, rows, today: date) -> list[dict[str, Any]]:
     """The deadline rows as they stand on ``today`` (the service's clock), without waiting for the
     scheduler: an open one is met if the money has gone on (read from the postings now), missed
-    if its due day has passed. Settled records are shown as recorded (the audit compares them with
-    the events). Nothing is written."""
+    if its due day has passed. Settled records are shown as recorded. ``recorded_state`` and
+    ``recorded_settled_on`` keep what the scheduler has recorded (its events; the audit compares
+    those). Nothing is written."""
     out = []
     for row in rows:
         row = dict(row)
+        row["recorded_state"], row["recorded_settled_on"] = row["state"], row.get("settled_on")
         if row["state"] == "open":
             met_on = await _met_on(session, row)
             status = evaluate(_domain(row), met_on, today)
@@ -197,4 +199,10 @@ def view(row, today: date) -> dict[str, Any]:
             "state_label": label("deadline_state", row["state"]),
             "settled_on": settled_on and settled_on.isoformat(), "days_remaining": remaining,
             "days_overdue": overdue, "amount_fen": row["amount_fen"], "rule_id": row["rule_id"],
-            "citation": public_citation(row["citation"]), "title": row["title"], "exempt": row.get("exempt")}
+            "citation": public_citation(row["citation"]), "title": row["title"], "exempt": row.get("exempt"),
+            **({"recorded_state": row["recorded_state"], "recorded_settled_on": _iso(row["recorded_settled_on"])}
+               if "recorded_state" in row else {})}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -29,6 +29,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.contract import BANK_ACCOUNT_REGISTERED, PAYMENT_FILE_MADE, RECONCILIATION_RECORDED
 from services.funds.domain import AccountKey, Posting
 from services.funds.domain.payments import (
     BankAccount,
@@ -61,9 +62,6 @@ from shared.events import NewEvent, append
 from shared.money import format_fen
 
 SPECIAL = "special"  # the holder of a county's 专户 account
-BANK_ACCOUNT_REGISTERED = "funds.bank_account.registered"
-PAYMENT_FILE_MADE = "funds.payment_file.made"
-RECONCILIATION_RECORDED = "funds.reconciliation.recorded"
 
 
 # -- payees (guarantee 1) ------------------------------------------------------------------------
@@ -229,7 +227,7 @@ async def make_payment_files(session: AsyncSession, *, county: str, execution_da
             "id": file_id, "msg_id": msg_id, "division": county, "bank_code": bank_code,
             "execution_date": execution_date.isoformat(), "count": len(rows), "total": format_fen(total),
             "special_account": str(special["id"])}, actor)] + [NewEvent(event_type, r["id"], {
-                "id": r["id"], "ref": r["ref"], "file_id": file_id, "posting_id": r["posting_id"], "payee": r["payee"],
+                "id": r["id"], "ref": r["ref"], "division": county, "file_id": file_id, "posting_id": r["posting_id"], "payee": r["payee"],
                 "project_code": r["project_code"], "amount_fen": r["amount_fen"], "account_id": r["account"],
                 "account_no": mask_account(accounts[r["payee"]]["account_no"]), "state": "instructed"}, actor)
                 for r in rows])
