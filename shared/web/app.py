@@ -46,7 +46,7 @@ def router(**kwargs: Any) -> APIRouter:
 
 
 class RequestContext:
-    """Pure ASGI middleware: correlation id, a JSON access log line and the latency histogram."""
+    """Pure ASGI middleware: correlation id, an access log line and the latency histogram."""
 
     def __init__(self, app, service: str):
         self.app, self.service = app, service
@@ -77,8 +77,12 @@ class RequestContext:
             REQUEST_LATENCY.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
             if template not in ("/healthz", "/metrics"):
                 principal = getattr(scope.get("state", {}).get("principal"), "sub", None)
-                log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         ms=round(elapsed * 1000, 2), sub=principal)
+                # the machinery's routine reads (readiness probes, a peer service polling the feed)
+                # are DEBUG when they succeed: an idle system logs nothing
+                routine = status < 400 and scope["method"] == "GET" and (
+                    template == "/readyz" or str(principal or "").startswith("service:"))
+                (log.debug if routine else log.info)("request", method=scope["method"], path=scope["path"],
+                                                     status=status, ms=round(elapsed * 1000, 2), sub=principal)
             structlog.contextvars.unbind_contextvars("correlation_id")
             context.correlation_id.reset(token)
 
@@ -101,7 +105,7 @@ def create_app(
     ``consumes`` maps a source service to {event type: handler}; ``workers`` are factories of the
     service's own background workers (schedulers), called once the database is set up.
     """
-    fupin_logging.configure(settings.log_level, settings.log_json)
+    fupin_logging.configure(settings.log_level, settings.log_as_json, settings.service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
