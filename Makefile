@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
              --custom-compile-command "make lock"
 
-.PHONY: install run lint test lock bench clean
+.PHONY: install run lint browser test lock bench clean
 
 install: $(STAMP)
 
@@ -36,8 +36,18 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+## browser: what the console's tests drive — Debian's chromium (installed when missing, when run as
+## root with apt-get; otherwise those tests are skipped) and the OpenID provider of the login tests
+## (npm package oidc-provider, from tests/console/oidc/package-lock.json)
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+	  || echo "chromium is missing: the console's browser tests will be skipped (apt-get install chromium)"
+	@[ -d tests/console/oidc/node_modules/oidc-provider ] || ! command -v npm >/dev/null \
+	  || npm ci --prefix tests/console/oidc --no-audit --no-fund --silent
+
 ## test: lint, then the whole suite, on real PostgreSQL and the real (embedded) broker
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 ## bench: the benchmarks (figures go to bench/RESULTS.md by hand)

@@ -3,6 +3,16 @@
 A token carries ``sub``, ``roles``, ``division`` (a division code; the caller's jurisdiction is
 its prefix) and, for other departments, ``dept``. Development signs with an HS256 secret;
 production verifies against the identity provider's JWKS (``FUPIN_JWT_JWKS_URL``).
+
+A route names its caller with one of the ``Annotated`` aliases (FastAPI's dependency aliases):
+
+- ``principal: Caller`` — any authenticated caller;
+- ``principal: Reader(Role.county_office, ...)`` — one of these roles, auditors and admin too;
+- ``principal: Writer(Role.county_office, ...)`` — one of these roles or admin; auditors refused.
+
+``Reader``/``Writer`` return ``Annotated[Principal, Depends(require(...))]``. mypy reads only an
+alias written out, so a module mypy checks spells it out once at module level
+(``Official = Annotated[Principal, Depends(require(...))]``) and uses the name.
 """
 
 from __future__ import annotations
@@ -12,7 +22,7 @@ import json
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Awaitable, Callable, Iterable
+from typing import Annotated, Any, Awaitable, Callable, Iterable
 
 import jwt
 from fastapi import Depends, Request
@@ -262,6 +272,19 @@ def require(*roles: str, write: bool = False) -> Callable[..., Awaitable[Princip
     # read by the idempotent route to authorise before a replay (a function attribute)
     dependency.allowed_roles = allowed  # type: ignore[attr-defined]
     return dependency
+
+
+Caller = Annotated[Principal, Depends(current_principal)]
+
+
+def Reader(*roles: str) -> Any:  # noqa: N802 — used as a type: ``principal: Reader(Role.village)``
+    """The caller, holding one of ``roles`` (auditors and admin pass; 403 otherwise)."""
+    return Annotated[Principal, Depends(require(*roles))]
+
+
+def Writer(*roles: str) -> Any:  # noqa: N802 — used as a type: ``principal: Writer(Role.village)``
+    """The caller, holding one of ``roles`` to write (admin passes, auditors do not; 403 otherwise)."""
+    return Annotated[Principal, Depends(require(*roles, write=True))]
 
 
 def authorise(principal: Principal, allowed: frozenset[str]) -> Principal:

@@ -23,6 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from hypothesis import HealthCheck, settings
 
 from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
 from shared.auth import issue_token
@@ -30,6 +31,11 @@ from shared.config import Settings, libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
 
 RUN_ID = uuid.uuid4().hex[:8]
+
+# Property tests judge behaviour, not speed: on a loaded 2-core CI machine Hypothesis' default
+# 200 ms deadline and its too-slow health check fail correct code (speed lives in bench/).
+settings.register_profile("fupin", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("fupin")
 
 
 def _local_postgres_answers() -> bool:

@@ -12,8 +12,6 @@ such a filter could take for phone numbers.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from functools import lru_cache
 from html import escape
@@ -24,6 +22,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup
 
 from shared.masking import mask_personal_numbers
+from shared.web.export import Column, Export, csv_text, labels
 
 HTML_ROWS = 2000  # findings listed in the page; the JSON and CSV have them all
 CSV_COLUMNS = ["section", "rule_or_kind", "service", "seq", "division", "subject", "detail", "citation", "amount",
@@ -51,27 +50,42 @@ def to_json(report: Mapping[str, Any]) -> str:
     return json.dumps(masked(report), ensure_ascii=False, indent=2, default=str) + "\n"
 
 
-def to_csv(report: Mapping[str, Any]) -> str:
+def report_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One row per chain problem, discrepancy and finding (masked), keyed by :data:`CSV_COLUMNS`."""
     report = masked(report)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for chain in report["chains"]:
-        for p in chain["problems"]:
-            writer.writerow({"section": "chain", "rule_or_kind": p["kind"], "service": p["service"], "seq": p["seq"],
-                             "detail": p["detail"]})
-    for p in report["reference_problems"]:
-        writer.writerow({"section": "chain", "rule_or_kind": p["kind"], "service": p["service"], "seq": p["seq"],
-                         "detail": p["detail"]})
+    rows: list[dict[str, Any]] = []
+    for p in [q for chain in report["chains"] for q in chain["problems"]] + list(report["reference_problems"]):
+        rows.append({"section": "chain", "rule_or_kind": p["kind"], "service": p["service"], "seq": p["seq"],
+                     "detail": p["detail"]})
     for d in report["discrepancies"]:
-        writer.writerow({"section": "discrepancy", "rule_or_kind": d["kind"], "service": d["service"], "seq": d["seq"],
-                         "subject": d["subject"], "detail": d["detail"], "expected": d["expected"],
-                         "actual": d["actual"]})
+        rows.append({"section": "discrepancy", "rule_or_kind": d["kind"], "service": d["service"], "seq": d["seq"],
+                     "subject": d["subject"], "detail": d["detail"], "expected": d["expected"], "actual": d["actual"]})
     for f in report["findings"]:
-        writer.writerow({"section": "finding", "rule_or_kind": f["rule_id"], "service": f["source"], "seq": f["seq"],
-                         "division": f["division"], "subject": f["subject"], "detail": f["detail"],
-                         "citation": f["citation"], "amount": f["amount"]})
-    return out.getvalue()
+        rows.append({"section": "finding", "rule_or_kind": f["rule_id"], "service": f["source"], "seq": f["seq"],
+                     "division": f["division"], "subject": f["subject"], "detail": f["detail"],
+                     "citation": f["citation"], "amount": f["amount"]})
+    return rows
+
+
+SECTIONS = {"chain": "日志校验", "discrepancy": "重建差异", "finding": "合规问题"}
+#: the report as a spreadsheet: one row per chain problem, discrepancy and finding
+REPORT_EXPORT = Export("审计报告", rows=report_rows, columns=tuple(
+    Column(key, header, kind, label) for key, header, kind, label in (
+    ("section", "类别", "text", labels(SECTIONS)), ("rule_or_kind", "规则或类型", "text", None),
+    ("service", "服务", "text", None), ("seq", "事件序号", "int", None), ("division", "区划代码", "text", None),
+    ("subject", "对象", "text", None), ("detail", "说明", "text", None), ("citation", "依据", "text", None),
+    ("amount", "金额（元）", "yuan", None), ("expected", "应为", "text", None), ("actual", "实为", "text", None))))
+#: the findings alone (``GET /audit/findings``)
+FINDINGS_EXPORT = Export("合规问题", rows="findings", columns=(
+    Column("rule_id", "规则"), Column("title", "问题"), Column("division", "区划代码"), Column("subject", "对象"),
+    Column("detail", "说明"), Column("source", "服务"), Column("seq", "事件序号", "int"),
+    Column("amount", "金额（元）", "yuan"), Column("citation", "依据"),
+))
+
+
+def to_csv(report: Mapping[str, Any]) -> str:
+    """UTF-8 text with a BOM and Chinese headers (``shared.web.export``)."""
+    return csv_text(REPORT_EXPORT, report_rows(report))
 
 
 def bar_chart(rows: Sequence[tuple[str, int]], *, unit: str = "", width: int = 640) -> Markup:

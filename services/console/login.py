@@ -127,6 +127,14 @@ def identity_provider(settings: ConsoleSettings) -> Any | None:
     )
 
 
+def id_token_checks(settings: ConsoleSettings) -> dict[str, Any]:
+    """authlib's claim checks of the ID token beyond its own (signature by the JWKS, ``aud`` = our
+    client id, ``exp``, ``iat``, ``nonce`` = the session's, ``at_hash``): the issuer must be the
+    configured one, and ``nonce`` and ``exp`` must be present."""
+    return {"iss": {"essential": True, "value": settings.oidc_issuer}, "nonce": {"essential": True},
+            "exp": {"essential": True}}
+
+
 async def oidc_redirect(request: Request, settings: ConsoleSettings, idp: Any):
     extra = {"resource": settings.oidc_resource} if settings.oidc_resource else {}
     return await idp.authorize_redirect(request, settings.oidc_redirect_uri, **extra)
@@ -142,9 +150,7 @@ async def oidc_callback(request: Request, settings: ConsoleSettings, idp: Any) -
                            f"{settings.oidc_issuer!r})")
     extra = {"resource": settings.oidc_resource} if settings.oidc_resource else {}
     try:
-        token = await idp.authorize_access_token(
-            request, claims_options={"iss": {"essential": True, "value": settings.oidc_issuer},
-                                     "nonce": {"essential": True}}, **extra)
+        token = await idp.authorize_access_token(request, claims_options=id_token_checks(settings), **extra)
     except OAuthError as exc:
         raise LoginRefused(f"登录失败 (login refused: {exc.error}{': ' + exc.description if exc.description else ''})") from None
     except Exception as exc:  # authlib/joserfc raise one class per failed check (signature, claim, expiry)

@@ -10,7 +10,8 @@ from shared.web import create_app as build
 
 
 def _deadline_scheduler(app: FastAPI) -> DeadlineScheduler:
-    return DeadlineScheduler(app.state.sessionmaker, app.state.clock, app.state.settings.scheduler_seconds)
+    return DeadlineScheduler(app.state.sessionmaker, app.state.clock, app.state.settings.scheduler_seconds,
+                             app.state.policy)
 
 
 def create_app(settings: FundsSettings | None = None, **options) -> FastAPI:

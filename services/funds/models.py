@@ -57,6 +57,9 @@ postings = sa.Table(
     sa.CheckConstraint("from_account <> to_account", name="postings_two_accounts"),
 )
 
+# a posting is reversed (冲正) at most once: the reversal's reference is the reversed posting's id (since 0010)
+sa.Index("postings_reversed_once", postings.c.reference, unique=True, postgresql_where=postings.c.operation == "reverse")
+
 deadlines = sa.Table(
     "deadlines", metadata,
     sa.Column("id", UUID(as_uuid=False), primary_key=True),
@@ -73,7 +76,20 @@ deadlines = sa.Table(
     sa.Column("amount_fen", sa.BigInteger, nullable=False),  # what was received
     sa.Column("state", sa.Text, nullable=False, index=True),  # open | met | missed
     sa.Column("settled_on", sa.Date),  # when it was met (possibly late)
+    sa.Column("exempt", sa.Text),  # the rule's exemption it was recorded under (no due day), since 0010
     sa.CheckConstraint("state IN ('open', 'met', 'missed')", name="deadlines_state"),
+)
+
+year_closes = sa.Table(  # year-end close and carry-forward (结转结余), one per holder and year, since 0010
+    "year_closes", metadata,
+    sa.Column("division", sa.CHAR(12), primary_key=True),
+    sa.Column("role", sa.Text, primary_key=True),
+    sa.Column("fiscal_year", sa.Integer, primary_key=True),
+    sa.Column("event_seq", sa.BigInteger, nullable=False),  # the funds.year.closed event
+    sa.Column("document_no", sa.Text, nullable=False),
+    sa.Column("document_date", sa.Date, nullable=False),
+    sa.Column("summary", JSONB, nullable=False),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 projects_view = sa.Table(  # local read model of the projects service's events (rule 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel, Field
@@ -23,7 +23,7 @@ from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, requi
 from shared.divisions import DivisionCode, prefix
 from shared.errors import Forbidden
 from shared.idcard import IdNumber
-from shared.web import PageParams, db_session, page_params, router
+from shared.web import Paging, Session, router
 from shared.fields import Name, Text
 
 LEVEL_ROLES: dict[str, set[Role]] = {
@@ -89,13 +89,14 @@ def ensure_may_act(principal: Principal, level: str, division: str) -> None:
     ensure_jurisdiction(principal, division)
 
 
-def _writer(principal: Principal = Depends(require(*OFFICIALS, write=True))) -> Principal:
-    return principal
+#: an official of any level reading; one writing (the level is checked per announcement: ensure_may_act)
+Official = Annotated[Principal, Depends(require(*OFFICIALS))]
+OfficialWriter = Annotated[Principal, Depends(require(*OFFICIALS, write=True))]
 
 
 @official.post("", status_code=201, summary="Draft an announcement (公告草稿)")
-async def create(body: DraftIn, request: Request, principal: Principal = Depends(_writer),
-                 session=Depends(db_session)) -> dict[str, Any]:
+async def create(body: DraftIn, request: Request, principal: OfficialWriter,
+                 session: Session) -> dict[str, Any]:
     """A draft with subject, level, division, title, content (text and a table), the people listed (ID numbers are
     masked when published) and the local hotline; nothing is public yet."""
     ensure_may_act(principal, body.level, body.division)
@@ -111,8 +112,8 @@ async def create(body: DraftIn, request: Request, principal: Principal = Depends
 @official.post("/{announcement_id}/publish", summary="Publish for the period (发布公示)",
                description="The period must be at least the minimum of the policy rule "
                "`announcement.min_period` in force for the division; a shorter one is refused with the rule's citation.")
-async def publish(body: PublishIn, request: Request, announcement_id: uuid.UUID = Path(),
-                  principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+async def publish(body: PublishIn, request: Request, principal: OfficialWriter, session: Session,
+                  announcement_id: uuid.UUID = Path()) -> dict[str, Any]:
     row = await service.get(session, announcement_id)
     ensure_may_act(principal, row.level, row.division)
     row = await service.publish(session, str(announcement_id), actor=principal.actor(), clock=request.app.state.clock,
@@ -121,8 +122,8 @@ async def publish(body: PublishIn, request: Request, announcement_id: uuid.UUID 
 
 
 @official.post("/{announcement_id}/withdraw", summary="Withdraw a published announcement (撤回)")
-async def withdraw(body: WithdrawIn, request: Request, announcement_id: uuid.UUID = Path(),
-                   principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+async def withdraw(body: WithdrawIn, request: Request, principal: OfficialWriter, session: Session,
+                   announcement_id: uuid.UUID = Path()) -> dict[str, Any]:
     """Withdraws a published announcement with a reason; its subject's next step stays blocked until a new announcement
     passes."""
     row = await service.get(session, announcement_id)
@@ -133,8 +134,8 @@ async def withdraw(body: WithdrawIn, request: Request, announcement_id: uuid.UUI
 
 
 @official.post("/{announcement_id}/objections/{objection_id}/resolve", summary="Resolve an objection (异议处理)")
-async def resolve(body: ResolveIn, request: Request, announcement_id: uuid.UUID = Path(), objection_id: uuid.UUID = Path(),
-                  principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+async def resolve(body: ResolveIn, request: Request, principal: OfficialWriter, session: Session,
+                  announcement_id: uuid.UUID = Path(), objection_id: uuid.UUID = Path()) -> dict[str, Any]:
     """Upholds or dismisses an objection with a reason; an upheld objection makes the announcement fail at the end of
     its period."""
     row = await service.get(session, announcement_id)
@@ -151,8 +152,7 @@ async def _objections(session, row: Announcement) -> list[Objection]:
 
 
 @official.get("/{announcement_id}", summary="An announcement with its objections and the objectors' contacts")
-async def read(announcement_id: uuid.UUID = Path(), principal: Principal = Depends(require(*OFFICIALS)),
-               session=Depends(db_session)) -> dict[str, Any]:
+async def read(principal: Official, session: Session, announcement_id: uuid.UUID = Path()) -> dict[str, Any]:
     """The full record for officials: content, period, state, outcome, objections with the objectors' contacts (never
     public)."""
     row = await service.get(session, announcement_id)
@@ -162,13 +162,13 @@ async def read(announcement_id: uuid.UUID = Path(), principal: Principal = Depen
 
 @official.get("", summary="Announcements in your jurisdiction, newest first")
 async def list_(
+    principal: Official,
+    params: Paging,
+    session: Session,
     division: DivisionCode | None = Query(None, description="default: your own division"),
     status: Literal["draft", "published", "closed", "withdrawn"] | None = None,
     subject_type: str | None = None,
     subject_id: str | None = None,
-    principal: Principal = Depends(require(*OFFICIALS)),
-    params: PageParams = Depends(page_params),
-    session=Depends(db_session),
 ) -> dict[str, Any]:
     """Announcements under the caller's division, newest first, filterable by state, subject type and level; cursor-
     paginated."""

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, field_validator
@@ -27,7 +27,7 @@ from shared.db import raw_connection
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Problem
 from shared.events import checkpoints
-from shared.web import PageParams, db_session, page_params, router
+from shared.web import Paging, Session, router
 from shared.web.idempotency import client_digest
 from shared.web.problems import json_body, validate_body, validation_errors
 from shared.fields import Text
@@ -76,11 +76,11 @@ def _visible():
 
 @public.get("/announcements", summary="Published and closed announcements (paginated)")
 async def list_announcements(
+    params: Paging,
+    session: Session,
     division: DivisionCode | None = Query(None, description="this division and everything under it"),
     status: Literal["published", "closed", "withdrawn"] | None = None,
     level: Literal["village", "township", "county", "city", "province"] | None = None,
-    params: PageParams = Depends(page_params),
-    session=Depends(db_session),
 ) -> dict[str, Any]:
     """Published and closed announcements for anyone, with ID numbers masked; filter by division and state; cursor-
     paginated."""
@@ -106,7 +106,7 @@ async def _published(session, announcement_id: str) -> Announcement:
 
 
 @public.get("/announcements/{announcement_id}", summary="One announcement as published")
-async def read_announcement(announcement_id: str = Path(), session=Depends(db_session)) -> dict[str, Any]:
+async def read_announcement(session: Session, announcement_id: str = Path()) -> dict[str, Any]:
     """One published or closed announcement as the public sees it: masked, with the supervision hotline 12317 and the
     local number."""
     row = await _published(session, announcement_id)
@@ -120,7 +120,7 @@ async def read_announcement(announcement_id: str = Path(), session=Depends(db_se
             "with `fupin verify-receipt FILE --key …` — it proves what was published and when, whatever the "
             "service's database says later.",
             responses={200: {"content": {"application/json": {}}}, 503: {"description": "retry after Retry-After"}})
-async def announcement_receipt(request: Request, announcement_id: str = Path(), session=Depends(db_session)) -> Response:
+async def announcement_receipt(request: Request, session: Session, announcement_id: str = Path()) -> Response:
     row = await _published(session, announcement_id)
     seq = await receipts.event_seq(session, subject=str(row.id),
                                    type=f"{request.app.state.settings.service}.announcement.published")
@@ -158,8 +158,7 @@ def hub_url(request: Request, division: str) -> str:
 
 @public.get("/board/{division}", response_class=HTMLResponse, name="board",
             summary="The notice board of a division (HTML, 公告公示栏)")
-async def board(request: Request, division: DivisionCode, filed: str | None = Query(None),
-                session=Depends(db_session)) -> HTMLResponse:
+async def board(request: Request, division: DivisionCode, session: Session, filed: str | None = Query(None)) -> HTMLResponse:
     """The notice board of a division as an HTML page (Chinese, readable on a phone): what is published there now and
     what closed recently, masked, with the hotlines and the objection form."""
     current, recent = await _board_sections(request, session, division)
@@ -172,7 +171,7 @@ async def board(request: Request, division: DivisionCode, filed: str | None = Qu
 
 @public.get("/board/{division}/feed.atom", name="board_feed", summary="Atom feed of a division's announcements",
             response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
-async def board_feed(request: Request, division: DivisionCode, session=Depends(db_session)) -> Response:
+async def board_feed(request: Request, division: DivisionCode, session: Session) -> Response:
     """The same board as an Atom feed, for portals and readers that follow a division's announcements."""
     current, recent = await _board_sections(request, session, division)
     async with raw_connection(session) as conn:
@@ -203,7 +202,7 @@ async def board_feed(request: Request, division: DivisionCode, session=Depends(d
         }, "required": True},
     },
 )
-async def file_objection(request: Request, announcement_id: str = Path(), session=Depends(db_session)) -> Response:
+async def file_objection(request: Request, session: Session, announcement_id: str = Path()) -> Response:
     settings = request.app.state.settings
     is_form = request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data"))

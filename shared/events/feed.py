@@ -18,7 +18,7 @@ from shared.db import raw_connection
 from shared.errors import Forbidden, Unprocessable
 from shared.events import store
 from shared.fields import Seq
-from shared.web.idempotency import db_session
+from shared.web.idempotency import Session
 
 router = APIRouter(tags=["events"])
 
@@ -55,10 +55,17 @@ class ChainVerification(BaseModel):
     reason: str | None
 
 
-def _national_reader(principal: Principal = Depends(require(Role.service, Role.auditor))) -> Principal:
+#: a service or an auditor (anyone else is refused the event log)
+ServiceOrAuditor = Annotated[Principal, Depends(require(Role.service, Role.auditor))]
+
+
+def _national_reader(principal: ServiceOrAuditor) -> Principal:
     if principal.division != divisions.NATIONAL and Role.service not in principal.roles:
         raise Forbidden("完整事件日志仅限全国级审计 (the whole event log is served to national-level auditors only)")
     return principal
+
+
+NationalReader = Annotated[Principal, Depends(_national_reader)]
 
 
 @router.get(
@@ -70,10 +77,10 @@ def _national_reader(principal: Principal = Depends(require(Role.service, Role.a
 )
 async def list_events(
     request: Request,
+    _: NationalReader,
+    session: Session,
     after: Annotated[Seq, Query(description="return events after this seq")] = 0,
     limit: int = Query(500, ge=1, le=5000),
-    _: Principal = Depends(_national_reader),
-    session=Depends(db_session),
 ) -> dict:
     async with raw_connection(session) as conn:
         events = await store.read_after(conn, after, limit)
@@ -90,10 +97,10 @@ async def list_events(
 )
 async def verify_events(
     request: Request,
+    _: ServiceOrAuditor,
+    session: Session,
     from_seq: Annotated[Seq, Query(ge=1, description="the first seq to check")] = 1,
     to_seq: Annotated[Seq | None, Query(ge=1, description="the last seq to check (default: the newest)")] = None,
-    _: Principal = Depends(require(Role.service, Role.auditor)),
-    session=Depends(db_session),
 ) -> dict:
     if to_seq is not None and to_seq < from_seq:  # a range to refuse, not a broken chain to report
         raise Unprocessable("范围无效 (to_seq is before from_seq)",

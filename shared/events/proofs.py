@@ -15,7 +15,7 @@ import base64
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -24,8 +24,8 @@ from shared.db import raw_connection
 from shared.errors import NotFound, ServiceUnavailable, Unprocessable
 from shared.events import checkpoints as store
 from shared.events import tree
-from shared.web.idempotency import db_session
-from shared.web.pagination import Page, PageParams, page_params
+from shared.web.idempotency import Session
+from shared.web.pagination import Page, Paging
 
 router = APIRouter(tags=["verifiable history"])
 
@@ -96,8 +96,8 @@ async def _check_size(conn, field: str, size: int) -> None:
             summary="The newest signed checkpoint of the service's log",
             responses={200: {"content": {"text/plain": {}}}, 404: {"description": "nothing signed yet"}})
 async def latest_checkpoint(
+    session: Session,
     format: Literal["json", "note"] = Query("json", description="`note`: the signed note alone, as text/plain"),
-    session=Depends(db_session),
 ) -> Any:
     """The newest checkpoint (C2SP tlog-checkpoint, Ed25519-signed): origin, tree size, root hash."""
     async with raw_connection(session) as conn:
@@ -109,7 +109,7 @@ async def latest_checkpoint(
 
 @router.get("/checkpoints", response_model=Page[SignedCheckpoint],
             summary="Every signed checkpoint, oldest first (paged)")
-async def list_checkpoints(params: PageParams = Depends(page_params), session=Depends(db_session)) -> Any:
+async def list_checkpoints(params: Paging, session: Session) -> Any:
     """Signed checkpoints in size order; pass `next_cursor` as `cursor` for the next page."""
     async with raw_connection(session) as conn:
         rows = await store.page(conn, params.after(int) or 0, params.limit + 1)
@@ -129,10 +129,10 @@ _CONSISTENCY_FACTS = (
             responses={422: {"description": "from > to, or a size beyond the log"},
                        503: {"description": "the tree is still catching up with the log"}})
 async def consistency_proof(
+    session: Session,
     from_size: int = Query(..., alias="from", ge=1, le=BIGINT_MAX, description="the older tree size (a checkpoint you hold)"),
     to_size: int | None = Query(None, alias="to", ge=1, le=BIGINT_MAX,
                                 description="the newer size; default the latest checkpoint"),
-    session=Depends(db_session),
 ) -> Any:
     """RFC 9162 §2.1.4 proof that every event of the older tree is unchanged in the newer one."""
     async with raw_connection(session) as conn:
@@ -162,10 +162,10 @@ _INCLUSION_FACTS = (
             responses={422: {"description": "seq beyond size, or size beyond the log"},
                        503: {"description": "the tree is still catching up with the log"}})
 async def inclusion_proof(
+    session: Session,
     seq: int = Path(..., ge=1, le=BIGINT_MAX),
     size: int | None = Query(None, ge=1, le=BIGINT_MAX, description="tree size; default the latest checkpoint (or the "
                              "whole tree when seq is newer)"),
-    session=Depends(db_session),
 ) -> Any:
     """RFC 9162 §2.1.3 audit path from event `seq` to the root of the tree of `size` events, with the
     signed checkpoint of that size when there is one. Two queries: the facts, then the nodes."""

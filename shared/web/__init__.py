@@ -2,7 +2,7 @@
 health and metrics."""
 
 from shared.web.app import create_app, router
-from shared.web.idempotency import db_session
-from shared.web.pagination import Page, PageParams, page_params
+from shared.web.idempotency import Session, db_session
+from shared.web.pagination import Page, PageParams, Paging, page_params
 
-__all__ = ["Page", "PageParams", "create_app", "db_session", "page_params", "router"]
+__all__ = ["Page", "PageParams", "Paging", "Session", "create_app", "db_session", "page_params", "router"]

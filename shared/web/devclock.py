@@ -9,6 +9,7 @@ Not a business write: no event (the events' recorded ``time`` is what the clock 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, model_validator
@@ -18,6 +19,7 @@ from shared.clock import SettableClock
 from shared.errors import Conflict
 
 router = APIRouter(prefix="/dev", tags=["operations"])
+Admin = Annotated[Principal, Depends(require("admin", write=True))]
 
 
 class ClockMove(BaseModel):
@@ -47,7 +49,7 @@ async def read_clock(request: Request) -> dict:
 
 @router.post("/clock", summary="Set or advance a settable clock (development only, admin)",
              responses={409: {"description": "the service runs on the real clock or in production"}})
-async def move_clock(body: ClockMove, request: Request, _: Principal = Depends(require("admin", write=True))) -> dict:
+async def move_clock(body: ClockMove, request: Request, _: Admin) -> dict:
     """Jump to a datetime or advance by days, on a service started with FUPIN_CLOCK; refused in production and on the
     real clock."""
     clock = request.app.state.clock

@@ -33,9 +33,9 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -267,3 +267,7 @@ async def db_session(request: Request) -> Any:
         return
     async with request.app.state.sessionmaker() as session:
         yield session
+
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+"""A route's database session: ``session: Session`` (the write route's unit of work, else a read session)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any, Generic, Sequence, TypeVar
+from typing import Annotated, Any, Generic, Sequence, TypeVar
 
-from fastapi import Query
+from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
 from shared.errors import Unprocessable
@@ -81,3 +81,7 @@ def page_params(
     limit: int = Query(50, ge=1, le=500, description="items per page (1–500)"),
 ) -> PageParams:
     return PageParams(decode_cursor(cursor) if cursor else None, limit)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+"""A list route's page: ``params: Paging`` (``cursor`` and ``limit`` query parameters)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -13,8 +13,8 @@ from sqlalchemy import text
 from shared.fields import BIGINT_MAX
 from shared.errors import NotFound
 from shared.events.note import add_signatures
-from shared.web.idempotency import db_session
-from shared.web.pagination import Page, PageParams, page_params
+from shared.web.idempotency import Session
+from shared.web.pagination import Page, Paging
 
 witness = APIRouter(prefix="/witness", tags=["witness (见证)"])
 
@@ -56,8 +56,7 @@ async def witness_key(request: Request) -> dict:
 
 @witness.get("/cosignatures", response_model=Page[Cosignature], summary="Checkpoints of a log this witness co-signed",
              description="In size order; each was co-signed only after a consistency proof from the previous one.")
-async def list_cosignatures(origin: str = ORIGIN, page: PageParams = Depends(page_params),
-                            session=Depends(db_session)) -> Page:
+async def list_cosignatures(page: Paging, session: Session, origin: str = ORIGIN) -> Page:
     rows = (await session.execute(text(
         "SELECT origin, size, root_hash, cosignature, cosigned_at FROM witness_cosignatures WHERE origin = :origin "
         "AND size > :after ORDER BY size LIMIT :limit"),
@@ -69,8 +68,8 @@ async def list_cosignatures(origin: str = ORIGIN, page: PageParams = Depends(pag
              description="The origin's signed checkpoint with this witness's cosignature line appended "
              "(C2SP signed-note): the newest one co-signed, or the one of `size`.",
              responses={200: {"content": {"text/plain": {}}}, 404: {"description": "nothing co-signed"}})
-async def cosigned_checkpoint(origin: str = ORIGIN, size: int | None = Query(None, ge=1, le=BIGINT_MAX),
-                              session=Depends(db_session)) -> PlainTextResponse:
+async def cosigned_checkpoint(session: Session, origin: str = ORIGIN,
+                              size: int | None = Query(None, ge=1, le=BIGINT_MAX)) -> PlainTextResponse:
     row = (await session.execute(text(
         "SELECT checkpoint, cosignature FROM witness_cosignatures WHERE origin = :origin "
         "AND (CAST(:size AS BIGINT) IS NULL OR size = :size) ORDER BY size DESC LIMIT 1"),
@@ -84,8 +83,7 @@ async def cosigned_checkpoint(origin: str = ORIGIN, size: int | None = Query(Non
 @witness.get("/alarms", response_model=Page[WitnessAlarm], summary="Alarms this witness raised, with their evidence",
              description="A fork (two signed roots for one size), a checkpoint inconsistent with one co-signed, "
              "or a log cut below a co-signed size — each with both signed checkpoints as evidence.")
-async def list_alarms(origin: str | None = Query(None, max_length=200), page: PageParams = Depends(page_params),
-                      session=Depends(db_session)) -> Page:
+async def list_alarms(page: Paging, session: Session, origin: str | None = Query(None, max_length=200)) -> Page:
     rows = (await session.execute(text(
         "SELECT * FROM witness_alarms WHERE (CAST(:origin AS TEXT) IS NULL OR origin = :origin) AND id > :after "
         "ORDER BY id LIMIT :limit"),

@@ -6,6 +6,8 @@ by uvicorn. One browser for the session; each test its own browser context (cook
 from __future__ import annotations
 
 import asyncio
+import codecs
+import csv
 import io
 import os
 import re
@@ -99,6 +101,8 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
     assert await page.locator(".problem").count() == 0, await page.locator(".problem").all_inner_texts()
 
     assert "1767 / 4340" in await page.locator("#registry-figures").inner_text()  # DOMAIN §9
+    notices = await page.locator("#announcement-figures").inner_text()
+    assert all(label in notices for label in ("建档立卡", "资金", "项目")) and "(" not in notices, notices
 
     # household search and a household's record
     await page.goto(f"{site}/households")
@@ -129,6 +133,13 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
     download = await info.value
     book = openpyxl.load_workbook(io.BytesIO((await download.path()).read_bytes()))
     assert "证件号码" in [cell.value for cell in next(book.active.iter_rows(max_row=1))]
+    # … and the households as CSV (UTF-8 with BOM, Chinese headers): the dashboard's 1,767
+    async with page.expect_download() as info:
+        await page.locator("#export-households-csv").click()
+    raw = (await (await info.value).path()).read_bytes()
+    assert raw.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert len(rows) == 1 + 1767 and any("户" in header for header in rows[0])
 
     # the audit report is for auditors: the county office sees the service's refusal, not a 401
     await page.goto(f"{site}/audit")

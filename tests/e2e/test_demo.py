@@ -5,6 +5,7 @@ services' own reports; and loaded twice, nothing doubles."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 
 import pytest
@@ -43,16 +44,20 @@ async def test_every_step_of_the_demo_ran(demo):
 async def test_the_money_of_the_year(demo):
     stack, loaded, _ = demo
     spending = await get(stack, "funds", "/reports/spending", fiscal_year=2018)
-    # 3,000,000 central + 800,000 water + 1,000,000 roads + 600,000 re-allocated; the county's own
-    # 300,000 is its budget, not a receipt
-    assert spending["received"] == "5400000.00" and spending["disbursed"] == "1349000.00"
+    # 3,000,000 central + 800,000 water + 1,000,000 roads + 600,000 re-allocated, and the county's own
+    # 300,000 of its budget: received split by source (issue #14)
+    assert spending["received"] == "5700000.00" and spending["disbursed"] == "1349000.00"
+    assert spending["received_by_source"]["own_appropriation"] == "300000.00"
+    assert spending["received_by_origin"]["county"] == "300000.00"
     assert (spending["stranded"], spending["returned"]) == ("600000.00", "600000.00")
     missed = await get(stack, "funds", "/deadlines", role="central_finance", division="000000000000", state="missed")
     assert [(d["receiver"], d["channel"], d["due"], d["settled_on"]) for d in missed["items"]] == [
         ("652700000000", "agri_integrated_rural_roads", "2018-03-28", "2018-04-02")]  # the year's one late hand-on
     road = loaded.state["projects"]["road"]
     seen = await get(stack, "funds", f"/projects/{road}")
-    assert (seen["cancelled"], seen["committed"], seen["stranded"]) == (True, "0.00", "0.00")  # stranded, then returned
+    # stranded, then returned: nothing remains or is held; committed = paid + remaining + stranded + returned
+    assert (seen["cancelled"], seen["remaining"], seen["stranded"]) == (True, "0.00", "0.00") and seen["returned"] != "0.00"
+    assert int(seen["committed"].replace(".", "")) == int(seen["paid"].replace(".", "")) + int(seen["returned"].replace(".", ""))
     trace = await get(stack, "funds", "/trace", payee=f"household:{loaded.state['paid_households'][0]}")
     assert trace["postings"][0]["operation"] == "appropriate" and trace["postings"][-1]["operation"] == "disburse"
 
@@ -84,3 +89,56 @@ async def test_loading_the_demo_again_changes_nothing(demo):
     await load_demo(stack.clients, lambda role, division, dept=None: stack.token(role, division, dept), say=again.append)
     assert len(again) == 8
     assert await last_seqs() == before
+
+
+_CODE = re.compile(r"[a-z][a-z0-9_.-]*")
+
+
+def _codes_in(value, fields: dict[str, set[str]], path: str = ""):
+    """(path, field, code) of every code a catalogue field carries in a JSON value (a code is an
+    identifier: a field of the same name holding free text, e.g. the audit report's ``source``
+    naming the feeds it read, is not one)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            items = item if isinstance(item, list) and all(isinstance(i, str) for i in item) else [item]
+            if key in fields and all(isinstance(i, str) for i in items):
+                yield from ((f"{path}.{key}", key, i) for i in items if _CODE.fullmatch(i))
+            else:
+                yield from _codes_in(item, fields, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _codes_in(item, fields, f"{path}[{index}]")
+
+
+async def test_every_code_in_the_demos_answers_is_in_its_services_catalogue(demo):
+    """Every GET without path parameters of every service, as an admin of the county, and the reads
+    of the demo's projects and households: each value of a field a catalogue list names is one of
+    that list's codes (a field named by several lists: one of theirs)."""
+    stack, loaded, _ = demo
+    unknown = []
+    for service, client in stack.clients.items():
+        catalogue = (await client.get("/catalogue")).json()
+        assert catalogue["service"] == service and all(c["zh"] and c["en"] for lst in catalogue["lists"]
+                                                       for c in lst["codes"])
+        fields: dict[str, set[str]] = {}
+        for code_list in catalogue["lists"]:
+            for field in code_list["fields"]:
+                fields.setdefault(field, set()).update(c["code"] for c in code_list["codes"])
+        paths = [p for p, ops in (await client.get("/openapi.json")).json()["paths"].items()
+                 if "get" in ops and "{" not in p and not p.startswith(("/events", "/checkpoints", "/witness",
+                                                                         "/metrics", "/.well-known", "/healthz",
+                                                                         "/readyz", "/dev/", "/catalogue"))]
+        paths += {"funds": [f"/projects/{code}" for code in loaded.state["projects"].values()],
+                  "projects": [f"/projects/{code}" for code in loaded.state["projects"].values()],
+                  "registry": [f"/households/{h}" for h in loaded.state["paid_households"][:3]]
+                  + [f"/households/{h}/benefits" for h in loaded.state["paid_households"][:3]]}.get(service, [])
+        read = 0
+        for path in paths:
+            answer = await client.get(path, params={"division": COUNTY}, headers=stack.headers("admin", COUNTY))
+            if answer.status_code != 200 or not answer.headers["content-type"].startswith("application/json"):
+                continue
+            read += 1
+            unknown += [f"{service} {path}{where} = {code!r}" for where, field, code in _codes_in(answer.json(), fields)
+                        if code not in fields[field]]
+        assert read >= 3, service
+    assert unknown == []

@@ -95,3 +95,27 @@ async def test_runs_beyond_the_limit_are_answered_503_with_retry_after(audited):
     peers.gate.set()
     assert (await first).status_code == 200
     assert (await client.get("/audit/discrepancies", headers=auditor)).status_code == 200
+
+
+async def test_findings_and_the_report_as_csv_and_xlsx_match_the_json(audited):
+    from datetime import timedelta
+
+    from tests.exports import both, csv_rows, xlsx_rows
+    from tests.service.funds_support import down_to_jinghe
+
+    client, _, funds, auditor = audited
+    await down_to_jinghe(funds)
+    funds.clock.advance(timedelta(days=200))  # deadlines passed: findings
+    answer, as_csv, as_xlsx = await both(client, "/audit/findings", {}, auditor)
+    assert len(answer["findings"]) == len(as_csv) == len(as_xlsx) > 0
+    assert list(as_csv[0])[:3] == ["规则", "问题", "区划代码"]
+    for finding, c, x in zip(answer["findings"], as_csv, as_xlsx):
+        assert c["规则"] == x["规则"] == finding["rule_id"] and c["依据"] == finding["citation"]
+        assert c["金额（元）"] == (finding["amount"] or "") and x["事件序号"] == finding["seq"]
+    params = {"compare": "false"}
+    report = (await client.get("/audit/report", params=params, headers=auditor)).json()
+    rows = csv_rows(await client.get("/audit/report", params={**params, "format": "csv"}, headers=auditor))
+    sheet = xlsx_rows(await client.get("/audit/report", params={**params, "format": "xlsx"}, headers=auditor))
+    findings = [r for r in rows if r["类别"] == "合规问题"]
+    assert [r["规则或类型"] for r in findings] == [f["rule_id"] for f in report["findings"]]
+    assert len(sheet) == len(rows)

@@ -17,6 +17,7 @@ import yaml
 from pydantic import AliasChoices, ValidationError
 from sqlalchemy.engine import make_url
 
+from services.console.settings import ConsoleSettings
 from shared.config import SERVICES, SETTINGS_CLASSES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,6 +25,8 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 PREFIX = "FUPIN_"
 INFRA = ("postgres", "kafka")
+#: apps without a database or a log (not in SERVICES), each checked against its own settings class
+APPS: dict[str, type[Settings]] = {"console": ConsoleSettings}
 TEST_SECRET = "compose-test-secret"
 
 
@@ -133,11 +136,24 @@ def compose_problems(compose: dict) -> list[str]:
     services: dict = compose.get("services") or {}
     known = all_env_names()
 
-    expected = set(SERVICES) | set(INFRA)
+    expected = set(SERVICES) | set(INFRA) | set(APPS)
     for name in sorted(expected - services.keys()):
         problems.append(f"compose lacks service {name}")
     for name in sorted(services.keys() - expected):
         problems.append(f"compose service {name} is neither infrastructure nor in SERVICES")
+
+    for app, cls in APPS.items():
+        if app not in services:
+            continue
+        spec, where = services[app], f"{app}:"
+        if command_words(spec)[-2:] != ["-m", f"services.{app}"]:
+            problems.append(f"{where} command {command_words(spec)} does not run `python -m services.{app}`")
+        port = cls.model_fields["port"].default
+        if port_pairs(spec) != [(port, port)]:
+            problems.append(f"{where} ports {port_pairs(spec)} should publish {port}:{port}")
+        mine = env_names(cls)
+        problems += [f"{where} {var} is not a setting" for var in sorted(environment(spec))
+                     if var.startswith(PREFIX) and var not in mine]
 
     postgres = services.get("postgres") or {}
     kafka = services.get("kafka") or {}
@@ -316,6 +332,19 @@ def test_reports_unknown_and_foreign_variables(compose):
     problems = mutated(compose, change)
     assert "audit: FUPIN_KAFKA_BOOTSTRAPS is not a setting" in problems, problems
     assert any(p.startswith("audit: FUPIN_FUNDS_DATABASE is not a setting (read by another") for p in problems)
+
+
+def test_reports_console_drift(compose):
+    def change(c):
+        console = services_of(c)["console"]
+        console["command"] = ["python", "-m", "services.consol"]
+        console["ports"] = ["8000:8100"]
+        console["environment"]["FUPIN_CONSOLE_SESION_SECRET"] = "x"
+
+    problems = mutated(compose, change)
+    assert any(p.startswith("console: command") for p in problems), problems
+    assert "console: ports [(8000, 8100)] should publish 8100:8100" in problems, problems
+    assert "console: FUPIN_CONSOLE_SESION_SECRET is not a setting" in problems, problems
 
 
 def test_reports_peer_url_drift(compose):

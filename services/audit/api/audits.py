@@ -28,7 +28,7 @@ from datetime import date
 from typing import Any, Literal
 
 import httpx
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from sqlalchemy import text
 
@@ -38,18 +38,19 @@ from services.audit.diff import Live
 from services.audit.run import AuditResult, Replay, replay_as_of, run_audit
 from services.audit.sources import FeedSource, KafkaSource, Loaded
 from shared import divisions
-from shared.auth import Principal, Role, query_scope, require, service_token
+from shared.auth import Principal, Reader, Role, query_scope, service_token
 from shared.config import topic_of
 from shared.db import raw_connection
 from shared.divisions import DivisionCode
 from shared.errors import ServiceUnavailable, Unprocessable
 from shared.events import store
-from shared.web import db_session, router
+from shared.web import Session, router
+from shared.web.export import CSV, XLSX, exportable, file_response
 from shared.witness.witness import origin_verifiers
 
 audits = router(prefix="/audit", tags=["audit (审计)"])
 PEERS = ("registry", "funds", "projects")
-AUDITOR = require(Role.auditor)
+Auditor = Reader(Role.auditor)
 PEER_RETRY_SECONDS = 30
 
 
@@ -213,20 +214,24 @@ def _ordered(loaded: Loaded) -> Loaded:
     return loaded
 
 
-@audits.get("/report", summary="Audit report as of a date (JSON, CSV or HTML)",
+@audits.get("/report", summary="Audit report as of a date (JSON, CSV, XLSX or HTML)",
+            responses={200: {"content": {"application/json": {}, CSV: {"schema": {"type": "string"}},
+                                         XLSX: {"schema": {"type": "string", "format": "binary"}},
+                                         "text/html": {"schema": {"type": "string"}}}}},
             description="Replays every service's event feed from seq 1, verifies each hash chain and the "
             "cross-service references, rebuilds the ledger balances, household states and registry statistics "
             "with the services' own domain functions and compares them with what the services report (unless "
             "`compare=false`), and checks compliance as of `as_of` (default today) within `division` (default the "
             "caller's), each finding citing its rule in the policy table.")
-async def audit_report(request: Request, as_of: date | None = Query(None, description="default: today (the service clock)"),
+async def audit_report(request: Request, principal: Auditor, session: Session,
+                       as_of: date | None = Query(None, description="default: today (the service clock)"),
                        division: DivisionCode | None = Query(None, description="default: the caller's division"),
-                       format: Literal["json", "csv", "html"] = Query("json"),
-                       compare: bool = Query(True, description="compare with the live services' figures"),
-                       principal: Principal = Depends(AUDITOR), session=Depends(db_session)) -> Any:
+                       format: Literal["json", "csv", "xlsx", "html"] = Query(
+                           "json", description="json, csv (UTF-8 with BOM, 中文表头), xlsx or html"),
+                       compare: bool = Query(True, description="compare with the live services' figures")) -> Any:
     result = (await _run(request, session, principal, as_of=as_of, division=division, compare=compare)).as_dict()
-    if format == "csv":
-        return Response(report.to_csv(result), media_type="text/csv; charset=utf-8")
+    if format in ("csv", "xlsx"):
+        return file_response(report.REPORT_EXPORT, format, report.report_rows(result))
     if format == "html":
         return Response(report.to_html(result), media_type="text/html; charset=utf-8")
     return report.masked(result)
@@ -238,8 +243,8 @@ async def audit_report(request: Request, as_of: date | None = Query(None, descri
             "and the copies on its topic — a cut tail is named as `log truncated: seqs N..M missing`, a rewritten "
             "history as `rewritten at or before seq N (inconsistent with checkpoint …)`, two signed roots for one "
             "size as a fork. Lists every problem with its service and seq.")
-async def audit_verify(request: Request, principal: Principal = Depends(AUDITOR),
-                       session=Depends(db_session)) -> dict[str, Any]:
+async def audit_verify(request: Request, principal: Auditor,
+                       session: Session) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=None, division=divisions.NATIONAL if
                         principal.division == divisions.NATIONAL else principal.division, compare=False, fresh=True,
                         outside=await _outside(request, session))
@@ -253,8 +258,9 @@ async def audit_verify(request: Request, principal: Principal = Depends(AUDITOR)
             "disbursements beyond commitment, unregistered beneficiaries, stranded funds not returned in time, "
             "negative-list purposes, management fees over the cap, registrations and exits without a passed "
             "notice, households without a helper or a measure — each with its rule id and citation.")
-async def audit_findings(request: Request, as_of: date | None = Query(None), division: DivisionCode | None = Query(None),
-                         principal: Principal = Depends(AUDITOR), session=Depends(db_session)) -> dict[str, Any]:
+@exportable(report.FINDINGS_EXPORT)
+async def audit_findings(request: Request, principal: Auditor, session: Session, as_of: date | None = Query(None),
+                         division: DivisionCode | None = Query(None)) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=as_of, division=division, compare=False)
     body = report.masked(result.as_dict())
     return {"as_of": body["as_of"], "division": body["division"], "findings": body["findings"],
@@ -265,8 +271,8 @@ async def audit_findings(request: Request, as_of: date | None = Query(None), div
             description="Every ledger balance, registry statistic and household status the events imply, compared "
             "with what the services report through their APIs; each discrepancy names the event that explains the "
             "expected value.")
-async def audit_discrepancies(request: Request, division: DivisionCode | None = Query(None),
-                              principal: Principal = Depends(AUDITOR), session=Depends(db_session)) -> dict[str, Any]:
+async def audit_discrepancies(request: Request, principal: Auditor, session: Session,
+                              division: DivisionCode | None = Query(None)) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=None, division=division, compare=True)
     body = report.masked(result.as_dict())
     return {"division": body["division"], "verified": result.verified, "discrepancies": body["discrepancies"]}

@@ -7,24 +7,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from services.audit import scores
 from services.audit.api.audits import peer_logs
 from services.audit.domain.scoring import INVERTED_FACTORS, ScoringError
-from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
+from shared.auth import Reader, Role, Writer, ensure_jurisdiction, query_scope
 from shared.csvfile import csv_response
 from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.money import Yuan, format_fen
 from shared.policy import NoRuleError
-from shared.web import db_session, router
+from shared.web import Session, router
 
 performance = router(prefix="/audit", tags=["performance (绩效考评)"])
-READERS = require(Role.auditor, Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
-                  Role.county_office, Role.city_office, Role.province_office)
-ALLOCATORS = require(Role.central_finance, Role.province_finance, Role.city_finance, write=True)
+Readers = Reader(Role.auditor, Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
+                 Role.county_office, Role.city_office, Role.province_office)
+Allocators = Writer(Role.central_finance, Role.province_finance, Role.city_finance)
 
 SCORE_HEADER = ("区划", "年度", "考评项目", "权重", "完成比例(%)", "得分", "依据", "综合得分")
 
@@ -46,11 +46,10 @@ class FactorSheetIn(BaseModel):
                  description="Replays every service's events up to the end of the year and scores the division by the "
                  "rule `division.performance.score`: deadlines met, spending progress, stranded money, exits achieved, "
                  "funds per exit, upheld objections, audit findings — each with its weight, ratio, points and the figures "
-                 "it rests on. `format=csv`: UTF-8 with BOM, one row per component.")
-async def division_scores(request: Request, year: int = Query(ge=2014, le=2100),
+                 "it rests on. `format=csv` (UTF-8 with BOM) or `xlsx`: one row per component.")
+async def division_scores(request: Request, principal: Readers, session: Session, year: int = Query(ge=2014, le=2100),
                           division: DivisionCode | None = Query(None, description="default: the caller's division"),
-                          format: Literal["json", "csv"] = Query("json"), principal: Principal = Depends(READERS),
-                          session=Depends(db_session)) -> Any:
+                          format: Literal["json", "csv", "xlsx"] = Query("json")) -> Any:
     scope = query_scope(principal, division)
     loaded = await peer_logs(request, session)
     try:
@@ -58,10 +57,10 @@ async def division_scores(request: Request, year: int = Query(ge=2014, le=2100),
     except NoRuleError as exc:
         raise _no_rule(exc) from None
     body = scores.score_report(found, request.app.state.policy, year)
-    if format == "csv":
+    if format != "json":
         return csv_response(f"绩效考评-{scope}-{year}.csv", SCORE_HEADER, [
             [item["division"], item["year"], c["label"], c["weight"], c["ratio_percent"], c["points"], c["basis"],
-             item["score"]] for item in body["items"] for c in item["components"]])
+             item["score"]] for item in body["items"] for c in item["components"]], format)
     return body
 
 
@@ -72,8 +71,8 @@ async def division_scores(request: Request, year: int = Query(ge=2014, le=2100),
                   "`funds.allocation.factor_weights`. `factor_sheet` is accepted as is by the funds service's "
                   "`POST /allocations`, whose amount must be the receiver's part in `parts` (largest remainder, exact "
                   "to the fen). Nothing is stored.")
-async def generate_factor_sheet(body: FactorSheetIn, request: Request, principal: Principal = Depends(ALLOCATORS),
-                                session=Depends(db_session)) -> dict[str, Any]:
+async def generate_factor_sheet(body: FactorSheetIn, request: Request, principal: Allocators,
+                                session: Session) -> dict[str, Any]:
     for code in body.recipients:
         ensure_jurisdiction(principal, code)
     zero = [{"field": f"recipients.{c}.{f}", "reason": "must be greater than 0"}

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from services.funds.domain import CHANNEL_LABELS
 from services.funds.models import accounts, postings, projects_view
 from shared import announcements, divisions
-from shared.auth import Principal, Role, require
+from shared.auth import Role, Writer
 from shared.errors import Unprocessable
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.fields import FiscalYear, Name
 
 notices = router(tags=["announcements (公告公示)"])
@@ -53,8 +53,8 @@ def _row(flow, projects: dict) -> list[str]:
                  description="A county announcement (DOMAIN §6): funds received by source channel, integrated into the "
                  "pool, and the per-project table of commitments, with the supervision hotlines.")
 async def results_notice(body: ResultsNoticeIn, request: Request,
-                         principal: Principal = Depends(require(Role.county_finance, Role.county_office, write=True)),
-                         session=Depends(db_session)) -> dict[str, Any]:
+                         principal: Writer(Role.county_finance, Role.county_office),
+                         session: Session) -> dict[str, Any]:
     county = principal.division
     source, target = accounts.alias("source"), accounts.alias("target")
     flows = (await session.execute(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -26,15 +26,15 @@ from services.funds.domain.payments import (
     render_pain001,
 )
 from services.funds.usecases import payments as usecase
-from shared.auth import Principal, Role, require
+from shared.auth import Principal, Reader, Role, Writer
 from shared.csvfile import csv_response
 from shared.errors import Unprocessable
 from shared.fields import Name
-from shared.web import db_session, router
+from shared.web import Session, router
 
 payments = router(tags=["payments (支付指令 银行回单 对账)"])
-_reader = require(Role.county_finance, Role.auditor)
-_writer = require(Role.county_finance, write=True)
+PaymentReader = Reader(Role.county_finance, Role.auditor)
+PaymentWriter = Writer(Role.county_finance)
 
 
 class AccountIn(BaseModel):
@@ -59,8 +59,8 @@ def _initiator(principal: Principal) -> str:
                summary="Register a payee's bank account (收款账户), superseding the current one",
                description="A household payee must be a registered (建档立卡) household of the county. The account "
                "number is stored in full, answered and published masked; the previous account is kept (history).")
-async def register_payee_account(body: PayeeAccountIn, request: Request, principal: Principal = Depends(_writer),
-                                 session=Depends(db_session)) -> dict[str, Any]:
+async def register_payee_account(body: PayeeAccountIn, request: Request, principal: PaymentWriter,
+                                 session: Session) -> dict[str, Any]:
     await usecase.check_payees(session, principal.division, [body.payee.model_dump()])
     holder = payee_reference(body.payee.kind, body.payee.name, body.payee.household_id)
     return await usecase.register_account(session, county=principal.division, holder=holder, account=body.bank(),
@@ -70,22 +70,25 @@ async def register_payee_account(body: PayeeAccountIn, request: Request, princip
 @payments.get("/payee-households/{household_id}", summary="Whether the county may pay a household (its registry status)",
               description="From this service's read model of the registry's events: a registered (建档立卡) "
               "household of the caller's county may be paid; otherwise the code and reason of the refusal.")
-async def payee_household(household_id: str, principal: Principal = Depends(_reader),
-                          session=Depends(db_session)) -> dict[str, Any]:
+async def payee_household(household_id: str, principal: PaymentReader,
+                          session: Session) -> dict[str, Any]:
     refused = (await usecase.unpayable_households(session, principal.division, [household_id])).get(household_id)
     return {"household_id": household_id, "payable": refused is None, "code": refused and refused[0],
             "reason": refused and refused[1]}
 
 
-@payments.get("/payee-accounts", summary="A payee's bank accounts, current and superseded (masked)")
-async def payee_accounts(payee: str = Query(min_length=3, max_length=250, description="kind:household_id or kind:name"),
-                         principal: Principal = Depends(_reader), session=Depends(db_session)) -> list[dict[str, Any]]:
+@payments.get("/payee-accounts", summary="A payee's bank accounts, current and superseded (masked)",
+              description="Oldest first; a superseded account names the one that replaced it. Numbers are masked.")
+async def payee_accounts(principal: PaymentReader, session: Session,
+                         payee: str = Query(min_length=3, max_length=250,
+                                            description="kind:household_id or kind:name")) -> list[dict[str, Any]]:
     return await usecase.account_history(session, principal.division, payee)
 
 
-@payments.put("/special-account", summary="Register the county's 扶贫资金专户 (the account payment files debit)")
-async def register_special_account(body: AccountIn, request: Request, principal: Principal = Depends(_writer),
-                                   session=Depends(db_session)) -> dict[str, Any]:
+@payments.put("/special-account", summary="Register the county's 扶贫资金专户 (the account payment files debit)",
+              description="A new 专户 account supersedes the current one (history kept); files already made keep theirs.")
+async def register_special_account(body: AccountIn, request: Request, principal: PaymentWriter,
+                                   session: Session) -> dict[str, Any]:
     return await usecase.register_account(session, county=principal.division, holder=usecase.SPECIAL, account=body.bank(),
                                           actor=principal.actor(), now=request.app.state.clock.now())
 
@@ -99,35 +102,38 @@ class PaymentFilesIn(BaseModel):
                description="Every disbursement of the county not yet instructed becomes a payment instruction "
                f"(state `instructed`; then {', '.join(f'{a} → {b}' for a, b in TRANSITIONS if a)}), grouped in one "
                "file per payee bank for the execution date. Payees without a bank account wait and are listed.")
-async def make_payment_files(body: PaymentFilesIn, request: Request, principal: Principal = Depends(_writer),
-                             session=Depends(db_session)) -> dict[str, Any]:
+async def make_payment_files(body: PaymentFilesIn, request: Request, principal: PaymentWriter,
+                             session: Session) -> dict[str, Any]:
     return await usecase.make_payment_files(session, county=principal.division, execution_date=body.execution_date,
                                             initiator=_initiator(principal), actor=principal.actor(),
                                             now=request.app.state.clock.now())
 
 
 @payments.get("/payment-files/{file_id}/pain.001", summary="The payment file as ISO 20022 pain.001.001.03 (for the bank)",
+              description="Validated against the official XSD before it is served; the only answer holding account "
+              "numbers in full (it is the bank's document).",
               response_class=Response, responses={200: {"content": {"application/xml": {}}}})
-async def payment_file_xml(file_id: str, principal: Principal = Depends(require(Role.county_finance)),
-                           session=Depends(db_session)) -> Response:
+async def payment_file_xml(file_id: str, principal: Reader(Role.county_finance),
+                           session: Session) -> Response:
     f = await usecase.payment_file(session, principal.division, file_id, _initiator(principal))
     return Response(render_pain001(f), media_type="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{f.msg_id}.xml"'})
 
 
 @payments.get("/payment-files/{file_id}/csv", summary="The payment file in the CSV layout (for banks taking spreadsheets)",
+              description="UTF-8 with a BOM, Chinese headers; one row per instruction, as in the pain.001 file.",
               response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-async def payment_file_csv(file_id: str, principal: Principal = Depends(require(Role.county_finance)),
-                           session=Depends(db_session)) -> Response:
+async def payment_file_csv(file_id: str, principal: Reader(Role.county_finance),
+                           session: Session) -> Response:
     f = await usecase.payment_file(session, principal.division, file_id, _initiator(principal))
     header, rows = render_csv(f)
     return csv_response(f"{f.msg_id}.csv", header, rows)
 
 
-@payments.get("/payment-instructions", summary="Payment instructions with their states (accounts masked)")
-async def list_instructions(file_id: str | None = None,
-                            state: Literal["instructed", "paid", "refused", "reissued"] | None = None,
-                            principal: Principal = Depends(_reader), session=Depends(db_session)) -> list[dict[str, Any]]:
+@payments.get("/payment-instructions", summary="Payment instructions with their states (accounts masked)",
+              description="The county's instructions, optionally of one file or in one state, with the reason of a refusal.")
+async def list_instructions(principal: PaymentReader, session: Session, file_id: str | None = None,
+                            state: Literal["instructed", "paid", "refused", "reissued"] | None = None) -> list[dict[str, Any]]:
     return await usecase.instructions(session, principal.division, file_id, state)
 
 
@@ -147,8 +153,9 @@ async def _raw(request: Request) -> bytes:
                "naming an unknown instruction or one already settled are listed in `problems`; a refused line's money "
                "goes back to its project (a `payment_return` posting). CSV columns: " + ", ".join(RESULT_CSV) + ".",
                openapi_extra=_UPLOAD)
-async def import_results(request: Request, format: Literal[RESULT_FORMATS] = Query(description="the file's format"),  # type: ignore[valid-type]
-                         principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+async def import_results(request: Request, principal: PaymentWriter, session: Session,
+                         format: Literal[RESULT_FORMATS] = Query(description="the file's format"),  # type: ignore[valid-type]
+                         ) -> dict[str, Any]:
     return await usecase.import_results(session, county=principal.division, raw=await _raw(request), fmt=format,
                                         actor=principal.actor(), now=request.app.state.clock.now())
 
@@ -157,8 +164,8 @@ async def import_results(request: Request, format: Literal[RESULT_FORMATS] = Que
                summary="Re-issue a refused instruction to the payee's corrected account",
                description="Only a refused instruction, and only after a new account of the payee was registered: "
                "a new disbursement (instructed in the next payment file); the instruction becomes `reissued`.")
-async def reissue(instruction_id: str, request: Request, principal: Principal = Depends(_writer),
-                  session=Depends(db_session)) -> dict[str, Any]:
+async def reissue(instruction_id: str, request: Request, principal: PaymentWriter,
+                  session: Session) -> dict[str, Any]:
     return await usecase.reissue(session, county=principal.division, instruction_id=instruction_id,
                                  actor=principal.actor(), now=request.app.state.clock.now())
 
@@ -167,8 +174,9 @@ async def reissue(instruction_id: str, request: Request, principal: Principal = 
                description="The ledger's expected debits per instruction (files executed that day) against the "
                "statement (camt.053.001.08 or CSV with columns " + ", ".join(STATEMENT_CSV) + "); every difference "
                "is listed and the reconciliation is recorded.", openapi_extra=_UPLOAD)
-async def reconcile(request: Request, on: date = Query(description="the statement's booking date"),
+async def reconcile(request: Request, principal: PaymentWriter, session: Session,
+                    on: date = Query(description="the statement's booking date"),
                     format: Literal[STATEMENT_FORMATS] = Query(description="the statement's format"),  # type: ignore[valid-type]
-                    principal: Principal = Depends(_writer), session=Depends(db_session)) -> dict[str, Any]:
+                    ) -> dict[str, Any]:
     return await usecase.record_reconciliation(session, county=principal.division, on=on, raw=await _raw(request),
                                                fmt=format, actor=principal.actor(), now=request.app.state.clock.now())

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from services.funds.api.reports import READERS
-from services.funds.models import accounts, postings, projects_view
-from shared.auth import Principal, ensure_jurisdiction
+from services.funds.api.reports import Readers
+from services.funds.domain import gate
+from services.funds.models import projects_view
+from services.funds.usecases.figures import project_figures
+from shared.auth import ensure_jurisdiction
 from shared.errors import NotFound
-from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 
 fundable = router(tags=["projects gate"])
 
@@ -21,21 +21,16 @@ fundable = router(tags=["projects gate"])
 @fundable.get("/projects/{code}", summary="A project as the funds service sees it: fundable or not, and its money",
               description="From the projects service's events (`projects.project.entered_library`, `.cancelled`): "
               "money may be committed only while the project is in the library with its publicity passed and not "
-              "cancelled. Balances of the project's committed and stranded accounts and what was paid from them.",
+              "cancelled. Its money as separate figures: `committed` (bound to it, net of de-commitments) = `paid` + "
+              "`remaining` (committed, unpaid) + `stranded` (滞留, still held) + `returned` (to the province); and "
+              "`decommitted` (given back to the pool). Reversals (冲正) count as their original taken back.",
               responses={404: {"description": "the funds service has no event about this project"}})
-async def project(code: str, principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def project(code: str, principal: Readers, session: Session) -> dict[str, Any]:
     row = (await session.execute(select(projects_view).where(projects_view.c.code == code))).mappings().first()
     if row is None:
         raise NotFound(f"资金系统未收到项目{code}的入库信息 (no event about project {code} has reached the funds service)")
     ensure_jurisdiction(principal, row["division"])
-    held = dict((await session.execute(
-        select(accounts.c.kind, func.sum(accounts.c.balance_fen)).where(accounts.c.reference == code)
-        .group_by(accounts.c.kind))).all())
-    paid = await session.scalar(
-        select(func.coalesce(func.sum(postings.c.amount_fen), 0)).join(accounts, accounts.c.id == postings.c.from_account)
-        .where(accounts.c.reference == code, accounts.c.kind == "committed", postings.c.operation == "disburse"))
     return {"code": code, "division": row["division"], "in_library": row["in_library"],
             "publicity_passed": row["publicity_passed"], "cancelled": row["cancelled"],
-            "fundable": row["in_library"] and row["publicity_passed"] and not row["cancelled"],
-            "committed": format_fen(int(held.get("committed", 0))), "stranded": format_fen(int(held.get("stranded", 0))),
-            "paid": format_fen(int(paid))}
+            "fundable": gate.refusal(row, row["division"]) is None,
+            **await project_figures(session, code)}

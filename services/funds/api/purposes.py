@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 
-from services.funds.api.reports import READERS
+from services.funds.api.reports import Readers
 from services.funds.domain import NEGATIVE_LIST_RULE, PURPOSES, negative_list
-from shared.auth import Principal
 from shared.web import router
 
 purposes = router(tags=["code lists"])
@@ -19,8 +18,8 @@ purposes = router(tags=["code lists"])
 @purposes.get("/purposes", summary="Purpose codes (资金用途) with Chinese labels and the negative list",
               description="The closed list every write that takes a `purpose` accepts; `forbidden` marks the codes on "
               "the negative list of 财农〔2017〕8号 in force for the caller's division on `on` (default today).")
-async def purpose_list(request: Request, on: date | None = Query(None, description="the date (default: today)"),
-                       principal: Principal = Depends(READERS)) -> dict[str, Any]:
+async def purpose_list(request: Request, principal: Readers,
+                       on: date | None = Query(None, description="the date (default: today)")) -> dict[str, Any]:
     on = on or request.app.state.clock.today()
     forbidden = {item["code"] for item in negative_list(request.app.state.policy, principal.division, on)}
     return {"on": on.isoformat(), "negative_list_rule": NEGATIVE_LIST_RULE,

@@ -6,83 +6,77 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
-from services.funds.usecases.deadlines import view
+from services.funds.api import exports
+from services.funds.usecases.deadlines import as_of as deadlines_as_of, view
 from services.funds.usecases.accounts import account_key, account_view
+from services.funds.domain.code_lists import label
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
+from services.funds.usecases.figures import balances_as_of, spending_figures
 from services.funds.usecases.ledger import load_ledger
 from services.funds.models import accounts, deadlines, postings
 from shared import divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
+from shared.auth import Reader, Role, ensure_jurisdiction, query_scope
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
+from shared.web.export import exportable
 from shared.fields import BigId, FiscalYear
 from shared.witness import receipts
 
 reports = router(tags=["reports"])
 #: who reads the funds reports (auditors pass every read; see shared.auth.require)
-READERS = require(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
-                  Role.province_office, Role.city_office, Role.county_office)
+Readers = Reader(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
+                 Role.province_office, Role.city_office, Role.county_office)
 
 
 @reports.get("/deadlines", summary="Deadlines with days remaining or overdue",
                 description="Set when money is received (预算法 Art. 52 and provincial rules from the policy table), "
-                "marked met or missed by a scheduler on the service's clock.")
-async def list_deadlines(request: Request, division: DivisionCode | None = None,
-                         state: Literal["open", "met", "missed"] | None = None,
-                         principal: Principal = Depends(READERS),
-                         session=Depends(db_session)) -> dict[str, Any]:
+                "met when the money has gone on, missed once the due day has passed — as of the service's clock at "
+                "the moment of the read (right after `POST /dev/clock` too); the scheduler records the same "
+                "transitions as events.")
+@exportable(exports.DEADLINES)
+async def list_deadlines(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
+                         state: Literal["open", "met", "missed"] | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
-    if state:
-        query = query.where(deadlines.c.state == state)
-    rows = (await session.execute(query.order_by(deadlines.c.due.nulls_last(), deadlines.c.basis_seq))).mappings()
+    rows = (await session.execute(query.order_by(deadlines.c.due.nulls_last(), deadlines.c.basis_seq))).mappings().all()
     today = request.app.state.clock.today()
-    return {"division": scope, "items": [view(r, today) for r in rows]}
+    current = await deadlines_as_of(session, rows, today)
+    return {"division": scope, "as_of": today.isoformat(),
+            "items": [view(r, today) for r in current if state is None or r["state"] == state]}
 
 
 @reports.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
-                description="Received (allocations in), passed on, committed and disbursed, with the share disbursed.")
-async def spending(request: Request, fiscal_year: FiscalYear, division: DivisionCode | None = None,
-                   principal: Principal = Depends(READERS),
-                   session=Depends(db_session)) -> dict[str, Any]:
-    scope = query_scope(principal, division)
-    source, target = accounts.alias("source"), accounts.alias("target")
-    rows = (await session.execute(
-        select(postings.c.operation, source.c.division.label("from_division"), target.c.division.label("to_division"),
-               func.sum(postings.c.amount_fen).label("amount"))
-        .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
-        .where(target.c.fiscal_year == fiscal_year)
-        .group_by(postings.c.operation, source.c.division, target.c.division))).mappings().all()
-    figures = {"received": 0, "passed_on": 0, "committed": 0, "disbursed": 0, "stranded": 0, "returned": 0}
-    for row in rows:
-        op, inside_from, amount = row["operation"], row["from_division"] == scope, int(row["amount"])
-        if op in ("allocate", "reallocate") and row["to_division"] == scope:
-            figures["received"] += amount
-        if op in ("allocate", "reallocate") and inside_from:
-            figures["passed_on"] += amount
-        for operation, name in (("commit", "committed"), ("disburse", "disbursed"), ("strand", "stranded"),
-                                ("return", "returned")):
-            if op == operation and inside_from:
-                figures[name] += amount
-    progress = percent(figures["disbursed"], figures["received"]) if figures["received"] else None
-    return {"division": scope, "fiscal_year": fiscal_year, **{k: format_fen(v) for k, v in figures.items()},
-            "disbursed_percent": progress}
+                description="Net of reversals (冲正). `received`: all the money that came to the division for the year, "
+                "split by source (`received_by_source`: allocated and re-allocated from above, its own level's budget "
+                "`own_appropriation` — a county's own funds —, balances `carried_forward` from last year) and by the "
+                "level it comes from (`received_by_origin`); then passed on, committed, de-committed, disbursed, "
+                "stranded, returned and carried out at the year-end close, with the share disbursed of received.")
+@exportable(exports.SPENDING)
+async def spending(request: Request, fiscal_year: FiscalYear, principal: Readers, session: Session,
+                   division: DivisionCode | None = None) -> dict[str, Any]:
+    return await spending_figures(session, query_scope(principal, division), fiscal_year)
 
 
-@reports.get("/balances", summary="Balances by division, channel, year and kind")
-async def balances(division: DivisionCode | None = None, channel: str | None = None, fiscal_year: FiscalYear | None = None,
-                   kind: str | None = None,
-                   principal: Principal = Depends(READERS),
-                   session=Depends(db_session)) -> dict[str, Any]:
+@reports.get("/balances", summary="Balances by division, channel, year and kind (now, or as of an instant)")
+@exportable(exports.BALANCES)
+async def balances(principal: Readers, session: Session, division: DivisionCode | None = None,
+                   channel: str | None = None, fiscal_year: FiscalYear | None = None, kind: str | None = None,
+                   as_of: AwareDatetime | None = Query(None, description="an instant (ISO 8601 with offset): the balances "
+                                                       "then, from the postings recorded up to it")) -> dict[str, Any]:
     """Every account under the division with its balance in yuan (account id, holder division and role, channel, fiscal
-    year, kind, reference); filter by channel, year and kind."""
+    year, kind, reference); filter by channel, year and kind. With `as_of`: every account a posting recorded up to that
+    instant touched, with its balance then (summed from those postings)."""
     scope = query_scope(principal, division)
+    if as_of is not None:
+        items = await balances_as_of(session, scope, as_of, {"channel": channel, "fiscal_year": fiscal_year, "kind": kind})
+        return {"division": scope, "as_of": as_of.isoformat(), "items": items}
     query = select(accounts).where(accounts.c.division.startswith(divisions.prefix(scope)))
     for column, value in (("channel", channel), ("fiscal_year", fiscal_year), ("kind", kind)):
         if value is not None:
@@ -97,14 +91,15 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 @reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
-async def deadline_compliance_report(request: Request, division: DivisionCode | None = None,
-                                     fiscal_year: FiscalYear | None = None,
-                                     principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+async def deadline_compliance_report(request: Request, principal: Readers, session: Session,
+                                     division: DivisionCode | None = None,
+                                     fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     if fiscal_year is not None:
         query = query.where(deadlines.c.fiscal_year == fiscal_year)
     rows = (await session.execute(query)).mappings().all()
+    rows = await deadlines_as_of(session, rows, request.app.state.clock.today())
     groups = deadline_compliance(rows, request.app.state.clock.today())
     totals = {k: sum(g[k] for g in groups) for k in ("total", "met", "missed", "open", "open_overdue", "settled_late")}
     settled = totals["met"] + totals["missed"]
@@ -116,9 +111,9 @@ async def deadline_compliance_report(request: Request, division: DivisionCode | 
              description="Per account of stranded money: the project, how much was stranded and returned, what is still "
              "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
              "rule funds.stranded.return) with days remaining or overdue.")
-async def stranded_report(request: Request, division: DivisionCode | None = None,
-                          fiscal_year: FiscalYear | None = None,
-                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> dict[str, Any]:
+@exportable(exports.STRANDED)
+async def stranded_report(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
+                          fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     today, policy = request.app.state.clock.today(), request.app.state.policy
     query = select(accounts).where(accounts.c.kind == "stranded", accounts.c.division.startswith(divisions.prefix(scope)))
@@ -156,10 +151,11 @@ async def stranded_report(request: Request, division: DivisionCode | None = None
              "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
              "Lists every posting the money came through, from the appropriation down, in ledger order.",
              responses={404: {"description": "no such payee, project or account"}})
-async def trace(payee: str | None = Query(None, min_length=2), project: str | None = Query(None, min_length=2),
-                account: BigId | None = None,
-                principal: Principal = Depends(READERS),
-                session=Depends(db_session)) -> dict[str, Any]:
+@exportable(exports.TRACE)
+async def trace(principal: Readers, session: Session, payee: str | None = Query(None, min_length=2),
+                project: str | None = Query(None, min_length=2), account: BigId | None = None,
+                as_of: AwareDatetime | None = Query(None, description="an instant: the trace from the postings recorded "
+                                                    "up to it")) -> dict[str, Any]:
     given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}
     if len(given) != 1:
         raise Unprocessable("给出 payee、project、account 之一 (give exactly one of payee, project, account)",
@@ -177,9 +173,11 @@ async def trace(payee: str | None = Query(None, min_length=2), project: str | No
     for row in rows:
         ensure_jurisdiction(principal, row["division"])
     targets = frozenset(account_key(row) for row in rows)
-    steps = (await load_ledger(session)).trace(targets)
-    return {what: value, "accounts": [account_view(row) for row in rows],
-            "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}
+    steps = (await load_ledger(session, as_of)).trace(targets)
+    return {what: value, **({"as_of": as_of.isoformat()} if as_of else {}), "accounts": [account_view(row) for row in rows],
+            "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen),
+                          "operation_label": label("operation", p.operation),
+                          "purpose_label": p.purpose and label("purpose", p.purpose)} for p in steps]}
 
 
 @reports.get("/postings/{posting_id}/receipt", response_class=Response,
@@ -189,8 +187,8 @@ async def trace(payee: str | None = Query(None, min_length=2), project: str | No
              "inclusion proof and a signed, co-signed checkpoint. Verify offline with `fupin verify-receipt`.",
              responses={200: {"content": {"application/json": {}}}, 404: {"description": "no such posting"},
                         503: {"description": "not yet in a signed checkpoint; retry after Retry-After"}})
-async def posting_receipt(request: Request, posting_id: str = Path(min_length=1, max_length=64),
-                          principal: Principal = Depends(READERS), session=Depends(db_session)) -> Response:
+async def posting_receipt(request: Request, principal: Readers, session: Session,
+                          posting_id: str = Path(min_length=1, max_length=64)) -> Response:
     row = (await session.execute(
         select(postings.c.event_seq, accounts.c.division).select_from(postings.join(
             accounts, accounts.c.id == postings.c.to_account)).where(postings.c.id == posting_id))).first() \

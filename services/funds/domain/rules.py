@@ -14,11 +14,13 @@ Pure: no database, HTTP or Kafka. Money is int fen.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, timedelta
 from fractions import Fraction
 from typing import Any
 
-from shared.policy import NoRuleError, PolicyTable
+from shared.money import format_fen
+from shared.policy import NoRuleError, PolicyTable, Rule
 
 from .errors import FundsError, NegativeListPurpose
 from .purposes import known_purpose
@@ -26,10 +28,14 @@ from .purposes import known_purpose
 __all__ = [
     "FEE_CAP_RULE",
     "NEGATIVE_LIST_RULE",
+    "NOT_REACHING_RULE",
+    "STRANDED_RETURN_RULE",
+    "check_full_return",
     "check_purpose",
     "management_fee_cap_fen",
     "management_fee_ok",
     "negative_list",
+    "not_reaching_households",
 ]
 
 NEGATIVE_LIST_RULE = "funds.use.negative_list"
@@ -112,3 +118,47 @@ def management_fee_ok(
     new = _fen("new_fee_fen", new_fee_fen)
     cap, citation = management_fee_cap_fen(policy, division, on, county_total_fen)
     return so_far + new <= cap, cap, citation
+
+
+# --------------------------------------------------------------------------------------------
+# stranded funds (滞留资金, seed 004 L27): returned in full; money not reaching households in time
+# --------------------------------------------------------------------------------------------
+
+STRANDED_RETURN_RULE = "funds.stranded.return"
+NOT_REACHING_RULE = "funds.stranded.not_reaching_households"
+
+
+def check_full_return(policy: PolicyTable, division: str, on: date, held_fen: int, amount_fen: int) -> None:
+    """Where the rule in force says ``in_full`` (全额无条件返还, seed 004 L27), stranded money goes back
+    all at once: a return of less than what is held is refused with the rule and its citation."""
+    try:
+        rule = policy.lookup(STRANDED_RETURN_RULE, division, on)
+    except NoRuleError:
+        return
+    if rule.value.get("in_full") and amount_fen != held_fen:
+        raise FundsError(
+            f"滞留资金须全额返还：滞留 {format_fen(held_fen)} 元，本次 {format_fen(amount_fen)} 元（{rule.citation}） "
+            f"(stranded money is returned in full: {format_fen(held_fen)} yuan held, {format_fen(amount_fen)} given; "
+            f"{rule.citation})", code="return_not_in_full", rule=rule.id, citation=rule.citation,
+            held=format_fen(held_fen))
+
+
+def not_reaching_households(policy: PolicyTable, division: str, today: date, inflows: Iterable[tuple[date, int]],
+                            outflow_fen: int, balance_fen: int) -> tuple[int, Rule] | None:
+    """Money committed to a project that has not reached villages and households in time
+    (不能按时到村到户, seed 004 L27): of the commitment, the part older than the rule's
+    ``committed_unpaid_days`` that the money paid (or otherwise gone out) since has not covered,
+    first in, first out. ``inflows``: (date, fen) of the money into the commitment; ``outflow_fen``:
+    all that left it; ``balance_fen``: what it holds now. (amount, rule), or None (nothing overdue
+    or no rule)."""
+    try:
+        rule = policy.lookup(NOT_REACHING_RULE, division, today)
+    except NoRuleError:
+        return None
+    days = rule.value.get("committed_unpaid_days")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise FundsError(f"规则格式无效 (rule {rule.id}: committed_unpaid_days must be a positive int)", code="rule_shape")
+    cutoff = today - timedelta(days=days)
+    old = sum(fen for on, fen in inflows if on <= cutoff)
+    overdue = min(balance_fen, old - outflow_fen)
+    return (overdue, rule) if overdue > 0 else None

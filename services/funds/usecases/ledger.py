@@ -40,6 +40,7 @@ from shared.bulk import uuid7s
 from shared.db import raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
+from shared.events.schema import events
 from shared.events.store import lock_log, prepare
 from shared.events.store import now as log_now
 from shared.money import format_fen
@@ -508,16 +509,18 @@ def public_refusal(refusal: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in refusal.items() if k != "error"}
 
 
-async def load_ledger(session: AsyncSession) -> Ledger:
+async def load_ledger(session: AsyncSession, as_of: datetime | None = None) -> Ledger:
     """The whole ledger rebuilt from the posting rows, in order (for traces and checks): by event,
-    and within an event (a batch's) by posting id, which is in line order."""
+    and within an event (a batch's) by posting id, which is in line order. ``as_of``: only the
+    postings whose events were recorded at or before that instant."""
     source, target = accounts.alias("source"), accounts.alias("target")
-    rows = (await session.execute(
-        select(postings,
-               *(source.c[c].label(f"f_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")),
-               *(target.c[c].label(f"t_{c}") for c in ("division", "role", "channel", "fiscal_year", "kind", "reference")))
-        .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account)
-        .order_by(postings.c.event_seq, postings.c.id))).mappings().all()
+    columns = ("division", "role", "channel", "fiscal_year", "kind", "reference")
+    query = (select(postings, *(source.c[c].label(f"f_{c}") for c in columns),
+                    *(target.c[c].label(f"t_{c}") for c in columns))
+             .join(source, source.c.id == postings.c.from_account).join(target, target.c.id == postings.c.to_account))
+    if as_of is not None:
+        query = query.where(postings.c.event_seq.in_(select(events.c.seq).where(events.c.time <= as_of)))
+    rows = (await session.execute(query.order_by(postings.c.event_seq, postings.c.id))).mappings().all()
 
     return Ledger.replay([Posting(
         posting_id=str(r["id"]), from_=account_key(r, "f_"), to=account_key(r, "t_"), amount_fen=r["amount_fen"],

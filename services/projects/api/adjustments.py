@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -18,11 +18,11 @@ from services.projects.api.projects import plan_problems
 from services.projects.domain import adjustment, lifecycle
 from services.projects.models import Adjustment, Project
 from shared import announcements, divisions
-from shared.auth import Principal, Role, require
+from shared.auth import Role, Writer
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import NewEvent, append
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 
 adjustments = router(tags=["annual adjustment (项目库年度调整)"])
 
@@ -95,8 +95,8 @@ async def _checked(session, request: Request, items: list[dict[str, Any]],
                   "announcement, in the quarter the rule `project.library.adjustment` names (the fourth). Apply it once "
                   "it has passed.")
 async def announce_adjustment(body: AdjustmentIn, request: Request,
-                              principal: Principal = Depends(require(Role.county_office, write=True)),
-                              session=Depends(db_session)) -> dict[str, Any]:
+                              principal: Writer(Role.county_office),
+                              session: Session) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     if divisions.level(body.county) != divisions.Level.COUNTY:
         raise Unprocessable("项目库调整由县公告 (the adjustment is announced by a county)",
@@ -131,9 +131,8 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
 @adjustments.post("/adjustments/{announcement_id}/apply", summary="Apply a passed library adjustment",
                   description="Additions enter the library (`projects.project.entered_library`), removals are cancelled "
                   "(`projects.project.cancelled`), changes are written (`projects.project.changed`). Once.")
-async def apply_adjustment(request: Request, announcement_id: str = Path(),
-                           principal: Principal = Depends(require(Role.county_office, write=True)),
-                           session=Depends(db_session)) -> dict[str, Any]:
+async def apply_adjustment(request: Request, principal: Writer(Role.county_office), session: Session,
+                           announcement_id: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
     notice = await announcements.require_passed(session, announcement_id, subject_type=SUBJECT)
     row = (await session.execute(select(Adjustment).where(Adjustment.announcement_id == notice.id)

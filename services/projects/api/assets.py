@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import uuid6
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from sqlalchemy import select
 
 from services.projects.usecases import projects
@@ -17,12 +17,12 @@ from services.projects.api.views import assets_of
 from services.projects.domain import assets as asset_rules
 from services.projects.models import Asset, BenefitRecord, Distribution, RegistryHousehold
 from shared import announcements, divisions
-from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
+from shared.auth import Principal, Reader, Role, Writer, ensure_jurisdiction, query_scope
 from shared.divisions import DivisionCode
 from shared.errors import Conflict, NotFound
 from shared.events import NewEvent, append
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 
 assets = router(tags=["assets (扶贫资产)"])
 
@@ -31,8 +31,8 @@ INCOME_SUBJECT = "asset_income"
 
 @assets.get("/assets", summary="Assets in your jurisdiction, with their income distributions",
             description="By division (default: yours) and optionally project.")
-async def list_assets(division: DivisionCode | None = None, project: str | None = None,
-                      principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
+async def list_assets(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None,
+                      project: str | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(Asset.id).where(Asset.division.startswith(divisions.prefix(scope)))
     if project:
@@ -53,8 +53,7 @@ async def _asset(session, asset_id: str, principal: Principal, *, lock: bool = F
 @assets.get("/assets/{asset_id}", summary="One asset with its shares and income distributions",
             description="Kind, owner, operator, book value, the shares with their ratios and each period's income "
             "distribution with its village announcement; within your jurisdiction.")
-async def read_asset(asset_id: str = Path(), principal: Principal = Depends(require(*READERS)),
-                     session=Depends(db_session)) -> dict[str, Any]:
+async def read_asset(principal: Reader(*READERS), session: Session, asset_id: str = Path()) -> dict[str, Any]:
     row = await _asset(session, asset_id, principal)
     return (await assets_of(session, ids=[row.id]))[0]
 
@@ -64,9 +63,8 @@ async def read_asset(asset_id: str = Path(), principal: Principal = Depends(requ
              description="Splits the amount by share units with exact fen (largest remainder; the parts add up to the "
              "amount), records each household's dividend (published as `projects.benefit.recorded`, so the registry "
              "shows it) and announces the distribution at the asset's village. Once per asset and period.")
-async def distribute(body: DistributionIn, request: Request, asset_id: str = Path(),
-                     principal: Principal = Depends(require(Role.village, Role.county_office, write=True)),
-                     session=Depends(db_session)) -> dict[str, Any]:
+async def distribute(body: DistributionIn, request: Request, principal: Writer(Role.village, Role.county_office),
+                     session: Session, asset_id: str = Path()) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     asset = await _asset(session, asset_id, principal, lock=True)
     projects.require_office(principal, ("village", "county"), asset.division)

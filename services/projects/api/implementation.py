@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import uuid6
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from sqlalchemy import select
 
 from services.projects import contract
@@ -18,12 +18,12 @@ from services.projects.domain import assets as asset_rules
 from services.projects.domain import eligibility, lifecycle
 from services.projects.models import Acceptance, Asset, BenefitRecord, Beneficiary, Progress, Project, RegistryHousehold
 from shared import divisions
-from shared.auth import Principal, Role, query_scope, require
+from shared.auth import Principal, Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.events import NewEvent, append
 from shared.money import format_fen
-from shared.web import PageParams, db_session, page_params, router
+from shared.web import Paging, Session, router
 
 implementation = router(tags=["implementation (实施、验收、资产移交)"])
 
@@ -48,9 +48,8 @@ async def _local_offices(principal: Principal, project: Project, action: str | N
                      description="Registered (建档立卡), not removed households of the registry inside the project's "
                      "division, with the benefit-linking mechanism. Any other household refuses the whole request (422), "
                      "each named with its reason: unknown, not_registered, removed, outside_division. Until acceptance.")
-async def add_beneficiaries(body: BeneficiariesIn, request: Request, code: str = Path(),
-                            principal: Principal = Depends(require(*OFFICES, write=True)),
-                            session=Depends(db_session)) -> dict[str, Any]:
+async def add_beneficiaries(body: BeneficiariesIn, request: Request, principal: Writer(*OFFICES), session: Session,
+                            code: str = Path()) -> dict[str, Any]:
     project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project)
     projects.require_stage(project, lifecycle.BEFORE_ACCEPTANCE)
@@ -79,9 +78,8 @@ async def add_beneficiaries(body: BeneficiariesIn, request: Request, code: str =
 @implementation.get("/registry-households", summary="Households the projects service knows from the registry",
                     description="The read model of the registry's events: id, number, village, status, head's name and "
                     "persons; `eligible=true` keeps those that may be beneficiaries (registered, not removed).")
-async def registry_households(division: DivisionCode | None = None, eligible: bool = False,
-                              principal: Principal = Depends(require(*OFFICES)),
-                              params: PageParams = Depends(page_params), session=Depends(db_session)) -> dict[str, Any]:
+async def registry_households(principal: Reader(*OFFICES), params: Paging, session: Session,
+                              division: DivisionCode | None = None, eligible: bool = False) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(RegistryHousehold).where(RegistryHousehold.division.startswith(divisions.prefix(scope)))
     if eligible:
@@ -99,9 +97,8 @@ async def registry_households(division: DivisionCode | None = None, eligible: bo
 @implementation.post("/projects/{code}/progress", status_code=201, summary="Report progress (实施进度)",
                      description="Percentage (never lower than the last report), photos as file references, date. "
                      "Needs money committed to the project (the funds service's commitment).")
-async def report_progress(body: ProgressIn, request: Request, code: str = Path(),
-                          principal: Principal = Depends(require(*OFFICES, write=True)),
-                          session=Depends(db_session)) -> dict[str, Any]:
+async def report_progress(body: ProgressIn, request: Request, principal: Writer(*OFFICES), session: Session,
+                          code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
     project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project, "report-progress")
@@ -124,9 +121,8 @@ async def report_progress(body: ProgressIn, request: Request, code: str = Path()
 @implementation.post("/projects/{code}/acceptance", status_code=201, summary="Record the acceptance inspection (验收)",
                      description="Date, acceptance team, result and issues found, by the county office, after completion. "
                      "A failed acceptance is recorded and the project stays completed until one passes.")
-async def record_acceptance(body: AcceptanceIn, request: Request, code: str = Path(),
-                            principal: Principal = Depends(require(Role.county_office, write=True)),
-                            session=Depends(db_session)) -> dict[str, Any]:
+async def record_acceptance(body: AcceptanceIn, request: Request, principal: Writer(Role.county_office),
+                            session: Session, code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
     project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project, "accept")
@@ -148,9 +144,8 @@ async def record_acceptance(body: AcceptanceIn, request: Request, code: str = Pa
                      description="Per household: wages, dividend, subsidy or in kind, amount, date; each is published as "
                      "`projects.benefit.recorded` so the registry shows it on the household (享受扶持情况). Only the "
                      "project's beneficiaries; from the time money is committed.")
-async def record_benefits(body: BenefitsIn, request: Request, code: str = Path(),
-                          principal: Principal = Depends(require(*OFFICES, write=True)),
-                          session=Depends(db_session)) -> dict[str, Any]:
+async def record_benefits(body: BenefitsIn, request: Request, principal: Writer(*OFFICES), session: Session,
+                          code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
     project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project)
@@ -183,9 +178,8 @@ def benefit_event(code: str, household_id: uuid.UUID, kind: str, amount_fen: int
                      "each asset: kind (public_good | productive), owner (the village collective, or shares quantified "
                      "to the project's beneficiary households, rule `project.assets.ownership`), the operator responsible "
                      "for keeping its value, book value. A project that forms no asset (training) hands over none.")
-async def hand_over(body: HandoverIn, request: Request, code: str = Path(),
-                    principal: Principal = Depends(require(Role.county_office, write=True)),
-                    session=Depends(db_session)) -> dict[str, Any]:
+async def hand_over(body: HandoverIn, request: Request, principal: Writer(Role.county_office), session: Session,
+                    code: str = Path()) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     project = await projects.load(session, code, principal, lock=True)
     await _local_offices(principal, project, "hand-over")

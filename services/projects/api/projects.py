@@ -9,25 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from sqlalchemy import func, select, text
 
 from services.funds.contract import CHANNELS
 from services.projects import contract
+from services.projects.api import exports
 from services.projects.usecases import projects
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
 from services.projects.api.views import beneficiary_totals, full_record, fundings, summary
 from services.projects.domain import lifecycle, proposal
-from services.projects.domain.catalogue import TYPES, catalogue
+from services.projects.domain.catalogue import TYPES
 from services.projects.handlers import mark_funded
 from services.projects.models import Beneficiary, FundingPosting, Project, StageChange
 from shared import divisions
-from shared.auth import Principal, Role, query_scope, require
+from shared.auth import Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
 from shared.errors import Unprocessable
 from shared.events import NewEvent
 from shared.money import format_fen
-from shared.web import PageParams, db_session, page_params, router
+from shared.web import Paging, Session, router
+from shared.web.export import exportable
 from shared.fields import Year, visible_length
 
 library = router(tags=["project library (扶贫项目库)"])
@@ -42,24 +44,13 @@ def plan_problems(body, budget_fen: int) -> list[dict[str, str]]:
                              start=body.schedule.start, end=body.schedule.end, channels=frozenset(CHANNELS))
 
 
-@library.get("/catalogue", summary="Project types, mechanisms, benefit kinds and the lifecycle (项目类型目录)",
-             description="The catalogue with Chinese labels, and each lifecycle step with its offices and named "
-             "preconditions — what clients build forms and checklists from.")
-async def read_catalogue(principal: Principal = Depends(require(*READERS))) -> dict[str, Any]:
-    return {**catalogue(), "stages": dict(lifecycle.STAGES), "steps": [
-        {"action": s.action, "label": s.label, "from": list(s.from_stages), "to": s.to_stage, "offices": list(s.levels),
-         "preconditions": [{"name": p, "label": lifecycle.PRECONDITIONS[p][0]} for p in s.preconditions],
-         "event": s.event} for s in lifecycle.STEPS.values()]}
-
-
 @library.post("/projects", status_code=201, summary="Propose a project (村申报)",
               description="A village proposes a project for its village (a township for a township-wide one), after "
               "the villagers' discussion: type from the catalogue, implementing unit, schedule, tasks, budget with its "
               "planned sources by channel (they must add up to the budget), benefit-linking mechanisms, public "
               "participation and performance targets (绩效目标, required before approval). The code is generated.")
-async def propose(body: ProposeIn, request: Request,
-                  principal: Principal = Depends(require(Role.village, Role.township, write=True)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+async def propose(body: ProposeIn, request: Request, principal: Writer(Role.village, Role.township),
+                  session: Session) -> dict[str, Any]:
     clock = request.app.state.clock
     level = divisions.level(body.division).value
     if level not in ("village", "township"):
@@ -101,9 +92,9 @@ async def _next_code(session, county: str, year: int) -> str:
 @library.put("/projects/{code}/targets", summary="Set the performance targets (绩效目标)",
              description="Replaces the project's performance targets; allowed until it is approved. The site's "
              "office or the county office.")
-async def set_targets(body: TargetsIn, request: Request, code: str = Path(),
-                      principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
-                      session=Depends(db_session)) -> dict[str, Any]:
+async def set_targets(body: TargetsIn, request: Request,
+                      principal: Writer(Role.village, Role.township, Role.county_office), session: Session,
+                      code: str = Path()) -> dict[str, Any]:
     project = await projects.load(session, code, principal, lock=True)
     projects.require_office(principal, (projects.project_level(project), "county"), project.division)
     projects.require_stage(project, ("proposed", "township_reviewed", "appraised"))
@@ -121,10 +112,9 @@ async def set_targets(body: TargetsIn, request: Request, code: str = Path(),
               "stage before acceptance) and `withdraw` (the proposing office, before appraisal) need a reason and emit "
               "`projects.project.cancelled`, upon which the funds service strands the undisbursed commitment. "
               "`plan` takes `year`. A refusal (409) lists every missing precondition under `missing`.")
-async def take_step(body: StepIn, request: Request, code: str = Path(),
-                    action: str = Path(description="one of the actions listed above"),
-                    principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
-                    session=Depends(db_session)) -> dict[str, Any]:
+async def take_step(body: StepIn, request: Request, principal: Writer(Role.village, Role.township, Role.county_office),
+                    session: Session, code: str = Path(),
+                    action: str = Path(description="one of the actions listed above")) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     if action not in lifecycle.SIMPLE_STEPS:
         raise Unprocessable(f"未知操作 (unknown action {action!r}; one of {', '.join(lifecycle.SIMPLE_STEPS)})",
@@ -164,10 +154,10 @@ async def take_step(body: StepIn, request: Request, code: str = Path(),
 @library.get("/projects", summary="The library by division, type, stage and year",
              description="Projects under your jurisdiction (or under `division`), cursor-paginated by code, each with "
              "its funding (committed, paid, stranded, remaining) and beneficiaries driven.")
-async def search(division: DivisionCode | None = None, type: str | None = Query(None, description="catalogue code"),
-                 stage: str | None = None, year: Year | None = None,
-                 principal: Principal = Depends(require(*READERS)), params: PageParams = Depends(page_params),
-                 session=Depends(db_session)) -> dict[str, Any]:
+@exportable(exports.PROJECTS)
+async def search(principal: Reader(*READERS), params: Paging, session: Session, division: DivisionCode | None = None,
+                 type: str | None = Query(None, description="catalogue code"), stage: str | None = None,
+                 year: Year | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(Project).where(Project.division.startswith(divisions.prefix(scope)))
     for column, value in ((Project.type, type), (Project.stage, stage), (Project.year, year)):
@@ -186,16 +176,15 @@ async def search(division: DivisionCode | None = None, type: str | None = Query(
 @library.get("/projects/{code}", summary="A project's full record",
              description="Plan, stage history, funding progress with the postings, beneficiaries and what they "
              "received, announcements, progress reports, acceptance, assets and their income distributions.")
-async def read(code: str = Path(), principal: Principal = Depends(require(*READERS)),
-               session=Depends(db_session)) -> dict[str, Any]:
+async def read(principal: Reader(*READERS), session: Session, code: str = Path()) -> dict[str, Any]:
     return await full_record(session, await projects.load(session, code, principal))
 
 
 @library.get("/figures", summary="Figures by type and stage (项目统计)",
              description="For a division (default: yours) and optionally a year: projects, budget, poor households "
              "and persons driven, committed and paid, by type and by stage.")
-async def figures(division: DivisionCode | None = None, year: Year | None = None,
-                  principal: Principal = Depends(require(*READERS)), session=Depends(db_session)) -> dict[str, Any]:
+async def figures(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None,
+                  year: Year | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     where = [Project.division.startswith(divisions.prefix(scope))]
     if year is not None:

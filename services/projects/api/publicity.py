@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from sqlalchemy import select
 
 from services.projects.usecases import evaluations, projects
@@ -16,11 +16,11 @@ from services.projects.domain import lifecycle
 from services.projects.domain.catalogue import TYPES
 from services.projects.models import Acceptance, Project
 from shared import announcements, divisions
-from shared.auth import Principal, Role, require
+from shared.auth import Role, Writer
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import NewEvent
 from shared.money import format_fen
-from shared.web import db_session, router
+from shared.web import Session, router
 
 publicity = router(tags=["publicity (项目公示公告)"])
 
@@ -34,8 +34,8 @@ RESULTS_SUBJECT = "project_results"
                 "below it passed first; the levels a project needs come from the rule `project.publicity.levels`. "
                 "When every level's notice has closed without objection, the county enters the project in the library.")
 async def post_publicity(body: PublicityIn, request: Request,
-                         principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
-                         session=Depends(db_session)) -> dict[str, Any]:
+                         principal: Writer(Role.village, Role.township, Role.county_office),
+                         session: Session) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     level = divisions.level(body.division).value
     if level not in lifecycle.LEVELS:
@@ -79,9 +79,8 @@ async def post_publicity(body: PublicityIn, request: Request,
                 summary="Announce an accepted project's results at its site (验收结果公告)",
                 description="The office of the project's own village (or township) publishes what was built, spent and "
                 "achieved; the assets are handed over once this announcement has closed without objection.")
-async def announce_results(body: NoticeIn, request: Request, code: str = Path(),
-                           principal: Principal = Depends(require(Role.village, Role.township, write=True)),
-                           session=Depends(db_session)) -> dict[str, Any]:
+async def announce_results(body: NoticeIn, request: Request, principal: Writer(Role.village, Role.township),
+                           session: Session, code: str = Path()) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy
     project = await projects.load(session, code, principal, lock=True)
     found = lifecycle.STEPS["announce-results"]

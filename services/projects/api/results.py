@@ -8,7 +8,7 @@ import uuid
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
@@ -17,16 +17,16 @@ from services.projects.api.projects import READERS
 from services.projects.domain.pairing import ENTERPRISE_TYPES
 from services.projects.results_models import Enterprise, Pairing
 from shared import divisions
-from shared.auth import Principal, Role, query_scope, require
+from shared.auth import Reader, Role, Writer, query_scope
 from shared.csvfile import csv_response
 from shared.divisions import DivisionCode
 from shared.money import Yuan
-from shared.web import db_session, router
+from shared.web import Session, router
 
 results = router(tags=["results (百企千村结对、绩效评价)"])
 
 OFFICES = (Role.county_office, Role.city_office, Role.province_office)
-Format = Literal["json", "csv"]
+Format = Literal["json", "csv", "xlsx"]
 
 
 class EnterpriseIn(BaseModel):
@@ -94,16 +94,15 @@ class EvaluationIn(BaseModel):
               description="Name, 统一社会信用代码 (its GB 32100 check character validated: a wrong one is a 422 giving "
               "the right one), type. Registered under the caller's division; a code registered twice is a 409.")
 async def register_enterprise(body: EnterpriseIn, request: Request,
-                              principal: Principal = Depends(require(*OFFICES, write=True)),
-                              session=Depends(db_session)) -> dict[str, Any]:
+                              principal: Writer(*OFFICES),
+                              session: Session) -> dict[str, Any]:
     return await pairings.register_enterprise(session, principal, credit_code=body.credit_code, name=body.name,
                                               type=body.type, now=request.app.state.clock.now())
 
 
 @results.get("/enterprises", summary="Enterprises registered in your jurisdiction",
              description="Name, 统一社会信用代码, type and the registering office's division, by name.")
-async def list_enterprises(division: DivisionCode | None = None, principal: Principal = Depends(require(*READERS)),
-                           session=Depends(db_session)) -> dict[str, Any]:
+async def list_enterprises(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     rows = (await session.execute(select(Enterprise).where(Enterprise.division.startswith(divisions.prefix(scope)))
                                   .order_by(Enterprise.name))).scalars()
@@ -114,9 +113,8 @@ async def list_enterprises(division: DivisionCode | None = None, principal: Prin
               description="The county office records the enterprise, the county's villages, the years and, for each "
               "year, the quantified commitments: villages and households to drive, registered poor labourers to hire, "
               "income of the driven households, investment; and the pairing's projects (codes of the county's library).")
-async def agree_pairing(body: PairingIn, request: Request,
-                        principal: Principal = Depends(require(Role.county_office, write=True)),
-                        session=Depends(db_session)) -> dict[str, Any]:
+async def agree_pairing(body: PairingIn, request: Request, principal: Writer(Role.county_office),
+                        session: Session) -> dict[str, Any]:
     today = request.app.state.clock.today()
     commitments = {c.year: {"villages": c.villages, "households": c.households, "labourers": c.labourers,
                             "income_fen": c.income, "investment_fen": c.investment} for c in body.commitments}
@@ -128,8 +126,7 @@ async def agree_pairing(body: PairingIn, request: Request,
 
 @results.get("/pairings", summary="Pairings in your jurisdiction",
              description="Each with its enterprise, villages, years, commitments per year, projects and labourer roster.")
-async def list_pairings(division: DivisionCode | None = None, principal: Principal = Depends(require(*READERS)),
-                        session=Depends(db_session)) -> dict[str, Any]:
+async def list_pairings(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     rows = (await session.execute(select(Pairing).where(Pairing.division.startswith(divisions.prefix(scope)))
                                   .order_by(Pairing.id))).scalars()
@@ -138,17 +135,15 @@ async def list_pairings(division: DivisionCode | None = None, principal: Princip
 
 @results.get("/pairings/{pairing_id}", summary="One pairing: enterprise, villages, commitments, projects, labourers",
              description="Within your jurisdiction; money in yuan strings.")
-async def read_pairing(pairing_id: uuid.UUID = Path(), principal: Principal = Depends(require(*READERS)),
-                       session=Depends(db_session)) -> dict[str, Any]:
+async def read_pairing(principal: Reader(*READERS), session: Session, pairing_id: uuid.UUID = Path()) -> dict[str, Any]:
     return await pairings.pairing_view(session, await pairings.load_pairing(session, pairing_id, principal))
 
 
 @results.post("/pairings/{pairing_id}/projects", status_code=201, summary="Link projects to a pairing",
               description="Projects of the county's library whose beneficiaries, benefits and disbursements become the "
               "pairing's actuals; an unknown project or one outside the county refuses the request, each named.")
-async def link_projects(body: CodesIn, pairing_id: uuid.UUID = Path(),
-                        principal: Principal = Depends(require(Role.county_office, write=True)),
-                        session=Depends(db_session)) -> dict[str, Any]:
+async def link_projects(body: CodesIn, principal: Writer(Role.county_office), session: Session,
+                        pairing_id: uuid.UUID = Path()) -> dict[str, Any]:
     row = await pairings.load_pairing(session, pairing_id, principal, lock=True)
     return await pairings.link_projects(session, principal, row, body.codes)
 
@@ -157,9 +152,8 @@ async def link_projects(body: CodesIn, pairing_id: uuid.UUID = Path(),
               description="The enterprise's roster: household (a registered or exited household of a paired village, "
               "from the registry's events) and the member's name, hiring date. A labourer counts in the report only "
               "when the household received wages from the pairing's projects in the year.")
-async def report_labourers(body: LabourersIn, pairing_id: uuid.UUID = Path(),
-                           principal: Principal = Depends(require(Role.county_office, Role.township, write=True)),
-                           session=Depends(db_session)) -> dict[str, Any]:
+async def report_labourers(body: LabourersIn, principal: Writer(Role.county_office, Role.township), session: Session,
+                           pairing_id: uuid.UUID = Path()) -> dict[str, Any]:
     row = await pairings.load_pairing(session, pairing_id, principal, lock=True)
     return await pairings.report_labourers(session, principal, row, [i.model_dump() for i in body.items])
 
@@ -168,14 +162,13 @@ async def report_labourers(body: LabourersIn, pairing_id: uuid.UUID = Path(),
              description="For each commitment: target, actual from the records (beneficiary households of the "
              "pairing's projects and their villages; labourers on the roster whose household received wages from those "
              "projects; benefits recorded to the households; disbursements to the projects), gap, and the households or "
-             "persons behind the number (and the labourers not counted, with why). `format=csv`: UTF-8 with BOM.")
-async def pairing_report(pairing_id: uuid.UUID = Path(), year: int = Query(ge=2014, le=2100),
-                         format: Format = Query("json"), principal: Principal = Depends(require(*READERS)),
-                         session=Depends(db_session)) -> Any:
+             "persons behind the number (and the labourers not counted, with why). `format=csv`: UTF-8 with BOM; `format=xlsx`.")
+async def pairing_report(principal: Reader(*READERS), session: Session, pairing_id: uuid.UUID = Path(),
+                         year: int = Query(ge=2014, le=2100), format: Format = Query("json")) -> Any:
     body = await pairings.report(session, await pairings.load_pairing(session, pairing_id, principal), year)
-    if format == "csv":
+    if format != "json":
         return csv_response(f"百企千村结对报告-{body['enterprise']['name']}-{year}.csv", pairings.REPORT_HEADER,
-                            pairings.report_rows(body))
+                            pairings.report_rows(body), format)
     return body
 
 
@@ -186,9 +179,8 @@ async def pairing_report(pairing_id: uuid.UUID = Path(), year: int = Query(ge=20
               "target (≥ more is better, ≤ less is better), scored and the project rated by the rule "
               "`project.performance.rating` (财农〔2017〕115号: 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, 差). After acceptance; the "
               "results announcement carries the evaluation. The system's own figures are returned beside it.")
-async def evaluate(body: EvaluationIn, request: Request, code: str = Path(),
-                   principal: Principal = Depends(require(Role.county_office, write=True)),
-                   session=Depends(db_session)) -> dict[str, Any]:
+async def evaluate(body: EvaluationIn, request: Request, principal: Writer(Role.county_office), session: Session,
+                   code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
     project = await projects.load(session, code, principal, lock=True)
     on = projects.check_date(body.on, clock.today(), after=project.completed_on)
@@ -199,20 +191,18 @@ async def evaluate(body: EvaluationIn, request: Request, code: str = Path(),
 @results.get("/projects/{code}/evaluation", summary="A project's performance evaluation",
              description="Indicators with target, actual, completion and points; score, rating and the rule's citation; "
              "the system's own figures (beneficiaries, money paid, benefits) beside them. 404 before evaluation.")
-async def read_evaluation(code: str = Path(), principal: Principal = Depends(require(*READERS)),
-                          session=Depends(db_session)) -> dict[str, Any]:
+async def read_evaluation(principal: Reader(*READERS), session: Session, code: str = Path()) -> dict[str, Any]:
     project = await projects.load(session, code, principal)
     return await evaluations.read(session, project)
 
 
 @results.get("/evaluations", summary="The county's project evaluation report (项目绩效评价报告)",
              description="Every accepted project of the year under the division — evaluated (indicators, score, rating) "
-             "or not yet — with the count by rating. `format=csv`: one row per indicator, UTF-8 with BOM.")
-async def evaluation_report(year: int = Query(ge=2014, le=2100), division: DivisionCode | None = None,
-                            format: Format = Query("json"), principal: Principal = Depends(require(*READERS)),
-                            session=Depends(db_session)) -> Any:
+             "or not yet — with the count by rating. `format=csv` or `xlsx`: one row per indicator (CSV: UTF-8 with BOM).")
+async def evaluation_report(principal: Reader(*READERS), session: Session, year: int = Query(ge=2014, le=2100),
+                            division: DivisionCode | None = None, format: Format = Query("json")) -> Any:
     body = await evaluations.county_report(session, query_scope(principal, division), year)
-    if format == "csv":
+    if format != "json":
         return csv_response(f"项目绩效评价报告-{body['division']}-{year}.csv", evaluations.REPORT_HEADER,
-                            evaluations.report_rows(body))
+                            evaluations.report_rows(body), format)
     return body

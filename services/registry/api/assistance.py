@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from fastapi.responses import Response
 
 from services.registry.api.households import OFFICES
@@ -22,9 +22,9 @@ from services.registry.usecases.assistance import (
     ReturnIn,
     ReviewIn,
 )
-from shared.auth import Principal, Role, require
+from shared.auth import Reader, Role, Writer
 from shared.divisions import DivisionCode
-from shared.web import db_session, router
+from shared.web import Session, router
 from shared.web.problems import json_body, validate_body
 from shared.witness import receipts
 
@@ -36,8 +36,8 @@ LOCAL = (Role.village, Role.township, Role.county_office)
 
 @assistance.post("/households/{household_id}/measures", status_code=201, summary="Record an assistance measure (措施到户)")
 async def add_measure(body: MeasureIn, request: Request, household_id: uuid.UUID = Path(),
-                      principal: Principal = Depends(require(*LOCAL, write=True)),
-                      session=Depends(db_session)) -> dict[str, Any]:
+                      *, principal: Writer(*LOCAL),
+                      session: Session) -> dict[str, Any]:
     """A measure (措施到户) on one of the pathways; micro-credit (finance) measures are checked against the loan limits of
     the policy table."""
     return await usecase.add_measure(session, principal, household_id, body, clock=request.app.state.clock,
@@ -49,7 +49,7 @@ async def add_measure(body: MeasureIn, request: Request, household_id: uuid.UUID
 async def routing(request: Request, household_id: uuid.UUID = Path(),
                   has_land: bool = False, local_resources: bool = False, harsh_area: bool = False,
                   fragile_ecology: bool = False, movable: bool = False, consents_to_tekun_care: bool = False,
-                  principal: Principal = Depends(require(*OFFICES)), session=Depends(db_session)) -> list[dict]:
+                  *, principal: Reader(*OFFICES), session: Session) -> list[dict]:
     return await usecase.routing(session, principal, household_id, clock=request.app.state.clock, has_land=has_land,
                                  local_resources=local_resources, harsh_area=harsh_area,
                                  fragile_ecology=fragile_ecology, movable=movable,
@@ -59,8 +59,8 @@ async def routing(request: Request, household_id: uuid.UUID = Path(),
 @assistance.get("/reports/missing-assistance", summary="Households on the roll without a 帮扶责任人 or a measure",
                 description="Both lists must be empty (DOMAIN §8; seed 003 L487).")
 async def missing_assistance(division: DivisionCode | None = None,
-                             principal: Principal = Depends(require(*OFFICES)),
-                             session=Depends(db_session)) -> dict[str, Any]:
+                             *, principal: Reader(*OFFICES),
+                             session: Session) -> dict[str, Any]:
     return await usecase.missing_assistance(session, principal, division)
 
 
@@ -68,8 +68,8 @@ async def missing_assistance(division: DivisionCode | None = None,
                  description="Classifies against the province's monitoring line for the year: 脱贫不稳定户, "
                  "边缘易致贫户 or 突发严重困难户; found by self-declaration, cadre visits or other departments' data.")
 async def monitor(body: MonitoringIn, request: Request, household_id: uuid.UUID = Path(),
-                  principal: Principal = Depends(require(*LOCAL, Role.department, write=True)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+                  *, principal: Writer(*LOCAL, Role.department),
+                  session: Session) -> dict[str, Any]:
     return await usecase.monitor(session, principal, household_id, body, clock=request.app.state.clock,
                                  policy=request.app.state.policy)
 
@@ -77,8 +77,8 @@ async def monitor(body: MonitoringIn, request: Request, household_id: uuid.UUID 
 @assistance.post("/households/{household_id}/return", summary="Record a return to poverty (返贫)",
                  description="An exited household is back on the roll, with its cause (seed 002 L569).")
 async def return_to_poverty(body: ReturnIn, request: Request, household_id: uuid.UUID = Path(),
-                            principal: Principal = Depends(require(Role.county_office, write=True)),
-                            session=Depends(db_session)) -> dict[str, Any]:
+                            *, principal: Writer(Role.county_office),
+                            session: Session) -> dict[str, Any]:
     return await usecase.return_to_poverty(session, principal, household_id, body, clock=request.app.state.clock)
 
 
@@ -92,16 +92,16 @@ async def return_to_poverty(body: ReturnIn, request: Request, household_id: uuid
                 "(role department with the matching dept claim) within its jurisdiction.")
 async def department_update(request: Request, id_number: str = Path(min_length=18, max_length=18),
                             dept: Literal[tuple(DEPARTMENT_FIELDS)] = Path(),  # type: ignore[valid-type]
-                            principal: Principal = Depends(require(Role.department, write=True)),
-                            session=Depends(db_session)) -> dict[str, Any]:
+                            *, principal: Writer(Role.department),
+                            session: Session) -> dict[str, Any]:
     body = validate_body(DEPARTMENT_FIELDS[dept], await json_body(request))
     return await usecase.department_update(session, principal, id_number, dept, body.model_dump())
 
 
 @assistance.put("/households/{household_id}/housing", summary="Housing department: dangerous-house grade (危房)")
 async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = Path(),
-                  principal: Principal = Depends(require(Role.department, write=True)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+                  *, principal: Writer(Role.department),
+                  session: Session) -> dict[str, Any]:
     """The housing department records the house's safety grade (危房 A–D) and renovation; the household's 住房安全 check
     follows it."""
     return await usecase.housing(session, principal, household_id, body)
@@ -112,8 +112,8 @@ async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = P
 
 @assistance.get("/households/{household_id}/benefits", summary="What a household received from projects and payments",
                 description="Recorded from the projects and funds services' events (享受扶持情况).")
-async def benefits(household_id: uuid.UUID = Path(), principal: Principal = Depends(require(*OFFICES)),
-                   session=Depends(db_session)) -> dict[str, Any]:
+async def benefits(household_id: uuid.UUID = Path(), *, principal: Reader(*OFFICES),
+                   session: Session) -> dict[str, Any]:
     return await usecase.benefits(session, principal, household_id)
 
 
@@ -124,7 +124,7 @@ async def benefits(household_id: uuid.UUID = Path(), principal: Principal = Depe
                 "signed checkpoint.", response_class=Response,
                 responses={200: {"content": {"application/json": {}}}, 503: {"description": "retry after Retry-After"}})
 async def benefit_receipt(request: Request, household_id: uuid.UUID = Path(), benefit_id: uuid.UUID = Path(),
-                          principal: Principal = Depends(require(*OFFICES)), session=Depends(db_session)) -> Response:
+                          *, principal: Reader(*OFFICES), session: Session) -> Response:
     return await receipts.issue(request, session, await usecase.benefit_event_seq(session, principal, household_id,
                                                                                   benefit_id))
 
@@ -132,8 +132,8 @@ async def benefit_receipt(request: Request, household_id: uuid.UUID = Path(), be
 @assistance.post("/benefit-notices", status_code=201, summary="Announce what the village's households received",
                  description="A village notice (DOMAIN §6) listing, per household, the benefits of the year by kind.")
 async def benefit_notice(body: BenefitNoticeIn, request: Request,
-                         principal: Principal = Depends(require(Role.village, write=True)),
-                         session=Depends(db_session)) -> dict[str, Any]:
+                         principal: Writer(Role.village),
+                         session: Session) -> dict[str, Any]:
     return await usecase.benefit_notice(session, principal, body, clock=request.app.state.clock,
                                         policy=request.app.state.policy)
 
@@ -145,16 +145,16 @@ async def benefit_notice(body: BenefitNoticeIn, request: Request,
                  description="一年一调整 (seed 002 L788): the year's new registrations and the proposed removals "
                  "(清退, with reason codes) in one county announcement; apply it once it has passed.")
 async def announce_review(body: ReviewIn, request: Request,
-                          principal: Principal = Depends(require(Role.county_office, write=True)),
-                          session=Depends(db_session)) -> dict[str, Any]:
+                          principal: Writer(Role.county_office),
+                          session: Session) -> dict[str, Any]:
     return await usecase.announce_review(session, principal, body, clock=request.app.state.clock,
                                          policy=request.app.state.policy)
 
 
 @assistance.post("/reviews/{announcement_id}/apply", summary="Apply a passed annual review: remove the listed households")
 async def apply_review(request: Request, announcement_id: uuid.UUID = Path(),
-                       principal: Principal = Depends(require(Role.county_office, write=True)),
-                       session=Depends(db_session)) -> dict[str, Any]:
+                       *, principal: Writer(Role.county_office),
+                       session: Session) -> dict[str, Any]:
     """Once the annual review's announcement has passed, removes the listed households (each removal an event); refused
     while the period is open or after an upheld objection."""
     return await usecase.apply_review(session, principal, announcement_id, clock=request.app.state.clock)

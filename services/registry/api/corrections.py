@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from pydantic import BaseModel, Field, model_validator
 
 from services.registry.usecases import corrections
 from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from services.registry.domain import corrections as rules
-from shared.auth import DEPARTMENTS, Principal, Role, query_scope, require
+from shared.auth import DEPARTMENTS, Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
-from shared.web import db_session, router
+from shared.web import Session, router
 
 correction_router = router(tags=["change requests (信息更正)"])
 
@@ -68,8 +68,8 @@ def department_fields(dept: str, old: dict[str, Any], changes: dict[str, Any]) -
     "department at county level). The old values are kept with the request. A new ID number that belongs to "
     "another active person is refused (409).")
 async def propose(body: ChangeRequestIn, request: Request,
-                  principal: Principal = Depends(require(*PROPOSERS, write=True)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+                  principal: Writer(*PROPOSERS),
+                  session: Session) -> dict[str, Any]:
     state = request.app.state
     row = await corrections.propose(
         session, principal, clock=state.clock, policy=state.policy, target=body.target, id_number=body.id_number,
@@ -83,8 +83,8 @@ async def propose(body: ChangeRequestIn, request: Request,
                         "applies the change (refused with 409 if the data changed since, or the new ID number "
                         "became another active person's).")
 async def decide(body: DecisionIn, request: Request, request_id: uuid.UUID = Path(),
-                 principal: Principal = Depends(require(*DECIDERS, write=True)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 *, principal: Writer(*DECIDERS),
+                 session: Session) -> dict[str, Any]:
     row = await corrections.decide(session, principal, request_id, clock=request.app.state.clock,
                                    approve=body.decision == "approve", reason=body.reason)
     return corrections.view(row)
@@ -95,8 +95,8 @@ async def decide(body: DecisionIn, request: Request, request_id: uuid.UUID = Pat
                         "numbers masked), who proposed and who decided; filter by division, status, household.")
 async def search(division: DivisionCode | None = None, status: Literal["proposed", "approved", "rejected"] | None = None,
                  household_id: uuid.UUID | None = None,
-                 principal: Principal = Depends(require(*PROPOSERS, *DECIDERS)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 *, principal: Reader(*PROPOSERS, *DECIDERS),
+                 session: Session) -> dict[str, Any]:
     rows = await corrections.search(session, query_scope(principal, division), status=status,
                                     household_id=household_id)
     return {"items": [corrections.view(row) for row in rows]}

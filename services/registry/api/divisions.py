@@ -7,17 +7,14 @@ import json
 from datetime import date
 from typing import Any, Literal
 
-import sqlalchemy as sa
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
 from services.registry.usecases import reference
-from services.registry.models import Division
-from shared import divisions
-from shared.auth import Principal, Role, current_principal, require
+from shared.auth import Caller, Role, Writer
 from shared.divisions import DivisionCode
-from shared.errors import Forbidden, NotFound, Problem, Unprocessable
-from shared.web import PageParams, db_session, page_params, router as make_router
+from shared.errors import Problem, Unprocessable
+from shared.web import Paging, Session, router as make_router
 
 router = make_router(prefix="/divisions", tags=["reference data"])
 
@@ -93,8 +90,8 @@ def _problem(exc: reference.DivisionDataError) -> Unprocessable:
         "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
     }}},
 )
-async def load(request: Request, principal: Principal = Depends(require(Role.province_office, write=True)),
-               session=Depends(db_session)) -> dict[str, Any]:
+async def load(request: Request, principal: Writer(Role.province_office),
+               session: Session) -> dict[str, Any]:
     body = await request.body()
     if len(body) > _MAX_BODY:
         problem = Problem("文件过大 (body larger than 50 MB)", title="Payload too large", slug="too-large")
@@ -121,20 +118,10 @@ async def load(request: Request, principal: Principal = Depends(require(Role.pro
                               title="Unsupported media type", slug="unsupported-media-type")
             problem.status = 415
             raise problem
-        outside = [r.code for r in records if not principal.covers(r.code)]
-        if outside:
-            raise Forbidden(
-                f"区划不在管辖范围内 (divisions outside your jurisdiction {principal.division}: {', '.join(outside[:10])}"
-                f"{' …' if len(outside) > 10 else ''})"
-            )
-        result = await reference.load_divisions(session, records, actor=principal.actor())
+        result = await reference.load_within(session, principal, records)
     except reference.DivisionDataError as exc:
         raise _problem(exc) from None
     return result.as_dict()
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @router.get(
@@ -153,33 +140,11 @@ async def list_divisions(
     level: _LEVELS | None = Query(None),
     q: str | None = Query(None, min_length=1, max_length=50, description="code prefix, or part of a name or alias"),
     on: date | None = Query(None, description="also report name and flags in force on this date (YYYY-MM-DD)"),
-    _: Principal = Depends(current_principal),
-    params: PageParams = Depends(page_params),
-    session=Depends(db_session),
+    *, _: Caller,
+    params: Paging,
+    session: Session,
 ) -> dict[str, Any]:
-    table = Division.__table__
-    query = sa.select(table)
-    if parent is not None:
-        query = query.where(table.c.parent == parent)
-    if level is not None:
-        query = query.where(table.c.level == level)
-    if q:
-        text = q.strip()
-        pattern = f"%{_escape_like(text)}%"
-        alias_match = sa.exists(
-            sa.select(sa.literal(1))
-            .select_from(sa.func.jsonb_array_elements(table.c.aliases).table_valued("value").alias("a"))
-            .where(sa.literal_column("a.value ->> 'name'").ilike(pattern, escape="\\"))
-        )
-        conditions = [table.c.name.ilike(pattern, escape="\\"), alias_match]
-        if text.isdigit() and text.isascii():
-            conditions.append(table.c.code.startswith(text, autoescape=True))
-        query = query.where(sa.or_(*conditions))
-    if params.cursor:
-        query = query.where(table.c.code > str(params.cursor[0]))
-    rows = (await session.execute(query.order_by(table.c.code).limit(params.limit + 1))).mappings().all()
-    page = params.page(rows, key_of=lambda r: [r["code"]])
-    return {"items": [reference.division_view(r, on) for r in page.items], "next_cursor": page.next_cursor}
+    return await reference.list_divisions(session, params, parent=parent, level=level, q=q, on=on)
 
 
 @router.get(
@@ -196,15 +161,7 @@ async def read_division(
     request: Request,
     code: DivisionCode = Path(description="12-digit division code or its prefix form"),
     on: date | None = Query(None, description="YYYY-MM-DD; default today"),
-    _: Principal = Depends(current_principal),
-    session=Depends(db_session),
+    *, _: Caller,
+    session: Session,
 ) -> dict[str, Any]:
-    try:
-        code = divisions.normalize(code)
-    except divisions.DivisionError as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "path.code", "reason": str(exc)}]) from None
-    table = Division.__table__
-    row = (await session.execute(sa.select(table).where(table.c.code == code))).mappings().first()
-    if row is None:
-        raise NotFound(f"区划不存在 (no division {code})")
-    return reference.division_view(row, on or request.app.state.clock.today())
+    return await reference.read_division(session, code, on or request.app.state.clock.today())

@@ -6,13 +6,13 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Request
+from fastapi import Path, Request
 from pydantic import BaseModel, Field, model_validator
 
 from services.registry.usecases import duplicates
-from shared.auth import Principal, Role, query_scope, require
+from shared.auth import Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
-from shared.web import db_session, router
+from shared.web import Session, router
 
 duplicate_router = router(tags=["duplicates (查重)"])
 
@@ -35,9 +35,9 @@ class ReviewIn(BaseModel):
     "away, or the same name (traditional and simplified alike) with the same birth date and sex in the county — "
     "highest score first, ID numbers masked. Nothing is merged until reviewed.")
 async def report(division: DivisionCode | None = None,
-                 principal: Principal = Depends(require(Role.township, Role.county_office, Role.city_office,
-                                                        Role.province_office)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 *, principal: Reader(Role.township, Role.county_office, Role.city_office,
+                                                        Role.province_office),
+                 session: Session) -> dict[str, Any]:
     items = await duplicates.open_report(session, query_scope(principal, division))
     return {"count": len(items), "items": items}
 
@@ -47,8 +47,8 @@ async def report(division: DivisionCode | None = None,
     description="`not_duplicate` closes the pair; `confirmed` keeps the record named in `keep` and makes the other "
     "person inactive (marked as a duplicate of the kept one). County office.")
 async def review(body: ReviewIn, request: Request, candidate_id: uuid.UUID = Path(),
-                 principal: Principal = Depends(require(Role.county_office, write=True)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 *, principal: Writer(Role.county_office),
+                 session: Session) -> dict[str, Any]:
     row = await duplicates.review(session, principal, candidate_id, outcome=body.outcome, keep=body.keep,
                                   reason=body.reason, clock=request.app.state.clock)
     return {"id": str(row.id), "status": row.status, "kept_id": row.kept_id and str(row.kept_id)}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Query, Request
 
 from services.registry.usecases import evaluations
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Reader, Role, ensure_jurisdiction
 from shared.divisions import DivisionCode
-from shared.web import db_session, router
+from shared.web import Session, router
 
 error_rates = router(tags=["statistics (统计)"])
 
@@ -22,8 +22,8 @@ error_rates = router(tags=["statistics (统计)"])
     "maximum of `evaluation.error_rate_max` (2%) or not, with the rule's citation; and the review interval "
     "(`household.review.interval`: the last passed annual review and when the next is due).")
 async def error_rate_evaluation(request: Request, division: DivisionCode, year: int = Query(ge=2014, le=2100),
-                                principal: Principal = Depends(require(Role.township, Role.county_office,
-                                                                       Role.city_office, Role.province_office)),
-                                session=Depends(db_session)) -> dict[str, Any]:
+                                *, principal: Reader(Role.township, Role.county_office,
+                                                                       Role.city_office, Role.province_office),
+                                session: Session) -> dict[str, Any]:
     ensure_jurisdiction(principal, division)
     return await evaluations.evaluate(session, request.app.state.policy, division, year)

@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import Depends, File, Path, Request, Response, UploadFile
+from fastapi import File, Path, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from services.registry import files
 from services.registry.usecases import department_lists, lookup as bulk, roll_export
 from services.registry.api.imports import MAX_UPLOAD_BYTES, XLSX
-from shared.auth import Principal, Role, ensure_jurisdiction, require
+from shared.auth import Reader, Role, Writer, ensure_jurisdiction
 from shared.divisions import DivisionCode
 from shared.errors import Forbidden, Unprocessable
-from shared.web import db_session, router
+from shared.web import Session, router
 
 exchange = router(tags=["exchange (部门数据交换)"])
 
@@ -37,8 +37,8 @@ class LookupIn(BaseModel):
     "every person read. A "
     "number registered outside your jurisdiction answers `found: false`. Every malformed number is named in one "
     "422 (`id_numbers[i]`). Read-only: no Idempotency-Key needed.")
-async def lookup(body: LookupIn, request: Request, principal: Principal = Depends(require(*READERS)),
-                 session=Depends(db_session)) -> Response:
+async def lookup(body: LookupIn, request: Request, principal: Reader(*READERS),
+                 session: Session) -> Response:
     items = await bulk.lookup(session, principal, body.id_numbers, request.app.state.clock.today())
     # 10,000 plain dicts of JSON types: serialised directly (FastAPI's encoder walks each value)
     return Response(orjson.dumps({"count": len(items), "found": sum(i["found"] for i in items), "items": items}),
@@ -58,8 +58,8 @@ Dept = Path(description="civil_affairs | education | health | human_resources | 
     "(`replayed: true`). Each upload is in `GET /imports` (kind `department:<dept>`). Only that department's token.")
 async def department_list(request: Request, dept: str = Dept,
                           file: UploadFile = File(description=".xlsx, .xls or .csv"),
-                          principal: Principal = Depends(require(Role.department, write=True)),
-                          session=Depends(db_session)) -> dict[str, Any]:
+                          *, principal: Writer(Role.department),
+                          session: Session) -> dict[str, Any]:
     if Role.admin not in principal.roles and principal.dept != dept:
         raise Forbidden(f"只能导入本部门名单 (a {principal.dept} token may not upload {dept} lists)")
     data = await file.read(MAX_UPLOAD_BYTES + 1)
@@ -86,8 +86,8 @@ async def department_template(dept: str = Dept) -> Response:
               "again). A department gets the basic person columns and its own only.",
               response_class=Response, responses={200: {"content": {XLSX: {}}}})
 async def export_roll(division: DivisionCode | None = None,
-                      principal: Principal = Depends(require(*READERS)),
-                      session=Depends(db_session)) -> Response:
+                      *, principal: Reader(*READERS),
+                      session: Session) -> Response:
     scope = division or principal.division
     ensure_jurisdiction(principal, scope)
     data = await roll_export.export(session, principal, scope)

@@ -6,14 +6,14 @@ import uuid
 from datetime import date
 from typing import Any, Literal
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
 from services.registry.usecases import grievances
 from services.registry.domain import grievance as procedure
-from shared.auth import Principal, Role, query_scope, require
+from shared.auth import Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
-from shared.web import db_session, router
+from shared.web import Session, router
 
 grievance_router = router(tags=["grievances (监督举报 12317)"])
 
@@ -59,8 +59,8 @@ class StepIn(BaseModel):
     "notice board (`board_objection`, linking its announcement). Returns the public `receipt` number to give the "
     "complainant. Due dates follow the rule `grievance.handling` (《信访条例》: accept within 15 days, answer within "
     "60; provinces may override).")
-async def receive(body: GrievanceIn, request: Request, principal: Principal = Depends(require(*OFFICES, write=True)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+async def receive(body: GrievanceIn, request: Request, principal: Writer(*OFFICES),
+                  session: Session) -> dict[str, Any]:
     state = request.app.state
     row = await grievances.receive(
         session, principal, clock=state.clock, policy=state.policy, channel=body.channel, division=body.division,
@@ -76,8 +76,8 @@ async def receive(body: GrievanceIn, request: Request, principal: Principal = De
                                      for a, s in procedure.STEPS.items()))
 async def step(body: StepIn, request: Request, grievance_id: uuid.UUID = Path(),
                action: Literal[tuple(procedure.STEPS)] = Path(),  # type: ignore[valid-type]
-               principal: Principal = Depends(require(*OFFICES, write=True)),
-               session=Depends(db_session)) -> dict[str, Any]:
+               *, principal: Writer(*OFFICES),
+               session: Session) -> dict[str, Any]:
     clock = request.app.state.clock
     row = await grievances.take_step(session, principal, grievance_id, action, clock=clock,
                                      fields=body.model_dump(exclude_none=True))
@@ -88,7 +88,7 @@ async def step(body: StepIn, request: Request, grievance_id: uuid.UUID = Path(),
                       description="`overdue=true`: only those past their acceptance or answer date today.")
 async def search(request: Request, division: DivisionCode | None = None, status: str | None = None,
                  overdue: bool = False, limit: int = Query(200, ge=1, le=1000),
-                 principal: Principal = Depends(require(*OFFICES)), session=Depends(db_session)) -> dict[str, Any]:
+                 *, principal: Reader(*OFFICES), session: Session) -> dict[str, Any]:
     today = request.app.state.clock.today()
     rows = await grievances.search(session, query_scope(principal, division), status=status,
                                    overdue_on=today if overdue else None, limit=limit)
@@ -99,8 +99,8 @@ async def search(request: Request, division: DivisionCode | None = None, status:
                       description="Grievances not accepted or not answered by their due date, by division, as of "
                       "today, with the rule each due date came from.")
 async def overdue_report(request: Request, division: DivisionCode | None = None,
-                         principal: Principal = Depends(require(*OFFICES)),
-                         session=Depends(db_session)) -> dict[str, Any]:
+                         *, principal: Reader(*OFFICES),
+                         session: Session) -> dict[str, Any]:
     today = request.app.state.clock.today()
     rows = await grievances.search(session, query_scope(principal, division), status=None, overdue_on=today,
                                    limit=100_000)
@@ -115,8 +115,8 @@ async def overdue_report(request: Request, division: DivisionCode | None = None,
 @grievance_router.get("/grievances/{grievance_id}", summary="A grievance with its complainant and answer",
                       description="For officials of the grievance's division or of the office it was assigned to: "
                       "the complainant's contact, the text, the links, the answer, the rule of its due dates.")
-async def read(request: Request, grievance_id: uuid.UUID = Path(), principal: Principal = Depends(require(*OFFICES)),
-               session=Depends(db_session)) -> dict[str, Any]:
+async def read(request: Request, grievance_id: uuid.UUID = Path(), *, principal: Reader(*OFFICES),
+               session: Session) -> dict[str, Any]:
     return grievances.view(await grievances.load(session, principal, grievance_id), request.app.state.clock.today())
 
 
@@ -125,5 +125,5 @@ async def read(request: Request, grievance_id: uuid.UUID = Path(), principal: Pr
                       "no names, text or links. Case, hyphens and O/I/L for 0/1 are forgiven; a mistyped "
                       "character is caught by the check character (422).")
 async def public_status(request: Request, receipt: str = Path(max_length=20),
-                        session=Depends(db_session)) -> dict[str, Any]:
+                        *, session: Session) -> dict[str, Any]:
     return grievances.public_view(await grievances.by_receipt(session, receipt), request.app.state.clock.today())

@@ -11,8 +11,9 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 
+from services.registry.api import exports
 from services.registry.domain import workflow
 from services.registry.usecases import households as usecase
 from services.registry.usecases.households import (
@@ -27,10 +28,11 @@ from services.registry.usecases.households import (
     ProposeIn,
     household_view,
 )
-from shared.auth import Principal, Role, require
+from shared.auth import Reader, Role, Writer
 from shared.divisions import DivisionCode
 from shared.fields import Year
-from shared.web import PageParams, db_session, page_params, router
+from shared.web import Paging, Session, router
+from shared.web.export import exportable
 
 __all__ = ["CAUSES", "OFFICES", "DecisionIn", "Helper", "IncomeIn", "Member", "MemberLeaves", "NoticeIn", "ProposeIn",
            "household_view", "households"]
@@ -38,7 +40,7 @@ __all__ = ["CAUSES", "OFFICES", "DecisionIn", "Helper", "IncomeIn", "Member", "M
 households = router(tags=["households (建档立卡)"])
 
 OFFICES = (Role.village, Role.township, Role.county_office, Role.city_office, Role.province_office)
-LEVEL_WRITER = require(*LEVEL_ROLE.values(), write=True)  # any level's office may write; the step checks which
+LevelWriter = Writer(*LEVEL_ROLE.values())  # any level's office may write; the step checks which
 
 
 # -- proposal -------------------------------------------------------------------------------------
@@ -50,8 +52,8 @@ LEVEL_WRITER = require(*LEVEL_ROLE.values(), write=True)  # any level's office m
                  "number or another spelling of their name are flagged for review (`duplicate_candidates`: how many; "
                  "see `GET /reports/duplicates`), never refused or merged.")
 async def propose(body: ProposeIn, request: Request,
-                  principal: Principal = Depends(require(Role.village, write=True)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+                  principal: Writer(Role.village),
+                  session: Session) -> dict[str, Any]:
     return await usecase.propose(session, principal, body, clock=request.app.state.clock)
 
 
@@ -63,8 +65,8 @@ async def propose(body: ProposeIn, request: Request,
                  + ". A step after a notice needs that notice to have passed (no objection open or upheld).")
 async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Path(),
                action: str = Path(description="one of the actions listed above"),
-               principal: Principal = Depends(LEVEL_WRITER),
-               session=Depends(db_session)) -> dict[str, Any]:
+               *, principal: LevelWriter,
+               session: Session) -> dict[str, Any]:
     return await usecase.take_step(session, principal, household_id, action, body, clock=request.app.state.clock,
                                    policy=request.app.state.policy)
 
@@ -76,8 +78,8 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
                  "at the notice's level and moves them on. Notices: " + ", ".join(
                      f"`{k}` ({n.title}, {n.level})" for k, n in workflow.NOTICES.items()))
 async def post_notice(body: NoticeIn, request: Request,
-                      principal: Principal = Depends(LEVEL_WRITER),
-                      session=Depends(db_session)) -> dict[str, Any]:
+                      principal: LevelWriter,
+                      session: Session) -> dict[str, Any]:
     return await usecase.post_notice(session, principal, body, clock=request.app.state.clock,
                                      policy=request.app.state.policy)
 
@@ -87,8 +89,8 @@ async def post_notice(body: NoticeIn, request: Request,
 @households.post("/households/{household_id}/members", status_code=201, summary="Add a member (birth, marriage …)",
                  description="The person may not be in another active household.")
 async def add_member(body: Member, request: Request, household_id: uuid.UUID = Path(),
-                     principal: Principal = Depends(require(Role.village, write=True)),
-                     session=Depends(db_session)) -> dict[str, Any]:
+                     *, principal: Writer(Role.village),
+                     session: Session) -> dict[str, Any]:
     return await usecase.add_member(session, principal, household_id, body, clock=request.app.state.clock)
 
 
@@ -96,8 +98,8 @@ async def add_member(body: Member, request: Request, household_id: uuid.UUID = P
                  description="The person stays in the record, inactive; a head cannot leave while others remain.")
 async def member_leaves(body: MemberLeaves, request: Request, household_id: uuid.UUID = Path(),
                         id_number: str = Path(min_length=18, max_length=18),
-                        principal: Principal = Depends(require(Role.village, write=True)),
-                        session=Depends(db_session)) -> dict[str, Any]:
+                        *, principal: Writer(Role.village),
+                        session: Session) -> dict[str, Any]:
     return await usecase.member_leaves(session, principal, household_id, id_number, body,
                                        clock=request.app.state.clock)
 
@@ -106,8 +108,8 @@ async def member_leaves(body: MemberLeaves, request: Request, household_id: uuid
 
 @households.put("/households/{household_id}/helper", summary="Assign the 帮扶责任人 (one per household)")
 async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID = Path(),
-                        principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
-                        session=Depends(db_session)) -> dict[str, Any]:
+                        *, principal: Writer(Role.village, Role.township, Role.county_office),
+                        session: Session) -> dict[str, Any]:
     """Sets the household's 帮扶责任人 (name, unit, phone), replacing the previous one; an event records the change."""
     return await usecase.assign_helper(session, principal, household_id, body, clock=request.app.state.clock)
 
@@ -115,8 +117,8 @@ async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID 
 @households.put("/households/{household_id}/incomes/{year}", summary="Record a year's per-capita income")
 async def record_income(body: IncomeIn, request: Request, household_id: Annotated[uuid.UUID, Path()],
                         year: Annotated[Year, Path()],
-                        principal: Principal = Depends(require(Role.village, Role.township, Role.county_office, write=True)),
-                        session=Depends(db_session)) -> dict[str, Any]:
+                        principal: Writer(Role.village, Role.township, Role.county_office),
+                        session: Session) -> dict[str, Any]:
     """Per-capita net income for a year (the exit standard is judged on it); the year in the path and the body must
     agree."""
     return await usecase.record_income(session, principal, household_id, year, body)
@@ -127,12 +129,13 @@ async def record_income(body: IncomeIn, request: Request, household_id: Annotate
 @households.get("/households", summary="Search households in your jurisdiction",
                 description="By division, status, main cause, registration year, household number, or a member's "
                 "name or ID number; cursor-paginated.")
+@exportable(exports.HOUSEHOLDS)
 async def search(
     division: DivisionCode | None = None, status: str | None = None, cause: str | None = None,
     year: Annotated[Year | None, Query(description="registration year")] = None, number: str | None = None,
     name: str | None = None, id_number: str | None = None,
-    principal: Principal = Depends(require(*OFFICES, Role.county_finance, Role.department)),
-    params: PageParams = Depends(page_params), session=Depends(db_session),
+    *, principal: Reader(*OFFICES, Role.county_finance, Role.department),
+    params: Paging, session: Session,
 ) -> dict[str, Any]:
     return await usecase.search(session, principal, params, division=division, status=status, cause=cause, year=year,
                                 number=number, name=name, id_number=id_number)
@@ -142,15 +145,15 @@ async def search(
                 description="With `as_of`, `status_as_of` is the status the household had at the end of that day. "
                 "An exited household shows whether its assistance policies still continue (攻坚期/缓冲期, seed 003 L481).")
 async def read(request: Request, household_id: uuid.UUID = Path(), as_of: date | None = Query(None),
-               principal: Principal = Depends(require(*OFFICES, Role.county_finance, Role.department)),
-               session=Depends(db_session)) -> dict[str, Any]:
+               *, principal: Reader(*OFFICES, Role.county_finance, Role.department),
+               session: Session) -> dict[str, Any]:
     return await usecase.read(session, principal, household_id, as_of=as_of, clock=request.app.state.clock,
                               policy=request.app.state.policy)
 
 
 @households.get("/persons/{id_number}", summary="Look a person up by ID number (active household first)")
 async def person(id_number: str = Path(min_length=18, max_length=18),
-                 principal: Principal = Depends(require(*OFFICES, Role.county_finance, Role.department)),
-                 session=Depends(db_session)) -> dict[str, Any]:
+                 *, principal: Reader(*OFFICES, Role.county_finance, Role.department),
+                 session: Session) -> dict[str, Any]:
     """The person's household (the active one first) by ID number, within the caller's jurisdiction."""
     return await usecase.person(session, principal, id_number)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import Depends, File, Query, Request, Response, UploadFile
+from fastapi import File, Query, Request, Response, UploadFile
 
 from services.registry import files
 from services.registry.usecases import uploads
 from services.registry.usecases.imports import LAYOUT, MAX_ERRORS, layout_markdown
-from shared.auth import Principal, Role, require
+from shared.auth import Reader, Role, Writer
 from shared.errors import Problem, Unprocessable
-from shared.web import db_session, router as make_router
+from shared.web import Session, router as make_router
 
 router = make_router(prefix="/imports", tags=["imports (批量导入)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -69,8 +69,8 @@ agree across the rows of a household):
 async def import_file(
     request: Request,
     file: UploadFile = File(description=".xlsx, .xls or .csv in the 建档立卡 layout (one row per person)"),
-    principal: Principal = Depends(require(Role.county_office, write=True)),
-    session=Depends(db_session),
+    *, principal: Writer(Role.county_office),
+    session: Session,
 ) -> dict[str, Any]:
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
@@ -91,8 +91,8 @@ async def import_file(
             "file name, SHA-256 of its content, the encoding read (CSV), `imported` or `refused`, and the result "
             "(counts, or the number of errors and the first 50 of them).")
 async def history(kind: str | None = Query(None, max_length=40), limit: int = Query(100, ge=1, le=1000),
-                  principal: Principal = Depends(require(Role.county_office, Role.department)),
-                  session=Depends(db_session)) -> dict[str, Any]:
+                  *, principal: Reader(Role.county_office, Role.department),
+                  session: Session) -> dict[str, Any]:
     return {"items": await uploads.history(session, principal.division, kind=kind, limit=limit)}
 
 

@@ -33,8 +33,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.registry.contract import DIVISIONS_LOADED
 from services.registry.models import Division
 from shared import divisions
+from shared.auth import Principal
+from shared.errors import Forbidden, NotFound, Unprocessable
 from shared.events.store import NewEvent, append
 from shared.fields import is_visible
+from shared.web import PageParams
 
 __all__ = [
     "ALIAS_KEYS",
@@ -591,21 +594,9 @@ def _common_ancestor(codes: Iterable[str]) -> str:
     return divisions.NATIONAL
 
 
-async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord], *,
-                         actor: Mapping[str, Any]) -> LoadResult:
-    """Upsert ``records`` into ``divisions`` inside the caller's transaction (no commit).
-
-    A record equal to the stored row is left alone. The created and updated records go into
-    ``registry.divisions.loaded`` events of at most :data:`EVENT_CHUNK` records each (data:
-    ``{records: [...], created, updated, unchanged, part, parts}``; each record carries
-    ``change``: created | updated); nothing changed → no event.
-
-    Every record's parent must be in ``records`` or already stored (provinces' parent is
-    ``NATIONAL``); otherwise, or on a repeated code, :class:`DivisionDataError` and nothing is written.
-    """
-    records = list(records)
-    if not records:
-        return LoadResult(0, 0, 0, 0)
+async def _stored_and_parents_known(session: AsyncSession, records: list[DivisionRecord]) -> dict[str, dict[str, Any]]:
+    """The stored rows of ``records`` by code, once no code repeats and every parent is in
+    ``records`` or stored (:class:`DivisionDataError` otherwise)."""
     table = Division.__table__
     codes = [r.code for r in records]
     dupes = sorted({c for c in codes if codes.count(c) > 1}) if len(set(codes)) != len(codes) else []
@@ -626,6 +617,48 @@ async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord
                  "reason": f"上级区划不存在 (parent {p} of {', '.join(r.code for r in records if r.parent == p)} is not loaded)"}
                 for p in sorted(missing)
             ])
+    return existing
+
+
+def _loaded_events(created: list[DivisionRecord], updated: list[DivisionRecord], unchanged: int,
+                   actor: Mapping[str, Any]) -> list[NewEvent]:
+    """The ``registry.divisions.loaded`` events of a load: the changed records by code, at most
+    :data:`EVENT_CHUNK` per event."""
+    changed = [(r, "created") for r in created] + [(r, "updated") for r in updated]
+    changed.sort(key=lambda pair: pair[0].code)
+    parts = [changed[i:i + EVENT_CHUNK] for i in range(0, len(changed), EVENT_CHUNK)]
+    return [
+        NewEvent(
+            type=EVENT_TYPE,
+            subject=_common_ancestor(r.code for r, _ in part),
+            data={
+                "records": [{**r.as_json(), "change": change} for r, change in part],
+                "created": len(created), "updated": len(updated), "unchanged": unchanged,
+                "part": number, "parts": len(parts),
+            },
+            actor=dict(actor),
+        )
+        for number, part in enumerate(parts, start=1)
+    ]
+
+
+async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord], *,
+                         actor: Mapping[str, Any]) -> LoadResult:
+    """Upsert ``records`` into ``divisions`` inside the caller's transaction (no commit).
+
+    A record equal to the stored row is left alone. The created and updated records go into
+    ``registry.divisions.loaded`` events of at most :data:`EVENT_CHUNK` records each (data:
+    ``{records: [...], created, updated, unchanged, part, parts}``; each record carries
+    ``change``: created | updated); nothing changed → no event.
+
+    Every record's parent must be in ``records`` or already stored (provinces' parent is
+    ``NATIONAL``); otherwise, or on a repeated code, :class:`DivisionDataError` and nothing is written.
+    """
+    records = list(records)
+    if not records:
+        return LoadResult(0, 0, 0, 0)
+    table = Division.__table__
+    existing = await _stored_and_parents_known(session, records)
 
     created: list[DivisionRecord] = []
     updated: list[DivisionRecord] = []
@@ -648,22 +681,7 @@ async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord
         await session.execute(statement, [{"b_code": r.code, **{f"v_{k}": getattr(r, k) for k in _COMPARED}}
                                           for r in updated])
 
-    changed = [(r, "created") for r in created] + [(r, "updated") for r in updated]
-    changed.sort(key=lambda pair: pair[0].code)
-    parts = [changed[i:i + EVENT_CHUNK] for i in range(0, len(changed), EVENT_CHUNK)]
-    events = [
-        NewEvent(
-            type=EVENT_TYPE,
-            subject=_common_ancestor(r.code for r, _ in part),
-            data={
-                "records": [{**r.as_json(), "change": change} for r, change in part],
-                "created": len(created), "updated": len(updated), "unchanged": unchanged,
-                "part": number, "parts": len(parts),
-            },
-            actor=dict(actor),
-        )
-        for number, part in enumerate(parts, start=1)
-    ]
+    events = _loaded_events(created, updated, unchanged, actor)
     await append(session, events)
     return LoadResult(created=len(created), updated=len(updated), unchanged=unchanged, events=len(events))
 
@@ -672,3 +690,61 @@ async def jinghe_reference(session: AsyncSession, actor: Mapping[str, Any]) -> L
     """Load the shipped 精河县 reference file (:data:`JINGHE_CSV`) — the demo's divisions."""
     records = parse_divisions_csv(JINGHE_CSV.read_text(encoding="utf-8"))
     return await load_divisions(session, records, actor=actor)
+
+
+async def load_within(session: AsyncSession, principal: Principal, records: Sequence[DivisionRecord]) -> LoadResult:
+    """Load the records, all of which lie in the caller's jurisdiction (403 naming the others)."""
+    outside = [r.code for r in records if not principal.covers(r.code)]
+    if outside:
+        raise Forbidden(
+            f"区划不在管辖范围内 (divisions outside your jurisdiction {principal.division}: {', '.join(outside[:10])}"
+            f"{' …' if len(outside) > 10 else ''})"
+        )
+    return await load_divisions(session, records, actor=principal.actor())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def list_divisions(session: AsyncSession, params: PageParams, *, parent: str | None, level: str | None,
+                         q: str | None, on: date | None) -> dict[str, Any]:
+    """Divisions by code, cursor-paginated: the children of ``parent``, of a ``level``, matching ``q``
+    (a code prefix, or part of the name or of an alias); with ``on``, each as of that date."""
+    table = Division.__table__
+    query = sa.select(table)
+    if parent is not None:
+        query = query.where(table.c.parent == parent)
+    if level is not None:
+        query = query.where(table.c.level == level)
+    if q:
+        text = q.strip()
+        pattern = f"%{_escape_like(text)}%"
+        alias_match = sa.exists(
+            sa.select(sa.literal(1))
+            .select_from(sa.func.jsonb_array_elements(table.c.aliases).table_valued("value").alias("a"))
+            .where(sa.literal_column("a.value ->> 'name'").ilike(pattern, escape="\\"))
+        )
+        conditions = [table.c.name.ilike(pattern, escape="\\"), alias_match]
+        if text.isdigit() and text.isascii():
+            conditions.append(table.c.code.startswith(text, autoescape=True))
+        query = query.where(sa.or_(*conditions))
+    if params.cursor:
+        query = query.where(table.c.code > str(params.cursor[0]))
+    rows = (await session.execute(query.order_by(table.c.code).limit(params.limit + 1))).mappings().all()
+    page = params.page(rows, key_of=lambda r: [r["code"]])
+    return {"items": [division_view(r, on) for r in page.items], "next_cursor": page.next_cursor}
+
+
+async def read_division(session: AsyncSession, code: str, on: date) -> dict[str, Any]:
+    """One division (a 2/4/6/9/12-digit code) as of ``on``."""
+    try:
+        code = divisions.normalize(code)
+    except divisions.DivisionError as exc:
+        raise Unprocessable(str(exc), errors=[{"field": "path.code", "reason": str(exc)}]) from None
+    table = Division.__table__
+    row = (await session.execute(sa.select(table).where(table.c.code == code))).mappings().first()
+    if row is None:
+        raise NotFound(f"区划不存在 (no division {code})")
+    return division_view(row, on)
+

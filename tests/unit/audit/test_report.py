@@ -37,9 +37,11 @@ def test_json_keeps_the_hashes_and_masks_id_numbers_in_free_text():
 
 
 def test_csv_has_one_row_per_finding_with_its_rule_and_citation():
-    rows = list(csv.DictReader(io.StringIO(report.to_csv(result()))))
-    assert [(r["section"], r["rule_or_kind"], r["citation"], r["seq"]) for r in rows] == [
-        ("finding", "household.helper.required", "seed 004 L63; DOMAIN.md §3", "12")]
+    text = report.to_csv(result())
+    assert text.startswith("\ufeff")  # Excel on a Chinese Windows reads it as UTF-8
+    rows = list(csv.DictReader(io.StringIO(text[1:])))
+    assert [(r["类别"], r["规则或类型"], r["依据"], r["事件序号"]) for r in rows] == [
+        ("合规问题", "household.helper.required", "seed 004 L63; DOMAIN.md §3", "12")]
 
 
 def test_the_html_page_is_self_contained_with_charts_and_no_id_number():
