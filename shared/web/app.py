@@ -45,7 +45,7 @@ def router(**kwargs: Any) -> APIRouter:
 
 
 class RequestContext:
-    """Pure ASGI middleware: correlation id, a JSON access log line and the latency histogram."""
+    """Pure ASGI middleware: correlation id, an access log line and the latency histogram."""
 
     def __init__(self, app, service: str):
         self.app, self.service = app, service
@@ -76,8 +76,12 @@ class RequestContext:
             REQUEST_LATENCY.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
             if template not in ("/healthz", "/metrics"):
                 principal = getattr(scope.get("state", {}).get("principal"), "sub", None)
-                log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         ms=round(elapsed * 1000, 2), sub=principal)
+                # the machinery's routine reads (readiness probes, a peer service polling the feed)
+                # are DEBUG when they succeed: an idle system logs nothing
+                routine = status < 400 and scope["method"] == "GET" and (
+                    template == "/readyz" or str(principal or "").startswith("service:"))
+                (log.debug if routine else log.info)("request", method=scope["method"], path=scope["path"],
+                                                     status=status, ms=round(elapsed * 1000, 2), sub=principal)
             structlog.contextvars.unbind_contextvars("correlation_id")
             context.correlation_id.reset(token)
 
@@ -103,7 +107,7 @@ def create_app(
     (schedulers, e.g. ``shared.announcements.routes.WORKERS``), called once the database is set up.
     The web layer imports no feature package, so those packages may build on it.
     """
-    fupin_logging.configure(settings.log_level, settings.log_json)
+    fupin_logging.configure(settings.log_level, settings.log_as_json, settings.service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

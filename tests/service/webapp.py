@@ -1,5 +1,5 @@
-"""A small app built with the real factory, for testing the shared web layer (the services'
-business endpoints arrive with their own issues)."""
+"""A small app built with the real factory, for testing the shared web layer apart from any
+service's business endpoints."""
 
 from __future__ import annotations
 
