@@ -22,6 +22,9 @@ households without a helper / a measure      ``household.helper.required``,
                                             ``household.assistance.min_measures``
 grievances not accepted / answered in time   ``grievance.handling`` (the registry's ``overdue``,
                                             read through ``services.registry.contract``)
+payment instructions without their          ``funds.payment.instruction_matches_posting``
+disbursement, refused money not returned     ``funds.payment.refused_returned``
+reconciliations with differences             ``funds.payment.reconciled``
 =========================================== ========================================================
 
 The inputs are the state rebuilt from the events recorded up to the end of the as-of date (the
@@ -64,6 +67,9 @@ BENEFICIARY_RULE = "project.beneficiaries.registered_only"
 STRANDED_RULE = "funds.stranded.return"
 HELPER_RULE = "household.helper.required"
 MEASURES_RULE = "household.assistance.min_measures"
+INSTRUCTION_RULE = "funds.payment.instruction_matches_posting"
+REFUSED_RULE = "funds.payment.refused_returned"
+RECONCILED_RULE = "funds.payment.reconciled"
 ANNOUNCED_RULES = {"identification": "household.identification.announced", "exit": "household.exit.announced"}
 
 
@@ -112,6 +118,7 @@ def check(rebuilt: Rebuilt, policy: PolicyTable, as_of: date, division: str = ""
         found += stranded_not_returned(checker, rebuilt.funds)
         found += negative_list_purposes(checker, rebuilt.funds)
         found += management_fee_over_cap(checker, rebuilt.funds)
+        found += payments_unaccounted(checker, rebuilt.funds)
     if rebuilt.registry is not None:
         found += beneficiaries_not_registered(checker, rebuilt.funds, rebuilt.projects, rebuilt.registry)
         found += steps_without_passed_notice(checker, rebuilt.registry)
@@ -255,6 +262,35 @@ def management_fee_over_cap(c: _Checker, funds: FundsRebuilt) -> Iterator[Findin
 
 
 # -- across services ------------------------------------------------------------------------------
+
+def payments_unaccounted(c: _Checker, funds: FundsRebuilt) -> Iterator[Finding | None]:
+    """Money that left the system, checked against the ledger: each payment instruction pays one
+    recorded disbursement of its amount; each refused one's money came back (a ``payment_return``
+    posting citing the disbursement); each reconciliation that found differences is one finding."""
+    paid = {r.posting.posting_id: r.posting for r in funds.postings if r.posting.operation == "disburse"}
+    returned = {r.posting.reference for r in funds.postings if r.posting.operation == "payment_return"}
+    for record in funds.payments.values():
+        on = _day(record.recorded[:10]) or c.as_of
+        posting = paid.get(record.posting_id)
+        if posting is None or posting.amount_fen != record.amount_fen:
+            why = "no such disbursement" if posting is None else f"the disbursement is {format_fen(posting.amount_fen)} yuan"
+            yield c.finding(INSTRUCTION_RULE, record.division, on, subject=f"instruction {record.id}",
+                            detail=f"{format_fen(record.amount_fen)} yuan instructed for posting {record.posting_id}: {why}",
+                            source="funds", seq=record.seq, amount_fen=record.amount_fen)
+        if record.state in ("refused", "reissued") and record.posting_id not in returned:
+            yield c.finding(REFUSED_RULE, record.division, on, subject=f"instruction {record.id}",
+                            detail=f"{format_fen(record.amount_fen)} yuan refused by the bank and not returned to the "
+                            "project by a payment_return posting", source="funds", seq=record.state_seq,
+                            amount_fen=record.amount_fen)
+    for reconciliation in funds.reconciliations:
+        differences = reconciliation.get("differences") or []
+        if differences:
+            kinds = ", ".join(sorted({d["kind"] for d in differences}))
+            yield c.finding(RECONCILED_RULE, reconciliation["division"], _day(reconciliation["on"]) or c.as_of,
+                            subject=f"专户 {reconciliation.get('account_no', '')} {reconciliation['on']}",
+                            detail=f"{len(differences)} difference(s) between the ledger and the bank statement "
+                            f"({kinds})", source="funds", seq=reconciliation["seq"])
+
 
 def beneficiaries_not_registered(c: _Checker, funds: FundsRebuilt | None, projects: ProjectsRebuilt | None,
                                  registry: RegistryRebuilt) -> Iterator[Finding | None]:

@@ -69,7 +69,8 @@ def report_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 SECTIONS = {"chain": "日志校验", "discrepancy": "重建差异", "finding": "合规问题"}
 #: the report as a spreadsheet: one row per chain problem, discrepancy and finding
-REPORT_EXPORT = Export("审计报告", rows=report_rows, columns=tuple(Column(key, header, kind, label) for key, header, kind, label in (
+REPORT_EXPORT = Export("审计报告", rows=report_rows, columns=tuple(
+    Column(key, header, kind, label) for key, header, kind, label in (
     ("section", "类别", "text", labels(SECTIONS)), ("rule_or_kind", "规则或类型", "text", None),
     ("service", "服务", "text", None), ("seq", "事件序号", "int", None), ("division", "区划代码", "text", None),
     ("subject", "对象", "text", None), ("detail", "说明", "text", None), ("citation", "依据", "text", None),

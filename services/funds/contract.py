@@ -62,8 +62,15 @@ from services.funds.domain import (
     evaluate as evaluate,
     management_fee_ok as management_fee_ok,
 )
+from services.funds.domain import code_lists as _code_lists
 from services.funds.domain.ledger import KIND_LABELS as KIND_LABELS, OPERATION_LABELS as OPERATION_LABELS
+from services.funds.domain.payments import TRANSITIONS as PAYMENT_TRANSITIONS
 from shared.money import format_fen
+
+# the code lists other services' catalogues show beside their own
+ACCOUNT_KIND_VOCABULARY = _code_lists.ACCOUNT_KIND
+CHANNEL_VOCABULARY = _code_lists.CHANNEL
+PAYEE_KIND_VOCABULARY = _code_lists.PAYEE_KIND
 
 EVENT_TYPES: dict[str, str] = {
     "appropriate": "funds.appropriation.posted",
@@ -80,6 +87,29 @@ EVENT_TYPES: dict[str, str] = {
     "payment_return": "funds.payment_return.posted",
 }
 DISBURSEMENT_BATCH_POSTED = "funds.disbursement.batch_posted"
+
+#: Money that leaves the system (issue 15). Account numbers are never in these events: only
+#: ``account_no`` masked (``****1234``) and the account record's id.
+#:
+#: * ``funds.bank_account.registered`` (subject: the holder, a payee reference or ``special``):
+#:   ``id``, ``division``, ``holder``, ``bank_code``, ``bank_name``, ``account_no`` (masked),
+#:   ``account_name``, ``supersedes`` (the previous account's id or null).
+#: * ``funds.payment_file.made`` (subject: the file id): ``id``, ``msg_id``, ``division``,
+#:   ``bank_code``, ``execution_date``, ``count``, ``total`` (yuan), ``special_account``.
+#: * one event per step of an instruction's life (:data:`PAYMENT_TRANSITIONS`, subject: the
+#:   instruction id): ``funds.payment.instructed`` (``id``, ``ref``, ``division``, ``file_id``,
+#:   ``posting_id`` — the disbursement it pays —, ``payee``, ``project_code``, ``amount_fen``,
+#:   ``account_id``, ``account_no``), ``funds.payment.paid`` / ``refused`` (``ref``, ``state``,
+#:   ``reason_code``, ``reason``, ``returned_posting``: the ``payment_return`` posting of a refusal,
+#:   whose ``reference`` is the refused disbursement's posting id), ``funds.payment.reissued``
+#:   (``reissued_posting``: the new disbursement, ``account_id``, ``account_no``).
+#: * ``funds.reconciliation.recorded`` (subject: the reconciliation id): ``division``, ``on``,
+#:   ``account_no`` (masked), ``statement_digest``, ``ledger_debit``, ``bank_debit`` and
+#:   ``differences`` [{kind, ref, ledger, bank, reason}].
+BANK_ACCOUNT_REGISTERED = "funds.bank_account.registered"
+PAYMENT_FILE_MADE = "funds.payment_file.made"
+RECONCILIATION_RECORDED = "funds.reconciliation.recorded"
+PAYMENT_EVENT_TYPES = frozenset(PAYMENT_TRANSITIONS.values())
 BATCH_EVENT_TYPES = frozenset({DISBURSEMENT_BATCH_POSTED})
 POSTING_EVENT_TYPES = frozenset(EVENT_TYPES.values()) | BATCH_EVENT_TYPES
 

@@ -79,10 +79,10 @@ class Column:
     label: Callable[[Any], Any] | None = None
 
     def value(self, row: Mapping[str, Any]) -> Any:
+        value: Any = row
         if callable(self.key):
             value = self.key(row)
         else:
-            value: Any = row
             for part in self.key.split("."):
                 value = value.get(part) if isinstance(value, Mapping) else None
         return self.label(value) if self.label is not None and value is not None else value
@@ -328,7 +328,8 @@ def exportable(export: Export) -> Callable[[Callable[..., Any]], Callable[..., A
             download = Download(export, chosen)
             params = PageParams(None, PAGE_LIMIT)
             while True:  # every page, written out as it comes
-                page = await endpoint(*args, **{**kwargs, page_parameter: params})
+                kwargs[str(page_parameter)] = params
+                page = await endpoint(*args, **kwargs)
                 download.write(export.rows_of(page))
                 if not page.get("next_cursor"):
                     return download.response()

@@ -296,6 +296,39 @@ async def test_the_projects_gate_and_a_cancellation_that_strands_the_money(funds
     await f.zero_sum_and_no_negative()
 
 
+
+async def test_one_projects_gate_for_commitments_single_disbursements_and_batch_lines(funds):
+    """The same rule and the same reason on the three ways money goes to a project: not in the
+    county's library, in it with its publicity not passed, cancelled. Nothing is written."""
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1", "P-WATER")
+    await f.post("/commitments", JINGHE, amount="300.00", project_code="P-1", source="available")
+    await f.post("/commitments", JINGHE, amount="300.00", project_code="P-WATER", source="available")
+    await f.project_event("projects.project.entered_library", code="P-PENDING", publicity_passed=False)
+    await f.project_event("projects.project.cancelled", code="P-WATER", reason="水源地调整，无法实施")
+    before = await f.db("SELECT count(*) AS n FROM events")
+    for project, code in (("P-NOWHERE", "unknown_project"), ("P-PENDING", "project_not_in_library"),
+                          ("P-WATER", "project_cancelled")):
+        committed = await f.post("/commitments", JINGHE, amount="1.00", project_code=project, source="available")
+        paid = await f.post("/disbursements", JINGHE, amount="1.00", project_code=project,
+                            payee={"kind": "contractor", "name": "某建筑公司"})
+        for refused in (committed, paid):
+            assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == code and refused.json()["errors"][0]["field"] == "project_code"
+            assert project in refused.json()["detail"]
+        assert committed.json()["errors"] == paid.json()["errors"]
+        lines = await f.client.post("/disbursement-batches", headers=f.headers(JINGHE), json=batch(
+            [line("ok", "1.00"), line("gated", "1.00", project=project)]))
+        assert lines.status_code == 422
+        assert [(r["index"], r["code"]) for r in lines.json()["refused"]] == [(1, code)]
+        assert project in lines.json()["refused"][0]["reason"]
+    assert await f.db("SELECT count(*) AS n FROM events") == before
+    fine = await f.post("/disbursements", JINGHE, amount="1.00", project_code="P-1",
+                        payee={"kind": "contractor", "name": "某建筑公司"})
+    assert fine.status_code == 201, fine.text
+    await f.zero_sum_and_no_negative()
+
 async def test_the_management_fee_is_capped_at_one_percent_and_spending_is_reported(funds):
     f = funds
     await down_to_jinghe(f, "100000.00")

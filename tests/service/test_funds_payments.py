@@ -12,7 +12,10 @@ from datetime import date
 
 from lxml import etree
 
+from services.audit.run import run_audit
+from services.audit.sources import FeedSource
 from services.funds.domain.payments import PAIN001, _schema
+from shared.policy import load_policy
 from tests.bank_files import camt053, pain002, results_csv
 from tests.conftest import bearer
 from tests.service.funds_support import JINGHE, down_to_jinghe
@@ -130,6 +133,15 @@ async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_
     assert transitions.count("funds.payment.instructed") == 6 and transitions.count("funds.payment.refused") == 2
     assert transitions.count("funds.payment.paid") == 2 and transitions.count("funds.payment.reissued") == 2
     await f.zero_sum_and_no_negative()
+
+    # the audit rebuilds it from the events: every instruction pays its disbursement, the refused
+    # money came back; the reconciliation's difference is a finding
+    loaded = await FeedSource({"funds": f.client}, bearer(f.settings, "auditor")["Authorization"][7:]).load()
+    loaded.events.update(projects=[], registry=[])
+    result = await run_audit(loaded, as_of=date(2017, 12, 31), division="652722", policy=load_policy())
+    payment_findings = [(x.rule_id, x.subject) for x in result.findings if x.rule_id.startswith("funds.payment.")]
+    assert payment_findings == [("funds.payment.reconciled", f"专户 ****{SPECIAL[-4:]} {ON.isoformat()}")]
+    assert result.verified and result.discrepancies == []
 
     # no account number in full anywhere but the payment files
     events = json.dumps([dict(r) for r in await f.db("SELECT data FROM events")], ensure_ascii=False, default=str)

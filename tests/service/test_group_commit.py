@@ -5,7 +5,6 @@ events, nothing of a failed group, idempotent retries."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 from datetime import datetime, timezone
 
 import pytest
@@ -19,7 +18,7 @@ from shared.events.chain import verify_chain
 from tests.conftest import bearer, serving
 from tests.service.funds_support import JINGHE, Funds, down_to_jinghe
 
-operations = importlib.import_module("services.funds.api.operations")  # the module (the package exports its router)
+from services.funds.usecases import disbursements  # the group commit's use case: where post_each is called
 WINDOW = 0.2  # long enough that the requests sent together below form one group
 
 
@@ -114,13 +113,13 @@ async def test_a_group_judges_in_order_and_writes_exactly_its_accepted_members_i
 async def test_a_group_that_fails_midway_writes_nothing_and_its_keys_stay_free(grouped, monkeypatch):
     f = grouped
     events_before = (await f.db("SELECT count(*) AS n FROM events"))[0]["n"]
-    real = operations.post_each
+    real = disbursements.post_each
 
     async def crashing(session, items):
         await real(session, items)  # postings and events written in the transaction, then the process dies
         raise RuntimeError("crash mid-group")
 
-    monkeypatch.setattr(operations, "post_each", crashing)
+    monkeypatch.setattr(disbursements, "post_each", crashing)
     bodies = [disbursement("100.00", f"X-{n}") for n in range(4)]
     answers = await asyncio.gather(*(send_together(f, [body]) for body in bodies), return_exceptions=True)
     assert all(isinstance(a, RuntimeError) for a in answers)
@@ -128,7 +127,7 @@ async def test_a_group_that_fails_midway_writes_nothing_and_its_keys_stay_free(g
     assert await f.db("SELECT 1 FROM postings WHERE operation = 'disburse'") == []
     assert await f.db("SELECT 1 FROM idempotency_keys WHERE key LIKE 'k-X-%'") == []
 
-    monkeypatch.setattr(operations, "post_each", real)
+    monkeypatch.setattr(disbursements, "post_each", real)
     again = await send_together(f, bodies)  # the same keys
     assert [a.status_code for a in again] == [201] * 4
     await f.zero_sum_and_no_negative()

@@ -172,3 +172,7 @@ async def test_an_evaluation_compares_each_target_with_its_actual_and_rates_by_t
     exported = (await p.get("/evaluations", year=2018, division=COUNTY, format="csv")).content.decode("utf-8")
     assert exported.startswith("\ufeff项目编号,项目名称,地点,绩效指标")
     assert f"{unevaluated}," in exported and "未评价" in exported
+    from tests.exports import csv_rows, xlsx_rows
+    as_csv = csv_rows(await p.get("/evaluations", year=2018, division=COUNTY, format="csv"))
+    as_xlsx = xlsx_rows(await p.get("/evaluations", year=2018, division=COUNTY, format="xlsx"))
+    assert [list(r.values()) for r in as_csv] == [["" if v is None else str(v) for v in r.values()] for r in as_xlsx]

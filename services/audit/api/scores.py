@@ -46,10 +46,10 @@ class FactorSheetIn(BaseModel):
                  description="Replays every service's events up to the end of the year and scores the division by the "
                  "rule `division.performance.score`: deadlines met, spending progress, stranded money, exits achieved, "
                  "funds per exit, upheld objections, audit findings — each with its weight, ratio, points and the figures "
-                 "it rests on. `format=csv`: UTF-8 with BOM, one row per component.")
+                 "it rests on. `format=csv` (UTF-8 with BOM) or `xlsx`: one row per component.")
 async def division_scores(request: Request, principal: Readers, session: Session, year: int = Query(ge=2014, le=2100),
                           division: DivisionCode | None = Query(None, description="default: the caller's division"),
-                          format: Literal["json", "csv"] = Query("json")) -> Any:
+                          format: Literal["json", "csv", "xlsx"] = Query("json")) -> Any:
     scope = query_scope(principal, division)
     loaded = await peer_logs(request, session)
     try:
@@ -57,10 +57,10 @@ async def division_scores(request: Request, principal: Readers, session: Session
     except NoRuleError as exc:
         raise _no_rule(exc) from None
     body = scores.score_report(found, request.app.state.policy, year)
-    if format == "csv":
+    if format != "json":
         return csv_response(f"绩效考评-{scope}-{year}.csv", SCORE_HEADER, [
             [item["division"], item["year"], c["label"], c["weight"], c["ratio_percent"], c["points"], c["basis"],
-             item["score"]] for item in body["items"] for c in item["components"]])
+             item["score"]] for item in body["items"] for c in item["components"]], format)
     return body
 
 

@@ -21,6 +21,8 @@ from typing import Any, Mapping
 from services.funds.contract import (
     DEADLINE_SET,
     DEADLINE_TRANSITIONS,
+    PAYMENT_EVENT_TYPES,
+    RECONCILIATION_RECORDED,
     AccountKey,
     Ledger,
     LedgerError,
@@ -82,6 +84,21 @@ class DeadlineRecord:
 
 
 @dataclass
+class PaymentRecord:
+    """A payment instruction as its events state it (``funds.payment.*``)."""
+
+    id: str
+    division: str
+    posting_id: str  # the disbursement it pays
+    amount_fen: int
+    state: str
+    seq: int  # the event that made it
+    recorded: str
+    returned_posting: str | None = None  # the payment_return posting of a refusal
+    state_seq: int = 0
+
+
+@dataclass
 class FundsRebuilt:
     balances: dict[AccountKey, int]
     explained_by: dict[AccountKey, int]  # account → seq of the last posting that moved it
@@ -90,6 +107,8 @@ class FundsRebuilt:
     deadlines: dict[str, DeadlineRecord]
     unreadable: list[tuple[int, str]] = field(default_factory=list)  # (seq, why) of unreadable postings
     events: int = 0
+    payments: dict[str, PaymentRecord] = field(default_factory=dict)  # instruction id → its record
+    reconciliations: list[dict[str, Any]] = field(default_factory=list)  # each with its event's seq and time
 
     def summary(self) -> dict[str, Any]:
         return {"postings": len(self.postings), "refused": len(self.refused),
@@ -168,6 +187,8 @@ class FundsRebuild:
         self.deadlines: dict[str, DeadlineRecord] = {}
         self.unreadable: list[tuple[int, str]] = []
         self.events = 0
+        self.payments: dict[str, PaymentRecord] = {}
+        self.reconciliations: list[dict[str, Any]] = []
 
     def apply(self, event: Mapping[str, Any]) -> None:
         self.events += 1
@@ -187,11 +208,29 @@ class FundsRebuild:
                 citation=d["citation"], title=d.get("title", ""), amount_fen=d.get("amount_fen", 0),
                 basis_seq=d.get("basis_seq", 0), set_seq=event["seq"], recorded=event["time"],
                 channel=d.get("channel", ""), fiscal_year=d.get("fiscal_year", 0), basis_on=d.get("basis_on"))
+        elif kind in PAYMENT_EVENT_TYPES:
+            self._payment(event)
+        elif kind == RECONCILIATION_RECORDED:
+            self.reconciliations.append({**event["data"], "seq": event["seq"], "recorded": event["time"]})
         elif kind in _TRANSITIONS:
             record = self.deadlines.get(event["subject"])
             if record is not None:
                 record.settled, record.met_on = _TRANSITIONS[kind], event["data"].get("met_on")
                 record.settled_seq, record.settled_recorded = event["seq"], event["time"]
+
+    def _payment(self, event: Mapping[str, Any]) -> None:
+        d = event["data"]
+        record = self.payments.get(event["subject"])
+        if record is None:
+            if d.get("state") != "instructed":
+                return  # a step of an instruction whose making is not in the log: the chain check's concern
+            record = self.payments[event["subject"]] = PaymentRecord(
+                id=d["id"], division=d.get("division", ""), posting_id=d["posting_id"], amount_fen=d["amount_fen"],
+                state="instructed", seq=event["seq"], recorded=event["time"], state_seq=event["seq"])
+            return
+        record.state, record.state_seq = d["state"], event["seq"]
+        if d.get("returned_posting"):
+            record.returned_posting = d["returned_posting"]
 
     def result(self) -> FundsRebuilt:
         ledger, refused = replay(self.records)
@@ -202,7 +241,7 @@ class FundsRebuild:
                 posting = record.posting
                 explained[posting.from_] = explained[posting.to] = record.seq
         return FundsRebuilt(ledger.balances.copy(), explained, self.records, refused, self.deadlines,
-                            self.unreadable, self.events)
+                            self.unreadable, self.events, self.payments, self.reconciliations)
 
 
 def replay(records: list[PostingRecord]) -> tuple[Ledger, list[tuple[PostingRecord, str, str]]]:

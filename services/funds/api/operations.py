@@ -17,17 +17,21 @@ from services.funds.domain import (
     AccountKey,
     Posting,
     check_allocation_by_factors,
+    finance_account,
     check_purpose,
     known_purpose,
     management_fee_ok,
     purpose_schema,
 )
-from services.funds.usecases.ledger import Entry, Grouped, post, post_each
+from services.funds.domain.code_lists import PAYEE_KIND
+from services.funds.contract import payee_reference
+from services.funds.usecases import disbursements
+from services.funds.usecases.gate import require_fundable
+from services.funds.usecases.ledger import Entry, Grouped, post
 from services.funds.usecases.deadlines import set_for_receipt, view
 from services.funds.usecases.stranded import return_stranded as _return_stranded
-from services.funds.usecases.payments import check_payees
-from services.funds.models import accounts, postings, projects_view
-from shared import context, divisions
+from services.funds.models import accounts, postings
+from shared import context
 from shared.auth import Principal, Role, Writer, ensure_jurisdiction
 from shared.divisions import DivisionCode
 from shared.errors import Problem, Unprocessable
@@ -100,7 +104,7 @@ class CommitmentIn(Money):
     plan: str | None = Field(None, description="the integration plan, when committing pool money")
 
 
-PayeeKind = Literal["enterprise", "cooperative", "household", "contractor"]
+PayeeKind = Literal[PAYEE_KIND.codes]  # type: ignore[valid-type]
 
 
 class Payee(BaseModel):
@@ -113,10 +117,6 @@ class DisbursementIn(Money):
     project_code: str = Field(min_length=2, max_length=60)
     payee: Payee
     line_ref: str | None = Field(None, max_length=200, description="this payment's own idempotency reference")
-
-
-def _key(division: str, channel: str, year: int, kind: str, reference: str | None = None) -> AccountKey:
-    return AccountKey(division=division, role="finance", channel=channel, fiscal_year=year, kind=kind, reference=reference)
 
 
 async def _post(request: Request, session, principal: Principal, posting: Posting, **options) -> dict[str, Any]:
@@ -145,8 +145,8 @@ async def appropriate(body: AppropriationIn, request: Request,
                       session: Session) -> dict[str, Any]:
     own = principal.division
     event = await post(session, _posting(
-        principal, body, "appropriate", _key(own, body.channel, body.fiscal_year, "appropriation"),
-        _key(own, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
+        principal, body, "appropriate", finance_account(own, body.channel, body.fiscal_year, "appropriation"),
+        finance_account(own, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
         posted_at=request.app.state.clock.now())
     # a province's own funds (省级财政专项扶贫资金) must be passed on too: funds.deadline.provincial_onward
     set_deadlines = await set_for_receipt(
@@ -182,8 +182,8 @@ async def allocate(body: AllocationIn, request: Request,
     extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body),
              **({"provincial_approval": True} if body.provincial_approval else {})}
     event = await post(session, _posting(
-        principal, body, "allocate", _key(principal.division, body.channel, body.fiscal_year, "available"),
-        _key(body.to_division, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
+        principal, body, "allocate", finance_account(principal.division, body.channel, body.fiscal_year, "available"),
+        finance_account(body.to_division, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
         posted_at=request.app.state.clock.now(), extra=extra)
     set_deadlines = await set_for_receipt(session, request.app.state.policy, event=event, sender=principal.division,
                                           advance=body.advance, budget_approved_on=body.budget_approved_on,
@@ -199,23 +199,8 @@ async def integrate(body: IntegrationIn, request: Request,
                     session: Session) -> dict[str, Any]:
     county = principal.division
     return await _post(request, session, principal, _posting(
-        principal, body, "integrate", _key(county, body.channel, body.fiscal_year, "available"),
-        _key(county, body.channel, body.fiscal_year, "pool", body.plan), reference=body.plan))
-
-
-async def _require_fundable(session, project_code: str, county: str) -> None:
-    """The projects gate: in the library, publicity passed, not cancelled (from the projects service's events)."""
-    project = (await session.execute(select(projects_view).where(projects_view.c.code == project_code))).mappings().first()
-    missing = None
-    if project is None or not divisions.within(project["division"], county):
-        missing = "不在本县项目库中 (not in this county's project library)"
-    elif project["cancelled"]:
-        missing = "项目已取消 (the project was cancelled)"
-    elif not (project["in_library"] and project["publicity_passed"]):
-        missing = "项目未入库或公示未通过 (not in the library, or its publicity has not passed)"
-    if missing:
-        raise Unprocessable(f"项目{project_code}不能安排资金：{missing}",
-                            errors=[{"field": "project_code", "reason": missing}], slug="project-not-fundable")
+        principal, body, "integrate", finance_account(county, body.channel, body.fiscal_year, "available"),
+        finance_account(county, body.channel, body.fiscal_year, "pool", body.plan), reference=body.plan))
 
 
 MANAGEMENT_FEE = "project_management_fee"
@@ -247,22 +232,25 @@ async def commit(body: CommitmentIn, request: Request,
                  principal: Writer(Role.county_finance),
                  session: Session) -> dict[str, Any]:
     """Binds pool or available money to a project the projects service has put in the library with its publicity passed
-    (the projects gate); the project-management fee is capped at 1% of the county's funds for the year; negative-
-    list purposes are refused with the citation."""
+    and not cancelled (the projects gate, as for disbursements and batch lines); the project-management fee is capped at
+    1% of the county's funds for the year; negative-list purposes are refused with the citation."""
     county = principal.division
-    await _require_fundable(session, body.project_code, county)
+    await require_fundable(session, body.project_code, county)
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
     if body.purpose == MANAGEMENT_FEE:
         await _check_management_fee(request, session, county, body)
-    source = _key(county, body.channel, body.fiscal_year, body.source, body.plan if body.source == "pool" else None)
-    return await _post(request, session, principal, _posting(
-        principal, body, "commit", source, _key(county, body.channel, body.fiscal_year, "committed", body.project_code),
-        reference=body.project_code))
+    source = finance_account(county, body.channel, body.fiscal_year, body.source,
+                             body.plan if body.source == "pool" else None)
+    target = finance_account(county, body.channel, body.fiscal_year, "committed", body.project_code)
+    return await _post(request, session, principal, _posting(principal, body, "commit", source, target,
+                                                             reference=body.project_code))
 
 
 @operations.post("/disbursements", status_code=201, summary="Disburse (拨付) from a project's commitment to a payee",
-                 description="Refused, with nothing written, beyond what is committed or for a negative-list purpose. "
+                 description="Refused, with nothing written, beyond what is committed, for a negative-list purpose, "
+                 "or to a project the projects gate refuses (not in the county's library with its publicity passed, "
+                 "or cancelled). "
                  "Concurrent disbursements are committed together (group commit: one transaction, each account "
                  "locked once, one append), each judged in arrival order and answered on its own: a refused one "
                  "refuses only itself. A retry sent while the first attempt commits waits and gets its response.",
@@ -272,10 +260,11 @@ async def disburse(body: DisbursementIn, request: Request,
     county = principal.division
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
-    payee = f"{body.payee.kind}:{body.payee.household_id or body.payee.name}"
+    payee = payee_reference(body.payee.kind, body.payee.name, body.payee.household_id)
     entry = Entry(_posting(
-        principal, body, "disburse", _key(county, body.channel, body.fiscal_year, "committed", body.project_code),
-        _key(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee),
+        principal, body, "disburse", finance_account(county, body.channel, body.fiscal_year, "committed",
+                                                     body.project_code),
+        finance_account(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee),
         {"payee": body.payee.model_dump(), "project_code": body.project_code, "reference": body.line_ref or payee},
         body.line_ref)
     grouped = Grouped(entry, principal.actor(), context.correlation_id.get())
@@ -283,26 +272,8 @@ async def disburse(body: DisbursementIn, request: Request,
 
 
 async def _post_group(session, items: list[Grouped]) -> list[Response | Problem]:
-    """Household payees their county may not pay are refused first, each refusing only itself."""
-    refused = {position: problem for position, item in enumerate(items)
-               if (problem := await _payee_problem(session, item)) is not None}
-    outcomes = iter(await post_each(session, [item for p, item in enumerate(items) if p not in refused]))
-    answers: list[Response | Problem] = []
-    for position in range(len(items)):
-        outcome = refused.get(position) or next(outcomes)
-        answers.append(JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome)
-    return answers
-
-
-async def _payee_problem(session, item: Grouped) -> Problem | None:
-    payee = (item.entry.extra or {}).get("payee") or {}
-    if payee.get("kind") != "household":
-        return None
-    try:
-        await check_payees(session, item.entry.posting.from_.division, [payee])
-    except Problem as problem:
-        return problem
-    return None
+    return [JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome
+            for outcome in await disbursements.post_group(session, items)]
 
 
 class StrandingIn(BaseModel):
@@ -317,14 +288,14 @@ class StrandingIn(BaseModel):
 async def strand_commitment(request: Request, session, principal: Principal, county: str, project_code: str,
                             channel: str, fiscal_year: int, on: date, reason: str, amount: int | None = None) -> dict:
     """Turn (part of) a project's undisbursed commitment into stranded funds (滞留资金)."""
-    committed = _key(county, channel, fiscal_year, "committed", project_code)
+    committed = finance_account(county, channel, fiscal_year, "committed", project_code)
     if amount is None:
         from services.funds.usecases.ledger import account_id
 
         amount = await session.scalar(select(accounts.c.balance_fen).where(
             accounts.c.id == await account_id(session, committed)))
     posting = Posting(posting_id=str(uuid6.uuid7()), from_=committed,
-                      to=_key(county, channel, fiscal_year, "stranded", project_code), amount_fen=amount,
+                      to=finance_account(county, channel, fiscal_year, "stranded", project_code), amount_fen=amount,
                       operation="strand", document_no="", document_date=on, actor=principal.sub,
                       purpose=None, reference=project_code)
     return await _post(request, session, principal, posting, extra={"reason": reason, "project_code": project_code})
@@ -354,8 +325,8 @@ async def return_stranded(body: ReturnIn, request: Request,
     county = principal.division
     province = county[:2] + "0" * 10
     return _answer(await _return_stranded(session, request.app.state.policy, _posting(
-        principal, body, "return", _key(county, body.channel, body.fiscal_year, "stranded", body.project_code),
-        _key(province, body.channel, body.fiscal_year, "returned"), reference=body.project_code),
+        principal, body, "return", finance_account(county, body.channel, body.fiscal_year, "stranded", body.project_code),
+        finance_account(province, body.channel, body.fiscal_year, "returned"), reference=body.project_code),
         actor=principal.actor(), posted_at=request.app.state.clock.now()))
 
 
@@ -367,5 +338,5 @@ async def reallocate(body: AllocationIn, request: Request,
     fiscal year; sets the receiver's deadlines like any allocation."""
     ensure_jurisdiction(principal, body.to_division)
     return await _post(request, session, principal, _posting(
-        principal, body, "reallocate", _key(principal.division, body.channel, body.fiscal_year, "returned"),
-        _key(body.to_division, body.channel, body.fiscal_year, "available")))
+        principal, body, "reallocate", finance_account(principal.division, body.channel, body.fiscal_year, "returned"),
+        finance_account(body.to_division, body.channel, body.fiscal_year, "available")))

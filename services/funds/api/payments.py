@@ -77,14 +77,16 @@ async def payee_household(household_id: str, principal: PaymentReader,
             "reason": refused and refused[1]}
 
 
-@payments.get("/payee-accounts", summary="A payee's bank accounts, current and superseded (masked)")
+@payments.get("/payee-accounts", summary="A payee's bank accounts, current and superseded (masked)",
+              description="Oldest first; a superseded account names the one that replaced it. Numbers are masked.")
 async def payee_accounts(principal: PaymentReader, session: Session,
                          payee: str = Query(min_length=3, max_length=250,
                                             description="kind:household_id or kind:name")) -> list[dict[str, Any]]:
     return await usecase.account_history(session, principal.division, payee)
 
 
-@payments.put("/special-account", summary="Register the county's 扶贫资金专户 (the account payment files debit)")
+@payments.put("/special-account", summary="Register the county's 扶贫资金专户 (the account payment files debit)",
+              description="A new 专户 account supersedes the current one (history kept); files already made keep theirs.")
 async def register_special_account(body: AccountIn, request: Request, principal: PaymentWriter,
                                    session: Session) -> dict[str, Any]:
     return await usecase.register_account(session, county=principal.division, holder=usecase.SPECIAL, account=body.bank(),
@@ -108,6 +110,8 @@ async def make_payment_files(body: PaymentFilesIn, request: Request, principal: 
 
 
 @payments.get("/payment-files/{file_id}/pain.001", summary="The payment file as ISO 20022 pain.001.001.03 (for the bank)",
+              description="Validated against the official XSD before it is served; the only answer holding account "
+              "numbers in full (it is the bank's document).",
               response_class=Response, responses={200: {"content": {"application/xml": {}}}})
 async def payment_file_xml(file_id: str, principal: Reader(Role.county_finance),
                            session: Session) -> Response:
@@ -117,6 +121,7 @@ async def payment_file_xml(file_id: str, principal: Reader(Role.county_finance),
 
 
 @payments.get("/payment-files/{file_id}/csv", summary="The payment file in the CSV layout (for banks taking spreadsheets)",
+              description="UTF-8 with a BOM, Chinese headers; one row per instruction, as in the pain.001 file.",
               response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 async def payment_file_csv(file_id: str, principal: Reader(Role.county_finance),
                            session: Session) -> Response:
@@ -125,7 +130,8 @@ async def payment_file_csv(file_id: str, principal: Reader(Role.county_finance),
     return csv_response(f"{f.msg_id}.csv", header, rows)
 
 
-@payments.get("/payment-instructions", summary="Payment instructions with their states (accounts masked)")
+@payments.get("/payment-instructions", summary="Payment instructions with their states (accounts masked)",
+              description="The county's instructions, optionally of one file or in one state, with the reason of a refusal.")
 async def list_instructions(principal: PaymentReader, session: Session, file_id: str | None = None,
                             state: Literal["instructed", "paid", "refused", "reissued"] | None = None) -> list[dict[str, Any]]:
     return await usecase.instructions(session, principal.division, file_id, state)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.funds.api.reports import Readers
+from services.funds.domain import gate
 from services.funds.models import projects_view
 from services.funds.usecases.figures import project_figures
 from shared.auth import ensure_jurisdiction
@@ -31,5 +32,5 @@ async def project(code: str, principal: Readers, session: Session) -> dict[str, 
     ensure_jurisdiction(principal, row["division"])
     return {"code": code, "division": row["division"], "in_library": row["in_library"],
             "publicity_passed": row["publicity_passed"], "cancelled": row["cancelled"],
-            "fundable": row["in_library"] and row["publicity_passed"] and not row["cancelled"],
+            "fundable": gate.refusal(row, row["division"]) is None,
             **await project_figures(session, code)}

@@ -7,6 +7,7 @@
 * :mod:`.purposes` - the closed list of purpose codes (资金用途) with their Chinese labels.
 * :mod:`.rules` - use rules: the negative list of 财农〔2017〕8号 and the 1% management-fee cap.
 * :mod:`.factors` - allocation by factors with exact fractions and largest-remainder rounding.
+* :mod:`.gate` - the projects gate: when money may go to a project, as a table of refusals.
 
 Plain functions and dataclasses, no database, HTTP or Kafka; every figure comes from the policy
 table (rule 7); money is int fen (rule 8). The API and handlers load state and call these; the
@@ -49,6 +50,7 @@ from .ledger import (
     Posting,
     check_posting,
     check_sufficient,
+    finance_account,
     province_of,
 )
 from .purposes import PURPOSE_CODES, PURPOSES, UnknownPurpose, known_purpose, purpose_schema
@@ -70,6 +72,7 @@ __all__ = [
     "STRANDED_RETURN_RULE",
     "check_full_return",
     "not_reaching_households",
+    "finance_account",
     "CHANNELS",
     "CHANNEL_LABELS",
     "DEADLINE_KINDS",

@@ -328,6 +328,13 @@ class AccountKey(_HashSlot):
 # --------------------------------------------------------------------------------------------
 
 
+def finance_account(division: str, channel: str, fiscal_year: int, kind: str, reference: str | None = None) -> AccountKey:
+    """The finance bureau's (``role`` finance) account of ``division``: every account a ledger
+    operation and a disbursement batch names."""
+    return AccountKey(division=division, role="finance", channel=channel, fiscal_year=fiscal_year, kind=kind,
+                      reference=reference)
+
+
 @dataclass(frozen=True, init=False)
 class Posting:
     """One movement of money. Plain data: :func:`check_posting` (and :meth:`Ledger.apply`) judge

@@ -29,6 +29,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.contract import BANK_ACCOUNT_REGISTERED, PAYMENT_FILE_MADE, RECONCILIATION_RECORDED
 from services.funds.domain import AccountKey, Posting
 from services.funds.domain.payments import (
     BankAccount,
@@ -61,9 +62,6 @@ from shared.events import NewEvent, append
 from shared.money import format_fen
 
 SPECIAL = "special"  # the holder of a county's 专户 account
-BANK_ACCOUNT_REGISTERED = "funds.bank_account.registered"
-PAYMENT_FILE_MADE = "funds.payment_file.made"
-RECONCILIATION_RECORDED = "funds.reconciliation.recorded"
 
 
 # -- payees (guarantee 1) ------------------------------------------------------------------------
@@ -225,14 +223,14 @@ async def make_payment_files(session: AsyncSession, *, county: str, execution_da
                          "account": str(accounts[line["payee"]]["id"]), "state": "instructed", "updated_at": now})
         total = sum(r["amount_fen"] for r in rows)
         event_type = transition(None, "instructed")
-        await append(session, [NewEvent(PAYMENT_FILE_MADE, file_id, {
+        made_event = NewEvent(PAYMENT_FILE_MADE, file_id, {
             "id": file_id, "msg_id": msg_id, "division": county, "bank_code": bank_code,
             "execution_date": execution_date.isoformat(), "count": len(rows), "total": format_fen(total),
-            "special_account": str(special["id"])}, actor)] + [NewEvent(event_type, r["id"], {
-                "id": r["id"], "ref": r["ref"], "file_id": file_id, "posting_id": r["posting_id"], "payee": r["payee"],
-                "project_code": r["project_code"], "amount_fen": r["amount_fen"], "account_id": r["account"],
-                "account_no": mask_account(accounts[r["payee"]]["account_no"]), "state": "instructed"}, actor)
-                for r in rows])
+            "special_account": str(special["id"])}, actor)
+        await append(session, [made_event] + [NewEvent(event_type, r["id"], {
+            **{k: r[k] for k in ("id", "ref", "division", "file_id", "posting_id", "payee", "project_code", "amount_fen")},
+            "account_id": r["account"], "account_no": mask_account(accounts[r["payee"]]["account_no"]),
+            "state": "instructed"}, actor) for r in rows])
         await session.execute(insert(payment_files).values(
             id=file_id, division=county, msg_id=msg_id, bank_code=bank_code, execution_date=execution_date,
             special_account=str(special["id"]), count=len(rows), total_fen=total, created_at=now))

@@ -26,7 +26,7 @@ from shared.web import Session, router
 results = router(tags=["results (百企千村结对、绩效评价)"])
 
 OFFICES = (Role.county_office, Role.city_office, Role.province_office)
-Format = Literal["json", "csv"]
+Format = Literal["json", "csv", "xlsx"]
 
 
 class EnterpriseIn(BaseModel):
@@ -162,13 +162,13 @@ async def report_labourers(body: LabourersIn, principal: Writer(Role.county_offi
              description="For each commitment: target, actual from the records (beneficiary households of the "
              "pairing's projects and their villages; labourers on the roster whose household received wages from those "
              "projects; benefits recorded to the households; disbursements to the projects), gap, and the households or "
-             "persons behind the number (and the labourers not counted, with why). `format=csv`: UTF-8 with BOM.")
+             "persons behind the number (and the labourers not counted, with why). `format=csv`: UTF-8 with BOM; `format=xlsx`.")
 async def pairing_report(principal: Reader(*READERS), session: Session, pairing_id: uuid.UUID = Path(),
                          year: int = Query(ge=2014, le=2100), format: Format = Query("json")) -> Any:
     body = await pairings.report(session, await pairings.load_pairing(session, pairing_id, principal), year)
-    if format == "csv":
+    if format != "json":
         return csv_response(f"百企千村结对报告-{body['enterprise']['name']}-{year}.csv", pairings.REPORT_HEADER,
-                            pairings.report_rows(body))
+                            pairings.report_rows(body), format)
     return body
 
 
@@ -198,11 +198,11 @@ async def read_evaluation(principal: Reader(*READERS), session: Session, code: s
 
 @results.get("/evaluations", summary="The county's project evaluation report (项目绩效评价报告)",
              description="Every accepted project of the year under the division — evaluated (indicators, score, rating) "
-             "or not yet — with the count by rating. `format=csv`: one row per indicator, UTF-8 with BOM.")
+             "or not yet — with the count by rating. `format=csv` or `xlsx`: one row per indicator (CSV: UTF-8 with BOM).")
 async def evaluation_report(principal: Reader(*READERS), session: Session, year: int = Query(ge=2014, le=2100),
                             division: DivisionCode | None = None, format: Format = Query("json")) -> Any:
     body = await evaluations.county_report(session, query_scope(principal, division), year)
-    if format == "csv":
+    if format != "json":
         return csv_response(f"项目绩效评价报告-{body['division']}-{year}.csv", evaluations.REPORT_HEADER,
-                            evaluations.report_rows(body))
+                            evaluations.report_rows(body), format)
     return body

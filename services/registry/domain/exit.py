@@ -144,25 +144,40 @@ def check_exit(
     if n_years < 1:
         raise ValueError(f"household.exit.consecutive_years must be >= 1, got {n_years}")
     checks_rule = policy.lookup("household.exit.required_checks", division, year_end)
-
-    unmet: list[Unmet] = []
-    standards: dict[int, int] = {}
     citations: list[str] = []
+    standards: dict[int, int] = {}
+    unmet = _income_unmet(policy, division, year, n_years, consecutive_rule.citation, incomes, standards, citations)
+    required = [(str(c["code"]), str(c.get("label", c["code"]))) for c in checks_rule.value["checks"]]
+    if checks_rule.citation not in citations:
+        citations.append(checks_rule.citation)
+    unmet += _checks_unmet(required, checks, checks_rule.citation)
 
-    def cite(citation: str) -> str:
-        if citation not in citations:
-            citations.append(citation)
-        return citation
+    return ExitAssessment(
+        division=division,
+        year=year,
+        eligible=not unmet,
+        unmet=unmet,
+        consecutive_years=n_years,
+        standards=standards,
+        required_checks=tuple(code for code, _ in required),
+        citations=tuple(citations),
+    )
 
-    window = list(range(year - n_years + 1, year + 1))
-    for y in window:
+
+def _income_unmet(policy: PolicyTable, division: str, year: int, n_years: int, consecutive_citation: str,
+                  incomes: Mapping[int, int], standards: dict[int, int], citations: list[str]) -> list[Unmet]:
+    """The income criterion of :func:`check_exit` for each of the ``n_years`` ending with ``year``:
+    fills ``standards`` (year → fen) and ``citations`` (in order, once each)."""
+    unmet: list[Unmet] = []
+    for y in range(year - n_years + 1, year + 1):
         standard_rule = policy.lookup("household.exit.income_standard", division, _year_end(y))
         standard = int(standard_rule.value["per_capita_income_fen"])
         standards[y] = standard
         citation = standard_rule.citation
         if n_years > 1:
-            citation = f"{citation}; {consecutive_rule.citation}"
-        cite(citation)
+            citation = f"{citation}; {consecutive_citation}"
+        if citation not in citations:
+            citations.append(citation)
         income = incomes.get(y)
         if income is None:
             unmet.append(
@@ -191,9 +206,12 @@ def check_exit(
                     y,
                 )
             )
+    return unmet
 
-    required = [(str(c["code"]), str(c.get("label", c["code"]))) for c in checks_rule.value["checks"]]
-    cite(checks_rule.citation)
+
+def _checks_unmet(required: list[tuple[str, str]], checks: Mapping[str, bool], citation: str) -> list[Unmet]:
+    """The checks criterion of :func:`check_exit`: each required check recorded as ``True``."""
+    unmet = []
     for code, label in required:
         value = checks.get(code)
         if value is True:
@@ -202,18 +220,8 @@ def check_exit(
             detail = f"未登记“{label}”核查结果 (check {code!r} not recorded)"
         else:
             detail = f"未达到“{label}” (check {code!r} not met)"
-        unmet.append(Unmet(code, label, detail, checks_rule.citation))
-
-    return ExitAssessment(
-        division=division,
-        year=year,
-        eligible=not unmet,
-        unmet=unmet,
-        consecutive_years=n_years,
-        standards=standards,
-        required_checks=tuple(code for code, _ in required),
-        citations=tuple(citations),
-    )
+        unmet.append(Unmet(code, label, detail, citation))
+    return unmet
 
 
 def post_exit_policies_continue(

@@ -114,6 +114,9 @@ def propose_pathways(situation: Situation) -> list[Proposal]:
        consents; plus asset_income (资产收益, e.g. 光伏 dividends, seed 002 L189);
     6. illness as the main cause, or a member with a major illness → health (健康扶贫);
     7. schooling as the main cause, or school-age children → education (发展教育).
+
+    One function on purpose: the seven rules read top to bottom as the policy states them, each a
+    condition and its proposal; split, the order that decides between them would be lost.
     """
     s = situation
     found: dict[Pathway, Proposal] = {}

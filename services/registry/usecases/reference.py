@@ -594,21 +594,9 @@ def _common_ancestor(codes: Iterable[str]) -> str:
     return divisions.NATIONAL
 
 
-async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord], *,
-                         actor: Mapping[str, Any]) -> LoadResult:
-    """Upsert ``records`` into ``divisions`` inside the caller's transaction (no commit).
-
-    A record equal to the stored row is left alone. The created and updated records go into
-    ``registry.divisions.loaded`` events of at most :data:`EVENT_CHUNK` records each (data:
-    ``{records: [...], created, updated, unchanged, part, parts}``; each record carries
-    ``change``: created | updated); nothing changed → no event.
-
-    Every record's parent must be in ``records`` or already stored (provinces' parent is
-    ``NATIONAL``); otherwise, or on a repeated code, :class:`DivisionDataError` and nothing is written.
-    """
-    records = list(records)
-    if not records:
-        return LoadResult(0, 0, 0, 0)
+async def _stored_and_parents_known(session: AsyncSession, records: list[DivisionRecord]) -> dict[str, dict[str, Any]]:
+    """The stored rows of ``records`` by code, once no code repeats and every parent is in
+    ``records`` or stored (:class:`DivisionDataError` otherwise)."""
     table = Division.__table__
     codes = [r.code for r in records]
     dupes = sorted({c for c in codes if codes.count(c) > 1}) if len(set(codes)) != len(codes) else []
@@ -629,6 +617,48 @@ async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord
                  "reason": f"上级区划不存在 (parent {p} of {', '.join(r.code for r in records if r.parent == p)} is not loaded)"}
                 for p in sorted(missing)
             ])
+    return existing
+
+
+def _loaded_events(created: list[DivisionRecord], updated: list[DivisionRecord], unchanged: int,
+                   actor: Mapping[str, Any]) -> list[NewEvent]:
+    """The ``registry.divisions.loaded`` events of a load: the changed records by code, at most
+    :data:`EVENT_CHUNK` per event."""
+    changed = [(r, "created") for r in created] + [(r, "updated") for r in updated]
+    changed.sort(key=lambda pair: pair[0].code)
+    parts = [changed[i:i + EVENT_CHUNK] for i in range(0, len(changed), EVENT_CHUNK)]
+    return [
+        NewEvent(
+            type=EVENT_TYPE,
+            subject=_common_ancestor(r.code for r, _ in part),
+            data={
+                "records": [{**r.as_json(), "change": change} for r, change in part],
+                "created": len(created), "updated": len(updated), "unchanged": unchanged,
+                "part": number, "parts": len(parts),
+            },
+            actor=dict(actor),
+        )
+        for number, part in enumerate(parts, start=1)
+    ]
+
+
+async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord], *,
+                         actor: Mapping[str, Any]) -> LoadResult:
+    """Upsert ``records`` into ``divisions`` inside the caller's transaction (no commit).
+
+    A record equal to the stored row is left alone. The created and updated records go into
+    ``registry.divisions.loaded`` events of at most :data:`EVENT_CHUNK` records each (data:
+    ``{records: [...], created, updated, unchanged, part, parts}``; each record carries
+    ``change``: created | updated); nothing changed → no event.
+
+    Every record's parent must be in ``records`` or already stored (provinces' parent is
+    ``NATIONAL``); otherwise, or on a repeated code, :class:`DivisionDataError` and nothing is written.
+    """
+    records = list(records)
+    if not records:
+        return LoadResult(0, 0, 0, 0)
+    table = Division.__table__
+    existing = await _stored_and_parents_known(session, records)
 
     created: list[DivisionRecord] = []
     updated: list[DivisionRecord] = []
@@ -651,22 +681,7 @@ async def load_divisions(session: AsyncSession, records: Sequence[DivisionRecord
         await session.execute(statement, [{"b_code": r.code, **{f"v_{k}": getattr(r, k) for k in _COMPARED}}
                                           for r in updated])
 
-    changed = [(r, "created") for r in created] + [(r, "updated") for r in updated]
-    changed.sort(key=lambda pair: pair[0].code)
-    parts = [changed[i:i + EVENT_CHUNK] for i in range(0, len(changed), EVENT_CHUNK)]
-    events = [
-        NewEvent(
-            type=EVENT_TYPE,
-            subject=_common_ancestor(r.code for r, _ in part),
-            data={
-                "records": [{**r.as_json(), "change": change} for r, change in part],
-                "created": len(created), "updated": len(updated), "unchanged": unchanged,
-                "part": number, "parts": len(parts),
-            },
-            actor=dict(actor),
-        )
-        for number, part in enumerate(parts, start=1)
-    ]
+    events = _loaded_events(created, updated, unchanged, actor)
     await append(session, events)
     return LoadResult(created=len(created), updated=len(updated), unchanged=unchanged, events=len(events))
 

@@ -180,3 +180,25 @@ def test_events_after_the_as_of_date_do_not_count(policy):
     world.commit("P-NOT-IN-LIBRARY", 1_000)
     assert findings(world, policy, date(2017, 7, 31)) == []
     assert rules(findings(world, policy, date(2017, 8, 1))) == ["project.funding.library_required"]
+
+
+def test_payments_are_checked_against_the_ledger(policy):
+    """An instruction for a disbursement that is not in the log, a refused payment whose money never
+    came back (funds.payment.*), and a reconciliation with a difference: one finding each."""
+    world = clean_world()
+    paid = world.disburse("P-1", 50_000, {"kind": "cooperative", "name": "合作社"})
+    posting_id = paid["data"]["posting_id"]
+    for instruction, posting, amount in (("I-1", posting_id, 50_000), ("I-2", "0192f0a4-0000-7000-8000-0000000000ff", 7_00)):
+        world.funds.add("funds.payment.instructed", instruction, {
+            "id": instruction, "ref": instruction, "division": JINGHE, "posting_id": posting, "amount_fen": amount,
+            "state": "instructed"})
+    world.funds.add("funds.payment.refused", "I-1", {"id": "I-1", "ref": "I-1", "state": "refused", "reason_code": "AC04",
+                                                     "returned_posting": "0192f0a4-0000-7000-8000-0000000000ee"})
+    world.funds.add("funds.reconciliation.recorded", "R-1", {
+        "id": "R-1", "division": JINGHE, "on": "2017-06-22", "account_no": "****3445",
+        "differences": [{"kind": "amount_differs", "ref": "I-1", "ledger": "500.00", "bank": "490.00", "reason": "…"}]})
+    found = [(f.rule_id, f.subject) for f in findings(world, policy) if f.rule_id.startswith("funds.payment.")]
+    assert found == [("funds.payment.instruction_matches_posting", "instruction I-2"),
+                     ("funds.payment.reconciled", "专户 ****3445 2017-06-22"),
+                     ("funds.payment.refused_returned", "instruction I-1")]
+    assert all(f.citation for f in findings(world, policy) if f.rule_id.startswith("funds.payment."))

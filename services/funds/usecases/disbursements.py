@@ -1,0 +1,48 @@
+"""Single disbursements (拨付) committed together (group commit, ``shared/web/group_commit.py``):
+the use case behind ``POST /disbursements``.
+
+1. Each request is checked on its own first, refusing only itself: the projects gate
+   (:mod:`services.funds.usecases.gate`, one look-up for the group) and a household payee against
+   the registry's read model.
+2. The rest are judged in arrival order and posted in one transaction (``post_each``): each
+   account locked once, one append; a refusal (over the commitment) refuses only its request.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.usecases import gate
+from services.funds.usecases.ledger import Grouped, post_each
+from services.funds.usecases.payments import check_payees
+from shared.errors import Problem
+
+
+async def post_group(session: AsyncSession, items: list[Grouped]) -> list[dict | Problem]:
+    """Per item, in order: its posted event, or the problem that refused it."""
+    refused: dict[int, Problem] = {}
+    for county in {item.entry.posting.from_.division for item in items}:
+        here = [(position, item) for position, item in enumerate(items) if item.entry.posting.from_.division == county]
+        closed = await gate.unfundable(session, {_project(item) for _, item in here}, county)
+        for position, item in here:
+            if _project(item) in closed:
+                refused[position] = gate.problem(_project(item), closed[_project(item)])
+            elif (problem := await _payee_problem(session, item)) is not None:
+                refused[position] = problem
+    outcomes = iter(await post_each(session, [item for p, item in enumerate(items) if p not in refused]))
+    return [refused.get(position) or next(outcomes) for position in range(len(items))]
+
+
+def _project(item: Grouped) -> str:
+    return (item.entry.extra or {})["project_code"]
+
+
+async def _payee_problem(session: AsyncSession, item: Grouped) -> Problem | None:
+    payee = (item.entry.extra or {}).get("payee") or {}
+    if payee.get("kind") != "household":
+        return None
+    try:
+        await check_payees(session, item.entry.posting.from_.division, [payee])
+    except Problem as problem:
+        return problem
+    return None

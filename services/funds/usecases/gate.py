@@ -1,0 +1,37 @@
+"""The projects gate as the use cases call it (the rule: :mod:`services.funds.domain.gate`): one
+look-up of the projects' rows in the funds service's read model, then the domain's verdict per
+project. Commitments and single disbursements raise (or refuse the one request); batch lines are
+refused one by one with the code and reason."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.funds.domain import gate
+from services.funds.models import projects_view
+from shared.errors import Unprocessable
+
+
+async def unfundable(session: AsyncSession, codes: Iterable[str], county: str) -> dict[str, str]:
+    """The projects among ``codes`` the county may not put money into: {project code: refusal code}."""
+    wanted = sorted(set(codes))
+    rows = {row["code"]: row for row in (await session.execute(
+        select(projects_view).where(projects_view.c.code.in_(wanted)))).mappings()}
+    verdicts = {code: gate.refusal(rows.get(code), county) for code in wanted}
+    return {code: refused for code, refused in verdicts.items() if refused is not None}
+
+
+def problem(project_code: str, code: str) -> Unprocessable:
+    """The 422 of a request refused by the gate, naming ``project_code`` and the reason."""
+    return Unprocessable(gate.sentence(project_code, code), slug="project-not-fundable", code=code,
+                         errors=[{"field": "project_code", "reason": gate.REASONS[code]}])
+
+
+async def require_fundable(session: AsyncSession, project_code: str, county: str) -> None:
+    """Raise the gate's 422 unless ``county`` may put money into ``project_code``."""
+    refused = (await unfundable(session, [project_code], county)).get(project_code)
+    if refused is not None:
+        raise problem(project_code, refused)
