@@ -269,13 +269,13 @@ def _text(element: etree._Element, path: str, ns: str) -> str | None:
 
 
 def _fen(text: str | None, where: str) -> int:
-    try:
+    try:  # quantize signals on Infinity, sNaN and huge exponents: they are invalid amounts too
         value = Decimal(text or "")
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")) or value < 0 or value * 100 > MAX_FEN:
+            raise InvalidOperation
     except InvalidOperation:
         raise BankFileError(f"金额无效 (invalid amount at {where})",
                             errors=[{"field": where, "reason": "invalid amount"}]) from None
-    if value != value.quantize(Decimal("0.01")) or value < 0 or value * 100 > MAX_FEN:
-        raise BankFileError(f"金额无效 (invalid amount at {where})", errors=[{"field": where, "reason": "invalid amount"}])
     return int(value * 100)
 
 
