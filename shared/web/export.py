@@ -232,10 +232,12 @@ class _XlsxFile:
         for row in rows:
             cells = []
             for column in self.export.columns:
-                cell = self.cell(self.sheet, value=_typed(column.value(row), column.kind))
-                if column.kind in _FORMATS and not isinstance(cell.value, str):
+                value = _typed(column.value(row), column.kind)
+                if column.kind in _FORMATS and value is not None and not isinstance(value, str):
+                    cell = self.cell(self.sheet, value=value)  # a styled cell only where a number format is due
                     cell.number_format = _FORMATS[column.kind]
-                cells.append(cell)
+                    value = cell
+                cells.append(value)
             self.sheet.append(cells)
 
     def close(self) -> None:
