@@ -9,6 +9,7 @@ uploads (registry imports, disbursement batches) with the error report in the pa
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
@@ -48,6 +50,9 @@ EXPORTS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "findings": ("audit", "/audit/findings", "审计发现", ("csv", "xlsx")),
 }
 #: Exports whose endpoint needs a year (named as the endpoint names it).
+#: The services that publish announcements (公告公示) of their own.
+ANNOUNCING = ("registry", "funds", "projects")
+SERVICE_LABELS = {"registry": "建档立卡", "funds": "资金", "projects": "项目"}
 YEAR_PARAM = {"spending": "fiscal_year", "evaluations": "year"}
 ROLE_LABELS = {"village": "村", "township": "乡镇", "county_office": "县扶贫办", "county_finance": "县财政局",
                "city_office": "市扶贫办", "city_finance": "市财政局", "province_office": "省扶贫办",
@@ -91,7 +96,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         official = login.current(request)
         return TEMPLATES.TemplateResponse(request, template, {
             "official": official, "csrf": login.csrf_token(request), "csrf_field": CSRF_FIELD,
-            "role_labels": ROLE_LABELS, "exports": EXPORTS, **context}, status_code=status)
+            "role_labels": ROLE_LABELS, "service_labels": SERVICE_LABELS, "exports": EXPORTS, **context}, status_code=status)
 
     def official_of(request: Request) -> Official:
         official = login.current(request)
@@ -116,6 +121,13 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused):
         return page(request, "error.html", 403, title="请求被拒绝", problem={"status": 403, "detail": str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        errors = [{"field": ".".join(str(part) for part in e["loc"][1:]), "reason": e["msg"]} for e in exc.errors()]
+        return page(request, "error.html", 422, title="输入有误", problem={
+            "status": 422, "title": "Unprocessable", "detail": "请求参数无效 (invalid request parameters)",
+            "errors": errors})
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
@@ -191,10 +203,13 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         backend: Backend = app.state.backend
         year = year or await service_year(official)
         scope = division or official.division
-        stats = await backend.get(official, "registry", "/statistics", division=scope, year=year)
-        spending = await backend.get(official, "funds", "/reports/spending", division=scope, fiscal_year=year)
-        compliance = await backend.get(official, "funds", "/reports/deadline-compliance", division=scope)
-        figures = await backend.get(official, "projects", "/figures", division=scope, year=year)
+        stats, spending, compliance, figures, *notices = await asyncio.gather(
+            backend.get(official, "registry", "/statistics", division=scope, year=year),
+            backend.get(official, "funds", "/reports/spending", division=scope, fiscal_year=year),
+            backend.get(official, "funds", "/reports/deadline-compliance", division=scope),
+            backend.get(official, "projects", "/figures", division=scope, year=year),
+            *(backend.get(official, service, "/announcements", division=scope, limit=500)
+              for service in ANNOUNCING))
         charts = {}
         if stats.ok:
             charts["exits"] = bars("历年脱贫人数", [(f"{y}年", c["persons"]) for y, c in stats.data["exits"].items()],
@@ -207,7 +222,8 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
             charts["stages"] = bars("项目按阶段", [(v.get("label", k), v.get("projects", 0))
                                                  for k, v in figures.data.get("by_stage", {}).items()], unit="个")
         return page(request, "dashboard.html", year=year, scope=scope, stats=stats, spending=spending,
-                    compliance=compliance, figures=figures, charts=charts)
+                    compliance=compliance, figures=figures, charts=charts,
+                    announcements=announcement_counts(dict(zip(ANNOUNCING, notices))))
 
     @app.get("/households", response_class=HTMLResponse)
     async def households(request: Request, name: str | None = None, id_number: str | None = None,
@@ -347,6 +363,23 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
                         headers={"Content-Disposition": disposition})
 
     return app
+
+
+def announcement_counts(answers: dict[str, Answer]) -> dict[str, Any]:
+    """公告公示 of the division by service: in their period, closed passed / failed, withdrawn (the
+    newest 500 of each service); a service that refused is reported with its problem."""
+    counts: dict[str, Any] = {}
+    for service, answer in answers.items():
+        if not answer.ok:
+            counts[service] = answer
+            continue
+        tally = {"published": 0, "passed": 0, "failed": 0, "withdrawn": 0, "draft": 0}
+        for item in answer.data["items"]:
+            key = item["status"] if item["status"] != "closed" else ("passed" if item.get("outcome") == "passed"
+                                                                     else "failed")
+            tally[key] = tally.get(key, 0) + 1
+        counts[service] = tally
+    return counts
 
 
 def _problem_of(answer: Answer) -> dict[str, Any]:

@@ -62,9 +62,15 @@ from services.funds.domain import (
     evaluate as evaluate,
     management_fee_ok as management_fee_ok,
 )
+from services.funds.domain import code_lists as _code_lists
 from services.funds.domain.ledger import KIND_LABELS as KIND_LABELS, OPERATION_LABELS as OPERATION_LABELS
 from services.funds.domain.payments import TRANSITIONS as PAYMENT_TRANSITIONS
 from shared.money import format_fen
+
+# the code lists other services' catalogues show beside their own
+ACCOUNT_KIND_VOCABULARY = _code_lists.ACCOUNT_KIND
+CHANNEL_VOCABULARY = _code_lists.CHANNEL
+PAYEE_KIND_VOCABULARY = _code_lists.PAYEE_KIND
 
 EVENT_TYPES: dict[str, str] = {
     "appropriate": "funds.appropriation.posted",

@@ -29,7 +29,7 @@ from services.projects.domain import lifecycle
 from services.projects.domain.funding import project_of
 from services.projects.models import FundingPosting, Project, RegistryHousehold
 from services.projects.usecases.projects import funding, record
-from services.registry.contract import DECISIONS, households_of
+from services.registry.contract import DECISIONS, decision_event, households_of
 from shared.auth import SYSTEM
 from shared.events import NewEvent
 from shared.events.consumer import Handler, takes_many
@@ -93,7 +93,7 @@ async def on_proposed(session: AsyncSession, event: dict[str, Any]) -> None:
 #: The statuses an event of the registry sets: [(household id, status)].
 STATUS_CHANGES: dict[str, Callable[[dict[str, Any]], list[tuple[str, str]]]] = {
     "registry.households.exits_imported": lambda e: [(h["id"], "exited") for h in e["data"]["households"]],
-    **{f"registry.household.{action.replace('-', '_')}": lambda e: [(e["subject"], e["data"]["to"])]
+    **{decision_event(action): lambda e: [(e["subject"], e["data"]["to"])]
        for action in DECISIONS},
     "registry.households.noticed": lambda e: [(h, e["data"]["to"]) for h in e["data"]["household_ids"]],
     "registry.household.removed": lambda e: [(e["subject"], "removed")],

@@ -58,6 +58,9 @@ from services.registry.domain.workflow import (
     ON_ROLL as ON_ROLL,
     STATUS_LABELS as STATUS_LABELS,
 )
+from services.registry.domain import codes as _codes  # noqa: E402
+
+HOUSEHOLD_STATUS = _codes.STATUS  # the household statuses, for other services' catalogues
 
 # the readers of the files counties have (CSV in UTF-8, GBK or GB18030; .xls; .xlsx): the console
 # reads disbursement-batch spreadsheets with them

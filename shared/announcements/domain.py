@@ -24,6 +24,7 @@ from shared.idcard import mask, mask_phone
 from shared.masking import mask_personal_numbers
 from shared.policy import PolicyTable
 from shared.policy.calendar import add_days, holidays_for
+from shared.vocabulary import Vocabulary
 
 SUPERVISION_HOTLINE = "12317"  # 扶贫监督举报电话 (DOMAIN §6)
 PERIOD_RULE = "announcement.min_period"
@@ -49,6 +50,21 @@ class ObjectionStatus(StrEnum):
 
 LEVELS = ("village", "township", "county", "city", "province")
 LEVEL_LABELS = {"village": "村", "township": "乡镇", "county": "县", "city": "市", "province": "省"}
+
+#: The announcements' code lists with their labels (the catalogue, shared/web/catalogue.py), each
+#: with the JSON fields that carry its codes.
+ANNOUNCEMENT_VOCABULARIES: tuple[tuple[Vocabulary, tuple[str, ...]], ...] = (
+    (Vocabulary.of("announcement_status", "公告状态", "announcement status", [
+        (Status.draft.value, "草稿", "draft"), (Status.published.value, "公示中", "published"),
+        (Status.closed.value, "公示期满", "closed"), (Status.withdrawn.value, "已撤回", "withdrawn")]), ("status",)),
+    (Vocabulary.of("announcement_outcome", "公示结果", "announcement outcome", [
+        (Outcome.passed.value, "公示无异议或异议不成立", "passed"), (Outcome.failed.value, "异议成立", "failed")]), ("outcome",)),
+    (Vocabulary.of("objection_status", "异议处理状态", "objection status", [
+        (ObjectionStatus.open.value, "待处理", "open"), (ObjectionStatus.upheld.value, "异议成立", "upheld"),
+        (ObjectionStatus.dismissed.value, "异议不成立", "dismissed")]), ("status", "decision")),
+    (Vocabulary.of("announcement_level", "公示层级", "announcement level", [
+        (code, LEVEL_LABELS[code], code) for code in LEVELS]), ("level",)),
+)
 
 
 @dataclass(frozen=True)

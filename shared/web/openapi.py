@@ -24,6 +24,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 
+from shared.policy.citations import public_text
 from shared.web.export import EXPORT_ATTR, document
 from shared.web.idempotency import HEADER, REPLAYED, WRITE_METHODS, IdempotentRoute, route_access
 from shared.web.problems import PROBLEM_JSON, RETRY_AFTER_SECONDS
@@ -222,6 +223,17 @@ def _rename_qualified_models(spec: dict[str, Any]) -> dict[str, Any]:
     return json.loads(text)
 
 
+def _public_descriptions(node: Any) -> Any:
+    """Descriptions name documents, not the project's internal files (``seed 004 L27`` in a
+    docstring becomes the plan's title; ``DOMAIN §6`` goes)."""
+    if isinstance(node, list):
+        return [_public_descriptions(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    return {key: public_text(value) if key in ("description", "summary") and isinstance(value, str)
+            else _public_descriptions(value) for key, value in node.items()}
+
+
 def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -268,7 +280,7 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 for status, answer in responses.items():
                     if status.startswith("2"):
                         answer.setdefault("headers", {})[REPLAYED] = _REPLAYED_HEADER
-    return _rename_qualified_models(spec)
+    return _public_descriptions(_rename_qualified_models(spec))
 
 
 def install(app: FastAPI) -> None:

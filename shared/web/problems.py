@@ -15,6 +15,7 @@ from shared.db import unavailable_cause
 from shared.errors import PROBLEM_BASE, Problem, ServiceUnavailable, Unprocessable
 from shared.masking import mask_personal_numbers
 from shared.policy import NoRuleError
+from shared.policy.citations import public_citation, public_text
 
 PROBLEM_JSON = "application/problem+json"
 #: What a client is told to wait before retrying when a dependency (the database) is down.
@@ -36,8 +37,21 @@ _HTTP_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "me
 
 def problem_response(problem: Problem, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
     # the path may carry user input (an ID number typed into a URL): never echo it unmasked
-    return JSONResponse(problem.body(mask_personal_numbers(str(request.url.path))), status_code=problem.status,
-                        media_type=PROBLEM_JSON, headers=headers)
+    body = _public(problem.body(mask_personal_numbers(str(request.url.path))))
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _public(value):
+    """A refusal names real documents, never the project's internal files (a rule's citation
+    may read ``seed 004 L27; DOMAIN.md §4`` in the policy table)."""
+    if isinstance(value, str):
+        return public_text(value)
+    if isinstance(value, dict):
+        return {k: public_citation(v) if k == "citation" and isinstance(v, str) else _public(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    return value
 
 
 def _field(loc: tuple) -> str:

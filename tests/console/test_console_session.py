@@ -59,6 +59,7 @@ async def test_dev_login_gives_a_secure_session_cookie_and_the_identity(console)
     assert "精河县扶贫办" in page.text and "县扶贫办" in page.text and "652722000000" in page.text
     # the services cannot be reached here: each figure says so in the page instead of failing it
     assert "registry服务无法连接" in page.text and "funds服务无法连接" in page.text
+    assert "projects服务无法连接" in page.text and 'id="announcement-figures"' in page.text
 
 
 async def test_the_token_forwarded_is_the_identity_picked(console):
@@ -116,6 +117,19 @@ async def test_an_expired_session_is_no_session(console, monkeypatch):
     later = time.time() + ConsoleSettings().console_session_seconds + 1
     monkeypatch.setattr(time, "time", lambda: later)
     assert (await console.get("/dashboard")).status_code == 303
+
+
+async def test_bad_parameters_are_a_page_naming_the_field(console):
+    await log_in(console)
+    response = await console.get("/dashboard", params={"year": "二〇一八"})
+    assert response.status_code == 422 and "text/html" in response.headers["content-type"]
+    assert "year" in response.text and "请求参数无效" in response.text
+
+
+async def test_security_headers(console):
+    response = await console.get("/login")
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["cache-control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
 async def test_unknown_identity_is_refused(console):

@@ -101,6 +101,8 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
     assert await page.locator(".problem").count() == 0, await page.locator(".problem").all_inner_texts()
 
     assert "1767 / 4340" in await page.locator("#registry-figures").inner_text()  # DOMAIN §9
+    notices = await page.locator("#announcement-figures").inner_text()
+    assert all(label in notices for label in ("建档立卡", "资金", "项目")) and "(" not in notices, notices
 
     # household search and a household's record
     await page.goto(f"{site}/households")

@@ -5,6 +5,7 @@ services' own reports; and loaded twice, nothing doubles."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime
 
 import pytest
@@ -88,3 +89,80 @@ async def test_loading_the_demo_again_changes_nothing(demo):
     await load_demo(stack.clients, lambda role, division, dept=None: stack.token(role, division, dept), say=again.append)
     assert len(again) == 8
     assert await last_seqs() == before
+
+
+_CODE = re.compile(r"[a-z][a-z0-9_.-]*")
+
+
+def _codes_in(value, fields: dict[str, set[str]], path: str = ""):
+    """(path, field, code) of every code a catalogue field carries in a JSON value (a code is an
+    identifier: a field of the same name holding free text, e.g. the audit report's ``source``
+    naming the feeds it read, is not one)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            items = item if isinstance(item, list) and all(isinstance(i, str) for i in item) else [item]
+            if key in fields and all(isinstance(i, str) for i in items):
+                yield from ((f"{path}.{key}", key, i) for i in items if _CODE.fullmatch(i))
+            else:
+                yield from _codes_in(item, fields, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _codes_in(item, fields, f"{path}[{index}]")
+
+
+async def test_every_code_in_the_demos_answers_is_in_its_services_catalogue(demo):
+    """Every GET without path parameters of every service, as an admin of the county, and the reads
+    of the demo's projects and households: each value of a field a catalogue list names is one of
+    that list's codes (a field named by several lists: one of theirs)."""
+    stack, loaded, _ = demo
+    unknown = []
+    for service, client in stack.clients.items():
+        catalogue = (await client.get("/catalogue")).json()
+        assert catalogue["service"] == service and all(c["zh"] and c["en"] for lst in catalogue["lists"]
+                                                       for c in lst["codes"])
+        fields: dict[str, set[str]] = {}
+        for code_list in catalogue["lists"]:
+            for field in code_list["fields"]:
+                fields.setdefault(field, set()).update(c["code"] for c in code_list["codes"])
+        paths = [p for p, ops in (await client.get("/openapi.json")).json()["paths"].items()
+                 if "get" in ops and "{" not in p and not p.startswith(("/events", "/checkpoints", "/witness",
+                                                                         "/metrics", "/.well-known", "/healthz",
+                                                                         "/readyz", "/dev/", "/catalogue"))]
+        paths += {"funds": [f"/projects/{code}" for code in loaded.state["projects"].values()],
+                  "projects": [f"/projects/{code}" for code in loaded.state["projects"].values()],
+                  "registry": [f"/households/{h}" for h in loaded.state["paid_households"][:3]]
+                  + [f"/households/{h}/benefits" for h in loaded.state["paid_households"][:3]]}.get(service, [])
+        read = 0
+        for path in paths:
+            answer = await client.get(path, params={"division": COUNTY}, headers=stack.headers("admin", COUNTY))
+            if answer.status_code != 200 or not answer.headers["content-type"].startswith("application/json"):
+                continue
+            read += 1
+            unknown += [f"{service} {path}{where} = {code!r}" for where, field, code in _codes_in(answer.json(), fields)
+                        if code not in fields[field]]
+        assert read >= 3, service
+    assert unknown == []
+
+
+async def test_the_console_dashboard_tells_the_demo_year(demo):
+    """The officials' console over the demo: the county office's dashboard shows the services' own
+    figures (DOMAIN §8) — registry, money, deadlines with days to hand on, projects, announcements."""
+    import httpx
+
+    from services.console.app import create_app
+    from services.console.settings import ConsoleSettings
+    from tests.console.test_console_session import log_in
+
+    stack, _, _ = demo
+    app = create_app(ConsoleSettings(**{f"{s}_url": str(c.base_url).rstrip("/") for s, c in stack.clients.items()}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as console:
+            await log_in(console)
+            page = (await console.get("/dashboard", params={"year": 2018})).text
+    spending = await get(stack, "funds", "/reports/spending", role="county_office", fiscal_year=2018)
+    assert 'class="problem"' not in page
+    assert spending["received"] in page and spending["disbursed"] in page and "<svg" in page
+    assert 'id="deadline-groups"' in page and 'id="project-figures"' in page
+    projects = await get(stack, "projects", "/figures", role="county_office", year=2018)
+    assert f"项目数<b>{projects['total']['projects']}</b>" in page
+    assert 'id="announcement-figures"' in page

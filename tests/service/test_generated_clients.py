@@ -8,6 +8,7 @@ import importlib
 import json
 import subprocess
 import sys
+import typing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,8 +50,13 @@ def connect(package, app, headers: dict[str, str]):
     return client
 
 
-def announcement_draft(models):
-    return models.DraftIn.from_dict({
+def body_model(operation):
+    """The generated model of an operation's JSON body (as the generator named it)."""
+    return typing.get_type_hints(operation.asyncio_detailed)["body"]
+
+
+def announcement_draft(create):
+    return body_model(create).from_dict({
         "subject_type": "household_list", "subject_id": f"{VILLAGE}-2017-identification",
         "level": "village", "division": VILLAGE, "title": "2017年贫困户识别公示",
         "content": {"body": "经民主评议，拟识别以下农户为贫困户。\n\n如有异议请反映。",
@@ -71,10 +77,10 @@ async def test_a_generated_client_writes_with_an_idempotency_key_and_reads_it_ba
     async with serving(app):
         client = connect(package, app, bearer(settings, "village", VILLAGE))
         async with client as client:
-            written = await create.asyncio_detailed(client=client, body=announcement_draft(models),
+            written = await create.asyncio_detailed(client=client, body=announcement_draft(create),
                                                     idempotency_key="gen-1")
             assert written.status_code == 201, written.content
-            again = await create.asyncio_detailed(client=client, body=announcement_draft(models),
+            again = await create.asyncio_detailed(client=client, body=announcement_draft(create),
                                                   idempotency_key="gen-1")
             assert again.headers.get("Idempotent-Replayed") == "true"
             assert again.parsed.to_dict() == written.parsed.to_dict()
@@ -83,8 +89,8 @@ async def test_a_generated_client_writes_with_an_idempotency_key_and_reads_it_ba
             assert got.status_code == 200 and got.parsed.to_dict()["title"] == "2017年贫困户识别公示"
             missing = await read.asyncio_detailed(client=client, announcement_id="00000000-0000-0000-0000-000000000000")
             assert missing.status_code == 404 and isinstance(missing.parsed, models.Problem)
-            refused = await create.asyncio_detailed(client=client, body=models.DraftIn.from_dict(
-                {**announcement_draft(models).to_dict(), "division": "652722102299"}), idempotency_key="gen-2")
+            refused = await create.asyncio_detailed(client=client, body=body_model(create).from_dict(
+                {**announcement_draft(create).to_dict(), "division": "652722102299"}), idempotency_key="gen-2")
             assert refused.status_code == 403 and isinstance(refused.parsed, models.Problem)
 
 
@@ -95,10 +101,9 @@ async def test_the_funds_client_books_money_and_reads_the_balance(databases, tmp
     ledger = "funds_client.api.ledger_operations_资金下达_整合_拨付"
     appropriate = importlib.import_module(f"{ledger}.create_appropriation")
     balances = importlib.import_module("funds_client.api.reports.list_balances")
-    models = importlib.import_module("funds_client.models")
     async with serving(app):
         async with connect(package, app, bearer(settings, "central_finance", CENTRAL)) as client:
-            body = models.Money.from_dict({"channel": "central_special", "fiscal_year": 2017, "amount": "1000000.00",
+            body = body_model(appropriate).from_dict({"channel": "central_special", "fiscal_year": 2017, "amount": "1000000.00",
                                            "document_no": "财农〔2017〕8号", "document_date": "2017-03-01"})
             booked = await appropriate.asyncio_detailed(client=client, body=body, idempotency_key="approp-1")
             assert booked.status_code == 201, booked.content

@@ -441,9 +441,10 @@ async def test_queries_by_division_type_stage_year_and_figures(projects):
                                                        "households": 1, "persons": 5, "committed": "0.00", "paid": "0.00",
                                                        "stranded": "0.00"}
     assert {s: f["projects"] for s, f in figures["by_stage"].items()} == {"proposed": 1, "township_reviewed": 1}
-    catalogue = (await p.get("/catalogue", VILLAGE)).json()
-    assert {"code": "industry.solar", "label": "光伏扶贫", "category": "industry", "category_label": "产业发展",
-            "forms_assets": True} in catalogue["types"]
+    catalogue = {c["name"]: c for c in (await p.client.get("/catalogue")).json()["lists"]}  # public
+    assert {"code": "industry.solar", "zh": "光伏扶贫", "en": "solar power for poverty alleviation",
+            "category": "industry", "forms_assets": True} in catalogue["project_type"]["codes"]
+    assert {"code": "industry", "zh": "产业发展", "en": "industry development"} in catalogue["project_category"]["codes"]
 
 
 async def test_proposals_are_validated_and_idempotent(projects):

@@ -92,3 +92,18 @@ def test_a_contract_is_importable_without_the_web_and_database_stack(service):
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "", f"services.{service}.contract pulls in {out.stdout.strip()}"
+
+
+#: What a router of a service with a use-case layer must not touch itself: the database and the log.
+#: A router parses, calls one use case and renders (ARCHITECTURE rule 6; issue 17).
+STORAGE = ("sqlalchemy", "asyncpg", "shared.db", "shared.events", "services.{service}.models")
+
+
+@pytest.mark.parametrize("service", ["registry"])
+def test_routers_of_a_service_with_use_cases_write_nothing_themselves(service):
+    storage = tuple(s.format(service=service) for s in STORAGE)
+    bad = [f"{path.relative_to(ROOT)}:{line} imports {name}"
+           for path in sorted((ROOT / "services" / service / "api").rglob("*.py"))
+           for line, name in imported_modules(ast.parse(path.read_text(encoding="utf-8")))
+           if any(name == s or name.startswith(s + ".") for s in storage)]
+    assert not bad, "a router calls a use case (services/<svc>/usecases/) for rows and events:\n" + "\n".join(bad)

@@ -5,6 +5,7 @@ sheet is a POST only because its body carries the reference data)."""
 from fastapi import APIRouter
 
 from services.audit.api.audits import audits
+from services.audit.api.catalogue import catalogue
 from services.audit.api.scores import performance
 
-ROUTERS: list[APIRouter] = [audits, performance]
+ROUTERS: list[APIRouter] = [audits, performance, catalogue]

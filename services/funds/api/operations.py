@@ -23,6 +23,7 @@ from services.funds.domain import (
     management_fee_ok,
     purpose_schema,
 )
+from services.funds.domain.code_lists import PAYEE_KIND
 from services.funds.contract import payee_reference
 from services.funds.usecases import disbursements
 from services.funds.usecases.gate import require_fundable
@@ -103,7 +104,7 @@ class CommitmentIn(Money):
     plan: str | None = Field(None, description="the integration plan, when committing pool money")
 
 
-PayeeKind = Literal["enterprise", "cooperative", "household", "contractor"]
+PayeeKind = Literal[PAYEE_KIND.codes]  # type: ignore[valid-type]
 
 
 class Payee(BaseModel):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from services.funds.api import exports
 from services.funds.usecases.deadlines import as_of as deadlines_as_of, view
 from services.funds.usecases.accounts import account_key, account_view
+from services.funds.domain.code_lists import label
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
 from services.funds.usecases.figures import balances_as_of, spending_figures
 from services.funds.usecases.ledger import load_ledger
@@ -174,7 +175,9 @@ async def trace(principal: Readers, session: Session, payee: str | None = Query(
     targets = frozenset(account_key(row) for row in rows)
     steps = (await load_ledger(session, as_of)).trace(targets)
     return {what: value, **({"as_of": as_of.isoformat()} if as_of else {}), "accounts": [account_view(row) for row in rows],
-            "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen)} for p in steps]}
+            "postings": [{**p.as_dict(), "amount": format_fen(p.amount_fen),
+                          "operation_label": label("operation", p.operation),
+                          "purpose_label": p.purpose and label("purpose", p.purpose)} for p in steps]}
 
 
 @reports.get("/postings/{posting_id}/receipt", response_class=Response,

@@ -18,12 +18,14 @@ from sqlalchemy import and_, func, or_, select, update
 
 from services.funds.contract import DEADLINE_SET, DEADLINE_TRANSITIONS
 from services.funds.domain import Deadline, DeadlineError, deadlines_for_receipt, evaluate
+from services.funds.domain.code_lists import label
 from services.funds.models import accounts, deadlines, postings
 from shared.auth import SYSTEM
 from shared.divisions import NATIONAL, Level, level
 from shared.events import NewEvent, append
 from shared.events.worker import Worker
 from shared.logging import get_logger
+from shared.policy.citations import public_citation
 
 log = get_logger("fupin.funds.deadlines")
 
@@ -190,11 +192,14 @@ def view(row, today: date) -> dict[str, Any]:
         remaining, overdue = status.days_remaining, status.days_overdue
     elif row["state"] == "missed" and row["due"]:
         overdue = ((settled_on or today) - row["due"]).days
-    return {"id": str(row["id"]), "receiver": row["receiver"], "channel": row["channel"], "fiscal_year": row["fiscal_year"],
-            "kind": row["kind"], "due": row["due"] and row["due"].isoformat(), "state": row["state"],
+    return {"id": str(row["id"]), "receiver": row["receiver"], "channel": row["channel"],
+            "channel_label": label("channel", row["channel"]), "fiscal_year": row["fiscal_year"],
+            "kind": row["kind"], "kind_label": label("deadline_kind", row["kind"]),
+            "due": row["due"] and row["due"].isoformat(), "state": row["state"],
+            "state_label": label("deadline_state", row["state"]),
             "settled_on": settled_on and settled_on.isoformat(), "days_remaining": remaining,
             "days_overdue": overdue, "amount_fen": row["amount_fen"], "rule_id": row["rule_id"],
-            "citation": row["citation"], "title": row["title"], "exempt": row.get("exempt"),
+            "citation": public_citation(row["citation"]), "title": row["title"], "exempt": row.get("exempt"),
             **({"recorded_state": row["recorded_state"], "recorded_settled_on": _iso(row["recorded_settled_on"])}
                if "recorded_state" in row else {})}
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from services.projects.domain.catalogue import BENEFIT_KINDS, MECHANISMS, TARGET_KINDS, TYPES
+from services.projects.domain.catalogue import BENEFIT_KINDS, MECHANISMS, OPERATOR_KINDS, TARGET_KINDS, TYPES
 from shared.divisions import DivisionCode
 from shared.money import Yuan
 from shared.fields import Name, visible_length
@@ -137,7 +137,7 @@ class BenefitsIn(BaseModel):
 
 class Operator(BaseModel):
     name: Name = Field(min_length=2, max_length=200)
-    kind: Literal["village_collective", "cooperative", "enterprise", "other"]
+    kind: Literal[tuple(OPERATOR_KINDS)]  # type: ignore[valid-type]
     responsibility: str = Field("保值增值", max_length=500, description="responsible for keeping the asset's value")
 
 

@@ -19,7 +19,7 @@ from services.projects.usecases import projects
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
 from services.projects.api.views import beneficiary_totals, full_record, fundings, summary
 from services.projects.domain import lifecycle, proposal
-from services.projects.domain.catalogue import TYPES, catalogue
+from services.projects.domain.catalogue import TYPES
 from services.projects.handlers import mark_funded
 from services.projects.models import Beneficiary, FundingPosting, Project, StageChange
 from shared import divisions
@@ -42,16 +42,6 @@ def plan_problems(body, budget_fen: int) -> list[dict[str, str]]:
     return proposal.problems(budget_fen=budget_fen,
                              sources=[{"channel": s.channel, "amount_fen": s.amount} for s in body.sources],
                              start=body.schedule.start, end=body.schedule.end, channels=frozenset(CHANNELS))
-
-
-@library.get("/catalogue", summary="Project types, mechanisms, benefit kinds and the lifecycle (项目类型目录)",
-             description="The catalogue with Chinese labels, and each lifecycle step with its offices and named "
-             "preconditions — what clients build forms and checklists from.")
-async def read_catalogue(principal: Reader(*READERS)) -> dict[str, Any]:
-    return {**catalogue(), "stages": dict(lifecycle.STAGES), "steps": [
-        {"action": s.action, "label": s.label, "from": list(s.from_stages), "to": s.to_stage, "offices": list(s.levels),
-         "preconditions": [{"name": p, "label": lifecycle.PRECONDITIONS[p][0]} for p in s.preconditions],
-         "event": s.event} for s in lifecycle.STEPS.values()]}
 
 
 @library.post("/projects", status_code=201, summary="Propose a project (村申报)",

@@ -68,6 +68,9 @@ TARGET_KINDS = MappingProxyType({"output": "产出指标", "benefit": "效益指
 
 #: 资产 kinds at handover (seed 002 L762: 公益性项目 … 生产性设施 归村集体所有).
 ASSET_KINDS = MappingProxyType({"public_good": "公益性资产", "productive": "经营性资产"})
+#: Who runs a handed-over asset (资产运营管护主体).
+OPERATOR_KINDS = MappingProxyType({"village_collective": "村集体经济组织", "cooperative": "农民专业合作社",
+                                   "enterprise": "企业", "other": "其他"})
 ASSET_OWNERS = MappingProxyType({"village_collective": "村集体", "households": "折股量化到户"})
 
 

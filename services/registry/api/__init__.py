@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from services.registry.api.assistance import assistance
 from services.registry.api.board import board_router
+from services.registry.api.catalogue import catalogue
 from services.registry.api.corrections import correction_router
 from services.registry.api.divisions import router as divisions
 from services.registry.api.duplicates import duplicate_router
@@ -16,4 +17,4 @@ from services.registry.api.statistics import statistics
 
 ROUTERS: list[APIRouter] = [households, assistance, statistics, divisions, imports, grievance_router,
                             correction_router, duplicate_router, exchange,
-                            error_rates, board_router]
+                            error_rates, board_router, catalogue]
