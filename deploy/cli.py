@@ -75,6 +75,18 @@ def dev_up(
     raise typer.Exit(up(data_dir, demo))
 
 
+@dev_app.command("status")
+def dev_status(data_dir: Path = DATA_DIR) -> None:
+    """Print again what `fupin dev up` printed when it was ready (URLs, development tokens), and
+    whether each service answers now; exit 1 when nothing runs."""
+    from deploy.runner import status
+
+    running, text = status(data_dir.resolve())
+    typer.echo(text, err=not running)
+    if not running:
+        raise typer.Exit(1)
+
+
 @db_app.command("migrate")
 def db_migrate(
     service: Optional[str] = typer.Option(None, callback=lambda v: v and _service(v), help="one service (default all)"),

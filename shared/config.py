@@ -87,7 +87,9 @@ class Settings(BaseSettings):
         "unset: real time"
     )
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = Field(
+        None, description="JSON log lines; unset: JSON in production, one readable line each in development"
+    )
     migrate_on_start: bool = Field(False, description="create and migrate the database before serving")
     policy_files: list[str] = Field(
         default_factory=list, description="extra YAML rule tables that override the shipped policy"
@@ -133,6 +135,10 @@ class Settings(BaseSettings):
     @property
     def database_name(self) -> str:
         return self.database or f"{self.database_prefix}_{self.service}"
+
+    @property
+    def log_as_json(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env == "production"
 
     @property
     def database_server(self) -> str:

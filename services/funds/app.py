@@ -6,6 +6,7 @@ from services.funds.api import ROUTERS
 from services.funds.usecases.deadlines import DeadlineScheduler
 from services.funds.handlers import CONSUMES
 from shared.config import FundsSettings
+from shared.announcements import routes as announcements
 from shared.web import create_app as build
 
 
@@ -17,11 +18,11 @@ def _deadline_scheduler(app: FastAPI) -> DeadlineScheduler:
 def create_app(settings: FundsSettings | None = None, **options) -> FastAPI:
     return build(
         settings or FundsSettings(),
-        workers=[_deadline_scheduler],
+        workers=[_deadline_scheduler, *announcements.WORKERS],
         title="Fupin funds — 财政扶贫资金 fiscal poverty funds",
         description="The double-entry ledger of poverty funds: allocation (下达), integration (整合), disbursement (拨付), "
                     "deadlines.",
-        routers=ROUTERS,
+        routers=[*announcements.ROUTERS, *ROUTERS],
         consumes=CONSUMES,
         **options,
     )

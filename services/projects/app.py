@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.projects.api import ROUTERS
 from services.projects.handlers import CONSUMES
 from shared.config import ProjectsSettings
+from shared.announcements import routes as announcements
 from shared.web import create_app as build
 
 
@@ -18,7 +19,8 @@ def create_app(settings: ProjectsSettings | None = None, **options) -> FastAPI:
                     "the registry, benefits published to it, asset income distributions, the annual adjustment; the performance "
                     "evaluation (绩效评价) of accepted projects; 百企千村 enterprises and their pairings with villages, "
                     "checked against what the projects achieved.",
-        routers=ROUTERS,
+        routers=[*announcements.ROUTERS, *ROUTERS],
         consumes=CONSUMES,
+        workers=announcements.WORKERS,
         **options,
     )

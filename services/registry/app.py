@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.registry.api import ROUTERS
 from services.registry.handlers import CONSUMES
 from shared.config import RegistrySettings
+from shared.announcements import routes as announcements
 from shared.web import create_app as build
 
 
@@ -13,7 +14,8 @@ def create_app(settings: RegistrySettings | None = None, **options) -> FastAPI:
         settings or RegistrySettings(),
         title="Fupin registry — 建档立卡 household registry",
         description='Households and persons (建档立卡), assistance measures, exits, monitoring.',
-        routers=ROUTERS,
+        routers=[*announcements.ROUTERS, *ROUTERS],
         consumes=CONSUMES,
+        workers=announcements.WORKERS,
         **options,
     )

@@ -14,7 +14,6 @@ from fastapi_offline import FastAPIOffline
 
 from shared import context
 from shared import logging as fupin_logging
-from shared.announcements.scheduler import AnnouncementScheduler
 from shared.auth import TokenVerifier
 from shared.clock import Clock, clock_from_env
 from shared.config import Settings
@@ -46,7 +45,7 @@ def router(**kwargs: Any) -> APIRouter:
 
 
 class RequestContext:
-    """Pure ASGI middleware: correlation id, a JSON access log line and the latency histogram."""
+    """Pure ASGI middleware: correlation id, an access log line and the latency histogram."""
 
     def __init__(self, app, service: str):
         self.app, self.service = app, service
@@ -77,8 +76,12 @@ class RequestContext:
             REQUEST_LATENCY.labels(self.service, scope["method"], template, str(status)).observe(elapsed)
             if template not in ("/healthz", "/metrics"):
                 principal = getattr(scope.get("state", {}).get("principal"), "sub", None)
-                log.info("request", method=scope["method"], path=scope["path"], status=status,
-                         ms=round(elapsed * 1000, 2), sub=principal)
+                # the machinery's routine reads (readiness probes, a peer service polling the feed)
+                # are DEBUG when they succeed: an idle system logs nothing
+                routine = status < 400 and scope["method"] == "GET" and (
+                    template == "/readyz" or str(principal or "").startswith("service:"))
+                (log.debug if routine else log.info)("request", method=scope["method"], path=scope["path"],
+                                                     status=status, ms=round(elapsed * 1000, 2), sub=principal)
             structlog.contextvars.unbind_contextvars("correlation_id")
             context.correlation_id.reset(token)
 
@@ -98,10 +101,13 @@ def create_app(
     """Build a service: problem+json errors, auth, idempotent writes, health, metrics, event
     feed, and — when a broker is configured and ``run_background`` — its relay and consumer.
 
-    ``consumes`` maps a source service to {event type: handler}; ``workers`` are factories of the
-    service's own background workers (schedulers), called once the database is set up.
+    ``routers`` are the service's own (and what it mounts of shared packages, e.g. the
+    announcements' ``shared.announcements.routes.ROUTERS``); ``consumes`` maps a source service to
+    {event type: handler}; ``workers`` are factories of the service's background workers
+    (schedulers, e.g. ``shared.announcements.routes.WORKERS``), called once the database is set up.
+    The web layer imports no feature package, so those packages may build on it.
     """
-    fupin_logging.configure(settings.log_level, settings.log_json)
+    fupin_logging.configure(settings.log_level, settings.log_as_json, settings.service)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -112,8 +118,6 @@ def create_app(
         background: list[Worker] = []
         if run_background:
             background.extend(factory(app) for factory in workers)
-            background.append(AnnouncementScheduler(app.state.sessionmaker, app.state.clock,
-                                                    settings.scheduler_seconds, settings.service))
             background.append(Checkpointer(settings, app.state.log_signer, app.state.log_guard))
         if settings.kafka_bootstrap and run_background:
             background.append(Relay(settings))
@@ -155,13 +159,6 @@ def create_app(
     app.include_router(proofs.router)
     app.include_router(witness_api.witness)
     app.include_router(devclock.router)
-    # every service announces (公告公示) with its own tables and events; imported here because
-    # the announcement routers are themselves built with this module's router()
-    from shared.announcements.api import official
-    from shared.announcements.public import public
-
-    app.include_router(official)
-    app.include_router(public)
     for extra in routers:
         app.include_router(extra)
     return app

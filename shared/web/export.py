@@ -160,6 +160,27 @@ def negotiate(request: Request, format: str | None) -> str:
 
 # -- writing ---------------------------------------------------------------------------------------
 
+#: What a spreadsheet reads as the start of a formula (OWASP "CSV injection"): a text cell starting
+#: with one of these is written inert — in CSV behind an apostrophe, in XLSX as a string cell.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_like(text: str) -> bool:
+    """Text a spreadsheet would run as a formula — a plain number (``-12.50``) is not."""
+    if not text.startswith(FORMULA_START):
+        return False
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        return True
+    return not Decimal(text).is_finite()
+
+
+def _inert(text: str) -> str:
+    """A CSV cell that no spreadsheet runs as a formula."""
+    return "'" + text if _formula_like(text) else text
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -199,7 +220,7 @@ class _CsvFile:
         self.writer.writerow(export.headers)
 
     def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        self.writer.writerows([_text(c.value(row)) for c in self.export.columns] for row in rows)
+        self.writer.writerows([_inert(_text(c.value(row))) for c in self.export.columns] for row in rows)
 
     def close(self) -> None:
         pass
@@ -235,6 +256,8 @@ class _XlsxFile:
                 cell = self.cell(self.sheet, value=_typed(column.value(row), column.kind))
                 if column.kind in _FORMATS and not isinstance(cell.value, str):
                     cell.number_format = _FORMATS[column.kind]
+                if cell.data_type == "f":  # openpyxl takes text starting with "=" for a formula
+                    cell.data_type = "s"
                 cells.append(cell)
             self.sheet.append(cells)
 

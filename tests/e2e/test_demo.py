@@ -142,3 +142,27 @@ async def test_every_code_in_the_demos_answers_is_in_its_services_catalogue(demo
                         if code not in fields[field]]
         assert read >= 3, service
     assert unknown == []
+
+
+async def test_the_console_dashboard_tells_the_demo_year(demo):
+    """The officials' console over the demo: the county office's dashboard shows the services' own
+    figures (DOMAIN §8) — registry, money, deadlines with days to hand on, projects, announcements."""
+    import httpx
+
+    from services.console.app import create_app
+    from services.console.settings import ConsoleSettings
+    from tests.console.test_console_session import log_in
+
+    stack, _, _ = demo
+    app = create_app(ConsoleSettings(**{f"{s}_url": str(c.base_url).rstrip("/") for s, c in stack.clients.items()}))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as console:
+            await log_in(console)
+            page = (await console.get("/dashboard", params={"year": 2018})).text
+    spending = await get(stack, "funds", "/reports/spending", role="county_office", fiscal_year=2018)
+    assert 'class="problem"' not in page
+    assert spending["received"] in page and spending["disbursed"] in page and "<svg" in page
+    assert 'id="deadline-groups"' in page and 'id="project-figures"' in page
+    projects = await get(stack, "projects", "/figures", role="county_office", year=2018)
+    assert f"项目数<b>{projects['total']['projects']}</b>" in page
+    assert 'id="announcement-figures"' in page

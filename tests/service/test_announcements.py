@@ -16,6 +16,7 @@ from fastapi import Depends
 
 from shared import receipt_numbers
 from shared.announcements import require_passed
+from shared.announcements import routes as announcements
 from shared.announcements.contract import objection_receipt
 from shared.auth import Role, require
 from shared.clock import SettableClock
@@ -45,8 +46,9 @@ def build(settings, clock, **options):
         row = await require_passed(session, announcement_id)
         return {"registered": row.subject_id}
 
-    return create_app(settings, title="registry", description="test", routers=[steps], clock=clock,
-                      run_background=options.pop("run_background", False), **options)
+    return create_app(settings, title="registry", description="test", routers=[*announcements.ROUTERS, steps],
+                      workers=announcements.WORKERS, clock=clock, run_background=options.pop("run_background", False),
+                      **options)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ and account numbers never in full in any answer, event or log line."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import date
@@ -62,7 +63,7 @@ async def _paid_batch(f):
     return made
 
 
-async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_reconciled(funds, caplog):
+async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_reconciled(funds, caplog, capfd):
     f = funds
     caplog.set_level(logging.INFO)
     made = await _paid_batch(f)
@@ -132,7 +133,15 @@ async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_
     transitions = [r["type"] for r in await f.db("SELECT type FROM events WHERE type LIKE 'funds.payment.%' ORDER BY seq")]
     assert transitions.count("funds.payment.instructed") == 6 and transitions.count("funds.payment.refused") == 2
     assert transitions.count("funds.payment.paid") == 2 and transitions.count("funds.payment.reissued") == 2
+    # (the re-issues' own results come below)
     await f.zero_sum_and_no_negative()
+
+    # the bank's result for the re-issues, sent twice at once: imported once
+    concurrent = results_csv([(new_refs[0], "成功", "", ""), (new_refs[1], "成功", "", "")])
+    answers = await asyncio.gather(*(_send(f, "/bank-results", concurrent, "text/csv", format="csv") for _ in range(2)))
+    assert [a.status_code for a in answers] == [200, 200]
+    assert sorted(a.json()["already_imported"] for a in answers) == [False, True]
+    assert [a.json()["paid"] for a in answers] == [2, 2]
 
     # the audit rebuilds it from the events: every instruction pays its disbursement, the refused
     # money came back; the reconciliation's difference is a finding
@@ -146,8 +155,11 @@ async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_
     # no account number in full anywhere but the payment files
     events = json.dumps([dict(r) for r in await f.db("SELECT data FROM events")], ensure_ascii=False, default=str)
     answers = json.dumps([body, again.json(), history, reconciled.json(), list(instructions.values())], ensure_ascii=False)
+    written = capfd.readouterr()  # the service's own log lines (structlog prints to stderr)
+    logs = caplog.text + written.out + written.err
+    assert logs
     for number in [*ACCOUNTS, *CORRECTED, SPECIAL]:
-        assert number not in events and number not in answers and number not in caplog.text
+        assert number not in events and number not in answers and number not in logs
 
 
 async def test_unregistered_households_are_refused_in_single_and_batch_payments(funds):

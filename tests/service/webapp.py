@@ -1,5 +1,5 @@
-"""A small app built with the real factory, for testing the shared web layer (the services'
-business endpoints arrive with their own issues)."""
+"""A small app built with the real factory, for testing the shared web layer apart from any
+service's business endpoints."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
+from shared.announcements import routes as announcements
 from shared.auth import Principal, Role, ensure_jurisdiction, require
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
@@ -65,4 +66,5 @@ def build(settings, **options):
             raise NotFound(f"no things in {division}")
         return params.page([dict(r) for r in rows], key_of=lambda r: [r["seq"]]).model_dump()
 
-    return create_app(settings, title="test", description="test app", routers=[things], **options)
+    return create_app(settings, title="test", description="test app", routers=[*announcements.ROUTERS, things],
+                      workers=announcements.WORKERS, **options)

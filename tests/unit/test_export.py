@@ -76,3 +76,21 @@ def test_derived_receipts_are_stable_well_formed_and_catch_typos():
         if swapped != receipt:
             assert receipt_numbers.normalise(swapped) is None
     assert len({receipt_numbers.derived(str(n)) for n in range(2000)}) == 2000
+
+
+HOSTILE_CELLS = ["=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
+                 "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+@pytest.mark.parametrize("cell", HOSTILE_CELLS)
+def test_a_text_cell_that_starts_a_formula_is_written_inert(cell):
+    rows = [{**ROWS[0], "name": cell, "money": "-12.50"}]
+    row = next(csv.DictReader(io.StringIO(csv_text(SAMPLE, rows)[1:])))
+    assert row["名称"] == "'" + cell and row["金额（元）"] == "-12.50"  # a negative amount stays a number
+    download = Download(SAMPLE, "xlsx")
+    download.write(rows)
+    download.file.close()
+    download.spool.seek(0)
+    sheet = load_workbook(io.BytesIO(download.spool.read())).worksheets[0]
+    assert sheet["A2"].value == cell and sheet["A2"].data_type == "s"
+    assert sheet["B2"].value == Decimal("-12.50") or Decimal(str(sheet["B2"].value)) == Decimal("-12.50")

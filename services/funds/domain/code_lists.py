@@ -18,6 +18,7 @@ from shared.catalogue import CodeList, policy_rules
 from .channels import CHANNELS
 from .deadlines import DEADLINE_KIND_LABELS, DEADLINE_STATES
 from .ledger import KIND_LABELS, OPERATION_LABELS, ROLE_LABELS
+from .payments import DIFFERENCE_LABELS, STATE_LABELS, STATES
 from .purposes import PURPOSES
 from .rules import NEGATIVE_LIST_RULE, negative_list
 
@@ -82,6 +83,7 @@ OPERATION_EN = {
     "integrate": "integration of agriculture-related funds", "commit": "commitment to a project",
     "disburse": "disbursement", "strand": "stranded funds identified", "return": "return of stranded funds",
     "reallocate": "re-allocation of recovered funds",
+    "payment_return": "return of money the bank refused to pay",
 }
 ROLE_EN = {"finance": "finance bureau", "office": "poverty alleviation office"}
 DEADLINE_KIND_EN = {"onward_allocation": "onward allocation deadline", "onto_projects": "funds onto projects deadline",
@@ -112,11 +114,17 @@ DEADLINE_STATE = Vocabulary.of("deadline_state", "时限状态", "deadline state
 PAYEE_KIND = Vocabulary.of("payee_kind", "收款方类型", "payee kind", [
     ("enterprise", "企业", "enterprise"), ("cooperative", "农民专业合作社", "farmers' cooperative"),
     ("household", "贫困户", "registered household"), ("contractor", "项目施工单位", "contractor")])
+PAYMENT_STATE_EN = {"instructed": "instructed", "paid": "paid", "refused": "refused by the bank",
+                    "reissued": "re-issued"}
+PAYMENT_STATE = Vocabulary.of("payment_state", "支付指令状态", "payment instruction state",
+                              [(code, STATE_LABELS[code], PAYMENT_STATE_EN[code]) for code in STATES])
+RECONCILIATION_DIFFERENCE = Vocabulary.of("reconciliation_difference", "对账差异", "reconciliation difference",
+                                          [(code, *labels) for code, labels in DIFFERENCE_LABELS.items()])
 ORIGIN = Vocabulary.of("origin", "资金来源层级", "level the money comes from",
                        [(code, *labels) for code, labels in ORIGIN_LABELS.items()])
 
 _BY_NAME = {v.name: v for v in (CHANNEL, PURPOSE, ACCOUNT_KIND, OPERATION, HOLDER_ROLE, DEADLINE_KIND,
-                                 DEADLINE_STATE, ORIGIN, PAYEE_KIND)}
+                                 DEADLINE_STATE, ORIGIN, PAYEE_KIND, PAYMENT_STATE, RECONCILIATION_DIFFERENCE)}
 
 
 def label(list_name: str, code: str) -> str:
@@ -144,5 +152,7 @@ def funds_code_lists(policy: PolicyTable, division: str, on: date) -> list[CodeL
         CodeList(ORIGIN, ("origin",)),
         CodeList(DEADLINE_KIND, ("kind",)),
         CodeList(DEADLINE_STATE, ("state",)),
+        CodeList(PAYMENT_STATE, ("state",)),
+        CodeList(RECONCILIATION_DIFFERENCE, ("kind",)),
         policy_rules(policy, "funds."),
     ]

@@ -269,13 +269,13 @@ def _text(element: etree._Element, path: str, ns: str) -> str | None:
 
 
 def _fen(text: str | None, where: str) -> int:
-    try:
+    try:  # quantize signals on Infinity, sNaN and huge exponents: they are invalid amounts too
         value = Decimal(text or "")
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")) or value < 0 or value * 100 > MAX_FEN:
+            raise InvalidOperation
     except InvalidOperation:
         raise BankFileError(f"金额无效 (invalid amount at {where})",
                             errors=[{"field": where, "reason": "invalid amount"}]) from None
-    if value != value.quantize(Decimal("0.01")) or value < 0 or value * 100 > MAX_FEN:
-        raise BankFileError(f"金额无效 (invalid amount at {where})", errors=[{"field": where, "reason": "invalid amount"}])
     return int(value * 100)
 
 
@@ -474,9 +474,18 @@ def parse_statement(raw: bytes, fmt: str) -> Statement:
     return _camt053(_xml(raw, [CAMT053])[1])
 
 
+#: The kinds of a reconciliation difference: (Chinese, English).
+DIFFERENCE_LABELS = {
+    "missing_in_statement": ("账面已付、对账单无", "paid in the ledger, not on the statement"),
+    "missing_in_ledger": ("对账单有、账面无", "on the statement, not in the ledger"),
+    "amount_differs": ("金额不符", "amounts differ"),
+    "unreferenced": ("对账单无指令编号", "statement entry without an instruction id"),
+}
+
+
 @dataclass(frozen=True)
 class Difference:
-    kind: str  # missing_in_statement | missing_in_ledger | amount_differs | unreferenced
+    kind: str  # a code of DIFFERENCE_LABELS
     ref: str | None
     ledger_fen: int
     bank_fen: int

@@ -286,10 +286,13 @@ async def import_results(session: AsyncSession, *, county: str, raw: bytes, fmt:
                          now: datetime) -> dict[str, Any]:
     """Apply a bank's result file once (guarantee 4)."""
     file_digest = digest(raw)
-    earlier = (await session.execute(select(bank_files.c.report).where(bank_files.c.digest == file_digest))).scalar()
-    if earlier is not None:
-        return {**earlier, "already_imported": True}
-    lines = parse_results(raw, fmt)
+    lines = parse_results(raw, fmt)  # a bad file is refused before anything is written
+    claimed = (await session.execute(insert(bank_files).values(
+        digest=file_digest, division=county, format=fmt, received_at=now, report={})
+        .on_conflict_do_nothing(index_elements=["digest"]).returning(bank_files.c.digest))).scalar()
+    if claimed is None:  # imported before (a concurrent import of the same file waited for it to commit)
+        earlier = (await session.execute(select(bank_files.c.report).where(bank_files.c.digest == file_digest))).scalar()
+        return {**(earlier or {}), "already_imported": True}
     refs = sorted({line.ref for line in lines})
     rows = {r["ref"]: r for r in (await session.execute(select(payment_instructions).where(
         payment_instructions.c.division == county, payment_instructions.c.ref.in_(refs))
@@ -323,8 +326,7 @@ async def import_results(session: AsyncSession, *, county: str, raw: bytes, fmt:
               "refused": [{"ref": row["ref"], "instruction_id": str(row["id"]), "amount": format_fen(row["amount_fen"]),
                            "returned_to": row["project_code"]} for row in refused_rows],
               "pending": [line.ref for line in outcome.pending], "problems": outcome.problems}
-    await session.execute(insert(bank_files).values(digest=file_digest, division=county, format=fmt, received_at=now,
-                                                    report=report))
+    await session.execute(update(bank_files).where(bank_files.c.digest == file_digest).values(report=report))
     return {**report, "already_imported": False}
 
 
@@ -343,12 +345,14 @@ async def reissue(session: AsyncSession, *, county: str, instruction_id: str, ac
         raise NotFound("无此支付指令 (no such payment instruction)")
     event_type = transition(row["state"], "reissued")
     current = (await _current(session, county, [row["payee"]])).get(row["payee"])
+    kind, _, who = row["payee"].partition(":")
+    if kind == "household":  # removed from the roll since the first payment: not paid again
+        await check_payees(session, county, [{"kind": kind, "household_id": who}])
     if current is None or str(current["id"]) == str(row["account"]):
         raise Unprocessable("收款账户尚未更正，不能重新支付 (the payee's account has not been corrected since the refusal)",
                             errors=[{"field": "account", "reason": "register the payee's corrected account first"}],
                             slug="account-not-corrected")
     posting_id = str(uuid6.uuid7())
-    kind, _, who = row["payee"].partition(":")
     payee = {"kind": kind, "name": current["account_name"], "household_id": who if kind == "household" else None}
     [event] = (await post_many(session, [Entry(Posting(
         posting_id=posting_id, from_=_key(county, row["channel"], row["fiscal_year"], "committed", row["project_code"]),

@@ -123,3 +123,30 @@ def test_statements_and_reconciliation_list_every_difference():
     csv = parse_statement(statement_csv(SPECIAL.account_no, [("2017-06-22", "a1", "借", 299900)]), "csv")
     [difference] = reconcile({"a1": 300000}, csv.entries)
     assert (difference.kind, difference.ledger_fen, difference.bank_fen) == ("amount_differs", 300000, 299900)
+
+
+LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+          + b"".join(b'<!ENTITY %c "&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;&%c;">' % ((n,) + (n - 1,) * 10)
+                     for n in range(ord("c"), ord("k")))
+          + b']><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.11">&j;</Document>')
+
+
+@pytest.mark.parametrize("raw", [
+    b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.11">&x;</Document>',
+    b'<?xml version="1.0"?><!DOCTYPE d SYSTEM "http://127.0.0.1:9/evil.dtd">'
+    b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.11"/>',
+    LAUGHS,
+])
+def test_entities_external_dtds_and_billion_laughs_are_refused_unread(raw):
+    with pytest.raises(BankFileError) as caught:
+        parse_results(raw, "pain.002")
+    assert caught.value.status == 422 and "root:" not in str(caught.value.extensions)
+
+
+@pytest.mark.parametrize("amount", ["Infinity", "-Infinity", "sNaN", "NaN", "1E+100000", "-1.00", "1.001", "1e400"])
+def test_a_statement_amount_that_is_no_money_is_a_problem_naming_the_line(amount):
+    raw = ("\ufeff记账日期,指令编号,借贷,金额(元),账号\r\n2017-06-22,,借," + amount + ",6222020200112233445\r\n").encode()
+    with pytest.raises(BankFileError) as caught:
+        parse_statement(raw, "csv")
+    assert caught.value.extensions["errors"][0]["field"] == "line 1"

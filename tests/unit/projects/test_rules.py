@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -14,6 +13,7 @@ from hypothesis import strategies as st
 from services.projects.domain import adjustment, assets, catalogue, eligibility, funding, proposal
 from services.projects.domain.assets import COLLECTIVE, AssetError, Share
 from services.registry.domain.workflow import STATUS_LABELS
+from tests.seeds import seeds
 
 PROJECT_VILLAGE = "652722102201"
 OWNERS = {"public_good": ["village_collective"], "productive": ["village_collective", "households"]}
@@ -126,7 +126,6 @@ def test_the_catalogue_names_every_type_of_domain_5_in_chinese():
     assert set(catalogue.BENEFIT_KINDS) == {"wages", "dividend", "subsidy", "in_kind"}
 
 
-SEEDS = Path(__file__).resolve().parents[3].parent / "shared" / "handbook" / "seeds"
 CITED_IN_CODE = {  # seed lines the projects code cites in comments, and what they say
     ("002", 289): ["折股量化给建档立卡贫困村和贫困户", "保值增值", "收益分配机制"],
     ("002", 762): ["公益性项目", "生产性设施", "归村集体所有"],
@@ -137,10 +136,10 @@ CITED_IN_CODE = {  # seed lines the projects code cites in comments, and what th
 }
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="seed folder not present")
 def test_the_seed_lines_cited_in_the_code_say_it():
+    folder = seeds()
     for (number, line), phrases in CITED_IN_CODE.items():
-        [path] = SEEDS.glob(f"{number}_*.txt")
+        [path] = folder.glob(f"{number}_*.txt")
         text = path.read_text(encoding="utf-8").split("\n")[line - 1]
         for phrase in phrases:
             assert phrase in text, (number, line, phrase)
