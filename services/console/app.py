@@ -31,6 +31,7 @@ from services.console.settings import ConsoleSettings
 from shared import divisions
 from shared.auth import DEV_IDENTITIES
 from shared.errors import Problem
+from shared.fields import Year
 from shared.masking import mask_personal_numbers
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -198,7 +199,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         return RedirectResponse("/dashboard" if login.current(request) else "/login", status_code=303)
 
     @app.get("/dashboard", response_class=HTMLResponse)
-    async def dashboard(request: Request, year: int | None = None, division: str | None = None):
+    async def dashboard(request: Request, year: Year | None = None, division: str | None = None):
         official = official_of(request)
         backend: Backend = app.state.backend
         year = year or await service_year(official)
@@ -311,7 +312,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
                         headers={"Content-Disposition": "attachment; filename*=UTF-8''" + quote("拨付批次模板.csv")})
 
     @app.get("/audit", response_class=HTMLResponse)
-    async def audit(request: Request, year: int | None = None, division: str | None = None):
+    async def audit(request: Request, year: Year | None = None, division: str | None = None):
         official = official_of(request)
         today = await service_today(official)
         year = year or today.year
@@ -337,7 +338,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         return page(request, "exports.html", year=await service_year(official))
 
     @app.get("/exports/{key}")
-    async def export(request: Request, key: str, format: str = "csv", year: int | None = None,
+    async def export(request: Request, key: str, format: str = "csv", year: Year | None = None,
                      division: str | None = None):
         official = official_of(request)
         if key not in EXPORTS or format not in EXPORTS[key][3]:

@@ -56,6 +56,7 @@ from services.funds.domain import (
     LedgerError as LedgerError,
     NegativeListPurpose as NegativeListPurpose,
     Posting as Posting,
+    PostingReader as PostingReader,
     UnknownPurpose as UnknownPurpose,
     allocate_by_factors as allocate_by_factors,
     check_purpose as check_purpose,

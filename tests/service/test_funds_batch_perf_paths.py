@@ -30,7 +30,6 @@ from services.funds.usecases.ledger import (
     _resolve,
     account_ids,
     account_ref,
-    make_posting,
     new_posting_ids,
 )
 from shared.config import libpq_url
@@ -161,19 +160,6 @@ def test_a_payee_key_made_from_the_batch_template_is_the_key_the_domain_builds()
     available = AccountKey(division="652722000000", role="finance", channel=CHANNEL, fiscal_year=2017, kind="available")
     with pytest.raises(InvalidAccount):  # a kind without a reference takes the domain's own check
         available.replace(reference="x")
-
-
-def test_a_posting_built_fast_is_the_posting():
-    key = AccountKey(division="652722000000", role="finance", channel=CHANNEL, fiscal_year=2017, kind="committed",
-                     reference="P-1")
-    fields = dict(posting_id="p", from_=key, to=key.replace(kind="disbursed", reference="household:1"),
-                  amount_fen=5, operation="disburse", document_no="", document_date=date(2017, 1, 1), actor="a",
-                  purpose=None, reference="household:1")
-    fast = make_posting(**fields)
-    assert type(fast) is Posting and fast == Posting(**fields) and hash(fast) == hash(Posting(**fields))
-    check_posting(fast)
-    with pytest.raises(TypeError):
-        make_posting(posting_id="p")  # not every field: the dataclass's own error
 
 
 def test_posting_ids_are_distinct_ordered_uuid7s():
@@ -515,7 +501,7 @@ async def test_a_line_posted_concurrently_during_the_copy_is_a_conflict_and_leav
     actor = {"sub": "t", "roles": ["county_finance"], "division": JINGHE}
 
     def entries(prefix):
-        return [Entry(make_posting(posting_id=i, from_=source, to=payee.replace(reference=f"household:{k}"), amount_fen=100,
+        return [Entry(Posting(posting_id=i, from_=source, to=payee.replace(reference=f"household:{k}"), amount_fen=100,
                                    operation="disburse", document_no="", document_date=date(2017, 6, 1), actor="t",
                                    purpose=None, reference=f"household:{k}"), None, f"{prefix}-{k}")
                 for k, i in enumerate(new_posting_ids(n))]

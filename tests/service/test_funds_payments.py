@@ -129,6 +129,10 @@ async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_
     assert (difference["kind"], difference["ref"], difference["ledger"], difference["bank"]) == (
         "amount_differs", new_refs[1], "300.00", "290.00")
     assert (await f.db("SELECT count(*) AS n FROM reconciliation_differences"))[0]["n"] == 1
+    recorded = (await f.client.get("/reconciliations", params={"on": ON.isoformat()},
+                                   headers=bearer(f.settings, "auditor", JINGHE))).json()
+    assert [(r["balanced"], r["ledger_debit"], r["bank_debit"], r["differences"]) for r in recorded] == [
+        (False, "1000.00", "990.00", reconciled.json()["differences"])]
     assert (await f.db("SELECT count(*) AS n FROM events WHERE type = 'funds.reconciliation.recorded'"))[0]["n"] == 1
     transitions = [r["type"] for r in await f.db("SELECT type FROM events WHERE type LIKE 'funds.payment.%' ORDER BY seq")]
     assert transitions.count("funds.payment.instructed") == 6 and transitions.count("funds.payment.refused") == 2

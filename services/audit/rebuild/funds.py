@@ -14,9 +14,7 @@ missed and records the day it was met).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
-from operator import itemgetter
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 from services.funds.contract import (
     DEADLINE_SET,
@@ -27,15 +25,16 @@ from services.funds.contract import (
     Ledger,
     LedgerError,
     Posting,
+    PostingReader,
     postings_of,
 )
 
 SERVICE = "funds"
 
 
-@dataclass(frozen=True, init=False)
-class PostingRecord:
-    """A posting as the audit keeps it: the domain's Posting and where it came from."""
+class PostingRecord(NamedTuple):
+    """A posting as the audit keeps it: the domain's Posting and where it came from (a named tuple:
+    immutable and built in one call, one per posting replayed)."""
 
     seq: int
     event_id: str
@@ -43,17 +42,6 @@ class PostingRecord:
     posting: Posting
     payee: Mapping[str, Any] | None = None
     project_code: str | None = None
-
-    def __init__(self, seq: int, event_id: str, recorded: str, posting: Posting,
-                 payee: Mapping[str, Any] | None = None, project_code: str | None = None) -> None:
-        # the dataclass's __init__ without a frozen dataclass's object.__setattr__ per field (one per posting)
-        fields = self.__dict__
-        fields["seq"] = seq
-        fields["event_id"] = event_id
-        fields["recorded"] = recorded
-        fields["posting"] = posting
-        fields["payee"] = payee
-        fields["project_code"] = project_code
 
 
 @dataclass
@@ -114,64 +102,6 @@ class FundsRebuilt:
         return {"postings": len(self.postings), "refused": len(self.refused),
                 "unreadable": len(self.unreadable), "accounts": len(self.balances), "deadlines": len(self.deadlines),
                 "total_fen": sum(self.balances.values())}
-
-
-_KEY_FIELDS = itemgetter("division", "role", "channel", "fiscal_year", "kind", "reference")
-
-
-class PostingReader:
-    """``Posting.from_dict`` with each distinct account key built once.
-
-    ``from_dict`` validates both keys of every posting (division normalisation, level, channel),
-    which is much of a million-posting replay; keys repeat, so each is built once by the domain's
-    own ``AccountKey`` and reused. The cache is keyed by the six field values, and used only for a
-    plain dict of exactly the six fields with an ``int`` year: anything else (a missing or unknown
-    field, a year of another type that compares equal, such as ``2018.0``) is built - and judged -
-    on its own, as ``from_dict`` does. Document dates are parsed once per distinct string. A unit
-    test holds this equal to ``Posting.from_dict``.
-    """
-
-    def __init__(self) -> None:
-        self.keys: dict[tuple, AccountKey] = {}
-        self.holders: dict[tuple, AccountKey] = {}  # the first key built for each field tuple but the reference
-        self.dates: dict[str, date] = {}
-
-    def key(self, data: Mapping[str, Any]) -> AccountKey:
-        if type(data) is dict and len(data) == 6:
-            try:
-                marker = _KEY_FIELDS(data)
-            except KeyError:  # an unknown field: AccountKey refuses it
-                return AccountKey(**data)
-            if type(marker[3]) is int:
-                found = self.keys.get(marker)
-                if found is None:
-                    # a new payee, project or plan of a known holder (the bench: one per household
-                    # paid): the domain's replace() checks only the reference for a valid key
-                    holder = marker[:5]
-                    like = self.holders.get(holder)
-                    if like is None:
-                        found = self.holders[holder] = AccountKey(**data)
-                    else:
-                        found = like.replace(reference=marker[5])
-                    self.keys[marker] = found
-                return found
-        return AccountKey(**data)
-
-    def day(self, text: Any) -> Any:
-        if type(text) is str:
-            found = self.dates.get(text)
-            if found is None:
-                found = self.dates[text] = date.fromisoformat(text)
-            return found
-        return date.fromisoformat(text) if isinstance(text, str) else text
-
-    def posting(self, data: Mapping[str, Any]) -> Posting:
-        # what from_dict reads, in its order (the first problem found is the one reported)
-        doc_date = data["document_date"]
-        key = self.key
-        return Posting(data["posting_id"], key(data["from"]), key(data["to"]), data["amount_fen"],
-                       data["operation"], data["document_no"], self.day(doc_date), data["actor"],
-                       data.get("purpose"), data.get("reference"))
 
 
 #: every deadline transition → the state it leaves (a late settlement: missed, with its met date)

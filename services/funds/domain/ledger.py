@@ -73,6 +73,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -406,6 +407,65 @@ class Posting:
         )
 
 
+_KEY_FIELDS = itemgetter("division", "role", "channel", "fiscal_year", "kind", "reference")
+
+
+class PostingReader:
+    """``Posting.from_dict`` with each distinct account key built once.
+
+    ``from_dict`` validates both keys of every posting (division normalisation, level, channel),
+    which is much of a million-posting replay; keys repeat, so each is built once by the domain's
+    own ``AccountKey`` and reused. The cache is keyed by the six field values, and used only for a
+    plain dict of exactly the six fields with an ``int`` year: anything else (a missing or unknown
+    field, a year of another type that compares equal, such as ``2018.0``) is built - and judged -
+    on its own, as ``from_dict`` does. Document dates are parsed once per distinct string. The
+    fast path of ``Posting.from_dict`` next to it, as ``AccountKey.replace`` and ``Posting.__init__``
+    are of theirs; tests/unit/funds/test_ledger_performance_forms.py holds them equal.
+    """
+
+    def __init__(self) -> None:
+        self.keys: dict[tuple, AccountKey] = {}
+        self.holders: dict[tuple, AccountKey] = {}  # the first key built for each field tuple but the reference
+        self.dates: dict[str, date] = {}
+
+    def key(self, data: Mapping[str, Any]) -> AccountKey:
+        if type(data) is dict and len(data) == 6:
+            try:
+                marker = _KEY_FIELDS(data)
+            except KeyError:  # an unknown field: AccountKey refuses it
+                return AccountKey(**data)
+            if type(marker[3]) is int:
+                found = self.keys.get(marker)
+                if found is None:
+                    # a new payee, project or plan of a known holder (the bench: one per household
+                    # paid): the domain's replace() checks only the reference for a valid key
+                    holder = marker[:5]
+                    like = self.holders.get(holder)
+                    if like is None:
+                        found = self.holders[holder] = AccountKey(**data)
+                    else:
+                        found = like.replace(reference=marker[5])
+                    self.keys[marker] = found
+                return found
+        return AccountKey(**data)
+
+    def day(self, text: Any) -> Any:
+        if type(text) is str:
+            found = self.dates.get(text)
+            if found is None:
+                found = self.dates[text] = date.fromisoformat(text)
+            return found
+        return date.fromisoformat(text) if isinstance(text, str) else text
+
+    def posting(self, data: Mapping[str, Any]) -> Posting:
+        # what from_dict reads, in its order (the first problem found is the one reported)
+        doc_date = data["document_date"]
+        key = self.key
+        return Posting(data["posting_id"], key(data["from"]), key(data["to"]), data["amount_fen"],
+                       data["operation"], data["document_no"], self.day(doc_date), data["actor"],
+                       data.get("purpose"), data.get("reference"))
+
+
 def _bad(code: str, zh: str, en: str, **ext: Any) -> InvalidPosting:
     return InvalidPosting(f"{zh} ({en})", code=code, **ext)
 
@@ -638,8 +698,8 @@ class Ledger:
         ids = set(self._ids)
         added: list[Posting] = []
         reversed_: dict[str, str] | None = None  # copied on the first reversal only
-        # _apply_into inlined (the auditor replays a million postings through here): the same
-        # checks in the same order - check_posting, the id, check_sufficient -, then both balances
+        # one loop, no call per posting (the auditor replays a million postings through here):
+        # check_posting, the id, a reversal's original, check_sufficient, then both balances
         get, pop, append = balances.get, balances.pop, added.append
         for index, posting in enumerate(postings):
             try:
@@ -693,24 +753,6 @@ class Ledger:
             if posting.posting_id == posting_id:
                 return posting
         return None
-
-    @staticmethod
-    def _apply_into(balances: dict[AccountKey, int], ids: set[str], posting: Posting) -> None:
-        check_posting(posting)
-        if posting.posting_id in ids:
-            raise DuplicatePosting(
-                f"分录编号已存在 (posting id {posting.posting_id!r} is already in the ledger)",
-                posting_id=posting.posting_id,
-            )
-        src, dst, amount = posting.from_, posting.to, posting.amount_fen
-        check_sufficient(posting, balances.get(src, 0))
-        for key, delta in ((src, -amount), (dst, amount)):
-            value = balances.get(key, 0) + delta
-            if value:
-                balances[key] = value
-            else:
-                balances.pop(key, None)
-        ids.add(posting.posting_id)
 
     # -- reading --------------------------------------------------------------------------------
 

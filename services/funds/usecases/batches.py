@@ -37,13 +37,12 @@ from services.funds.contract import (
     batch_event_data,
     payee_reference,
 )
-from services.funds.domain import AccountKey, check_posting, check_purpose, finance_account, gate
+from services.funds.domain import AccountKey, Posting, check_posting, check_purpose, finance_account, gate
 from services.funds.usecases.gate import unfundable
 from services.funds.usecases.ledger import (
     Entry,
     account_ref,
     judge,
-    make_posting,
     new_posting_ids,
     prefetch,
     public_refusal,
@@ -173,7 +172,7 @@ async def build(batch: Batch, screened: Screened, actor_sub: str) -> Built:
             line = lines[index]
             channel, year, project, purpose = line["channel"], line["fiscal_year"], line["project_code"], line.get("purpose")
             payee, posting_id, amount, line_ref = line["payee"], posting_ids[index], line["amount"], line["line_ref"]
-            posting = make_posting(
+            posting = Posting(
                 posting_id=posting_id, from_=screened.sources[channel, year, project],
                 to=screened.payees[channel, year].replace(reference=reference), amount_fen=amount, operation="disburse",
                 document_no=batch.document_no, document_date=batch.schedule_date, actor=actor_sub, purpose=purpose,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
@@ -188,21 +187,6 @@ class Entry(NamedTuple):
     posting: Posting
     extra: Mapping[str, Any] | None = None
     line_ref: str | None = None
-
-
-_POSTING_INIT_FREE = not hasattr(Posting, "__post_init__")
-_POSTING_FIELDS = {f.name for f in dataclass_fields(Posting)}
-
-
-def make_posting(**fields: Any) -> Posting:
-    """``Posting(**fields)``, built without the frozen dataclass's ten ``object.__setattr__`` calls
-    (a batch builds one per line). ``Posting`` validates nothing on construction — the domain judges
-    it with ``check_posting`` — and if it ever does (a ``__post_init__``), this takes that path."""
-    if not _POSTING_INIT_FREE or fields.keys() != _POSTING_FIELDS:
-        return Posting(**fields)
-    posting = object.__new__(Posting)
-    posting.__dict__.update(fields)
-    return posting
 
 
 @dataclass

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from services.audit.rebuild.funds import PostingReader
 from services.audit.rebuild.registry import statistics_facts
 from services.audit.run import replay
 from services.funds.contract import postings_of
-from services.funds.domain import Posting
+from services.funds.domain import Posting, PostingReader
 from tests.unit.audit.logs import JINGHE, World, key
 
 
