@@ -93,6 +93,7 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 @reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
+@exportable(exports.DEADLINE_COMPLIANCE)
 async def deadline_compliance_report(request: Request, principal: Readers, session: Session,
                                      division: DivisionCode | None = None,
                                      fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
