@@ -10,7 +10,8 @@ from services.audit.rebuild import Rebuilt
 from services.funds.contract import CHANNEL_LABELS, KIND_LABELS, OPERATION_LABELS
 from shared.money import format_fen
 
-OPERATION_ORDER = ("appropriate", "allocate", "integrate", "commit", "disburse", "strand", "return", "reallocate")
+OPERATION_ORDER = ("appropriate", "allocate", "integrate", "commit", "disburse", "payment_return", "decommit", "strand", "return",
+                   "reallocate", "reverse", "carry_forward")
 
 
 def figures(rebuilt: Rebuilt, prefix: str, as_of: date) -> dict[str, Any]:

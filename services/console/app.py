@@ -112,7 +112,13 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
 
     @app.exception_handler(LoginNeeded)
     async def _login_needed(request: Request, exc: LoginNeeded):
-        return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
+        if request.method == "GET":  # back to this page after the login (a path of ours only)
+            request.session["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login", status_code=303)
+
+    def after_login(request: Request, before: str | None) -> RedirectResponse:
+        target = before if before and before.startswith("/") and not before.startswith("//") else "/dashboard"
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(Expired)
     async def _expired(request: Request, exc: Expired):
@@ -153,11 +159,12 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
             index = int(str(form.get("identity", "")))
         except ValueError:
             index = -1
+        before = request.session.get("next")
         try:
             login.dev_login(request, settings, index)
         except LoginRefused as exc:
             return page(request, "login.html", 401, identities=[], oidc=idp is not None, error=str(exc))
-        return RedirectResponse("/dashboard", status_code=303)
+        return after_login(request, before)
 
     @app.get("/login/oidc")
     async def login_oidc(request: Request):
@@ -171,12 +178,13 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         if idp is None:
             return page(request, "error.html", 404, title="未配置身份提供方",
                         problem={"status": 404, "detail": "未配置统一身份认证 (FUPIN_OIDC_ISSUER is not set)"})
+        before = request.session.get("next")
         try:
             await login.oidc_callback(request, settings, idp)
         except LoginRefused as exc:
             request.session.pop("who", None)
             return page(request, "login.html", 401, identities=[], oidc=True, error=str(exc))
-        return RedirectResponse("/dashboard", status_code=303)
+        return after_login(request, before)
 
     @app.post("/logout")
     async def logout(request: Request):
@@ -326,7 +334,8 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
     async def audit_report(request: Request, as_of: str, division: str | None = None):
         official = official_of(request)
         answer = await app.state.backend.call(official, "audit", "GET", "/audit/report", raw=True,
-                                              params={"as_of": as_of, "division": division or None, "format": "html"})
+                                              params={"as_of": as_of, "format": "html",
+                                                      **({"division": division} if division else {})})
         if not answer.ok:
             return page(request, "error.html", answer.status, title="审计报告", problem=_problem_of(answer))
         return HTMLResponse(answer.content, headers={

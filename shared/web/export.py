@@ -253,12 +253,16 @@ class _XlsxFile:
         for row in rows:
             cells = []
             for column in self.export.columns:
-                cell = self.cell(self.sheet, value=_typed(column.value(row), column.kind))
-                if column.kind in _FORMATS and not isinstance(cell.value, str):
+                value = _typed(column.value(row), column.kind)
+                if column.kind in _FORMATS and value is not None and not isinstance(value, str):
+                    cell = self.cell(self.sheet, value=value)  # a styled cell only where a number format is due
                     cell.number_format = _FORMATS[column.kind]
-                if cell.data_type == "f":  # openpyxl takes text starting with "=" for a formula
+                    value = cell
+                elif isinstance(value, str) and value.startswith("="):  # openpyxl would take it for a formula
+                    cell = self.cell(self.sheet, value=value)
                     cell.data_type = "s"
-                cells.append(cell)
+                    value = cell
+                cells.append(value)
             self.sheet.append(cells)
 
     def close(self) -> None:

@@ -62,6 +62,13 @@ async def test_dev_login_gives_a_secure_session_cookie_and_the_identity(console)
     assert "projects服务无法连接" in page.text and 'id="announcement-figures"' in page.text
 
 
+async def test_after_the_login_the_page_asked_for(console):
+    asked = await console.get("/households", params={"name": "张三"})
+    assert asked.status_code == 303 and asked.headers["location"] == "/login"
+    response = await log_in(console)
+    assert response.headers["location"] == "/households?name=%E5%BC%A0%E4%B8%89"
+
+
 async def test_the_token_forwarded_is_the_identity_picked(console):
     await log_in(console)
     app = console._transport.app

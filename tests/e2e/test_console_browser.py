@@ -134,8 +134,9 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
     book = openpyxl.load_workbook(io.BytesIO((await download.path()).read_bytes()))
     assert "证件号码" in [cell.value for cell in next(book.active.iter_rows(max_row=1))]
     # … and the households as CSV (UTF-8 with BOM, Chinese headers): the dashboard's 1,767
-    async with page.expect_download() as info:
-        await page.locator("#export-households-csv").click()
+    # (every page of the roll, members included, through the registry's paginated export: allow time)
+    async with page.expect_download(timeout=180_000) as info:
+        await page.locator("#export-households-csv").click(timeout=180_000)
     raw = (await (await info.value).path()).read_bytes()
     assert raw.startswith(codecs.BOM_UTF8)
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from services.audit.rebuild.funds import FundsRebuild
+from shared.policy.citations import public_citation
 from tests.conftest import bearer
 from tests.service.funds_support import BOZHOU, JINGHE, XINJIANG, down_to_jinghe
 
@@ -246,7 +247,7 @@ async def test_stranded_money_is_returned_in_full(funds):
     assert part.status_code == 422, part.text
     problem = part.json()
     assert problem["code"] == "return_not_in_full" and problem["rule"] == "funds.stranded.return"
-    assert problem["citation"] == "DOMAIN.md §4" and problem["held"] == "600.00"
+    assert problem["citation"] == public_citation("DOMAIN.md §4") and problem["held"] == "600.00"
     assert await f.db("SELECT count(*) AS n FROM events") == before
     whole = await _ok(f, "/returns", JINGHE, project_code="P-1", amount="600.00", document_no="精财返〔2017〕1号")
     assert whole["in_full"] is True and whole["to"]["division"] == XINJIANG
@@ -277,7 +278,8 @@ async def test_money_not_reaching_households_in_time_is_stranded_by_the_schedule
         await engine.dispose()
     data = event["data"]
     assert (event["type"], data["amount"], data["project_code"]) == ("funds.stranding.posted", "350.00", "P-1")
-    assert data["rule_id"] == "funds.stranded.not_reaching_households" and data["citation"] == "DOMAIN.md §4"
+    assert data["rule_id"] == "funds.stranded.not_reaching_households"
+    assert data["citation"] == public_citation("DOMAIN.md §4") and "DOMAIN" not in data["reason"]
     assert "365" in data["reason"] and event["actor"]["sub"] == "system"
     project = (await f.client.get("/projects/P-1", headers=bearer(f.settings, "county_finance", JINGHE))).json()
     assert (project["paid"], project["remaining"], project["stranded"]) == ("250.00", "0.00", "350.00")
@@ -336,10 +338,12 @@ async def test_shanxi_2014_exempts_projects_needing_provincial_approval(funds):
     normal = await _ok(f, "/allocations", "000000000000", amount="600.00", to_division=SHANXI,
                        document_no="财农〔2014〕10号", **money)
     [due] = [d for d in normal["deadlines"] if d["kind"] == "onward_allocation"]
-    assert (due["due"], due["citation"], due["exempt"]) == ("2014-05-01", "seed 004 L27", None)
+    shanxi_2014 = public_citation("seed 004 L27")
+    assert "实施意见" in shanxi_2014
+    assert (due["due"], due["citation"], due["exempt"]) == ("2014-05-01", shanxi_2014, None)
     exempt = await _ok(f, "/allocations", "000000000000", amount="400.00", to_division=SHANXI,
                        document_no="财农〔2014〕11号", provincial_approval=True, **money)
     [free] = [d for d in exempt["deadlines"] if d["kind"] == "onward_allocation"]
     assert (free["due"], free["exempt"], free["citation"], free["rule_id"]) == (
-        None, "少量须省级审批的项目", "seed 004 L27", "funds.deadline.central_onward")
+        None, "少量须省级审批的项目", shanxi_2014, "funds.deadline.central_onward")
     assert exempt["provincial_approval"] is True

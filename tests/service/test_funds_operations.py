@@ -115,7 +115,8 @@ async def test_openapi_shows_the_purpose_codes():
 @pytest.mark.parametrize("path,division,role,body", [
     ("/appropriations", XINJIANG, "province_office", {"amount": "1.00"}),
     ("/allocations", XINJIANG, "province_office", {"amount": "1.00", "to_division": BOZHOU}),
-    ("/allocations", BOZHOU, "city_finance", {"amount": "1.00", "to_division": "140000000000"}),  # not under it
+    ("/allocations", BOZHOU, "city_finance", {"amount": "1.00", "to_division": "140000000000",  # not under it
+                                              "document_no": "博州财农〔2017〕5号"}),
     ("/disbursements", JINGHE, "auditor", {"amount": "1.00", "project_code": "P-1", "payee": {"kind": "household", "name": "x"}}),
 ])
 async def test_operations_are_refused_to_the_wrong_role_or_jurisdiction(funds, path, division, role, body):

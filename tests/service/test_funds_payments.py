@@ -129,6 +129,10 @@ async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_
     assert (difference["kind"], difference["ref"], difference["ledger"], difference["bank"]) == (
         "amount_differs", new_refs[1], "300.00", "290.00")
     assert (await f.db("SELECT count(*) AS n FROM reconciliation_differences"))[0]["n"] == 1
+    recorded = (await f.client.get("/reconciliations", params={"on": ON.isoformat()},
+                                   headers=bearer(f.settings, "auditor", JINGHE))).json()
+    assert [(r["balanced"], r["ledger_debit"], r["bank_debit"], r["differences"]) for r in recorded] == [
+        (False, "1000.00", "990.00", reconciled.json()["differences"])]
     assert (await f.db("SELECT count(*) AS n FROM events WHERE type = 'funds.reconciliation.recorded'"))[0]["n"] == 1
     transitions = [r["type"] for r in await f.db("SELECT type FROM events WHERE type LIKE 'funds.payment.%' ORDER BY seq")]
     assert transitions.count("funds.payment.instructed") == 6 and transitions.count("funds.payment.refused") == 2
@@ -214,3 +218,19 @@ async def test_bad_bank_files_are_problems(funds):
     assert unknown_account.status_code == 422 and unknown_account.json()["errors"][0]["field"] == "account"
     assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == 0
     assert (await f.db("SELECT count(*) AS n FROM bank_files"))[0]["n"] == 0
+
+
+async def test_a_refused_payment_is_not_reissued_to_a_household_removed_since(funds):
+    f = funds
+    made = await _paid_batch(f)
+    xml = await f.client.get(f"/payment-files/{made['file_id']}/pain.001", headers=bearer(f.settings, "county_finance", JINGHE))
+    refs = [e.text for e in etree.fromstring(xml.content).iterfind(".//{%s}EndToEndId" % PAIN001)]
+    report = await _send(f, "/bank-results", results_csv([(refs[0], "失败", "AC04", "账户已销户")]), "text/csv", format="csv")
+    assert [r["ref"] for r in report.json()["refused"]] == [refs[0]]
+    assert (await _account(f, HOUSEHOLDS[0], CORRECTED[0], "农户1")).status_code == 201
+    await f.event("registry", "registry.household.removed", HOUSEHOLDS[0], {})  # 清退 after the refusal
+    [instruction] = [i for i in (await f.client.get("/payment-instructions", params={"state": "refused"},
+                                                    headers=bearer(f.settings, "county_finance", JINGHE))).json()]
+    again = await f.client.post(f"/payment-instructions/{instruction['instruction_id']}/reissue", headers=f.headers(JINGHE))
+    assert again.status_code == 422 and again.json()["code"] == "household_removed"
+    assert (await f.db("SELECT state FROM payment_instructions WHERE ref = '%s'" % refs[0]))[0]["state"] == "refused"

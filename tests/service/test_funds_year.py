@@ -227,7 +227,8 @@ async def test_a_bad_factor_sheet_is_refused_and_nothing_is_written(year, sheet,
     f = year
     assert (await f.post("/appropriations", CENTRAL, amount="50000000.00", document_no="财预〔2017〕12号")).status_code == 201
     before = await counts(f)
-    response = await f.post("/allocations", CENTRAL, amount=PARTS[XINJIANG], to_division=XINJIANG, factor_sheet=sheet)
+    response = await f.post("/allocations", CENTRAL, amount=PARTS[XINJIANG], to_division=XINJIANG, factor_sheet=sheet,
+                            document_no="财农〔2017〕10号")
     assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json", response.text
     if field:
         assert field in {e["field"] for e in response.json()["errors"]}

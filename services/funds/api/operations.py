@@ -51,7 +51,8 @@ class Money(BaseModel):
     channel: str = Field(examples=["central_special"], description="资金渠道 code (see the channel list)")
     fiscal_year: FiscalYear
     amount: Yuan
-    document_no: str = Field("", max_length=100, description="文号, e.g. 财农〔2017〕8号")
+    document_no: str = Field("", max_length=100, description="文号, e.g. 财农〔2017〕8号 (required where the operation "
+                             "must cite its document: see the operation)")
     document_date: date
     purpose: PurposeCode | None = Field(None, description="资金用途 code (the closed list; see the enum)")
 
@@ -76,13 +77,21 @@ class FactorSheet(BaseModel):
         min_length=1, description="division → {factor: value}; a factor favouring lower values is given inverted")
 
 
-class AppropriationIn(Money):
+class Documented(Money):
+    """An operation that must cite its document (rule funds.document_no: appropriations,
+    allocations, integrations, returns, re-allocations): the 文号 is required, not optional."""
+
+    document_no: str = Field(min_length=1, max_length=100, pattern=r"\S", examples=["财农〔2017〕8号"],
+                             description="文号 (required): the document that ordered the operation")
+
+
+class AppropriationIn(Documented):
     budget_approved_on: date | None = Field(
         None, description="本级人大批准预算的日期: a province's own funds must be passed on within 60 days of it "
         "(预算法 Art. 52); default the document date")
 
 
-class AllocationIn(Money):
+class AllocationIn(Documented):
     to_division: DivisionCode
     advance: bool = Field(False, description="提前下达")
     provincial_approval: bool = Field(
@@ -94,7 +103,7 @@ class AllocationIn(Money):
         None, description="when allocated by factors: the sheet; the amount must be exactly the receiver's part")
 
 
-class IntegrationIn(Money):
+class IntegrationIn(Documented):
     plan: Name = Field(min_length=2, max_length=100, description="the integration plan (整合方案)")
 
 
@@ -311,7 +320,7 @@ async def strand(body: StrandingIn, request: Request,
                                    body.fiscal_year, body.document_date, body.reason, body.amount)
 
 
-class ReturnIn(Money):
+class ReturnIn(Documented):
     project_code: str = Field(min_length=2, max_length=60, description="the project the stranded money came from")
 
 

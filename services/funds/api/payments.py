@@ -180,3 +180,11 @@ async def reconcile(request: Request, principal: PaymentWriter, session: Session
                     ) -> dict[str, Any]:
     return await usecase.record_reconciliation(session, county=principal.division, on=on, raw=await _raw(request),
                                                fmt=format, actor=principal.actor(), now=request.app.state.clock.now())
+
+
+@payments.get("/reconciliations", summary="The county's recorded reconciliations, with their differences",
+              description="Newest first, optionally of one booking date; each with the ledger's and the bank's debits "
+              "and every difference found (accounts masked).")
+async def list_reconciliations(principal: PaymentReader, session: Session,
+                               on: date | None = Query(None, description="the statement's booking date")) -> list[dict[str, Any]]:
+    return await usecase.reconciliations_of(session, principal.division, on)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from services.funds.api import exports
 from services.funds.usecases.deadlines import as_of as deadlines_as_of, view
 from services.funds.usecases.accounts import account_key, account_view
+from services.funds.api.schemas import BalancesOut, DeadlinesOut
 from services.funds.domain.code_lists import label
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
 from services.funds.usecases.figures import balances_as_of, spending_figures
@@ -34,7 +35,7 @@ Readers = Reader(Role.central_finance, Role.province_finance, Role.city_finance,
                  Role.province_office, Role.city_office, Role.county_office)
 
 
-@reports.get("/deadlines", summary="Deadlines with days remaining or overdue",
+@reports.get("/deadlines", summary="Deadlines with days remaining or overdue", responses={200: {"model": DeadlinesOut}},
                 description="Set when money is received (预算法 Art. 52 and provincial rules from the policy table), "
                 "met when the money has gone on, missed once the due day has passed — as of the service's clock at "
                 "the moment of the read (right after `POST /dev/clock` too); the scheduler records the same "
@@ -63,7 +64,8 @@ async def spending(request: Request, fiscal_year: FiscalYear, principal: Readers
     return await spending_figures(session, query_scope(principal, division), fiscal_year)
 
 
-@reports.get("/balances", summary="Balances by division, channel, year and kind (now, or as of an instant)")
+@reports.get("/balances", summary="Balances by division, channel, year and kind (now, or as of an instant)",
+             responses={200: {"model": BalancesOut}})
 @exportable(exports.BALANCES)
 async def balances(principal: Readers, session: Session, division: DivisionCode | None = None,
                    channel: str | None = None, fiscal_year: FiscalYear | None = None, kind: str | None = None,
@@ -90,6 +92,7 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 @reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
+@exportable(exports.DEADLINE_COMPLIANCE)
 async def deadline_compliance_report(request: Request, principal: Readers, session: Session,
                                      division: DivisionCode | None = None,
                                      fiscal_year: FiscalYear | None = None) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from services.funds.domain import AccountKey, Posting
 from services.funds.domain.payments import (
     BankAccount,
     BankFileError,
+    Difference,
     Instruction,
     PaymentFile,
     digest,
@@ -408,3 +409,23 @@ async def record_reconciliation(session: AsyncSession, *, county: str, on: date,
     return {"reconciliation_id": reconciliation_id, "on": on.isoformat(), "account_no": mask_account(statement.account_no),
             "ledger_debit": format_fen(ledger_debit), "bank_debit": format_fen(bank_debit),
             "balanced": not differences, "differences": shown, "seq": event["seq"]}
+
+
+async def reconciliations_of(session: AsyncSession, county: str, on: date | None = None) -> list[dict[str, Any]]:
+    """The county's reconciliations as recorded (newest first), each with its difference rows."""
+    query = select(reconciliations).where(reconciliations.c.division == county)
+    if on is not None:
+        query = query.where(reconciliations.c.on == on)
+    rows = (await session.execute(query.order_by(reconciliations.c.recorded_at.desc(),
+                                                 reconciliations.c.id.desc()))).mappings().all()
+    ids = [str(r["id"]) for r in rows]
+    found: dict[str, list[dict[str, Any]]] = {}
+    if ids:
+        for d in (await session.execute(select(reconciliation_differences).where(
+                reconciliation_differences.c.reconciliation_id.in_(ids)).order_by(
+                reconciliation_differences.c.reconciliation_id, reconciliation_differences.c.position))).mappings():
+            found.setdefault(str(d["reconciliation_id"]), []).append(Difference(
+                d["kind"], d["ref"], d["ledger_fen"], d["bank_fen"], d["reason"]).as_dict())
+    return [{"reconciliation_id": str(r["id"]), "on": r["on"].isoformat(), "seq": r["event_seq"],
+             "ledger_debit": format_fen(r["ledger_debit_fen"]), "bank_debit": format_fen(r["bank_debit_fen"]),
+             "balanced": r["differences"] == 0, "differences": found.get(str(r["id"]), [])} for r in rows]

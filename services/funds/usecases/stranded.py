@@ -16,6 +16,7 @@ from services.funds.usecases.accounts import account_key
 from services.funds.usecases.ledger import post
 from shared.auth import SYSTEM
 from shared.logging import get_logger
+from shared.policy.citations import public_citation
 
 log = get_logger("fupin.funds.stranded")
 
@@ -57,10 +58,10 @@ async def strand_not_reaching(session, policy, today: date, posted_at: datetime)
         posting = Posting(posting_id=str(uuid6.uuid7()), from_=committed, to=committed.replace(kind="stranded"),
                           amount_fen=amount, operation="strand", document_no="", document_date=today,
                           actor=SYSTEM.sub, reference=committed.reference)
-        days = rule.value["committed_unpaid_days"]
+        days, citation = rule.value["committed_unpaid_days"], public_citation(rule.citation)
         event = await post(session, posting, actor=SYSTEM.actor(), posted_at=posted_at, extra={
-            "project_code": committed.reference, "rule_id": rule.id, "citation": rule.citation,
-            "reason": f"安排满{days}天仍未拨付到村到户 (committed {days} days ago and not paid; {rule.citation})"})
+            "project_code": committed.reference, "rule_id": rule.id, "citation": citation,
+            "reason": f"安排满{days}天仍未拨付到村到户 (committed {days} days ago and not paid; {citation})"})
         log.info("commitment stranded", project=committed.reference, amount=amount, rule=rule.id)
         out.append(event)
     return out

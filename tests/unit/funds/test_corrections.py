@@ -3,12 +3,23 @@ project's unspent commitment, and the year-end carry-forward (结转结余, seed
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.funds.domain import InsufficientFunds, InvalidPosting, Ledger, check_posting
+from services.funds.domain import (
+    FundsError,
+    InsufficientFunds,
+    InvalidPosting,
+    Ledger,
+    check_full_return,
+    check_posting,
+    not_reaching_households,
+)
 from services.funds.domain.ledger import reversal_of
+from shared.policy import load_policy
 
 from .helpers import JINGHE, NATIONAL, XINJIANG, acct, post
 
@@ -144,3 +155,28 @@ def test_reversals_in_any_order_keep_the_invariants(order):
             continue
         ledger.check_invariants()
     assert set(ledger.reversals) <= set(order)
+
+
+# --------------------------------------------------------------------------------------------
+# stranded-money rules (seed 004 L27), pure
+# --------------------------------------------------------------------------------------------
+
+def test_full_return_refuses_a_part_with_the_rule():
+    policy = load_policy()
+    check_full_return(policy, JINGHE, date(2017, 6, 1), 60_000, 60_000)
+    with pytest.raises(FundsError) as info:
+        check_full_return(policy, "141100000000", date(2017, 6, 1), 60_000, 10_000)  # 吕梁 (Shanxi)
+    assert info.value.code == "return_not_in_full"
+    assert info.value.extensions["citation"] == "seed 004 L27" and info.value.extensions["rule"] == "funds.stranded.return"
+
+
+def test_not_reaching_households_first_in_first_out():
+    policy = load_policy()
+    inflows = [(date(2016, 1, 10), 50_000), (date(2016, 9, 1), 30_000)]
+    # on 2017-01-10 the first commitment is 366 days old; 20,000 was paid: 30,000 of it is overdue
+    amount, rule = not_reaching_households(policy, JINGHE, date(2017, 1, 10), inflows, 20_000, 60_000)
+    assert (amount, rule.id, rule.value["committed_unpaid_days"]) == (30_000, "funds.stranded.not_reaching_households", 365)
+    assert not_reaching_households(policy, JINGHE, date(2016, 12, 1), inflows, 20_000, 60_000) is None  # in time
+    assert not_reaching_households(policy, JINGHE, date(2017, 1, 10), inflows, 50_000, 30_000) is None  # paid enough
+    assert not_reaching_households(policy, "140000000000", date(2017, 1, 10), inflows, 0, 80_000)[1].citation == \
+        "seed 004 L27"
