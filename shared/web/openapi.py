@@ -265,6 +265,10 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 statuses.append("409")
             for status in statuses:
                 responses.setdefault(status, _problem(status))
+            for status, answer in responses.items():
+                schema = answer.get("content", {}).get("application/json", {}).get("schema", {})
+                if status.startswith("2") and "$ref" in schema:  # a model given in `responses`: it, not `dict`
+                    answer["content"]["application/json"]["schema"] = {"$ref": schema["$ref"]}
             for status, answer in responses.items():  # a route's own words about a status are kept
                 if status >= "400" and "content" not in answer and route.path_format not in _NO_PROBLEM_503:
                     answer["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}

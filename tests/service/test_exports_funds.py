@@ -61,6 +61,11 @@ async def test_trace_spending_stranded_and_deadlines_as_files(funds):
         assert c["截止日期"] == (item["due"] or "") and c["状态"] in ("未到期", "按期完成", "逾期")
         assert x["剩余天数"] == item["days_remaining"]
 
+    answer, as_csv, as_xlsx = await both(funds.client, "/reports/deadline-compliance", {"division": JINGHE}, headers)
+    assert len(as_csv) == len(as_xlsx) == len(answer["groups"]) > 0
+    for group, c, x in zip(answer["groups"], as_csv, as_xlsx):
+        assert int(c["时限数"]) == x["时限数"] == group["total"] and x["逾期"] == group["missed"]
+
 
 async def test_an_unknown_format_or_an_unacceptable_accept_is_a_problem(funds):
     headers = bearer(funds.settings, "county_finance", JINGHE)

@@ -87,3 +87,18 @@ TRACE = Export("资金流向追溯", rows="postings", columns=(
     Column("purpose", "用途"),
     Column("amount", "金额（元）", "yuan"),
 ))
+
+DEADLINE_COMPLIANCE = Export("资金时限执行情况", rows="groups", columns=(
+    Column("receiver", "接收区划代码"),
+    Column("kind", "时限类别", label=labels(DEADLINE_KIND_LABELS)),
+    Column("total", "时限数", "int"),
+    Column("met", "按期完成", "int"),
+    Column("missed", "逾期", "int"),
+    Column("open", "未到期或未完成", "int"),
+    Column("open_overdue", "已过期未完成", "int"),
+    Column("settled_late", "逾期后完成", "int"),
+    Column("withdrawn", "已撤销（下达已冲正，不计入）", "int"),
+    Column("compliance_percent", "按期率（%）", "percent"),
+    Column("days_to_settle.median", "完成用时中位数（天）", "int"),
+    Column("days_to_settle.max", "最长用时（天）", "int"),
+))

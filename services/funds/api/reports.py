@@ -8,12 +8,12 @@ from typing import Any, Literal
 
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
 from services.funds.api import exports
 from services.funds.usecases.deadlines import as_of as deadlines_as_of, view
 from services.funds.usecases.accounts import account_key, account_view
+from services.funds.api.schemas import BalancesOut, DeadlinesOut
 from services.funds.domain.code_lists import label
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
 from services.funds.usecases.figures import balances_as_of, spending_figures
@@ -26,7 +26,7 @@ from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
 from shared.web import Session, router
 from shared.web.export import exportable
-from shared.fields import BigId, FiscalYear
+from shared.fields import BigId, FiscalYear, Instant
 from shared.witness import receipts
 
 reports = router(tags=["reports"])
@@ -35,7 +35,7 @@ Readers = Reader(Role.central_finance, Role.province_finance, Role.city_finance,
                  Role.province_office, Role.city_office, Role.county_office)
 
 
-@reports.get("/deadlines", summary="Deadlines with days remaining or overdue",
+@reports.get("/deadlines", summary="Deadlines with days remaining or overdue", responses={200: {"model": DeadlinesOut}},
                 description="Set when money is received (预算法 Art. 52 and provincial rules from the policy table), "
                 "met when the money has gone on, missed once the due day has passed — as of the service's clock at "
                 "the moment of the read (right after `POST /dev/clock` too); the scheduler records the same "
@@ -64,11 +64,12 @@ async def spending(request: Request, fiscal_year: FiscalYear, principal: Readers
     return await spending_figures(session, query_scope(principal, division), fiscal_year)
 
 
-@reports.get("/balances", summary="Balances by division, channel, year and kind (now, or as of an instant)")
+@reports.get("/balances", summary="Balances by division, channel, year and kind (now, or as of an instant)",
+             responses={200: {"model": BalancesOut}})
 @exportable(exports.BALANCES)
 async def balances(principal: Readers, session: Session, division: DivisionCode | None = None,
                    channel: str | None = None, fiscal_year: FiscalYear | None = None, kind: str | None = None,
-                   as_of: AwareDatetime | None = Query(None, description="an instant (ISO 8601 with offset): the balances "
+                   as_of: Instant | None = Query(None, description="an instant (ISO 8601 with offset): the balances "
                                                        "then, from the postings recorded up to it")) -> dict[str, Any]:
     """Every account under the division with its balance in yuan (account id, holder division and role, channel, fiscal
     year, kind, reference); filter by channel, year and kind. With `as_of`: every account a posting recorded up to that
@@ -92,6 +93,7 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8). Deadlines withdrawn because their "
              "allocation was reversed (冲正) are shown as `withdrawn` and not counted in `total` or the rate.")
+@exportable(exports.DEADLINE_COMPLIANCE)
 async def deadline_compliance_report(request: Request, principal: Readers, session: Session,
                                      division: DivisionCode | None = None,
                                      fiscal_year: FiscalYear | None = None) -> dict[str, Any]:
@@ -156,7 +158,7 @@ async def stranded_report(request: Request, principal: Readers, session: Session
 @exportable(exports.TRACE)
 async def trace(principal: Readers, session: Session, payee: str | None = Query(None, min_length=2),
                 project: str | None = Query(None, min_length=2), account: BigId | None = None,
-                as_of: AwareDatetime | None = Query(None, description="an instant: the trace from the postings recorded "
+                as_of: Instant | None = Query(None, description="an instant: the trace from the postings recorded "
                                                     "up to it")) -> dict[str, Any]:
     given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}
     if len(given) != 1:

@@ -480,11 +480,109 @@ def _strictly_below(lower: str, upper: str) -> bool:
     return within(lower, upper) and _DEPTH[level(lower)] > _DEPTH[level(upper)]
 
 
+
+# -- the holder and reference rules of each operation (check_posting's last step) ---------------------
+# Each rule takes the posting and the error's extensions and raises InvalidPosting when broken.
+
+
+def _same_holder(p: Posting, ext: dict[str, Any]) -> None:
+    if p.from_.division != p.to.division or p.from_.role != p.to.role:
+        op = p.operation
+        raise _bad(f"{op}_other_holder", f"{OPERATION_LABELS[op]}须在同一持有方内",
+                   f"{op} stays with the same holder (division and role)", **ext)
+
+
+def _booked_at_own_level(p: Posting, ext: dict[str, Any]) -> None:
+    src, dst = p.from_, p.to
+    if src.division != dst.division:
+        raise _bad("appropriate_other_division", "预算拨款记入本级账户",
+                   "an appropriation is booked to the appropriating division itself", **ext)
+    if src.role != "finance":
+        raise _bad("appropriate_not_finance", "预算拨款由财政部门列支", "an appropriation is made by finance", **ext)
+    source_level = CHANNELS[src.channel].source_level
+    if source_level is not None and src.level is not source_level:
+        raise _bad("appropriate_wrong_level", f"该渠道资金由{source_level.label_zh}级安排",
+                   f"channel {src.channel} is appropriated at {source_level.value} level, "
+                   f"not {src.level.value}", **ext)
+
+
+def _to_a_lower_division(p: Posting, ext: dict[str, Any]) -> None:
+    if not _strictly_below(p.to.division, p.from_.division):
+        op = p.operation
+        raise _bad(f"{op}_not_lower", "资金只能下达到本级管辖范围内的下级",
+                   f"{op} goes to a strictly lower division within the sender's jurisdiction "
+                   f"({p.from_.division} → {p.to.division})", **ext)
+
+
+def _integrated_in_own_pool(p: Posting, ext: dict[str, Any]) -> None:
+    src, dst = p.from_, p.to
+    if src.division != dst.division or src.role != dst.role:
+        raise _bad("integrate_other_holder", "整合资金池属于本县同一部门",
+                   "integration moves money into the same county holder's pool", **ext)
+    if not CHANNELS[src.channel].integrable:
+        raise _bad("channel_not_integrable", "该渠道资金不在统筹整合范围 (国办发〔2016〕22号)",
+                   f"channel {src.channel} may not be integrated", **ext)
+
+
+def _back_to_own_province(p: Posting, ext: dict[str, Any]) -> None:
+    src, dst = p.from_, p.to
+    if src.division == NATIONAL or dst.division != province_of(src.division) or dst.role != "finance":
+        raise _bad("return_not_to_province", "滞留资金全额返还所属省级财政",
+                   "stranded money goes back to the finance of its own province", **ext)
+
+
+def _reference_is_the_targets(p: Posting, ext: dict[str, Any]) -> None:
+    if p.reference is not None and p.reference != p.to.reference:
+        raise _bad("reference_mismatch", "分录引用与收方账户引用不一致",
+                   f"the posting reference {p.reference!r} must equal the to-account's {p.to.reference!r}", **ext)
+
+
+def _reference_is_the_project(p: Posting, ext: dict[str, Any]) -> None:
+    src = p.from_
+    if src.kind == "committed" and p.reference is not None and p.reference != src.reference:
+        raise _bad("reference_mismatch", "分录引用与项目不一致",
+                   f"the posting reference {p.reference!r} must equal the project {src.reference!r}", **ext)
+
+
+def _stranded_keeps_reference(p: Posting, ext: dict[str, Any]) -> None:
+    if p.to.reference != p.from_.reference:
+        raise _bad("reference_mismatch", "滞留资金须保留原项目/方案引用",
+                   f"stranded money keeps the reference of where it was ({p.from_.reference!r})", **ext)
+
+
+def _names_its_original(p: Posting, ext: dict[str, Any]) -> None:
+    if p.reference is None:
+        raise _bad("reversal_without_original", "冲正须注明被冲正的分录编号",
+                   "a reversal names the posting it reverses (its posting id as the reference)", **ext)
+    if p.reference == p.posting_id:
+        raise _bad("reversal_of_itself", "冲正分录不能冲正自身", "a reversal cannot reverse itself", **ext)
+
+
+#: operation → its holder and reference rules, checked in this order after the kinds, the channel
+#: and the fiscal year (the module table's "holder rule" column). The kinds a decommit, a
+#: reversal and a carry-forward may move to, beside OPERATION_KINDS: see _OTHER_TO_KINDS.
+OPERATION_RULES: Mapping[str, tuple[Callable[[Posting, dict[str, Any]], None], ...]] = MappingProxyType({
+    "appropriate": (_booked_at_own_level,),
+    "allocate": (_to_a_lower_division,),
+    "integrate": (_integrated_in_own_pool, _reference_is_the_targets),
+    "commit": (_same_holder, _reference_is_the_targets),
+    "disburse": (_same_holder, _reference_is_the_targets),
+    "strand": (_same_holder, _stranded_keeps_reference, _reference_is_the_project),
+    "return": (_back_to_own_province, _reference_is_the_project),
+    "reallocate": (_to_a_lower_division,),
+    "decommit": (_same_holder, _reference_is_the_project),
+    "carry_forward": (),  # same holder, kind, reference, year + 1: checked with the fiscal year
+    "reverse": (_names_its_original,),
+    "payment_return": (_same_holder,),
+})
+_OTHER_TO_KINDS: Mapping[str, tuple[str, ...]] = {"decommit": ("available", "pool"), "reverse": KINDS}
+
+
 def check_posting(posting: Posting) -> None:
     """Everything about a posting that does not depend on balances: types, a positive amount,
     the operation's account kinds, the channel and fiscal year kept, and the holder rule of the
-    operation (see the module table). Raises :class:`InvalidAmount` or :class:`InvalidPosting`
-    (``code`` names the broken rule)."""
+    operation (see the module table; its rules are :data:`OPERATION_RULES`). Raises
+    :class:`InvalidAmount` or :class:`InvalidPosting` (``code`` names the broken rule)."""
     if not isinstance(posting, Posting):
         raise _bad("not_a_posting", "不是记账分录", f"expected a Posting, got {type(posting).__name__}")
     p = posting
@@ -532,14 +630,7 @@ def check_posting(posting: Posting) -> None:
     if src == dst:
         raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
     from_kinds, to_kind = OPERATION_KINDS[op]
-    if op == "decommit":
-        to_kinds: frozenset[str] | tuple[str, ...] = ("available", "pool")
-    elif op == "carry_forward":
-        to_kinds = (src.kind,)
-    elif op == "reverse":
-        to_kinds = KINDS
-    else:
-        to_kinds = (to_kind,)
+    to_kinds = (src.kind,) if op == "carry_forward" else _OTHER_TO_KINDS.get(op, (to_kind,))
     if src.kind not in from_kinds or dst.kind not in to_kinds:
         allowed = "|".join(sorted(from_kinds))
         target = "|".join(to_kinds) if op != "carry_forward" else "the same kind"
@@ -560,64 +651,8 @@ def check_posting(posting: Posting) -> None:
         raise _bad("fiscal_year_changed", "资金须保持预算年度",
                    f"money keeps its fiscal year: {src.fiscal_year} → {dst.fiscal_year}", **ext)
 
-    same_holder = src.division == dst.division and src.role == dst.role
-    if op == "appropriate":
-        if src.division != dst.division:
-            raise _bad("appropriate_other_division", "预算拨款记入本级账户",
-                       "an appropriation is booked to the appropriating division itself", **ext)
-        if src.role != "finance":
-            raise _bad("appropriate_not_finance", "预算拨款由财政部门列支",
-                       "an appropriation is made by finance", **ext)
-        source_level = CHANNELS[src.channel].source_level
-        if source_level is not None and src.level is not source_level:
-            raise _bad("appropriate_wrong_level", f"该渠道资金由{source_level.label_zh}级安排",
-                       f"channel {src.channel} is appropriated at {source_level.value} level, "
-                       f"not {src.level.value}", **ext)
-    elif op in ("allocate", "reallocate"):
-        if not _strictly_below(dst.division, src.division):
-            raise _bad(f"{op}_not_lower", "资金只能下达到本级管辖范围内的下级",
-                       f"{op} goes to a strictly lower division within the sender's jurisdiction "
-                       f"({src.division} → {dst.division})", **ext)
-    elif op == "integrate":
-        if not same_holder:
-            raise _bad("integrate_other_holder", "整合资金池属于本县同一部门",
-                       "integration moves money into the same county holder's pool", **ext)
-        if not CHANNELS[src.channel].integrable:
-            raise _bad("channel_not_integrable", "该渠道资金不在统筹整合范围 (国办发〔2016〕22号)",
-                       f"channel {src.channel} may not be integrated", **ext)
-    elif op in ("commit", "disburse", "strand", "decommit", "payment_return"):
-        if not same_holder:
-            raise _bad(f"{op}_other_holder", f"{OPERATION_LABELS[op]}须在同一持有方内",
-                       f"{op} stays with the same holder (division and role)", **ext)
-    elif op == "return":
-        if src.division == NATIONAL or dst.division != province_of(src.division) or dst.role != "finance":
-            raise _bad("return_not_to_province", "滞留资金全额返还所属省级财政",
-                       "stranded money goes back to the finance of its own province", **ext)
-
-    if op in ("integrate", "commit", "disburse") and p.reference is not None and p.reference != dst.reference:
-        raise _bad("reference_mismatch", "分录引用与收方账户引用不一致",
-                   f"the posting reference {p.reference!r} must equal the to-account's {dst.reference!r}", **ext)
-    elif op == "reverse":
-        if p.reference is None:
-            raise _bad("reversal_without_original", "冲正须注明被冲正的分录编号",
-                       "a reversal names the posting it reverses (its posting id as the reference)", **ext)
-        if p.reference == posting_id:
-            raise _bad("reversal_of_itself", "冲正分录不能冲正自身", "a reversal cannot reverse itself", **ext)
-
-    if op == "decommit":
-        if p.reference is not None and p.reference != src.reference:
-            raise _bad("reference_mismatch", "分录引用与项目不一致",
-                       f"the posting reference {p.reference!r} must equal the project {src.reference!r}", **ext)
-        if dst.kind == "pool" and dst.division != src.division:  # pragma: no cover - same holder checked above
-            raise _bad("decommit_other_holder", "项目结余资金退回本县资金池", "back to the same holder", **ext)
-    if op == "strand" and dst.reference != src.reference:
-        raise _bad("reference_mismatch", "滞留资金须保留原项目/方案引用",
-                   f"stranded money keeps the reference of where it was ({src.reference!r})", **ext)
-    if op in ("strand", "return") and src.kind == "committed" and p.reference is not None \
-            and p.reference != src.reference:
-        raise _bad("reference_mismatch", "分录引用与项目不一致",
-                   f"the posting reference {p.reference!r} must equal the project {src.reference!r}", **ext)
-
+    for rule in OPERATION_RULES[op]:
+        rule(p, ext)
 
 def reversal_of(original: Posting, *, posting_id: str, document_no: str, document_date: date, actor: str) -> Posting:
     """The reversal (冲正) of ``original``: the same amount back from its to-account to its

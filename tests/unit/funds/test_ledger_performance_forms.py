@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.funds.domain import KINDS, AccountKey, InvalidAccount, Ledger, Posting
+from services.funds.domain import KINDS, OPERATION_KINDS, OPERATIONS, AccountKey, InvalidAccount, Ledger, Posting
 
 from .helpers import JINGHE, XINJIANG, acct, post
 
@@ -105,3 +105,9 @@ def test_the_posting_init_is_the_dataclass_init():
         Posting("p-1", a, b, 100, "disburse", "", date(2017, 3, 1))  # type: ignore[call-arg]
     with pytest.raises(dataclasses.FrozenInstanceError):
         positional.amount_fen = 5  # type: ignore[misc]
+
+
+def test_every_operation_has_its_row_of_holder_and_reference_rules():
+    from services.funds.domain.ledger import OPERATION_RULES
+
+    assert set(OPERATION_RULES) == set(OPERATIONS) == set(OPERATION_KINDS)
