@@ -19,9 +19,10 @@ Control characters in any string are refused before validation by the input boun
 from __future__ import annotations
 
 import unicodedata
+from datetime import date, datetime, timezone
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints
 
 INT32_MAX = 2**31 - 1
 BIGINT_MAX = 2**63 - 1
@@ -34,6 +35,12 @@ BigId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 """A ``BIGINT`` identity (account ids)."""
 Year = Annotated[int, Field(ge=1949, le=2100, description="a calendar year (1949–2100)")]
 FiscalYear = Annotated[int, Field(ge=2000, le=2100, description="a fiscal year (2000–2100)")]
+Day = Annotated[date, Field(ge=date(1949, 1, 1), le=date(2100, 12, 31), description="a day (1949-01-01 – 2100-12-31)")]
+"""A day the records can hold: the day after 9999-12-31, or a China midnight before year 1, does not exist."""
+Instant = Annotated[AwareDatetime, Field(ge=datetime(1949, 1, 1, tzinfo=timezone.utc),
+                                         lt=datetime(2101, 1, 1, tzinfo=timezone.utc),
+                                         description="an instant with its UTC offset (1949–2100)")]
+"""An instant the records can hold (an offset at the calendar's ends would leave it)."""
 
 #: characters that show nothing on their own: fillers that are letters by category
 _FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -68,5 +75,5 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_
 Name = Annotated[Text, AfterValidator(_one_line)]
 """A required name or title on one line: a person, a household head, a project, an announcement."""
 
-__all__ = ["BIGINT_MAX", "INT32_MAX", "BigId", "FiscalYear", "Int32", "Name", "Seq", "Text", "Year", "is_visible",
-           "visible_length"]
+__all__ = ["BIGINT_MAX", "INT32_MAX", "BigId", "Day", "FiscalYear", "Instant", "Int32", "Name", "Seq", "Text", "Year",
+           "is_visible", "visible_length"]

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 from sqlalchemy import func, select
 
 from services.funds.api import exports
@@ -27,7 +26,7 @@ from shared.errors import NotFound, Unprocessable
 from shared.money import format_fen
 from shared.web import Session, router
 from shared.web.export import exportable
-from shared.fields import BigId, FiscalYear
+from shared.fields import BigId, FiscalYear, Instant
 from shared.witness import receipts
 
 reports = router(tags=["reports"])
@@ -70,7 +69,7 @@ async def spending(request: Request, fiscal_year: FiscalYear, principal: Readers
 @exportable(exports.BALANCES)
 async def balances(principal: Readers, session: Session, division: DivisionCode | None = None,
                    channel: str | None = None, fiscal_year: FiscalYear | None = None, kind: str | None = None,
-                   as_of: AwareDatetime | None = Query(None, description="an instant (ISO 8601 with offset): the balances "
+                   as_of: Instant | None = Query(None, description="an instant (ISO 8601 with offset): the balances "
                                                        "then, from the postings recorded up to it")) -> dict[str, Any]:
     """Every account under the division with its balance in yuan (account id, holder division and role, channel, fiscal
     year, kind, reference); filter by channel, year and kind. With `as_of`: every account a posting recorded up to that
@@ -157,7 +156,7 @@ async def stranded_report(request: Request, principal: Readers, session: Session
 @exportable(exports.TRACE)
 async def trace(principal: Readers, session: Session, payee: str | None = Query(None, min_length=2),
                 project: str | None = Query(None, min_length=2), account: BigId | None = None,
-                as_of: AwareDatetime | None = Query(None, description="an instant: the trace from the postings recorded "
+                as_of: Instant | None = Query(None, description="an instant: the trace from the postings recorded "
                                                     "up to it")) -> dict[str, Any]:
     given = {name: value for name, value in (("payee", payee), ("project", project), ("account", account)) if value is not None}
     if len(given) != 1:

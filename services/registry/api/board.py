@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import date
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -20,6 +19,7 @@ from shared import divisions, receipt_numbers
 from shared.announcements import contract, render
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
+from shared.fields import Day
 from shared.web import db_session, router
 
 board_router = router(prefix="/public", tags=["public board (公告公示栏)"])
@@ -85,8 +85,8 @@ async def division_board(request: Request, division: DivisionCode, filed: str | 
 async def board_archive(
     request: Request, division: DivisionCode,
     q: str | None = Query(None, max_length=100, description="words in the title or the text"),
-    since: date | None = Query(None, alias="from", description="published on or after (YYYY-MM-DD)"),
-    until: date | None = Query(None, alias="to", description="published on or before (YYYY-MM-DD)"),
+    since: Day | None = Query(None, alias="from", description="published on or after (YYYY-MM-DD)"),
+    until: Day | None = Query(None, alias="to", description="published on or before (YYYY-MM-DD)"),
     service: Literal[contract.SERVICES] | None = Query(None, description="who announced: registry, funds, projects"),  # type: ignore[valid-type]
     status: Literal["published", "closed", "withdrawn"] | None = None,
     page: int = Query(1, ge=1, le=10000), format: Format | None = _FORMAT, session=Depends(db_session),
