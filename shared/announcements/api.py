@@ -12,12 +12,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import col
 
 from shared.announcements import domain, service
-from shared.announcements.domain import ObjectionStatus
+from shared.announcements.domain import LEVELS, ObjectionStatus, Outcome, Status
 from shared.announcements.models import Announcement, Objection
 from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
 from shared.divisions import DivisionCode, prefix
@@ -67,6 +67,58 @@ class DraftIn(BaseModel):
     hotline_local: Name = Field(min_length=3, max_length=40, description="the local supervision number shown beside 12317")
 
 
+class PeriodOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    start: date
+    end: date
+    days: int = Field(description="the rule's minimum length")
+    unit: Literal["calendar", "working"]
+    rule: str
+    citation: str
+
+
+class ObjectionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the objector's contact_name and contact_phone on a GET
+    id: str
+    text: str
+    filed_at: str
+    status: Literal[tuple(v.value for v in ObjectionStatus)]  # type: ignore[valid-type]
+    resolution_reason: str | None = None
+    resolved_by: dict[str, Any] | None = None
+    resolved_at: str | None = None
+
+
+class AnnouncementOut(BaseModel):
+    """An announcement as its officials see it (``service.official_view``)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    service: str
+    subject_type: str
+    subject_id: str
+    level: Literal[LEVELS]  # type: ignore[valid-type]
+    division: str
+    title: str
+    content: dict[str, Any] = Field(description="`body` text and an optional `table` of `columns` and `rows`")
+    people: list[dict[str, Any]]
+    hotline_local: str
+    rendered_text: str = Field(description="the announcement as printed, with the 12317 supervision hotline")
+    period: PeriodOut | None = None
+    status: Literal[tuple(v.value for v in Status)]  # type: ignore[valid-type]
+    outcome: Literal[tuple(v.value for v in Outcome)] | None = None  # type: ignore[valid-type]
+    withdrawn_reason: str | None = None
+    created_by: dict[str, Any]
+    created_at: str
+    published_at: str | None = None
+    closed_at: str | None = None
+    objections: list[ObjectionOut]
+
+
+class AnnouncementsOut(BaseModel):
+    items: list[AnnouncementOut]
+    next_cursor: str | None = None
+
+
 class PublishIn(BaseModel):
     period_start: date
     period_end: date
@@ -94,7 +146,7 @@ Official = Annotated[Principal, Depends(require(*OFFICIALS))]
 OfficialWriter = Annotated[Principal, Depends(require(*OFFICIALS, write=True))]
 
 
-@official.post("", status_code=201, summary="Draft an announcement (公告草稿)")
+@official.post("", status_code=201, summary="Draft an announcement (公告草稿)", responses={201: {"model": AnnouncementOut}})
 async def create(body: DraftIn, request: Request, principal: OfficialWriter,
                  session: Session) -> dict[str, Any]:
     """A draft with subject, level, division, title, content (text and a table), the people listed (ID numbers are
@@ -151,7 +203,8 @@ async def _objections(session, row: Announcement) -> list[Objection]:
         select(Objection).where(col(Objection.announcement_id) == row.id).order_by(col(Objection.filed_at)))).scalars())
 
 
-@official.get("/{announcement_id}", summary="An announcement with its objections and the objectors' contacts")
+@official.get("/{announcement_id}", summary="An announcement with its objections and the objectors' contacts",
+              responses={200: {"model": AnnouncementOut}})
 async def read(principal: Official, session: Session, announcement_id: uuid.UUID = Path()) -> dict[str, Any]:
     """The full record for officials: content, period, state, outcome, objections with the objectors' contacts (never
     public)."""
@@ -160,7 +213,7 @@ async def read(principal: Official, session: Session, announcement_id: uuid.UUID
     return service.official_view(row, await _objections(session, row), contacts=True)
 
 
-@official.get("", summary="Announcements in your jurisdiction, newest first")
+@official.get("", summary="Announcements in your jurisdiction, newest first", responses={200: {"model": AnnouncementsOut}})
 async def list_(
     principal: Official,
     params: Paging,
