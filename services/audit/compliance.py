@@ -56,7 +56,7 @@ from shared.money import format_fen
 from shared.policy.citations import public_citation
 from shared.policy import NoRuleError, PolicyTable
 
-#: The purpose code of a project-management fee commitment (services/funds/api/operations.py).
+#: The purpose code of a project-management fee commitment (services/funds/usecases/commitments.py).
 MANAGEMENT_FEE = "project_management_fee"
 #: Statuses of a 建档立卡 household that may benefit: on the roll, or exited (policies continue).
 BENEFICIARY_STATUSES = ON_ROLL | {"exited"}
