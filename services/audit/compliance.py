@@ -53,9 +53,10 @@ from services.registry.contract import ON_ROLL
 from shared import divisions
 from shared.divisions import Level
 from shared.money import format_fen
+from shared.policy.citations import public_citation
 from shared.policy import NoRuleError, PolicyTable
 
-#: The purpose code of a project-management fee commitment (services/funds/api/operations.py).
+#: The purpose code of a project-management fee commitment (services/funds/usecases/commitments.py).
 MANAGEMENT_FEE = "project_management_fee"
 #: Statuses of a 建档立卡 household that may benefit: on the roll, or exited (policies continue).
 BENEFICIARY_STATUSES = ON_ROLL | {"exited"}
@@ -87,7 +88,9 @@ class Finding:
     amount_fen: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "citation": self.citation, "title": self.title, "division": self.division,
+        # the report is read by people: the rule's document by name, never an internal reference
+        return {"rule_id": self.rule_id, "citation": public_citation(self.citation), "title": self.title,
+                "division": self.division,
                 "subject": self.subject, "as_of": self.as_of, "detail": self.detail, "source": self.source,
                 "seq": self.seq, "amount": None if self.amount_fen is None else format_fen(self.amount_fen)}
 

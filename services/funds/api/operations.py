@@ -7,34 +7,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-import uuid6
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, WithJsonSchema
-from sqlalchemy import func, select
 
 from services.funds.domain import (
-    AccountKey,
     Posting,
     check_allocation_by_factors,
     finance_account,
     check_purpose,
     known_purpose,
-    management_fee_ok,
     purpose_schema,
 )
 from services.funds.domain.code_lists import PAYEE_KIND
 from services.funds.contract import payee_reference
-from services.funds.usecases import disbursements
-from services.funds.usecases.gate import require_fundable
+from services.funds.usecases import commitments, disbursements
+from services.funds.usecases.commitments import new_posting
 from services.funds.usecases.ledger import Entry, Grouped, post
 from services.funds.usecases.deadlines import set_for_receipt, view
 from services.funds.usecases.stranded import return_stranded as _return_stranded
-from services.funds.models import accounts, postings
 from shared import context
 from shared.auth import Principal, Role, Writer, ensure_jurisdiction
 from shared.divisions import DivisionCode
-from shared.errors import Problem, Unprocessable
+from shared.errors import Problem
 from shared.money import Yuan, format_fen
 from shared.web import Session, router
 from shared.fields import FiscalYear, Name, Text
@@ -138,13 +133,6 @@ def _answer(event: dict[str, Any]) -> dict[str, Any]:
     return {"seq": event["seq"], "event_type": event["type"], **event["data"]}
 
 
-def _posting(principal: Principal, body: Money, operation: str, source: AccountKey, target: AccountKey,
-             reference: str | None = None) -> Posting:
-    return Posting(posting_id=str(uuid6.uuid7()), from_=source, to=target, amount_fen=body.amount, operation=operation,
-                   document_no=body.document_no, document_date=body.document_date, actor=principal.sub,
-                   purpose=body.purpose, reference=reference)
-
-
 @operations.post("/appropriations", status_code=201, summary="Appropriate budget funds (预算拨款) at the caller's level",
                  description="Central finance books central channels (中央财政专项扶贫资金 and the integrable "
                  "agriculture-related channels); a province, city or county finance bureau books its own level's "
@@ -153,7 +141,7 @@ async def appropriate(body: AppropriationIn, request: Request,
                       principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance),
                       session: Session) -> dict[str, Any]:
     own = principal.division
-    event = await post(session, _posting(
+    event = await post(session, new_posting(
         principal, body, "appropriate", finance_account(own, body.channel, body.fiscal_year, "appropriation"),
         finance_account(own, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
         posted_at=request.app.state.clock.now())
@@ -190,7 +178,7 @@ async def allocate(body: AllocationIn, request: Request,
     ensure_jurisdiction(principal, body.to_division)
     extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body),
              **({"provincial_approval": True} if body.provincial_approval else {})}
-    event = await post(session, _posting(
+    event = await post(session, new_posting(
         principal, body, "allocate", finance_account(principal.division, body.channel, body.fiscal_year, "available"),
         finance_account(body.to_division, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
         posted_at=request.app.state.clock.now(), extra=extra)
@@ -207,33 +195,9 @@ async def integrate(body: IntegrationIn, request: Request,
                     principal: Writer(Role.county_finance),
                     session: Session) -> dict[str, Any]:
     county = principal.division
-    return await _post(request, session, principal, _posting(
+    return await _post(request, session, principal, new_posting(
         principal, body, "integrate", finance_account(county, body.channel, body.fiscal_year, "available"),
         finance_account(county, body.channel, body.fiscal_year, "pool", body.plan), reference=body.plan))
-
-
-MANAGEMENT_FEE = "project_management_fee"
-
-
-async def _check_management_fee(request: Request, session, county: str, body: CommitmentIn) -> None:
-    """项目管理费 ≤ 1% of the county's poverty funds for the year (funds.use.project_management_fee_cap)."""
-    received = await session.scalar(
-        select(func.coalesce(func.sum(postings.c.amount_fen), 0))
-        .select_from(postings.join(accounts, accounts.c.id == postings.c.to_account))
-        .where(accounts.c.division == county, accounts.c.fiscal_year == body.fiscal_year, accounts.c.kind == "available",
-               postings.c.operation.in_(["appropriate", "allocate", "reallocate"])))  # its own budget money too
-    fees = await session.scalar(
-        select(func.coalesce(func.sum(postings.c.amount_fen), 0))
-        .select_from(postings.join(accounts, accounts.c.id == postings.c.from_account))
-        .where(accounts.c.division == county, accounts.c.fiscal_year == body.fiscal_year,
-               postings.c.operation == "commit", postings.c.purpose == MANAGEMENT_FEE))
-    received, fees = int(received), int(fees)  # sum(bigint) is numeric in PostgreSQL
-    ok, cap, citation = management_fee_ok(request.app.state.policy, county, body.document_date, received, fees, body.amount)
-    if not ok:
-        raise Unprocessable(
-            f"项目管理费超过上限：本年度上限{format_fen(cap)}元，已安排{format_fen(fees)}元 "
-            f"(the management fee cap of {format_fen(cap)} yuan for the year would be exceeded; {citation})",
-            errors=[{"field": "amount", "reason": f"cap {format_fen(cap)}, already {format_fen(fees)}"}], citation=citation)
 
 
 @operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
@@ -243,17 +207,8 @@ async def commit(body: CommitmentIn, request: Request,
     """Binds pool or available money to a project the projects service has put in the library with its publicity passed
     and not cancelled (the projects gate, as for disbursements and batch lines); the project-management fee is capped at
     1% of the county's funds for the year; negative-list purposes are refused with the citation."""
-    county = principal.division
-    await require_fundable(session, body.project_code, county)
-    if body.purpose:
-        check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
-    if body.purpose == MANAGEMENT_FEE:
-        await _check_management_fee(request, session, county, body)
-    source = finance_account(county, body.channel, body.fiscal_year, body.source,
-                             body.plan if body.source == "pool" else None)
-    target = finance_account(county, body.channel, body.fiscal_year, "committed", body.project_code)
-    return await _post(request, session, principal, _posting(principal, body, "commit", source, target,
-                                                             reference=body.project_code))
+    return _answer(await commitments.commit(session, request.app.state.policy, principal, body,
+                                            now=request.app.state.clock.now()))
 
 
 @operations.post("/disbursements", status_code=201, summary="Disburse (拨付) from a project's commitment to a payee",
@@ -270,7 +225,7 @@ async def disburse(body: DisbursementIn, request: Request,
     if body.purpose:
         check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
     payee = payee_reference(body.payee.kind, body.payee.name, body.payee.household_id)
-    entry = Entry(_posting(
+    entry = Entry(new_posting(
         principal, body, "disburse", finance_account(county, body.channel, body.fiscal_year, "committed",
                                                      body.project_code),
         finance_account(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee),
@@ -294,30 +249,15 @@ class StrandingIn(BaseModel):
     document_date: date
 
 
-async def strand_commitment(request: Request, session, principal: Principal, county: str, project_code: str,
-                            channel: str, fiscal_year: int, on: date, reason: str, amount: int | None = None) -> dict:
-    """Turn (part of) a project's undisbursed commitment into stranded funds (滞留资金)."""
-    committed = finance_account(county, channel, fiscal_year, "committed", project_code)
-    if amount is None:
-        from services.funds.usecases.ledger import account_id
-
-        amount = await session.scalar(select(accounts.c.balance_fen).where(
-            accounts.c.id == await account_id(session, committed)))
-    posting = Posting(posting_id=str(uuid6.uuid7()), from_=committed,
-                      to=finance_account(county, channel, fiscal_year, "stranded", project_code), amount_fen=amount,
-                      operation="strand", document_no="", document_date=on, actor=principal.sub,
-                      purpose=None, reference=project_code)
-    return await _post(request, session, principal, posting, extra={"reason": reason, "project_code": project_code})
-
-
 @operations.post("/strandings", status_code=201, summary="Declare a project's undisbursed money stranded (滞留资金)",
                  description="For a project that can no longer be carried out; the money must then go back to the "
                  "province through its original channel by the end of the next fiscal year (seed 004 L27).")
 async def strand(body: StrandingIn, request: Request,
                  principal: Writer(Role.county_finance),
                  session: Session) -> dict[str, Any]:
-    return await strand_commitment(request, session, principal, principal.division, body.project_code, body.channel,
-                                   body.fiscal_year, body.document_date, body.reason, body.amount)
+    return _answer(await commitments.strand(
+        session, principal, principal.division, body.project_code, body.channel, body.fiscal_year, body.document_date,
+        body.reason, body.amount, now=request.app.state.clock.now()))
 
 
 class ReturnIn(Documented):
@@ -333,7 +273,7 @@ async def return_stranded(body: ReturnIn, request: Request,
                           session: Session) -> dict[str, Any]:
     county = principal.division
     province = county[:2] + "0" * 10
-    return _answer(await _return_stranded(session, request.app.state.policy, _posting(
+    return _answer(await _return_stranded(session, request.app.state.policy, new_posting(
         principal, body, "return", finance_account(county, body.channel, body.fiscal_year, "stranded", body.project_code),
         finance_account(province, body.channel, body.fiscal_year, "returned"), reference=body.project_code),
         actor=principal.actor(), posted_at=request.app.state.clock.now()))
@@ -346,6 +286,6 @@ async def reallocate(body: AllocationIn, request: Request,
     """A province re-allocates returned stranded money (滞留资金) to a lower division through its original channel and
     fiscal year; sets the receiver's deadlines like any allocation."""
     ensure_jurisdiction(principal, body.to_division)
-    return await _post(request, session, principal, _posting(
+    return await _post(request, session, principal, new_posting(
         principal, body, "reallocate", finance_account(principal.division, body.channel, body.fiscal_year, "returned"),
         finance_account(body.to_division, body.channel, body.fiscal_year, "available")))

@@ -6,6 +6,9 @@ parse the request, call one use case and render its result; event handlers call 
 - ``ledger``: posting (judge, record, group commit), the ledger rebuilt from its rows.
 - ``deadlines``: the 拨付时限 deadline of each receipt, its view and the scheduler that flags it.
 - ``accounts``: an ``accounts`` row as the domain's ``AccountKey`` and as the API shows it.
+- ``gate``: the projects gate (commitments, single disbursements, batch lines).
+- ``commitments``: commitments (gate, purpose, management-fee cap) and strandings.
+- ``disbursements``: the group commit of single disbursements; ``batches``: disbursement batches.
 - ``payments``: money that leaves the system — registered-household payees, bank accounts with
   history, payment files (pain.001 / CSV), bank results and re-issues, reconciliation of the 专户.
 """

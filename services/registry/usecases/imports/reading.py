@@ -37,16 +37,28 @@ def _xlsx_rows(source: bytes | Path) -> tuple[Iterator[tuple], int | None, Calla
     import openpyxl
     from zipfile import BadZipFile
 
+    # SyntaxError: xml.etree's ParseError of a broken or hostile XML part, met on opening or (read-only
+    # mode reads the sheet lazily) on any row
+    unreadable = (BadZipFile, KeyError, OSError, ValueError, SyntaxError)
+
+    def refused(exc: Exception) -> Unprocessable:
+        return Unprocessable("无法读取xlsx文件 (the .xlsx file cannot be read)",
+                             errors=[{"row": 0, "field": "file", "reason": type(exc).__name__}], total_errors=1)
+
     try:
         book = openpyxl.load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source,
                                       read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise Unprocessable(
-            "无法读取xlsx文件 (the .xlsx file cannot be read)",
-            errors=[{"row": 0, "field": "file", "reason": type(exc).__name__}], total_errors=1,
-        ) from None
-    sheet = book.worksheets[0]
-    return sheet.iter_rows(min_row=1, values_only=True), sheet.max_row, book.close
+        sheet = book.worksheets[0]
+    except unreadable as exc:
+        raise refused(exc) from None
+
+    def rows() -> Iterator[tuple]:
+        try:
+            yield from sheet.iter_rows(min_row=1, values_only=True)
+        except unreadable as exc:
+            raise refused(exc) from None
+
+    return rows(), sheet.max_row, book.close
 
 
 def open_rows(data: bytes, filename: str) -> tuple[Iterable[Iterable[Any]], int | None, Callable[[], None], bool]:
