@@ -11,26 +11,16 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field, PlainValidator, WithJsonSchema
 
-from services.funds.domain import (
-    Posting,
-    check_allocation_by_factors,
-    finance_account,
-    check_purpose,
-    known_purpose,
-    purpose_schema,
-)
+from services.funds.domain import known_purpose, purpose_schema
 from services.funds.domain.code_lists import PAYEE_KIND
-from services.funds.contract import payee_reference
-from services.funds.usecases import commitments, disbursements
-from services.funds.usecases.commitments import new_posting
-from services.funds.usecases.ledger import Entry, Grouped, post
-from services.funds.usecases.deadlines import set_for_receipt, view
-from services.funds.usecases.stranded import return_stranded as _return_stranded
+from services.funds.usecases import allocations, commitments, disbursements
+from services.funds.usecases.allocations import answer
+from services.funds.usecases.ledger import Grouped
 from shared import context
-from shared.auth import Principal, Role, Writer, ensure_jurisdiction
+from shared.auth import Role, Writer
 from shared.divisions import DivisionCode
 from shared.errors import Problem
-from shared.money import Yuan, format_fen
+from shared.money import Yuan
 from shared.web import Session, router
 from shared.fields import FiscalYear, Name, Text
 from shared.web.group_commit import GroupCommit
@@ -123,16 +113,6 @@ class DisbursementIn(Money):
     line_ref: str | None = Field(None, max_length=200, description="this payment's own idempotency reference")
 
 
-async def _post(request: Request, session, principal: Principal, posting: Posting, **options) -> dict[str, Any]:
-    event = await post(session, posting, actor=principal.actor(), posted_at=request.app.state.clock.now(), **options)
-    return _answer(event)
-
-
-def _answer(event: dict[str, Any]) -> dict[str, Any]:
-    """A posting's response: its event's seq and type, and the event's data."""
-    return {"seq": event["seq"], "event_type": event["type"], **event["data"]}
-
-
 @operations.post("/appropriations", status_code=201, summary="Appropriate budget funds (预算拨款) at the caller's level",
                  description="Central finance books central channels (中央财政专项扶贫资金 and the integrable "
                  "agriculture-related channels); a province, city or county finance bureau books its own level's "
@@ -140,34 +120,8 @@ def _answer(event: dict[str, Any]) -> dict[str, Any]:
 async def appropriate(body: AppropriationIn, request: Request,
                       principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance),
                       session: Session) -> dict[str, Any]:
-    own = principal.division
-    event = await post(session, new_posting(
-        principal, body, "appropriate", finance_account(own, body.channel, body.fiscal_year, "appropriation"),
-        finance_account(own, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
-        posted_at=request.app.state.clock.now())
-    # a province's own funds (省级财政专项扶贫资金) must be passed on too: funds.deadline.provincial_onward
-    set_deadlines = await set_for_receipt(
-        session, request.app.state.policy, event=event, sender=own, advance=False,
-        budget_approved_on=body.budget_approved_on or body.document_date) if own[2:] == "0" * 10 and own != "0" * 12 \
-        else []
-    answer = _answer(event)
-    if set_deadlines:
-        answer["deadlines"] = [view(d, request.app.state.clock.today()) for d in set_deadlines]
-    return answer
-
-
-def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] | None:
-    """The factor sheet as recorded in the event (with the computed parts), once it is shown that
-    every recipient is in the caller's jurisdiction and the amount is the receiver's part."""
-    sheet = body.factor_sheet
-    if sheet is None:
-        return None
-    for code in sheet.recipients:
-        ensure_jurisdiction(principal, code)
-    parts = check_allocation_by_factors(sheet.total, sheet.recipients, sheet.weights, to_division=body.to_division,
-                                        amount_fen=body.amount)
-    return {"total": format_fen(sheet.total), "weights": sheet.weights, "recipients": sheet.recipients,
-            "parts": {code: format_fen(fen) for code, fen in parts.items()}}
+    return await allocations.appropriate(session, request.app.state.policy, principal, body,
+                                         now=request.app.state.clock.now(), today=request.app.state.clock.today())
 
 
 @operations.post("/allocations", status_code=201, summary="Allocate (下达) to a lower division, with 文号",
@@ -175,18 +129,8 @@ def _checked_sheet(principal: Principal, body: AllocationIn) -> dict[str, Any] |
 async def allocate(body: AllocationIn, request: Request,
                    principal: Writer(Role.central_finance, Role.province_finance, Role.city_finance),
                    session: Session) -> dict[str, Any]:
-    ensure_jurisdiction(principal, body.to_division)
-    extra = {"advance": body.advance, "factor_sheet": _checked_sheet(principal, body),
-             **({"provincial_approval": True} if body.provincial_approval else {})}
-    event = await post(session, new_posting(
-        principal, body, "allocate", finance_account(principal.division, body.channel, body.fiscal_year, "available"),
-        finance_account(body.to_division, body.channel, body.fiscal_year, "available")), actor=principal.actor(),
-        posted_at=request.app.state.clock.now(), extra=extra)
-    set_deadlines = await set_for_receipt(session, request.app.state.policy, event=event, sender=principal.division,
-                                          advance=body.advance, budget_approved_on=body.budget_approved_on,
-                                          provincial_approval=body.provincial_approval)
-    return {"seq": event["seq"], "event_type": event["type"], **event["data"],
-            "deadlines": [view(d, request.app.state.clock.today()) for d in set_deadlines]}
+    return await allocations.allocate(session, request.app.state.policy, principal, body,
+                                      now=request.app.state.clock.now(), today=request.app.state.clock.today())
 
 
 @operations.post("/integrations", status_code=201, summary="Integrate a channel into the county pool (涉农资金整合)",
@@ -194,10 +138,7 @@ async def allocate(body: AllocationIn, request: Request,
 async def integrate(body: IntegrationIn, request: Request,
                     principal: Writer(Role.county_finance),
                     session: Session) -> dict[str, Any]:
-    county = principal.division
-    return await _post(request, session, principal, new_posting(
-        principal, body, "integrate", finance_account(county, body.channel, body.fiscal_year, "available"),
-        finance_account(county, body.channel, body.fiscal_year, "pool", body.plan), reference=body.plan))
+    return await allocations.integrate(session, principal, body, now=request.app.state.clock.now())
 
 
 @operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
@@ -207,7 +148,7 @@ async def commit(body: CommitmentIn, request: Request,
     """Binds pool or available money to a project the projects service has put in the library with its publicity passed
     and not cancelled (the projects gate, as for disbursements and batch lines); the project-management fee is capped at
     1% of the county's funds for the year; negative-list purposes are refused with the citation."""
-    return _answer(await commitments.commit(session, request.app.state.policy, principal, body,
+    return answer(await commitments.commit(session, request.app.state.policy, principal, body,
                                             now=request.app.state.clock.now()))
 
 
@@ -221,22 +162,13 @@ async def commit(body: CommitmentIn, request: Request,
                  openapi_extra={"x-group-commit": True})
 async def disburse(body: DisbursementIn, request: Request,
                    principal: Writer(Role.county_finance)) -> Response:
-    county = principal.division
-    if body.purpose:
-        check_purpose(request.app.state.policy, county, body.document_date, body.purpose)
-    payee = payee_reference(body.payee.kind, body.payee.name, body.payee.household_id)
-    entry = Entry(new_posting(
-        principal, body, "disburse", finance_account(county, body.channel, body.fiscal_year, "committed",
-                                                     body.project_code),
-        finance_account(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee),
-        {"payee": body.payee.model_dump(), "project_code": body.project_code, "reference": body.line_ref or payee},
-        body.line_ref)
+    entry = disbursements.entry(request.app.state.policy, principal, body)
     grouped = Grouped(entry, principal.actor(), context.correlation_id.get())
     return await GroupCommit.of(request, "postings", _post_group).submit(request, grouped)
 
 
 async def _post_group(session, items: list[Grouped]) -> list[Response | Problem]:
-    return [JSONResponse(_answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome
+    return [JSONResponse(answer(outcome), status_code=201) if isinstance(outcome, dict) else outcome
             for outcome in await disbursements.post_group(session, items)]
 
 
@@ -255,7 +187,7 @@ class StrandingIn(BaseModel):
 async def strand(body: StrandingIn, request: Request,
                  principal: Writer(Role.county_finance),
                  session: Session) -> dict[str, Any]:
-    return _answer(await commitments.strand(
+    return answer(await commitments.strand(
         session, principal, principal.division, body.project_code, body.channel, body.fiscal_year, body.document_date,
         body.reason, body.amount, now=request.app.state.clock.now()))
 
@@ -271,12 +203,8 @@ class ReturnIn(Documented):
 async def return_stranded(body: ReturnIn, request: Request,
                           principal: Writer(Role.county_finance),
                           session: Session) -> dict[str, Any]:
-    county = principal.division
-    province = county[:2] + "0" * 10
-    return _answer(await _return_stranded(session, request.app.state.policy, new_posting(
-        principal, body, "return", finance_account(county, body.channel, body.fiscal_year, "stranded", body.project_code),
-        finance_account(province, body.channel, body.fiscal_year, "returned"), reference=body.project_code),
-        actor=principal.actor(), posted_at=request.app.state.clock.now()))
+    return await allocations.return_to_province(session, request.app.state.policy, principal, body,
+                                                now=request.app.state.clock.now())
 
 
 @operations.post("/reallocations", status_code=201, summary="Re-allocate returned money through its original channel")
@@ -284,8 +212,5 @@ async def reallocate(body: AllocationIn, request: Request,
                      principal: Writer(Role.province_finance),
                      session: Session) -> dict[str, Any]:
     """A province re-allocates returned stranded money (滞留资金) to a lower division through its original channel and
-    fiscal year; sets the receiver's deadlines like any allocation."""
-    ensure_jurisdiction(principal, body.to_division)
-    return await _post(request, session, principal, new_posting(
-        principal, body, "reallocate", finance_account(principal.division, body.channel, body.fiscal_year, "returned"),
-        finance_account(body.to_division, body.channel, body.fiscal_year, "available")))
+    fiscal year."""
+    return await allocations.reallocate(session, principal, body, now=request.app.state.clock.now())

@@ -10,12 +10,48 @@ the use case behind ``POST /disbursements``.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.funds.contract import payee_reference
+from services.funds.domain import check_purpose, finance_account
 from services.funds.usecases import gate
-from services.funds.usecases.ledger import Grouped, post_each
+from services.funds.usecases.commitments import Money, new_posting
+from services.funds.usecases.ledger import Entry, Grouped, post_each
 from services.funds.usecases.payments import check_payees
+from shared.auth import Principal
 from shared.errors import Problem
+from shared.policy import PolicyTable
+
+
+class Payee(Protocol):
+    kind: str
+    name: str
+    household_id: str | None
+
+    def model_dump(self) -> dict: ...
+
+
+class Disbursement(Money, Protocol):
+    project_code: str
+    payee: Payee
+    line_ref: str | None
+
+
+def entry(policy: PolicyTable, principal: Principal, body: Disbursement) -> Entry:
+    """The ledger entry of one disbursement command: from the project's commitment to the payee,
+    refused at once (422) for a negative-list purpose (财农〔2017〕8号)."""
+    county = principal.division
+    if body.purpose:
+        check_purpose(policy, county, body.document_date, body.purpose)
+    payee = payee_reference(body.payee.kind, body.payee.name, body.payee.household_id)
+    posting = new_posting(
+        principal, body, "disburse",
+        finance_account(county, body.channel, body.fiscal_year, "committed", body.project_code),
+        finance_account(county, body.channel, body.fiscal_year, "disbursed", payee), reference=payee)
+    return Entry(posting, {"payee": body.payee.model_dump(), "project_code": body.project_code,
+                           "reference": body.line_ref or payee}, body.line_ref)
 
 
 async def post_group(session: AsyncSession, items: list[Grouped]) -> list[dict | Problem]:
