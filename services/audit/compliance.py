@@ -53,6 +53,7 @@ from services.registry.contract import ON_ROLL
 from shared import divisions
 from shared.divisions import Level
 from shared.money import format_fen
+from shared.policy.citations import public_citation
 from shared.policy import NoRuleError, PolicyTable
 
 #: The purpose code of a project-management fee commitment (services/funds/usecases/commitments.py).
@@ -87,7 +88,9 @@ class Finding:
     amount_fen: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rule_id": self.rule_id, "citation": self.citation, "title": self.title, "division": self.division,
+        # the report is read by people: the rule's document by name, never an internal reference
+        return {"rule_id": self.rule_id, "citation": public_citation(self.citation), "title": self.title,
+                "division": self.division,
                 "subject": self.subject, "as_of": self.as_of, "detail": self.detail, "source": self.source,
                 "seq": self.seq, "amount": None if self.amount_fen is None else format_fen(self.amount_fen)}
 
@@ -136,6 +139,8 @@ def _day(value: str | None) -> date | None:
 
 def deadlines_missed(c: _Checker, funds: FundsRebuilt) -> Iterator[Finding | None]:
     for record in funds.deadlines.values():
+        if record.state == "withdrawn":  # its allocation was reversed (冲正): no obligation left
+            continue
         status = evaluate(_deadline(record), _day(record.met_on), c.as_of)
         if status != "missed":
             continue

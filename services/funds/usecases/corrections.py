@@ -21,6 +21,7 @@ from services.funds.domain import AccountKey, Posting, check_posting
 from services.funds.domain.ledger import check_reversal, reversal_of
 from services.funds.models import accounts, postings, year_closes
 from services.funds.usecases.accounts import account_key
+from services.funds.usecases.deadlines import withdraw_set_by
 from services.funds.usecases.ledger import Entry, post, post_many
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import NewEvent, append
@@ -72,10 +73,16 @@ async def reverse(session, *, posting_id: str, holder: str, document_no: str, do
                                                                 postings.c.reference == posting_id))
     check_reversal(reversal, original, str(earlier) if earlier else None)
     try:
-        return await post(session, reversal, actor=actor, posted_at=posted_at, extra={
+        event = await post(session, reversal, actor=actor, posted_at=posted_at, extra={
             "reason": reason, "reverses": posting_id, "reversed_operation": original.operation})
     except Conflict:  # the unique index: reversed concurrently
         raise Conflict(f"该分录已被冲正 (posting {posting_id} was already reversed)", slug="already-reversed") from None
+    # the deadlines the receipt set on its receiver (下达 → 时限) go with it
+    basis_seq = await session.scalar(select(postings.c.event_seq).where(postings.c.id == posting_id))
+    withdrawn = await withdraw_set_by(session, basis_seq=basis_seq, receiver=original.to.division,
+                                      channel=original.to.channel, fiscal_year=original.to.fiscal_year,
+                                      reversal=event, reason=reason, actor=actor)
+    return {**event, "withdrawn_deadlines": withdrawn}
 
 
 async def decommit(session, *, county: str, project_code: str, channel: str, fiscal_year: int, amount_fen: int | None,

@@ -9,6 +9,7 @@ from datetime import date
 
 from services.audit import report
 from services.audit.compliance import Finding
+from shared.policy.citations import SEED_TITLES
 from services.audit.run import AuditResult
 from services.audit.verify import ChainResult
 
@@ -41,7 +42,7 @@ def test_csv_has_one_row_per_finding_with_its_rule_and_citation():
     assert text.startswith("\ufeff")  # Excel on a Chinese Windows reads it as UTF-8
     rows = list(csv.DictReader(io.StringIO(text[1:])))
     assert [(r["类别"], r["规则或类型"], r["依据"], r["事件序号"]) for r in rows] == [
-        ("合规问题", "household.helper.required", "seed 004 L63; DOMAIN.md §3", "12")]
+        ("合规问题", "household.helper.required", SEED_TITLES["004"], "12")]  # the plan, not the seed file
 
 
 def test_the_html_page_is_self_contained_with_charts_and_no_id_number():
