@@ -139,6 +139,8 @@ def _day(value: str | None) -> date | None:
 
 def deadlines_missed(c: _Checker, funds: FundsRebuilt) -> Iterator[Finding | None]:
     for record in funds.deadlines.values():
+        if record.state == "withdrawn":  # its allocation was reversed (冲正): no obligation left
+            continue
         status = evaluate(_deadline(record), _day(record.met_on), c.as_of)
         if status != "missed":
             continue

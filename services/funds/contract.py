@@ -117,7 +117,9 @@ POSTING_EVENT_TYPES = frozenset(EVENT_TYPES.values()) | BATCH_EVENT_TYPES
 #: A deadline's life (subject = the deadline id): ``set`` by a receipt (``data``: id, receiver,
 #: kind, due, rule_id, citation, …); then ``met`` or ``missed`` (``data.met_on``, ``days_overdue``);
 #: a missed one finally settled is ``settled_late`` (``data.met_on``, ``days_overdue`` = met_on − due)
-#: and keeps the state ``missed``.
+#: and keeps the state ``missed``. An open one whose receipt is reversed (冲正) is ``withdrawn``
+#: (``data``: ``reversed_posting_id``, ``reversal_posting_id``, ``reversal_seq``, ``document_no``,
+#: ``reason``): never met or missed, not counted in the compliance figures.
 #: A year-end close (结转结余; subject = "<division>:<role>:<fiscal_year>"): ``data`` = division, role,
 #: fiscal_year, into_year, document_no, document_date, ``carried`` [{channel, kind, reference,
 #: amount_fen, posting_id}], ``total_fen``. The money itself moves in ``funds.carry_forward.posted``
@@ -126,7 +128,8 @@ YEAR_CLOSED = "funds.year.closed"
 
 DEADLINE_SET = "funds.deadline.set"
 DEADLINE_TRANSITIONS: dict[str, str] = {"met": "funds.deadline.met", "missed": "funds.deadline.missed",
-                                        "settled_late": "funds.deadline.settled_late"}
+                                        "settled_late": "funds.deadline.settled_late",
+                                        "withdrawn": "funds.deadline.withdrawn"}
 DEADLINE_EVENT_TYPES = frozenset({DEADLINE_SET, *DEADLINE_TRANSITIONS.values()})
 
 #: The columns of a row of ``funds.disbursement.batch_posted`` (version 1), in this order.

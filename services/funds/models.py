@@ -74,10 +74,10 @@ deadlines = sa.Table(
     sa.Column("basis_seq", sa.BigInteger, nullable=False),  # the receipt's event
     sa.Column("basis_on", sa.Date, nullable=False),
     sa.Column("amount_fen", sa.BigInteger, nullable=False),  # what was received
-    sa.Column("state", sa.Text, nullable=False, index=True),  # open | met | missed
+    sa.Column("state", sa.Text, nullable=False, index=True),  # open | met | missed | withdrawn (since 0011)
     sa.Column("settled_on", sa.Date),  # when it was met (possibly late)
     sa.Column("exempt", sa.Text),  # the rule's exemption it was recorded under (no due day), since 0010
-    sa.CheckConstraint("state IN ('open', 'met', 'missed')", name="deadlines_state"),
+    sa.CheckConstraint("state IN ('open', 'met', 'missed', 'withdrawn')", name="deadlines_state"),
 )
 
 year_closes = sa.Table(  # year-end close and carry-forward (结转结余), one per holder and year, since 0010

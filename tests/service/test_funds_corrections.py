@@ -213,6 +213,9 @@ async def _audit_agrees(f):
     assert {(r["division"], r["channel"], r["fiscal_year"], r["kind"], r["reference"] or None): r["balance_fen"]
             for r in rows} == {(k.division, k.channel, k.fiscal_year, k.kind, k.reference): v
                                for k, v in rebuilt.balances.items()}
+    # and the deadlines' states the events imply are the service's (withdrawn ones included)
+    recorded = {r["id"]: r["state"] for r in await f.db("SELECT id::text AS id, state FROM deadlines")}
+    assert {d.id: d.state for d in rebuilt.deadlines.values()} == recorded
 
 
 async def test_audit_agrees_after_reversals_and_decommitments(funds):
@@ -347,3 +350,74 @@ async def test_shanxi_2014_exempts_projects_needing_provincial_approval(funds):
     assert (free["due"], free["exempt"], free["citation"], free["rule_id"]) == (
         None, "少量须省级审批的项目", shanxi_2014, "funds.deadline.central_onward")
     assert exempt["provincial_approval"] is True
+
+
+async def test_postings_into_a_closed_year_are_refused_and_the_next_year_works(funds):
+    f = funds
+    await down_to_jinghe(f, "1000.00")
+    await f.in_library("P-1")
+    await _ok(f, "/commitments", JINGHE, amount="300.00", project_code="P-1", source="available", fiscal_year=2017)
+    closed = await _ok(f, "/year-closes", JINGHE, document_no="精财结〔2017〕1号", document_date="2017-12-31")
+    rows = await f.db("SELECT count(*) AS n FROM postings")
+    events = await f.db("SELECT count(*) AS n FROM events")
+    refused = [await f.post("/commitments", JINGHE, amount="100.00", project_code="P-1", source="available",
+                            fiscal_year=2017),
+               await f.post("/disbursements", JINGHE, amount="100.00", project_code="P-1", fiscal_year=2017,
+                            payee={"kind": "cooperative", "name": "精河县枸杞合作社"})]
+    for response in refused:
+        assert response.status_code == 409, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["code"] == "year_closed" and body["fiscal_year"] == 2017 and body["division"] == JINGHE
+        assert body["close"] == {"document_no": "精财结〔2017〕1号", "document_date": "2017-12-31", "seq": closed["seq"]}
+        assert body["rule"] == "funds.year_close.books_closed" and "预算法" in body["citation"]
+        assert "精财结〔2017〕1号" in body["detail"] and "2017" in body["detail"]
+    assert await f.db("SELECT count(*) AS n FROM postings") == rows  # nothing written, no event
+    assert await f.db("SELECT count(*) AS n FROM events") == events
+    # the balances carried into 2018 are used there
+    await _ok(f, "/commitments", JINGHE, amount="100.00", project_code="P-1", source="available", fiscal_year=2018)
+    await _ok(f, "/disbursements", JINGHE, amount="100.00", project_code="P-1", fiscal_year=2018,
+              payee={"kind": "cooperative", "name": "精河县枸杞合作社"})
+    await f.zero_sum_and_no_negative()
+    await _audit_agrees(f)
+
+
+async def test_a_reversed_allocation_withdraws_the_deadlines_it_set(funds):
+    from services.audit.diff import deadline_differences
+    from services.funds.usecases.deadlines import DeadlineScheduler
+    from shared.db import make_engine, make_sessionmaker
+
+    f = funds
+    await _ok(f, "/appropriations", "000000000000", amount="1000.00", document_no="财农〔2017〕8号")
+    received = await _ok(f, "/allocations", "000000000000", amount="1000.00", to_division=XINJIANG,
+                         document_no="财农〔2017〕10号")
+    set_ids = sorted(d["id"] for d in received["deadlines"])
+    [onward] = [d for d in received["deadlines"] if d["kind"] == "onward_allocation"]
+    reversed_ = await _ok(f, f"/postings/{received['posting_id']}/reversal", "000000000000",
+                          document_no="财农冲〔2017〕1号", reason="下达单位错误")
+    assert sorted(reversed_["withdrawn_deadlines"]) == set_ids and onward["id"] in set_ids
+    withdrawn = await f.db("SELECT subject, data, actor FROM events WHERE type = 'funds.deadline.withdrawn' ORDER BY seq")
+    assert sorted(e["subject"] for e in withdrawn) == set_ids
+    data = withdrawn[0]["data"] if isinstance(withdrawn[0]["data"], dict) else json.loads(withdrawn[0]["data"])
+    assert (data["reversed_posting_id"], data["reversal_posting_id"], data["reversal_seq"], data["document_no"]) == (
+        received["posting_id"], reversed_["posting_id"], reversed_["seq"], "财农冲〔2017〕1号")
+    # past the due day the scheduler marks nothing: withdrawn stays withdrawn
+    f.clock.advance(days=120)
+    engine = make_engine(f.settings.sqlalchemy_url, pool_size=1)
+    try:
+        assert await DeadlineScheduler(make_sessionmaker(engine, "funds", f.clock), f.clock, 1).tick() == []
+    finally:
+        await engine.dispose()
+    headers = bearer(f.settings, "province_finance", XINJIANG)
+    listed = (await f.client.get("/deadlines", params={"division": XINJIANG}, headers=headers)).json()
+    mine = {d["id"]: d for d in listed["items"] if d["id"] in set_ids}
+    assert {d["state"] for d in mine.values()} == {"withdrawn"} and mine[onward["id"]]["days_overdue"] is None
+    report = (await f.client.get("/reports/deadline-compliance", params={"division": XINJIANG}, headers=headers)).json()
+    assert (report["total"], report["missed"], report["open_overdue"], report["withdrawn"]) == (0, 0, 0, len(set_ids))
+    assert report["compliance_percent"] is None
+    # the audit: the events imply the same states, the diff finds nothing and no missed deadline is found
+    replay = FundsRebuild()
+    for event in await f.db("SELECT seq, id::text AS id, type, subject, time, data FROM events ORDER BY seq"):
+        replay.apply(_event(event))
+    assert deadline_differences(replay.result(), listed["items"], XINJIANG) == []
+    await _audit_agrees(f)

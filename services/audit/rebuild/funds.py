@@ -61,13 +61,14 @@ class DeadlineRecord:
     fiscal_year: int = 0
     basis_on: str | None = None
     met_on: str | None = None
-    settled: str | None = None  # met | missed, from the service's scheduler events
+    settled: str | None = None  # met | missed | withdrawn, from the service's scheduler / reversal events
     settled_seq: int | None = None  # the last transition (met, missed, settled_late)
     settled_recorded: str | None = None
 
     @property
     def state(self) -> str:
-        """As the funds service states it: open, met or missed (a late settlement stays missed)."""
+        """As the funds service states it: open, met, missed (a late settlement stays missed) or
+        withdrawn (its allocation reversed)."""
         return self.settled or "open"
 
 
@@ -105,7 +106,8 @@ class FundsRebuilt:
 
 
 #: every deadline transition → the state it leaves (a late settlement: missed, with its met date)
-_TRANSITIONS = {event_type: "met" if name == "met" else "missed" for name, event_type in DEADLINE_TRANSITIONS.items()}
+_TRANSITIONS = {event_type: name if name in ("met", "withdrawn") else "missed"
+                for name, event_type in DEADLINE_TRANSITIONS.items()}
 
 
 class FundsRebuild:

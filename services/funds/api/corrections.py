@@ -38,7 +38,9 @@ def _answer(event: dict[str, Any]) -> dict[str, Any]:
     "the reason and a 文号 — never an edit. By the division that made the posting. Refused (422, nothing written) "
     "when the posting was reversed before (`already_reversed`), is itself a reversal or a carry-forward "
     "(`reversal_not_allowed`), or when the money has moved on: the account it would come back from no longer holds "
-    "it (`insufficient_funds`; balances never go negative).",
+    "it (`insufficient_funds`; balances never go negative). Reversing an allocation (下达) withdraws the deadlines "
+    "it set on the receiver that are still open (`withdrawn_deadlines`, each a `funds.deadline.withdrawn` event "
+    "citing the reversal): never marked missed, not counted in the compliance report.",
     responses={404: {"description": "no such posting of the caller's division"}})
 async def reverse(body: ReversalIn, request: Request, principal: Writer(*FINANCE), session: Session,
                   posting_id: str = Path(min_length=1, max_length=64)) -> dict[str, Any]:
@@ -46,7 +48,7 @@ async def reverse(body: ReversalIn, request: Request, principal: Writer(*FINANCE
         session, posting_id=posting_id, holder=principal.division, document_no=body.document_no,
         document_date=body.document_date, reason=body.reason, actor=principal.actor(),
         posted_at=request.app.state.clock.now())
-    return _answer(event)
+    return {**_answer(event), "withdrawn_deadlines": event["withdrawn_deadlines"]}
 
 
 class DecommitmentIn(BaseModel):

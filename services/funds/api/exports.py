@@ -97,6 +97,7 @@ DEADLINE_COMPLIANCE = Export("资金时限执行情况", rows="groups", columns=
     Column("open", "未到期或未完成", "int"),
     Column("open_overdue", "已过期未完成", "int"),
     Column("settled_late", "逾期后完成", "int"),
+    Column("withdrawn", "已撤销（下达已冲正，不计入）", "int"),
     Column("compliance_percent", "按期率（%）", "percent"),
     Column("days_to_settle.median", "完成用时中位数（天）", "int"),
     Column("days_to_settle.max", "最长用时（天）", "int"),

@@ -42,7 +42,7 @@ Readers = Reader(Role.central_finance, Role.province_finance, Role.city_finance,
                 "transitions as events.")
 @exportable(exports.DEADLINES)
 async def list_deadlines(request: Request, principal: Readers, session: Session, division: DivisionCode | None = None,
-                         state: Literal["open", "met", "missed"] | None = None) -> dict[str, Any]:
+                         state: Literal["open", "met", "missed", "withdrawn"] | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     query = select(deadlines).where(deadlines.c.receiver.startswith(divisions.prefix(scope)))
     rows = (await session.execute(query.order_by(deadlines.c.due.nulls_last(), deadlines.c.basis_seq))).mappings().all()
@@ -91,7 +91,8 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 
 @reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
-             "rate over settled ones and days from receipt to settlement (DOMAIN §8).")
+             "rate over settled ones and days from receipt to settlement (DOMAIN §8). Deadlines withdrawn because their "
+             "allocation was reversed (冲正) are shown as `withdrawn` and not counted in `total` or the rate.")
 @exportable(exports.DEADLINE_COMPLIANCE)
 async def deadline_compliance_report(request: Request, principal: Readers, session: Session,
                                      division: DivisionCode | None = None,
@@ -103,7 +104,8 @@ async def deadline_compliance_report(request: Request, principal: Readers, sessi
     rows = (await session.execute(query)).mappings().all()
     rows = await deadlines_as_of(session, rows, request.app.state.clock.today())
     groups = deadline_compliance(rows, request.app.state.clock.today())
-    totals = {k: sum(g[k] for g in groups) for k in ("total", "met", "missed", "open", "open_overdue", "settled_late")}
+    totals = {k: sum(g[k] for g in groups) for k in ("total", "met", "missed", "open", "open_overdue", "settled_late",
+                                                       "withdrawn")}
     settled = totals["met"] + totals["missed"]
     return {"division": scope, "fiscal_year": fiscal_year, "as_of": request.app.state.clock.today().isoformat(),
             **totals, "compliance_percent": percent(totals["met"], settled) if settled else None, "groups": groups}

@@ -88,7 +88,8 @@ OPERATION_EN = {
 ROLE_EN = {"finance": "finance bureau", "office": "poverty alleviation office"}
 DEADLINE_KIND_EN = {"onward_allocation": "onward allocation deadline", "onto_projects": "funds onto projects deadline",
                     "stranded_return": "return of stranded funds deadline"}
-DEADLINE_STATE_LABELS = {"open": ("未到期", "open"), "met": ("已按时完成", "met"), "missed": ("已逾期", "missed")}
+DEADLINE_STATE_LABELS = {"open": ("未到期", "open"), "met": ("已按时完成", "met"), "missed": ("已逾期", "missed"),
+                        "withdrawn": ("已撤销(下达已冲正)", "withdrawn: its allocation was reversed")}
 ORIGIN_LABELS = {"central": ("中央", "central"), "provincial": ("省级", "provincial"), "city": ("市级", "city"),
                  "county": ("县级", "county"), "other": ("其他来源", "other")}
 

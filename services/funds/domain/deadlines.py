@@ -56,7 +56,8 @@ DEADLINE_KIND_LABELS = {
     "usage_plan": "用款计划报送时限",
     "stranded_return": "滞留资金收回时限",
 }
-DEADLINE_STATES = ("open", "met", "missed")
+#: ``withdrawn``: its receipt was reversed (冲正) while it was open — never met or missed, not counted
+DEADLINE_STATES = ("open", "met", "missed", "withdrawn")
 BASES = ("receipt", "budget_approval", "central_allocation", "provincial_allocation")
 
 _ONE_DAY = timedelta(days=1)

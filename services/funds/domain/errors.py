@@ -22,6 +22,7 @@ __all__ = [
     "InvalidPosting",
     "LedgerError",
     "NegativeListPurpose",
+    "YearClosed",
 ]
 
 
@@ -97,3 +98,14 @@ class DeadlineError(FundsError):
 
     code = "deadline_error"
     slug = "deadline"
+
+
+class YearClosed(LedgerError):
+    """A posting into the books of a fiscal year its holder has closed (结转结余): after the close
+    the year's balances live in the next year. Extensions: ``division``, ``fiscal_year``,
+    ``close`` (the close's document and event), ``rule``, ``citation``."""
+
+    status = 409
+    title = "Conflict"
+    code = "year_closed"
+    slug = "year-closed"

@@ -81,7 +81,7 @@ from shared.divisions import NATIONAL, DivisionError, Level, level, normalize, w
 from shared.money import MAX_FEN, format_fen
 
 from .channels import CHANNELS
-from .errors import DuplicatePosting, InsufficientFunds, InvalidAccount, InvalidAmount, InvalidPosting
+from .errors import DuplicatePosting, InsufficientFunds, InvalidAccount, InvalidAmount, InvalidPosting, YearClosed
 
 __all__ = [
     "DOCUMENTED_OPERATIONS",
@@ -98,6 +98,8 @@ __all__ = [
     "check_posting",
     "check_reversal",
     "check_sufficient",
+    "check_year_open",
+    "holdings_of",
     "reversal_of",
     "province_of",
 ]
@@ -678,6 +680,35 @@ def check_reversal(reversal: Posting, original: Posting | None, reversed_by: str
     if (reversal.from_, reversal.to, reversal.amount_fen) != (original.to, original.from_, original.amount_fen):
         raise _bad("reversal_mismatch", "冲正须与原分录金额相同、方向相反",
                    "a reversal moves the original's amount back from its to-account to its from-account", **ext)
+
+
+#: A holder's books of one fiscal year: (division, role, fiscal_year).
+Holding = tuple[str, str, int]
+
+
+def holdings_of(posting: Posting) -> set[Holding]:
+    """The books (division, role, fiscal year) a posting writes into: those of its non-external
+    accounts (an appropriation or a disbursement leaves the ledger on one side only)."""
+    return {(k.division, k.role, k.fiscal_year) for k in (posting.from_, posting.to) if not k.is_external}
+
+
+def check_year_open(posting: Posting, closes: Mapping[Holding, Mapping[str, Any]], *, rule_id: str,
+                    citation: str) -> None:
+    """Refuse (409 :class:`YearClosed`) a posting into the books of a year that was closed and
+    carried forward: ``closes`` maps the closed holdings to their close (``document_no``,
+    ``document_date``, ``event_seq``). The rule and its citation name why (结转结余)."""
+    for holding in sorted(holdings_of(posting)):
+        close = closes.get(holding)
+        if close is None:
+            continue
+        division, role, year = holding
+        raise YearClosed(
+            f"{division}的{year}年度已结转结余 ({close['document_no']})，不能再记入该年度；请记入{year + 1}年度 "
+            f"(the fiscal year {year} of {division} was closed by {close['document_no']} (event {close['event_seq']}); "
+            f"post into {year + 1}; {citation})",
+            division=division, role=role, fiscal_year=year, operation=posting.operation, posting_id=posting.posting_id,
+            close={"document_no": close["document_no"], "document_date": str(close["document_date"]),
+                   "seq": close["event_seq"]}, rule=rule_id, citation=citation)
 
 
 def check_sufficient(posting: Posting, from_balance_fen: int) -> None:

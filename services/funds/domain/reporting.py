@@ -26,9 +26,11 @@ def deadline_compliance(rows: Iterable[Mapping[str, Any]], today: date) -> list[
     for row in rows:
         g = groups.setdefault((row["receiver"], row["kind"]), {
             "receiver": row["receiver"], "kind": row["kind"], "total": 0, "met": 0, "missed": 0, "open": 0,
-            "open_overdue": 0, "settled_late": 0, "_days": []})
-        g["total"] += 1
+            "open_overdue": 0, "settled_late": 0, "withdrawn": 0, "_days": []})
         g[row["state"]] += 1
+        if row["state"] == "withdrawn":  # its allocation was reversed: no obligation left, not counted
+            continue
+        g["total"] += 1
         if row["state"] == "open" and row["due"] is not None and row["due"] < today:
             g["open_overdue"] += 1  # the scheduler has not yet marked it; counted, not hidden
         if row.get("settled_on") is not None:

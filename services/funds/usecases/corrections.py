@@ -9,6 +9,7 @@ posting that cites the one it corrects.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime
 from typing import Any, Mapping
 
@@ -20,6 +21,7 @@ from services.funds.domain import AccountKey, Posting, check_posting
 from services.funds.domain.ledger import check_reversal, reversal_of
 from services.funds.models import accounts, postings, year_closes
 from services.funds.usecases.accounts import account_key
+from services.funds.usecases.deadlines import withdraw_set_by
 from services.funds.usecases.ledger import Entry, post, post_many
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.events import NewEvent, append
@@ -31,6 +33,10 @@ _KEY_COLUMNS = ("division", "role", "channel", "fiscal_year", "kind", "reference
 
 async def load_posting(session, posting_id: str) -> Posting | None:
     """One posting row as the domain's Posting (None when there is no such posting)."""
+    try:  # an id that is no UUID names no posting (PostgreSQL would refuse the comparison)
+        uuid.UUID(posting_id)
+    except ValueError:
+        return None
     source, target = accounts.alias("source"), accounts.alias("target")
     row = (await session.execute(
         select(postings, *(source.c[c].label(f"f_{c}") for c in _KEY_COLUMNS),
@@ -67,10 +73,16 @@ async def reverse(session, *, posting_id: str, holder: str, document_no: str, do
                                                                 postings.c.reference == posting_id))
     check_reversal(reversal, original, str(earlier) if earlier else None)
     try:
-        return await post(session, reversal, actor=actor, posted_at=posted_at, extra={
+        event = await post(session, reversal, actor=actor, posted_at=posted_at, extra={
             "reason": reason, "reverses": posting_id, "reversed_operation": original.operation})
     except Conflict:  # the unique index: reversed concurrently
         raise Conflict(f"该分录已被冲正 (posting {posting_id} was already reversed)", slug="already-reversed") from None
+    # the deadlines the receipt set on its receiver (下达 → 时限) go with it
+    basis_seq = await session.scalar(select(postings.c.event_seq).where(postings.c.id == posting_id))
+    withdrawn = await withdraw_set_by(session, basis_seq=basis_seq, receiver=original.to.division,
+                                      channel=original.to.channel, fiscal_year=original.to.fiscal_year,
+                                      reversal=event, reason=reason, actor=actor)
+    return {**event, "withdrawn_deadlines": withdrawn}
 
 
 async def decommit(session, *, county: str, project_code: str, channel: str, fiscal_year: int, amount_fen: int | None,

@@ -1,5 +1,6 @@
 """Deadline records: set when an allocation is received, then marked met or missed on the clock
-(events ``funds.deadline.met`` / ``.missed``; a missed one later settled: ``.settled_late``).
+(events ``funds.deadline.met`` / ``.missed``; a missed one later settled: ``.settled_late``), or
+withdrawn while open when the allocation is reversed (``.withdrawn``).
 
 When is a deadline met? Receipts into an account and the money leaving it are matched first in,
 first out: the deadline set by a receipt is met on the day the relevant outflow from the receiver
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
+from typing import Any, Mapping
 
 import uuid6
 from sqlalchemy import and_, func, or_, select, update
@@ -125,13 +126,33 @@ async def evaluate_open(session, today: date) -> list[dict[str, Any]]:
     return changed
 
 
-async def _transition(session, row, event_name: str, met_on: date | None, *, days_overdue: int | None) -> None:
+async def _transition(session, row, event_name: str, met_on: date | None, *, days_overdue: int | None,
+                      actor: Mapping[str, Any] | None = None, **extra: Any) -> None:
     state = "missed" if event_name == "settled_late" else event_name
     await session.execute(update(deadlines).where(deadlines.c.id == row["id"]).values(state=state, settled_on=met_on))
     await append(session, [NewEvent(DEADLINE_TRANSITIONS[event_name], str(row["id"]), {
         "kind": row["kind"], "receiver": row["receiver"], "due": row["due"] and row["due"].isoformat(),
         "met_on": met_on and met_on.isoformat(), "days_overdue": days_overdue, "rule_id": row["rule_id"],
-        "citation": row["citation"]}, SYSTEM.actor())])
+        "citation": row["citation"], **extra}, actor or SYSTEM.actor())])
+
+
+async def withdraw_set_by(session, *, basis_seq: int, receiver: str, channel: str, fiscal_year: int,
+                          reversal: Mapping[str, Any], reason: str, actor: Mapping[str, Any]) -> list[str]:
+    """The open deadlines a receipt set on ``receiver`` (its event ``basis_seq``), withdrawn because
+    the receipt was reversed (冲正): ``reversal`` is the reversal's event. Each is an event citing the
+    reversal; the scheduler then never marks them met or missed and the compliance figures do not
+    count them. A deadline already met or missed stays as recorded (it was judged while the money
+    was there). Returns the withdrawn deadlines' ids."""
+    rows = (await session.execute(select(deadlines).where(
+        deadlines.c.basis_seq == basis_seq, deadlines.c.receiver == receiver, deadlines.c.channel == channel,
+        deadlines.c.fiscal_year == fiscal_year, deadlines.c.state == "open")
+        .order_by(deadlines.c.id).with_for_update())).mappings().all()
+    data = reversal["data"]
+    for row in rows:
+        await _transition(session, row, "withdrawn", None, days_overdue=None, actor=actor,
+                          reversed_posting_id=data["reverses"], reversal_posting_id=data["posting_id"],
+                          reversal_seq=reversal["seq"], document_no=data["document_no"], reason=reason)
+    return [str(row["id"]) for row in rows]
 
 
 class DeadlineScheduler(Worker):

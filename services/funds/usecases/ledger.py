@@ -22,18 +22,19 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import asyncpg
 from sqlalchemy import select, text
+from sqlalchemy import tuple_ as sa_tuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
-from services.funds.domain.ledger import EXTERNAL_KINDS
-from services.funds.models import accounts, postings
+from services.funds.domain.ledger import EXTERNAL_KINDS, Holding, check_year_open, holdings_of
+from services.funds.models import accounts, postings, year_closes
 from services.funds.usecases.accounts import account_key
 from shared.bulk import uuid7s
 from shared.db import raw_connection
@@ -43,6 +44,8 @@ from shared.events.schema import events
 from shared.events.store import lock_log, prepare
 from shared.events.store import now as log_now
 from shared.money import format_fen
+from shared.policy import load_policy
+from shared.policy.citations import public_citation
 
 #: From this many postings on, the rows are written with COPY instead of an INSERT per row.
 COPY_THRESHOLD = 32
@@ -294,6 +297,17 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
             refused.append(_refusal(index, entry, screened[index]))
             continue
         candidates.append(index)
+    closed = await _closed_years(session, (entries[index].posting for index in candidates))
+    if closed:
+        open_ = []
+        for index in candidates:
+            try:
+                _check_year_open(entries[index].posting, closed)
+            except Problem as error:
+                refused.append(_refusal(index, entries[index], error))
+                continue
+            open_.append(index)
+        candidates = open_
     keys: dict[int, AccountKey] = {}  # by object: AccountKey hashes all six fields on every look-up
     for index in candidates:
         p = entries[index].posting
@@ -331,6 +345,29 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
         accepted.append(index)
     refused.sort(key=lambda r: r["index"])
     return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
+
+
+YEAR_CLOSE_RULE = "funds.year_close.books_closed"
+
+
+async def _closed_years(session: AsyncSession, posted: Iterable[Posting]) -> dict[Holding, Mapping[str, Any]]:
+    """The year-end closes (``year_closes``) of the books the postings write into, by holding."""
+    holdings = set().union(*(holdings_of(p) for p in posted))
+    if not holdings:
+        return {}
+    rows = (await session.execute(select(year_closes).where(sa_tuple(
+        year_closes.c.division, year_closes.c.role, year_closes.c.fiscal_year).in_(sorted(holdings))))).mappings()
+    return {(r["division"], r["role"], r["fiscal_year"]): r for r in rows}
+
+
+def _check_year_open(posting: Posting, closed: Mapping[Holding, Mapping[str, Any]]) -> None:
+    """Every posting's one check against the year-end closes (结转结余), citing the rule in force
+    at the end of the closed year (the shipped table: the rule is a citation, not a figure)."""
+    if not holdings_of(posting) & closed.keys():
+        return
+    division, _, year = min(holdings_of(posting) & closed.keys())
+    rule = load_policy().lookup(YEAR_CLOSE_RULE, division, date(year, 12, 31))
+    check_year_open(posting, closed, rule_id=rule.id, citation=public_citation(rule.citation) or "")
 
 
 def _one_event_each(entries: Sequence[Entry], actor_of: Callable[[int], Mapping[str, Any]],
@@ -374,6 +411,10 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     small = len(accepted) < COPY_THRESHOLD
     prepared = prepare(session, new_events) if small else []  # before the lock: a shorter critical section
     tail = await lock_log(session)
+    # a year closed since the entries were judged: the close writes its row under the same lock
+    closed = await _closed_years(session, (entries[index].posting for index in accepted))
+    for index in accepted if closed else ():
+        _check_year_open(entries[index].posting, closed)
     seq_of = {index: tail.seq + number for number, (_, positions) in enumerate(planned, start=1) for index in positions}
     pairs, actor_texts = judgement.accounts, {}
     rows = []
