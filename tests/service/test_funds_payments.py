@@ -234,3 +234,14 @@ async def test_a_refused_payment_is_not_reissued_to_a_household_removed_since(fu
     again = await f.client.post(f"/payment-instructions/{instruction['instruction_id']}/reissue", headers=f.headers(JINGHE))
     assert again.status_code == 422 and again.json()["code"] == "household_removed"
     assert (await f.db("SELECT state FROM payment_instructions WHERE ref = '%s'" % refs[0]))[0]["state"] == "refused"
+
+
+async def test_ids_that_are_no_uuid_name_nothing_and_are_never_a_server_error(funds):
+    f = funds
+    listed = await f.client.get("/payment-instructions", params={"file_id": "0"}, headers=f.headers(JINGHE))
+    assert listed.status_code == 422 and listed.headers["content-type"] == "application/problem+json"
+    assert "query.file_id" in [e["field"] for e in listed.json()["errors"]]
+    reversal = await f.post("/postings/0/reversal", JINGHE, document_no="精财冲〔2017〕9号", document_date="2017-06-30",
+                            reason="收款人错误")
+    assert reversal.status_code == 404 and reversal.headers["content-type"] == "application/problem+json"
+    assert (await f.db("SELECT count(*) AS n FROM events"))[0]["n"] == 0

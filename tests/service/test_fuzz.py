@@ -9,8 +9,8 @@ fuzzed once, in the registry.
 
 Asserted for every response: never a 5xx (the audit's 503 for an unreachable service is a
 dependency outage and must carry ``Retry-After``), and every 4xx is ``application/problem+json`` —
-except the notice board's objection form, which answers a villager's browser with the board
-re-rendered around the refused fields (HTML 422, by design).
+except the notice board's objection form and its receipt look-up form, which answer a villager's
+browser with the page re-rendered around the refused fields (HTML 422, by design).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def _is_public(path: str) -> bool:
 
 def _html_form_refusal(case, response) -> bool:
     sent = (case.media_type or "").startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
-    return sent and case.path.endswith("/objections") and response.headers.get("content-type", [""])[0].startswith(
+    lookup = case.method.upper() == "GET" and case.path == "/public/objections"  # the receipt look-up form
+    return (sent or lookup) and case.path.endswith("/objections") and response.headers.get("content-type", [""])[0].startswith(
         "text/html")
 
 

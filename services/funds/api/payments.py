@@ -6,6 +6,7 @@ only a payment file itself, for the bank, holds them in full."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any, Literal
 
@@ -132,9 +133,9 @@ async def payment_file_csv(file_id: str, principal: Reader(Role.county_finance),
 
 @payments.get("/payment-instructions", summary="Payment instructions with their states (accounts masked)",
               description="The county's instructions, optionally of one file or in one state, with the reason of a refusal.")
-async def list_instructions(principal: PaymentReader, session: Session, file_id: str | None = None,
+async def list_instructions(principal: PaymentReader, session: Session, file_id: uuid.UUID | None = None,
                             state: Literal["instructed", "paid", "refused", "reissued"] | None = None) -> list[dict[str, Any]]:
-    return await usecase.instructions(session, principal.division, file_id, state)
+    return await usecase.instructions(session, principal.division, str(file_id) if file_id else None, state)
 
 
 _UPLOAD = {"requestBody": {"required": True, "content": {

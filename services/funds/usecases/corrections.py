@@ -9,6 +9,7 @@ posting that cites the one it corrects.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime
 from typing import Any, Mapping
 
@@ -32,6 +33,10 @@ _KEY_COLUMNS = ("division", "role", "channel", "fiscal_year", "kind", "reference
 
 async def load_posting(session, posting_id: str) -> Posting | None:
     """One posting row as the domain's Posting (None when there is no such posting)."""
+    try:  # an id that is no UUID names no posting (PostgreSQL would refuse the comparison)
+        uuid.UUID(posting_id)
+    except ValueError:
+        return None
     source, target = accounts.alias("source"), accounts.alias("target")
     row = (await session.execute(
         select(postings, *(source.c[c].label(f"f_{c}") for c in _KEY_COLUMNS),
