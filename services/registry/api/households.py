@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request
 
 from services.registry.api import exports
+from services.registry.api.schemas import HouseholdOut, HouseholdPage, PersonOut
 from services.registry.domain import workflow
 from services.registry.usecases import households as usecase
 from services.registry.usecases.households import (
@@ -126,7 +127,7 @@ async def record_income(body: IncomeIn, request: Request, household_id: Annotate
 
 # -- queries --------------------------------------------------------------------------------------
 
-@households.get("/households", summary="Search households in your jurisdiction",
+@households.get("/households", summary="Search households in your jurisdiction", responses={200: {"model": HouseholdPage}},
                 description="By division, status, main cause, registration year, household number, or a member's "
                 "name or ID number; cursor-paginated.")
 @exportable(exports.HOUSEHOLDS)
@@ -142,6 +143,7 @@ async def search(
 
 
 @households.get("/households/{household_id}", summary="A household, now or as of a date",
+                responses={200: {"model": HouseholdOut}},
                 description="With `as_of`, `status_as_of` is the status the household had at the end of that day. "
                 "An exited household shows whether its assistance policies still continue (攻坚期/缓冲期, seed 003 L481).")
 async def read(request: Request, household_id: uuid.UUID = Path(), as_of: date | None = Query(None),
@@ -151,7 +153,8 @@ async def read(request: Request, household_id: uuid.UUID = Path(), as_of: date |
                               policy=request.app.state.policy)
 
 
-@households.get("/persons/{id_number}", summary="Look a person up by ID number (active household first)")
+@households.get("/persons/{id_number}", summary="Look a person up by ID number (active household first)",
+                responses={200: {"model": PersonOut}})
 async def person(id_number: str = Path(min_length=18, max_length=18),
                  *, principal: Reader(*OFFICES, Role.county_finance, Role.department),
                  session: Session) -> dict[str, Any]:

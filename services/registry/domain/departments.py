@@ -29,7 +29,7 @@ DEPARTMENT_LABELS: Mapping[str, str] = MappingProxyType({
 })
 
 #: shared by every reader of a person
-BASIC_PERSON_FIELDS = frozenset({"id_number", "name", "relation", "sex", "birth_date", "ethnicity", "education",
+BASIC_PERSON_FIELDS = frozenset({"id_number", "name", "relation", "relation_label", "sex", "birth_date", "ethnicity", "education",
                                  "labour_capacity", "labour_skill", "active"})
 
 #: person field → the department that owns it (besides ``details[<department>]``)

@@ -178,14 +178,18 @@ def _full_view(row: Household, members: list[Person], incomes: list[Income] | No
     return {
         "id": str(row.id), "number": row.number, "division": row.division, "status": row.status,
         "status_label": workflow.STATUS_LABELS.get(row.status, row.status),
-        "poverty_attribute": row.poverty_attribute, "main_cause": row.main_cause,
-        "secondary_cause": row.secondary_cause, "registered_year": row.registered_year,
+        "poverty_attribute": row.poverty_attribute,
+        "poverty_attribute_label": _label("poverty_attribute", row.poverty_attribute),
+        "main_cause": row.main_cause, "main_cause_label": _label("cause", row.main_cause),
+        "secondary_cause": row.secondary_cause, "secondary_cause_label": _label("cause", row.secondary_cause),
+        "registered_year": row.registered_year,
         "registered_on": row.registered_on and row.registered_on.isoformat(),
         "exited_on": row.exited_on and row.exited_on.isoformat(), "helper": row.helper, "checks": row.checks,
         "housing": row.housing, "relocation_status": row.relocation_status, "flags": row.flags,
         "monitoring": row.monitoring, "announcements": row.announcements,
         "members": [{
-            "id_number": p.id_number, "name": p.name, "relation": p.relation, "sex": p.sex,
+            "id_number": p.id_number, "name": p.name, "relation": p.relation,
+            "relation_label": _label("relation", p.relation), "sex": p.sex,
             "birth_date": p.birth_date.isoformat(), "ethnicity": p.ethnicity, "education": p.education,
             "school_stage": p.school_stage, "health": p.health, "disability_grade": p.disability_grade,
             "labour_capacity": p.labour_capacity, "labour_skill": p.labour_skill, "details": p.details,
@@ -196,6 +200,11 @@ def _full_view(row: Household, members: list[Person], incomes: list[Income] | No
                      else format_fen(i.disposable_per_capita_fen),
                      "components": {k: format_fen(v) for k, v in i.components.items()}} for i in incomes or []],
     }
+
+
+def _label(vocabulary: str, code: str | None) -> str | None:
+    """The Chinese label of a stored code beside it (GET /catalogue), None beside no code."""
+    return None if code is None else VOCABULARIES[vocabulary].label(code)
 
 
 def _income_row(household_id: uuid.UUID, income: IncomeIn) -> Income:
@@ -589,7 +598,9 @@ async def person(session, principal: Principal, id_number: str) -> dict[str, Any
         raise NotFound(f"未找到此人 (no person {mask(id_number)} in your jurisdiction)")
     person_row, household = visible[0]
     found = person_for({"id_number": person_row.id_number, "name": person_row.name, "relation": person_row.relation,
+                        "relation_label": _label("relation", person_row.relation),
                         "sex": person_row.sex, "birth_date": person_row.birth_date.isoformat(),
                         "active": person_row.active}, department_of(principal))
     return {**found, "household": {"id": str(household.id), "number": household.number,
-                                   "division": household.division, "status": household.status}}
+                                   "division": household.division, "status": household.status,
+                                   "status_label": workflow.STATUS_LABELS.get(household.status, household.status)}}
