@@ -421,3 +421,32 @@ async def test_a_reversed_allocation_withdraws_the_deadlines_it_set(funds):
         replay.apply(_event(event))
     assert deadline_differences(replay.result(), listed["items"], XINJIANG) == []
     await _audit_agrees(f)
+
+
+async def test_closes_racing_each_other_and_postings_neither_deadlock_nor_carry_a_stale_balance(funds):
+    """Two closes of one year and postings on its accounts, all at once: each posting lands either
+    before the close (and its money is carried) or after it (refused, year closed); one close wins,
+    the other finds it; no request fails with a deadlock (the close locks rows before the log, as
+    postings do)."""
+    import asyncio
+
+    f = funds
+    await _county_with_three_channels(f)
+    await f.in_library("P-9")
+    answers = await asyncio.gather(
+        f.post("/year-closes", JINGHE, document_no="精财结〔2017〕1号", document_date="2017-12-31"),
+        *(f.post("/commitments", JINGHE, amount="10.00", project_code="P-9", source="available") for _ in range(4)),
+        f.post("/year-closes", JINGHE, document_no="精财结〔2017〕1号", document_date="2017-12-31"),
+        *(f.post("/integrations", JINGHE, amount="5.00", plan=PLAN, document_no="精政发〔2017〕9号") for _ in range(2)))
+    closes, postings = [answers[0], answers[5]], answers[1:5] + answers[6:]
+    assert sorted(c.status_code for c in closes) in ([200, 201], [201, 409]), [c.text for c in closes]
+    for answer in postings:
+        assert answer.status_code in (201, 409), answer.text
+        if answer.status_code == 409:
+            assert answer.json()["code"] == "year_closed", answer.text
+    after = await _balances(f)
+    # nothing was left behind in the closed year
+    assert all(amount == "0.00" for (_, year, kind, _), amount in after.items()
+               if year == 2017 and kind in ("available", "pool")), after
+    await f.zero_sum_and_no_negative()
+    await _audit_agrees(f)

@@ -130,15 +130,21 @@ async def close_year(session, *, division: str, fiscal_year: int, document_no: s
         year_closes.c.fiscal_year == fiscal_year))).mappings().first()
     if done is not None:
         return {**done["summary"], "already_closed": True, "seq": done["event_seq"]}
-    await lock_log(session)  # serialises two closes of the same year; released with the transaction
-    done = await session.scalar(select(year_closes.c.event_seq).where(
-        year_closes.c.division == division, year_closes.c.role == "finance", year_closes.c.fiscal_year == fiscal_year))
-    if done is not None:
-        raise Conflict(f"{fiscal_year}年度已结转 (the year {fiscal_year} was closed concurrently)", slug="year-closed")
+    # Lock order as every posting takes it (account rows in id order, then the log inside
+    # ``post_many``/``append``), so a close and a concurrent posting queue instead of deadlocking;
+    # the balances carried are the ones read under the row locks.
     rows = (await session.execute(select(accounts).where(
         accounts.c.division == division, accounts.c.role == "finance", accounts.c.fiscal_year == fiscal_year,
         accounts.c.kind.in_(CLOSED_KINDS), accounts.c.balance_fen > 0)
-        .order_by(accounts.c.channel, accounts.c.kind, accounts.c.reference))).mappings().all()
+        .order_by(accounts.c.id).with_for_update())).mappings().all()
+    rows = sorted(rows, key=lambda row: (row["channel"], row["kind"], row["reference"]))
+    if not rows:
+        await lock_log(session)  # nothing to lock: the log serialises two closes that carry nothing
+    # A second close of the same year waited on the first's locks: it finds its record, refused.
+    if await session.scalar(select(year_closes.c.event_seq).where(
+            year_closes.c.division == division, year_closes.c.role == "finance",
+            year_closes.c.fiscal_year == fiscal_year)) is not None:
+        raise Conflict(f"{fiscal_year}年度已结转 (the year {fiscal_year} was closed concurrently)", slug="year-closed")
     entries = []
     for row in rows:
         source = account_key(row)

@@ -330,14 +330,23 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
     bounded = sorted({ids[oid] for oid in bounded_set})
     balances = dict(await _fetch(session, _LOCK, bounded)) if bounded else {}
     accepted, pairs = [], {}
+    closed_since: dict[Holding, Mapping[str, Any]] | None = None
     for index in candidates:
         p = entries[index].posting
         source, target = pairs[index] = ids[id(p.from_)], ids[id(p.to)]
         if source in balances:
             try:
                 check_sufficient(p, balances[source])
-            except Problem as error:
-                refused.append(_refusal(index, entries[index], error))
+            except Problem as short:
+                reason: Exception = short
+                # a close that held these rows may have emptied them: then the year closed is the reason
+                if closed_since is None:
+                    closed_since = await _closed_years(session, (entries[i].posting for i in candidates))
+                try:
+                    _check_year_open(p, closed_since)
+                except Problem as closed:
+                    reason = closed
+                refused.append(_refusal(index, entries[index], reason))
                 continue
             balances[source] -= p.amount_fen
         if target in balances:
