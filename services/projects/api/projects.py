@@ -17,6 +17,7 @@ from services.projects import contract
 from services.projects.api import exports
 from services.projects.usecases import projects
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
+from services.projects.api.schemas import ProjectOut, ProjectPage
 from services.projects.api.views import beneficiary_totals, full_record, fundings, summary
 from services.projects.domain import lifecycle, proposal
 from services.projects.domain.catalogue import TYPES
@@ -151,7 +152,7 @@ async def take_step(body: StepIn, request: Request, principal: Writer(Role.villa
     return await full_record(session, project)
 
 
-@library.get("/projects", summary="The library by division, type, stage and year",
+@library.get("/projects", summary="The library by division, type, stage and year", responses={200: {"model": ProjectPage}},
              description="Projects under your jurisdiction (or under `division`), cursor-paginated by code, each with "
              "its funding (committed, paid, stranded, remaining) and beneficiaries driven.")
 @exportable(exports.PROJECTS)
@@ -173,7 +174,7 @@ async def search(principal: Reader(*READERS), params: Paging, session: Session, 
             "next_cursor": page.next_cursor}
 
 
-@library.get("/projects/{code}", summary="A project's full record",
+@library.get("/projects/{code}", summary="A project's full record", responses={200: {"model": ProjectOut}},
              description="Plan, stage history, funding progress with the postings, beneficiaries and what they "
              "received, announcements, progress reports, acceptance, assets and their income distributions.")
 async def read(principal: Reader(*READERS), session: Session, code: str = Path()) -> dict[str, Any]:

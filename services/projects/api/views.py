@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services.projects.domain import lifecycle
-from services.projects.domain.catalogue import TYPES
+from services.funds.contract import CHANNEL_LABELS
+from services.projects.domain.catalogue import ASSET_KINDS, BENEFIT_KINDS, MECHANISMS, TYPES
 from services.projects.domain.funding import Funding, funding_of
 from services.projects.models import (
     Acceptance, Asset, BenefitRecord, Beneficiary, Distribution, FundingPosting, Progress, Project, RegistryHousehold,
@@ -37,7 +38,8 @@ def summary(project: Project, money: Funding, households: int = 0, persons: int 
 def plan_view(project: Project) -> dict[str, Any]:
     return {
         "schedule": project.schedule, "tasks": project.tasks,
-        "sources": [{"channel": s["channel"], "amount": format_fen(s["amount_fen"])} for s in project.sources],
+        "sources": [{"channel": s["channel"], "channel_label": CHANNEL_LABELS.get(s["channel"], s["channel"]),
+                     "amount": format_fen(s["amount_fen"])} for s in project.sources],
         "mechanisms": project.mechanisms, "mechanism_note": project.mechanism_note,
         "participation": project.participation, "targets": project.targets,
         "planned": {"households": project.planned_households, "persons": project.planned_persons},
@@ -60,6 +62,7 @@ async def fundings(session, codes: list[str]) -> dict[str, Funding]:
 def asset_view(asset: Asset, distributions: list[Distribution]) -> dict[str, Any]:
     return {
         "id": asset.id, "project": asset.code, "division": asset.division, "name": asset.name, "kind": asset.kind,
+        "kind_label": ASSET_KINDS.get(asset.kind, asset.kind),
         "owner": asset.owner, "operator": asset.operator, "book_value": format_fen(asset.book_value_fen),
         "handed_over_on": _day(asset.handed_over_on), "shares": asset.shares,
         "distributions": [{"id": str(d.id), "period": d.period, "on": _day(d.on), "amount": format_fen(d.amount_fen),
@@ -108,14 +111,17 @@ async def full_record(session, project: Project) -> dict[str, Any]:
                     for h in history],
         "funding": {**money.as_dict(), "postings": [
             {"operation": p.operation, "amount": format_fen(p.amount_fen), "channel": p.channel,
+             "channel_label": CHANNEL_LABELS.get(p.channel, p.channel),
              "fiscal_year": p.fiscal_year, "on": _day(p.on), "payee": p.payee} for p in postings]},
         "beneficiaries": {"households": len(people), "persons": sum(b.persons for b, _ in people), "items": [
             {"household_id": str(b.household_id), "number": h.number if h else None, "head": h.head_name if h else None,
-             "status": h.status if h else None, "mechanism": b.mechanism, "persons": b.persons, "added_on": _day(b.added_on)}
+             "status": h.status if h else None, "mechanism": b.mechanism,
+             "mechanism_label": MECHANISMS.get(b.mechanism, b.mechanism), "persons": b.persons, "added_on": _day(b.added_on)}
             for b, h in people]},
         "benefits": {"total": format_fen(sum(by_kind.values())),
                      "by_kind": {k: format_fen(v) for k, v in sorted(by_kind.items())},
-                     "items": [{"household_id": str(b.household_id), "kind": b.kind, "amount": format_fen(b.amount_fen),
+                     "items": [{"household_id": str(b.household_id), "kind": b.kind,
+                                "kind_label": BENEFIT_KINDS.get(b.kind, b.kind), "amount": format_fen(b.amount_fen),
                                 "on": _day(b.on)} for b in benefits]},
         "announcements": [{"key": key, "id": value, "state": states.get(key),
                            "title": notices[value].title if value in notices else None,
