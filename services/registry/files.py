@@ -56,10 +56,37 @@ def csv_rows(data: bytes) -> tuple[Iterator[list[str]], str]:
     return csv.reader(io.StringIO(text, newline="")), encoding
 
 
+#: An .xlsx is a zip: what it may expand to, in all and per part (a "zip bomb" of a few kilobytes
+#: would otherwise be inflated in full by the reader). 1,000,000 rows of a registry import stay far below.
+MAX_EXPANDED_BYTES = 512 * 1024 * 1024
+MAX_EXPANSION_RATIO = 200
+
+
+def check_expansion(data: bytes) -> None:
+    """Refuse (422 naming ``file``) a zip-based spreadsheet whose parts would expand beyond
+    :data:`MAX_EXPANDED_BYTES` in all or :data:`MAX_EXPANSION_RATIO` times their compressed size;
+    anything that is not a zip (``.xls``, CSV) passes through to its own reader."""
+    import zipfile
+
+    if not data.startswith(b"PK"):
+        return
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # the spreadsheet reader names the broken file itself
+    total = sum(part.file_size for part in parts)
+    ratio = max((part.file_size / max(part.compress_size, 1) for part in parts if part.file_size > 1 << 20), default=0)
+    if total > MAX_EXPANDED_BYTES or ratio > MAX_EXPANSION_RATIO:
+        raise Unprocessable("文件解压后过大，疑为压缩炸弹 (the spreadsheet expands too far: a zip bomb?)",
+                            errors=[{"row": 0, "field": "file", "reason": f"expands to {total} bytes"}],
+                            total_errors=1)
+
+
 def sheet_rows(data: bytes) -> tuple[list[list[Any]], int]:
     """The first sheet of an ``.xls`` or ``.xlsx`` file as rows of cell values."""
     from python_calamine import CalamineWorkbook
 
+    check_expansion(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)

@@ -45,3 +45,32 @@ def test_a_broken_or_hostile_xlsx_is_a_problem_naming_the_file(part, spoil):
         finally:
             close()
     assert refused.value.extensions["errors"][0]["field"] == "file"
+
+
+def _zip_bomb() -> bytes:
+    """A valid-looking .xlsx of a few hundred kilobytes whose sheet expands to 600 MB of zeros."""
+    book = Workbook()
+    book.active.append(["户主", "65272219800101001X"])
+    raw = io.BytesIO()
+    book.save(raw)
+    source, out = zipfile.ZipFile(io.BytesIO(raw.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for name in source.namelist():
+            bomb.writestr(name, source.read(name))
+        with bomb.open("xl/worksheets/padding.xml", "w", force_zip64=True) as padding:
+            chunk = b"0" * (1 << 20)
+            for _ in range(600):
+                padding.write(chunk)
+    return out.getvalue()
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated():
+    from services.registry.files import sheet_rows
+
+    bomb = _zip_bomb()
+    assert len(bomb) < 2_000_000
+    with pytest.raises(Unprocessable) as refused:
+        open_rows(bomb, "roll.xlsx")
+    assert refused.value.extensions["errors"][0]["field"] == "file"
+    with pytest.raises(Unprocessable):  # the console's and the .xls reader's path
+        sheet_rows(bomb)

@@ -45,6 +45,8 @@ def _xlsx_rows(source: bytes | Path) -> tuple[Iterator[tuple], int | None, Calla
         return Unprocessable("无法读取xlsx文件 (the .xlsx file cannot be read)",
                              errors=[{"row": 0, "field": "file", "reason": type(exc).__name__}], total_errors=1)
 
+    if isinstance(source, bytes):
+        files.check_expansion(source)
     try:
         book = openpyxl.load_workbook(io.BytesIO(source) if isinstance(source, bytes) else source,
                                       read_only=True, data_only=True)
