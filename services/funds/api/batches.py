@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError, WithJsonSchema
 from typing_extensions import NotRequired, TypedDict
 
 from services.funds.api.operations import PayeeKind
+from services.funds.api.schemas import BatchOut
 from services.funds.contract import DISBURSEMENT_BATCH_POSTED, POSTINGS_PER_BATCH_EVENT
 from services.funds.domain import purpose_schema
 from services.funds.usecases import batches as usecase
@@ -75,7 +76,7 @@ def _parse(raw: bytes) -> BatchIn:
               f"The posted lines are recorded as `{DISBURSEMENT_BATCH_POSTED}` events of up to "
               f"{POSTINGS_PER_BATCH_EVENT} postings each.",
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": BatchIn.model_json_schema()}}}})
+                  "application/json": {"schema": BatchIn.model_json_schema()}}}}, responses={201: {"model": BatchOut}})
 async def post_batch(request: Request, principal: Writer(Role.county_finance),
                      session: Session) -> dict[str, Any]:
     raw = await request.body()

@@ -14,6 +14,7 @@ from pydantic import AfterValidator, BaseModel, Field, PlainValidator, WithJsonS
 from services.funds.domain import known_purpose, purpose_schema
 from services.funds.domain.code_lists import PAYEE_KIND
 from services.funds.usecases import allocations, commitments, disbursements
+from services.funds.api.schemas import PostedOut
 from services.funds.usecases.allocations import answer
 from services.funds.usecases.ledger import Grouped
 from shared import context
@@ -141,7 +142,8 @@ async def integrate(body: IntegrationIn, request: Request,
     return await allocations.integrate(session, principal, body, now=request.app.state.clock.now())
 
 
-@operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project")
+@operations.post("/commitments", status_code=201, summary="Commit pool or available money to a project",
+                 responses={201: {"model": PostedOut}})
 async def commit(body: CommitmentIn, request: Request,
                  principal: Writer(Role.county_finance),
                  session: Session) -> dict[str, Any]:
@@ -159,7 +161,7 @@ async def commit(body: CommitmentIn, request: Request,
                  "Concurrent disbursements are committed together (group commit: one transaction, each account "
                  "locked once, one append), each judged in arrival order and answered on its own: a refused one "
                  "refuses only itself. A retry sent while the first attempt commits waits and gets its response.",
-                 openapi_extra={"x-group-commit": True})
+                 openapi_extra={"x-group-commit": True}, responses={201: {"model": PostedOut}})
 async def disburse(body: DisbursementIn, request: Request,
                    principal: Writer(Role.county_finance)) -> Response:
     entry = disbursements.entry(request.app.state.policy, principal, body)
@@ -183,7 +185,8 @@ class StrandingIn(BaseModel):
 
 @operations.post("/strandings", status_code=201, summary="Declare a project's undisbursed money stranded (滞留资金)",
                  description="For a project that can no longer be carried out; the money must then go back to the "
-                 "province through its original channel by the end of the next fiscal year (seed 004 L27).")
+                 "province through its original channel by the end of the next fiscal year (seed 004 L27).",
+                 responses={201: {"model": PostedOut}})
 async def strand(body: StrandingIn, request: Request,
                  principal: Writer(Role.county_finance),
                  session: Session) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from services.funds.api import exports
 from services.funds.usecases.deadlines import as_of as deadlines_as_of, view
 from services.funds.usecases.accounts import account_key, account_view
-from services.funds.api.schemas import BalancesOut, DeadlinesOut
+from services.funds.api.schemas import BalancesOut, DeadlinesOut, TraceOut
 from services.funds.domain.code_lists import label
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
 from services.funds.usecases.figures import balances_as_of, spending_figures
@@ -154,7 +154,7 @@ async def stranded_report(request: Request, principal: Readers, session: Session
              description="Exactly one of `payee` (kind:name or kind:household id, as in the balances), `project` "
              "(project code: its committed and stranded accounts) or `account` (an account id from the balances). "
              "Lists every posting the money came through, from the appropriation down, in ledger order.",
-             responses={404: {"description": "no such payee, project or account"}})
+             responses={200: {"model": TraceOut}, 404: {"description": "no such payee, project or account"}})
 @exportable(exports.TRACE)
 async def trace(principal: Readers, session: Session, payee: str | None = Query(None, min_length=2),
                 project: str | None = Query(None, min_length=2), account: BigId | None = None,

@@ -1,8 +1,11 @@
 """The shapes of the funds service's main answers, for the OpenAPI document and generated clients:
-balances and deadlines, with their code lists as enums and each code's label beside it.
+balances, deadlines, postings (as a write answers them and as a trace lists them), the trace and a
+disbursement batch's answer, with their code lists as enums and each code's label beside it.
 
 Documentation of what the routers render (``usecases/accounts.account_view``,
-``usecases/deadlines.view``); further members may follow (``extra`` allowed)."""
+``usecases/deadlines.view``, ``usecases/allocations.answer``, ``api/reports.trace``,
+``usecases/batches.post_batch``); the server does not validate answers against it; further members
+may follow (``extra`` allowed)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.funds.domain.code_lists import ACCOUNT_KIND, CHANNEL, DEADLINE_KIND, DEADLINE_STATE, HOLDER_ROLE
+from services.funds.domain.code_lists import (
+    ACCOUNT_KIND, CHANNEL, DEADLINE_KIND, DEADLINE_STATE, HOLDER_ROLE, OPERATION, PAYEE_KIND,
+)
 
 YUAN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
 
@@ -65,3 +70,73 @@ class DeadlinesOut(_Open):
     division: str
     as_of: str
     items: list[DeadlineOut]
+
+
+class AccountKeyOut(_Open):
+    division: str
+    role: Literal[HOLDER_ROLE.codes]  # type: ignore[valid-type]
+    channel: Channel
+    fiscal_year: int
+    kind: Literal[ACCOUNT_KIND.codes]  # type: ignore[valid-type]
+    reference: str | None
+
+
+class PostingOut(_Open):
+    posting_id: str
+    from_: AccountKeyOut = Field(alias="from")
+    to: AccountKeyOut
+    amount_fen: int
+    amount: str = Field(pattern=YUAN, description="the same amount in yuan")
+    operation: Literal[OPERATION.codes]  # type: ignore[valid-type]
+    document_no: str = Field(description="文号; empty when none was given")
+    document_date: str
+    actor: str
+    purpose: str | None = Field(description="资金用途 code (GET /catalogue, list `purpose`)")
+    reference: str | None = Field(description="the project, payee or plan the posting is for")
+
+
+class PayeeOut(_Open):
+    kind: Literal[PAYEE_KIND.codes]  # type: ignore[valid-type]
+    name: str
+    household_id: str | None
+
+
+class PostedOut(PostingOut):
+    """A write's answer: the posting as its event records it."""
+
+    seq: int = Field(description="the event's place in the service's log")
+    event_type: str
+    on: str = Field(description="the day the posting counts for (ISO date)")
+    payee: PayeeOut | None = Field(None, description="a disbursement's payee")
+    project_code: str | None = Field(None, description="the project a disbursement or stranding draws on")
+    reason: str | None = Field(None, description="why a project's money was stranded")
+
+
+class TracedPostingOut(PostingOut):
+    operation_label: str
+    purpose_label: str | None
+
+
+class TraceOut(_Open):
+    payee: str | None = Field(None, description="the payee asked for, if any")
+    project: str | None = Field(None, description="the project asked for, if any")
+    account: int | None = Field(None, description="the account asked for, if any")
+    as_of: str | None = Field(None, description="the instant asked for, when `as_of` was given")
+    accounts: list[BalanceOut]
+    postings: list[TracedPostingOut] = Field(description="from the appropriation down, in ledger order")
+
+
+class RefusedLineOut(_Open):
+    index: int = Field(description="the line's place in the batch, from 0")
+    line_ref: str
+    code: str
+    reason: str
+
+
+class BatchOut(_Open):
+    batch_ref: str
+    settled: bool = Field(description="every line posted or posted before")
+    posted: int
+    already_posted: list[int] = Field(description="lines skipped: their `line_ref` was posted before")
+    refused: list[RefusedLineOut]
+    posted_total: str = Field(pattern=YUAN)
