@@ -33,6 +33,7 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from services.audit import report
+from services.audit.api.schemas import FindingsOut
 from services.audit.checkpoints import Outside
 from services.audit.diff import Live
 from services.audit.run import AuditResult, Replay, replay_as_of, run_audit
@@ -253,7 +254,7 @@ async def audit_verify(request: Request, principal: Auditor,
             "checkpoint_problems": body["checkpoint_problems"]}
 
 
-@audits.get("/findings", summary="Compliance findings as of a date",
+@audits.get("/findings", summary="Compliance findings as of a date", responses={200: {"model": FindingsOut}},
             description="Allocations past their deadline, money committed outside the project library, "
             "disbursements beyond commitment, unregistered beneficiaries, stranded funds not returned in time, "
             "negative-list purposes, management fees over the cap, registrations and exits without a passed "

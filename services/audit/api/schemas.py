@@ -1,0 +1,37 @@
+"""The shapes of the audit service's main answers, for the OpenAPI document and generated clients:
+compliance findings, each with its rule and the document the rule comes from.
+
+Documentation of what ``api/audits.audit_findings`` renders (``compliance.Finding.as_dict``); the
+server does not validate answers against it; further members may follow (``extra`` allowed)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+YUAN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class FindingOut(_Open):
+    rule_id: str = Field(description="the policy rule broken (GET /catalogue)")
+    citation: str = Field(description="the document the rule comes from, by title and number")
+    title: str = Field(description="the rule in words")
+    division: str = Field(description="the division the finding is about")
+    subject: str = Field(description="what the finding is about: a deadline, project, payee, household …")
+    as_of: str = Field(description="the day the audit was run as of (ISO date)")
+    detail: str
+    source: Literal["registry", "funds", "projects"] = Field(description="the service whose event it rests on")
+    seq: int | None = Field(description="that event's place in the service's log")
+    amount: str | None = Field(pattern=YUAN, description="the money concerned, yuan")
+
+
+class FindingsOut(_Open):
+    as_of: str
+    division: str | None = Field(description="the division audited (its prefix); null: the caller's jurisdiction")
+    findings: list[FindingOut]
+    by_rule: dict[str, int] = Field(description="how many findings under each rule")
