@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-YUAN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
-
-
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+from shared.web.answers import YUAN, Answer
 
 
-class FindingOut(_Open):
+
+class FindingOut(Answer):
     rule_id: str = Field(description="the policy rule broken (GET /catalogue)")
     citation: str = Field(description="the document the rule comes from, by title and number")
     title: str = Field(description="the rule in words")
@@ -30,7 +27,7 @@ class FindingOut(_Open):
     amount: str | None = Field(pattern=YUAN, description="the money concerned, yuan")
 
 
-class FindingsOut(_Open):
+class FindingsOut(Answer):
     as_of: str
     division: str | None = Field(description="the division audited (its prefix); null: the caller's jurisdiction")
     findings: list[FindingOut]

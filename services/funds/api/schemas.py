@@ -11,22 +11,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.funds.domain.code_lists import (
     ACCOUNT_KIND, CHANNEL, DEADLINE_KIND, DEADLINE_STATE, HOLDER_ROLE, OPERATION, PAYEE_KIND,
 )
+from shared.web.answers import YUAN, Answer
 
-YUAN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
 
 Channel = Literal[CHANNEL.codes]  # type: ignore[valid-type]
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class BalanceOut(_Open):
+class BalanceOut(Answer):
     account_id: int
     division: str = Field(description="the holder's division code")
     role: Literal[HOLDER_ROLE.codes]  # type: ignore[valid-type]
@@ -40,13 +36,13 @@ class BalanceOut(_Open):
     balance: str = Field(pattern=YUAN, description="yuan, two decimals")
 
 
-class BalancesOut(_Open):
+class BalancesOut(Answer):
     division: str
     as_of: str | None = Field(None, description="the instant asked for, when `as_of` was given")
     items: list[BalanceOut]
 
 
-class DeadlineOut(_Open):
+class DeadlineOut(Answer):
     id: str
     receiver: str = Field(description="the division that received the money")
     channel: Channel
@@ -66,13 +62,13 @@ class DeadlineOut(_Open):
     title: str
 
 
-class DeadlinesOut(_Open):
+class DeadlinesOut(Answer):
     division: str
     as_of: str
     items: list[DeadlineOut]
 
 
-class AccountKeyOut(_Open):
+class AccountKeyOut(Answer):
     division: str
     role: Literal[HOLDER_ROLE.codes]  # type: ignore[valid-type]
     channel: Channel
@@ -81,7 +77,7 @@ class AccountKeyOut(_Open):
     reference: str | None
 
 
-class PostingOut(_Open):
+class PostingOut(Answer):
     posting_id: str
     from_: AccountKeyOut = Field(alias="from")
     to: AccountKeyOut
@@ -95,7 +91,7 @@ class PostingOut(_Open):
     reference: str | None = Field(description="the project, payee or plan the posting is for")
 
 
-class PayeeOut(_Open):
+class PayeeOut(Answer):
     kind: Literal[PAYEE_KIND.codes]  # type: ignore[valid-type]
     name: str
     household_id: str | None
@@ -117,7 +113,7 @@ class TracedPostingOut(PostingOut):
     purpose_label: str | None
 
 
-class TraceOut(_Open):
+class TraceOut(Answer):
     payee: str | None = Field(None, description="the payee asked for, if any")
     project: str | None = Field(None, description="the project asked for, if any")
     account: int | None = Field(None, description="the account asked for, if any")
@@ -126,14 +122,14 @@ class TraceOut(_Open):
     postings: list[TracedPostingOut] = Field(description="from the appropriation down, in ledger order")
 
 
-class RefusedLineOut(_Open):
+class RefusedLineOut(Answer):
     index: int = Field(description="the line's place in the batch, from 0")
     line_ref: str
     code: str
     reason: str
 
 
-class BatchOut(_Open):
+class BatchOut(Answer):
     batch_ref: str
     settled: bool = Field(description="every line posted or posted before")
     posted: int

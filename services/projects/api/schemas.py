@@ -9,36 +9,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.funds.contract import CHANNEL_VOCABULARY
 from services.projects.domain.catalogue import TYPES
 from services.projects.domain.funding import OPERATIONS
 from services.projects.domain.lifecycle import STAGES
+from shared.web.answers import Answer, YuanOut
 
-Yuan = Annotated[str, Field(pattern=r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$", description="yuan, two decimals")]
 Day = Annotated[str, Field(description="ISO date")]
 Stage = Literal[tuple(STAGES)]  # type: ignore[valid-type]
 Channel = Literal[CHANNEL_VOCABULARY.codes]  # type: ignore[valid-type]
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class FundingOut(Answer):
+    committed: YuanOut
+    paid: YuanOut = Field(description="disbursed less what payees returned")
+    stranded: YuanOut
+    remaining: YuanOut = Field(description="committed, neither paid nor stranded")
 
 
-class FundingOut(_Open):
-    committed: Yuan
-    paid: Yuan = Field(description="disbursed less what payees returned")
-    stranded: Yuan
-    remaining: Yuan = Field(description="committed, neither paid nor stranded")
-
-
-class PeopleOut(_Open):
+class PeopleOut(Answer):
     households: int
     persons: int
 
 
-class ProjectSummaryOut(_Open):
+class ProjectSummaryOut(Answer):
     code: str = Field(description="<county>-<year>-<n>, e.g. 652722-2018-0001")
     name: str
     type: Literal[tuple(TYPES)]  # type: ignore[valid-type]
@@ -48,33 +44,33 @@ class ProjectSummaryOut(_Open):
     stage: Stage
     stage_label: str
     implementing_unit: str
-    budget: Yuan
+    budget: YuanOut
     funding: FundingOut
     progress_percent: int
     beneficiaries: PeopleOut
 
 
-class ProjectPage(_Open):
+class ProjectPage(Answer):
     items: list[ProjectSummaryOut]
     next_cursor: str | None
 
 
-class SourceOut(_Open):
+class SourceOut(Answer):
     channel: Channel
     channel_label: str
-    amount: Yuan
+    amount: YuanOut
 
 
-class StageChangeOut(_Open):
+class StageChangeOut(Answer):
     stage: Stage
     stage_label: str
     on: Day | None
     seq: int
 
 
-class FundingPostingOut(_Open):
+class FundingPostingOut(Answer):
     operation: Literal[OPERATIONS]  # type: ignore[valid-type]
-    amount: Yuan
+    amount: YuanOut
     channel: Channel
     channel_label: str
     fiscal_year: int
@@ -86,7 +82,7 @@ class FundingRecordOut(FundingOut):
     postings: list[FundingPostingOut] = Field(description="the funds service's postings for the project")
 
 
-class BeneficiaryOut(_Open):
+class BeneficiaryOut(Answer):
     household_id: str
     number: str | None = Field(description="户编号, once the registry's household is known here")
     head: str | None
@@ -101,21 +97,21 @@ class BeneficiariesOut(PeopleOut):
     items: list[BeneficiaryOut]
 
 
-class BenefitOut(_Open):
+class BenefitOut(Answer):
     household_id: str
     kind: str
     kind_label: str
-    amount: Yuan
+    amount: YuanOut
     on: Day
 
 
-class BenefitsOut(_Open):
-    total: Yuan
-    by_kind: dict[str, Yuan]
+class BenefitsOut(Answer):
+    total: YuanOut
+    by_kind: dict[str, YuanOut]
     items: list[BenefitOut]
 
 
-class ProjectAnnouncementOut(_Open):
+class ProjectAnnouncementOut(Answer):
     key: str
     id: str
     state: str | None
@@ -124,30 +120,30 @@ class ProjectAnnouncementOut(_Open):
     period: dict[str, Any] | None
 
 
-class ProgressOut(_Open):
+class ProgressOut(Answer):
     on: Day
     percent: int
     photos: list[str]
     note: str
 
 
-class AcceptanceOut(_Open):
+class AcceptanceOut(Answer):
     on: Day
     team: list[dict[str, Any]]
     result: str
     issues: list[str]
 
 
-class DistributionOut(_Open):
+class DistributionOut(Answer):
     id: str
     period: str
     on: Day
-    amount: Yuan
+    amount: YuanOut
     announcement_id: str
     lines: list[dict[str, Any]] = Field(description="[{holder, shares, amount_fen, amount}]")
 
 
-class AssetOut(_Open):
+class AssetOut(Answer):
     id: str
     project: str
     division: str
@@ -156,7 +152,7 @@ class AssetOut(_Open):
     kind_label: str
     owner: str
     operator: dict[str, Any]
-    book_value: Yuan
+    book_value: YuanOut
     handed_over_on: Day
     shares: list[dict[str, Any]]
     distributions: list[DistributionOut]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.registry.domain.codes import VOCABULARIES
+from shared.web.answers import YUAN, Answer
 
-YUAN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
 
 Status = Literal[VOCABULARIES["status"].codes]  # type: ignore[valid-type]
 Cause = Literal[VOCABULARIES["cause"].codes]  # type: ignore[valid-type]
@@ -23,11 +23,7 @@ Relation = Literal[VOCABULARIES["relation"].codes]  # type: ignore[valid-type]
 Division = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit division code")]
 
 
-class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class MemberOut(_Open):
+class MemberOut(Answer):
     id_number: str = Field(description="公民身份号码, 18 characters")
     name: str
     relation: Relation
@@ -45,19 +41,19 @@ class MemberOut(_Open):
     active: bool
 
 
-class IncomeOut(_Open):
+class IncomeOut(Answer):
     year: int
     net_per_capita: str = Field(pattern=YUAN, description="纯收入 per person, yuan")
     disposable_per_capita: str | None = Field(pattern=YUAN, description="可支配收入 per person, yuan")
     components: dict[str, str] = Field(description="收入构成 by code (GET /catalogue, list `income_component`), yuan")
 
 
-class PostExitOut(_Open):
+class PostExitOut(Answer):
     policies_continue: bool
     citation: str | None
 
 
-class HouseholdOut(_Open):
+class HouseholdOut(Answer):
     id: str
     number: str = Field(description="户编号")
     division: Division
@@ -86,12 +82,12 @@ class HouseholdOut(_Open):
     status_as_of: Status | None = Field(None, description="the status at the end of `as_of`")
 
 
-class HouseholdPage(_Open):
+class HouseholdPage(Answer):
     items: list[HouseholdOut]
     next_cursor: str | None
 
 
-class PersonHouseholdOut(_Open):
+class PersonHouseholdOut(Answer):
     id: str
     number: str
     division: Division
@@ -99,7 +95,7 @@ class PersonHouseholdOut(_Open):
     status_label: str
 
 
-class PersonOut(_Open):
+class PersonOut(Answer):
     id_number: str
     name: str
     relation: Relation
