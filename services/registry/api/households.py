@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request
 
 from services.registry.api import exports
-from services.registry.api.schemas import HouseholdOut, HouseholdPage, PersonOut
+from services.registry.api.schemas import HouseholdOut, HouseholdPage, PersonOut, ProposedOut
 from services.registry.domain import workflow
 from services.registry.usecases import households as usecase
 from services.registry.usecases.households import (
@@ -51,7 +51,7 @@ LevelWriter = Writer(*LEVEL_ROLE.values())  # any level's office may write; the 
                  "active household nationwide: a duplicate is refused (409), naming the other household only to "
                  "callers whose jurisdiction covers it. Members who may be persons already registered under a mistyped ID "
                  "number or another spelling of their name are flagged for review (`duplicate_candidates`: how many; "
-                 "see `GET /reports/duplicates`), never refused or merged.")
+                 "see `GET /reports/duplicates`), never refused or merged.", responses={201: {"model": ProposedOut}})
 async def propose(body: ProposeIn, request: Request,
                   principal: Writer(Role.village),
                   session: Session) -> dict[str, Any]:
@@ -63,7 +63,8 @@ async def propose(body: ProposeIn, request: Request,
 @households.post("/households/{household_id}/steps/{action}",
                  summary="Take a step of the identification or exit procedure",
                  description="Actions: " + ", ".join(f"`{a}` ({d.label}, {d.level})" for a, d in workflow.DECISIONS.items())
-                 + ". A step after a notice needs that notice to have passed (no objection open or upheld).")
+                 + ". A step after a notice needs that notice to have passed (no objection open or upheld).",
+                 responses={200: {"model": HouseholdOut}})
 async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Path(),
                action: str = Path(description="one of the actions listed above"),
                *, principal: LevelWriter,
@@ -88,7 +89,7 @@ async def post_notice(body: NoticeIn, request: Request,
 # -- members after the proposal (births, marriages, deaths, moves) --------------------------------
 
 @households.post("/households/{household_id}/members", status_code=201, summary="Add a member (birth, marriage …)",
-                 description="The person may not be in another active household.")
+                 description="The person may not be in another active household.", responses={201: {"model": HouseholdOut}})
 async def add_member(body: Member, request: Request, household_id: uuid.UUID = Path(),
                      *, principal: Writer(Role.village),
                      session: Session) -> dict[str, Any]:
@@ -96,7 +97,8 @@ async def add_member(body: Member, request: Request, household_id: uuid.UUID = P
 
 
 @households.post("/households/{household_id}/members/{id_number}/leave", summary="A member leaves (death, move …)",
-                 description="The person stays in the record, inactive; a head cannot leave while others remain.")
+                 description="The person stays in the record, inactive; a head cannot leave while others remain.",
+                 responses={200: {"model": HouseholdOut}})
 async def member_leaves(body: MemberLeaves, request: Request, household_id: uuid.UUID = Path(),
                         id_number: str = Path(min_length=18, max_length=18),
                         *, principal: Writer(Role.village),
@@ -107,7 +109,8 @@ async def member_leaves(body: MemberLeaves, request: Request, household_id: uuid
 
 # -- helper and income ----------------------------------------------------------------------------
 
-@households.put("/households/{household_id}/helper", summary="Assign the 帮扶责任人 (one per household)")
+@households.put("/households/{household_id}/helper", summary="Assign the 帮扶责任人 (one per household)",
+                responses={200: {"model": HouseholdOut}})
 async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID = Path(),
                         *, principal: Writer(Role.village, Role.township, Role.county_office),
                         session: Session) -> dict[str, Any]:
@@ -115,7 +118,8 @@ async def assign_helper(body: Helper, request: Request, household_id: uuid.UUID 
     return await usecase.assign_helper(session, principal, household_id, body, clock=request.app.state.clock)
 
 
-@households.put("/households/{household_id}/incomes/{year}", summary="Record a year's per-capita income")
+@households.put("/households/{household_id}/incomes/{year}", summary="Record a year's per-capita income",
+                responses={200: {"model": HouseholdOut}})
 async def record_income(body: IncomeIn, request: Request, household_id: Annotated[uuid.UUID, Path()],
                         year: Annotated[Year, Path()],
                         principal: Writer(Role.village, Role.township, Role.county_office),

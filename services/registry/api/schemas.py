@@ -82,6 +82,10 @@ class HouseholdOut(Answer):
     status_as_of: Status | None = Field(None, description="the status at the end of `as_of`")
 
 
+class ProposedOut(HouseholdOut):
+    duplicate_candidates: int = Field(description="members flagged as possibly already registered (GET /reports/duplicates)")
+
+
 class HouseholdPage(Answer):
     items: list[HouseholdOut]
     next_cursor: str | None
