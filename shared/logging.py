@@ -68,12 +68,27 @@ def console_renderer(colors: bool) -> structlog.dev.ConsoleRenderer:
     )
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is written, not when logging was configured: a
+    process that swaps stderr later (a test's capture, a daemon's redirection) keeps its log lines."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure(level: str = "INFO", json: bool = True, service: str = "fupin", stream: TextIO | None = None) -> None:
-    """Route structlog and the standard library's logging to ``stream`` (stderr): JSON lines when
-    ``json``, else one readable line each; every line carries ``service`` and passes the masking."""
-    stream = stream or sys.stderr
+    """Route structlog and the standard library's logging to ``stream`` (default: the current
+    stderr): JSON lines when ``json``, else one readable line each; every line carries ``service``
+    and passes the masking."""
+    out: TextIO = stream or _Stderr()  # type: ignore[assignment]  # write/flush/isatty: all logging uses
     renderer: Processor = (structlog.processors.JSONRenderer(ensure_ascii=False) if json
-                           else console_renderer(colors=stream.isatty()))
+                           else console_renderer(colors=out.isatty()))
     shared_processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -84,12 +99,12 @@ def configure(level: str = "INFO", json: bool = True, service: str = "fupin", st
     structlog.configure(
         processors=[*shared_processors, structlog.processors.format_exc_info, _mask_personal_numbers, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        logger_factory=structlog.PrintLoggerFactory(out),
         cache_logger_on_first_use=True,
     )
     # the standard library's loggers (uvicorn's tracebacks, SQLAlchemy, aiokafka) through the same
     # masking and renderer
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(out)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared_processors, structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, structlog.processors.format_exc_info,
