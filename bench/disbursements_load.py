@@ -34,14 +34,13 @@ import multiprocessing as mp
 import os
 import secrets
 import time
-import uuid
 from datetime import date, datetime, timezone
 
 import asyncpg
 import httpx
 import psutil
 
-from harness import ServiceProcess, machine, percentiles, postgres_server
+from harness import ServiceProcess, household_id, machine, percentiles, postgres_server, register_households
 from shared.auth import issue_token
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
@@ -54,20 +53,6 @@ CHANNEL = "central_special"
 
 #: distinct household payees the single disbursements cycle over
 HOUSEHOLDS = 50_000
-
-
-def household_id(h: int) -> str:
-    """The registry id of synthetic household ``h`` (a UUID, as the registry's are)."""
-    return str(uuid.UUID(int=(0x652722 << 64) | h))
-
-
-async def register_households(conn: asyncpg.Connection, count: int) -> None:
-    """Households 0 … count-1 as registered (建档立卡) households of 精河县 in the funds service's read
-    model of the registry's events, written directly (the funds service pays no one else)."""
-    await conn.execute("INSERT INTO registry_households (id, division, status) SELECT * FROM unnest($1::uuid[], "
-                       "$2::text[], $3::text[]) ON CONFLICT DO NOTHING", [household_id(h) for h in range(count)],
-                       [JINGHE] * count, ["registered"] * count)
-
 
 
 async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:

@@ -51,7 +51,6 @@ import pstats
 import random
 import secrets
 import time
-import uuid
 from datetime import date, datetime, timezone
 
 import asyncpg
@@ -60,7 +59,7 @@ import uuid6
 import uvicorn
 
 from deploy.embedded import free_port
-from harness import machine, percentiles, postgres_server
+from harness import household_id, machine, percentiles, postgres_server, register_households
 from services.funds.app import create_app
 from services.funds.contract import postings_of
 from shared.auth import issue_token
@@ -76,19 +75,6 @@ CHANNEL = "central_special"
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 POSTING_COLUMNS = ("id", "event_seq", "operation", "from_account", "to_account", "amount_fen", "document_no",
                    "document_date", "purpose", "reference", "line_ref", "actor", "posted_at")
-
-def household_id(h: int) -> str:
-    """The registry id of synthetic household ``h`` (a UUID, as the registry's are)."""
-    return str(uuid.UUID(int=(0x652722 << 64) | h))
-
-
-async def register_households(conn: asyncpg.Connection, count: int) -> None:
-    """Households 0 … count-1 as registered (建档立卡) households of 精河县 in the funds service's read
-    model of the registry's events, written directly (the funds service pays no one else)."""
-    await conn.execute("INSERT INTO registry_households (id, division, status) SELECT * FROM unnest($1::uuid[], "
-                       "$2::text[], $3::text[]) ON CONFLICT DO NOTHING", [household_id(h) for h in range(count)],
-                       [JINGHE] * count, ["registered"] * count)
-
 
 
 class Lines:
