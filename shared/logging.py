@@ -22,6 +22,8 @@ from shared.masking import mask_personal_numbers
 #: loggers whose INFO lines are routine (a consumer's metadata refresh every few seconds, one line
 #: per HTTP request made or served, SQL statements): WARNING and above only
 CHATTY_LIBRARIES = ("aiokafka", "httpx", "httpcore", "uvicorn.access", "sqlalchemy")
+#: libraries whose default configuration installs handlers of their own
+OWN_HANDLER_LIBRARIES = ("uvicorn", "uvicorn.error", "alembic")
 
 
 def _masked(value: Any) -> Any:
@@ -116,6 +118,12 @@ def configure(level: str = "INFO", json: bool = True, service: str = "fupin", st
     logging.captureWarnings(True)  # Python's warnings too: one line each, with the service and masked
     for name in CHATTY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET if level.upper() == "DEBUG" else logging.WARNING)
+    # A library configured before us (uvicorn's default config gives "uvicorn" and "uvicorn.access"
+    # their own stdout handlers and stops propagation) would log around the masking: every library
+    # logger goes through the root handler above, and none stays disabled by an earlier dictConfig.
+    for name in (*CHATTY_LIBRARIES, *OWN_HANDLER_LIBRARIES):
+        library = logging.getLogger(name)
+        library.handlers, library.propagate, library.disabled = [], True, False
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -106,3 +106,15 @@ def test_json_in_production_readable_in_development_unless_set(monkeypatch):
     assert settings_for("registry").log_as_json is True
     monkeypatch.setenv("FUPIN_LOG_JSON", "false")
     assert settings_for("registry").log_as_json is False
+
+
+def test_a_library_configured_before_us_still_logs_through_the_masking(stream):
+    # uvicorn's default logging config: its own stdout handlers, propagation off — around the masking
+    import uvicorn
+
+    uvicorn.Config(lambda scope, receive, send: None).load()
+    fupin_logging.configure("INFO", json=False, service="registry", stream=stream)
+    logging.getLogger("uvicorn.access").warning(f"GET /persons/{PERSON_ID} 200")
+    logging.getLogger("uvicorn.error").warning(f"lost a connection from {MOBILE}")
+    text = stream.getvalue()
+    assert len(lines(stream)) == 2 and PERSON_ID not in text and MOBILE not in text, text
