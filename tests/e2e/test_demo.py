@@ -166,3 +166,25 @@ async def test_the_console_dashboard_tells_the_demo_year(demo):
     projects = await get(stack, "projects", "/figures", role="county_office", year=2018)
     assert f"项目数<b>{projects['total']['projects']}</b>" in page
     assert 'id="announcement-figures"' in page
+
+
+async def test_the_public_board_of_jinghe_shows_the_announcements_of_funds_and_projects_by_name(demo):
+    """One board per division (the registry hosts it, fed by every service's announcement events
+    through the broker): after the demo year, 精河县's board holds the announcements the demo makes —
+    the funds results notice and the projects' publicity — under the county's name. (The demo's
+    registry publishes no notice; the service test shows the registry's own on the board.)"""
+    stack, _, _ = demo
+    registry = stack.clients["registry"]
+    totals: dict[str, int] = {}
+    deadline = asyncio.get_running_loop().time() + 240
+    while asyncio.get_running_loop().time() < deadline:
+        for service in ("funds", "projects"):
+            answer = await registry.get("/public/boards/652722/archive", params={"format": "json", "service": service})
+            assert answer.status_code == 200, answer.text
+            totals[service] = answer.json()["total"]
+        if all(totals.values()):
+            break
+        await asyncio.sleep(1)
+    assert all(totals.values()), totals
+    page = await registry.get("/public/boards/652722/archive")
+    assert page.status_code == 200 and "精河县" in page.text, page.text[:500]
