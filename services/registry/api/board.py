@@ -1,4 +1,4 @@
-"""The public board of a division (公告公示栏): HTTP → ``services.registry.board`` → HTML or JSON.
+"""The public board of a division (公告公示栏): HTTP → ``services.registry.usecases.board`` → HTML or JSON.
 
 HTML for people (Chinese, phone-friendly), JSON for portals and apps: ``?format=json`` or
 ``Accept: application/json``. No token: everything here is what was published, masked.
