@@ -17,7 +17,7 @@ causation is the consumed event). A benefit for a household the registry does no
 (logged): the event is still in the inbox, so it is never applied twice.
 
 The announcement events of every service (the registry's own too) feed the public board's read model
-(``services.registry.board``, shapes in ``shared.announcements.contract``).
+(``services.registry.usecases.board``, shapes in ``shared.announcements.contract``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import BATCH_EVENT_TYPES, postings_of
-from services.registry import board
+from services.registry.usecases import board
 from services.registry.usecases import benefits
 from shared.events.consumer import Handler, takes_many
 

@@ -1,4 +1,4 @@
-"""The public board of a division (公告公示栏): HTTP → ``services.registry.board`` → HTML or JSON.
+"""The public board of a division (公告公示栏): HTTP → ``services.registry.usecases.board`` → HTML or JSON.
 
 HTML for people (Chinese, phone-friendly), JSON for portals and apps: ``?format=json`` or
 ``Accept: application/json``. No token: everything here is what was published, masked.
@@ -11,16 +11,16 @@ import uuid
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from services.registry import board
+from services.registry.usecases import board
 from shared import divisions, receipt_numbers
 from shared.announcements import contract, render
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.fields import Day
-from shared.web import db_session, router
+from shared.web import Session, router
 
 board_router = router(prefix="/public", tags=["public board (公告公示栏)"])
 
@@ -50,8 +50,8 @@ async def _names(request: Request, session, division: str, items: list[dict[str,
 
 @board_router.get("/boards/{division}", name="division_board", response_class=HTMLResponse, responses=_HTML_OR_JSON,
                   summary="The public board of a division: every service's announcements (公告公示栏)")
-async def division_board(request: Request, division: DivisionCode, filed: str | None = Query(None, max_length=20),
-                         format: Format | None = _FORMAT, session=Depends(db_session)) -> Response:
+async def division_board(request: Request, session: Session, division: DivisionCode,
+                         filed: str | None = Query(None, max_length=20), format: Format | None = _FORMAT) -> Response:
     """What is published under the division now (with the objection form of each) and what closed in the last 90
     days — household lists, funds and projects alike, named by place; older ones are in the archive."""
     now = request.app.state.clock.now()
@@ -83,13 +83,13 @@ async def division_board(request: Request, division: DivisionCode, filed: str | 
 @board_router.get("/boards/{division}/archive", name="board_archive", response_class=HTMLResponse,
                   responses=_HTML_OR_JSON, summary="Every announcement ever published under a division, searchable")
 async def board_archive(
-    request: Request, division: DivisionCode,
+    request: Request, session: Session, division: DivisionCode,
     q: str | None = Query(None, max_length=100, description="words in the title or the text"),
     since: Day | None = Query(None, alias="from", description="published on or after (YYYY-MM-DD)"),
     until: Day | None = Query(None, alias="to", description="published on or before (YYYY-MM-DD)"),
     service: Literal[contract.SERVICES] | None = Query(None, description="who announced: registry, funds, projects"),  # type: ignore[valid-type]
     status: Literal["published", "closed", "withdrawn"] | None = None,
-    page: int = Query(1, ge=1, le=10000), format: Format | None = _FORMAT, session=Depends(db_session),
+    page: int = Query(1, ge=1, le=10000), format: Format | None = _FORMAT,
 ) -> Response:
     """The archive: kept for good, newest first, 20 a page; search by words, publication dates, who announced and
     state."""
@@ -119,8 +119,8 @@ async def board_archive(
 
 @board_router.get("/notices/{announcement_id}", name="public_notice", response_class=HTMLResponse,
                   responses=_HTML_OR_JSON, summary="One announcement on its own page (HTML or JSON)")
-async def public_notice(request: Request, announcement_id: uuid.UUID = Path(), format: Format | None = _FORMAT,
-                        session=Depends(db_session)) -> Response:
+async def public_notice(request: Request, session: Session, announcement_id: uuid.UUID = Path(),
+                        format: Format | None = _FORMAT) -> Response:
     """Any service's announcement as published (masked), with its objection form while the period runs."""
     found = await board.notice(session, announcement_id)
     if found is None:
@@ -153,8 +153,8 @@ async def objection_lookup(request: Request, receipt: str | None = Query(None, m
                   responses={**_HTML_OR_JSON, 404: {"description": "no objection has this receipt number"},
                              422: {"description": "not a well-formed receipt number"}},
                   summary="Where an objection stands, by its receipt number: received or answered")
-async def objection_status(request: Request, receipt: str = Path(max_length=20), format: Format | None = _FORMAT,
-                           session=Depends(db_session)) -> Response:
+async def objection_status(request: Request, session: Session, receipt: str = Path(max_length=20),
+                           format: Format | None = _FORMAT) -> Response:
     """Anyone holding the 10-character receipt number (Crockford base32 with a check character; hyphens and case
     ignored) sees whether the objection was received or answered, when, and the notice it concerns — never its
     text or who filed it."""
