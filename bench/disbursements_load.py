@@ -10,11 +10,14 @@ What is measured, in one run against one server and one fresh, migrated ``funds`
    project).
 1. **Scenarios** — for each client count in ``--clients`` (default 16 and 64) and each shape —
    ``hot`` (every request disburses from one committed account) and ``spread`` (client ``i``
-   disburses from project ``i mod accounts``) — M requests from that many closed-loop clients (each
+   disburses from project ``i mod accounts``), and ``POST /commitments`` from the county's pool (one
+   hot account; a write path of the generic group commit, ``shared/web/group_commit.py``, where
+   disbursements have a group of their own) with the first client count — M requests from that many closed-loop clients (each
    waits for its answer before sending the next), spread over ``--procs`` load processes, each an
    asyncio loop with its own ``httpx.AsyncClient``. **Peer in the same run**: the same scenarios
    against a server with group commit off (``FUPIN_GROUP_COMMIT_MAX_MEMBERS=1``: one request per
-   transaction, as before group commit); the ratio is printed. Reported: requests/s, latency percentiles, the
+   transaction, with its own claim transaction as before group commit); the ratio is printed.
+   Reported: requests/s, latency percentiles, the
    statuses, and CPU per request of (a) the server processes (uvicorn and its workers, from psutil),
    (b) the PostgreSQL backends serving the database, (c) the load generator processes.
 2. **Checks** — ``sum(balance_fen) = 0`` over all accounts and the event chain verifies.
@@ -53,6 +56,8 @@ CHANNEL = "central_special"
 
 #: distinct household payees the single disbursements cycle over
 HOUSEHOLDS = 50_000
+#: what the county's pool keeps for the ``commitments`` scenario (each commits 0.01 from it: one hot account)
+POOL_FEN = 10**10
 
 
 async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
@@ -83,7 +88,7 @@ class Office:
         return response.json()
 
     async def setup(self, conn: asyncpg.Connection, accounts: int, per_account_fen: int) -> list[str]:
-        amount = format_fen(per_account_fen * accounts)
+        amount = format_fen(per_account_fen * accounts + POOL_FEN)  # the pool keeps POOL_FEN for commitments
         await self.post("/appropriations", CENTRAL, amount=amount, document_no="财农〔2026〕1号")
         for source, target, doc in ((CENTRAL, XINJIANG, "财农〔2026〕8号"), (XINJIANG, BOZHOU, "新财农〔2026〕21号"),
                                     (BOZHOU, JINGHE, "博州财农〔2026〕5号")):
@@ -102,7 +107,11 @@ class Office:
 
 # -- the load processes ---------------------------------------------------------------------------
 
-def request_body(project: str, year: int, today: date, n: int) -> bytes:
+def request_body(route: str, project: str, year: int, today: date, n: int) -> bytes:
+    if route == "commitments":  # the generic group commit (shared/web/group_commit.py): any write route
+        return json.dumps({"channel": CHANNEL, "fiscal_year": year, "document_date": today.isoformat(),
+                           "amount": "0.01", "project_code": project, "source": "available",
+                           "document_no": "精财农〔2026〕负载"}, ensure_ascii=False).encode()
     h = n % HOUSEHOLDS
     return json.dumps({
         "channel": CHANNEL, "fiscal_year": year, "document_date": today.isoformat(), "amount": "12.34",
@@ -111,7 +120,7 @@ def request_body(project: str, year: int, today: date, n: int) -> bytes:
         ensure_ascii=False).encode()
 
 
-def load_process(url: str, token: str, jobs: list[tuple[str, list[bytes]]], start, out) -> None:
+def load_process(url: str, path: str, token: str, jobs: list[tuple[str, list[bytes]]], start, out) -> None:
     """One load process: a client per job (its project and its request bodies), closed loop."""
     async def main() -> tuple[list[float], dict[int, int]]:
         latencies: list[float] = []
@@ -123,7 +132,7 @@ def load_process(url: str, token: str, jobs: list[tuple[str, list[bytes]]], star
                     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                                "Idempotency-Key": secrets.token_hex(12)}
                     t0 = time.perf_counter()
-                    response = await client.post("/disbursements", content=body, headers=headers)
+                    response = await client.post(path, content=body, headers=headers)
                     latencies.append(time.perf_counter() - t0)
                     statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
             await client.get("/healthz")  # connect before the start
@@ -136,18 +145,19 @@ def load_process(url: str, token: str, jobs: list[tuple[str, list[bytes]]], star
     out.put((latencies, statuses, sum(os.times()[:2]) - cpu0))
 
 
-async def scenario(args, server: ServiceProcess, conn, database, token, projects, clients: int, shape: str, first: int):
+async def scenario(args, server: ServiceProcess, conn, database, token, projects, clients: int, shape: str,
+                   route: str, first: int):
     today = datetime.now(timezone.utc).date()
     per_client = max(args.requests // clients, 1)
     jobs = []
     for c in range(clients):
         project = projects[0] if shape == "hot" else projects[c % len(projects)]
-        jobs.append((project, [request_body(project, today.year, today, first + c * per_client + k)
+        jobs.append((project, [request_body(route, project, today.year, today, first + c * per_client + k)
                                for k in range(per_client)]))
     procs = min(args.procs, clients)
     ctx = mp.get_context("spawn")
     start, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=load_process, args=(server.url, token, jobs[p::procs], start, out))
+    workers = [ctx.Process(target=load_process, args=(server.url, f"/{route}", token, jobs[p::procs], start, out))
                for p in range(procs)]
     for w in workers:
         w.start()
@@ -169,7 +179,7 @@ async def scenario(args, server: ServiceProcess, conn, database, token, projects
             statuses[status] = statuses.get(status, 0) + count
     n = len(latencies)
     p50, p95, p99 = percentiles(latencies)
-    return {"label": f"{clients} clients, {shape}", "rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99,
+    return {"label": f"POST /{route}, {clients} clients, {shape}", "rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99,
             "statuses": statuses, "server_ms": server_cpu / n * 1000, "pg_ms": pg_cpu / n * 1000,
             "load_ms": sum(r[2] for r in results) / n * 1000, "n": n}
 
@@ -188,7 +198,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
     configs = [("group commit", {})]
     if args.compare:
         configs.append(("one request per transaction", {"group_commit_max_members": "1"}))
-    scenarios = [(c, s) for c in args.clients for s in ("hot", "spread")]
+    scenarios = [(c, s, "disbursements") for c in args.clients for s in ("hot", "spread")]
+    scenarios += [(c, "hot", "commitments") for c in args.clients[:1]]  # another write path: the generic group
     try:
         pg = await conn.fetchval("SHOW server_version")
         today = datetime.now(timezone.utc).date()
@@ -201,8 +212,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
                 if n == 0:
                     projects = await Office(settings, server.url, today).setup(
                         conn, args.accounts, per_account_fen=1234 * args.requests * len(scenarios) * len(configs) * 2)
-                for i, (clients, shape) in enumerate(scenarios):
-                    row = await scenario(args, server, conn, name, token, projects, clients, shape,
+                for i, (clients, shape, route) in enumerate(scenarios):
+                    row = await scenario(args, server, conn, name, token, projects, clients, shape, route,
                                          first=(n * 10 + i) * 1_000_000)
                     row["label"] = f"{config}: {row['label']}"
                     print(f"{row['label']}: {row['rate']:,.0f} requests/s, p99 {row['p99']:.1f} ms, {row['statuses']}")
@@ -232,7 +243,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
               f"{r['p99']:.1f} | {r['server_ms']:.2f} / {r['pg_ms']:.2f} / {r['load_ms']:.2f} ms | {r['statuses']} |")
     if args.compare:
         for grouped, single in zip(rows, rows[len(scenarios):]):
-            print(f"\n{grouped['label']}: {grouped['rate'] / single['rate']:.2f}× one request per transaction", end="")
+            print(f"\n{grouped['label']}: {grouped['rate'] / single['rate']:.2f}× one request per transaction; "
+                  f"server CPU per request {grouped['server_ms'] / single['server_ms']:.2f}×", end="")
         print()
     print(f"\nChecks: sum(balance_fen) = {total}; chain verify ok={report.ok} ({report.checked:,} events)")
     if total != 0 or not report.ok:

@@ -322,7 +322,8 @@ def _succeeded(outcome: Outcome) -> bool:
 def _unavailable_in(error: BaseException) -> BaseException | None:
     """An exception anywhere in ``error``'s chains (cause, context, driver error) that means the
     database is unavailable."""
-    pending, seen = [error], set()
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
     while pending:
         current = pending.pop()
         if current is None or id(current) in seen:

@@ -5,6 +5,13 @@ through :class:`IdempotentRoute`:
 
 0. **Authorise.** The token is verified and the route's role requirement checked *before* any
    stored response is looked at: a caller who may not make the request never sees a replay.
+Steps 1–3 below are those of an ungrouped write (an upload, a route with
+``openapi_extra={"x-group-commit": False}``, every write when ``group_commit_max_members`` is 1).
+Every other write joins its service's group commit (:mod:`shared.web.group_commit`) after step 0,
+which runs the same contract for a whole group in one transaction: the claim is an uncommitted row
+of the group's transaction instead of a transaction of its own, so a concurrent retry waits for
+the first attempt's commit and replays it rather than seeing it in flight (409).
+
 1. **Claim.** In its own short transaction the key is inserted for the caller's scope — the
    whole principal (issuer, subject, roles, division, department), or the client's address on
    anonymous routes — with a hash of (method, path, query, body), state ``in_flight``, a fresh
