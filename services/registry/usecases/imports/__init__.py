@@ -75,7 +75,7 @@ from services.registry.usecases.imports.validation import (
     parse_file,
     prefix_of,
 )
-from services.registry.usecases.imports.writing import CHUNK, EVENTS_PER_APPEND, write
+from services.registry.usecases.imports.writing import CHUNK, EVENTS_PER_APPEND, Loader, append_events, prepare_events
 from shared.bulk import gc_paused, uuid7s
 from shared.db import raw_connection
 from shared.errors import Unprocessable
@@ -117,46 +117,68 @@ class ImportResult:
 # -- the import --------------------------------------------------------------------------------
 
 async def run_import(session, source: bytes | Path, *, filename: str, actor: dict, jurisdiction: str,
-                     clock, progress: Progress | None = None) -> ImportResult:
-    """Validate the whole file, then write it in the session's transaction (the caller commits).
+                     clock, progress: Progress | None = None, overlap: bool = True) -> ImportResult:
+    """Validate the whole file and write it in the session's transaction (the caller commits).
 
     ``jurisdiction`` is the caller's division code (or prefix); every household's village must
     lie under it. Raises :class:`shared.errors.Unprocessable` with ``errors`` [{row, field,
     reason[, household]}] (at most :data:`MAX_ERRORS`) and ``total_errors`` when anything is
-    wrong; nothing is written then. A person who became active in another household between the
-    check and the write (a concurrent import) also ends in Unprocessable, and the caller must roll
-    back.
+    wrong; the caller must roll back then: rows of the file's clean beginning may already have
+    been copied into the transaction (``overlap``). A person who became active in another
+    household between the check and the write (a concurrent import) also ends in Unprocessable.
+
+    ``overlap=False`` is the sequential path (nothing is written before the whole file and the
+    database checks have passed), kept to measure the pipeline against (``bench/registry_import.py``).
     """
     with gc_paused():
         return await _run(session, source, filename=filename, actor=actor, jurisdiction=jurisdiction,
-                          clock=clock, progress=progress)
+                          clock=clock, progress=progress, overlap=overlap)
 
 
 async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jurisdiction: str, clock,
-               progress: Progress | None) -> ImportResult:
+               progress: Progress | None, overlap: bool) -> ImportResult:
     jurisdiction_prefix = prefix_of(jurisdiction)
-    today = clock.today()
+    today, now = clock.today(), clock.now()
+    actor = dict(actor)
+    import_id = uuid7s(1)[0]
     # The first statement goes through SQLAlchemy so that the transaction is open (shared/db.py).
     await session.execute(text("SELECT 1"))
     async with raw_connection(session) as conn:
-        lookups = Lookups(conn)
+        loader = Loader(conn, overlap=overlap, progress=progress)
+        lookups = Lookups(conn, load=loader)
+        events_job: asyncio.Future | None = None
+
+        def start_events(parsed: Parsed) -> asyncio.Future:
+            return asyncio.ensure_future(asyncio.to_thread(
+                prepare_events, session, parsed, import_id=import_id, actor=actor, now=now))
+
         try:
-            parsed = await asyncio.to_thread(
-                parse_file, source, filename=filename, jurisdiction=jurisdiction, today=today, progress=progress,
-                on_batch=lookups.submit_threadsafe(asyncio.get_running_loop()))
-        finally:
-            await lookups.finish()  # the answers to the batches submitted so far
-        if progress is not None:
-            progress("check", 0, 1)
-        await check_database(conn, parsed, lookups, jurisdiction_prefix)
-        if progress is not None:
-            progress("check", 1, 1)
-        if len(parsed.errors):
-            raise parsed.errors.problem()
-        import_id = uuid7s(1)[0]
-        try:
-            households, persons, events = await write(session, conn, parsed, import_id=import_id,
-                                                       now=clock.now(), actor=dict(actor), progress=progress)
+            try:
+                parsed = await asyncio.to_thread(
+                    parse_file, source, filename=filename, jurisdiction=jurisdiction, today=today, progress=progress,
+                    on_batch=lookups.submit_threadsafe(asyncio.get_running_loop()), now=now)
+                if overlap and not len(parsed.errors):
+                    events_job = start_events(parsed)  # while PostgreSQL copies the last batches
+            finally:
+                await lookups.finish()  # the answers to (and the loads of) the batches submitted so far
+            if progress is not None:
+                progress("check", 0, 1)
+            await check_database(conn, parsed, lookups, jurisdiction_prefix)
+            if progress is not None:
+                progress("check", 1, 1)
+            if len(parsed.errors):
+                raise parsed.errors.problem()
+            total = sum(len(h.members) for h in parsed.households.values())
+            if progress is not None:
+                progress("write", loader.persons, total)
+            loader.total = total
+            await loader.rest()
+            # a clean file was written whole: every batch was clean, none was skipped
+            assert lookups.clean and (loader.households, loader.persons) == (len(parsed.households), total)
+            events, slots = await (events_job or start_events(parsed))
+            events_written = await append_events(session, conn, events, slots, total=total, progress=progress)
+            if progress is not None:
+                progress("write", total, total)
         except asyncpg.UniqueViolationError as exc:
             what = ("此人已被同时进行的另一登记占用 (a person was registered in another household meanwhile)"
                     if "persons" in (exc.constraint_name or "") else
@@ -164,4 +186,8 @@ async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jur
             raise Unprocessable(f"导入与另一登记冲突，未导入任何数据，请重试 (the import collided with a concurrent "
                                 f"registration; nothing was imported, retry): {what}",
                                 errors=[], total_errors=0) from None
-    return ImportResult(import_id=import_id, households=households, persons=persons, events=events)
+        finally:
+            if events_job is not None and not events_job.done():
+                await asyncio.wait([events_job])  # let the preparing thread finish before unwinding
+    return ImportResult(import_id=import_id, households=loader.households, persons=loader.persons,
+                        events=events_written)
