@@ -13,15 +13,19 @@ Guarantees of :meth:`EventWriter.append` (each with a test in
 
 1. **Durable when answered.** The call returns the caller's envelopes (seq, hash, …) only after
    the transaction holding them has committed; it raises if that transaction did not commit.
-2. **One path.** A group is one transaction that runs :func:`shared.events.store.append` once on
-   every member's events: the same lock, numbering, hashing and insert as any other append, so
-   the chain rules of :mod:`shared.events.store` hold unchanged (gapless seqs, every
-   ``prev_hash`` its predecessor's ``hash``) and appends in other transactions of any process
-   interleave whole groups, never split one.
+2. **One path.** A group is one transaction that appends every member's events, in order, with
+   one call of the store's own path (:func:`shared.events.store.append_locked`: the lock, the
+   numbering and hashing, the insert of :func:`shared.events.store.append`), so the chain rules
+   of :mod:`shared.events.store` hold unchanged (gapless seqs, every ``prev_hash`` its
+   predecessor's ``hash``) and appends in other transactions of any process interleave whole
+   groups, never split one. When this writer appended last, a group takes three round trips:
+   BEGIN with the lock; the rows, inserted only if the log still ends at the tail this writer
+   committed (else the tail is read and the rows linked to it), with the notification; COMMIT.
 3. **All or nothing.** A failure anywhere in a group (a row PostgreSQL refuses, a lost
    connection, a crash before commit) writes nothing of the group, and every member's call raises
    that error. Members of one group share their fate: a caller whose events must not wait on
-   others' appends them in its own transaction instead.
+   others' appends them in its own transaction instead. (A connection lost while COMMIT itself is
+   under way leaves the outcome unknown, as for any transaction.)
 4. **Order.** Members join in call order and the group appends them in that order: within one
    writer, call order is seq order, and one caller's events are contiguous in the log.
 5. **Each caller's own context.** Everything of an event that does not depend on its place in
@@ -42,13 +46,18 @@ Guarantees of :meth:`EventWriter.append` (each with a test in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.events.store import NewEvent, PreparedEvent, _now, _prepare, append
+from shared.db import raw_connection
+from shared.events.store import (
+    BEGIN_LOCKED, LogTail, NewEvent, PreparedEvent, _now, _prepare, append_locked, count_committed,
+)
 
 __all__ = ["EventWriter"]
 
@@ -69,6 +78,8 @@ class EventWriter:
         self.sessions = sessions
         self.max_events = max_events
         self._info: dict[str, Any] = sessions.kw.get("info") or {}
+        self.service: str = self._info["service"]
+        self._tail: LogTail | None = None  # the log's end after this writer's last commit
         self._waiting: list[_Member] = []
         self._task: asyncio.Task[None] | None = None
         #: Groups committed and events in them, for tests and benchmarks (group size = events / groups).
@@ -121,9 +132,10 @@ class EventWriter:
         return group
 
     async def _commit(self, group: list[_Member]) -> None:
+        prepared = [p for member in group for p in member.events]
         try:
-            async with self.sessions() as session, session.begin():
-                envelopes = await append(session, [p for member in group for p in member.events])
+            async with self.sessions() as session, raw_connection(session) as conn:
+                envelopes = await self._append(conn, prepared)
         except Exception as exc:  # guarantee 3: every member gets the group's error
             for member in group:
                 if not member.answer.done():
@@ -136,9 +148,27 @@ class EventWriter:
             raise
         self.groups += 1
         self.events += len(envelopes)
+        count_committed(self.service, [e["type"] for e in envelopes])
         start = 0
         for member in group:
             end = start + len(member.events)
             if not member.answer.done():
                 member.answer.set_result(envelopes[start:end])
             start = end
+
+    async def _append(self, conn: asyncpg.Connection, prepared: list[PreparedEvent]) -> list[dict[str, Any]]:
+        """One transaction on the session's driver connection, three round trips when this writer
+        appended last: BEGIN and the lock; the rows if the log still ends at this writer's last
+        tail, and the notification; COMMIT (guarantee 2: :func:`~shared.events.store.append_locked`)."""
+        try:
+            await conn.execute(BEGIN_LOCKED)
+            envelopes = await append_locked(conn, self.service, prepared, guess=self._tail)
+            await conn.execute("COMMIT")
+        except BaseException:
+            self._tail = None
+            if not conn.is_closed() and conn.is_in_transaction():
+                with contextlib.suppress(Exception):
+                    await conn.execute("ROLLBACK")
+            raise
+        self._tail = LogTail(envelopes[-1]["seq"], envelopes[-1]["hash"])
+        return envelopes

@@ -165,6 +165,26 @@ async def test_a_caller_cancelled_before_its_group_starts_writes_nothing(funds):
     assert [r["data"]["tag"] for r in await stored(conn)] == ["first", "kept"]
 
 
+async def test_a_writer_whose_last_tail_is_stale_links_to_the_actual_one(funds):
+    """The writer inserts on the tail it committed last only if the log still ends there: after
+    an append in another transaction (one event or a COPY-sized batch) it reads the tail."""
+    sessions, conn, _ = funds
+    writer = EventWriter(sessions)
+    await writer.append([event("w1")])
+    async with sessions() as session, session.begin():
+        await append(session, [event("tx1")])
+    [w2] = await writer.append([event("w2")])
+    await writer.append([event("w3")])  # on its own tail again
+    async with sessions() as session, session.begin():
+        await append(session, [event("tx2", k) for k in range(40)])
+    many = await writer.append([event("w4", k) for k in range(40)])  # COPY
+    rows = await stored(conn)
+    assert w2["seq"] == 3 and w2["prev_hash"] == rows[1]["hash"]
+    assert [e["seq"] for e in many] == list(range(45, 85)) and many == rows[44:]
+    report = await store.verify(conn)
+    assert report.ok and report.checked == 84
+
+
 async def test_max_events_bounds_a_group_and_never_splits_a_member(funds):
     sessions, conn, _ = funds
     writer = EventWriter(sessions, max_events=5)
