@@ -13,11 +13,11 @@ import asyncio
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -59,9 +59,12 @@ ROLE_LABELS = {"village": "村", "township": "乡镇", "county_office": "县扶�
                "city_office": "市扶贫办", "city_finance": "市财政局", "province_office": "省扶贫办",
                "province_finance": "省财政厅", "central_finance": "中央财政", "department": "行业部门",
                "auditor": "审计", "admin": "管理员"}
-SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-                    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"}
+SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def content_security_policy(settings: ConsoleSettings) -> str:
+    return ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            f"form-action {login.csp_form_action(settings)}; frame-ancestors 'none'")
 
 
 class LoginNeeded(Exception):
@@ -80,15 +83,17 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
 
     app = FastAPI(title="Fupin console (扶贫管理控制台)", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.state.settings = settings
+    app.state.settings, app.state.idp = settings, idp
     app.add_middleware(SessionMiddleware, secret_key=settings.console_session_secret,
                        session_cookie=login.SESSION_COOKIE, max_age=settings.console_session_seconds,
                        same_site="lax", https_only=settings.cookie_secure)
 
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(settings)}
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -147,10 +152,11 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
     # --- login -----------------------------------------------------------------------------------
 
     @app.get("/login", response_class=HTMLResponse)
-    async def login_page(request: Request, expired: int = 0, error: str | None = None):
+    async def login_page(request: Request, expired: int = 0, error: str | None = None,
+                         logged_out: Literal["console", "provider"] | None = None):
         dev = settings.env == "development"
         return page(request, "login.html", identities=list(enumerate(DEV_IDENTITIES)) if dev else [],
-                    oidc=idp is not None, expired=bool(expired), error=error)
+                    oidc=idp is not None, expired=bool(expired), error=error, logged_out=logged_out)
 
     @app.post("/login/dev")
     async def login_dev(request: Request):
@@ -188,9 +194,16 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
 
     @app.post("/logout")
     async def logout(request: Request):
+        """End the session here and, after an OpenID Connect login, at the provider (RP-Initiated Logout)."""
         await form_with_csrf(request)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
+        at_provider = await login.end_session(request, settings, idp)
+        return RedirectResponse(at_provider or "/login?logged_out=console", status_code=303)
+
+    @app.get("/logout/done")
+    async def logout_done(request: Request, state: str | None = Query(None, max_length=200)):
+        """The provider's post-logout redirect: its session ended when the state is the one we sent."""
+        ended = login.logout_returned(request, state)
+        return RedirectResponse(f"/login?logged_out={'provider' if ended else 'console'}", status_code=303)
 
     # --- pages -----------------------------------------------------------------------------------
 

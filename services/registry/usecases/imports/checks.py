@@ -1,35 +1,48 @@
 """Checking a validated import against the database, on the import's own connection and
 transaction: the divisions exist, the household numbers are new, and no person is already active
-in another household (asked batch by batch while the file is still being parsed)."""
+in another household (asked batch by batch while the file is still being parsed, each clean batch
+then written)."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Callable
+from typing import Awaitable, Callable
 
 import asyncpg
 
+from services.registry.usecases.imports.rows import Batch
 from services.registry.usecases.imports.validation import Parsed
 from shared import idcard
 
 
 class Lookups:
     """The database's answers about the file's ID numbers and household numbers, asked batch by
-    batch while the file is still being parsed (same connection, same transaction)."""
+    batch while the file is still being parsed (same connection, same transaction), and the
+    batches' rows handed to ``load`` once the database has found nothing against them.
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    A batch is loaded only while the whole import is still clean: the parse had found no error up
+    to the batch's end (it sends rows only then) and no earlier or current answer names an active
+    person or an existing household number — so the COPY never meets the unique indexes of active
+    ID numbers or household numbers, and every such conflict is reported per row instead of
+    aborting the transaction. Once anything is wrong no batch is loaded any more; the caller
+    raises the errors and rolls back what was loaded.
+    """
+
+    def __init__(self, conn: asyncpg.Connection, load: Callable[[Batch], Awaitable[None]] | None = None) -> None:
         self.conn = conn
-        self.queue: asyncio.Queue[tuple[list[str], list[str]] | None] = asyncio.Queue()
+        self.load = load
+        self.queue: asyncio.Queue[tuple[list[str], list[str], Batch | None] | None] = asyncio.Queue()
         self.active: list[asyncpg.Record] = []  # (id_number, number, division) of active persons
         self.existing: set[str] = set()  # household numbers already registered
+        self.clean = True  # every batch so far had rows and met no conflict
         self.task = asyncio.ensure_future(self._run())
 
-    def submit_threadsafe(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[str], list[str]], None]:
-        return lambda ids, numbers: loop.call_soon_threadsafe(self.queue.put_nowait, (ids, numbers))
+    def submit_threadsafe(self, loop: asyncio.AbstractEventLoop) -> Callable[[list[str], list[str], Batch | None], None]:
+        return lambda ids, numbers, rows: loop.call_soon_threadsafe(self.queue.put_nowait, (ids, numbers, rows))
 
     async def _run(self) -> None:
         while (batch := await self.queue.get()) is not None:
-            ids, numbers = batch
+            ids, numbers, rows = batch
             if ids:
                 self.active.extend(await self.conn.fetch(
                     "SELECT p.id_number, h.number, h.division FROM persons p "
@@ -38,8 +51,12 @@ class Lookups:
             if numbers:
                 self.existing.update(r["number"] for r in await self.conn.fetch(
                     "SELECT number FROM households WHERE number = ANY($1::text[])", numbers))
+            self.clean = self.clean and rows is not None and not self.active and not self.existing
+            if self.clean and self.load is not None and rows is not None:
+                await self.load(rows)
 
     async def finish(self) -> None:
+        """Wait for the answers (and loads) of every batch submitted; raises what a load raised."""
         self.queue.put_nowait(None)
         await self.task
 
