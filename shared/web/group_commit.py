@@ -61,7 +61,8 @@ Guarantees:
    writer outside any group (a consumer locking a row, then the log) can still deadlock with a
    member; PostgreSQL then aborts one side: a member whose statement was the victim is rolled back
    to its savepoint and judged again in the next group (up to :data:`ATTEMPTS` times) — it is not
-   answered until then.
+   answered until then. So is a member whose prepared statement a migration outdated
+   (:func:`shared.db.is_stale_statement`).
 
 Counted: ``fupin_group_commits_total{service, group, outcome}`` (committed, refused — a lone
 member's rollback —, failed) and ``fupin_group_commit_members_total{service, group}``.
@@ -81,7 +82,7 @@ from fastapi import Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import is_unavailable
+from shared.db import is_stale_statement, is_unavailable
 from shared.errors import Conflict, Unprocessable
 from shared.events.store import APPEND_LOCK_KEY
 from shared.metrics import GROUP_COMMITS, GROUP_MEMBERS
@@ -253,7 +254,7 @@ class GroupCommit:
         for member in group:
             answer = answers[member]
             if isinstance(answer, Exception) and _transient(answer) and member.attempts + 1 < ATTEMPTS:
-                member.attempts += 1  # a deadlock with a writer outside the group: judged again, next group
+                member.attempts += 1  # judged again in the next group (see 8)
                 again.append(member)
             elif isinstance(answer, Exception):
                 member.answer.set_exception(answer)
@@ -336,6 +337,10 @@ def _unavailable_in(error: BaseException) -> BaseException | None:
 
 
 def _transient(error: BaseException | None) -> bool:
+    """A deadlock, a serialization failure or a statement prepared before a migration: the same
+    request run again (in a later transaction) may well succeed."""
+    if is_stale_statement(error):
+        return True
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
