@@ -74,11 +74,13 @@ _LOCK = "SELECT pg_advisory_xact_lock($1)"
 _N = len(_TYPES)
 #: :data:`_INSERT_NOTIFY` only if the log still ends at the guessed tail (seq, hash); answers the
 #: rows inserted. Its snapshot is taken after the lock was (a statement of its own), so it sees
-#: every committed append; the guess is the tail its caller committed last.
+#: every committed append; the guess is the tail its caller committed last. Both conditions are
+#: index look-ups whatever the plan (``seq > $n`` in a generic plan of a prepared statement can
+#: become a scan of the whole log).
 _INSERT_IF_TAIL = (
     f"WITH added AS (INSERT INTO events ({', '.join(COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, t in enumerate(_TYPES, 1))}) "
-    f"WHERE NOT EXISTS (SELECT 1 FROM events WHERE seq > ${_N + 3}) "
+    f"WHERE (SELECT coalesce(max(seq), 0) FROM events) = ${_N + 3} "
     f"AND (${_N + 3} = 0 OR EXISTS (SELECT 1 FROM events WHERE seq = ${_N + 3} AND hash = ${_N + 4})) RETURNING 1) "
     f"SELECT (SELECT count(*) FROM added), pg_notify(${_N + 1}, ${_N + 2})"
 )
