@@ -521,3 +521,28 @@ async def test_optional_columns_may_be_left_out_and_extra_columns_are_ignored(re
         assert await conn.fetchval("SELECT count(*) FROM household_incomes") == 0
     finally:
         await conn.close()
+
+
+async def test_one_index_on_id_numbers_allows_many_left_households_and_one_active(registry):
+    """Migration 0008: ``persons_one_active_household`` on (id_number, NULLIF(active, false)) is still
+    "at most one active household per person" and serves the look-up by ID number."""
+    settings, sessions, clock = registry
+    number = pid(700)
+    await do_import(sessions, clock, csv_bytes([person("U001", number), person("U002", pid(701))]))
+    conn = await connect(settings)
+    try:
+        other = await conn.fetchval("SELECT id FROM households WHERE number = 'U002'")
+        insert = ("INSERT INTO persons (id, household_id, id_number, name, relation, sex, birth_date, labour_capacity, "
+                  "active) VALUES (gen_random_uuid(), $1, $2, '张三', 'child', 'male', '1970-03-15', 'normal_labour', $3)")
+        await conn.execute(insert, other, number, False)
+        await conn.execute(insert, other, number, False)  # left two households: no collision
+        with pytest.raises(asyncpg.UniqueViolationError) as info:
+            await conn.execute(insert, other, number, True)  # a second active household
+        assert info.value.constraint_name == "persons_one_active_household"
+        indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'persons'")}
+        assert "ix_persons_id_number" not in indexes
+        await conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN SELECT * FROM persons WHERE id_number = $1", number))
+        assert "persons_one_active_household" in plan
+    finally:
+        await conn.close()

@@ -1,7 +1,8 @@
 """Bulk import of 建档立卡 households and persons from ``.csv`` / ``.xlsx`` (issue 4, "Bulk import").
 
 One row per person, with the household number (户编号) tying the rows of a household together —
-the usual layout of the 建档立卡 spreadsheets. The import runs in three stages:
+the usual layout of the 建档立卡 spreadsheets. The import runs in three stages, the third
+overlapping the first two (see "Speed"):
 
 1. **Parse** the file (CSV in UTF-8 with or without BOM, GBK or GB18030, and ``.xls`` read by
    ``services.registry.files``; the first sheet of an ``.xlsx`` read with openpyxl in read-only
@@ -9,7 +10,7 @@ the usual layout of the 建档立卡 spreadsheets. The import runs in three stag
    row above it is allowed); each header is matched to a column of :data:`LAYOUT` by its Chinese
    header, its English key or an alias (spaces, ``*`` and a unit in brackets such as ``（元）``
    are ignored). Unknown columns (序号, 联系电话 …) are ignored.
-2. **Validate everything** before writing anything, against the file itself and the database
+2. **Validate everything** before committing anything, against the file itself and the database
    (divisions, households and active persons). Every bad row is reported with its row number as
    in the file (the header is row 1 when it is the first row), the column's key and a bilingual
    reason. Household-level columns are validated on the household's first row; later rows of
@@ -18,7 +19,8 @@ the usual layout of the 建档立卡 spreadsheets. The import runs in three stag
    of a person who is already registered is given only in the error's ``household`` field, and
    only when the caller's jurisdiction covers that household. At most :data:`MAX_ERRORS` errors
    are returned, ``total_errors`` counts them all.
-3. **Write** in the caller's single transaction (all or nothing): households, persons,
+3. **Write** in the caller's single transaction (all or nothing; after any error the caller rolls
+   back, and nothing of the file stays): households, persons,
    ``household_incomes`` and ``household_status_history`` with COPY on the session's asyncpg
    connection, and the events that explain them (rule 2), one ``registry.households.imported``
    event per chunk of at most :data:`CHUNK` households, subject = the import id, carrying the
@@ -32,13 +34,21 @@ are arrays of :data:`MEMBER_FIELDS` (the field lists travel in every event; :fun
 gives dicts back). Against objects with keys this halves the log's size and the cost of
 canonicalising and hashing it.
 
-Speed (``bench/registry_import.py``, 1M persons): the row loop works on locals with caches (birth
-dates, divisions, person-level code combinations) and computes the check digit in C
-(``int(first17, 13)``); while the file is parsed in a thread, the database is already asked about
-the ID and household numbers seen so far; writing is a pipeline (a thread prepares the next batch
-of rows while PostgreSQL ingests the current one); cyclic GC is paused during an import; event
-values are TOASTed with lz4 where the server supports it. PostgreSQL's own work (indexes and
-foreign-key checks of the target tables) is most of what remains.
+Speed (``bench/registry_import.py``, 1M persons): writing overlaps parsing. The file is parsed in
+a thread that builds the COPY rows of the households and persons it meets; every
+:data:`CHECK_BATCH` persons the database is asked about the batch's ID and household numbers and,
+if the file has had no error so far and no answer names an active person or a registered
+household number, the batch is copied at once (``checks.Lookups``, ``writing.Loader``) while the
+thread parses on. The first problem stops the writing (a conflict is thus reported on its row,
+never met by a unique index); parsing and checking go on to list every error, and the caller
+rolls back what was copied. The events are prepared (canonical JSON) in a thread while the last
+batches are copied; only numbering, hashing and the status history wait for the log's lock.
+``run_import(..., overlap=False)`` keeps the sequential order (nothing written before every check
+has passed) for comparison. The row loop works on locals with caches (birth dates, divisions,
+person-level code combinations) and computes the check digit in C (``int(first17, 13)``); cyclic
+GC is paused during an import; event values are TOASTed with lz4 where the server supports it.
+PostgreSQL's own work (indexes and foreign-key checks of the target tables) is most of what
+remains.
 
 Dates: a household is ``registered`` on 12-31 of its 识别年度 and, with a 脱贫年度, ``exited`` on
 12-31 of that year. Sex and birth date come from the ID number (GB 11643). Persons of exited
