@@ -62,6 +62,13 @@ def _private_jwk() -> dict:
 @pytest.fixture(scope="module")
 def provider():
     """node tests/console/oidc/provider.mjs on a free port; yields (issuer, private JWK)."""
+    with running_provider(REDIRECT, AFTER_LOGOUT) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_provider(redirect: str, after_logout: str):
+    """The provider for a console whose redirect URIs are these; yields (issuer, private JWK)."""
     if not (HERE / "node_modules" / "oidc-provider").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, capture_output=True, timeout=300)
     port = free_port()
@@ -69,7 +76,8 @@ def provider():
     key = _private_jwk()
     env = {**os.environ, "PORT": str(port), "ISSUER": issuer, "JWKS": json.dumps({"keys": [key]}),
            "ACCOUNTS": json.dumps(ACCOUNTS), "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET,
-           "REDIRECT_URI": REDIRECT, "POST_LOGOUT_REDIRECT_URI": AFTER_LOGOUT, "RESOURCE": RESOURCE, "AUDIENCE": AUDIENCE}
+           "REDIRECT_URI": redirect, "POST_LOGOUT_REDIRECT_URI": after_logout, "RESOURCE": RESOURCE,
+           "AUDIENCE": AUDIENCE}
     process = subprocess.Popen(["node", "provider.mjs"], cwd=HERE, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:

@@ -152,7 +152,10 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
     assert "角色无权" in await page.locator(".problem").inner_text()
 
     await page.get_by_role("button", name="退出").click()
-    await page.wait_for_url(f"{site}/login")
+    await page.wait_for_url(re.compile(re.escape(f"{site}/login") + r"(\?|$)"))
+    assert "已退出控制台" in await page.locator("#logged-out").inner_text()
+    await page.goto(f"{site}/dashboard")
+    assert page.url.startswith(f"{site}/login")  # the session is over
 
 
 @pytest.mark.asyncio(loop_scope="session")
