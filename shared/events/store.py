@@ -41,13 +41,12 @@ from typing import Any, AsyncIterator, Iterator, Mapping, NamedTuple, Sequence
 import asyncpg
 import orjson
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shared import context
 from shared.bulk import uuid7s
-from shared.db import raw_connection
+from shared.db import fetch, raw_connection
 from shared.events.chain import GENESIS, ChainReport, ChainVerifier, canonical_json
 from shared.metrics import EVENTS_APPENDED
 
@@ -71,14 +70,17 @@ _INSERT_NOTIFY = (
 )
 _NOTIFY = "SELECT pg_notify($1, $2)"
 _TAIL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+_LOCK = "SELECT pg_advisory_xact_lock($1)"
 _N = len(_TYPES)
 #: :data:`_INSERT_NOTIFY` only if the log still ends at the guessed tail (seq, hash); answers the
 #: rows inserted. Its snapshot is taken after the lock was (a statement of its own), so it sees
-#: every committed append; the guess is the tail its caller committed last.
+#: every committed append; the guess is the tail its caller committed last. Both conditions are
+#: index look-ups whatever the plan (``seq > $n`` in a generic plan of a prepared statement can
+#: become a scan of the whole log).
 _INSERT_IF_TAIL = (
     f"WITH added AS (INSERT INTO events ({', '.join(COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, t in enumerate(_TYPES, 1))}) "
-    f"WHERE NOT EXISTS (SELECT 1 FROM events WHERE seq > ${_N + 3}) "
+    f"WHERE (SELECT coalesce(max(seq), 0) FROM events) = ${_N + 3} "
     f"AND (${_N + 3} = 0 OR EXISTS (SELECT 1 FROM events WHERE seq = ${_N + 3} AND hash = ${_N + 4})) RETURNING 1) "
     f"SELECT (SELECT count(*) FROM added), pg_notify(${_N + 1}, ${_N + 2})"
 )
@@ -199,11 +201,11 @@ def _prepare(events: Sequence[NewEvent | PreparedEvent], at: datetime) -> list[P
 async def lock_log(session: AsyncSession) -> LogTail:
     """Take the log's append lock (transaction-scoped) and read its last event. Everything the
     transaction appends from then on (:func:`append` with ``tail``) follows this event."""
-    # Through SQLAlchemy, not the raw connection: its asyncpg adapter opens the transaction
-    # lazily, on its first statement, and everything below must run inside it. Two statements,
-    # not one: under READ COMMITTED a statement reads the snapshot taken when it started, so a
-    # tail read in the statement that waited for the lock could miss the holder's events.
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    # shared.db.fetch: on the driver connection (prepared once per connection) once the session's
+    # transaction is open, else through SQLAlchemy, whose adapter opens it on its first statement.
+    # Two statements, not one: under READ COMMITTED a statement reads the snapshot taken when it
+    # started, so a tail read in the statement that waited for the lock could miss its events.
+    await fetch(session, _LOCK, APPEND_LOCK_KEY)
     async with raw_connection(session) as conn:
         last = await conn.fetchrow(_TAIL)
     return LogTail(last["seq"], last["hash"]) if last else LogTail(0, GENESIS)

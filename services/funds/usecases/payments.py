@@ -98,19 +98,25 @@ _HOUSEHOLDS = "SELECT id::text, division, status FROM registry_households WHERE 
 
 async def unpayable_households(session: AsyncSession, county: str,
                                household_ids: Iterable[str | None]) -> dict[str | None, tuple[str, str]]:
-    """{household id: (code, reason)} of the household payees that may not be paid by ``county``."""
+    """{household id: (code, reason)} of the household payees that may not be paid by ``county``.
+    An id is looked up as written when that is a UUID's canonical form (lower case, hyphens);
+    anything else is refused as unknown. One statement, whatever the number of payees."""
     wanted = set(household_ids)
-    ids = []
+    ids = set()
     for value in wanted:
+        if value is None:
+            continue
         try:
-            ids.append(str(uuid.UUID(str(value))))
+            canonical = str(uuid.UUID(str(value)))
         except ValueError:
-            pass
+            continue
+        if canonical == str(value):
+            ids.add(canonical)
     known = {household: (division, status) for household, division, status
-             in await fetch(session, _HOUSEHOLDS, ids)} if ids else {}
+             in await fetch(session, _HOUSEHOLDS, list(ids))} if ids else {}
     out = {}
     for value in wanted:
-        key = str(uuid.UUID(str(value))) if value is not None and str(value) in ids else None
+        key = str(value) if value is not None and str(value) in ids else None
         refusal = payee_refusal(value, known.get(key) if key else None, county)
         if refusal is not None:
             out[value] = refusal
