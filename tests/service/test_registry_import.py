@@ -291,6 +291,26 @@ async def test_conflicts_with_the_database_in_a_later_batch_are_reported_per_row
         await conn.close()
 
 
+@pytest.mark.parametrize("overlap", [True, False], ids=["pipeline", "sequential"])
+async def test_a_registered_household_number_alone_in_a_later_batch_is_reported_on_its_row(registry, monkeypatch,
+                                                                                           overlap):
+    settings, sessions, clock = registry
+    await do_import(sessions, clock, csv_bytes([person("OLD001", pid(900), name="旧户主")]))
+    monkeypatch.setattr(validation, "CHECK_BATCH", 2)
+    rows = valid_rows() + [person("OLD001", pid(401)), person("M002", pid(402))]
+    async with sessions() as session:
+        with pytest.raises(Unprocessable) as info:
+            async with session.begin():
+                await run_import(session, csv_bytes(rows), filename="households.csv", actor=ACTOR,
+                                 jurisdiction="652722", clock=clock, overlap=overlap)
+    assert [(e["row"], e["field"]) for e in info.value.body()["errors"]] == [(8, "household_number")]
+    conn = await connect(settings)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM persons") == 1
+    finally:
+        await conn.close()
+
+
 async def test_a_file_with_bad_rows_imports_nothing_and_lists_every_bad_row(registry):
     settings, sessions, clock = registry
     taken = pid(900)

@@ -155,7 +155,7 @@ async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jur
     await session.execute(text("SELECT 1"))
     async with raw_connection(session) as conn:
         loader = Loader(conn, overlap=overlap, progress=progress)
-        lookups = Lookups(conn, load=loader)
+        lookups = Lookups(conn, load=loader, optimistic=overlap)
         events_job: asyncio.Future | None = None
 
         def start_events(parsed: Parsed) -> asyncio.Future:
@@ -181,23 +181,27 @@ async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jur
             total = sum(len(h.members) for h in parsed.households.values())
             if progress is not None:
                 progress("write", loader.persons, total)
+            if not lookups.clean:  # a COPY met a row that a concurrent transaction has since taken back
+                raise _collision("另一登记在核对期间有变 (a concurrent registration changed while the file was checked)")
             loader.total = total
             await loader.rest()
             # a clean file was written whole: every batch was clean, none was skipped
-            assert lookups.clean and (loader.households, loader.persons) == (len(parsed.households), total)
+            assert (loader.households, loader.persons) == (len(parsed.households), total)
             events, slots = await (events_job or start_events(parsed))
             events_written = await append_events(session, conn, events, slots, total=total, progress=progress)
             if progress is not None:
                 progress("write", total, total)
         except asyncpg.UniqueViolationError as exc:
-            what = ("此人已被同时进行的另一登记占用 (a person was registered in another household meanwhile)"
-                    if "persons" in (exc.constraint_name or "") else
-                    "户编号已被同时进行的另一登记占用 (a household number was registered meanwhile)")
-            raise Unprocessable(f"导入与另一登记冲突，未导入任何数据，请重试 (the import collided with a concurrent "
-                                f"registration; nothing was imported, retry): {what}",
-                                errors=[], total_errors=0) from None
+            raise _collision("此人已被同时进行的另一登记占用 (a person was registered in another household meanwhile)"
+                             if "persons" in (exc.constraint_name or "") else
+                             "户编号已被同时进行的另一登记占用 (a household number was registered meanwhile)") from None
         finally:
             if events_job is not None and not events_job.done():
                 await asyncio.wait([events_job])  # let the preparing thread finish before unwinding
     return ImportResult(import_id=import_id, households=loader.households, persons=loader.persons,
                         events=events_written)
+
+
+def _collision(what: str) -> Unprocessable:
+    return Unprocessable(f"导入与另一登记冲突，未导入任何数据，请重试 (the import collided with a concurrent "
+                         f"registration; nothing was imported, retry): {what}", errors=[], total_errors=0)
