@@ -80,7 +80,8 @@ async def _topic_check(settings) -> str:
     return "ok" if problem is None else f"wrong shape: {problem}"
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text exposition format"}})
 async def metrics() -> Response:
     """Prometheus metrics: request latency, events appended, relay and consumer lag."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -234,6 +234,18 @@ def _public_descriptions(node: Any) -> Any:
             else _public_descriptions(value) for key, value in node.items()}
 
 
+#: answers that are text a person or a program reads as it comes; any other non-JSON answer is a file
+_TEXT_MEDIA = re.compile(r"^(text/.*|application/(.+\+)?xml)$")
+
+
+def _typed_media(answer: dict[str, Any]) -> None:
+    """A non-JSON answer a route declared without a schema (``{"text/plain": {}}``) is a string —
+    text, or a binary file (a spreadsheet): generators then hand it over as text or bytes."""
+    for media, content in answer.get("content", {}).items():
+        if media != "application/json" and not content.get("schema"):
+            content["schema"] = {"type": "string"} if _TEXT_MEDIA.match(media) else {"type": "string", "format": "binary"}
+
+
 def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -274,6 +286,9 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                     answer["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
                     if status == "503":
                         answer.setdefault("headers", _problem("503")["headers"])
+            for status, answer in responses.items():
+                if status.startswith("2"):
+                    _typed_media(answer)
             operation["responses"] = dict(sorted(responses.items()))
             responses = operation["responses"]
             if (export := getattr(route.endpoint, EXPORT_ATTR, None)) is not None and not write:

@@ -11,6 +11,7 @@ from fastapi import Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from services.funds.api.schemas import PostedOut, YearCloseOut
 from services.funds.usecases import corrections
 from shared.auth import Role, Writer
 from shared.fields import FiscalYear, Name, Text
@@ -41,7 +42,7 @@ def _answer(event: dict[str, Any]) -> dict[str, Any]:
     "it (`insufficient_funds`; balances never go negative). Reversing an allocation (下达) withdraws the deadlines "
     "it set on the receiver that are still open (`withdrawn_deadlines`, each a `funds.deadline.withdrawn` event "
     "citing the reversal): never marked missed, not counted in the compliance report.",
-    responses={404: {"description": "no such posting of the caller's division"}})
+    responses={201: {"model": PostedOut}, 404: {"description": "no such posting of the caller's division"}})
 async def reverse(body: ReversalIn, request: Request, principal: Writer(*FINANCE), session: Session,
                   posting_id: str = Path(min_length=1, max_length=64)) -> dict[str, Any]:
     event = await corrections.reverse(
@@ -67,7 +68,8 @@ class DecommitmentIn(BaseModel):
 @corrections_router.post(
     "/decommitments", status_code=201, summary="De-commit a project's unspent commitment back to the pool",
     description="Money committed to a project and not paid goes back to the county's integration pool (or the "
-    "available money) it was committed from, keeping its channel and year. Refused beyond what remains committed.")
+    "available money) it was committed from, keeping its channel and year. Refused beyond what remains committed.",
+    responses={201: {"model": PostedOut}})
 async def decommit(body: DecommitmentIn, request: Request,
                    principal: Writer(Role.county_finance), session: Session) -> dict[str, Any]:
     event = await corrections.decommit(
@@ -91,7 +93,8 @@ class YearCloseIn(BaseModel):
     "year and enters the next (zero-sum). Once per division and year: closing again answers 200 with the first "
     "close (`already_closed: true`). Commitments stay with their projects; stranded money keeps its return "
     "deadline (seed 004 L27).",
-    responses={200: {"description": "the year was closed before: that close"}})
+    responses={201: {"model": YearCloseOut},
+               200: {"model": YearCloseOut, "description": "the year was closed before: that close"}})
 async def close_year(body: YearCloseIn, request: Request,
                      principal: Writer(*FINANCE), session: Session) -> Any:
     result = await corrections.close_year(

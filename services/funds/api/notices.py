@@ -9,6 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
+from services.funds.api.schemas import ResultsNoticeOut
 from services.funds.domain import CHANNEL_LABELS
 from services.funds.models import accounts, postings, projects_view
 from shared import announcements, divisions
@@ -50,6 +51,7 @@ def _row(flow, projects: dict) -> list[str]:
 
 
 @notices.post("/results-notices", status_code=201, summary="Announce the county's fund allocation and integration results",
+                 responses={201: {"model": ResultsNoticeOut}},
                  description="A county announcement (DOMAIN §6): funds received by source channel, integrated into the "
                  "pool, and the per-project table of commitments, with the supervision hotlines.")
 async def results_notice(body: ResultsNoticeIn, request: Request,

@@ -60,6 +60,7 @@ class DeadlineOut(Answer):
     rule_id: str = Field(description="the policy rule (GET /catalogue, list `funds_rule`)")
     citation: str | None = Field(description="the document the rule comes from")
     title: str
+    exempt: str | None = Field(None, description="the rule's exemption that applies (no due day), e.g. 少量须省级审批的项目")
 
 
 class DeadlinesOut(Answer):
@@ -97,15 +98,66 @@ class PayeeOut(Answer):
     household_id: str | None
 
 
+class FactorSheetOut(Answer):
+    """因素法分配表 as recorded: the sheet given and each recipient's part."""
+
+    total: str = Field(pattern=YUAN)
+    weights: dict[str, float | int | str]
+    recipients: dict[str, dict[str, float | int | str]]
+    parts: dict[str, str] = Field(description="division → its part in yuan (largest remainder)")
+
+
 class PostedOut(PostingOut):
-    """A write's answer: the posting as its event records it."""
+    """A write's answer: the posting as its event records it (appropriation, allocation, integration,
+    commitment, disbursement, stranding, return, re-allocation, reversal, de-commitment)."""
 
     seq: int = Field(description="the event's place in the service's log")
     event_type: str
     on: str = Field(description="the day the posting counts for (ISO date)")
     payee: PayeeOut | None = Field(None, description="a disbursement's payee")
-    project_code: str | None = Field(None, description="the project a disbursement or stranding draws on")
-    reason: str | None = Field(None, description="why a project's money was stranded")
+    project_code: str | None = Field(None, description="the project a disbursement, stranding or de-commitment draws on")
+    reason: str | None = Field(None, description="why: a stranding, a reversal, a de-commitment")
+    deadlines: list[DeadlineOut] | None = Field(
+        None, description="an allocation (or a province's own appropriation): the deadlines it set on the receiver")
+    advance: bool | None = Field(None, description="an allocation: 提前下达")
+    factor_sheet: FactorSheetOut | None = Field(None, description="an allocation by factors: its sheet")
+    in_full: bool | None = Field(None, description="a return: all the stranded money went back")
+    reverses: str | None = Field(None, description="a reversal: the posting it reverses")
+    reversed_operation: Literal[OPERATION.codes] | None = Field(  # type: ignore[valid-type]
+        None, description="a reversal: the operation of the posting it reverses")
+    withdrawn_deadlines: list[str] | None = Field(
+        None, description="a reversal of an allocation: the ids of the open deadlines it withdrew")
+
+
+class CarriedOut(Answer):
+    channel: Channel
+    kind: Literal[ACCOUNT_KIND.codes]  # type: ignore[valid-type]
+    reference: str | None = Field(description="the integration plan of a pool balance")
+    amount_fen: int
+    amount: str = Field(pattern=YUAN)
+    posting_id: str = Field(description="the carry-forward posting")
+
+
+class YearCloseOut(Answer):
+    """结转结余: what the close carried into the next year (again: the first close, `already_closed`)."""
+
+    division: str
+    role: Literal[HOLDER_ROLE.codes]  # type: ignore[valid-type]
+    fiscal_year: int
+    into_year: int
+    document_no: str
+    document_date: str
+    carried: list[CarriedOut]
+    total_fen: int
+    total: str = Field(pattern=YUAN)
+    postings: int = Field(description="how many carry-forward postings")
+    already_closed: bool
+    seq: int = Field(description="the `funds.year.closed` event's place in the log")
+
+
+class ResultsNoticeOut(Answer):
+    announcement_id: str = Field(description="the announcement drafted (publish it with POST /announcements/{id}/publish)")
+    rows: int = Field(description="rows of its table")
 
 
 class TracedPostingOut(PostingOut):
