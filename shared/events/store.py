@@ -17,8 +17,9 @@ Guarantees of :func:`append` (rules 2 and 3):
    own start, under READ COMMITTED).
 3. One call appends a whole batch under one lock, in order, its seqs contiguous: from
    :data:`COPY_THRESHOLD` events on by COPY, whose rows are hashed while the first ones are
-   already on their way; below it by one prepared statement (multi-row INSERT from column arrays
-   that also queues the notification) — one round trip.
+   already on their way (the notification is queued by the statement that read the tail); below
+   it by one prepared statement (multi-row INSERT from column arrays that also queues the
+   notification) — one round trip.
 4. What does not depend on the chain — above all the canonical JSON of each event's data — can be
    computed before the lock, or while PostgreSQL works on the caller's other rows
    (:func:`prepare`); a caller that must know the seqs before appending takes the lock itself
@@ -71,6 +72,12 @@ _INSERT_NOTIFY = (
 _NOTIFY = "SELECT pg_notify($1, $2)"
 _TAIL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 _LOCK = "SELECT pg_advisory_xact_lock($1)"
+#: The tail and, in the same round trip, the notification a COPY of $2 events after it will need
+#: (one row also for an empty log).
+_TAIL_NOTIFY = (
+    "SELECT t.seq, t.hash, pg_notify($1, (coalesce(t.seq, 0) + $2)::text) FROM (SELECT 1) AS one "
+    "LEFT JOIN LATERAL (SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1) AS t ON true"
+)
 _N = len(_TYPES)
 #: :data:`_INSERT_NOTIFY` only if the log still ends at the guessed tail (seq, hash); answers the
 #: rows inserted. Its snapshot is taken after the lock was (a statement of its own), so it sees
@@ -205,9 +212,22 @@ async def lock_log(session: AsyncSession) -> LogTail:
     # transaction is open, else through SQLAlchemy, whose adapter opens it on its first statement.
     # Two statements, not one: under READ COMMITTED a statement reads the snapshot taken when it
     # started, so a tail read in the statement that waited for the lock could miss its events.
+    return await _lock_and_read_tail(session, notify_after=0)
+
+
+async def _lock_and_read_tail(session: AsyncSession, *, notify_after: int) -> LogTail:
     await fetch(session, _LOCK, APPEND_LOCK_KEY)
     async with raw_connection(session) as conn:
-        last = await conn.fetchrow(_TAIL)
+        return await _read_tail(conn, notify_after=notify_after)
+
+
+async def _read_tail(conn: asyncpg.Connection, *, notify_after: int) -> LogTail:
+    """The log's last event, read under the lock. ``notify_after`` > 0: the same round trip queues
+    the relay's notification of the seq that many events on (what a COPY would send after it)."""
+    if notify_after:
+        last = await conn.fetchrow(_TAIL_NOTIFY, NOTIFY_CHANNEL, notify_after)
+        return LogTail(last["seq"], last["hash"]) if last["seq"] is not None else LogTail(0, GENESIS)
+    last = await conn.fetchrow(_TAIL)
     return LogTail(last["seq"], last["hash"]) if last else LogTail(0, GENESIS)
 
 
@@ -221,12 +241,14 @@ async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEven
     if not events:
         return []
     prepared = _prepare(events, now(session))
+    count = len(prepared)
+    notified = tail is None and count >= COPY_THRESHOLD
     if tail is None:
-        tail = await lock_log(session)
+        tail = await _lock_and_read_tail(session, notify_after=count if notified else 0)
     envelopes: list[dict[str, Any]] = []
     records = _link(session.info["service"], prepared, tail, envelopes)
     async with raw_connection(session) as conn:
-        await _write(conn, records, len(prepared), tail.seq + len(prepared))
+        await _write(conn, records, count, tail.seq + count, notified=notified)
     pending = session.info.setdefault("fupin_pending_events", [])
     pending.extend(p.event.type for p in prepared)
     return envelopes
@@ -271,19 +293,21 @@ async def append_locked(conn: asyncpg.Connection, source: str, prepared: Sequenc
         if await conn.fetchval(_INSERT_IF_TAIL, *columns, NOTIFY_CHANNEL, str(guess.seq + count),
                                guess.seq, guess.hash):
             return envelopes
-    last = await conn.fetchrow(_TAIL)
-    tail = LogTail(last["seq"], last["hash"]) if last else LogTail(0, GENESIS)
+    copy = count >= COPY_THRESHOLD
+    tail = await _read_tail(conn, notify_after=count if copy else 0)
     envelopes = []
-    await _write(conn, _link(source, prepared, tail, envelopes), count, tail.seq + count)
+    await _write(conn, _link(source, prepared, tail, envelopes), count, tail.seq + count, notified=copy)
     return envelopes
 
 
-async def _write(conn: asyncpg.Connection, records: Iterator[tuple], count: int, last: int) -> None:
+async def _write(conn: asyncpg.Connection, records: Iterator[tuple], count: int, last: int, *,
+                 notified: bool) -> None:
     """Insert the rows (COPY from ``COPY_THRESHOLD`` on, else one prepared multi-row INSERT that
-    also notifies) and notify the relay of seq ``last``."""
+    also notifies) and notify the relay of seq ``last`` unless the tail's read did (``notified``)."""
     if count >= COPY_THRESHOLD:
         await conn.copy_records_to_table("events", records=records, columns=COLUMNS)
-        await conn.execute(_NOTIFY, NOTIFY_CHANNEL, str(last))
+        if not notified:
+            await conn.execute(_NOTIFY, NOTIFY_CHANNEL, str(last))
     else:
         await conn.execute(_INSERT_NOTIFY, *map(list, zip(*records)), NOTIFY_CHANNEL, str(last))
 

@@ -213,3 +213,36 @@ async def test_the_merkle_tree_grown_after_grouped_appends_has_the_logs_root(fun
         assert tree.size == len(leaves) and tree.root == merkle.root(leaves)
     reloaded = await TreeState.load(conn)
     assert (reloaded.size, reloaded.root) == (tree.size, tree.root)
+
+
+async def test_every_append_path_notifies_the_relay_at_commit_with_its_last_seq(funds):
+    """The relay and the checkpointer wake on NOTIFY: a small append (the INSERT that notifies),
+    a COPY-sized one (notified by the tail's read), the writer's guessed-tail insert and its COPY,
+    and a lock taken first (lock_log, then append with the tail) — one notification each, at
+    commit, naming the last seq; a rolled-back append sends none."""
+    sessions, conn, settings = funds
+    listener = await connect(settings)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await listener.add_listener(store.NOTIFY_CHANNEL, lambda *args: heard.put_nowait(args[3]))
+    writer = EventWriter(sessions)
+    try:
+        async def in_transaction(n: int, *, locked_first: bool = False, rollback: bool = False) -> None:
+            async with sessions() as session:
+                await session.begin()
+                tail = await store.lock_log(session) if locked_first else None
+                await append(session, [event("tx", k) for k in range(n)], tail=tail)
+                await (session.rollback() if rollback else session.commit())
+
+        await in_transaction(1)
+        await in_transaction(40)
+        await in_transaction(3, rollback=True)
+        await in_transaction(40, locked_first=True)
+        await writer.append([event("w")])  # tail unknown: read
+        await writer.append([event("w")])  # on its own tail
+        await writer.append([event("w", k) for k in range(40)])
+        got = [await asyncio.wait_for(heard.get(), 30) for _ in range(6)]
+        assert got == ["1", "41", "81", "82", "83", "123"]
+        await in_transaction(1)
+        assert await asyncio.wait_for(heard.get(), 30) == "124"  # nothing came from the rollback
+    finally:
+        await listener.close()

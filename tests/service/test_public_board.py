@@ -299,3 +299,21 @@ async def test_a_rename_reaches_the_services_names(stack):
     assert "<h1>托里镇扶贫公告公示栏</h1>" in (await funds.get(f"/public/board/{TOLI}")).text  # in 2017: still 托里镇
     stack.clock.set(datetime(2018, 3, 1, 2, tzinfo=UTC))
     assert "<h1>托里新镇扶贫公告公示栏</h1>" in (await funds.get(f"/public/board/{TOLI}")).text
+
+
+async def test_the_division_board_has_a_feed_of_every_service(stack):
+    import xml.etree.ElementTree as ET
+
+    ids = await three_services(stack)
+    await stack.feed_board()
+    _, registry = stack.apps["registry"]
+    board = (await registry.get("/public/boards/652722")).text
+    assert 'type="application/atom+xml"' in board and "/public/boards/652722000000/feed.atom" in board
+    response = await registry.get("/public/boards/652722/feed.atom")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/atom+xml")
+    feed = ET.fromstring(response.content)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert feed.findtext("a:title", namespaces=ns) == "精河县扶贫公告公示"
+    assert {e.findtext("a:id", namespaces=ns) for e in feed.findall("a:entry", ns)} == {
+        f"urn:uuid:{aid}" for aid in ids.values()}
+    assert not EIGHTEEN_DIGITS.search(response.text)
