@@ -159,9 +159,26 @@ async def measure(args, server: ServiceProcess, conn, database: str, token: str,
             statuses[status] = statuses.get(status, 0) + count
     n = len(latencies)
     p50, p95, p99 = percentiles(latencies)
-    return {"rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99, "statuses": statuses, "n": n,
+    groups, members = await group_counts(server.url)
+    return {"groups": groups, "members": members, "rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99,
+            "statuses": statuses, "n": n,
             "server_ms": server_cpu / n * 1000, "pg_ms": pg_cpu / n * 1000,
             "load_ms": sum(r[2] for r in results) / n * 1000}
+
+
+async def group_counts(url: str) -> tuple[float, float]:
+    """The server's generic groups (committed or refused) and their members so far, from /metrics."""
+    async with httpx.AsyncClient(base_url=url) as client:
+        text = (await client.get("/metrics")).text
+    groups = members = 0.0
+    for line in text.splitlines():
+        if 'group="writes"' not in line or line.startswith("#"):
+            continue
+        if line.startswith("fupin_group_commits_total{") and 'outcome="failed"' not in line:
+            groups += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("fupin_group_commit_members_total{"):
+            members += float(line.rsplit(" ", 1)[1])
+    return groups, members
 
 
 async def run(args: argparse.Namespace, server_url: str) -> None:
@@ -192,7 +209,10 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
                     await server.ready()
                     if n == 0 and service == "funds":
                         await setup_funds(settings, server.url, conn, datetime.now(timezone.utc).date())
+                    before = await group_counts(server.url)
                     row = await measure(args, server, conn, name, token, path, make, first=n * 1_000_000 + s * 10_000)
+                    row["groups"] -= before[0]
+                    row["members"] -= before[1]
                 finally:
                     server.stop()
                 row["label"] = f"{config}: POST {path}, {args.clients} clients"
@@ -215,11 +235,14 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
           f"load: {args.procs} processes of closed-loop httpx clients")
     print(f"- Command: `bench/group_commit_load.py --requests {args.requests} --clients {args.clients} "
           f"--procs {args.procs} --scenarios {' '.join(args.scenarios)}`\n")
-    print("| scenario | requests/s | p50 / p95 / p99 ms | CPU per request: server / PostgreSQL / load | statuses |")
-    print("|---|---:|---|---|---|")
+    print("| scenario | requests/s | p50 / p95 / p99 ms | CPU per request: server / PostgreSQL / load "
+          "| requests per group | statuses |")
+    print("|---|---:|---|---|---:|---|")
     for r in rows:
+        size = f"{r['members'] / r['groups']:.1f}" if r["groups"] else "—"
         print(f"| {r['label']} ({r['n']:,} requests) | {r['rate']:,.0f} | {r['p50']:.1f} / {r['p95']:.1f} / "
-              f"{r['p99']:.1f} | {r['server_ms']:.2f} / {r['pg_ms']:.2f} / {r['load_ms']:.2f} ms | {r['statuses']} |")
+              f"{r['p99']:.1f} | {r['server_ms']:.2f} / {r['pg_ms']:.2f} / {r['load_ms']:.2f} ms | {size} "
+              f"| {r['statuses']} |")
     if args.compare:
         print()
         for grouped, single in zip(rows[::2], rows[1::2]):
