@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -201,6 +202,7 @@ class TokenVerifier:
             raise RuntimeError("production needs FUPIN_JWT_JWKS_URL")
         self.local = self._jwks is None  # no I/O to verify: the development secret
         self._known: dict[str, tuple[Principal, float]] = {}  # token → (principal, valid until)
+        self._remembering = threading.Lock()
 
     def known(self, token: str) -> Principal | None:
         """The principal of a token verified before and still valid, else None."""
@@ -217,9 +219,10 @@ class TokenVerifier:
         if principal is not None:
             return principal
         principal, expires = self._decode(token)
-        if len(self._known) >= REMEMBERED:
-            del self._known[next(iter(self._known))]  # the oldest
-        self._known[token] = (principal, min(expires, time.time() + REMEMBER_SECONDS))
+        with self._remembering:  # JWKS verifications run in threads (see verified)
+            if len(self._known) >= REMEMBERED:
+                self._known.pop(next(iter(self._known)), None)  # the oldest
+            self._known[token] = (principal, min(expires, time.time() + REMEMBER_SECONDS))
         return principal
 
     def _decode(self, token: str) -> tuple[Principal, float]:
