@@ -417,5 +417,11 @@ def _reused(key: str | None) -> Unprocessable:
                          errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
 
 
+#: What the later of two identical members of one group is told to wait: the earlier one is answered
+#: when their group commits, after which a retry replays its response.
+IN_FLIGHT_RETRY_SECONDS = 1
+
+
 def _in_flight(key: str | None) -> Conflict:
-    return Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)")
+    return Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)",
+                    headers={"Retry-After": str(IN_FLIGHT_RETRY_SECONDS)})

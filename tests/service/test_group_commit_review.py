@@ -101,3 +101,7 @@ async def test_one_key_in_one_group_is_a_422_for_another_request_and_a_409_for_t
     answers = await asyncio.gather(*(r.client.post("/households", json=household(3), headers=headers)
                                      for _ in range(2)))
     assert sorted(a.status_code for a in answers) == [201, 409]
+    in_flight = next(a for a in answers if a.status_code == 409)
+    assert int(in_flight.headers["Retry-After"]) >= 1  # as the README says of every 409 in flight
+    retry = await r.client.post("/households", json=household(3), headers=headers)
+    assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
