@@ -35,7 +35,8 @@ Guarantees:
    members before it in the group, exactly as if they had committed one after the other. Their
    events follow that order in the log (gapless: a rolled-back savepoint consumed no number).
 4. **All or nothing.** If the transaction fails — the commit, a statement outside any member, a
-   savepoint that cannot be rolled back, a lost connection (a 503 for every member), a crash —
+   savepoint that cannot be rolled back, a lost connection (a 503 for every member), the committer
+   cancelled at shutdown (a 503 for every member of the group and every one still waiting), a crash —
    nothing of the group is written: every member gets the error and its key stays free. No member
    is answered before the commit.
 5. **Idempotent (rule 9).** A key completed before replays its response (``Idempotent-Replayed:
@@ -86,7 +87,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import is_stale_statement, is_unavailable
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, ServiceUnavailable, Unprocessable
 from shared.events.store import APPEND_LOCK_KEY
 from shared.metrics import GROUP_COMMITS, GROUP_MEMBERS
 from shared.web.idempotency import HEADER, LEASE_SECONDS, REPLAYED, _KEPT_HEADERS, _scope, request_hash
@@ -211,12 +212,21 @@ class GroupCommit:
         return await asyncio.shield(member.answer)  # a client gone does not cancel its group
 
     async def _commit_all(self) -> None:
-        """Commit groups while members wait; ends when none do (a new member starts it again)."""
-        while self.waiting:
-            if self.window and len(self.waiting) < self.max_members:
-                await asyncio.sleep(self.window)
-            group, self.waiting = self.waiting[:self.max_members], self.waiting[self.max_members:]
-            await self._commit(group)
+        """Commit groups while members wait; ends when none do (a new member starts it again). If
+        the committer is cancelled (the server shutting down), every member still waiting is
+        answered 503: none is left without an answer, and none of their keys was claimed."""
+        try:
+            while self.waiting:
+                if self.window and len(self.waiting) < self.max_members:
+                    await asyncio.sleep(self.window)
+                group, self.waiting = self.waiting[:self.max_members], self.waiting[self.max_members:]
+                await self._commit(group)
+        except BaseException:
+            waiting, self.waiting = self.waiting, []
+            for member in waiting:
+                if not member.answer.done():
+                    member.answer.set_exception(_stopped())
+            raise
 
     async def _commit(self, group: list[Member]) -> None:
         owner = str(uuid.uuid4())
@@ -244,9 +254,9 @@ class GroupCommit:
         except BaseException as error:
             GROUP_COMMITS.labels(self.service, self.name, "failed").inc()
             error = _unavailable_in(error) or error  # a rollback that failed hides the lost connection
-            for member in group:
+            for member in group:  # the committer cancelled (shutdown): its members get a 503, not a cancellation
                 if not member.answer.done():
-                    member.answer.set_exception(error)
+                    member.answer.set_exception(error if isinstance(error, Exception) else _stopped())
             if not isinstance(error, Exception):
                 raise
             return
@@ -415,6 +425,11 @@ def _columns(members, *names: str) -> dict[str, list]:
 def _reused(key: str | None) -> Unprocessable:
     return Unprocessable(f"幂等键已用于另一请求 (Idempotency-Key {key!r} was used with a different request)",
                          errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
+
+
+def _stopped() -> ServiceUnavailable:
+    return ServiceUnavailable("服务正在停止，请重试 (the service is stopping; nothing of this request was written)",
+                              headers={"Retry-After": "1"})
 
 
 #: What the later of two identical members of one group is told to wait: the earlier one is answered

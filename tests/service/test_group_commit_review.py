@@ -105,3 +105,33 @@ async def test_one_key_in_one_group_is_a_422_for_another_request_and_a_409_for_t
     assert int(in_flight.headers["Retry-After"]) >= 1  # as the README says of every 409 in flight
     retry = await r.client.post("/households", json=household(3), headers=headers)
     assert retry.status_code == 201 and retry.headers["Idempotent-Replayed"] == "true"
+
+
+async def test_a_cancelled_committer_answers_every_member_503_and_claims_no_key(databases):
+    from shared.db import make_engine, make_sessionmaker
+    from shared.errors import ServiceUnavailable
+    from shared.web.group_commit import GroupCommit, Member
+    from tests.conftest import fetch
+
+    settings = await databases.new("registry")
+    engine = make_engine(settings.sqlalchemy_url, pool_size=2)
+    started = asyncio.Event()
+
+    async def apply(session, works):  # the first group's work never ends: the server stops meanwhile
+        started.set()
+        await asyncio.Event().wait()
+
+    try:
+        group = GroupCommit(make_sessionmaker(engine, "registry"), apply, service="registry", name="review",
+                            max_members=1)
+        joins = [asyncio.create_task(group.join(Member(n, "scope", f"stop-{n}", "POST", "/x", "digest")))
+                 for n in range(3)]
+        await asyncio.wait_for(started.wait(), HANG)
+        assert group.committer is not None
+        group.committer.cancel()  # as the event loop does to a task left at shutdown
+        answers = await asyncio.wait_for(asyncio.gather(*joins, return_exceptions=True), HANG)
+    finally:
+        await engine.dispose()
+    assert [type(a) for a in answers] == [ServiceUnavailable] * 3  # the group's member and the two waiting
+    assert all(a.headers["Retry-After"] for a in answers)
+    assert await fetch(settings, "SELECT key FROM idempotency_keys") == []
