@@ -195,15 +195,15 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
     rebuilder = rebuilder_for(service)
     apply = rebuilder.apply
     try:
-        with gc_paused():
+        with gc_paused():  # as replay_service: the rebuild's result (the ledger replay) included
             while chunk := receive.recv_bytes():
                 for line in chunk.split(b"\n"):
                     apply(loads(line))
             outcome = receive.recv()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        chain, refs, last = outcome
-        return chain, rebuilder.result(), refs, last
+            if isinstance(outcome, BaseException):
+                raise outcome
+            chain, refs, last = outcome
+            return chain, rebuilder.result(), refs, last
     finally:
         receive.close()
         worker.join()
