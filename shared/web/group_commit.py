@@ -39,8 +39,9 @@ Guarantees:
    nothing of the group is written: every member gets the error and its key stays free. No member
    is answered before the commit.
 5. **Idempotent (rule 9).** A key completed before replays its response (``Idempotent-Replayed:
-   true``); a key used with another request is a 422; the later of two members of one group with
-   one key is a 409 (the earlier one is in flight). A claim is an uncommitted row of its group's
+   true``); a key used with another request is a 422 — also by the later of two members of one
+   group with one key —, the later of two members sending the same request with one key is a 409
+   (the earlier one is in flight). A claim is an uncommitted row of its group's
    transaction, so no grouped request is ever seen in flight by another: a retry sent while its
    first attempt's group commits (in a later group of this process, or a group of another worker)
    waits on the key's row and then replays the committed response — or, if that group rolled back,
@@ -360,8 +361,9 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
     for member in group:
         if member.identity is None:
             continue
-        if member.identity in first:
-            answers[member] = _in_flight(member.key)
+        if member.identity in first:  # as the ungrouped claim: another request → 422, the same → 409
+            earlier = first[member.identity]
+            answers[member] = _in_flight(member.key) if earlier.digest == member.digest else _reused(member.key)
         else:
             first[member.identity] = member
     if not first:
@@ -377,9 +379,7 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
     for identity, member in others.items():
         row = rows[identity]
         if row["request_hash"] != member.digest:
-            answers[member] = Unprocessable(
-                f"幂等键已用于另一请求 (Idempotency-Key {member.key!r} was used with a different request)",
-                errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
+            answers[member] = _reused(member.key)
         elif row["state"] == "completed":
             headers = {**(row["response_headers"] or {}), REPLAYED: "true"}
             answers[member] = Response(row["response_body"], status_code=row["status_code"], headers=headers)
@@ -412,5 +412,16 @@ def _columns(members, *names: str) -> dict[str, list]:
     return {f"{name}s": [getattr(m, name) for m in members] for name in names}
 
 
+def _reused(key: str | None) -> Unprocessable:
+    return Unprocessable(f"幂等键已用于另一请求 (Idempotency-Key {key!r} was used with a different request)",
+                         errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
+
+
+#: What the later of two identical members of one group is told to wait: the earlier one is answered
+#: when their group commits, after which a retry replays its response.
+IN_FLIGHT_RETRY_SECONDS = 1
+
+
 def _in_flight(key: str | None) -> Conflict:
-    return Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)")
+    return Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)",
+                    headers={"Retry-After": str(IN_FLIGHT_RETRY_SECONDS)})
