@@ -4,25 +4,33 @@ from other processes, server-side CPU per request reported apart from the load g
 What is measured, in one run against one server and one fresh, migrated ``funds`` database:
 
 0. **Setup** (not timed) — the funds service is started as ``uvicorn --factory`` in a child
-   process (``--workers W`` processes; no relay, consumers or schedulers: the request path only).
+   process (``W`` worker processes; no relay, consumers or schedulers: the request path only).
    Over HTTP: appropriate, allocate 中央 → 新疆 → 博州 → 精河县, enter ``--accounts`` projects into
    the local read model ``projects_view`` and commit money to each (one committed account per
    project).
 1. **Scenarios** — for each client count in ``--clients`` (default 16 and 64) and each shape —
-   ``hot`` (every request disburses from one committed account) and ``spread`` (client ``i``
-   disburses from project ``i mod accounts``) — M requests from that many closed-loop clients (each
-   waits for its answer before sending the next), spread over ``--procs`` load processes, each an
-   asyncio loop with its own ``httpx.AsyncClient``. **Peer in the same run**: the same scenarios
-   against a server with group commit off (``FUPIN_GROUP_COMMIT_MAX_MEMBERS=1``: one request per
-   transaction, as before group commit); the ratio is printed. Reported: requests/s, latency percentiles, the
-   statuses, and CPU per request of (a) the server processes (uvicorn and its workers, from psutil),
-   (b) the PostgreSQL backends serving the database, (c) the load generator processes.
+   ``hot`` (every request disburses from one committed account) and ``spread`` (the requests
+   cycle over the projects) — that many closed-loop clients (each waits for its answer before
+   sending the next). The load generator runs in its own process: by default Debian's ``wrk``
+   (``apt-get install wrk``) with ``bench/disbursements.lua`` — every request with the JWT, a
+   fresh ``Idempotency-Key`` and line reference, a household payee — for ``--seconds``; else
+   (``--load httpx``) M requests from ``--procs`` processes of ``httpx.AsyncClient`` clients.
+   Reported: requests/s, latency percentiles, the statuses, and CPU per request of (a) the server
+   processes (uvicorn and its workers, from psutil), (b) the PostgreSQL backends serving the
+   database, (c) the load generator (wrk's own rusage, or the load processes').
+   **Configurations in the same run**, each with the ratio of the first to it: one per value of
+   ``--workers`` (default 2, then 1); ``--baseline TREE``: another checkout served the same way
+   (the code before a change); ``--asyncio``: uvicorn's pure-Python loop and parser instead of
+   uvloop + httptools; and (unless ``--no-compare``) group commit off
+   (``FUPIN_GROUP_COMMIT_MAX_MEMBERS=1``: one request per transaction).
+   ``--py-spy PREFIX`` records the server during each wrk scenario (collapsed stacks).
 2. **Checks** — ``sum(balance_fen) = 0`` over all accounts and the event chain verifies.
 
 Server: ``FUPIN_BENCH_DATABASE_URL``, else 127.0.0.1:5432 if it answers, else an embedded
 PostgreSQL. Timing is printed, never asserted.
 
-    .venv/bin/python bench/disbursements_load.py [--requests M] [--clients 16 64] [--workers W]
+    .venv/bin/python bench/disbursements_load.py [--seconds S] [--clients 16 64] [--workers 2 1]
+        [--baseline TREE] [--asyncio] [--load wrk|httpx] [--py-spy PREFIX]
 """
 
 from __future__ import annotations

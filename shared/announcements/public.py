@@ -154,8 +154,14 @@ async def _board_html(request: Request, session, division: str, current, recent,
         objection_url=lambda i: str(request.url_for("file_objection", announcement_id=i)),
         board_url=str(request.url_for("board", division=division)),
         feed_url=str(request.url_for("board_feed", division=division)),
-        now=request.app.state.clock.now(), hub_url=hub_url(request, division), **extra,
+        now=request.app.state.clock.now(), hub_url=hub_url(request, division), notice_url=lambda aid: notice_url(request, aid),
+        **extra,
     )
+
+
+def notice_url(request: Request, announcement_id: str) -> str:
+    """An announcement's one page (HTML to share or print), on the division's board (the registry's)."""
+    return f"{request.app.state.settings.peer_url('registry').rstrip('/')}/public/notices/{announcement_id}"
 
 
 def hub_url(request: Request, division: str) -> str:

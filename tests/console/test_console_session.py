@@ -216,3 +216,31 @@ async def test_pages_write_divisions_by_name_and_codes_by_label():
             once = list(asked)
             await console.get("/households/h1")
             assert [p for p in asked[len(once):] if p.startswith(("/divisions/", "/catalogue"))] == []  # kept
+
+
+async def test_the_audit_page_shows_the_divisions_score_by_component():
+    """The audit service's /audit/scores answer ({items: [{division, score, components}]}) read as it is."""
+    answer = {"year": 2018, "rule": {"id": "division.performance.score", "title": "扶贫资金绩效考评分(满分100)",
+                                     "citation": "财农〔2017〕115号"},
+              "items": [{"division": "652722000000", "year": 2018, "score": "82.50", "inputs": {},
+                         "components": [{"component": "deadlines_met", "label": "按期拨付", "weight": 15,
+                                         "ratio_percent": "100.00", "points": "15.00", "basis": "3 of 3 met"},
+                                        {"component": "spending_progress", "label": "支出进度", "weight": 20,
+                                         "ratio_percent": "23.67", "points": "4.73", "basis": "1349000.00 of 5700000.00"}]}]}
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/audit/scores":
+            return httpx.Response(200, json=answer)
+        if request.url.path == "/dev/clock":
+            return httpx.Response(200, json={"now": "2018-12-31T02:00:00+00:00", "today": "2018-12-31"})
+        return httpx.Response(404, json={"status": 404, "detail": "not here"})
+
+    app = create_app(console_settings(), transport=httpx.MockTransport(services))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as console:
+            await log_in(console)
+            page = await console.get("/audit")
+            text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+            assert "总分： 82.50" in text
+            assert "按期拨付 15 100.00 15.00 3 of 3 met" in text and "支出进度 20 23.67 4.73" in text
+            assert "财农〔2017〕115号" in text

@@ -152,6 +152,9 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
 
     # the audit report is for auditors: the county office sees the service's refusal, not a 401
     await page.goto(f"{site}/audit")
+    # … and its own 绩效考评: the score and each component
+    assert re.search(r"总分：\s*\d+\.\d\d", await page.locator("#score").inner_text())
+    assert await page.locator("table.score-components tr").count() >= 2
     await page.get_by_role("button", name="打开审计报告").click()
     assert "角色无权" in await page.locator(".problem").inner_text()
 

@@ -270,6 +270,7 @@ async def test_each_services_own_board_feed_and_form_errors_name_the_division(st
     own = (await funds.get("/public/board/652722")).text
     assert "<h1>精河县扶贫公告公示栏</h1>" in own and "652722000000" not in re.sub(r"<[^>]*>", "", own)  # text, not links
     assert f'href="{registry_settings.registry_url}/public/boards/652722000000"' in own
+    assert f'href="{registry_settings.registry_url}/public/notices/{ids["funds"]}"' in own  # its one page
     feed = (await funds.get("/public/board/652722/feed.atom")).text
     assert "<title>精河县扶贫公告公示</title>" in feed
     bad = await funds.post(f"/public/announcements/{ids['funds']}/objections", data={"text": "短"})
