@@ -66,7 +66,8 @@ Guarantees:
    member; PostgreSQL then aborts one side: a member whose statement was the victim is rolled back
    to its savepoint and judged again in the next group (up to :data:`ATTEMPTS` times) — it is not
    answered until then. So is a member whose prepared statement a migration outdated
-   (:func:`shared.db.is_stale_statement`).
+   (:func:`shared.db.is_stale_statement`). A member still a victim after the last attempt is
+   answered 503 with ``Retry-After`` (nothing of it was written), never 500.
 
 Counted: ``fupin_group_commits_total{service, group, outcome}`` (committed, refused — a lone
 member's rollback —, failed) and ``fupin_group_commit_members_total{service, group}``.
@@ -269,8 +270,9 @@ class GroupCommit:
             if isinstance(answer, Exception) and _transient(answer) and member.attempts + 1 < ATTEMPTS:
                 member.attempts += 1  # judged again in the next group (see 8)
                 again.append(member)
-            elif isinstance(answer, Exception):
-                member.answer.set_exception(answer)
+            elif isinstance(answer, Exception):  # a deadlock still after ATTEMPTS: nothing written, retry later
+                member.answer.set_exception(_contended() if _transient(answer) and not is_stale_statement(answer)
+                                            else answer)
             else:
                 member.answer.set_result(answer)
         self.waiting[:0] = again
@@ -425,6 +427,11 @@ def _columns(members, *names: str) -> dict[str, list]:
 def _reused(key: str | None) -> Unprocessable:
     return Unprocessable(f"幂等键已用于另一请求 (Idempotency-Key {key!r} was used with a different request)",
                          errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
+
+
+def _contended() -> ServiceUnavailable:
+    return ServiceUnavailable("数据库并发冲突，请重试 (the database aborted this request in a deadlock with another "
+                              f"writer {ATTEMPTS} times; nothing of it was written; retry)", headers={"Retry-After": "1"})
 
 
 def _stopped() -> ServiceUnavailable:

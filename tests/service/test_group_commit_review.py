@@ -135,3 +135,29 @@ async def test_a_cancelled_committer_answers_every_member_503_and_claims_no_key(
     assert [type(a) for a in answers] == [ServiceUnavailable] * 3  # the group's member and the two waiting
     assert all(a.headers["Retry-After"] for a in answers)
     assert await fetch(settings, "SELECT key FROM idempotency_keys") == []
+
+
+async def test_a_member_still_deadlocked_after_its_last_attempt_is_a_503_to_retry_not_a_500(databases):
+    import asyncpg.exceptions
+
+    from shared.db import make_engine, make_sessionmaker
+    from shared.errors import ServiceUnavailable
+    from shared.web import group_commit
+    from shared.web.group_commit import GroupCommit, Member
+
+    settings = await databases.new("registry")
+    engine = make_engine(settings.sqlalchemy_url, pool_size=2)
+    tried: list[int] = []
+
+    async def apply(session, works):  # every attempt the victim of a deadlock with another writer
+        tried.extend(works)
+        return [asyncpg.exceptions.DeadlockDetectedError("deadlock detected") for _ in works]
+
+    try:
+        group = GroupCommit(make_sessionmaker(engine, "registry"), apply, service="registry", name="review")
+        with pytest.raises(ServiceUnavailable) as refused:
+            await asyncio.wait_for(group.join(Member(7, None, None, "POST", "/x", None)), HANG)
+    finally:
+        await engine.dispose()
+    assert tried == [7] * group_commit.ATTEMPTS  # judged again, then answered
+    assert refused.value.headers["Retry-After"] == "1"
