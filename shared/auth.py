@@ -213,7 +213,8 @@ class TokenVerifier:
             return None
         if time.time() < remembered[1]:
             return remembered[0]
-        self._known.pop(token, None)
+        with self._remembering:  # eviction in verify() iterates the dict, in JWKS threads
+            self._known.pop(token, None)
         return None
 
     def verify(self, token: str) -> Principal:

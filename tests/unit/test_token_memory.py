@@ -99,3 +99,22 @@ def test_a_token_is_remembered_by_all_of_it_not_a_prefix(verifier):
         assert verifier.known(other) is None
         with pytest.raises(Unauthorized):
             verifier.verify(other)
+
+
+def test_forgetting_an_expired_token_waits_for_the_eviction_lock(verifier, monkeypatch):
+    # verify() evicts by iterating the dict under the lock, in JWKS threads; known() on the event loop
+    # must not change the dict's size meanwhile ("dictionary changed size during iteration": a 500)
+    import threading
+
+    t = token(ttl=60)
+    verifier.verify(t)
+    expires = jwt.decode(t, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr(auth.time, "time", lambda: expires + 1)
+    answered = threading.Event()
+    with verifier._remembering:
+        thread = threading.Thread(target=lambda: (verifier.known(t), answered.set()))
+        thread.start()
+        assert not answered.wait(0.2)  # blocked on the lock the eviction holds
+        assert t in verifier._known
+    thread.join(5)
+    assert answered.is_set() and t not in verifier._known
