@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 
 from shared.policy.citations import public_text
-from shared.web.export import EXPORT_ATTR, document
+from shared.web.export import CSV, EXPORT_ATTR, XLSX, document
 from shared.web.idempotency import HEADER, REPLAYED, WRITE_METHODS, IdempotentRoute, route_access
 from shared.web.problems import PROBLEM_JSON, RETRY_AFTER_SECONDS
 
@@ -246,6 +246,32 @@ def _typed_media(answer: dict[str, Any]) -> None:
             content["schema"] = {"type": "string"} if _TEXT_MEDIA.match(media) else {"type": "string", "format": "binary"}
 
 
+def _format_choices(operation: dict[str, Any]) -> set[str]:
+    """The values of an operation's own ``format`` query parameter (``json|csv|xlsx|html``)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == "format" and parameter.get("in") == "query":
+            schema = parameter.get("schema", {})
+            options = schema.get("anyOf", [schema])
+            return {value for option in options for value in option.get("enum", [])}
+    return set()
+
+
+def _document_own_files(operation: dict[str, Any]) -> None:
+    """A report that writes its own file by ``?format=csv|xlsx|html`` lists those media types
+    beside its JSON answer, as an :func:`shared.web.export.exportable` one does."""
+    choices = _format_choices(operation)
+    ok = operation.get("responses", {}).get("200")
+    if ok is None or not choices & {"csv", "xlsx", "html"}:
+        return
+    content = ok.setdefault("content", {})
+    if "csv" in choices:
+        content.setdefault(CSV, {"schema": {"type": "string", "description": "UTF-8 with BOM, 中文表头"}})
+    if "xlsx" in choices:
+        content.setdefault(XLSX, {"schema": {"type": "string", "format": "binary"}})
+    if "html" in choices:
+        content.setdefault("text/html", {"schema": {"type": "string"}})
+
+
 def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -293,6 +319,8 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             if (export := getattr(route.endpoint, EXPORT_ATTR, None)) is not None and not write:
                 document(operation, export)
+            elif not write:
+                _document_own_files(operation)
             if write and isinstance(original, IdempotentRoute):
                 optional = extra.get("x-idempotency") == "optional"
                 operation.setdefault("parameters", []).insert(0, {**_KEY_PARAMETER, "required": not optional})
