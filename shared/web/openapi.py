@@ -146,7 +146,7 @@ _PROBLEM_TEXT = {
     "400": "请求无效 (bad request)",
     "401": "需要身份令牌 (a valid bearer token is required)",
     "403": "无权执行 (the caller's role or jurisdiction does not allow it)",
-    "404": "未找到 (no such resource)",
+    "404": "未找到 (no such resource, named in the path or the body)",
     "409": "冲突 (conflicts with the current state, or the same Idempotency-Key is still in flight)",
     "422": "数据或规则不符 (a field or a rule refused the request; `errors` names the fields)",
     "503": "暂不可用 (a dependency is unavailable; retry after `Retry-After` seconds)",
@@ -297,7 +297,7 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 statuses += ["400", "422"]
             if access.authenticated:
                 statuses += ["401", "403"]
-            if "{" in route.path_format:
+            if "{" in route.path_format or write:  # a write may name a resource in its body too
                 statuses.append("404")
             if write:
                 statuses.append("409")

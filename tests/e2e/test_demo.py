@@ -165,6 +165,7 @@ async def test_every_list_and_report_of_every_service_exports_the_same_figures_a
 
     stack, loaded, _ = demo
     queries = {"/trace": {"payee": f"household:{loaded.state['paid_households'][0]}"},
+               "/reports/spending": {"fiscal_year": 2018},
                **{path: {"year": 2018} for path in _EXPORT_YEAR}}
     rows: dict[str, int] = {}
     for service, app in stack.apps.items():
