@@ -16,7 +16,14 @@ households, then helpers, measures, incomes and monitoring per household):
    --checkpoint`` does with an export (issue #11; goal ≥ 100,000 events/s).
 4. **Verify + rebuild** — the same plus the rebuild: the funds ledger replayed with the funds
    domain's ``Ledger`` (every posting judged as the service judges it) and the registry's
-   households, one process per file; and the same in one process, for the effect of the two.
+   households (issue #13 goal: ≥ 100,000 events/s). ``replay_export`` reads and verifies the
+   funds file in a worker while the main process rebuilds it from the lines verified there, the
+   registry file in another worker; two peers in the same run: the layout before issue #13 (one
+   pass per file, one process per file: the funds file read, verified and rebuilt in the main
+   process) and everything in one process.
+
+CPU seconds are printed for every phase, this process and its workers apart (on a shared
+machine they move far less than wall time), with the load average before and after.
 
 Events/s and the ratio to the baseline are printed, then a Markdown section for RESULTS.md.
 Timing is printed, never asserted; the rebuilt ledger is checked to sum to zero.
@@ -30,19 +37,21 @@ import argparse
 import gc
 import hashlib
 import json
+import os
 import random
 import resource
 import shutil
 import tempfile
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from harness import machine
 from services.audit.checkpoints import Outside
 from services.audit.export import FORMAT, MANIFEST, iter_lines, loads
-from services.audit.run import replay_export
+from services.audit.run import Replay, _replay_file, replay_export
 from services.audit.sources import ExportSource
 from services.funds.contract import EVENT_TYPES
 from services.registry.usecases.imports import HOUSEHOLD_FIELDS, MEMBER_FIELDS
@@ -225,23 +234,42 @@ def checkpoints(source: ExportSource) -> Outside:
     return Outside.of(notes, keys, service_of)
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and its waited-for children (the replay's worker processes)."""
+def one_pass_per_file(source: ExportSource) -> Replay:
+    """The peer: ``replay_export`` as it was before issue #13 — each file read, verified and
+    rebuilt in one pass, the largest (funds) in this process, the others in one worker."""
+    services = sorted(source.services, key=lambda s: -source.path(s).stat().st_size)
+    directory, result = str(source.directory), Replay()
+    with ProcessPoolExecutor(1) as pool:
+        futures = [(s, pool.submit(_replay_file, directory, s, None, True, True)) for s in services[1:]]
+        result.add(services[0], *_replay_file(directory, services[0], None, True, True))
+        for service, future in futures:
+            result.add(service, *future.result())
+    return result
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time of (this process, its waited-for children: the replay's worker processes)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
-CPU: dict[str, float] = {}  # label → CPU seconds: on a shared machine, steadier than wall time
+CPU: dict[str, tuple[float, float]] = {}  # label → (this process, workers) CPU seconds: steadier than wall time
 
 
 def timed(label: str, work):
     gc.collect()
-    started, cpu = time.perf_counter(), cpu_seconds()
+    started, (own, children) = time.perf_counter(), cpu_seconds()
     result = work()
     elapsed = time.perf_counter() - started
-    CPU[label] = cpu_seconds() - cpu
-    print(f"{label}: {elapsed:.2f} s ({CPU[label]:.2f} CPU s)", flush=True)
+    own_after, children_after = cpu_seconds()
+    CPU[label] = (own_after - own, children_after - children)
+    print(f"{label}: {elapsed:.2f} s ({sum(CPU[label]):.2f} CPU s: {CPU[label][0]:.2f} this process, "
+          f"{CPU[label][1]:.2f} workers)", flush=True)
     return elapsed, result
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -270,6 +298,7 @@ def main() -> None:
         for service in source.services:
             for _ in iter_lines(source.path(service)):
                 pass
+        load_before = load()
         base_s, parsed = timed("baseline: read + parse", lambda: baseline(source))
         verify_s, verified = timed("verify (parallel)", lambda: replay_export(source, rebuild=False,
                                                                                 processes=args.processes))
@@ -277,7 +306,9 @@ def main() -> None:
         against_s, against = timed("verify against checkpoints (parallel)", lambda: replay_export(
             source, rebuild=False, processes=args.processes, outside=outside))
         full_s, rebuilt = timed("verify + rebuild (parallel)", lambda: replay_export(source, processes=args.processes))
+        peer_s, peer = timed("verify + rebuild (one pass per file, before #13)", lambda: one_pass_per_file(source))
         serial_s, _ = timed("verify + rebuild (one process)", lambda: replay_export(source, processes=1))
+        load_after = load()
     finally:
         if args.keep is None:
             shutil.rmtree(directory, ignore_errors=True)
@@ -286,31 +317,42 @@ def main() -> None:
     matched = all(c.ok for c in against.chains.values()) and not outside.problems and len(outside.held) == 4
     funds = rebuilt.rebuilt.funds
     zero = sum(funds.balances.values()) == 0 and not funds.refused
+    same = (peer.rebuilt.summary() == rebuilt.rebuilt.summary()
+            and {s: c.as_dict() for s, c in peer.chains.items()} == {s: c.as_dict() for s, c in rebuilt.chains.items()})
     registry = rebuilt.rebuilt.registry
     rows = [
         ("baseline: read + parse (orjson, 1 process)", total / base_s, f"{base_s:.1f} s"),
         ("verify: chains + manifest + id index", total / verify_s, f"{verify_s:.1f} s; {base_s / verify_s:.0%} of baseline"),
         ("verify against 2 checkpoints per log (Merkle roots)", total / against_s,
          f"{against_s:.1f} s; {verify_s / against_s:.0%} of verify alone"),
-        ("verify + rebuild (ledger + households)", total / full_s, f"{full_s:.1f} s; {base_s / full_s:.0%} of baseline"),
-        ("verify + rebuild, one process", total / serial_s, f"{serial_s:.1f} s; {base_s / serial_s:.0%} of baseline"),
+        ("verify + rebuild (ledger + households)", total / full_s,
+         f"{full_s:.1f} s; {peer_s / full_s:.2f}x the peer below; {cpu_note('verify + rebuild (parallel)')}"),
+        ("peer: verify + rebuild, one pass per file (before #13)", total / peer_s,
+         f"{peer_s:.1f} s; {cpu_note('verify + rebuild (one pass per file, before #13)')}"),
+        ("verify + rebuild, one process", total / serial_s,
+         f"{serial_s:.1f} s; {cpu_note('verify + rebuild (one process)')}"),
     ]
-    per_cpu = {label: total / cpu for label, cpu in CPU.items() if cpu}
+    per_cpu = {label: total / sum(cpu) for label, cpu in CPU.items() if sum(cpu)}
     rows.append(("per CPU-second: verify / against checkpoints / read + Merkle roots",
                  per_cpu.get("verify (parallel)", 0),
                  f"{per_cpu.get('verify against checkpoints (parallel)', 0):,.0f} / "
                  f"{per_cpu.get('read + Merkle roots (1 process)', 0):,.0f} events per CPU-second"))
+    busiest = max(CPU["verify + rebuild (parallel)"])
+    rows.append(("verify + rebuild: events per CPU-second of its busiest process", total / busiest,
+                 f"{busiest:.1f} CPU s in the busiest of its processes; total "
+                 f"{sum(CPU['verify + rebuild (parallel)']):.1f} CPU s on {os.cpu_count()} cores"))
     width = max(len(r[0]) for r in rows)
     print()
     for label, rate, note in rows:
         print(f"{label:<{width}}  {rate:>12,.0f} events/s  {note}")
     print(f"checks: chains ok={ok}; checkpoints matched={matched}; ledger sums to zero={zero} ({len(funds.postings):,} postings, "
-          f"{len(funds.balances):,} accounts); {len(registry.households):,} households rebuilt")
+          f"{len(funds.balances):,} accounts); {len(registry.households):,} households rebuilt; "
+          f"the peer found and rebuilt the same={same}; load average {load_before} before, {load_after} after")
     m = machine()
     print("\n--- Markdown for bench/RESULTS.md ---\n")
     print(f"## audit_replay — {date.today().isoformat()}\n")
     print(f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM; Python {m['python']}; no database "
-          "(the export is read from the page cache)")
+          f"(the export is read from the page cache); load average {load_before} before, {load_after} after")
     print(f"- Command: `bench/audit_replay.py --events {args.events} --registry-share {args.registry_share}` "
           f"(export of {total:,} events, {size / 2**20:.0f} MiB: {manifest['services']['funds']['events']:,} funds, "
           f"{manifest['services']['registry']['events']:,} registry; "
@@ -320,7 +362,12 @@ def main() -> None:
         print(f"| {label} | {rate:,.0f} events/s | {note} |")
     print(f"| checks | chains ok = {ok}, checkpoints matched = {matched} | "
           f"ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
-          f"{len(registry.households):,} households |")
+          f"{len(registry.households):,} households; the peer found and rebuilt the same = {same} |")
+
+
+def cpu_note(label: str) -> str:
+    own, workers = CPU[label]
+    return f"{own + workers:.1f} CPU s ({own:.1f} main, {workers:.1f} workers)"
 
 
 if __name__ == "__main__":

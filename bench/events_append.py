@@ -12,16 +12,25 @@ What is measured, in one run against one server and one fresh, migrated ``funds`
    SQLAlchemy session, pg_notify) costs on top of the bare write.
 2. **Batched append** — the same N events through ``append`` in batches of B per transaction
    (events/s and the ratio to the baseline; the goal is >= 25%).
-3. **Single-event transactions** — M events from W concurrent writers, each with its own session
-   and one ``append`` of one event per transaction: events/s and latency percentiles per
-   transaction. The advisory lock serialises them, so this is the contended path.
-4. **Verify** — ``shared.events.store.verify`` over the whole log (it must verify).
-5. **Peer: the ``eventsourcing`` library** (its PostgreSQL application recorder, ``pip install
+3. **Single events, grouped** — M events from W concurrent writers (asyncio tasks), each calling
+   ``EventWriter.append`` with one event and waiting for its answer (durable: after the commit),
+   the store's group commit (``shared/events/writer.py``): events/s, latency percentiles per call,
+   and the mean group size.
+4. **Single-event transactions** — the same from W writers each with its own session and one
+   ``append`` of one event per transaction (the in-transaction path a write with business rows
+   takes): the advisory lock serialises them, each waits for its own WAL flush.
+5. **Verify** — ``shared.events.store.verify`` over the whole log (it must verify).
+6. **Peer: the ``eventsourcing`` library** (its PostgreSQL application recorder, ``pip install
    fupin[bench]``) on the same database, in its own table: the same events (data and actor as
-   JSON bytes, serialised before the clock starts — the recorder's own cost only), batched (``insert_events`` of B per
-   call) and single (one event per ``insert_events`` from W threads, its pool of W connections).
-   Its recorder serialises writers with a table lock, as ours does with an advisory lock; the
-   ratios ours / peer are printed for both shapes (goals: batched ≥ 1.2×, single ≥ 2×).
+   JSON bytes, serialised before the clock starts — the recorder's own cost only), batched
+   (``insert_events`` of B per call) and single (one event per ``insert_events`` from W threads,
+   its pool of W connections). Its recorder serialises writers with a table lock, as ours does
+   with an advisory lock. Each shape runs ours then the peer's back to back (the machine's load
+   drifts); the ratios ours / peer are printed (goals: batched ≥ 1.2×, single ≥ 2×).
+
+For every phase the script prints wall time and CPU seconds: this process's (``process_time``:
+the store's Python, or the peer's) and the PostgreSQL backends' serving the benchmark's database
+(from /proc via psutil; WAL writer and checkpointer not included).
 
 Server: ``FUPIN_BENCH_DATABASE_URL``, else 127.0.0.1:5432 if it answers, else an embedded
 PostgreSQL in a temporary folder (stopped at the end). Timing is printed, never asserted.
@@ -43,12 +52,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 
 import asyncpg
+import psutil
 import uuid6
 
 from harness import machine, percentiles, postgres_server
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, make_sessionmaker, migrate
-from shared.events import NewEvent, append, store
+from shared.events import EventWriter, NewEvent, append, store
 from shared.events.chain import canonical_json
 
 DIVISIONS = ("652722000000", "652723000000", "533324000000", "522633000000", "513436000000")
@@ -103,6 +113,21 @@ async def bench_batched(sessions, events: list[NewEvent], batch: int) -> float:
         async with sessions() as session, session.begin():
             await append(session, chunk)
     return time.perf_counter() - start
+
+
+async def bench_grouped(writer: EventWriter, events: list[NewEvent], writers: int) -> tuple[float, list[float]]:
+    queue = iter(events)
+    latencies: list[float] = []
+
+    async def one_writer() -> None:
+        for new in queue:
+            t0 = time.perf_counter()
+            await writer.append([new])
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one_writer() for _ in range(writers)))
+    return time.perf_counter() - start, latencies
 
 
 async def bench_single(sessions, events: list[NewEvent], writers: int) -> tuple[float, list[float]]:
@@ -169,6 +194,54 @@ class Peer:
         self.datastore.close()
 
 
+def python_cost(events: list[NewEvent], rounds: int = 7) -> float:
+    """CPU seconds per event of an append's Python part — prepare (canonical JSON) and
+    number/link/hash (``store._link``) — best of ``rounds`` over 1,000 events, no I/O."""
+    sample = events[:1000]
+    info = type("Info", (), {"info": {"service": "funds"}})()
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for _row in store._link("funds", store.prepare(info, sample), store.LogTail(0, store.GENESIS), []):
+            pass
+        best = min(best, time.process_time() - start)
+    return best / len(sample)
+
+
+class Cpu:
+    """CPU seconds of this process and of the PostgreSQL backends serving ``database``."""
+
+    def __init__(self, conn: asyncpg.Connection, database: str):
+        self.conn, self.database = conn, database
+
+    async def _backends(self) -> dict[int, float]:
+        pids = await self.conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database)
+        out = {}
+        for row in pids:
+            try:
+                out[row["pid"]] = sum(psutil.Process(row["pid"]).cpu_times()[:2])
+            except (psutil.Error, OSError):  # gone, or not readable (another host)
+                pass
+        return out
+
+    async def start(self) -> None:
+        self.process, self.pg = time.process_time(), await self._backends()
+
+    async def stop(self) -> tuple[float, float]:
+        pg = await self._backends()
+        return (time.process_time() - self.process,
+                sum(total - self.pg.get(pid, 0.0) for pid, total in pg.items()))
+
+
+async def phase(cpu: Cpu, label: str, work) -> tuple:
+    await cpu.start()
+    out = await work
+    process_s, pg_s = await cpu.stop()
+    wall = out[0] if isinstance(out, tuple) else out
+    print(f"{label} done in {wall:.2f} s (CPU: process {process_s:.2f} s, PostgreSQL {pg_s:.2f} s)")
+    return (out if isinstance(out, tuple) else (out,)) + (process_s, pg_s)
+
+
 async def run(args: argparse.Namespace, server_url: str) -> None:
     name = f"fupin_bench_{secrets.token_hex(4)}"
     await ensure_database(server_url, name)
@@ -184,50 +257,68 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
                 f"{k}={await conn.fetchval(f'SHOW {k}')}" for k in ("fsync", "synchronous_commit", "shared_buffers")])
             rng = random.Random(2024)
             events = [make_event(i, rng) for i in range(args.events)]
-            singles = [make_event(args.events + i, rng) for i in range(args.single)]
+            grouped = [make_event(args.events + i, rng) for i in range(args.single)]
+            singles = [make_event(args.events + args.single + i, rng) for i in range(args.single)]
             now = datetime.now(timezone.utc)
             rows = [copy_row(i + 1, new, now) for i, new in enumerate(events)]
             print(f"server: PostgreSQL {pg} ({pg_settings}), database {name}")
-
-            copy_s = await bench_copy(conn, rows, args.batch)
-            print(f"COPY baseline done in {copy_s:.2f} s")
-            batched_s = await bench_batched(sessions, events, args.batch)
-            print(f"batched append done in {batched_s:.2f} s")
-            single_s, latencies = await bench_single(sessions, singles, args.writers)
-            print(f"single-event appends done in {single_s:.2f} s")
+            cpu = Cpu(conn, name)
+            peer = Peer(server_url, name, args.writers)
+            writer = EventWriter(sessions)
+            try:
+                copy_s, *copy_cpu = await phase(cpu, "COPY baseline", bench_copy(conn, rows, args.batch))
+                batched_s, *batched_cpu = await phase(cpu, "batched append", bench_batched(sessions, events, args.batch))
+                peer_batched_s, *peer_batched_cpu = await phase(
+                    cpu, "peer batched", asyncio.to_thread(peer.batched, events, args.batch))
+                grouped_s, latencies, *grouped_cpu = await phase(
+                    cpu, "single events, grouped", bench_grouped(writer, grouped, args.writers))
+                peer_single_s, peer_latencies, *peer_single_cpu = await phase(
+                    cpu, "peer single", asyncio.to_thread(peer.single, singles, args.writers))
+                single_s, tx_latencies, *single_cpu = await phase(
+                    cpu, "single-event transactions", bench_single(sessions, singles, args.writers))
+            finally:
+                peer.close()
+            python_s = python_cost(events)
             start = time.perf_counter()
             report = await store.verify(conn)
             verify_s = time.perf_counter() - start
-            peer = Peer(server_url, name, args.writers)
-            try:
-                peer_batched_s = await asyncio.to_thread(peer.batched, events, args.batch)
-                print(f"peer batched done in {peer_batched_s:.2f} s")
-                peer_single_s, peer_latencies = await asyncio.to_thread(peer.single, singles, args.writers)
-                print(f"peer single done in {peer_single_s:.2f} s")
-            finally:
-                peer.close()
         finally:
             await conn.close()
     finally:
         await engine.dispose()
         await drop_database(server_url, name)
 
+    def per_event(cpu_s: list[float], n: int) -> str:
+        return f"CPU/event: process {cpu_s[0] / n * 1e6:,.0f} µs, PostgreSQL {cpu_s[1] / n * 1e6:,.0f} µs"
+
     copy_rate, batched_rate = args.events / copy_s, args.events / batched_s
-    ratio = batched_rate / copy_rate
+    peer_batched_rate, peer_single_rate = args.events / peer_batched_s, args.single / peer_single_s
+    grouped_rate, single_rate = args.single / grouped_s, args.single / single_s
     p50, p95, p99 = percentiles(latencies)
     q50, q95, q99 = percentiles(peer_latencies)
-    peer_batched_rate, peer_single_rate = args.events / peer_batched_s, args.single / peer_single_s
-    single_rate = args.single / single_s
+    t50, t95, t99 = percentiles(tx_latencies)
     figures = [
-        (f"COPY baseline ({args.events} rows, {args.batch}/tx)", f"{copy_rate:,.0f} rows/s", ""),
+        (f"COPY baseline ({args.events} rows, {args.batch}/tx)", f"{copy_rate:,.0f} rows/s",
+         per_event(copy_cpu, args.events)),
         (f"batched append ({args.events} events, {args.batch}/tx)", f"{batched_rate:,.0f} events/s",
-         f"{ratio:.0%} of COPY; {batched_rate / peer_batched_rate:.2f}× eventsourcing (goal >= 1.2×)"),
+         f"**{batched_rate / peer_batched_rate:.2f}× eventsourcing** (goal ≥ 1.2×); {batched_rate / copy_rate:.0%} of "
+         f"COPY; {per_event(batched_cpu, args.events)}"),
         (f"eventsourcing batched ({args.events} events, {args.batch}/insert_events)",
-         f"{peer_batched_rate:,.0f} events/s", f"{peer_batched_rate / copy_rate:.0%} of COPY"),
-        (f"single-event tx ({args.single} events, {args.writers} writers)", f"{single_rate:,.0f} events/s",
-         f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms; {single_rate / peer_single_rate:.2f}× eventsourcing"),
+         f"{peer_batched_rate:,.0f} events/s",
+         f"{peer_batched_rate / copy_rate:.0%} of COPY; {per_event(peer_batched_cpu, args.events)}"),
+        (f"single events, grouped (EventWriter, {args.single} events, {args.writers} writers)",
+         f"{grouped_rate:,.0f} events/s",
+         f"**{grouped_rate / peer_single_rate:.2f}× eventsourcing** (goal ≥ 2×); p50 {p50:.2f} ms, p95 {p95:.2f} ms, "
+         f"p99 {p99:.2f} ms; {writer.events / max(writer.groups, 1):.1f} events/transaction; "
+         f"{per_event(grouped_cpu, args.single)}"),
         (f"eventsourcing single ({args.single} events, {args.writers} threads)", f"{peer_single_rate:,.0f} events/s",
-         f"p50 {q50:.2f} ms, p95 {q95:.2f} ms, p99 {q99:.2f} ms"),
+         f"p50 {q50:.2f} ms, p95 {q95:.2f} ms, p99 {q99:.2f} ms; {per_event(peer_single_cpu, args.single)}"),
+        (f"single-event transactions ({args.single} events, {args.writers} writers, own tx each)",
+         f"{single_rate:,.0f} events/s",
+         f"{single_rate / peer_single_rate:.2f}× eventsourcing; p50 {t50:.2f} ms, p95 {t95:.2f} ms, p99 {t99:.2f} ms; "
+         f"{per_event(single_cpu, args.single)}"),
+        ("append's Python part (prepare + link + hash), no I/O", f"{python_s * 1e6:.1f} µs/event",
+         f"best of 7 × 1,000 events; {1 / python_s:,.0f} events/s of one core"),
         (f"verify ({report.checked} events)", f"{report.checked / verify_s:,.0f} events/s",
          f"ok={report.ok}" + (f" first_bad_seq={report.first_bad_seq}: {report.reason}" if not report.ok else "")),
     ]
@@ -242,8 +333,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
     print("\n--- Markdown for bench/RESULTS.md ---\n")
     print(f"## events_append — {date.today().isoformat()}\n")
     print(f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM")
-    print(f"- PostgreSQL {pg} ({pg_settings}); Python {m['python']}; load average {os.getloadavg()[0]:.1f} at the end "
-          "(other sessions share the machine)")
+    print(f"- PostgreSQL {pg} ({pg_settings}); Python {m['python']}; load average "
+          f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min) at the end (other sessions share the machine)")
     print(f"- Command: `bench/events_append.py --events {args.events} --batch {args.batch} "
           f"--single {args.single} --writers {args.writers}`\n")
     print("| measure | rate | notes |\n|---|---:|---|")

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import uuid
 
@@ -82,18 +82,21 @@ class ServiceProcess:
     """A service served by ``uvicorn --factory`` (``workers`` processes) in a child process on a
     free port, on the given database; the CPU of it and its workers."""
 
-    def __init__(self, service: str, server_url: str, database: str, workers: int = 1, **settings: str):
-        """``settings``: more FUPIN_* variables for the service (``group_commit_max_members="1"``)."""
+    def __init__(self, service: str, server_url: str, database: str, workers: int = 1, *, root: Path = ROOT,
+                 options: Sequence[str] = (), **settings: str):
+        """``settings``: more FUPIN_* variables for the service (``group_commit_max_members="1"``);
+        ``root``: the source tree to serve (another checkout: the code before a change, for a peer
+        in the same run); ``options``: more uvicorn options (``--loop asyncio --http h11``)."""
         self.port = free_port()
         env = {**os.environ, "FUPIN_DATABASE_URL": server_url, f"FUPIN_{service.upper()}_DATABASE": database,
                "FUPIN_BENCH_SERVICE": service, "FUPIN_LOG_LEVEL": "WARNING",
-               "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}", **{f"FUPIN_{k.upper()}": v for k, v in settings.items()}}
+               "PYTHONPATH": f"{root}:{ROOT / 'bench'}", **{f"FUPIN_{k.upper()}": v for k, v in settings.items()}}
         env.pop("FUPIN_KAFKA_BOOTSTRAP", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "harness:service_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
-             "--timeout-keep-alive", "120"],
-            cwd=ROOT, env=env)
+             "--timeout-keep-alive", "120", *options],
+            cwd=root, env=env)
         self.url = f"http://127.0.0.1:{self.port}"
 
     async def ready(self) -> None:

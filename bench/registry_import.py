@@ -15,7 +15,12 @@ What is measured, in one run against one server and one fresh, migrated ``regist
    it: parse and validate every row, check divisions, household numbers and active persons in
    the database, then COPY households, persons, incomes and status history and append one event
    per 200 households; committed. Persons/s (goal >= 20,000) and the ratio to the baseline.
-   The phase times come from the import's progress callback. The event chain is verified.
+   The phase times come from the import's progress callback. The event chain is verified. The
+   rows are written while the file is parsed (the pipeline); the **peer**, unless
+   ``--no-compare``: the same file imported beforehand by the sequential path (``overlap=False``:
+   nothing written before the whole file and the database checks have passed) into a fresh
+   database. For each: wall time, the CPU seconds of this process and of the PostgreSQL backend
+   (read from /proc when the server runs on this host), and the load average.
 4. **Lookup** — ID-number lookup latency at N persons: the registry service is started as a
    process (``python -m services.registry``, uvicorn) on a free port and M (default 2,000)
    sequential ``GET /persons/{id_number}`` requests with a county_office token for 652722 are
@@ -25,7 +30,7 @@ What is measured, in one run against one server and one fresh, migrated ``regist
 Server: ``FUPIN_BENCH_DATABASE_URL``, else 127.0.0.1:5432 if it answers, else an embedded
 PostgreSQL in a temporary folder (stopped at the end). Timing is printed, never asserted.
 
-    .venv/bin/python bench/registry_import.py [--persons N] [--lookups M] [--keep]
+    .venv/bin/python bench/registry_import.py [--persons N] [--lookups M] [--keep] [--no-compare]
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import psutil
+from sqlalchemy import text
 
 from deploy.embedded import free_port
 from harness import machine, percentiles, postgres_server
@@ -164,20 +171,37 @@ async def bench_copy(conn: asyncpg.Connection, rows: list[tuple]) -> float:
     return elapsed
 
 
-async def bench_import(sessions, path: Path, clock) -> tuple[float, dict[str, float], object]:
+def backend_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a PostgreSQL backend (None when the server is not on this host)."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except (psutil.Error, OSError):
+        return None
+    return times.user + times.system
+
+
+async def bench_import(sessions, path: Path, clock, *, overlap: bool
+                       ) -> tuple[float, dict[str, float], object, dict[str, float | None]]:
+    """One import; returns (wall s, phases, result, CPU: process s, PostgreSQL backend s, load average)."""
     marks: dict[str, float] = {}
 
     def progress(phase: str, done: int, total: int | None) -> None:
         marks.setdefault(phase, time.perf_counter())
 
     actor = {"sub": "bench", "roles": ["admin"], "division": f"{COUNTY}000000"}
-    start = time.perf_counter()
     async with sessions() as session:
         async with session.begin():
+            backend = (await session.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            pg_before, cpu_before = backend_cpu(backend), time.process_time()
+            start = time.perf_counter()
             result = await run_import(session, path, filename=path.name, actor=actor, jurisdiction=COUNTY,
-                                      clock=clock, progress=progress)
+                                      clock=clock, progress=progress, overlap=overlap)
             marks["commit"] = time.perf_counter()
-    end = time.perf_counter()
+        end = time.perf_counter()
+        pg_after, cpu_after = backend_cpu(backend), time.process_time()
+    cpu = {"process": cpu_after - cpu_before,
+           "postgres": None if pg_before is None or pg_after is None else pg_after - pg_before,
+           "load": os.getloadavg()[0]}
     phases = {}
     order = [("parse + validate file", start, marks.get("check", end)),
              ("database checks", marks.get("check", end), marks.get("write", end)),
@@ -185,7 +209,7 @@ async def bench_import(sessions, path: Path, clock) -> tuple[float, dict[str, fl
              ("commit", marks["commit"], end)]
     for label, a, b in order:
         phases[label] = b - a
-    return end - start, phases, result
+    return end - start, phases, result, cpu
 
 
 async def bench_lookup_http(server_url: str, database: str, sample: list[str], lookups: int,
@@ -256,6 +280,37 @@ async def bench_lookup_sql(conn: asyncpg.Connection, sample: list[str], lookups:
     return latencies
 
 
+def describe_cpu(cpu: dict[str, float | None]) -> str:
+    pg = "n/a" if cpu["postgres"] is None else f"{cpu['postgres']:.1f} s"
+    return f"process {cpu['process']:.1f} s + PostgreSQL backend {pg}; load average {cpu['load']:.1f}"
+
+
+async def bench_sequential(server_url: str, name: str, path: Path, clock
+                           ) -> tuple[float, dict[str, float], object, dict[str, float | None]]:
+    """The peer: the same file imported by the sequential path (``overlap=False``: nothing written
+    before the whole file and the database checks have passed) into a fresh database of its own."""
+    await ensure_database(server_url, name)
+    settings = settings_for("registry", database_url=server_url, database=name)
+    engine = make_engine(settings.sqlalchemy_url, pool_size=2)
+    try:
+        await migrate(engine, "registry")
+        conn = await asyncpg.connect(libpq_url(server_url, name))
+        try:
+            await conn.executemany(
+                "INSERT INTO divisions (code, name, level, parent, synthetic) VALUES ($1, $2, $3, $4, true)",
+                villages())
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+        outcome = await bench_import(make_sessionmaker(engine, "registry", clock), path, clock, overlap=False)
+        print(f"import (sequential peer) done in {outcome[0]:.2f} s: {outcome[2]}; CPU {describe_cpu(outcome[3])}")
+        return outcome
+    finally:
+        await engine.dispose()
+        await drop_database(server_url, name)
+        gc.collect()
+
+
 async def run(args: argparse.Namespace, server_url: str, workdir: Path) -> None:
     name = f"fupin_bench_{secrets.token_hex(4)}"
     await ensure_database(server_url, name)
@@ -291,8 +346,12 @@ async def run(args: argparse.Namespace, server_url: str, workdir: Path) -> None:
             print(f"COPY baseline done in {copy_s:.2f} s")
             await conn.execute("CHECKPOINT")
 
-            import_s, phases, result = await bench_import(sessions, path, clock)
-            print(f"import done in {import_s:.2f} s: {result}")
+            peer = None
+            if args.compare:
+                peer = await bench_sequential(server_url, f"{name}_seq", path, clock)
+            await conn.execute("CHECKPOINT")
+            import_s, phases, result, cpu = await bench_import(sessions, path, clock, overlap=True)
+            print(f"import (pipeline) done in {import_s:.2f} s: {result}; CPU {describe_cpu(cpu)}")
             for label, seconds in phases.items():
                 print(f"  {label:<24} {seconds:6.2f} s")
             t0 = time.perf_counter()
@@ -329,6 +388,18 @@ async def run(args: argparse.Namespace, server_url: str, workdir: Path) -> None:
          f"{import_rate:,.0f} persons/s",
          f"{import_rate / copy_rate:.0%} of COPY; {import_s:.1f} s (goal >= 20,000 persons/s)"),
         *[(f"  of which {label}", f"{seconds:.1f} s", "") for label, seconds in phases.items()],
+        ("  CPU of the pipeline import", describe_cpu(cpu), ""),
+    ]
+    if peer is not None:
+        peer_s, peer_phases, peer_result, peer_cpu = peer
+        peer_rate = peer_result.persons / peer_s
+        figures += [
+            ("peer: sequential path (overlap=False), same file, fresh database", f"{peer_rate:,.0f} persons/s",
+             f"{peer_s:.1f} s; the pipeline is {import_rate / peer_rate:.2f}x"),
+            *[(f"  of which {label}", f"{seconds:.1f} s", "") for label, seconds in peer_phases.items()],
+            ("  CPU of the sequential import", describe_cpu(peer_cpu), ""),
+        ]
+    figures += [
         (f"ID lookup at {result.persons:,} persons ({args.lookups} sequential)", what,
          f"p50 {p50:.2f} ms, p95 {p95:.2f} ms, p99 {p99:.2f} ms (goal p99 < 10 ms)"),
         (f"verify ({report.checked} events)", f"{verify_s:.1f} s", f"ok={report.ok}"),
@@ -343,7 +414,8 @@ async def run(args: argparse.Namespace, server_url: str, workdir: Path) -> None:
     print(f"## registry_import — {date.today().isoformat()}\n")
     print(f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM")
     print(f"- PostgreSQL {pg} ({pg_settings}); Python {m['python']}")
-    print(f"- Command: `bench/registry_import.py --persons {args.persons} --lookups {args.lookups}`\n")
+    print(f"- Command: `bench/registry_import.py --persons {args.persons} --lookups {args.lookups}"
+          f"{'' if args.compare else ' --no-compare'}`; load average at the end {os.getloadavg()}\n")
     print("| measure | rate | notes |\n|---|---:|---|")
     for label, rate, note in figures:
         print(f"| {label.strip()} | {rate} | {note} |")
@@ -356,6 +428,8 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=1_000_000, help="persons in the synthetic file")
     parser.add_argument("--lookups", type=int, default=2000, help="sequential ID-number lookups timed")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--no-compare", dest="compare", action="store_false",
+                        help="skip the peer import by the sequential path")
     args = parser.parse_args()
     if args.persons > DAYS * 1000:
         parser.error(f"--persons at most {DAYS * 1000}")

@@ -70,7 +70,8 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1, description="a group of concurrent writes (group commit) waits this long after its first "
         "request for more; 0: no waiting, the requests that arrive while a group commits form the next one"
     )
-    group_commit_max_members: int = Field(64, ge=1, description="a group of concurrent writes closes at this many requests")
+    group_commit_max_members: int = Field(
+        64, ge=1, description="a group of concurrent writes closes at this many requests; 1: writes are not grouped")
     scheduler_seconds: float = Field(60.0, gt=0, description="how often due announcements are closed and deadlines evaluated")
     objection_rate_limit: int = Field(5, ge=1, description="objections one client address may file per window")
     objection_rate_window_seconds: int = Field(600, ge=1)

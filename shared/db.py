@@ -25,12 +25,13 @@ import socket
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 import asyncpg
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event as sa_event
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -75,6 +76,20 @@ def unavailable_cause(exc: BaseException | None) -> BaseException | None:
 
 def is_unavailable(exc: BaseException | None) -> bool:
     return unavailable_cause(exc) is not None
+
+
+def is_stale_statement(exc: BaseException | None) -> bool:
+    """A prepared statement cached before a migration changed its result type (``cached plan must
+    not change result type``: asyncpg's ``InvalidCachedStatementError``, bare or wrapped by
+    SQLAlchemy), anywhere in ``exc``'s chain. The transaction it ran in failed, and the driver has
+    forgotten that connection's cached statements: the same work run again prepares them anew."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, asyncpg.InvalidCachedStatementError) or type(exc).__name__ == "InvalidCachedStatementError":
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
 
 
 def make_engine(url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> AsyncEngine:
@@ -205,3 +220,29 @@ async def raw_connection(session: AsyncSession) -> AsyncIterator[asyncpg.Connect
         if is_unavailable(exc) and not conn.invalidated:
             await conn.invalidate(exc)
         raise
+
+
+async def fetch(session: AsyncSession, sql: str, *args: Any, many: bool = False) -> Sequence[Sequence[Any]]:
+    """Rows of ``sql`` (``$n`` parameters) in the session's transaction, run on the asyncpg
+    connection under it: asyncpg's statement cache prepares each statement once per connection,
+    and the rows are asyncpg records (positional and by name) — no SQLAlchemy compilation, cursor
+    or row objects per call (the hot statements of a write path; thousands of rows at once).
+
+    If this is the session's first statement, SQLAlchemy's adapter must run one to begin the
+    transaction: this one (through SQLAlchemy, rows positional only), unless ``many`` rows are
+    expected (then a ``SELECT 1`` first — a round trip is cheaper than thousands of rows through
+    SQLAlchemy).
+
+    A prepared statement whose result type a migration changed (``cached plan must not change
+    result type``) fails its transaction with asyncpg's ``InvalidCachedStatementError``, and
+    asyncpg forgets its cached statements: :func:`is_stale_statement` recognises the error, and
+    the transaction may simply be run again (the web layer does, see ``shared.web.problems``)."""
+    async with raw_connection(session) as conn:
+        if conn.is_in_transaction():
+            return await conn.fetch(sql, *args)
+    if many:
+        async with raw_connection(session) as conn:
+            if not conn.is_in_transaction():
+                await session.execute(text("SELECT 1"))
+            return await conn.fetch(sql, *args)
+    return (await (await session.connection()).exec_driver_sql(sql, args)).all()

@@ -12,9 +12,11 @@ Every function accepts the short prefix forms that ``normalize`` accepts and ret
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, WithJsonSchema
 
@@ -177,6 +179,23 @@ def ancestors(code: str) -> list[str]:
         chain.append(current)
         current = parent(current)
     return chain
+
+
+def name_on(name: str, aliases: Iterable[Mapping[str, Any]] | None, on: date) -> str:
+    """The name in force on ``on``: an alias whose bounds (``from``/``to``, ISO dates, inclusive)
+    contain the date, else the current ``name``. An alias with neither bound is only another name
+    (e.g. a transliteration) and never replaces the current name."""
+    for alias in aliases or []:
+        start, end = alias.get("from"), alias.get("to")
+        if start is None and end is None:
+            continue
+        if (start is None or _day(start) <= on) and (end is None or on <= _day(end)):
+            return alias["name"]
+    return name
+
+
+def _day(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 def is_west(code: str) -> bool:

@@ -18,6 +18,7 @@ Control characters in any string are refused before validation by the input boun
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime, timezone
 from typing import Annotated
@@ -53,9 +54,17 @@ def visible_length(value: str) -> int:
                for c in unicodedata.normalize("NFKC", value))
 
 
+#: characters that show and stay themselves under NFKC: an ASCII letter or digit, a CJK unified
+#: ideograph — a name holding one is visible without normalising it (nearly every name; a batch
+#: checks 100,000 payee names)
+_PLAINLY_VISIBLE = re.compile("[0-9A-Za-z\u4e00-\u9fff]")
+#: category Cc exactly: C0, DEL and C1
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def is_visible(value: str) -> bool:
     """Whether ``value`` shows at least one character."""
-    return visible_length(value) > 0
+    return _PLAINLY_VISIBLE.search(value) is not None or visible_length(value) > 0
 
 
 def _visible(value: str) -> str:
@@ -65,7 +74,7 @@ def _visible(value: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    if any(unicodedata.category(c) == "Cc" for c in value):
+    if _CONTROL.search(value):  # unicodedata.category(c) == "Cc"
         raise ValueError("名称不能含控制字符或换行 (a name is one line without control characters)")
     return value
 

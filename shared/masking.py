@@ -22,6 +22,12 @@ Guarantees:
    decimal point, not a separator), dates (``2017-03-01``), division codes
    (``652722000000``, 12 digits), hotlines (``0909-5322222``, ``12317``) and other numbers that
    are none of the above are left alone.
+5. **Identifiers stay.** A UUID (``0190a6a4-1388-7123-8456-789012345678``: 8-4-4-4-12 hex digits) or a
+   hex digest (32 or more hex digits) with at least one of the letters a–f is an identifier, not a
+   number a person wrote: its digits form no number, alone or joined to digits around it. Pages
+   carry announcement ids in links and form actions; about one random UUIDv7 in 400 has digit groups
+   that read as a bank card or a mobile number, and masking them broke the link (the board's
+   objection form then posted to a page that does not exist).
 """
 
 from __future__ import annotations
@@ -38,6 +44,15 @@ _SEPARATOR_PUNCTUATION = frozenset(".-_/·・‐‑‒–—―﹒．－／")
 #: cheap pre-check: fewer than 11 digits close together means nothing to mask
 _MAYBE_NUMBER = re.compile(r"\d(?:\D{0,3}\d){10}")
 _MOBILE = re.compile(r"(0086|86)?(1[3-9]\d{9})")
+_HEX = "0-9a-fA-F"
+_IDENTIFIER = re.compile(rf"(?<![0-9A-Za-z])(?:[{_HEX}]{{8}}-[{_HEX}]{{4}}-[{_HEX}]{{4}}-[{_HEX}]{{4}}-[{_HEX}]{{12}}"
+                         rf"|[{_HEX}]{{32,}})(?![0-9A-Za-z])")
+_HEX_LETTER = re.compile(r"[a-fA-F]")
+
+
+def _identifier_ends(text: str) -> dict[int, int]:
+    """{start: end} of every UUID or hex digest in the text (guarantee 5)."""
+    return {m.start(): m.end() for m in _IDENTIFIER.finditer(text) if _HEX_LETTER.search(m.group())}
 
 
 @dataclass
@@ -65,7 +80,11 @@ def _groups(text: str) -> list[_Group]:
     groups: list[_Group] = []
     gaps: list[str] = []
     gap_start, i = 0, 0
+    identifiers = _identifier_ends(text)
     while i < len(text):
+        if i in identifiers:  # skipped whole; its letters stay in the next gap, so nothing joins across it
+            i = identifiers[i]
+            continue
         start, value = i, []
         while i < len(text) and text[i].isdecimal():
             value.append(str(unicodedata.decimal(text[i])))

@@ -48,3 +48,12 @@ WITNESS_ALARMS = Counter(
     "fupin_witness_alarms_total", "Alarms raised by this service's witness (fork, inconsistent, truncated)",
     ["service", "origin", "kind"],
 )
+GROUP_COMMITS = Counter(
+    "fupin_group_commits_total",
+    "Transactions of grouped writes (shared/web/group_commit.py), by group and outcome "
+    "(committed, failed; a lone refused request rolls back)",
+    ["service", "group", "outcome"],
+)
+GROUP_MEMBERS = Counter(
+    "fupin_group_commit_members_total", "Write requests that joined a group commit", ["service", "group"]
+)

@@ -11,9 +11,12 @@ it a second, verification-free pass rebuilds from the events recorded up to the 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable, Iterator, Mapping, Protocol
 
@@ -23,6 +26,7 @@ from services.audit.compliance import Finding
 from services.audit.diff import Discrepancy, Live
 from services.audit.figures import figures
 from services.audit.rebuild import Rebuilt, rebuilder_for
+from services.audit.export import loads
 from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain
 from shared import divisions
 from shared.bulk import gc_paused
@@ -72,18 +76,20 @@ class Replay:
 
 def replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None = None, *,
                    until: str | None = None, verify: bool = True, rebuild: bool = True,
-                   against: LogAgainst | None = None):
+                   against: LogAgainst | None = None, forward: Any = None):
     """(chain result, rebuilt part, references, last recorded time) of one service's log;
-    ``against``: also compared with checkpoints and the topic (its problems join the chain's)."""
+    ``against``: also compared with checkpoints and the topic (its problems join the chain's);
+    ``forward``: instead of rebuilding, ``forward.apply(line)`` the raw line of each event that
+    would be applied (an export's stream), for a rebuild in another process."""
     with gc_paused():  # each full collection walked everything kept so far: a long replay went superlinear
         return _replay_service(service, stream, entry, until=until, verify=verify, rebuild=rebuild,
-                               against=against)
+                               against=against, forward=forward)
 
 
 def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None, *, until: str | None,
-                    verify: bool, rebuild: bool, against: LogAgainst | None = None):
+                    verify: bool, rebuild: bool, against: LogAgainst | None = None, forward: Any = None):
     chain, refs, last, applied = ServiceChain(service), References(), "", 0
-    rebuilder = rebuilder_for(service if rebuild else "")
+    rebuilder = forward or rebuilder_for(service if rebuild else "")
     apply = rebuilder.apply
     feed, add = chain.feed, refs.add
     for event, line in stream:
@@ -98,7 +104,7 @@ def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | Non
         applied = event["seq"]
         recorded = event["time"]
         if until is None or recorded < until:
-            apply(event)
+            apply(event if forward is None else line)
         if recorded > last:
             last = recorded
     if against is not None and verify:
@@ -130,29 +136,108 @@ def _replay_file(directory: str, service: str, until: str | None, verify: bool, 
                           until=until, verify=verify, rebuild=rebuild, against=against)
 
 
+#: lines per message from the process that reads and verifies the funds log to the one rebuilding it
+CHUNK = 1000
+
+
+class _Forward:
+    """What the process that reads and verifies the funds log does with each event it applies:
+    its line (as read, as verified) goes to the rebuilding process, :data:`CHUNK` lines at a time
+    (a list of bytes pickles at memory speed; parsing the line again there costs what unpickling
+    any compact form of it would)."""
+
+    def __init__(self, conn: Connection):
+        self.conn, self.chunk = conn, []
+
+    def apply(self, line: bytes) -> None:
+        chunk = self.chunk
+        chunk.append(line)
+        if len(chunk) >= CHUNK:
+            self.conn.send_bytes(b"\n".join(chunk))
+            self.chunk = []
+
+    def result(self) -> None:
+        if self.chunk:
+            self.conn.send_bytes(b"\n".join(self.chunk))
+            self.chunk = []
+
+
+def _read_and_verify(conn: Connection, directory: str, service: str, until: str | None,
+                     against: LogAgainst | None) -> None:
+    """Worker: verify one export file as :func:`replay_service` does, sending the line of each
+    event it applies to ``conn`` as it goes; then ``(chain result, references, last recorded
+    time)``, or the error that stopped it."""
+    from services.audit.sources import ExportSource
+
+    try:
+        source = ExportSource(directory)
+        chain, _, refs, last = replay_service(service, source.stream(service), source.entries.get(service),
+                                              until=until, against=against, forward=_Forward(conn))
+        conn.send_bytes(b"")
+        conn.send((chain, refs, last))
+    except BaseException:  # the rebuilding process raises it
+        conn.send_bytes(b"")
+        conn.send(RuntimeError(f"reading the {service} log failed:\n{traceback.format_exc()}"))
+        raise
+    finally:
+        conn.close()
+
+
+def _rebuild_verified(directory: str, service: str, until: str | None, against: LogAgainst | None):
+    """(chain result, rebuilt part, references, last recorded time) of one export file, read,
+    parsed and verified by a worker process and rebuilt here from the lines that process
+    verified and sent: what is rebuilt is what was verified (the file is read once)."""
+    context = multiprocessing.get_context()
+    receive, send = context.Pipe(duplex=False)
+    worker = context.Process(target=_read_and_verify, args=(send, directory, service, until, against), daemon=True)
+    worker.start()
+    send.close()
+    rebuilder = rebuilder_for(service)
+    apply = rebuilder.apply
+    try:
+        with gc_paused():
+            while chunk := receive.recv_bytes():
+                for line in chunk.split(b"\n"):
+                    apply(loads(line))
+            outcome = receive.recv()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        chain, refs, last = outcome
+        return chain, rebuilder.result(), refs, last
+    finally:
+        receive.close()
+        worker.join()
+
+
 def replay_export(source, *, until: str | None = None, verify: bool = True, rebuild: bool = True,
                   processes: int | None = None, outside: Outside | None = None) -> Replay:
-    """:func:`replay` of an export spread over processes: the largest file (funds) is replayed in
-    this process — its rebuilt ledger is large, and pickling it back from a worker would cost as
-    much as rebuilding it — while workers replay the other files.
+    """:func:`replay` of an export spread over processes (``processes``: one per CPU by default).
 
-    Each file is read and parsed once, verified and rebuilt in the same pass. (Verifying the
-    largest file in a worker while it is rebuilt here parses it twice: on 2 shared cores that
-    cost more than it saved, bench/RESULTS.md "Audit replay".)"""
+    The largest file (funds) is rebuilt in this process — its rebuilt ledger is large, and
+    pickling it back from a worker would cost as much as rebuilding it (bench/RESULTS.md "Audit
+    replay") — while a worker of its own reads, parses and verifies it (chain, manifest, ids,
+    checkpoints) and sends each event it verified here in a compact form (``FundsRows``: plain
+    values, account keys numbered), so the two halves of its replay run side by side; the other
+    files are verified and rebuilt in one pass each by up to ``processes - 1`` workers meanwhile.
+    With ``processes=1``, or when only verifying, each file is one pass in one process."""
     services = sorted(source.services, key=lambda s: -source.path(s).stat().st_size)
-    workers = min(processes or os.cpu_count() or 1, len(services)) - 1
+    processes = processes or os.cpu_count() or 1
     directory, result = str(source.directory), Replay()
-    if workers < 1:
+    if processes < 2 or not services:
         for service in source.services:
             result.add(service, *_replay_file(directory, service, until, verify, rebuild,
                                               _against(outside, service, verify)))
         return result
     largest, others = services[0], services[1:]
-    with ProcessPoolExecutor(workers) as pool:
+    split = verify and rebuild
+    with ProcessPoolExecutor(max(1, min(processes - 1, len(others)))) as pool:
         futures = [(s, pool.submit(_replay_file, directory, s, until, verify, rebuild,
                                    _against(outside, s, verify))) for s in others]
-        result.add(largest, *_replay_file(directory, largest, until, verify, rebuild,
-                                          _against(outside, largest, verify)))
+        if split:
+            result.add(largest, *_rebuild_verified(directory, largest, until, _against(outside, largest, verify)))
+        else:
+            result.add(largest, *_replay_file(directory, largest, until, verify, rebuild,
+                                              _against(outside, largest, verify)))
         for service, future in futures:
             result.add(service, *future.result())
     return result

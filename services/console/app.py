@@ -13,11 +13,11 @@ import asyncio
 from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -29,6 +29,7 @@ from services.console.charts import bars
 from services.console.login import CSRF_FIELD, CsrfRefused, LoginRefused, Official
 from services.console.settings import ConsoleSettings
 from shared import divisions
+from shared.announcements import places
 from shared.auth import DEV_IDENTITIES
 from shared.errors import Problem
 from shared.fields import Year
@@ -59,9 +60,12 @@ ROLE_LABELS = {"village": "村", "township": "乡镇", "county_office": "县扶�
                "city_office": "市扶贫办", "city_finance": "市财政局", "province_office": "省扶贫办",
                "province_finance": "省财政厅", "central_finance": "中央财政", "department": "行业部门",
                "auditor": "审计", "admin": "管理员"}
-SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-                    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-                    "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'"}
+SECURITY_HEADERS = {"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def content_security_policy(settings: ConsoleSettings) -> str:
+    return ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            f"form-action {login.csp_form_action(settings)}; frame-ancestors 'none'")
 
 
 class LoginNeeded(Exception):
@@ -80,24 +84,58 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
 
     app = FastAPI(title="Fupin console (扶贫管理控制台)", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
-    app.state.settings = settings
+    app.state.settings, app.state.idp = settings, idp
     app.add_middleware(SessionMiddleware, secret_key=settings.console_session_secret,
                        session_cookie=login.SESSION_COOKIE, max_age=settings.console_session_seconds,
                        same_site="lax", https_only=settings.cookie_secure)
 
+    headers = {**SECURITY_HEADERS, "Content-Security-Policy": content_security_policy(settings)}
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
 
-    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    async def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """The page, with codes written as people read them: ``place(code)`` a division's name (a village
+        under the official's county reads 托里镇永集湖村), ``label(list, code, service)`` a code's Chinese
+        label from that service's catalogue. Rendered once more when the first rendering met names not
+        yet known (each asked of the registry once)."""
         official = login.current(request)
-        return TEMPLATES.TemplateResponse(request, template, {
-            "official": official, "csrf": login.csrf_token(request), "csrf_field": CSRF_FIELD,
-            "role_labels": ROLE_LABELS, "service_labels": SERVICE_LABELS, "exports": EXPORTS, **context}, status_code=status)
+        backend: Backend = app.state.backend
+        if official is not None:
+            await backend.load_labels()
+        unknown: set[str] = set()
+
+        def place(code: Any) -> str:
+            code = str(code or "")
+            if official is None or not code.isdigit() or len(code) != 12:
+                return code
+            missing = {a for a in divisions.ancestors(code) if a not in backend.names and a not in backend.unnamed}
+            unknown.update(missing)
+            if code not in backend.names:
+                return code
+            return places.label(code, backend.names, below=None if code == official.division else official.division)
+
+        def label(vocabulary: str, code: Any, service: str = "registry") -> str:
+            if code in (None, ""):
+                return ""
+            return backend.labels.get(service, {}).get(vocabulary, {}).get(str(code), str(code))
+
+        def render() -> HTMLResponse:
+            return TEMPLATES.TemplateResponse(request, template, {
+                "official": official, "csrf": login.csrf_token(request), "csrf_field": CSRF_FIELD, "place": place,
+                "label": label, "role_labels": ROLE_LABELS, "service_labels": SERVICE_LABELS, "exports": EXPORTS,
+                **context}, status_code=status)
+
+        response = render()
+        if unknown and official is not None:
+            await backend.load_names(official, unknown)
+            response = render()
+        return response
 
     def official_of(request: Request) -> Official:
         official = login.current(request)
@@ -127,18 +165,18 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, exc: CsrfRefused):
-        return page(request, "error.html", 403, title="请求被拒绝", problem={"status": 403, "detail": str(exc)})
+        return await page(request, "error.html", 403, title="请求被拒绝", problem={"status": 403, "detail": str(exc)})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
         errors = [{"field": ".".join(str(part) for part in e["loc"][1:]), "reason": e["msg"]} for e in exc.errors()]
-        return page(request, "error.html", 422, title="输入有误", problem={
+        return await page(request, "error.html", 422, title="输入有误", problem={
             "status": 422, "title": "Unprocessable", "detail": "请求参数无效 (invalid request parameters)",
             "errors": errors})
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem):
-        return page(request, "error.html", exc.status, title="输入有误", problem=exc.body())
+        return await page(request, "error.html", exc.status, title="输入有误", problem=exc.body())
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -147,10 +185,11 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
     # --- login -----------------------------------------------------------------------------------
 
     @app.get("/login", response_class=HTMLResponse)
-    async def login_page(request: Request, expired: int = 0, error: str | None = None):
+    async def login_page(request: Request, expired: int = 0, error: str | None = None,
+                         logged_out: Literal["console", "provider"] | None = None):
         dev = settings.env == "development"
-        return page(request, "login.html", identities=list(enumerate(DEV_IDENTITIES)) if dev else [],
-                    oidc=idp is not None, expired=bool(expired), error=error)
+        return await page(request, "login.html", identities=list(enumerate(DEV_IDENTITIES)) if dev else [],
+                    oidc=idp is not None, expired=bool(expired), error=error, logged_out=logged_out)
 
     @app.post("/login/dev")
     async def login_dev(request: Request):
@@ -163,34 +202,41 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         try:
             login.dev_login(request, settings, index)
         except LoginRefused as exc:
-            return page(request, "login.html", 401, identities=[], oidc=idp is not None, error=str(exc))
+            return await page(request, "login.html", 401, identities=[], oidc=idp is not None, error=str(exc))
         return after_login(request, before)
 
     @app.get("/login/oidc")
     async def login_oidc(request: Request):
         if idp is None:
-            return page(request, "error.html", 404, title="未配置身份提供方",
+            return await page(request, "error.html", 404, title="未配置身份提供方",
                         problem={"status": 404, "detail": "未配置统一身份认证 (FUPIN_OIDC_ISSUER is not set)"})
         return await login.oidc_redirect(request, settings, idp)
 
     @app.get("/auth/callback")
     async def auth_callback(request: Request):
         if idp is None:
-            return page(request, "error.html", 404, title="未配置身份提供方",
+            return await page(request, "error.html", 404, title="未配置身份提供方",
                         problem={"status": 404, "detail": "未配置统一身份认证 (FUPIN_OIDC_ISSUER is not set)"})
         before = request.session.get("next")
         try:
             await login.oidc_callback(request, settings, idp)
         except LoginRefused as exc:
             request.session.pop("who", None)
-            return page(request, "login.html", 401, identities=[], oidc=True, error=str(exc))
+            return await page(request, "login.html", 401, identities=[], oidc=True, error=str(exc))
         return after_login(request, before)
 
     @app.post("/logout")
     async def logout(request: Request):
+        """End the session here and, after an OpenID Connect login, at the provider (RP-Initiated Logout)."""
         await form_with_csrf(request)
-        request.session.clear()
-        return RedirectResponse("/login", status_code=303)
+        at_provider = await login.end_session(request, settings, idp)
+        return RedirectResponse(at_provider or "/login?logged_out=console", status_code=303)
+
+    @app.get("/logout/done")
+    async def logout_done(request: Request, state: str | None = Query(None, max_length=200)):
+        """The provider's post-logout redirect: its session ended when the state is the one we sent."""
+        ended = login.logout_returned(request, state)
+        return RedirectResponse(f"/login?logged_out={'provider' if ended else 'console'}", status_code=303)
 
     # --- pages -----------------------------------------------------------------------------------
 
@@ -230,7 +276,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         if figures.ok:
             charts["stages"] = bars("项目按阶段", [(v.get("label", k), v.get("projects", 0))
                                                  for k, v in figures.data.get("by_stage", {}).items()], unit="个")
-        return page(request, "dashboard.html", year=year, scope=scope, stats=stats, spending=spending,
+        return await page(request, "dashboard.html", year=year, scope=scope, stats=stats, spending=spending,
                     compliance=compliance, figures=figures, charts=charts,
                     announcements=announcement_counts(dict(zip(ANNOUNCING, notices))))
 
@@ -247,7 +293,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         if found is not None and found.ok and found.data.get("next_cursor"):
             next_url = "/households?" + urlencode({**{k: v for k, v in request.query_params.items() if k != "cursor"},
                                                    "cursor": found.data["next_cursor"]})
-        return page(request, "households.html", found=found, next_url=next_url,
+        return await page(request, "households.html", found=found, next_url=next_url,
                     query={"name": name or "", "id_number": id_number or "", "number": number or "",
                            "status": status or "", "division": division or ""})
 
@@ -258,7 +304,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         benefits = await app.state.backend.get(official, "registry",
                                                f"/households/{quote(household_id, safe='')}/benefits") \
             if record.ok else None
-        return page(request, "household.html", record=record, benefits=benefits,
+        return await page(request, "household.html", record=record, benefits=benefits,
                     status=200 if record.ok else record.status)
 
     @app.get("/funds", response_class=HTMLResponse)
@@ -267,14 +313,14 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         scope = division or official.division
         deadlines = await app.state.backend.get(official, "funds", "/deadlines", division=scope, state=state)
         balances = await app.state.backend.get(official, "funds", "/balances", division=scope)
-        return page(request, "funds.html", deadlines=deadlines, balances=balances, state=state or "", scope=scope)
+        return await page(request, "funds.html", deadlines=deadlines, balances=balances, state=state or "", scope=scope)
 
     @app.get("/uploads", response_class=HTMLResponse)
     async def uploads(request: Request):
         official = official_of(request)
         history = await app.state.backend.get(official, "registry", "/imports", limit=20) \
             if official.has("county_office", "department") else None
-        return page(request, "uploads.html", history=history, today=date.today().isoformat())
+        return await page(request, "uploads.html", history=history, today=date.today().isoformat())
 
     async def upload_of(form, field: str) -> tuple[str, bytes]:
         upload = form.get(field)
@@ -293,7 +339,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         filename, data = await upload_of(form, "file")
         answer = await app.state.backend.call(official, "registry", "POST", "/imports", files={"file": (filename, data)},
                                               key=idempotency_key(official, "import", filename, data))
-        return page(request, "upload_result.html", 200 if answer.ok else answer.status, kind="建档立卡数据导入",
+        return await page(request, "upload_result.html", 200 if answer.ok else answer.status, kind="建档立卡数据导入",
                     filename=filename, answer=answer)
 
     @app.post("/uploads/batch", response_class=HTMLResponse)
@@ -305,13 +351,13 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         try:
             lines, total, count = batchfile.parse(filename, data)
         except Problem as exc:
-            return page(request, "upload_result.html", exc.status, kind="拨付批次", filename=filename,
+            return await page(request, "upload_result.html", exc.status, kind="拨付批次", filename=filename,
                         answer=Answer(exc.status, exc.body()))
         body = {**envelope, "count": count, "total": total, "partial": form.get("partial") == "on", "lines": lines}
         answer = await app.state.backend.call(
             official, "funds", "POST", "/disbursement-batches", json=body,
             key=idempotency_key(official, "batch", *envelope.values(), data))
-        return page(request, "upload_result.html", 200 if answer.ok else answer.status, kind="拨付批次",
+        return await page(request, "upload_result.html", 200 if answer.ok else answer.status, kind="拨付批次",
                     filename=filename, answer=answer, total=total, count=count)
 
     @app.get("/uploads/batch-template.csv")
@@ -327,7 +373,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         scope = division or (official.division if official.division != divisions.NATIONAL else "")
         scores = await app.state.backend.get(official, "audit", "/audit/scores", year=year, division=scope) \
             if scope else None
-        return page(request, "audit.html", year=year, scope=scope, scores=scores,
+        return await page(request, "audit.html", year=year, scope=scope, scores=scores,
                     as_of=min(today, date(year, 12, 31)).isoformat(), auditor=official.has("auditor"))
 
     @app.get("/audit/report")
@@ -337,21 +383,21 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
                                               params={"as_of": as_of, "format": "html",
                                                       **({"division": division} if division else {})})
         if not answer.ok:
-            return page(request, "error.html", answer.status, title="审计报告", problem=_problem_of(answer))
+            return await page(request, "error.html", answer.status, title="审计报告", problem=_problem_of(answer))
         return HTMLResponse(answer.content, headers={
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"})
 
     @app.get("/exports", response_class=HTMLResponse)
     async def exports_page(request: Request):
         official = official_of(request)
-        return page(request, "exports.html", year=await service_year(official))
+        return await page(request, "exports.html", year=await service_year(official))
 
     @app.get("/exports/{key}")
     async def export(request: Request, key: str, format: str = "csv", year: Year | None = None,
                      division: str | None = None):
         official = official_of(request)
         if key not in EXPORTS or format not in EXPORTS[key][3]:
-            return page(request, "error.html", 404, title="导出",
+            return await page(request, "error.html", 404, title="导出",
                         problem={"status": 404, "detail": f"没有这种导出 (no export {key!r} as {format!r})"})
         service, path, title, _ = EXPORTS[key]
         params: dict[str, Any] = {"division": division or official.division}
@@ -366,7 +412,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transport: httpx.Asyn
         if not answer.ok or "json" in answer.headers.get("content-type", ""):
             problem = _problem_of(answer) if not answer.ok else {
                 "status": 501, "detail": f"{service}服务尚未提供此格式 (the {service} service answers JSON only here)"}
-            return page(request, "error.html", problem.get("status", 502), title=title, problem=problem)
+            return await page(request, "error.html", problem.get("status", 502), title=title, problem=problem)
         disposition = answer.headers.get("content-disposition") or \
             f"attachment; filename*=UTF-8''{quote(title)}.{format}"
         return Response(answer.content, media_type=answer.headers.get("content-type"),

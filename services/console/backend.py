@@ -3,7 +3,9 @@ bearer token and enforcing role and jurisdiction; the console shows what they an
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,10 +43,47 @@ class Expired(Exception):
     """The forwarded token was refused (401): the official must log in again."""
 
 
+DIVISION_CODE = re.compile(r"\d{12}")
+CATALOGUED = ("registry", "funds", "projects")
+
+
 class Backend:
+    """The services' clients, and what the pages need to write codes as people read them: the
+    services' code lists (``GET /catalogue``, public, loaded once) and the names of divisions
+    (``GET /divisions/{code}`` with the official's token, each code asked once)."""
+
     def __init__(self, settings: ConsoleSettings, transport: httpx.AsyncBaseTransport | None = None):
         self.clients = {name: httpx.AsyncClient(base_url=settings.peer_url(name), timeout=120, transport=transport)
                         for name in SERVICE_NAMES}
+        self.labels: dict[str, dict[str, dict[str, str]]] = {}  # service → list name → code → 中文
+        self.names: dict[str, str] = {}  # division code → name
+        self.unnamed: set[str] = set()  # codes the registry does not name (or not to this official)
+
+    async def load_labels(self) -> None:
+        """The code lists of the services not loaded yet (a service that cannot answer is asked again later)."""
+        for service in (s for s in CATALOGUED if s not in self.labels):
+            try:
+                response = await self.clients[service].get("/catalogue")
+            except httpx.HTTPError:
+                continue
+            if response.is_success:
+                self.labels[service] = {each["name"]: {c["code"]: c["zh"] for c in each["codes"]}
+                                        for each in response.json()["lists"]}
+
+    async def load_names(self, official: Official, codes: set[str]) -> None:
+        """The names of these divisions (and of those above them: the registry answers any code it keeps)."""
+        wanted = sorted(c for c in codes if DIVISION_CODE.fullmatch(c) and c not in self.names and c not in self.unnamed)
+        limit = asyncio.Semaphore(8)
+
+        async def one(code: str) -> None:
+            async with limit:
+                answer = await self.get(official, "registry", f"/divisions/{code}")
+            if answer.ok and isinstance(answer.data, dict):
+                self.names[code] = (answer.data.get("as_of") or {}).get("name") or answer.data["name"]
+            elif answer.status in (403, 404, 422):
+                self.unnamed.add(code)
+
+        await asyncio.gather(*(one(code) for code in wanted))
 
     async def close(self) -> None:
         for client in self.clients.values():

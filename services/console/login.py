@@ -10,6 +10,13 @@
   (``FUPIN_JWT_CLAIM_*``, ``shared.auth.principal_from_claims``); the access token — a JWT for the
   services' audience, verified by them against the same JWKS — is what the console forwards.
 
+Logging out ends the console's session and, after an OpenID Connect login, the session at the
+provider too (OpenID Connect RP-Initiated Logout 1.0) when its discovery document names an
+``end_session_endpoint``: the browser is sent there with ``id_token_hint`` (the ID token of the
+login, kept in the session for this), ``post_logout_redirect_uri`` (``/logout/done``), ``client_id``
+and a fresh ``state``, which ``/logout/done`` checks before saying the provider's session ended.
+A provider that names no such endpoint, or cannot be reached, leaves the local logout alone.
+
 The session is Starlette's signed cookie (itsdangerous, HMAC-SHA1 over the content and a
 timestamp): HttpOnly, SameSite=Lax, Secure outside development, expiring after
 ``FUPIN_CONSOLE_SESSION_SECONDS``; a tampered or expired cookie is no session. Every form that
@@ -24,6 +31,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.starlette_client import OAuth
@@ -93,12 +101,53 @@ def current(request: Request) -> Official | None:
                     token=who["token"], expires=who["expires"], label=who["label"])
 
 
-def start_session(request: Request, principal: Principal, token: str, expires: int, label: str) -> None:
-    """A fresh session for ``principal`` (a new CSRF token: nothing from before the login survives)."""
+def start_session(request: Request, principal: Principal, token: str, expires: int, label: str,
+                  id_token: str | None = None) -> None:
+    """A fresh session for ``principal`` (a new CSRF token: nothing from before the login survives);
+    ``id_token``: the provider's ID token, the ``id_token_hint`` of the logout."""
     request.session.clear()
     request.session["who"] = {"sub": principal.sub, "roles": sorted(principal.roles), "division": principal.division,
                               "dept": principal.dept, "token": token, "expires": expires, "label": label}
+    if id_token:
+        request.session["id_token"] = id_token
     request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+async def end_session(request: Request, settings: ConsoleSettings, idp: Any | None) -> str | None:
+    """End the console's session; return the provider's logout URL to send the browser to, or None
+    (a development login, no ID token, or a provider without an ``end_session_endpoint``).
+
+    The new, empty session keeps only the logout's ``state`` (checked by :func:`logout_returned`)."""
+    id_token = request.session.get("id_token")
+    request.session.clear()
+    if idp is None or not id_token:
+        return None
+    try:
+        endpoint = (await idp.load_server_metadata()).get("end_session_endpoint")
+    except Exception:  # the provider is unreachable: the console's own session is over all the same
+        return None
+    if not endpoint:
+        return None
+    state = request.session["logout_state"] = secrets.token_urlsafe(24)
+    query = {"id_token_hint": id_token, "client_id": settings.oidc_client_id, "state": state}
+    if settings.post_logout_redirect_uri:
+        query["post_logout_redirect_uri"] = settings.post_logout_redirect_uri
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+
+def logout_returned(request: Request, state: str | None) -> bool:
+    """Whether the provider came back from the logout this session started (its ``state``)."""
+    expected = request.session.pop("logout_state", None)
+    return bool(expected and state and hmac.compare_digest(expected.encode(), state.encode()))
+
+
+def csp_form_action(settings: ConsoleSettings) -> str:
+    """The Content-Security-Policy ``form-action`` sources: the console, and the provider's origin,
+    where the logout form's redirect goes (browsers check a form's redirects against it too)."""
+    if not settings.oidc_issuer:
+        return "'self'"
+    issuer = urlsplit(settings.oidc_issuer)
+    return f"'self' {issuer.scheme}://{issuer.netloc}"
 
 
 def dev_login(request: Request, settings: ConsoleSettings, index: int) -> None:
@@ -167,4 +216,4 @@ async def oidc_callback(request: Request, settings: ConsoleSettings, idp: Any) -
         raise LoginRefused("身份提供方未返回访问令牌 (the provider returned no access token)")
     expires = min(int(token.get("expires_at") or time.time() + 3600), int(time.time()) + settings.console_session_seconds)
     label = str(claims.get("name") or claims.get("preferred_username") or principal.sub)
-    start_session(request, principal, access, expires, label)
+    start_session(request, principal, access, expires, label, id_token=token.get("id_token"))

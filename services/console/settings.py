@@ -4,6 +4,7 @@ plus its session and its identity provider (``FUPIN_CONSOLE_*``, ``FUPIN_OIDC_*`
 from __future__ import annotations
 
 from typing import ClassVar
+from urllib.parse import urljoin
 
 from pydantic import AliasChoices, Field, model_validator
 
@@ -29,6 +30,9 @@ class ConsoleSettings(Settings):
     oidc_redirect_uri: str | None = Field(
         None, description="where the provider sends the official back: https://<console>/auth/callback")
     oidc_scope: str = Field("openid profile", description="scopes asked for at login")
+    oidc_post_logout_redirect_uri: str | None = Field(
+        None, description="where the provider sends the official after logging out there (RP-Initiated Logout); "
+        "unset: /logout/done beside FUPIN_OIDC_REDIRECT_URI. Register it with the provider")
     oidc_resource: str | None = Field(
         None, description="resource indicator (RFC 8707) asked for, so the access token is a JWT for the services' "
         "audience (FUPIN_JWT_AUDIENCE)")
@@ -41,6 +45,12 @@ class ConsoleSettings(Settings):
                 raise ValueError("FUPIN_ENV=production: the console needs FUPIN_OIDC_ISSUER, FUPIN_OIDC_CLIENT_ID, "
                                  "FUPIN_OIDC_REDIRECT_URI and its own FUPIN_CONSOLE_SESSION_SECRET")
         return self
+
+    @property
+    def post_logout_redirect_uri(self) -> str | None:
+        if self.oidc_post_logout_redirect_uri or not self.oidc_redirect_uri:
+            return self.oidc_post_logout_redirect_uri
+        return urljoin(self.oidc_redirect_uri, "/logout/done")
 
     @property
     def cookie_secure(self) -> bool:

@@ -6,6 +6,7 @@ from services.funds.api import ROUTERS
 from services.funds.usecases.deadlines import DeadlineScheduler
 from services.funds.handlers import CONSUMES
 from shared.config import FundsSettings
+from shared.announcements import places
 from shared.announcements import routes as announcements
 from shared.web import create_app as build
 
@@ -24,5 +25,6 @@ def create_app(settings: FundsSettings | None = None, **options) -> FastAPI:
                     "deadlines.",
         routers=[*announcements.ROUTERS, *ROUTERS],
         consumes=CONSUMES,
+        on_startup=[announcements.names_from(places.names)],
         **options,
     )

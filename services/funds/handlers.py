@@ -30,6 +30,7 @@ from services.funds.usecases.ledger import Entry, post_many
 from services.funds.models import accounts, projects_view
 from services.funds.usecases.payments import save_households, set_household_statuses
 from services.registry import contract as registry
+from shared.announcements import places
 from shared.events.consumer import Handler
 
 
@@ -89,8 +90,13 @@ async def on_household_status(session: AsyncSession, event: dict[str, Any]) -> N
     await set_household_statuses(session, STATUS_CHANGES[event["type"]](event))
 
 
+async def on_divisions_loaded(session: AsyncSession, event: dict[str, Any]) -> None:
+    """The names of divisions for the public pages (精河县, not 652722000000)."""
+    await places.save(session, registry.divisions_of(event["data"]))
+
+
 CONSUMES: dict[str, dict[str, Handler]] = {
     "projects": {"projects.project.entered_library": on_entered_library, "projects.project.cancelled": on_cancelled},
     "registry": {registry.HOUSEHOLDS_IMPORTED: on_households_imported, registry.HOUSEHOLD_PROPOSED: on_household_proposed,
-                 **dict.fromkeys(STATUS_CHANGES, on_household_status)},
+                 **dict.fromkeys(STATUS_CHANGES, on_household_status), registry.DIVISIONS_LOADED: on_divisions_loaded},
 }

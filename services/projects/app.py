@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.projects.api import ROUTERS
 from services.projects.handlers import CONSUMES
 from shared.config import ProjectsSettings
+from shared.announcements import places
 from shared.announcements import routes as announcements
 from shared.web import create_app as build
 
@@ -22,5 +23,6 @@ def create_app(settings: ProjectsSettings | None = None, **options) -> FastAPI:
         routers=[*announcements.ROUTERS, *ROUTERS],
         consumes=CONSUMES,
         workers=announcements.WORKERS,
+        on_startup=[announcements.names_from(places.names)],
         **options,
     )

@@ -29,7 +29,8 @@ from services.projects.domain import lifecycle
 from services.projects.domain.funding import project_of
 from services.projects.models import FundingPosting, Project, RegistryHousehold
 from services.projects.usecases.projects import funding, record
-from services.registry.contract import DECISIONS, decision_event, households_of
+from services.registry.contract import DIVISIONS_LOADED, DECISIONS, decision_event, divisions_of, households_of
+from shared.announcements import places
 from shared.auth import SYSTEM
 from shared.events import NewEvent
 from shared.events.consumer import Handler, takes_many
@@ -160,6 +161,11 @@ async def mark_funded(session: AsyncSession, project: Project, on: date, now) ->
         "on": on.isoformat(), **money.as_dict()}, SYSTEM.actor()), now)
 
 
+async def on_divisions_loaded(session: AsyncSession, event: dict[str, Any]) -> None:
+    """The names of divisions for the public pages (精河县, not 652722000000)."""
+    await places.save(session, divisions_of(event["data"]))
+
+
 CONSUMES: dict[str, dict[str, Handler]] = {
     "registry": {
         "registry.households.imported": on_imported,
@@ -167,6 +173,7 @@ CONSUMES: dict[str, dict[str, Handler]] = {
         **dict.fromkeys(STATUS_CHANGES, on_status_changes),
         "registry.member.added": _persons_change(+1),
         "registry.member.left": _persons_change(-1),
+        DIVISIONS_LOADED: on_divisions_loaded,
     },
     "funds": {**{EVENT_TYPES[operation]: on_posting for operation in ("commit", "disburse", "strand", "payment_return")},
               DISBURSEMENT_BATCH_POSTED: on_posting},

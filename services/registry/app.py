@@ -5,6 +5,7 @@ from fastapi import FastAPI
 from services.registry.api import ROUTERS
 from services.registry.handlers import CONSUMES
 from shared.config import RegistrySettings
+from services.registry.usecases.board import division_names
 from shared.announcements import routes as announcements
 from shared.web import create_app as build
 
@@ -17,5 +18,6 @@ def create_app(settings: RegistrySettings | None = None, **options) -> FastAPI:
         routers=[*announcements.ROUTERS, *ROUTERS],
         consumes=CONSUMES,
         workers=announcements.WORKERS,
+        on_startup=[announcements.names_from(division_names)],
         **options,
     )

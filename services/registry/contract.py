@@ -86,6 +86,13 @@ MEMBER_FIELDS = ["id", "id_number", "name", "relation", "sex", "birth_date", "et
                  "school_stage", "health", "labour_capacity"]
 
 
+def divisions_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The division records of a ``registry.divisions.loaded`` event's ``data``: each with ``code``,
+    ``name``, ``level``, ``parent``, ``aliases`` (``[{name, from, to}]``: the name in force between the
+    dates, ``shared.divisions.name_on``), ``flags``, ``valid_from``/``valid_to`` and ``change``."""
+    return list(data["records"])
+
+
 def households_of(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The households of a ``registry.households.imported`` event's data, as dicts with members."""
     h_fields, m_fields = data["household_fields"], data["member_fields"]

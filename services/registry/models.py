@@ -70,13 +70,17 @@ class Person(SQLModel, table=True):
 
     __tablename__ = "persons"
     __table_args__ = (
-        sa.Index("persons_one_active_household", "id_number", unique=True, postgresql_where=sa.text("active")),
+        # one index for every look-up by ID number and for "at most one active household": an
+        # active row's second key is true, an inactive row's NULL (NULLs never collide); migration 0008
+        # (pg_get_indexdef's spelling of the expression, so that the schema comparison sees no drift)
+        sa.Index("persons_one_active_household", "id_number", sa.text("NULLIF(active, false)"),
+                 unique=True),
         sa.Index("persons_name_idx", "name"),
     )
 
     id: uuid.UUID = Field(primary_key=True)
     household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
-    id_number: str = Field(sa_column=sa.Column(sa.CHAR(18), nullable=False, index=True))
+    id_number: str = Field(sa_column=sa.Column(sa.CHAR(18), nullable=False))
     name: str
     relation: str
     sex: str

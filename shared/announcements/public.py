@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, text
 from sqlmodel import col
 
 from shared import divisions, receipt_numbers
-from shared.announcements import contract, render, service
+from shared.announcements import contract, places, render, service
 from shared.announcements.api import ObjectionFiledOut, PublicAnnouncementOut, PublicAnnouncementsOut
 from shared.announcements.domain import Status
 from shared.announcements.models import Announcement
@@ -60,9 +60,14 @@ class TooManyObjections(Problem):
     status, title, slug = 429, "Too many requests", "rate-limited"
 
 
-def division_label(code: str) -> str:
-    level = divisions.level(code)
-    return "全国" if code == divisions.NATIONAL else f"{level.label_zh} {code}"
+async def place_names(request: Request, session, codes) -> dict[str, str]:
+    """{code: name} of the divisions and those above them, from the lookup the service configured
+    (``routes.names_from``: the registry's divisions, or the ``places`` read model of the others);
+    none configured: no names, and every division reads as its level and code."""
+    lookup = getattr(request.app.state, "division_names", None)
+    if lookup is None:
+        return {}
+    return await lookup(session, set(codes), request.app.state.clock.today())
 
 
 async def _public_rows(session, query) -> list[dict[str, Any]]:
@@ -144,14 +149,22 @@ async def _board_sections(request: Request, session, division: str):
         [a for a in current if a["period"]["end"] < today.isoformat()] + recent
 
 
-def _board_html(request: Request, division: str, current, recent, **extra) -> str:
+async def _board_html(request: Request, session, division: str, current, recent, **extra) -> str:
+    names = await place_names(request, session, [division, *(a["division"] for a in current + recent)])
     return render.board_html(
-        division=division, division_label=division_label(division), current=current, recent=recent,
+        division=division, division_label=places.label(division, names), current=current, recent=recent,
+        division_text=lambda code: places.label(code, names, below=division),
         objection_url=lambda i: str(request.url_for("file_objection", announcement_id=i)),
         board_url=str(request.url_for("board", division=division)),
         feed_url=str(request.url_for("board_feed", division=division)),
-        now=request.app.state.clock.now(), hub_url=hub_url(request, division), **extra,
+        now=request.app.state.clock.now(), hub_url=hub_url(request, division), notice_url=lambda aid: notice_url(request, aid),
+        **extra,
     )
+
+
+def notice_url(request: Request, announcement_id: str) -> str:
+    """An announcement's one page (HTML to share or print), on the division's board (the registry's)."""
+    return f"{request.app.state.settings.peer_url('registry').rstrip('/')}/public/notices/{announcement_id}"
 
 
 def hub_url(request: Request, division: str) -> str:
@@ -169,7 +182,7 @@ async def board(request: Request, division: DivisionCode, session: Session, file
     if filed and await service.objection_exists(session, filed, under=division):  # never echo arbitrary text
         receipt = receipt_numbers.spaced(contract.objection_receipt(filed))
         message = f"异议已受理，回执号 {receipt}，可凭它查询处理情况。我们不会公开您的姓名和电话。"
-    return HTMLResponse(_board_html(request, division, current, recent, message=message))
+    return HTMLResponse(await _board_html(request, session, division, current, recent, message=message))
 
 
 @public.get("/board/{division}/feed.atom", name="board_feed", summary="Atom feed of a division's announcements",
@@ -177,10 +190,11 @@ async def board(request: Request, division: DivisionCode, session: Session, file
 async def board_feed(request: Request, division: DivisionCode, session: Session) -> Response:
     """The same board as an Atom feed, for portals and readers that follow a division's announcements."""
     current, recent = await _board_sections(request, session, division)
+    names = await place_names(request, session, [division])
     async with raw_connection(session) as conn:
         checkpoint = await checkpoints.latest(conn)
     xml = render.atom_feed(
-        division=division, division_label=division_label(division), announcements=current + recent,
+        division=division, division_label=places.label(division, names), announcements=current + recent,
         board_url=str(request.url_for("board", division=division)),
         feed_url=str(request.url_for("board_feed", division=division)), updated=request.app.state.clock.now(),
         checkpoint=checkpoint, checkpoint_url=str(request.url_for("latest_checkpoint")) + "?format=note",
@@ -219,7 +233,7 @@ async def file_objection(request: Request, session: Session, announcement_id: st
             raise
         errors = {e["field"]: e["reason"] for e in validation_errors(exc)}
         current, recent = await _board_sections(request, session, row.division)
-        html = _board_html(request, row.division, current, recent, errors=errors,
+        html = await _board_html(request, session, row.division, current, recent, errors=errors,
                            form_values={"announcement_id": str(row.id), **{k: str(v) for k, v in raw.items()}})
         return HTMLResponse(html, status_code=422)
     clock = request.app.state.clock

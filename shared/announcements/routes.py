@@ -8,6 +8,10 @@ workers; the web layer itself imports nothing of the announcements (they are bui
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 
 from shared.announcements.api import official
@@ -24,3 +28,14 @@ def scheduler(app: FastAPI) -> AnnouncementScheduler:
 
 
 WORKERS = (scheduler,)
+
+NameLookup = Callable[[Any, set[str], date], Awaitable[dict[str, str]]]
+
+
+def names_from(lookup: NameLookup) -> Callable[[FastAPI], Awaitable[None]]:
+    """A startup hook (``create_app``'s ``on_startup``) naming where the service's public pages read
+    division names: ``(session, codes, on) -> {code: name}`` — the registry's divisions, or
+    ``places.names`` (the read model of the registry's events) in the other services."""
+    async def hook(app: FastAPI) -> None:
+        app.state.division_names = lookup
+    return hook

@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+import orjson
 import rfc8785
 
 GENESIS = "0" * 64
@@ -43,7 +44,8 @@ _plain_dumps = json.JSONEncoder(
 
 
 def _plain(value: Any) -> bool:
-    """True when json.dumps(sort_keys=True) already yields the RFC 8785 form of ``value``.
+    """True when json.dumps(sort_keys=True) — and orjson with sorted keys — already yields the
+    RFC 8785 form of ``value``.
 
     That holds for str/int/bool/None/list/dict trees without floats, with integers inside the
     I-JSON range, and with keys below U+E000 (where UTF-16 and code-point order agree). Money is
@@ -74,9 +76,17 @@ def _plain(value: Any) -> bool:
 
 
 def canonical_json(value: Any) -> str:
-    """RFC 8785 (JCS) canonical JSON of ``value`` as text."""
+    """RFC 8785 (JCS) canonical JSON of ``value`` as text.
+
+    A plain tree (:func:`_plain`) is encoded by orjson (~4x the standard library's speed; it
+    escapes strings exactly as RFC 8785 does — a unit test holds the two together over every code
+    point), or by the standard library when orjson refuses it (a lone surrogate, nesting deeper
+    than orjson's limit); anything else by the ``rfc8785`` reference."""
     if _plain(value):
-        return _plain_dumps(value)
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode("utf-8")
+        except orjson.JSONEncodeError:
+            return _plain_dumps(value)
     return rfc8785.dumps(value).decode("utf-8")
 
 

@@ -1,19 +1,33 @@
 """The event store: append to a service's log, read it back, verify it.
 
+Two ways in, one path for the log. :func:`append` appends in the caller's transaction — every
+write that changes business rows uses it, so its rows and its events commit together (rule 2).
+:class:`shared.events.writer.EventWriter` appends *standalone* events (a transaction that would
+hold nothing else) with group commit: the callers waiting at one moment share one transaction,
+which calls :func:`append` once with all their events (its own guarantees are in that module).
+
 Guarantees of :func:`append` (rules 2 and 3):
 
-* It runs inside the caller's transaction, so events commit or roll back together with the
-  business rows they explain; nothing is visible before commit.
-* It takes a transaction-scoped advisory lock, so appends of concurrent transactions serialise:
-  sequence numbers are gapless (a rolled-back transaction releases the lock without having
-  consumed any number) and every event's ``prev_hash`` is its predecessor's ``hash``.
-* One call appends a whole batch under one lock and one round trip (COPY for large batches).
-* What does not depend on the chain — above all the canonical JSON of each event's data — can be
-  computed before the lock, or while PostgreSQL works on the caller's other rows
-  (:func:`prepare`); a caller that must know the seqs before appending takes the lock itself
-  (:func:`lock_log`) and passes the tail to :func:`append`. The hash is the same either way.
-* It ``pg_notify``s channel :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers at commit, to wake
-  the relay.
+1. It runs inside the caller's transaction, so events commit or roll back together with the
+   business rows they explain; nothing is visible before commit.
+2. It takes a transaction-scoped advisory lock, so appends of concurrent transactions serialise:
+   sequence numbers are gapless (a rolled-back transaction releases the lock without having
+   consumed any number) and every event's ``prev_hash`` is its predecessor's ``hash``. The tail
+   is read in a statement after the one that took the lock (a statement sees the snapshot of its
+   own start, under READ COMMITTED).
+3. One call appends a whole batch under one lock, in order, its seqs contiguous: from
+   :data:`COPY_THRESHOLD` events on by COPY, whose rows are hashed while the first ones are
+   already on their way (the notification is queued by the statement that read the tail); below
+   it by one prepared statement (multi-row INSERT from column arrays that also queues the
+   notification) — one round trip.
+4. What does not depend on the chain — above all the canonical JSON of each event's data — can be
+   computed before the lock, or while PostgreSQL works on the caller's other rows
+   (:func:`prepare`); a caller that must know the seqs before appending takes the lock itself
+   (:func:`lock_log`) and passes the tail to :func:`append`. The hash is the same either way.
+   Seqs and hashes are made in one place only (:func:`_link`), whichever way in.
+5. It ``pg_notify``s channel :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers at commit, to wake
+   the relay; the Merkle tree is grown after commit by the checkpointer (:mod:`shared.events.tree`),
+   so nothing of it is on this path.
 """
 
 from __future__ import annotations
@@ -22,18 +36,19 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Mapping, Sequence
+from hashlib import sha256
+from typing import Any, AsyncIterator, Iterator, Mapping, NamedTuple, Sequence
 
 import asyncpg
+import orjson
 from sqlalchemy import event as sa_event
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shared import context
 from shared.bulk import uuid7s
-from shared.db import raw_connection
-from shared.events.chain import GENESIS, ChainReport, ChainVerifier, canonical_json, hash_event
+from shared.db import fetch, raw_connection
+from shared.events.chain import GENESIS, ChainReport, ChainVerifier, canonical_json
 from shared.metrics import EVENTS_APPENDED
 
 NOTIFY_CHANNEL = "fupin_events"
@@ -46,10 +61,38 @@ COLUMNS = (
     "seq", "id", "source", "type", "subject", "time", "actor",
     "correlation_id", "causation_id", "data", "prev_hash", "hash",
 )
-_INSERT = (
-    f"INSERT INTO events ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(COLUMNS) + 1))})"
+_TYPES = ("bigint", "uuid", "text", "text", "text", "timestamptz", "jsonb", "text", "text", "jsonb", "text", "text")
+#: Below ``COPY_THRESHOLD``: one statement (prepared once per connection by asyncpg's statement
+#: cache) inserts every row from column arrays and queues the relay's notification.
+_INSERT_NOTIFY = (
+    f"WITH added AS (INSERT INTO events ({', '.join(COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, t in enumerate(_TYPES, 1))})) "
+    f"SELECT pg_notify(${len(_TYPES) + 1}, ${len(_TYPES) + 2})"
 )
+_NOTIFY = "SELECT pg_notify($1, $2)"
+_TAIL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+_LOCK = "SELECT pg_advisory_xact_lock($1)"
+#: The tail and, in the same round trip, the notification a COPY of $2 events after it will need
+#: (one row also for an empty log).
+_TAIL_NOTIFY = (
+    "SELECT t.seq, t.hash, pg_notify($1, (coalesce(t.seq, 0) + $2)::text) FROM (SELECT 1) AS one "
+    "LEFT JOIN LATERAL (SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1) AS t ON true"
+)
+_N = len(_TYPES)
+#: :data:`_INSERT_NOTIFY` only if the log still ends at the guessed tail (seq, hash); answers the
+#: rows inserted. Its snapshot is taken after the lock was (a statement of its own), so it sees
+#: every committed append; the guess is the tail its caller committed last. Both conditions are
+#: index look-ups whatever the plan (``seq > $n`` in a generic plan of a prepared statement can
+#: become a scan of the whole log).
+_INSERT_IF_TAIL = (
+    f"WITH added AS (INSERT INTO events ({', '.join(COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, t in enumerate(_TYPES, 1))}) "
+    f"WHERE (SELECT coalesce(max(seq), 0) FROM events) = ${_N + 3} "
+    f"AND (${_N + 3} = 0 OR EXISTS (SELECT 1 FROM events WHERE seq = ${_N + 3} AND hash = ${_N + 4})) RETURNING 1) "
+    f"SELECT (SELECT count(*) FROM added), pg_notify(${_N + 1}, ${_N + 2})"
+)
+#: Opens a transaction and takes the append lock in one round trip (a simple-query script).
+BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM events"
 
 
@@ -80,31 +123,31 @@ def parse_time(text: str) -> datetime:
 
 
 def _canonical_envelope(
-    *, actor: str, causation_id: str | None, correlation_id: str, data: str, id: str,
+    actor: str, causation_id: str | None, correlation_id: str, data: str, id: str,
     prev_hash: str, seq: int, source: str, subject: str, time: str, type: str,
-) -> str:
-    """JCS of the hashed fields, assembled from already-canonical ``actor`` and ``data`` texts.
+) -> bytes:
+    """JCS (UTF-8) of the hashed fields, assembled from already-canonical ``actor`` and ``data``.
 
-    Equal to ``canonical_body(event)`` (a unit test holds them together); assembling it lets the
-    same canonical texts go into the jsonb columns without serialising twice.
+    Equal to ``canonical_body(event).encode()`` (a unit test holds them together, also over
+    arbitrary strings); assembling it lets the same canonical texts go into the jsonb columns
+    without serialising twice. The keys are written in RFC 8785 order (they are ASCII); orjson
+    escapes the strings as RFC 8785 does (:func:`shared.events.chain.canonical_json`).
     """
-    return (
-        f'{{"actor":{actor},"causation_id":{canonical_json(causation_id)},'
-        f'"correlation_id":{canonical_json(correlation_id)},"data":{data},'
-        f'"id":{canonical_json(id)},"prev_hash":"{prev_hash}","seq":{seq},'
-        f'"source":{canonical_json(source)},"subject":{canonical_json(subject)},'
-        f'"time":"{time}","type":{canonical_json(type)}}}'
-    )
+    return orjson.dumps({
+        "actor": orjson.Fragment(actor), "causation_id": causation_id, "correlation_id": correlation_id,
+        "data": orjson.Fragment(data), "id": id, "prev_hash": prev_hash, "seq": seq, "source": source,
+        "subject": subject, "time": time, "type": type,
+    })
 
 
-@dataclass(frozen=True)
-class PreparedEvent:
+class PreparedEvent(NamedTuple):
     """An event with everything of its envelope that does not depend on its place in the log: the
     canonical JSON of ``actor`` and ``data`` (the bulk of the work of an append), its time, its
     correlation and causation. :func:`prepare` makes them before the log is locked (or while
     PostgreSQL works on something else); :func:`append` then only numbers, links and hashes them.
     The hash is the same as if the :class:`NewEvent` itself were appended. The event's ``actor`` and
-    ``data`` must not change in between: the stored texts are the prepared ones."""
+    ``data`` must not change in between: the stored texts are the prepared ones. (A named tuple:
+    made for every event appended, it costs a fifth of a frozen dataclass.)"""
 
     event: NewEvent
     actor_text: str
@@ -125,14 +168,22 @@ class LogTail:
 
 def now(session: AsyncSession) -> datetime:
     """The recorded time of events appended now: the session's clock, else the wall clock."""
-    return session.info["clock"].now() if "clock" in session.info else datetime.now(timezone.utc)
+    return _now(session.info)
+
+
+def _now(info: Mapping[str, Any]) -> datetime:
+    return info["clock"].now() if "clock" in info else datetime.now(timezone.utc)
 
 
 def prepare(session: AsyncSession, events: Sequence[NewEvent], *, at: datetime | None = None) -> list[PreparedEvent]:
     """What :func:`append` computes of ``events`` without the log (no I/O, no lock): call it in the
     same context (request or consumed event) as the append, for the default correlation and
     causation ids. ``at``: the recorded time of events without their own (default :func:`now`)."""
-    at = now(session) if at is None else at
+    return _prepare(events, now(session) if at is None else at)
+
+
+def _prepare(events: Sequence[NewEvent | PreparedEvent], at: datetime) -> list[PreparedEvent]:
+    """:func:`prepare`, leaving events prepared already as they are."""
     batch_time = format_time(at)
     batch_moment = parse_time(batch_time)  # microsecond-exact, as timestamptz stores it
     default_correlation = context.correlation_id.get()
@@ -140,6 +191,9 @@ def prepare(session: AsyncSession, events: Sequence[NewEvent], *, at: datetime |
     out = []
     actor_texts: dict[int, str] = {}  # a batch's events mostly share one actor object
     for new in events:
+        if isinstance(new, PreparedEvent):
+            out.append(new)
+            continue
         time_text = format_time(new.time) if new.time else batch_time
         actor_text = actor_texts.get(id(new.actor))
         if actor_text is None:
@@ -154,69 +208,121 @@ def prepare(session: AsyncSession, events: Sequence[NewEvent], *, at: datetime |
 async def lock_log(session: AsyncSession) -> LogTail:
     """Take the log's append lock (transaction-scoped) and read its last event. Everything the
     transaction appends from then on (:func:`append` with ``tail``) follows this event."""
-    # Through SQLAlchemy, not the raw connection: its asyncpg adapter opens the transaction
-    # lazily, on its first statement, and everything below must run inside it.
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    # shared.db.fetch: on the driver connection (prepared once per connection) once the session's
+    # transaction is open, else through SQLAlchemy, whose adapter opens it on its first statement.
+    # Two statements, not one: under READ COMMITTED a statement reads the snapshot taken when it
+    # started, so a tail read in the statement that waited for the lock could miss its events.
+    return await _lock_and_read_tail(session, notify_after=0)
+
+
+async def _lock_and_read_tail(session: AsyncSession, *, notify_after: int) -> LogTail:
+    await fetch(session, _LOCK, APPEND_LOCK_KEY)
     async with raw_connection(session) as conn:
-        last = await conn.fetchrow("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+        return await _read_tail(conn, notify_after=notify_after)
+
+
+async def _read_tail(conn: asyncpg.Connection, *, notify_after: int) -> LogTail:
+    """The log's last event, read under the lock. ``notify_after`` > 0: the same round trip queues
+    the relay's notification of the seq that many events on (what a COPY would send after it)."""
+    if notify_after:
+        last = await conn.fetchrow(_TAIL_NOTIFY, NOTIFY_CHANNEL, notify_after)
+        return LogTail(last["seq"], last["hash"]) if last["seq"] is not None else LogTail(0, GENESIS)
+    last = await conn.fetchrow(_TAIL)
     return LogTail(last["seq"], last["hash"]) if last else LogTail(0, GENESIS)
 
 
 async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEvent], *,
                  tail: LogTail | None = None) -> list[dict[str, Any]]:
-    """Append ``events`` to the log of the session's service; returns them as envelopes.
+    """Append ``events`` to the log of the session's service, in the session's transaction;
+    returns them as envelopes.
 
     ``events`` may be :class:`PreparedEvent` (see :func:`prepare`). ``tail``: the caller took the
     append lock already (:func:`lock_log`) and has appended nothing since."""
     if not events:
         return []
-    source = session.info["service"]
-    new_ones = [(i, e) for i, e in enumerate(events) if not isinstance(e, PreparedEvent)]
-    prepared: list[PreparedEvent] = list(events)  # type: ignore[arg-type]
-    if new_ones:
-        for (i, _), p in zip(new_ones, prepare(session, [e for _, e in new_ones])):
-            prepared[i] = p
+    prepared = _prepare(events, now(session))
+    count = len(prepared)
+    notified = tail is None and count >= COPY_THRESHOLD
     if tail is None:
-        tail = await lock_log(session)
+        tail = await _lock_and_read_tail(session, notify_after=count if notified else 0)
+    envelopes: list[dict[str, Any]] = []
+    records = _link(session.info["service"], prepared, tail, envelopes)
+    async with raw_connection(session) as conn:
+        await _write(conn, records, count, tail.seq + count, notified=notified)
+    pending = session.info.setdefault("fupin_pending_events", [])
+    pending.extend(p.event.type for p in prepared)
+    return envelopes
+
+
+def _link(source: str, prepared: Sequence[PreparedEvent], tail: LogTail,
+          envelopes: list[dict[str, Any]]) -> Iterator[tuple]:
+    """Number, link and hash ``prepared`` after ``tail``: yields each event's row, lazily (COPY
+    sends the first rows while the later ones are hashed) and adds its envelope to ``envelopes``.
+    The one place where seqs and hashes are made, for every append."""
     seq, prev = tail.seq, tail.hash
-    records, envelopes = [], []
     for p, event_id in zip(prepared, uuid7s(len(prepared))):
         new = p.event
         seq += 1
         correlation = p.correlation_id or event_id
         causation = p.causation_id
-        digest = hash_event(prev, _canonical_envelope(
-            actor=p.actor_text, causation_id=causation, correlation_id=correlation,
-            data=p.data_text, id=event_id, prev_hash=prev, seq=seq, source=source,
-            subject=new.subject, time=p.time_text, type=new.type,
-        ))
-        records.append((seq, event_id, source, new.type, new.subject, p.moment,
-                        p.actor_text, correlation, causation, p.data_text, prev, digest))
+        digest = sha256(prev.encode("ascii") + _canonical_envelope(  # positional: it runs per event
+            p.actor_text, causation, correlation, p.data_text, event_id, prev, seq, source,
+            new.subject, p.time_text, new.type)).hexdigest()
         envelopes.append({
             "seq": seq, "id": event_id, "source": source, "type": new.type,
             "subject": new.subject, "time": p.time_text, "actor": dict(new.actor),
             "correlation_id": correlation, "causation_id": causation,
             "data": dict(new.data), "prev_hash": prev, "hash": digest,
         })
+        yield (seq, event_id, source, new.type, new.subject, p.moment,
+               p.actor_text, correlation, causation, p.data_text, prev, digest)
         prev = digest
-    async with raw_connection(session) as conn:
-        if len(records) >= COPY_THRESHOLD:
-            await conn.copy_records_to_table("events", records=records, columns=COLUMNS)
-        else:
-            await conn.executemany(_INSERT, records)
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(seq))
-    pending = session.info.setdefault("fupin_pending_events", [])
-    pending.extend(p.event.type for p in prepared)
+
+
+async def append_locked(conn: asyncpg.Connection, source: str, prepared: Sequence[PreparedEvent], *,
+                        guess: LogTail | None = None) -> list[dict[str, Any]]:
+    """Append ``prepared`` on a connection whose open transaction holds the append lock
+    (:data:`BEGIN_LOCKED`); returns the envelopes. With ``guess`` — the tail this caller committed
+    last — a batch below ``COPY_THRESHOLD`` is linked to it and inserted by one statement that
+    writes only if the log still ends there (seq and hash); otherwise, or if not, the tail is read
+    first. Either way the rows are those :func:`append` would write after the actual tail."""
+    count = len(prepared)
+    if guess is not None and count < COPY_THRESHOLD:
+        envelopes: list[dict[str, Any]] = []
+        columns = map(list, zip(*_link(source, prepared, guess, envelopes)))
+        if await conn.fetchval(_INSERT_IF_TAIL, *columns, NOTIFY_CHANNEL, str(guess.seq + count),
+                               guess.seq, guess.hash):
+            return envelopes
+    copy = count >= COPY_THRESHOLD
+    tail = await _read_tail(conn, notify_after=count if copy else 0)
+    envelopes = []
+    await _write(conn, _link(source, prepared, tail, envelopes), count, tail.seq + count, notified=copy)
     return envelopes
+
+
+async def _write(conn: asyncpg.Connection, records: Iterator[tuple], count: int, last: int, *,
+                 notified: bool) -> None:
+    """Insert the rows (COPY from ``COPY_THRESHOLD`` on, else one prepared multi-row INSERT that
+    also notifies) and notify the relay of seq ``last`` unless the tail's read did (``notified``)."""
+    if count >= COPY_THRESHOLD:
+        await conn.copy_records_to_table("events", records=records, columns=COLUMNS)
+        if not notified:
+            await conn.execute(_NOTIFY, NOTIFY_CHANNEL, str(last))
+    else:
+        await conn.execute(_INSERT_NOTIFY, *map(list, zip(*records)), NOTIFY_CHANNEL, str(last))
 
 
 @sa_event.listens_for(Session, "after_commit")
 def _count_committed(sync_session: Session) -> None:
     types: list[str] | None = sync_session.info.pop("fupin_pending_events", None)
     if types:
-        service = sync_session.info.get("service", "?")
-        for event_type, count in Counter(types).items():
-            EVENTS_APPENDED.labels(service, event_type).inc(count)
+        count_committed(sync_session.info.get("service", "?"), types)
+
+
+def count_committed(service: str, types: Sequence[str]) -> None:
+    """The appended-events counter, once per type: call after the commit."""
+    for event_type, count in Counter(types).items():
+        EVENTS_APPENDED.labels(service, event_type).inc(count)
 
 
 @sa_event.listens_for(Session, "after_rollback")

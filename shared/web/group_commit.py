@@ -1,70 +1,117 @@
-"""Group commit: concurrent write requests of one kind coalesced into one transaction.
+"""Group commit: concurrent write requests to one service coalesced into one transaction.
 
 A service's log has one writer at a time (rule 3: the append lock), so concurrent writes queue
 behind each other's round trips and commits. A :class:`GroupCommit` makes that one writer do many
 requests' work at once (seed: issue #13; PostgreSQL's own WAL group commit, TigerBeetle's batches).
-The routes that use it (``openapi_extra={"x-group-commit": True}``) skip the per-request claim and
-unit of work of :mod:`shared.web.idempotency`; their endpoint validates, authorises and builds its
-member's work, then waits for the group's answer (:meth:`GroupCommit.submit`).
+
+Every write route of :class:`shared.web.idempotency.IdempotentRoute` goes through the service's
+generic group (``"writes"``): the route authorises the caller (step 0 of the key contract), then
+its request joins the group; the group's committer runs each member's endpoint — FastAPI's whole
+handler: dependencies, the endpoint function, the response model — on the group's session
+(:func:`run_endpoints`). ``POST /disbursements`` has a group of its own (``"postings"``,
+``openapi_extra={"x-group-commit": True}``): its endpoint builds the member's ledger entry and the
+group posts all entries with one lock of each account and one append
+(:func:`services.funds.usecases.ledger.post_each`), measured at 9× the rate of the same route
+through the generic group (``bench/RESULTS.md``, group_commit_load). The members of a generic
+group run one after the other on one connection: a group saves each member its claim transaction
+and its commit, but does not overlap their round trips. Ungrouped, with a claim transaction and a unit of work of their own
+(:func:`shared.web.idempotency._run_write`): uploads (multipart routes — minutes of parsing must
+not hold a group's locks, and they record a refusal in a transaction of their own), routes with
+``openapi_extra={"x-group-commit": False}``, and every write when ``group_commit_max_members`` is 1.
+Not HTTP and not grouped: the relay, consumers and schedulers.
 
 Guarantees:
 
 1. **One transaction per group.** Every member's ``Idempotency-Key`` claim (one statement), the
-   group's work (one call of ``apply`` with every member's work in order — for the ledger: each
-   account row locked once, the log locked once, all events appended by one append), the
+   log's append lock (once, before any member's work), each member's work in arrival order, the
    completion of every member's key with its response (one statement), one commit.
-2. **Each member keeps its own outcome.** ``apply`` answers each member with a response or a
-   problem of its own; a refused member (a 4xx) has its claim withdrawn in the same transaction
-   and nothing of it is written, and it refuses only itself.
-3. **Order.** Members are taken in arrival order and ``apply`` judges them in that order; the
-   events of the group follow that order in the log.
-4. **All or nothing.** If the transaction fails — an exception in ``apply``, a lost connection, a
-   crash — nothing of the group is written: every member gets the error and its key stays free.
-   No member is answered before the commit.
+2. **Each member keeps its own outcome.** A generic member runs inside its own SAVEPOINT: a 2xx
+   keeps its rows and events (the savepoint is released), a refusal — a 4xx answered or raised, a
+   domain problem, an error of this member alone — rolls back to the savepoint, so it writes
+   nothing, later members do not see it, and its claim is withdrawn in the same transaction; it
+   refuses only itself. A group of one needs no savepoint (its refusal rolls the transaction back).
+3. **Order.** Members are taken in arrival order and judged in that order, each on the state its
+   predecessors left: an endpoint that reads and then writes sees the uncommitted rows of the
+   members before it in the group, exactly as if they had committed one after the other. Their
+   events follow that order in the log (gapless: a rolled-back savepoint consumed no number).
+4. **All or nothing.** If the transaction fails — the commit, a statement outside any member, a
+   savepoint that cannot be rolled back, a lost connection (a 503 for every member), a crash —
+   nothing of the group is written: every member gets the error and its key stays free. No member
+   is answered before the commit.
 5. **Idempotent (rule 9).** A key completed before replays its response (``Idempotent-Replayed:
-   true``); a key used with another request is a 422; a key claimed by a request still in flight
-   outside any group is a 409, and so is the later of two members of one group with one key. A
-   retry sent while its first attempt's group commits waits on the key's row (the claim is an
-   uncommitted insert) and then replays the committed response — or, if that group rolled back,
-   claims the key itself. No grouped request is ever seen in flight by another.
-6. **Each member's own context.** ``apply`` runs in one task outside the members' requests:
-   whatever a member's work needs from its request (its actor, its correlation id) travels in
-   the work itself, so every event still names its own request.
-7. **Bounded latency.** A group closes when ``max_members`` have joined, or ``window`` seconds
-   after its first member (default 0: no waiting — the requests that arrive while a group commits
-   form the next one, so a lone request pays nothing).
+   true``); a key used with another request is a 422; the later of two members of one group with
+   one key is a 409 (the earlier one is in flight). A claim is an uncommitted row of its group's
+   transaction, so no grouped request is ever seen in flight by another: a retry sent while its
+   first attempt's group commits (in a later group of this process, or a group of another worker)
+   waits on the key's row and then replays the committed response — or, if that group rolled back,
+   claims the key itself. A 409 with ``Retry-After`` still answers a retry of an ungrouped write
+   still running (an upload).
+6. **Each member's own context.** The committer is one task outside the members' requests; each
+   generic member's endpoint runs in a task of its own with a copy of its request's contextvars
+   (the correlation id, the log context), its own request (``request.state.principal``: the actor
+   of its events) — so every event names its own request. The disbursement group carries the
+   actor and correlation id in each member's work.
+7. **Bounded latency.** A group closes when ``group_commit_max_members`` have joined, or
+   ``group_commit_window_seconds`` after its first member (default 0: no waiting — the requests
+   that arrive while a group commits form the next one, so a lone request pays nothing; it saves
+   the claim's transaction of the ungrouped path). ``group_commit_max_members = 1`` disables
+   grouping of the generic writes.
+8. **No deadlock between groups.** Every group claims its keys in (scope, key) order, then takes
+   the log lock, then its members lock rows; so two groups — the generic and the disbursement
+   group of one process, or groups of several worker processes (``FUPIN_WORKERS``), which commit
+   each their own groups — serialise on the log lock and never wait for each other in a cycle. A
+   writer outside any group (a consumer locking a row, then the log) can still deadlock with a
+   member; PostgreSQL then aborts one side: a member whose statement was the victim is rolled back
+   to its savepoint and judged again in the next group (up to :data:`ATTEMPTS` times) — it is not
+   answered until then. So is a member whose prepared statement a migration outdated
+   (:func:`shared.db.is_stale_statement`).
+
+Counted: ``fupin_group_commits_total{service, group, outcome}`` (committed, refused — a lone
+member's rollback —, failed) and ``fupin_group_commit_members_total{service, group}``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import uuid
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence, cast
+from typing import Any, Awaitable, Callable, Sequence
 
 from fastapi import Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.errors import Conflict, Problem, Unprocessable
+from shared.db import is_stale_statement, is_unavailable
+from shared.errors import Conflict, Unprocessable
+from shared.events.store import APPEND_LOCK_KEY
+from shared.metrics import GROUP_COMMITS, GROUP_MEMBERS
 from shared.web.idempotency import HEADER, LEASE_SECONDS, REPLAYED, _KEPT_HEADERS, _scope, request_hash
 
-#: ``apply(session, works)``: one outcome per work, in order — a 2xx response or a problem.
-Apply = Callable[[AsyncSession, list[Any]], Awaitable[list[Response | Problem]]]
+#: A member's outcome: a response (2xx: its work is kept; otherwise refused) or the exception it raised.
+Outcome = Response | Exception
+#: ``apply(session, works)``: one outcome per work, in order.
+Apply = Callable[[AsyncSession, list[Any]], Awaitable[list[Outcome]]]
+#: How often a member is judged again in a later group after a deadlock or serialization failure.
+ATTEMPTS = 3
+_TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
+_LOCK_LOG = text("SELECT pg_advisory_xact_lock(:key)")
 _CLAIM = text(
     "INSERT INTO idempotency_keys (scope, key, method, path, request_hash, state, owner, locked_until) "
     "SELECT c.scope, c.key, c.method, c.path, c.digest, 'in_flight', :owner, now() + make_interval(secs => :lease) "
     "FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:methods AS text[]), CAST(:paths AS text[]), "
     "            CAST(:digests AS text[])) AS c(scope, key, method, path, digest) "
+    "ORDER BY c.scope, c.key "  # one lock order for every group: concurrent groups of two workers cannot deadlock
     "ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key"
 )
 _EXISTING = text(
     "SELECT k.scope, k.key, k.request_hash, k.state, k.status_code, k.response_headers, k.response_body, "
     "       k.locked_until < now() AS expired "
     "FROM idempotency_keys AS k JOIN unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS c(scope, key) "
-    "  ON k.scope = c.scope AND k.key = c.key FOR UPDATE OF k"
+    "  ON k.scope = c.scope AND k.key = c.key ORDER BY k.scope, k.key FOR UPDATE OF k"
 )
 _TAKE_OVER = text(
     "UPDATE idempotency_keys AS k SET owner = :owner, locked_until = now() + make_interval(secs => :lease) "
@@ -95,22 +142,41 @@ class Member:
     path: str
     digest: str | None
     answer: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    attempts: int = 0
 
     @property
     def identity(self) -> tuple[str | None, str] | None:
         return (self.scope, self.key) if self.key is not None else None
 
 
-class GroupCommit:
-    """Coalesces concurrent :meth:`submit` calls into groups, each one transaction (see module)."""
+@dataclass(eq=False)
+class Call:
+    """The work of a member of the generic group: its request's endpoint (FastAPI's handler:
+    dependencies, endpoint function, response model), run in the request's own context."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], apply: Apply, *,
-                 max_members: int = 64, window: float = 0.0):
+    request: Request
+    endpoint: Callable[[Request], Awaitable[Response]]
+    context: contextvars.Context
+
+
+class _Alone(Exception):
+    """A group's only member was refused: the whole transaction (its claim too) rolls back."""
+
+    def __init__(self, outcome: Outcome):
+        self.outcome = outcome
+
+
+class GroupCommit:
+    """Coalesces concurrent :meth:`join` calls into groups, each one transaction (see module)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], apply: Apply, *, service: str = "?",
+                 name: str = "writes", max_members: int = 64, window: float = 0.0):
         self.sessionmaker, self.apply = sessionmaker, apply
+        self.service, self.name = service, name
         self.max_members, self.window = max_members, window
         self.waiting: list[Member] = []
         self.committer: asyncio.Task | None = None
-        self.groups = 0  # committed groups (for tests and metrics)
+        self.groups = 0  # committed groups (for tests; the metric is fupin_group_commits_total)
 
     @classmethod
     def of(cls, request: Request, name: str, apply: Apply) -> GroupCommit:
@@ -120,26 +186,31 @@ class GroupCommit:
             state.group_commits = {}
         if name not in state.group_commits:
             settings = state.settings
-            state.group_commits[name] = cls(state.sessionmaker, apply, max_members=settings.group_commit_max_members,
+            state.group_commits[name] = cls(state.sessionmaker, apply, service=settings.service, name=name,
+                                            max_members=settings.group_commit_max_members,
                                             window=settings.group_commit_window_seconds)
         return state.group_commits[name]
 
     async def submit(self, request: Request, work: Any) -> Response:
-        """Join the next group with ``work``; the member's response once its group committed, or
-        its problem raised."""
+        """Join the next group with ``work`` from an endpoint whose dependencies authorised the
+        caller (its scope: ``request.state.principal``); the member's response once its group
+        committed, or its problem raised."""
         key = request.headers.get(HEADER)
         digest = scope = None
         if key is not None:
             scope = await _scope(request)
             digest = request_hash(request.method, request.url.path, request.url.query, await request.body())
-        member = Member(work, scope, key, request.method, request.url.path, digest)
+        return await self.join(Member(work, scope, key, request.method, request.url.path, digest))
+
+    async def join(self, member: Member) -> Response:
         self.waiting.append(member)
+        GROUP_MEMBERS.labels(self.service, self.name).inc()
         if self.committer is None or self.committer.done():
             self.committer = asyncio.create_task(self._commit_all())
         return await asyncio.shield(member.answer)  # a client gone does not cancel its group
 
     async def _commit_all(self) -> None:
-        """Commit groups while members wait; ends when none do (a new submit starts it again)."""
+        """Commit groups while members wait; ends when none do (a new member starts it again)."""
         while self.waiting:
             if self.window and len(self.waiting) < self.max_members:
                 await asyncio.sleep(self.window)
@@ -148,41 +219,143 @@ class GroupCommit:
 
     async def _commit(self, group: list[Member]) -> None:
         owner = str(uuid.uuid4())
+        answers: dict[Member, Outcome] = {}
+        live: list[Member] = []
+        outcome = "committed"
         try:
-            async with self.sessionmaker() as session, session.begin():
-                answers = await _claim(session, group, owner)
-                live = [m for m in group if m not in answers]
-                outcomes = await self.apply(session, [m.work for m in live]) if live else []
-                if len(outcomes) != len(live):
-                    raise RuntimeError("a group's apply must answer every member")
-                answers.update(zip(live, outcomes))
-                done = [m for m in live if _succeeded(answers[m])]
-                await _complete(session, [(m, cast(Response, answers[m])) for m in done if m.key is not None], owner)
-                await _withdraw(session, [m for m in live if m not in done and m.key is not None], owner)
+            async with self.sessionmaker() as session:
+                try:
+                    async with session.begin():
+                        answers = await _claim(session, group, owner)
+                        live = [m for m in group if m not in answers]
+                        if live:  # the log first, then rows: one lock order for every group (see module, 8)
+                            await session.execute(_LOCK_LOG, {"key": APPEND_LOCK_KEY})
+                        outcomes = await self.apply(session, [m.work for m in live]) if live else []
+                        if len(outcomes) != len(live):
+                            raise RuntimeError("a group's apply must answer every member")
+                        answers.update(zip(live, outcomes))
+                        done = [m for m in live if _succeeded(answers[m])]
+                        await _complete(session, [(m, answers[m]) for m in done if m.key is not None], owner)
+                        await _withdraw(session, [m for m in live if m not in done and m.key is not None], owner)
+                except _Alone as alone:  # rolled back: the member's claim and work are gone
+                    answers[live[0]] = alone.outcome
+                    outcome = "refused"
         except BaseException as error:
+            GROUP_COMMITS.labels(self.service, self.name, "failed").inc()
+            error = _unavailable_in(error) or error  # a rollback that failed hides the lost connection
             for member in group:
                 if not member.answer.done():
                     member.answer.set_exception(error)
             if not isinstance(error, Exception):
                 raise
             return
-        self.groups += 1
+        GROUP_COMMITS.labels(self.service, self.name, outcome).inc()
+        if outcome == "committed":
+            self.groups += 1
+        again = []
         for member in group:
-            outcome = answers[member]
-            if isinstance(outcome, BaseException):
-                member.answer.set_exception(outcome)
+            answer = answers[member]
+            if isinstance(answer, Exception) and _transient(answer) and member.attempts + 1 < ATTEMPTS:
+                member.attempts += 1  # judged again in the next group (see 8)
+                again.append(member)
+            elif isinstance(answer, Exception):
+                member.answer.set_exception(answer)
             else:
-                member.answer.set_result(outcome)
+                member.answer.set_result(answer)
+        self.waiting[:0] = again
 
 
-def _succeeded(outcome: Response | Problem) -> bool:
+async def run_endpoints(session: AsyncSession, calls: list[Call]) -> list[Outcome]:
+    """The generic group's work: each member's endpoint in arrival order on the group's session,
+    each inside its own SAVEPOINT — released if it answered 2xx, rolled back if it answered
+    otherwise or raised (a refused member leaves nothing, and later members do not see it). A
+    group of one needs no savepoint: its refusal rolls the whole transaction back."""
+    if len(calls) == 1:
+        alone = await _run(session, calls[0])
+        if not _succeeded(alone):
+            raise _Alone(alone)
+        return [alone]
+    outcomes: list[Outcome] = []
+    for call in calls:
+        pending = session.info.setdefault("fupin_pending_events", [])
+        counted = len(pending)
+        savepoint = await session.begin_nested()
+        outcome = await _run(session, call)
+        if _succeeded(outcome):
+            await savepoint.commit()
+        else:
+            await savepoint.rollback()  # fails (and fails the group) only if the connection is gone
+            del pending[counted:]  # its events are not counted as appended
+        outcomes.append(outcome)
+    return outcomes
+
+
+async def _run(session: AsyncSession, call: Call) -> Outcome:
+    call.request.state.session = session
+    try:  # a task of its own: the member's contextvars (correlation id, log context) are its own
+        return await asyncio.create_task(_endpoint(call), context=call.context)
+    except Exception as error:  # a refusal or an error of this member alone; cancellation fails the group
+        if is_unavailable(error):
+            raise  # the connection is gone: nothing of the group can commit (a 503 for every member)
+        return error
+    finally:
+        call.request.state.session = None
+
+
+async def _endpoint(call: Call) -> Response:
+    """The endpoint with dependency exit stacks of its own task (FastAPI keeps them in the request's
+    scope; a dependency's teardown must run in the task that entered it): the dependencies are torn
+    down once the response is built, before the group commits."""
+    scope = call.request.scope
+    outer = scope.get("fastapi_inner_astack"), scope.get("fastapi_function_astack")
+    try:
+        async with AsyncExitStack() as inner:
+            scope["fastapi_inner_astack"] = inner
+            async with AsyncExitStack() as function:
+                scope["fastapi_function_astack"] = function
+                return await call.endpoint(call.request)
+    finally:
+        scope["fastapi_inner_astack"], scope["fastapi_function_astack"] = outer
+
+
+def _succeeded(outcome: Outcome) -> bool:
     return isinstance(outcome, Response) and outcome.status_code < 400
 
 
-async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> dict[Member, Response | Problem]:
+def _unavailable_in(error: BaseException) -> BaseException | None:
+    """An exception anywhere in ``error``'s chains (cause, context, driver error) that means the
+    database is unavailable."""
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if is_unavailable(current):
+            return current
+        pending += [getattr(current, "orig", None), current.__cause__, current.__context__]
+    return None
+
+
+def _transient(error: BaseException | None) -> bool:
+    """A deadlock, a serialization failure or a statement prepared before a migration: the same
+    request run again (in a later transaction) may well succeed."""
+    if is_stale_statement(error):
+        return True
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "sqlstate", None) in _TRANSIENT or getattr(error, "pgcode", None) in _TRANSIENT:
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
+
+
+async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> dict[Member, Outcome]:
     """Claim every member's key in one statement; the answers of the members that may not proceed
     (a replay, a 422, a 409). The claims are rows of this transaction: no one sees them in flight."""
-    answers: dict[Member, Response | Problem] = {}
+    answers: dict[Member, Outcome] = {}
     first: dict[tuple[str | None, str], Member] = {}
     for member in group:
         if member.identity is None:
@@ -219,13 +392,15 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
     return answers
 
 
-async def _complete(session: AsyncSession, done: Sequence[tuple[Member, Response]], owner: str) -> None:
-    if done:
+async def _complete(session: AsyncSession, done: Sequence[tuple[Member, Outcome]], owner: str) -> None:
+    responses = [(m, r) for m, r in done if isinstance(r, Response)]
+    if responses:
         await session.execute(_COMPLETE, dict(
-            owner=owner, **_columns([m for m, _ in done], "scope", "key"),
-            statuses=[r.status_code for _, r in done],
-            headers=[json.dumps({k: v for k, v in r.headers.items() if k.lower() in _KEPT_HEADERS}) for _, r in done],
-            bodies=[bytes(r.body) for _, r in done]))
+            owner=owner, **_columns([m for m, _ in responses], "scope", "key"),
+            statuses=[r.status_code for _, r in responses],
+            headers=[json.dumps({k: v for k, v in r.headers.items() if k.lower() in _KEPT_HEADERS})
+                     for _, r in responses],
+            bodies=[bytes(r.body) for _, r in responses]))
 
 
 async def _withdraw(session: AsyncSession, refused: Sequence[Member], owner: str) -> None:

@@ -5,6 +5,13 @@ through :class:`IdempotentRoute`:
 
 0. **Authorise.** The token is verified and the route's role requirement checked *before* any
    stored response is looked at: a caller who may not make the request never sees a replay.
+Steps 1–3 below are those of an ungrouped write (an upload, a route with
+``openapi_extra={"x-group-commit": False}``, every write when ``group_commit_max_members`` is 1).
+Every other write joins its service's group commit (:mod:`shared.web.group_commit`) after step 0,
+which runs the same contract for a whole group in one transaction: the claim is an uncommitted row
+of the group's transaction instead of a transaction of its own, so a concurrent retry waits for
+the first attempt's commit and replays it rather than seeing it in flight (409).
+
 1. **Claim.** In its own short transaction the key is inserted for the caller's scope — the
    whole principal (issuer, subject, roles, division, department), or the client's address on
    anonymous routes — with a hash of (method, path, query, body), state ``in_flight``, a fresh
@@ -29,13 +36,14 @@ and commits later, its conditional completion finds it no longer owns the claim 
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, params
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -191,7 +199,11 @@ class IdempotentRoute(APIRoute):
         endpoint = super().get_route_handler()
         key_optional = (self.openapi_extra or {}).get("x-idempotency") == "optional"
         access = route_access(self.dependant)
-        grouped = bool((self.openapi_extra or {}).get("x-group-commit"))  # see shared.web.group_commit
+        grouped = (self.openapi_extra or {}).get("x-group-commit") is True  # a group of its own
+        # uploads stay out of the generic group: their parsing would hold the group's locks, and
+        # they record a refusal in a transaction of their own (shared.web.group_commit)
+        ungrouped = (self.openapi_extra or {}).get("x-group-commit") is False or any(
+            isinstance(f.field_info, params.Form) for f in self.dependant.body_params)
 
         async def handler(request: Request) -> Response:
             if request.method not in WRITE_METHODS:
@@ -207,9 +219,27 @@ class IdempotentRoute(APIRoute):
                                     errors=[{"field": HEADER, "reason": "length 1–200"}])
             if grouped:  # claim, work and completion happen in the group's transaction, after the
                 return await endpoint(request)  # endpoint's dependencies authorised the caller
-            return await _run_write(request, endpoint, key, access)
+            if ungrouped or request.app.state.settings.group_commit_max_members <= 1:
+                return await _run_write(request, endpoint, key, access)
+            return await _grouped_write(request, endpoint, key, access)
 
         return handler
+
+
+async def _grouped_write(request: Request, endpoint: Callable, key: str | None, access: Access) -> Response:
+    """Steps 1–3 in the service's group commit (shared.web.group_commit): step 0 here, in the
+    request's own task; the claim, the endpoint and the completion in the group's transaction."""
+    from shared.web.group_commit import Call, GroupCommit, Member, run_endpoints
+
+    scope = digest = None
+    if key is not None:
+        body = await request.body()
+        scope = await _authorised_scope(request, access)
+        digest = request_hash(request.method, request.url.path, request.url.query,
+                              canonical_body(request.headers.get("content-type"), body))
+    member = Member(Call(request, endpoint, contextvars.copy_context()), scope, key, request.method,
+                    request.url.path, digest)
+    return await GroupCommit.of(request, "writes", run_endpoints).join(member)
 
 
 async def _run_write(request: Request, endpoint: Callable, key: str | None,

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import logging as fupin_logging
-from shared.db import unavailable_cause
+from shared.db import is_stale_statement, unavailable_cause
 from shared.errors import PROBLEM_BASE, Problem, ServiceUnavailable, Unprocessable
 from shared.masking import mask_personal_numbers
 from shared.policy import NoRuleError
@@ -30,6 +30,14 @@ log = fupin_logging.get_logger("fupin.http")
 def unavailable() -> ServiceUnavailable:
     return ServiceUnavailable("数据库暂不可用，请稍后重试 (the database is unavailable; retry after the given seconds)",
                               headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+def stale_statement() -> ServiceUnavailable:
+    """A write whose transaction ran a statement prepared before a migration changed its result
+    type (``shared.db.is_stale_statement``): nothing was written, and the connection has forgotten
+    its prepared statements, so the retry (same Idempotency-Key) runs."""
+    return ServiceUnavailable("数据库结构刚刚变更，请重试 (the database schema changed under this request; nothing was "
+                              "written; retry)", headers={"Retry-After": "1"})
+
 
 _HTTP_SLUGS = {401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
                409: "conflict", 413: "too-large", 415: "unsupported-media-type", 429: "rate-limited"}
@@ -113,6 +121,10 @@ def install(app: FastAPI) -> None:
 
     async def _maybe_unavailable(request: Request, exc: Exception):
         # the database is down or restarting: 503 with Retry-After; anything else is a fault (500)
+        if is_stale_statement(exc):  # a migration changed a prepared statement's result type
+            log.warning("prepared statement outdated by a migration", path=request.url.path)
+            problem = stale_statement()
+            return problem_response(problem, request, headers=problem.headers)
         cause = unavailable_cause(exc)
         if cause is None:
             raise exc

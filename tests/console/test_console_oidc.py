@@ -11,6 +11,7 @@ another key."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from deploy.embedded import free_port
 from services.console.app import create_app
-from services.console.login import id_token_checks, identity_provider
+from services.console.login import SESSION_COOKIE, id_token_checks, identity_provider
 from services.console.settings import ConsoleSettings
 from shared.auth import TokenVerifier
 from shared.config import settings_for
@@ -37,6 +38,7 @@ from tests.seeds import in_ci
 HERE = Path(__file__).parent / "oidc"
 CLIENT_ID, CLIENT_SECRET = "fupin-console", "console-test-secret"
 REDIRECT = "http://console.test/auth/callback"
+AFTER_LOGOUT = "http://console.test/logout/done"
 RESOURCE, AUDIENCE = "https://fupin.example/api", "fupin"
 ACCOUNTS = {
     "jinghe-office": {"name": "古丽娜尔", "fupin_roles": ["county_office"], "fupin_division": "652722000000"},
@@ -60,6 +62,13 @@ def _private_jwk() -> dict:
 @pytest.fixture(scope="module")
 def provider():
     """node tests/console/oidc/provider.mjs on a free port; yields (issuer, private JWK)."""
+    with running_provider(REDIRECT, AFTER_LOGOUT) as started:
+        yield started
+
+
+@contextlib.contextmanager
+def running_provider(redirect: str, after_logout: str):
+    """The provider for a console whose redirect URIs are these; yields (issuer, private JWK)."""
     if not (HERE / "node_modules" / "oidc-provider").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=HERE, check=True, capture_output=True, timeout=300)
     port = free_port()
@@ -67,7 +76,8 @@ def provider():
     key = _private_jwk()
     env = {**os.environ, "PORT": str(port), "ISSUER": issuer, "JWKS": json.dumps({"keys": [key]}),
            "ACCOUNTS": json.dumps(ACCOUNTS), "CLIENT_ID": CLIENT_ID, "CLIENT_SECRET": CLIENT_SECRET,
-           "REDIRECT_URI": REDIRECT, "RESOURCE": RESOURCE, "AUDIENCE": AUDIENCE}
+           "REDIRECT_URI": redirect, "POST_LOGOUT_REDIRECT_URI": after_logout, "RESOURCE": RESOURCE,
+           "AUDIENCE": AUDIENCE}
     process = subprocess.Popen(["node", "provider.mjs"], cwd=HERE, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
@@ -88,10 +98,11 @@ def settings_of(issuer: str, **overrides) -> ConsoleSettings:
                               "oidc_scope": "openid profile fupin", "oidc_resource": RESOURCE, **overrides})
 
 
-async def at_provider(authorize_url: str, account: str) -> str:
+async def at_provider(authorize_url: str, account: str, browser: httpx.AsyncClient | None = None) -> str:
     """The official at the provider: its login page (any password), then its consent page; returns the
-    URL the provider sends the browser back to (our redirect URI with code and state)."""
-    async with httpx.AsyncClient() as browser:
+    URL the provider sends the browser back to (our redirect URI with code and state). ``browser``: the
+    official's browser at the provider, whose cookies (the provider's session) outlive the login."""
+    async with contextlib.nullcontext(browser) if browser else httpx.AsyncClient() as browser:
         url = authorize_url
         for _ in range(12):
             response = await browser.get(url)
@@ -163,7 +174,8 @@ async def _forwarded_token(console: httpx.AsyncClient) -> str:
     seen = {}
 
     async def grab(request: httpx.Request) -> httpx.Response:
-        seen["token"] = request.headers["authorization"].removeprefix("Bearer ")
+        if request.url.path != "/catalogue":  # the code lists are public: asked without a token
+            seen["token"] = request.headers["authorization"].removeprefix("Bearer ")
         return httpx.Response(404, json={"status": 404, "detail": "x"})
 
     for client in app.state.backend.clients.values():
@@ -251,3 +263,88 @@ async def test_an_id_token_signed_by_another_key_is_refused(provider):
     forged = _id_token({**_private_jwk(), "kid": "fupin-test-1"}, issuer)
     with pytest.raises(Exception, match=re.compile("signature", re.I)):
         await idp.parse_id_token({"id_token": forged}, "the-nonce", claims_options=id_token_checks(settings))
+
+
+async def _logged_in(console: httpx.AsyncClient, browser: httpx.AsyncClient) -> None:
+    back = await at_provider(await start_login(console), "jinghe-office", browser)
+    assert (await console.get(back[len("http://console.test"):])).status_code == 303
+    assert (await console.get("/dashboard")).status_code == 200
+    # the session keeps the access and the ID token: still one cookie a browser keeps (at most 4096 bytes)
+    assert len(f"{SESSION_COOKIE}={console.cookies[SESSION_COOKIE]}") < 4000
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+async def test_logout_ends_the_session_here_and_at_the_provider(provider, console_for):
+    """RP-Initiated Logout: the console's session ends, the browser goes to the provider's
+    end_session_endpoint with the ID token of the login, our post-logout URI and a state; the official
+    confirms there, comes back, and the next login asks for the password again."""
+    issuer, _ = provider
+    console = await console_for()
+    async with httpx.AsyncClient() as browser:
+        await _logged_in(console, browser)
+        page = await console.get("/dashboard")
+        left = await console.post("/logout", data={"csrf_token": _csrf(page.text)})
+        assert left.status_code == 303
+        end = left.headers["location"]
+        query = parse_qs(urlsplit(end).query)
+        discovery = (await browser.get(f"{issuer}/.well-known/openid-configuration")).json()
+        assert end.startswith(discovery["end_session_endpoint"] + "?")
+        assert query["post_logout_redirect_uri"] == [AFTER_LOGOUT] and query["client_id"] == [CLIENT_ID]
+        hint = jwt.decode(query["id_token_hint"][0], options={"verify_signature": False})
+        assert hint["iss"] == issuer and hint["aud"] == CLIENT_ID and hint["sub"] == "jinghe-office"
+        state = query["state"][0]
+        assert len(state) >= 20
+        assert (await console.get("/dashboard")).status_code == 303  # the console's session is over already
+
+        confirm = await browser.get(end)  # the provider asks the official to confirm
+        assert confirm.status_code == 200, confirm.text
+        form = re.search(r'<form[^>]*action="([^"]+)"[^>]*>(.*?)</form>', confirm.text, re.S)
+        fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form.group(2)))
+        back = await browser.post(urljoin(end, form.group(1)), data={**fields, "logout": "yes"})
+        assert back.status_code in (302, 303) and back.headers["location"].startswith(AFTER_LOGOUT + "?")
+        assert parse_qs(urlsplit(back.headers["location"]).query)["state"] == [state]
+        done = await console.get(back.headers["location"][len("http://console.test"):])
+        assert done.status_code == 303 and done.headers["location"] == "/login?logged_out=provider"
+        shown = await console.get(done.headers["location"])
+        assert "已退出统一身份认证" in shown.text
+        # the provider's session is gone: logging in again asks for the password, not only for consent
+        again = await browser.get(await start_login(console))
+        while again.status_code in (302, 303):
+            again = await browser.get(urljoin(str(again.url), again.headers["location"]))
+        assert 'name="prompt" value="login"' in again.text
+
+
+async def test_a_logout_return_without_our_state_claims_nothing(provider, console_for):
+    console = await console_for()
+    async with httpx.AsyncClient() as browser:
+        await _logged_in(console, browser)
+        page = await console.get("/dashboard")
+        left = await console.post("/logout", data={"csrf_token": _csrf(page.text)})
+        assert left.status_code == 303 and "state=" in left.headers["location"]
+    forged = await console.get("/logout/done", params={"state": "forged"})
+    assert forged.headers["location"] == "/login?logged_out=console"
+    assert (await console.get("/logout/done")).headers["location"] == "/login?logged_out=console"
+
+
+async def test_a_provider_without_an_end_session_endpoint_logs_out_here_only(provider, console_for, monkeypatch):
+    console = await console_for()
+    async with httpx.AsyncClient() as browser:
+        await _logged_in(console, browser)
+    idp = console._transport.app.state.idp
+    metadata = {k: v for k, v in (await idp.load_server_metadata()).items() if k != "end_session_endpoint"}
+    monkeypatch.setattr(idp, "server_metadata", metadata)
+    page = await console.get("/dashboard")
+    left = await console.post("/logout", data={"csrf_token": _csrf(page.text)})
+    assert left.status_code == 303 and left.headers["location"] == "/login?logged_out=console"
+    assert (await console.get("/dashboard")).status_code == 303
+
+
+def test_the_provider_is_an_allowed_form_target_for_the_logout_redirect(provider):
+    """Browsers check where a form's redirect goes against the page's CSP form-action."""
+    from services.console.app import content_security_policy
+    issuer, _ = provider
+    assert f"form-action 'self' {issuer};" in content_security_policy(settings_of(issuer))
+    assert "form-action 'self';" in content_security_policy(settings_of(issuer, oidc_issuer=None))

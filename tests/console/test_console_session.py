@@ -75,7 +75,8 @@ async def test_the_token_forwarded_is_the_identity_picked(console):
     seen = {}
 
     async def grab(request: httpx.Request) -> httpx.Response:
-        seen["auth"] = request.headers["authorization"]
+        if request.url.path != "/catalogue":  # the code lists are public: asked without a token
+            seen["auth"] = request.headers["authorization"]
         return httpx.Response(403, json={"status": 403, "title": "Forbidden", "detail": "记录不在管辖范围内 (outside)"})
 
     for client in app.state.backend.clients.values():
@@ -167,3 +168,79 @@ async def test_production_login_page_offers_only_the_provider_and_the_cookie_is_
             refused = await client.post("/login/dev", data={"identity": str(COUNTY_OFFICE), "csrf_token": csrf_of(
                 page.text) if "csrf_token" in page.text else ""})
             assert refused.status_code in (401, 403)
+
+
+async def test_pages_write_divisions_by_name_and_codes_by_label():
+    """Names from the registry's divisions (asked once each, with the official's token), labels from the
+    services' catalogues: a household reads 托里镇永集湖村, 因残, 户主, 男 — not 652722102201, disability."""
+    asked: list[str] = []
+    names = {"652722102201": "永集湖村", "652722102000": "托里镇", "652722000000": "精河县", "652700000000": "博尔塔拉蒙古自治州",
+             "650000000000": "新疆维吾尔自治区"}
+    catalogue = {"registry": [{"name": "cause", "codes": [{"code": "disability", "zh": "因残"}]},
+                              {"name": "relation", "codes": [{"code": "head", "zh": "户主"}]},
+                              {"name": "poverty_attribute", "codes": [{"code": "dibao", "zh": "低保贫困户"}]}]}
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path, host = request.url.path, request.url.port
+        asked.append(path)
+        if path == "/catalogue":
+            lists = catalogue.get({8101: "registry"}.get(host, ""), [])
+            return httpx.Response(200, json={"service": "x", "lists": [{"zh": "", "en": "", "fields": [], "citation": None,
+                                                                        **each} for each in lists]})
+        if path.startswith("/divisions/"):
+            code = path.rsplit("/", 1)[1]
+            assert request.headers["authorization"].startswith("Bearer ")
+            if code not in names:
+                return httpx.Response(404, json={"status": 404, "detail": "no such division"})
+            return httpx.Response(200, json={"code": code, "name": names[code], "as_of": {"name": names[code]}})
+        if path == "/households/h1":
+            return httpx.Response(200, json={"id": "h1", "number": "6527221022010001", "division": "652722102201",
+                                             "status_label": "已建档立卡", "poverty_attribute": "dibao",
+                                             "main_cause": "disability", "helper": {"name": "马建军"},
+                                             "members": [{"name": "李华明", "relation": "head", "sex": "male",
+                                                          "id_number": "652722********0012", "birth_date": "1945-01-05"}]})
+        return httpx.Response(404, json={"status": 404, "detail": "not here"})
+
+    app = create_app(console_settings(registry_url="http://127.0.0.1:8101", funds_url="http://127.0.0.1:8102",
+                                      projects_url="http://127.0.0.1:8103"), transport=httpx.MockTransport(services))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as console:
+            await log_in(console)
+            page = await console.get("/households/h1")
+            assert page.status_code == 200, page.text
+            text = re.sub(r"<[^>]+>", " ", page.text)
+            assert "托里镇永集湖村" in text and not re.search(r"(?<!\d)652722102201(?!\d)", text)
+            assert "因残" in text and "低保贫困户" in text and "户主" in text and " 男 " in text
+            assert "disability" not in text and "dibao" not in text
+            assert "县扶贫办 · 精河县" in text  # the official's own division by name
+            once = list(asked)
+            await console.get("/households/h1")
+            assert [p for p in asked[len(once):] if p.startswith(("/divisions/", "/catalogue"))] == []  # kept
+
+
+async def test_the_audit_page_shows_the_divisions_score_by_component():
+    """The audit service's /audit/scores answer ({items: [{division, score, components}]}) read as it is."""
+    answer = {"year": 2018, "rule": {"id": "division.performance.score", "title": "扶贫资金绩效考评分(满分100)",
+                                     "citation": "财农〔2017〕115号"},
+              "items": [{"division": "652722000000", "year": 2018, "score": "82.50", "inputs": {},
+                         "components": [{"component": "deadlines_met", "label": "按期拨付", "weight": 15,
+                                         "ratio_percent": "100.00", "points": "15.00", "basis": "3 of 3 met"},
+                                        {"component": "spending_progress", "label": "支出进度", "weight": 20,
+                                         "ratio_percent": "23.67", "points": "4.73", "basis": "1349000.00 of 5700000.00"}]}]}
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/audit/scores":
+            return httpx.Response(200, json=answer)
+        if request.url.path == "/dev/clock":
+            return httpx.Response(200, json={"now": "2018-12-31T02:00:00+00:00", "today": "2018-12-31"})
+        return httpx.Response(404, json={"status": 404, "detail": "not here"})
+
+    app = create_app(console_settings(), transport=httpx.MockTransport(services))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as console:
+            await log_in(console)
+            page = await console.get("/audit")
+            text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.text))
+            assert "总分： 82.50" in text
+            assert "按期拨付 15 100.00 15.00 3 of 3 met" in text and "支出进度 20 23.67 4.73" in text
+            assert "财农〔2017〕115号" in text

@@ -97,7 +97,8 @@ async def log_in(page, site: str, label: str) -> None:
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_county_official_uses_the_console(site, page, tmp_path):
     await log_in(page, site, "精河县扶贫办")
-    assert "精河县扶贫办" in await page.locator("#who").inner_text()
+    who = await page.locator("#who").inner_text()
+    assert "精河县扶贫办" in who and "652722000000" not in who  # the official's division by name
     # the dashboard: the registry's, funds' and projects' figures with charts, no refusal
     await page.locator("#registry-figures").wait_for()
     assert await page.locator("#funds-figures").count() == 1 and await page.locator("#project-figures").count() == 1
@@ -117,6 +118,9 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
     await first.click()
     assert number in await page.locator("h1").inner_text()
     assert await page.locator("#household-record").count() == 1
+    record = await page.locator("#household-record").inner_text()
+    assert re.search(r"区划\s+\S*[镇乡]\S*村", record) and not re.search(r"(?<!\d)\d{12}(?!\d)", record), record
+    assert "disability" not in await page.content()  # the cause by its label (因残 …), not its code
 
     # an import with a bad row: refused by the registry, every error listed in the page
     await page.goto(f"{site}/uploads")
@@ -148,11 +152,17 @@ async def test_a_county_official_uses_the_console(site, page, tmp_path):
 
     # the audit report is for auditors: the county office sees the service's refusal, not a 401
     await page.goto(f"{site}/audit")
+    # … and its own 绩效考评: the score and each component
+    assert re.search(r"总分：\s*\d+\.\d\d", await page.locator("#score").inner_text())
+    assert await page.locator("table.score-components tr").count() >= 2
     await page.get_by_role("button", name="打开审计报告").click()
     assert "角色无权" in await page.locator(".problem").inner_text()
 
     await page.get_by_role("button", name="退出").click()
-    await page.wait_for_url(f"{site}/login")
+    await page.wait_for_url(re.compile(re.escape(f"{site}/login") + r"(\?|$)"))
+    assert "已退出控制台" in await page.locator("#logged-out").inner_text()
+    await page.goto(f"{site}/dashboard")
+    assert page.url.startswith(f"{site}/login")  # the session is over
 
 
 @pytest.mark.asyncio(loop_scope="session")

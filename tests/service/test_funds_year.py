@@ -164,6 +164,7 @@ async def test_a_year_of_money_for_jinghe(year):
     assert (road["project_code"], road["channel"], road["stranded"], road["held"], road["due"]) == (
         "JH-2017-ROAD", FARMLAND, "600000.00", "600000.00", "2018-12-31")
     assert road["days_remaining"] == 517 and road["rule_id"] == "funds.stranded.return"
+    assert "DOMAIN" not in road["citation"] and "seed" not in road["citation"]  # a document a person can find
     await ok(f, "/returns", JINGHE, channel=FARMLAND, amount="600000.00", project_code="JH-2017-ROAD",
              document_no="精财〔2017〕41号", document_date="2017-08-10")
     await ok(f, "/reallocations", XINJIANG, channel=FARMLAND, amount="600000.00", to_division=JINGHE,

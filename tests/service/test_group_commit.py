@@ -161,3 +161,28 @@ def _envelopes(rows: list[dict]) -> list[dict]:
     from shared.events.store import record_to_event
 
     return [record_to_event(row) for row in rows]
+
+
+async def test_a_group_refuses_an_unregistered_household_and_an_unfundable_project_each_alone(grouped):
+    """The payees and projects of a whole group are looked up together (one statement each per
+    county): a household not on the roll and a project outside the library refuse only their own
+    requests, naming their own field, and the others in the group are posted."""
+    f = grouped
+    registered, stranger = "00000000-0065-2722-0000-000000000001", "00000000-0065-2722-0000-000000000002"
+    await f.registered(registered)
+
+    def to_household(line_ref: str, household: str, project: str = "P-1") -> dict:
+        return {**disbursement("10.00", line_ref), "project_code": project,
+                "payee": {"kind": "household", "name": f"户{line_ref}", "household_id": household}}
+
+    answers = await send_together(f, [
+        to_household("H-1", registered), to_household("H-2", stranger), disbursement("10.00", "C-1"),
+        to_household("H-3", registered, project="P-NOWHERE"), to_household("H-4", registered)])
+    assert [a.status_code for a in answers] == [201, 422, 201, 422, 201]
+    # (sent together they form one group at most machine loads; the outcomes do not depend on it)
+    assert [e["field"] for e in answers[1].json()["errors"]] == ["payee.household_id"]
+    assert answers[1].json()["type"].endswith("payee-not-registered")
+    assert answers[3].json()["errors"][0]["field"] == "project_code"
+    posted = await f.db("SELECT line_ref FROM postings WHERE operation = 'disburse' ORDER BY event_seq")
+    assert [p["line_ref"] for p in posted] == ["H-1", "C-1", "H-4"]
+    await f.zero_sum_and_no_negative()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from shared.announcements import places
 from shared.announcements.models import TABLES as ANNOUNCEMENT_TABLES
 from shared.db import make_engine
 from shared.events.schema import metadata as foundation
@@ -23,6 +24,8 @@ def expected_metadata(service: str) -> sa.MetaData:
         from services.registry.board_models import TABLES as BOARD_TABLES
         from services.registry.county_models import TABLES as COUNTY_TABLES
         tables += TABLES + COUNTY_TABLES + BOARD_TABLES
+    if service in ("funds", "projects"):  # the division names of their public pages
+        tables += [places.division_names]
     if service == "funds":
         from services.funds.models import metadata
         tables += metadata.sorted_tables

@@ -4,6 +4,7 @@ HTTP upload; the CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -13,6 +14,7 @@ import asyncpg
 import openpyxl
 import pytest
 from services.registry.app import create_app
+from services.registry.usecases.imports import validation
 from services.registry.usecases.imports import EVENT_EXITS_IMPORTED, EVENT_IMPORTED, households_of, run_import
 from shared.clock import SettableClock
 from shared.config import libpq_url
@@ -225,6 +227,125 @@ async def test_a_csv_without_bom_and_more_than_one_chunk(registry):
         assert [e["data"]["chunk"] for e in events] == [1, 2, 3] and {e["data"]["chunks"] for e in events} == {3}
         assert await conn.fetchval("SELECT count(*) FROM household_status_history") == 450
         assert (await store.verify(conn)).ok
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("overlap", [True, False], ids=["pipeline", "sequential"])
+async def test_a_file_checked_and_written_in_small_batches_lands_whole(registry, monkeypatch, overlap):
+    """Batches of two persons: a household's rows far apart in the file (its spouse in the last
+    batch) still land under it. With the pipeline every row is copied while the file is parsed (the
+    write stage starts with all persons written); the sequential path writes nothing before the
+    checks have passed."""
+    settings, sessions, clock = registry
+    monkeypatch.setattr(validation, "CHECK_BATCH", 2)
+    rows = valid_rows()
+    rows.append(rows.pop(1))  # H00001's spouse last
+    seen: list[tuple[str, int, int | None]] = []
+    async with sessions() as session, session.begin():
+        result = await run_import(session, csv_bytes(rows), filename="households.csv", actor=ACTOR,
+                                  jurisdiction="652722", clock=clock, overlap=overlap,
+                                  progress=lambda phase, done, total: seen.append((phase, done, total)))
+    assert (result.households, result.persons, result.events) == (3, 6, 2)
+    first_write = next(done for phase, done, _ in seen if phase == "write")
+    assert first_write == (6 if overlap else 0)
+    await assert_valid_rows_landed(settings)
+
+
+async def test_an_error_late_in_the_file_leaves_nothing_of_the_batches_already_written(registry, monkeypatch):
+    settings, sessions, clock = registry
+    monkeypatch.setattr(validation, "CHECK_BATCH", 2)
+    rows = valid_rows() + [person("L001", pid(300)), person("L002", pid(301), cause="因懒")]
+    problem = await import_errors(sessions, clock, csv_bytes(rows))
+    assert [(e["row"], e["field"]) for e in problem.body()["errors"]] == [(9, "main_cause")]
+    conn = await connect(settings)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM households") == 0
+        assert await conn.fetchval("SELECT count(*) FROM persons") == 0
+        assert await conn.fetchval("SELECT count(*) FROM events") == 0
+    finally:
+        await conn.close()
+    await do_import(sessions, clock, csv_bytes(valid_rows()))  # the session is usable again
+    await assert_valid_rows_landed(settings)
+
+
+async def test_conflicts_with_the_database_in_a_later_batch_are_reported_per_row(registry, monkeypatch):
+    """A person already active and a household number already registered, both met after earlier
+    batches were written: each is an error on its row (the COPY never meets the unique indexes),
+    and nothing of the file stays."""
+    settings, sessions, clock = registry
+    taken = pid(900)
+    await do_import(sessions, clock, csv_bytes([person("OLD001", taken, name="旧户主")]))
+    monkeypatch.setattr(validation, "CHECK_BATCH", 2)
+    rows = valid_rows() + [person("M001", pid(400)), person("M001", taken, "配偶"), person("OLD001", pid(401))]
+    problem = await import_errors(sessions, clock, csv_bytes(rows))
+    errors = {(e["row"], e["field"]): e for e in problem.body()["errors"]}
+    assert set(errors) == {(9, "id_number"), (10, "household_number")}
+    assert errors[(9, "id_number")]["household"] == "OLD001"
+    assert "already registered" in errors[(10, "household_number")]["reason"]
+    conn = await connect(settings)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM households") == 1
+        assert await conn.fetchval("SELECT count(*) FROM persons") == 1
+        assert await conn.fetchval("SELECT count(*) FROM events") == 1
+    finally:
+        await conn.close()
+
+
+async def test_a_person_registered_by_a_concurrent_transaction_is_reported_on_its_row(registry, monkeypatch):
+    """Another transaction holds an uncommitted active person the file also lists: the pipeline's
+    COPY waits for it (or meets it committed); once it commits, the person is an error on its row,
+    not an aborted transaction, and nothing of the file stays."""
+    settings, sessions, clock = registry
+    await do_import(sessions, clock, csv_bytes([person("OLD001", pid(900), name="旧户主")]))
+    monkeypatch.setattr(validation, "CHECK_BATCH", 2)
+    contested = pid(500)
+    other = await connect(settings)
+    try:
+        household = await other.fetchval("SELECT id FROM households WHERE number = 'OLD001'")
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute(
+            "INSERT INTO persons (id, household_id, id_number, name, relation, sex, birth_date, labour_capacity, "
+            "active) VALUES (gen_random_uuid(), $1, $2, '李四', 'child', 'male', '1970-03-15', 'normal_labour', true)",
+            household, contested)
+
+        async def commit_soon() -> None:
+            await asyncio.sleep(0.5)
+            await transaction.commit()
+
+        rows = valid_rows() + [person("M001", pid(501)), person("M001", contested, "配偶")]
+        committing = asyncio.ensure_future(commit_soon())
+        problem = await import_errors(sessions, clock, csv_bytes(rows))
+        await committing
+    finally:
+        await other.close()
+    errors = problem.body()["errors"]
+    assert [(e["row"], e["field"], e.get("household")) for e in errors] == [(9, "id_number", "OLD001")]
+    conn = await connect(settings)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM persons") == 2
+        assert await conn.fetchval("SELECT count(*) FROM households") == 1
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize("overlap", [True, False], ids=["pipeline", "sequential"])
+async def test_a_registered_household_number_alone_in_a_later_batch_is_reported_on_its_row(registry, monkeypatch,
+                                                                                           overlap):
+    settings, sessions, clock = registry
+    await do_import(sessions, clock, csv_bytes([person("OLD001", pid(900), name="旧户主")]))
+    monkeypatch.setattr(validation, "CHECK_BATCH", 2)
+    rows = valid_rows() + [person("OLD001", pid(401)), person("M002", pid(402))]
+    async with sessions() as session:
+        with pytest.raises(Unprocessable) as info:
+            async with session.begin():
+                await run_import(session, csv_bytes(rows), filename="households.csv", actor=ACTOR,
+                                 jurisdiction="652722", clock=clock, overlap=overlap)
+    assert [(e["row"], e["field"]) for e in info.value.body()["errors"]] == [(8, "household_number")]
+    conn = await connect(settings)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM persons") == 1
     finally:
         await conn.close()
 
@@ -457,5 +578,30 @@ async def test_optional_columns_may_be_left_out_and_extra_columns_are_ignored(re
                                             ("孙二", "child", None, None, "skilled_labour")]
         assert await conn.fetchval("SELECT main_cause FROM households") == "lack_funds"
         assert await conn.fetchval("SELECT count(*) FROM household_incomes") == 0
+    finally:
+        await conn.close()
+
+
+async def test_one_index_on_id_numbers_allows_many_left_households_and_one_active(registry):
+    """Migration 0008: ``persons_one_active_household`` on (id_number, NULLIF(active, false)) is still
+    "at most one active household per person" and serves the look-up by ID number."""
+    settings, sessions, clock = registry
+    number = pid(700)
+    await do_import(sessions, clock, csv_bytes([person("U001", number), person("U002", pid(701))]))
+    conn = await connect(settings)
+    try:
+        other = await conn.fetchval("SELECT id FROM households WHERE number = 'U002'")
+        insert = ("INSERT INTO persons (id, household_id, id_number, name, relation, sex, birth_date, labour_capacity, "
+                  "active) VALUES (gen_random_uuid(), $1, $2, '张三', 'child', 'male', '1970-03-15', 'normal_labour', $3)")
+        await conn.execute(insert, other, number, False)
+        await conn.execute(insert, other, number, False)  # left two households: no collision
+        with pytest.raises(asyncpg.UniqueViolationError) as info:
+            await conn.execute(insert, other, number, True)  # a second active household
+        assert info.value.constraint_name == "persons_one_active_household"
+        indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'persons'")}
+        assert "ix_persons_id_number" not in indexes
+        await conn.execute("SET enable_seqscan = off")
+        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN SELECT * FROM persons WHERE id_number = $1", number))
+        assert "persons_one_active_household" in plan
     finally:
         await conn.close()

@@ -113,8 +113,46 @@ async def test_a_replay_needs_a_valid_token_allowed_on_the_route(app_client):
     assert anonymous.status_code == 401
 
 
-async def test_a_request_in_flight_answers_409(app_client):
-    settings, client = app_client
+async def test_a_retry_while_its_first_attempt_is_in_its_group_waits_and_replays_it(databases):
+    """Group commit (shared/web/group_commit.py, guarantee 5): the claim is a row of the group's
+    transaction, so no one sees it in flight — the retry joins the next group, which runs once the
+    first has committed, and replays its response."""
+    settings = await databases.new("registry")
+    app = webapp.build(settings)
+    async with serving(app) as client:
+        await _retry_waits_and_replays(settings, client, app)
+
+
+async def _retry_waits_and_replays(settings, client, app):
+    webapp.gates["slow-grouped"] = asyncio.Event()
+    headers = with_key(finance(settings), "k-3g")
+    first = asyncio.create_task(client.post("/things", json=thing("slow-grouped"), headers=headers))
+    for _ in range(500):  # until the first request's group runs its endpoint
+        await asyncio.sleep(0.01)
+        group = (getattr(app.state, "group_commits", None) or {}).get("writes")
+        if group is not None and group.committer is not None and not group.committer.done() and not group.waiting:
+            break
+    retry = asyncio.create_task(client.post("/things", json=thing("slow-grouped"), headers=headers))
+    for _ in range(500):  # until the retry waits for the next group
+        await asyncio.sleep(0.01)
+        if group.waiting:
+            break
+    assert not retry.done() and await count_claims(settings) == 0  # nothing in flight is visible
+    webapp.gates["slow-grouped"].set()
+    first_answer, retry_answer = await first, await retry
+    assert first_answer.status_code == 201 and "Idempotent-Replayed" not in first_answer.headers
+    assert retry_answer.status_code == 201 and retry_answer.headers["Idempotent-Replayed"] == "true"
+    assert retry_answer.json() == first_answer.json()
+    assert await count_events(settings) == 1
+
+
+async def test_a_request_in_flight_answers_409_when_writes_are_not_grouped(databases):
+    settings = await databases.new("registry", group_commit_max_members=1)
+    async with serving(webapp.build(settings)) as client:
+        await _in_flight_409(settings, client)
+
+
+async def _in_flight_409(settings, client):
     webapp.gates["slow"] = asyncio.Event()
     headers = with_key(finance(settings), "k-3")
     first = asyncio.create_task(client.post("/things", json=thing("slow"), headers=headers))

@@ -6,7 +6,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.events.chain import GENESIS, canonical_body, canonical_json, compute_hash, hash_event, verify_chain
+from shared.events.chain import GENESIS, HASHED_FIELDS, canonical_body, canonical_json, compute_hash, hash_event, verify_chain
 from shared.events.store import _canonical_envelope
 
 json_scalars = st.one_of(
@@ -51,8 +51,31 @@ def test_the_store_assembles_the_same_canonical_body():
         data=canonical_json(event["data"]), id="id-1", prev_hash=GENESIS, seq=1, source="funds",
         subject="s", time=event["time"], type="funds.x",
     )
-    assert assembled == canonical_body(event)
-    assert hash_event(GENESIS, assembled) == event["hash"]
+    assert assembled == canonical_body(event).encode()
+    assert hash_event(GENESIS, assembled.decode()) == event["hash"]
+
+
+@settings(max_examples=300)
+@given(st.text(), st.text(), st.one_of(st.none(), st.text()), st.text(), json_values, json_values)
+def test_the_assembled_body_is_canonical_for_any_strings(subject, type_, causation, correlation, actor, data):
+    event = {"seq": 7, "id": "0190a0b0-0000-7000-8000-000000000001", "source": "registry", "type": type_,
+             "subject": subject, "time": "2026-12-03T04:31:08.000001Z", "actor": actor, "data": data,
+             "correlation_id": correlation, "causation_id": causation, "prev_hash": GENESIS}
+    expected = rfc8785.dumps({field: event[field] for field in HASHED_FIELDS})
+    assembled = _canonical_envelope(
+        actor=canonical_json(actor), causation_id=causation, correlation_id=correlation,
+        data=canonical_json(data), id=event["id"], prev_hash=GENESIS, seq=7, source="registry",
+        subject=subject, time=event["time"], type=type_,
+    )
+    assert assembled == expected
+
+
+def test_orjson_escapes_every_code_point_as_rfc8785():
+    """canonical_json's fast path (orjson) against the reference, one string per code point."""
+    for start in range(0, 0x110000, 4096):
+        chars = [chr(c) for c in range(start, start + 4096) if not 0xD800 <= c < 0xE000]
+        value = {"s": chars, "t": "x".join(chars)}
+        assert canonical_json(value).encode() == rfc8785.dumps(value)
 
 
 def test_a_sound_chain_verifies():

@@ -60,6 +60,26 @@ def test_ordinary_numbers_are_not_masked(text):
     assert mask_personal_numbers(text) == text
 
 
+@pytest.mark.parametrize("identifier", [
+    "01a23cb1-bbd3-7da7-b143-73735736edc2",  # 143-7373-5736: a mobile number's shape
+    "01a23cb1-bdb4-7813-9469-526513336f2c",  # 7813-9469-526513336: a bank card's groups of four
+    "01a23cb1-c144-7421-9615-305eeeb16fc3", "01A23CB1-C947-7CA1-9395-426788EE18A0",
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",  # a sha256 digest
+])
+def test_identifiers_are_not_numbers(identifier):
+    for text in (identifier, f"/public/announcements/{identifier}/objections?back=board", f"编号{identifier}。"):
+        assert mask_personal_numbers(text) == text
+
+
+def test_numbers_beside_an_identifier_are_still_masked():
+    uuid = "01a23cb1-bbd3-7da7-b143-73735736edc2"
+    assert mask_personal_numbers(f"{uuid} 电话13812345678") == f"{uuid} 电话138****5678"
+    assert mask_personal_numbers(f"13812345678-{uuid}") == f"138****5678-{uuid}"
+    assert mask_personal_numbers(f"id {SAMPLE}/{uuid}") == f"id 110105********002X/{uuid}"
+    # hex digits without a letter are no identifier: 40 digits in a run are masked like any long run
+    assert mask_personal_numbers("1" * 40) == "111111" + "*" * 30 + "1111"
+
+
 def _grouped(number: str, cuts: list[int], separator: str) -> str:
     pieces, last = [], 0
     for cut in sorted(set(cuts)):

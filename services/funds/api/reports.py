@@ -30,6 +30,7 @@ from shared.web import Session, router
 from shared.web.export import exportable
 from shared.fields import BigId, FiscalYear, Instant
 from shared.witness import receipts
+from shared.policy.citations import public_citation
 
 reports = router(tags=["reports"])
 #: who reads the funds reports (auditors pass every read; see shared.auth.require)
@@ -147,7 +148,7 @@ async def stranded_report(request: Request, principal: Readers, session: Session
                 "returned": format_fen(flows.get((row["id"], "return"), 0)), "held": format_fen(held),
                 "due": None, "rule_id": None, "citation": None, "days_remaining": None, "days_overdue": None}
         if due is not None:
-            item.update(due=due[0].isoformat(), rule_id=due[1], citation=due[2])
+            item.update(due=due[0].isoformat(), rule_id=due[1], citation=public_citation(due[2]))
             if held > 0:
                 item["days_remaining" if today <= due[0] else "days_overdue"] = abs((due[0] - today).days)
         items.append(item)

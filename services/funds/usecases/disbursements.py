@@ -19,7 +19,7 @@ from services.funds.domain import check_purpose, finance_account
 from services.funds.usecases import gate
 from services.funds.usecases.commitments import Money, new_posting
 from services.funds.usecases.ledger import Entry, Grouped, post_each
-from services.funds.usecases.payments import check_payees
+from services.funds.usecases.payments import payee_problem, unpayable_households
 from shared.auth import Principal
 from shared.errors import Problem
 from shared.policy import PolicyTable
@@ -55,16 +55,20 @@ def entry(policy: PolicyTable, principal: Principal, body: Disbursement) -> Entr
 
 
 async def post_group(session: AsyncSession, items: list[Grouped]) -> list[dict | Problem]:
-    """Per item, in order: its posted event, or the problem that refused it."""
+    """Per item, in order: its posted event, or the problem that refused it. One look-up of the
+    projects and one of the household payees per county, for the whole group."""
     refused: dict[int, Problem] = {}
     for county in {item.entry.posting.from_.division for item in items}:
         here = [(position, item) for position, item in enumerate(items) if item.entry.posting.from_.division == county]
         closed = await gate.unfundable(session, {_project(item) for _, item in here}, county)
+        unpayable = await unpayable_households(session, county, [
+            payee.get("household_id") for _, item in here if (payee := _payee(item)).get("kind") == "household"])
         for position, item in here:
+            payee = _payee(item)
             if _project(item) in closed:
                 refused[position] = gate.problem(_project(item), closed[_project(item)])
-            elif (problem := await _payee_problem(session, item)) is not None:
-                refused[position] = problem
+            elif payee.get("kind") == "household" and payee.get("household_id") in unpayable:
+                refused[position] = payee_problem(*unpayable[payee.get("household_id")])
     outcomes = iter(await post_each(session, [item for p, item in enumerate(items) if p not in refused]))
     return [refused.get(position) or next(outcomes) for position in range(len(items))]
 
@@ -73,12 +77,5 @@ def _project(item: Grouped) -> str:
     return (item.entry.extra or {})["project_code"]
 
 
-async def _payee_problem(session: AsyncSession, item: Grouped) -> Problem | None:
-    payee = (item.entry.extra or {}).get("payee") or {}
-    if payee.get("kind") != "household":
-        return None
-    try:
-        await check_payees(session, item.entry.posting.from_.division, [payee])
-    except Problem as problem:
-        return problem
-    return None
+def _payee(item: Grouped) -> dict:
+    return (item.entry.extra or {}).get("payee") or {}

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.domain import gate
-from services.funds.models import projects_view
+from shared.db import fetch
 from shared.errors import Unprocessable
+
+_PROJECTS = ("SELECT code, division, in_library, publicity_passed, cancelled FROM projects_view "
+             "WHERE code = ANY($1::text[])")
 
 
 async def unfundable(session: AsyncSession, codes: Iterable[str], county: str) -> dict[str, str]:
     """The projects among ``codes`` the county may not put money into: {project code: refusal code}."""
     wanted = sorted(set(codes))
-    rows = {row["code"]: row for row in (await session.execute(
-        select(projects_view).where(projects_view.c.code.in_(wanted)))).mappings()}
+    rows = {code: {"code": code, "division": division, "in_library": in_library, "publicity_passed": passed,
+                   "cancelled": cancelled}
+            for code, division, in_library, passed, cancelled in await fetch(session, _PROJECTS, wanted)}
     verdicts = {code: gate.refusal(rows.get(code), county) for code in wanted}
     return {code: refused for code, refused in verdicts.items() if refused is not None}
 

@@ -28,16 +28,15 @@ from typing import Any, Callable, Iterable, Mapping, NamedTuple, Sequence
 
 import asyncpg
 from sqlalchemy import select, text
-from sqlalchemy import tuple_ as sa_tuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
 from services.funds.domain.ledger import EXTERNAL_KINDS, Holding, check_year_open, holdings_of
-from services.funds.models import accounts, postings, year_closes
+from services.funds.models import accounts, postings
 from services.funds.usecases.accounts import account_key
 from shared.bulk import uuid7s
-from shared.db import raw_connection
+from shared.db import fetch, raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
 from shared.events.schema import events
@@ -99,20 +98,6 @@ async def _connection(session: AsyncSession) -> asyncpg.Connection:
         return conn
 
 
-async def _fetch(session: AsyncSession, sql: str, *args: Any, many: bool = False) -> Sequence[Sequence[Any]]:
-    """Rows of ``sql`` (``$n`` parameters) on the asyncpg connection under the session (records,
-    not SQLAlchemy rows: cheaper by thousands). If this is the session's first statement,
-    SQLAlchemy's adapter must run one to begin the transaction: this one, unless ``many`` rows are
-    expected (then a ``SELECT 1`` first — a round trip is cheaper than thousands of rows through
-    SQLAlchemy)."""
-    async with raw_connection(session) as conn:
-        if conn.is_in_transaction():
-            return await conn.fetch(sql, *args)
-    if many:
-        return await (await _connection(session)).fetch(sql, *args)
-    return (await (await session.connection()).exec_driver_sql(sql, args)).all()
-
-
 def _payload(refs_by_group: Mapping[tuple, Iterable[str]]) -> tuple[list[tuple], str]:
     """Keys grouped by all but their reference (a batch's payees share one group), as one JSON
     text: the same statement for one key or a hundred thousand, one index probe per key."""
@@ -125,7 +110,7 @@ def _payload(refs_by_group: Mapping[tuple, Iterable[str]]) -> tuple[list[tuple],
 async def _lookup(session: AsyncSession, refs_by_group: Mapping[tuple, Iterable[str]]) -> dict[AccountRef, int]:
     """The ids of the accounts that exist (one statement)."""
     numbered, groups = _payload(refs_by_group)
-    return {(*numbered[n], ref): account for n, ref, account in await _fetch(session, _FIND, groups)}
+    return {(*numbered[n], ref): account for n, ref, account in await fetch(session, _FIND, groups)}
 
 
 def _grouped(refs: Iterable[AccountRef]) -> dict[tuple, list[str]]:
@@ -249,7 +234,7 @@ async def prefetch(session: AsyncSession, line_refs: Sequence[str], refs_by_grou
     numbered, payload = _payload(groups)
     done, accounts = set(), {}
     many = len(refs) + sum(len(group_refs) for group_refs in groups.values()) > COPY_THRESHOLD
-    for n, ref, account in await _fetch(session, _PREFETCH, payload, json.dumps(refs, ensure_ascii=False), many=many):
+    for n, ref, account in await fetch(session, _PREFETCH, payload, json.dumps(refs, ensure_ascii=False), many=many):
         if n < 0:
             done.add(ref)
         else:
@@ -328,7 +313,7 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
         resolved = await _resolve(session, missing.values(), found=found, looked_up=prefetched.looked_up)
         ids.update((oid, resolved[ref]) for oid, ref in missing.items())
     bounded = sorted({ids[oid] for oid in bounded_set})
-    balances = dict(await _fetch(session, _LOCK, bounded)) if bounded else {}
+    balances = dict(await fetch(session, _LOCK, bounded)) if bounded else {}
     accepted, pairs = [], {}
     closed_since: dict[Holding, Mapping[str, Any]] | None = None
     for index in candidates:
@@ -359,14 +344,20 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
 YEAR_CLOSE_RULE = "funds.year_close.books_closed"
 
 
+_CLOSES = ("SELECT division, role, fiscal_year, event_seq, document_no, document_date FROM year_closes "
+           "WHERE fiscal_year = ANY($1::int[])")  # a few rows a year: the holdings are picked in Python
+
+
 async def _closed_years(session: AsyncSession, posted: Iterable[Posting]) -> dict[Holding, Mapping[str, Any]]:
     """The year-end closes (``year_closes``) of the books the postings write into, by holding."""
     holdings = set().union(*(holdings_of(p) for p in posted))
     if not holdings:
         return {}
-    rows = (await session.execute(select(year_closes).where(sa_tuple(
-        year_closes.c.division, year_closes.c.role, year_closes.c.fiscal_year).in_(sorted(holdings))))).mappings()
-    return {(r["division"], r["role"], r["fiscal_year"]): r for r in rows}
+    rows = await fetch(session, _CLOSES, sorted({year for _, _, year in holdings}))
+    closes = {(division, role, year): {"division": division, "role": role, "fiscal_year": year, "event_seq": seq,
+                                       "document_no": document_no, "document_date": document_date}
+              for division, role, year, seq, document_no, document_date in rows}
+    return {holding: close for holding, close in closes.items() if holding in holdings}
 
 
 def _check_year_open(posting: Posting, closed: Mapping[Holding, Mapping[str, Any]]) -> None:

@@ -19,6 +19,7 @@ history, payment files of the settled disbursements, bank results, re-issues, re
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -55,9 +56,9 @@ from services.funds.models import (
     payment_instructions,
     reconciliation_differences,
     reconciliations,
-    registry_households,
 )
 from services.funds.usecases.ledger import Entry, post_many
+from shared.db import fetch
 from shared.errors import NotFound, Unprocessable
 from shared.events import NewEvent, append
 from shared.money import format_fen
@@ -93,21 +94,24 @@ async def set_household_statuses(session: AsyncSession, changes: Iterable[tuple[
             {"ids": list(latest), "statuses": list(latest.values())})
 
 
+#: a UUID in canonical form: exactly the strings ``s`` with ``str(uuid.UUID(s)) == s`` (a batch checks
+#: 100,000 payees: the pattern is ~5x cheaper than parsing each; tests/unit/funds/test_payee_ids.py)
+_CANONICAL_UUID = re.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HOUSEHOLDS = "SELECT id::text, division, status FROM registry_households WHERE id = ANY($1::text[]::uuid[])"
+
+
 async def unpayable_households(session: AsyncSession, county: str,
                                household_ids: Iterable[str | None]) -> dict[str | None, tuple[str, str]]:
-    """{household id: (code, reason)} of the household payees that may not be paid by ``county``."""
+    """{household id: (code, reason)} of the household payees that may not be paid by ``county``.
+    An id is looked up as written when that is a UUID's canonical form (lower case, hyphens);
+    anything else is refused as unknown. One statement, whatever the number of payees."""
     wanted = set(household_ids)
-    ids = []
-    for value in wanted:
-        try:
-            ids.append(str(uuid.UUID(str(value))))
-        except ValueError:
-            pass
-    known = {str(row.id): (row.division, row.status) for row in (await session.execute(
-        select(registry_households).where(registry_households.c.id.in_(ids)))).all()} if ids else {}
+    ids = {value for value in wanted if type(value) is str and _CANONICAL_UUID.fullmatch(value)}
+    known = {household: (division, status) for household, division, status
+             in await fetch(session, _HOUSEHOLDS, list(ids))} if ids else {}
     out = {}
     for value in wanted:
-        key = str(uuid.UUID(str(value))) if value is not None and str(value) in ids else None
+        key = str(value) if value is not None and str(value) in ids else None
         refusal = payee_refusal(value, known.get(key) if key else None, county)
         if refusal is not None:
             out[value] = refusal
@@ -119,9 +123,13 @@ async def check_payees(session: AsyncSession, county: str, payees: Iterable[Mapp
     refused = await unpayable_households(session, county, [p.get("household_id") for p in payees
                                                            if p.get("kind") == "household"])
     if refused:
-        code, reason = next(iter(refused.values()))
-        raise Unprocessable(f"收款户不能支付：{reason}", errors=[{"field": "payee.household_id", "reason": reason}],
-                            slug="payee-not-registered", code=code)
+        raise payee_problem(*next(iter(refused.values())))
+
+
+def payee_problem(code: str, reason: str) -> Unprocessable:
+    """The 422 of a household payee that may not be paid (:func:`unpayable_households`' verdict)."""
+    return Unprocessable(f"收款户不能支付：{reason}", errors=[{"field": "payee.household_id", "reason": reason}],
+                         slug="payee-not-registered", code=code)
 
 
 # -- accounts (guarantee 2) ------------------------------------------------------------------------

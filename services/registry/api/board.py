@@ -72,12 +72,29 @@ async def division_board(request: Request, session: Session, division: DivisionC
         current=[a for a in current if a["period"]["end"] >= today],
         recent=[a for a in current if a["period"]["end"] < today] + recent,
         objection_url=_objection_url(request, services),
-        board_url=str(request.url_for("division_board", division=division)), feed_url="",
+        board_url=str(request.url_for("division_board", division=division)),
+        feed_url=str(request.url_for("division_feed", division=division)),
         archive_url=str(request.url_for("board_archive", division=division)),
         receipt_url=str(request.url_for("objection_lookup")), message=message, now=now,
         division_text=text, notice_url=lambda aid: str(request.url_for("public_notice", announcement_id=aid)),
     )
     return HTMLResponse(html)
+
+
+@board_router.get("/boards/{division}/feed.atom", name="division_feed", response_class=Response,
+                  responses={200: {"content": {"application/atom+xml": {}}}},
+                  summary="Atom feed of the division's board: every service's announcements, named by place")
+async def division_feed(request: Request, session: Session, division: DivisionCode) -> Response:
+    """What the board shows (published now, closed in the last 90 days), for county portals, WeChat accounts and
+    feed readers that follow one division: one entry per announcement of any service."""
+    current, recent = await board.front_page(session, division, request.app.state.clock.now())
+    names, _ = await _names(request, session, division, [])
+    xml = render.atom_feed(
+        division=divisions.normalize(division), division_label=board.label(division, names),
+        announcements=current + recent, board_url=str(request.url_for("division_board", division=division)),
+        feed_url=str(request.url_for("division_feed", division=division)), updated=request.app.state.clock.now(),
+    )
+    return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
 
 @board_router.get("/boards/{division}/archive", name="board_archive", response_class=HTMLResponse,

@@ -35,7 +35,7 @@ from services.registry.board_models import BoardNotice, BoardObjection
 from services.registry.models import Division
 from services.registry.usecases.reference import name_on
 from shared import divisions
-from shared.announcements import contract, domain
+from shared.announcements import contract, domain, places
 from shared.announcements.domain import ObjectionStatus, Status
 from shared.clock import CHINA_TZ
 from shared.events.consumer import Handler
@@ -227,18 +227,4 @@ async def division_names(session: AsyncSession, codes: set[str], on: date) -> di
     return {row.code: name_on(row, on) for row in rows}
 
 
-def label(code: str, names: Mapping[str, str], *, below: str | None = None) -> str:
-    """A division as people name it: its name, with the names of the divisions between it and
-    ``below`` (a village on a county board reads 托里镇 …村); a code the registry does not know
-    reads as its level and code."""
-    full = divisions.normalize(code)
-    if full == divisions.NATIONAL:
-        return "全国"
-    if full not in names:
-        return f"{divisions.level(full).label_zh} {full}"
-    chain = []
-    for a in divisions.ancestors(full):
-        if below is not None and a == divisions.normalize(below):
-            break
-        chain.append(names.get(a, a))
-    return "".join(reversed(chain)) if below is not None else names[full]
+label = places.label  # one way to write a division for people, on every public page

@@ -8,7 +8,7 @@ Guarantees:
 2. The old values are kept: each request stores ``{field: {old, new}}`` as they were when it was
    proposed, and its events carry them; an approval refuses (409) when the data changed since.
 3. A new ID number is checked against every *active* person on proposal and again on approval
-   (the partial unique index ``persons_one_active_household`` is the last word under
+   (the unique index ``persons_one_active_household`` is the last word under
    concurrency): the same number on another active person is a 409, with the number masked.
 4. Proposal, approval and refusal are each an event in the same transaction as the rows.
 """

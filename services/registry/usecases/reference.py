@@ -531,10 +531,7 @@ def name_on(division_row: Any, on: date) -> str:
     An alias with neither ``from`` nor ``to`` is only another name (e.g. a transliteration) and never
     replaces the current name.
     """
-    for alias in _get(division_row, "aliases") or []:
-        if (alias.get("from") is not None or alias.get("to") is not None) and _in_force(alias, on):
-            return alias["name"]
-    return _get(division_row, "name")
+    return divisions.name_on(_get(division_row, "name"), _get(division_row, "aliases"), on)
 
 
 def division_view(row: Any, on: date | None = None) -> dict[str, Any]:

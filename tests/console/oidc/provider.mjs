@@ -5,7 +5,8 @@
 // Authorization-code flow with PKCE; the ID token carries the official's roles/division/dept (under
 // the claim names the test maps); the access token for the services' resource is a JWT (RFC 9068)
 // with those claims too, audience "fupin", signed with the same key (the services verify it against
-// this provider's JWKS).
+// this provider's JWKS). RP-Initiated Logout (its default end_session_endpoint, /session/end) sends the
+// official back to the console's post-logout redirect URI.
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.PORT);
@@ -19,6 +20,7 @@ const provider = new Provider(issuer, {
     client_id: process.env.CLIENT_ID,
     client_secret: process.env.CLIENT_SECRET,
     redirect_uris: [process.env.REDIRECT_URI],
+    post_logout_redirect_uris: [process.env.POST_LOGOUT_REDIRECT_URI],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -27,6 +27,7 @@ from services.registry.usecases.imports.layout import (
     norm_header,
 )
 from services.registry.usecases.imports.reading import ID_FLOAT, cell, open_rows
+from services.registry.usecases.imports.rows import Batch, Dec31, household_row, ids
 from shared import divisions, idcard
 from shared.errors import Unprocessable
 from shared.fields import is_visible
@@ -39,6 +40,11 @@ MAX_ERRORS = 1000
 
 Progress = Callable[[str, int, "int | None"], None]
 """``progress(phase, done, total)``: phase is ``parse``, ``check`` or ``write``; total may be None."""
+
+OnBatch = Callable[[list[str], list[str], "Batch | None"], None]
+"""``on_batch(id_numbers, household_numbers, rows)``: the valid ID numbers and household numbers
+first met since the last call, and the COPY rows of those households and persons — None when the
+file has an error so far (nothing of it will be written then)."""
 
 
 # -- results and errors ------------------------------------------------------------------------
@@ -88,7 +94,10 @@ class Household:
     exit_year: int | None
     net_fen: int | None
     raw: tuple  # household-level values as compared across rows
-    members: list[tuple] = field(default_factory=list)
+    id: str = ""  # the new household's id
+    #: [id, id_number, name, relation, sex, birth_date (ISO), ethnicity, education, school_stage, health,
+    #: labour_capacity] of each person (``contract.MEMBER_FIELDS``, the event's member arrays)
+    members: list[list] = field(default_factory=list)
     heads: list[int] = field(default_factory=list)
     ok: bool = True  # household-level fields valid (division existence is checked later)
 
@@ -112,19 +121,20 @@ def _lookup(codes: Mapping[str, str], value: str) -> str | None:
 
 
 def parse_file(source: bytes | Path, *, filename: str, jurisdiction: str, today: date,
-               progress: Progress | None = None,
-               on_batch: Callable[[list[str], list[str]], None] | None = None) -> Parsed:
+               progress: Progress | None = None, on_batch: OnBatch | None = None,
+               now: datetime | None = None) -> Parsed:
     """Read and validate the file on its own (no database). Pure and CPU-bound: run it in a thread.
 
-    ``on_batch(id_numbers, household_numbers)`` is handed the new valid ID numbers and household
-    numbers every :data:`CHECK_BATCH` persons, so that the database can be asked about them while
-    the rest of the file is parsed.
+    ``on_batch`` (:data:`OnBatch`) is handed the new valid ID numbers and household numbers every
+    :data:`CHECK_BATCH` persons (and once at the end), so that the database can be asked about them
+    — and, with ``now`` (the rows' ``created_at``), their rows written — while the rest of the file
+    is parsed.
     """
     data = source.read_bytes() if isinstance(source, Path) else bytes(source)
     digest = hashlib.sha256(data).hexdigest()
     rows, total, close, typed = open_rows(data, filename)
     try:
-        return _parse_rows(iter(rows), digest, total, jurisdiction, today, progress, on_batch, xlsx=typed)
+        return _parse_rows(iter(rows), digest, total, jurisdiction, today, progress, on_batch, now, xlsx=typed)
     finally:
         close()
 
@@ -190,8 +200,8 @@ CHECK_BATCH = 50_000
 
 
 def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, jurisdiction: str,
-                today: date, progress: Progress | None,
-                on_batch: Callable[[list[str], list[str]], None] | None, *, xlsx: bool) -> Parsed:
+                today: date, progress: Progress | None, on_batch: OnBatch | None, now: datetime | None, *,
+                xlsx: bool) -> Parsed:
     """The row loop. Written for speed (it runs once per person): locals, one itemgetter per row,
     caches of birth dates and divisions, household-level values compared as raw strings first.
 
@@ -225,6 +235,10 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
     report_every = 20_000
     new_ids: list[str] = []
     new_numbers: list[str] = []
+    next_household_id, next_person_id = ids(), ids()
+    # COPY rows, built only when they can be written as the parse goes on (``now`` given)
+    batch = Batch() if now is not None and on_batch is not None else None
+    dec31 = Dec31()
 
     for raw in rows:
         row_number += 1
@@ -276,8 +290,10 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
                     card_ok = True
                     new_ids.append(number)
                     if len(new_ids) == CHECK_BATCH and on_batch is not None:
-                        on_batch(new_ids, new_numbers)
+                        on_batch(new_ids, new_numbers, None if batch is None or errors.items else batch)
                         new_ids, new_numbers = [], []
+                        if batch is not None:
+                            batch = Batch()
                 else:
                     add(row_number, "id_number",
                         f"同一人在文件中重复出现，首次出现在第{first}行 ({idcard.mask(number)}: duplicate person, "
@@ -303,7 +319,14 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
             household = households[hh_number] = _new_household(
                 hh_number, row_number, raw_values, attr_codes, cause_codes, division_ok, jurisdiction_prefix,
                 this_year, add)
+            household.id = next_household_id()
             new_numbers.append(hh_number)
+            if batch is not None and household.ok:
+                batch.households.append(household_row(
+                    household.id, hh_number, household.division, household.poverty_attribute, household.main_cause,
+                    household.registered_year, household.exit_year, dec31, now))  # type: ignore[arg-type]
+                if household.net_fen is not None:
+                    batch.incomes.append((household.id, household.registered_year, household.net_fen))
         elif raw_values != household.raw:
             mine, theirs = _comparable(raw_values), _comparable(household.raw)
             for key, a, b in zip(_HOUSEHOLD_KEYS, mine, theirs):
@@ -316,11 +339,16 @@ def _parse_rows(rows: Iterator[Iterable[Any]], digest: str, total: int | None, j
                 add(row_number, "relation", f"一户只能有一名户主，本户户主已在第{household.heads[0]}行 "
                                             f"(a household has exactly one head; its head is in row {household.heads[0]})")
         if card_ok:
-            household.members.append((number, name, relation, "male" if number[16] in "13579" else "female",
-                                      birth[0], birth[1], ethnicity or None, education, school, health, labour))
+            person_id = next_person_id()
+            sex = "male" if number[16] in "13579" else "female"
+            household.members.append([person_id, number, name, relation, sex, birth[1], ethnicity or None, education,
+                                      school, health, labour])
+            if batch is not None and household.ok:
+                batch.persons.append((person_id, household.id, number, name, relation, sex, birth[0],
+                                      ethnicity or None, education, school, health, labour, True))
 
-    if on_batch is not None and (new_ids or new_numbers):
-        on_batch(new_ids, new_numbers)
+    if on_batch is not None:
+        on_batch(new_ids, new_numbers, None if batch is None or errors.items else batch)
     if progress is not None:
         progress("parse", row_number, row_number)
     for household in households.values():
