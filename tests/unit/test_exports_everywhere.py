@@ -34,6 +34,7 @@ NOT_A_SPREADSHEET: dict[str, str] = {
     ), ONE),
     **dict.fromkeys((
         "/public/board/{division}", "/public/board/{division}/feed.atom", "/public/boards/{division}",
+        "/public/boards/{division}/feed.atom",
         "/public/objections", "/departments/{dept}/lists/template", "/exports/roll", "/imports/template",
         "/payment-files/{file_id}/csv", "/payment-files/{file_id}/pain.001", "/docs", "/redoc",
     ), PAGE),
