@@ -291,7 +291,8 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 continue
             write = method in WRITE_METHODS
             responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
+            if "HTTPValidationError" in json.dumps(responses.get("422", {})):  # FastAPI's own, never answered
+                responses.pop("422")
             statuses = ["503"] if route.path_format not in _NO_PROBLEM_503 else []
             if write or operation.get("parameters") or operation.get("requestBody"):
                 statuses += ["400", "422"]

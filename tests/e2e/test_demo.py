@@ -145,66 +145,6 @@ async def test_every_code_in_the_demos_answers_is_in_its_services_catalogue(demo
     assert unknown == []
 
 
-#: the query of each exportable list or report over the demo's county (a parameter a route does not take is ignored)
-_EXPORT_QUERY = {"division": COUNTY, "limit": 500}
-_EXPORT_YEAR = {"/statistics", "/audit/scores", "/evaluations"}  # reports of one year: the demo's, 2018
-
-
-async def test_every_list_and_report_of_every_service_exports_the_same_figures_as_its_json(demo):
-    """A class check of the exports (issue 14): every GET route of every service that documents a
-    CSV answer beside its JSON (a template is a file of its own) — found from the running apps,
-    not a list kept here — is read over the demo year as JSON, as CSV (``?format=csv``) and as XLSX
-    (``Accept``). The CSV (UTF-8 with BOM, Chinese headers) and the XLSX parse back (csv module,
-    openpyxl) and, for every route made exportable with ``shared.web.export``, hold cell for cell
-    what its columns take from the JSON (every page of a paginated list); a report that writes its
-    own file (audit report and scores, project evaluations) has the same rows and cells in CSV as
-    in XLSX."""
-    from shared.web.export import CSV, EXPORT_ATTR
-    from shared.web.openapi import _routes
-    from tests.exports import assert_same_figures, both
-
-    stack, loaded, _ = demo
-    queries = {"/trace": {"payee": f"household:{loaded.state['paid_households'][0]}"},
-               "/reports/spending": {"fiscal_year": 2018},
-               **{path: {"year": 2018} for path in _EXPORT_YEAR}}
-    rows: dict[str, int] = {}
-    for service, app in stack.apps.items():
-        spec = (await stack.clients[service].get("/openapi.json")).json()
-        exported = [path for path, ops in spec["paths"].items() if "get" in ops and "{" not in path
-                    and {CSV, "application/json"} <= set(ops["get"]["responses"].get("200", {}).get("content", {}))
-                    and any(p["name"] == "format" for p in ops["get"].get("parameters", []))]
-        endpoints = {route.path_format: route.endpoint for route in _routes(app)
-                     if "GET" in (getattr(route, "methods", None) or ())}
-        for path in exported:
-            params = {**_EXPORT_QUERY, **queries.get(path, {})}
-            for role in ("admin", "auditor", "county_finance", "county_office"):
-                headers = stack.headers(role, COUNTY)
-                del headers["Idempotency-Key"]
-                if (await stack.clients[service].get(path, params=params, headers=headers)).status_code != 403:
-                    break
-            answer, as_csv, as_xlsx = await both(stack.clients[service], path, params, headers)
-            header = (await stack.clients[service].get(path, params={**params, "format": "csv"}, headers=headers)
-                      ).content.decode("utf-8").splitlines()[0]
-            assert re.search(r"[\u4e00-\u9fff]", header), f"{service} {path}: no Chinese header: {header}"
-            export = getattr(endpoints[path], EXPORT_ATTR, None)
-            while export is not None and export.paginated and answer.get("next_cursor"):  # the file holds every page
-                page = (await stack.clients[service].get(path, params={**params, "cursor": answer["next_cursor"]},
-                                                         headers=headers)).json()
-                answer = {**page, "items": answer["items"] + page["items"]}
-            if export is not None:
-                assert_same_figures(export, answer, as_csv, as_xlsx, f"{service} {path}")
-            else:
-                assert len(as_csv) == len(as_xlsx), path
-                for c, x in zip(as_csv, as_xlsx):
-                    assert list(c) == [str(h) for h in x], path
-            rows[f"{service} {path}"] = len(as_csv)
-    shown = {"registry /statistics", "registry /households", "projects /figures", "projects /projects", "funds /balances",
-             "funds /trace", "funds /deadlines", "funds /reports/spending", "funds /reports/stranded",
-             "audit /audit/findings", "audit /audit/report", "audit /audit/scores"}
-    assert {route: n for route, n in rows.items() if route in shown and n == 0} == {}, rows
-    assert shown <= set(rows), rows
-
-
 async def test_the_console_dashboard_tells_the_demo_year(demo):
     """The officials' console over the demo: the county office's dashboard shows the services' own
     figures (DOMAIN §8) — registry, money, deadlines with days to hand on, projects, announcements."""

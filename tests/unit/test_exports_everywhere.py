@@ -1,8 +1,8 @@
 """Which reads export (issue 14): every GET operation of every service either documents its
 spreadsheet answers — ``text/csv`` and XLSX beside JSON, with a ``format`` parameter — or is named
 below as not a table a person would open in Excel, with why. A new read must be put on one side;
-the figures the files hold are checked against the JSON over the demo year in
-``tests/e2e/test_demo.py`` (every route that documents CSV)."""
+the figures the files hold are checked against the JSON by the service tests
+(``tests/exports.py``)."""
 
 from __future__ import annotations
 
