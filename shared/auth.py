@@ -191,9 +191,11 @@ class TokenVerifier:
     its principal is kept (up to :data:`REMEMBERED` tokens) until the earlier of its ``exp`` and
     :data:`REMEMBER_SECONDS` after its verification — a client sends one token with every request,
     and decoding it (base64, JSON, HMAC or a signature, the claims) cost ~0.1–0.2 ms a request.
-    An expired token is refused as before; a token signed by a key the identity provider has
-    withdrawn is refused at most :data:`REMEMBER_SECONDS` later (PyJWKClient keeps the keys it
-    fetched as long)."""
+    An expired token is refused as before. A token signed by a key the identity provider has
+    withdrawn is refused at most 2 × :data:`REMEMBER_SECONDS` after the withdrawal: PyJWKClient
+    keeps the key set it fetched for as long (the key verifies new tokens until the set is
+    refreshed), and a token verified just before the refresh is remembered that long again
+    (README, trust model: "Tokens")."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
