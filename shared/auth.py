@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -190,9 +191,11 @@ class TokenVerifier:
     its principal is kept (up to :data:`REMEMBERED` tokens) until the earlier of its ``exp`` and
     :data:`REMEMBER_SECONDS` after its verification — a client sends one token with every request,
     and decoding it (base64, JSON, HMAC or a signature, the claims) cost ~0.1–0.2 ms a request.
-    An expired token is refused as before; a token signed by a key the identity provider has
-    withdrawn is refused at most :data:`REMEMBER_SECONDS` later (PyJWKClient keeps the keys it
-    fetched as long)."""
+    An expired token is refused as before. A token signed by a key the identity provider has
+    withdrawn is refused at most 2 × :data:`REMEMBER_SECONDS` after the withdrawal: PyJWKClient
+    keeps the key set it fetched for as long (the key verifies new tokens until the set is
+    refreshed), and a token verified just before the refresh is remembered that long again
+    (README, trust model: "Tokens")."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -201,6 +204,7 @@ class TokenVerifier:
             raise RuntimeError("production needs FUPIN_JWT_JWKS_URL")
         self.local = self._jwks is None  # no I/O to verify: the development secret
         self._known: dict[str, tuple[Principal, float]] = {}  # token → (principal, valid until)
+        self._remembering = threading.Lock()
 
     def known(self, token: str) -> Principal | None:
         """The principal of a token verified before and still valid, else None."""
@@ -217,9 +221,10 @@ class TokenVerifier:
         if principal is not None:
             return principal
         principal, expires = self._decode(token)
-        if len(self._known) >= REMEMBERED:
-            del self._known[next(iter(self._known))]  # the oldest
-        self._known[token] = (principal, min(expires, time.time() + REMEMBER_SECONDS))
+        with self._remembering:  # JWKS verifications run in threads (see verified)
+            if len(self._known) >= REMEMBERED:
+                self._known.pop(next(iter(self._known)), None)  # the oldest
+            self._known[token] = (principal, min(expires, time.time() + REMEMBER_SECONDS))
         return principal
 
     def _decode(self, token: str) -> tuple[Principal, float]:

@@ -4,8 +4,9 @@ cross-service references, diff with the live services, check compliance as of a 
 The replay is one pass per service: each event goes through the chain check, the id index and
 the service's rebuilder. Compliance needs the state *as of* the date, so when the logs go on past
 it a second, verification-free pass rebuilds from the events recorded up to the end of that day
-(China time). An export can be replayed with one process per service file
-(:func:`replay_export`, what ``bench/audit_replay.py`` measures).
+(China time). An export can be replayed over processes (:func:`replay_export`, what
+``bench/audit_replay.py`` measures): the largest log read and verified in one process and rebuilt
+in another from the lines verified there, the other logs one pass each in workers.
 """
 
 from __future__ import annotations
@@ -136,12 +137,12 @@ def _replay_file(directory: str, service: str, until: str | None, verify: bool, 
                           until=until, verify=verify, rebuild=rebuild, against=against)
 
 
-#: lines per message from the process that reads and verifies the funds log to the one rebuilding it
+#: lines per message from the process that reads and verifies a log to the one rebuilding it
 CHUNK = 1000
 
 
 class _Forward:
-    """What the process that reads and verifies the funds log does with each event it applies:
+    """What the process that reads and verifies a log does with each event it applies:
     its line (as read, as verified) goes to the rebuilding process, :data:`CHUNK` lines at a time
     (a list of bytes pickles at memory speed; parsing the line again there costs what unpickling
     any compact form of it would)."""
@@ -195,15 +196,15 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
     rebuilder = rebuilder_for(service)
     apply = rebuilder.apply
     try:
-        with gc_paused():
+        with gc_paused():  # as replay_service: the rebuild's result (the ledger replay) included
             while chunk := receive.recv_bytes():
                 for line in chunk.split(b"\n"):
                     apply(loads(line))
             outcome = receive.recv()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        chain, refs, last = outcome
-        return chain, rebuilder.result(), refs, last
+            if isinstance(outcome, BaseException):
+                raise outcome
+            chain, refs, last = outcome
+            return chain, rebuilder.result(), refs, last
     finally:
         receive.close()
         worker.join()
@@ -216,10 +217,10 @@ def replay_export(source, *, until: str | None = None, verify: bool = True, rebu
     The largest file (funds) is rebuilt in this process — its rebuilt ledger is large, and
     pickling it back from a worker would cost as much as rebuilding it (bench/RESULTS.md "Audit
     replay") — while a worker of its own reads, parses and verifies it (chain, manifest, ids,
-    checkpoints) and sends each event it verified here in a compact form (``FundsRows``: plain
-    values, account keys numbered), so the two halves of its replay run side by side; the other
-    files are verified and rebuilt in one pass each by up to ``processes - 1`` workers meanwhile.
-    With ``processes=1``, or when only verifying, each file is one pass in one process."""
+    checkpoints) and sends the line of each event it verified here (:func:`_rebuild_verified`),
+    so the two halves of its replay run side by side; the other files are verified and rebuilt in
+    one pass each by up to ``processes - 1`` workers meanwhile. Only verifying (or only
+    rebuilding), the largest file is one pass in this process; with ``processes=1`` every file is."""
     services = sorted(source.services, key=lambda s: -source.path(s).stat().st_size)
     processes = processes or os.cpu_count() or 1
     directory, result = str(source.directory), Replay()

@@ -80,16 +80,17 @@ _TAIL_NOTIFY = (
 )
 _N = len(_TYPES)
 #: :data:`_INSERT_NOTIFY` only if the log still ends at the guessed tail (seq, hash); answers the
-#: rows inserted. Its snapshot is taken after the lock was (a statement of its own), so it sees
-#: every committed append; the guess is the tail its caller committed last. Both conditions are
-#: index look-ups whatever the plan (``seq > $n`` in a generic plan of a prepared statement can
-#: become a scan of the whole log).
+#: rows inserted (no row, and no notification, if none). Its snapshot is taken after the lock was
+#: (a statement of its own), so it sees every committed append; the guess is the tail its caller
+#: committed last. Both conditions are index look-ups whatever the plan (``seq > $n`` in a
+#: generic plan of a prepared statement can become a scan of the whole log).
 _INSERT_IF_TAIL = (
     f"WITH added AS (INSERT INTO events ({', '.join(COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, t in enumerate(_TYPES, 1))}) "
     f"WHERE (SELECT coalesce(max(seq), 0) FROM events) = ${_N + 3} "
     f"AND (${_N + 3} = 0 OR EXISTS (SELECT 1 FROM events WHERE seq = ${_N + 3} AND hash = ${_N + 4})) RETURNING 1) "
-    f"SELECT (SELECT count(*) FROM added), pg_notify(${_N + 1}, ${_N + 2})"
+    f"SELECT c.n FROM (SELECT count(*) AS n FROM added) AS c "
+    f"CROSS JOIN LATERAL (SELECT pg_notify(${_N + 1}, ${_N + 2}) WHERE c.n > 0) AS notified"
 )
 #: Opens a transaction and takes the append lock in one round trip (a simple-query script).
 BEGIN_LOCKED = f"BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY})"

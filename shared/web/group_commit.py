@@ -35,12 +35,14 @@ Guarantees:
    members before it in the group, exactly as if they had committed one after the other. Their
    events follow that order in the log (gapless: a rolled-back savepoint consumed no number).
 4. **All or nothing.** If the transaction fails — the commit, a statement outside any member, a
-   savepoint that cannot be rolled back, a lost connection (a 503 for every member), a crash —
+   savepoint that cannot be rolled back, a lost connection (a 503 for every member), the committer
+   cancelled at shutdown (a 503 for every member of the group and every one still waiting), a crash —
    nothing of the group is written: every member gets the error and its key stays free. No member
    is answered before the commit.
 5. **Idempotent (rule 9).** A key completed before replays its response (``Idempotent-Replayed:
-   true``); a key used with another request is a 422; the later of two members of one group with
-   one key is a 409 (the earlier one is in flight). A claim is an uncommitted row of its group's
+   true``); a key used with another request is a 422 — also by the later of two members of one
+   group with one key —, the later of two members sending the same request with one key is a 409
+   (the earlier one is in flight). A claim is an uncommitted row of its group's
    transaction, so no grouped request is ever seen in flight by another: a retry sent while its
    first attempt's group commits (in a later group of this process, or a group of another worker)
    waits on the key's row and then replays the committed response — or, if that group rolled back,
@@ -64,7 +66,8 @@ Guarantees:
    member; PostgreSQL then aborts one side: a member whose statement was the victim is rolled back
    to its savepoint and judged again in the next group (up to :data:`ATTEMPTS` times) — it is not
    answered until then. So is a member whose prepared statement a migration outdated
-   (:func:`shared.db.is_stale_statement`).
+   (:func:`shared.db.is_stale_statement`). A member still a victim after the last attempt is
+   answered 503 with ``Retry-After`` (nothing of it was written), never 500.
 
 Counted: ``fupin_group_commits_total{service, group, outcome}`` (committed, refused — a lone
 member's rollback —, failed) and ``fupin_group_commit_members_total{service, group}``.
@@ -85,7 +88,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import is_stale_statement, is_unavailable
-from shared.errors import Conflict, Unprocessable
+from shared.errors import Conflict, ServiceUnavailable, Unprocessable
 from shared.events.store import APPEND_LOCK_KEY
 from shared.metrics import GROUP_COMMITS, GROUP_MEMBERS
 from shared.web.idempotency import HEADER, LEASE_SECONDS, REPLAYED, _KEPT_HEADERS, _scope, request_hash
@@ -210,12 +213,21 @@ class GroupCommit:
         return await asyncio.shield(member.answer)  # a client gone does not cancel its group
 
     async def _commit_all(self) -> None:
-        """Commit groups while members wait; ends when none do (a new member starts it again)."""
-        while self.waiting:
-            if self.window and len(self.waiting) < self.max_members:
-                await asyncio.sleep(self.window)
-            group, self.waiting = self.waiting[:self.max_members], self.waiting[self.max_members:]
-            await self._commit(group)
+        """Commit groups while members wait; ends when none do (a new member starts it again). If
+        the committer is cancelled (the server shutting down), every member still waiting is
+        answered 503: none is left without an answer, and none of their keys was claimed."""
+        try:
+            while self.waiting:
+                if self.window and len(self.waiting) < self.max_members:
+                    await asyncio.sleep(self.window)
+                group, self.waiting = self.waiting[:self.max_members], self.waiting[self.max_members:]
+                await self._commit(group)
+        except BaseException:
+            waiting, self.waiting = self.waiting, []
+            for member in waiting:
+                if not member.answer.done():
+                    member.answer.set_exception(_stopped())
+            raise
 
     async def _commit(self, group: list[Member]) -> None:
         owner = str(uuid.uuid4())
@@ -243,9 +255,9 @@ class GroupCommit:
         except BaseException as error:
             GROUP_COMMITS.labels(self.service, self.name, "failed").inc()
             error = _unavailable_in(error) or error  # a rollback that failed hides the lost connection
-            for member in group:
+            for member in group:  # the committer cancelled (shutdown): its members get a 503, not a cancellation
                 if not member.answer.done():
-                    member.answer.set_exception(error)
+                    member.answer.set_exception(error if isinstance(error, Exception) else _stopped())
             if not isinstance(error, Exception):
                 raise
             return
@@ -258,8 +270,9 @@ class GroupCommit:
             if isinstance(answer, Exception) and _transient(answer) and member.attempts + 1 < ATTEMPTS:
                 member.attempts += 1  # judged again in the next group (see 8)
                 again.append(member)
-            elif isinstance(answer, Exception):
-                member.answer.set_exception(answer)
+            elif isinstance(answer, Exception):  # a deadlock still after ATTEMPTS: nothing written, retry later
+                member.answer.set_exception(_contended() if _transient(answer) and not is_stale_statement(answer)
+                                            else answer)
             else:
                 member.answer.set_result(answer)
         self.waiting[:0] = again
@@ -360,8 +373,9 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
     for member in group:
         if member.identity is None:
             continue
-        if member.identity in first:
-            answers[member] = _in_flight(member.key)
+        if member.identity in first:  # as the ungrouped claim: another request → 422, the same → 409
+            earlier = first[member.identity]
+            answers[member] = _in_flight(member.key) if earlier.digest == member.digest else _reused(member.key)
         else:
             first[member.identity] = member
     if not first:
@@ -377,9 +391,7 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
     for identity, member in others.items():
         row = rows[identity]
         if row["request_hash"] != member.digest:
-            answers[member] = Unprocessable(
-                f"幂等键已用于另一请求 (Idempotency-Key {member.key!r} was used with a different request)",
-                errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
+            answers[member] = _reused(member.key)
         elif row["state"] == "completed":
             headers = {**(row["response_headers"] or {}), REPLAYED: "true"}
             answers[member] = Response(row["response_body"], status_code=row["status_code"], headers=headers)
@@ -412,5 +424,26 @@ def _columns(members, *names: str) -> dict[str, list]:
     return {f"{name}s": [getattr(m, name) for m in members] for name in names}
 
 
+def _reused(key: str | None) -> Unprocessable:
+    return Unprocessable(f"幂等键已用于另一请求 (Idempotency-Key {key!r} was used with a different request)",
+                         errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
+
+
+def _contended() -> ServiceUnavailable:
+    return ServiceUnavailable("数据库并发冲突，请重试 (the database aborted this request in a deadlock with another "
+                              f"writer {ATTEMPTS} times; nothing of it was written; retry)", headers={"Retry-After": "1"})
+
+
+def _stopped() -> ServiceUnavailable:
+    return ServiceUnavailable("服务正在停止，请重试 (the service is stopping; nothing of this request was written)",
+                              headers={"Retry-After": "1"})
+
+
+#: What the later of two identical members of one group is told to wait: the earlier one is answered
+#: when their group commits, after which a retry replays its response.
+IN_FLIGHT_RETRY_SECONDS = 1
+
+
 def _in_flight(key: str | None) -> Conflict:
-    return Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)")
+    return Conflict(f"同一幂等键的请求正在处理 (a request with Idempotency-Key {key!r} is in flight)",
+                    headers={"Retry-After": str(IN_FLIGHT_RETRY_SECONDS)})

@@ -244,5 +244,8 @@ async def test_every_append_path_notifies_the_relay_at_commit_with_its_last_seq(
         assert got == ["1", "41", "81", "82", "83", "123"]
         await in_transaction(1)
         assert await asyncio.wait_for(heard.get(), 30) == "124"  # nothing came from the rollback
+        await writer.append([event("w")])  # its tail is stale: the guessed insert writes nothing
+        await in_transaction(1)
+        assert [await asyncio.wait_for(heard.get(), 30) for _ in range(2)] == ["125", "126"]
     finally:
         await listener.close()

@@ -4,6 +4,7 @@ HTTP upload; the CLI."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -287,6 +288,44 @@ async def test_conflicts_with_the_database_in_a_later_batch_are_reported_per_row
         assert await conn.fetchval("SELECT count(*) FROM households") == 1
         assert await conn.fetchval("SELECT count(*) FROM persons") == 1
         assert await conn.fetchval("SELECT count(*) FROM events") == 1
+    finally:
+        await conn.close()
+
+
+async def test_a_person_registered_by_a_concurrent_transaction_is_reported_on_its_row(registry, monkeypatch):
+    """Another transaction holds an uncommitted active person the file also lists: the pipeline's
+    COPY waits for it (or meets it committed); once it commits, the person is an error on its row,
+    not an aborted transaction, and nothing of the file stays."""
+    settings, sessions, clock = registry
+    await do_import(sessions, clock, csv_bytes([person("OLD001", pid(900), name="旧户主")]))
+    monkeypatch.setattr(validation, "CHECK_BATCH", 2)
+    contested = pid(500)
+    other = await connect(settings)
+    try:
+        household = await other.fetchval("SELECT id FROM households WHERE number = 'OLD001'")
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute(
+            "INSERT INTO persons (id, household_id, id_number, name, relation, sex, birth_date, labour_capacity, "
+            "active) VALUES (gen_random_uuid(), $1, $2, '李四', 'child', 'male', '1970-03-15', 'normal_labour', true)",
+            household, contested)
+
+        async def commit_soon() -> None:
+            await asyncio.sleep(0.5)
+            await transaction.commit()
+
+        rows = valid_rows() + [person("M001", pid(501)), person("M001", contested, "配偶")]
+        committing = asyncio.ensure_future(commit_soon())
+        problem = await import_errors(sessions, clock, csv_bytes(rows))
+        await committing
+    finally:
+        await other.close()
+    errors = problem.body()["errors"]
+    assert [(e["row"], e["field"], e.get("household")) for e in errors] == [(9, "id_number", "OLD001")]
+    conn = await connect(settings)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM persons") == 2
+        assert await conn.fetchval("SELECT count(*) FROM households") == 1
     finally:
         await conn.close()
 

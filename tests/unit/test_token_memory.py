@@ -79,3 +79,23 @@ def test_the_memory_is_bounded(verifier, monkeypatch):
     for t in tokens:
         verifier.verify(t)
     assert [verifier.known(t) is not None for t in tokens] == [False, False, True, True, True]
+
+
+def test_a_token_without_exp_is_refused_and_never_remembered(verifier):
+    settings = settings_for("funds")
+    endless = jwt.encode({"sub": "县财政局", "roles": ["county_finance"], "division": "652722000000",
+                          "iss": settings.jwt_issuer, "aud": settings.jwt_audience}, settings.jwt_secret,
+                         algorithm="HS256")
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            verifier.verify(endless)
+    assert verifier.known(endless) is None
+
+
+def test_a_token_is_remembered_by_all_of_it_not_a_prefix(verifier):
+    t = token()
+    verifier.verify(t)
+    for other in (t[:-1], t + "A"):  # (not a changed last character: its low bits are padding)
+        assert verifier.known(other) is None
+        with pytest.raises(Unauthorized):
+            verifier.verify(other)

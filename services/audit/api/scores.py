@@ -70,7 +70,10 @@ async def division_scores(request: Request, principal: Readers, session: Session
                   "1000000 ÷ yuan) and the performance score of `year` from the system; weights from the rule "
                   "`funds.allocation.factor_weights`. `factor_sheet` is accepted as is by the funds service's "
                   "`POST /allocations`, whose amount must be the receiver's part in `parts` (largest remainder, exact "
-                  "to the fen). Nothing is stored.")
+                  "to the fen). Nothing is stored.",
+                  # outside the group commit: it reads every peer's feed over HTTP, which must not run while
+                  # a group holds the audit log's append lock and the other writes wait (shared/web/group_commit.py)
+                  openapi_extra={"x-group-commit": False})
 async def generate_factor_sheet(body: FactorSheetIn, request: Request, principal: Allocators,
                                 session: Session) -> dict[str, Any]:
     for code in body.recipients:

@@ -29,7 +29,9 @@ class LookupIn(BaseModel):
 
 
 @exchange.post(
-    "/persons/lookup", summary="Look up a list of ID numbers (批量比对)", openapi_extra={"x-idempotency": "optional"},
+    "/persons/lookup", summary="Look up a list of ID numbers (批量比对)",
+    # read-only: outside the group commit, whose members run holding the log's append lock
+    openapi_extra={"x-idempotency": "optional", "x-group-commit": False},
     description=f"Up to {bulk.MAX_IDS:,} ID numbers in one request → for each, in the order sent: `found`, and when "
     "found in your jurisdiction the person's registry status (`status`, `on_roll`, household number, village, "
     "poverty attribute, main cause) and the person's fields your role may read — offices everything; a department "

@@ -191,6 +191,8 @@ async def _run(session, source: bytes | Path, *, filename: str, actor: dict, jur
             events_written = await append_events(session, conn, events, slots, total=total, progress=progress)
             if progress is not None:
                 progress("write", total, total)
+        except asyncpg.DeadlockDetectedError:
+            raise _collision("与同时进行的另一导入互相等待 (a concurrent import was waiting for the same persons)") from None
         except asyncpg.UniqueViolationError as exc:
             raise _collision("此人已被同时进行的另一登记占用 (a person was registered in another household meanwhile)"
                              if "persons" in (exc.constraint_name or "") else

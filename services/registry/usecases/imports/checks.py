@@ -31,7 +31,8 @@ class Lookups:
       asking — the unique indexes of active ID numbers and of household numbers ask the same
       question during the COPY, so a clean file pays for it once. Everything is copied after one
       savepoint. When the import stops being clean — a parse error, or the COPY meets another
-      household's active person or number (``UniqueViolationError``) — the copied rows are rolled
+      household's active person or number (``UniqueViolationError``, also after waiting for a
+      concurrent transaction that then committed; or a deadlock with one) — the copied rows are rolled
       back to the savepoint (else they would answer the questions themselves), every batch so
       far is asked about, and from then on each batch is asked about and nothing is loaded. Either
       way every conflict is reported on its row.
@@ -83,6 +84,8 @@ class Lookups:
         try:
             await self.load(rows)
         except asyncpg.UniqueViolationError:  # another household's active person or household number
+            return False
+        except asyncpg.DeadlockDetectedError:  # a concurrent import copying some of the same persons
             return False
         return True
 
