@@ -236,3 +236,29 @@ async def test_a_lone_write_is_a_group_of_one(databases):
                                    headers=headers)
         assert answer.status_code == 201
         assert committed_groups("registry") == before + 1
+
+
+async def test_a_member_that_lost_a_deadlock_is_judged_again_in_the_next_group(databases, monkeypatch):
+    """Guarantee 8: PostgreSQL aborted the member's statement to break a deadlock with a writer
+    outside the group; the member is rolled back and runs again in the next group, answered once."""
+    from tests.service import webapp
+
+    class DeadlockDetected(Exception):
+        sqlstate = "40P01"
+
+    real, runs = group_commit._run, []
+
+    async def losing_once(session, call):
+        runs.append(call)
+        outcome = await real(session, call)
+        return DeadlockDetected("deadlock detected") if len(runs) == 1 else outcome
+
+    monkeypatch.setattr(group_commit, "_run", losing_once)
+    settings = await databases.new("registry")
+    async with serving(webapp.build(settings)) as client:
+        headers = {**bearer(settings, "county_finance", "652722000000"), "Idempotency-Key": "deadlocked"}
+        answer = await client.post("/things", json={"name": "枸杞", "amount": "1.00", "division": "652722000000"},
+                                   headers=headers)
+        assert answer.status_code == 201 and len(runs) == 2
+        assert [r["seq"] for r in await fetch(settings, "SELECT seq FROM events")] == [1]  # the first run left nothing
+        assert answer.json()["seq"] == 1
