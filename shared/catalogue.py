@@ -50,9 +50,16 @@ def policy_rules(policy: PolicyTable, prefix: str = "") -> CodeList:
     return CodeList(Vocabulary.of(name, "政策规则", "policy rule", codes), ("rule_id", "rule"), facts=facts)
 
 
+#: what GET /healthz and GET /readyz answer in `status`
+SERVICE_STATUS = Vocabulary.of("service_status", "服务状态", "service status", [
+    ("ok", "运行中", "live"), ("ready", "就绪", "ready"), ("degraded", "降级（日志告警）", "degraded: a log alarm"),
+    ("not ready", "未就绪", "not ready: a dependency is down")])
+
+
 def shared_lists(policy: PolicyTable) -> list[CodeList]:
-    """The lists of the announcements every service publishes (公告公示), and their rules."""
+    """The lists of the announcements every service publishes (公告公示), their rules, and the
+    status words of the health answers."""
     from shared.announcements.domain import ANNOUNCEMENT_VOCABULARIES  # the package brings the web stack
 
     return [*(CodeList(v, fields, "国开办发〔2017〕50号") for v, fields in ANNOUNCEMENT_VOCABULARIES),
-            policy_rules(policy, "announcement.")]
+            policy_rules(policy, "announcement."), CodeList(SERVICE_STATUS, ("status",))]

@@ -72,6 +72,7 @@ from shared.money import format_fen
 ACCOUNT_KIND_VOCABULARY = _code_lists.ACCOUNT_KIND
 CHANNEL_VOCABULARY = _code_lists.CHANNEL
 PAYEE_KIND_VOCABULARY = _code_lists.PAYEE_KIND
+OPERATION_VOCABULARY = _code_lists.OPERATION
 
 EVENT_TYPES: dict[str, str] = {
     "appropriate": "funds.appropriation.posted",

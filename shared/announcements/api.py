@@ -119,6 +119,53 @@ class AnnouncementsOut(BaseModel):
     next_cursor: str | None = None
 
 
+class HotlinesOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    supervision: str = Field(description="12317, the national poverty-alleviation supervision hotline")
+    local: str
+
+
+class PublicAnnouncementOut(BaseModel):
+    """An announcement as anyone sees it (``service.public_view``): people and numbers masked, the
+    objections only counted."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    service: str
+    subject_type: str
+    subject_id: str
+    level: Literal[LEVELS]  # type: ignore[valid-type]
+    level_label: str
+    division: str
+    title: str
+    content: dict[str, Any] = Field(description="`body` text and an optional `table` of `columns` and `rows`, masked")
+    people: list[dict[str, Any]] = Field(description="the people listed, ID numbers and phones masked")
+    rendered_text: str
+    hotlines: HotlinesOut
+    period: PeriodOut | None = None
+    status: Literal[tuple(v.value for v in Status)]  # type: ignore[valid-type]
+    outcome: Literal[tuple(v.value for v in Outcome)] | None = None  # type: ignore[valid-type]
+    withdrawn_reason: str | None = None
+    published_at: str | None = None
+    closed_at: str | None = None
+    objections: dict[str, int] = Field(description="how many objections are open, upheld, dismissed")
+
+
+class PublicAnnouncementsOut(BaseModel):
+    items: list[PublicAnnouncementOut]
+    next_cursor: str | None = None
+
+
+class ObjectionFiledOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    receipt: str = Field(description="10 characters (Crockford base32 + check character): look it up on the "
+                         "registry's GET /public/objections/{receipt}")
+    announcement_id: str
+    status: Literal[tuple(v.value for v in ObjectionStatus)]  # type: ignore[valid-type]
+    filed_at: str
+
+
 class PublishIn(BaseModel):
     period_start: date
     period_end: date
@@ -162,6 +209,7 @@ async def create(body: DraftIn, request: Request, principal: OfficialWriter,
 
 
 @official.post("/{announcement_id}/publish", summary="Publish for the period (发布公示)",
+               responses={200: {"model": AnnouncementOut}},
                description="The period must be at least the minimum of the policy rule "
                "`announcement.min_period` in force for the division; a shorter one is refused with the rule's citation.")
 async def publish(body: PublishIn, request: Request, principal: OfficialWriter, session: Session,
@@ -173,7 +221,8 @@ async def publish(body: PublishIn, request: Request, principal: OfficialWriter, 
     return service.official_view(row, [])
 
 
-@official.post("/{announcement_id}/withdraw", summary="Withdraw a published announcement (撤回)")
+@official.post("/{announcement_id}/withdraw", summary="Withdraw a published announcement (撤回)",
+               responses={200: {"model": AnnouncementOut}})
 async def withdraw(body: WithdrawIn, request: Request, principal: OfficialWriter, session: Session,
                    announcement_id: uuid.UUID = Path()) -> dict[str, Any]:
     """Withdraws a published announcement with a reason; its subject's next step stays blocked until a new announcement
@@ -185,7 +234,8 @@ async def withdraw(body: WithdrawIn, request: Request, principal: OfficialWriter
     return service.official_view(row, await _objections(session, row))
 
 
-@official.post("/{announcement_id}/objections/{objection_id}/resolve", summary="Resolve an objection (异议处理)")
+@official.post("/{announcement_id}/objections/{objection_id}/resolve", summary="Resolve an objection (异议处理)",
+               responses={200: {"model": AnnouncementOut}})
 async def resolve(body: ResolveIn, request: Request, principal: OfficialWriter, session: Session,
                   announcement_id: uuid.UUID = Path(), objection_id: uuid.UUID = Path()) -> dict[str, Any]:
     """Upholds or dismisses an objection with a reason; an upheld objection makes the announcement fail at the end of

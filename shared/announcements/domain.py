@@ -64,6 +64,8 @@ ANNOUNCEMENT_VOCABULARIES: tuple[tuple[Vocabulary, tuple[str, ...]], ...] = (
         (ObjectionStatus.dismissed.value, "异议不成立", "dismissed")]), ("status", "decision")),
     (Vocabulary.of("announcement_level", "公示层级", "announcement level", [
         (code, LEVEL_LABELS[code], code) for code in LEVELS]), ("level",)),
+    (Vocabulary.of("period_unit", "公示期计算方式", "announcement period unit", [
+        ("calendar", "日历日", "calendar days"), ("working", "工作日", "working days")]), ("period.unit",)),
 )
 
 

@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from shared import divisions, receipt_numbers
 from shared.announcements import contract, places, render, service
+from shared.announcements.api import ObjectionFiledOut, PublicAnnouncementOut, PublicAnnouncementsOut
 from shared.announcements.domain import Status
 from shared.announcements.models import Announcement
 from shared.db import raw_connection
@@ -79,7 +80,8 @@ def _visible():
     return col(Announcement.status).in_([s.value for s in PUBLIC_STATUSES])
 
 
-@public.get("/announcements", summary="Published and closed announcements (paginated)")
+@public.get("/announcements", summary="Published and closed announcements (paginated)",
+            responses={200: {"model": PublicAnnouncementsOut}})
 async def list_announcements(
     params: Paging,
     session: Session,
@@ -110,7 +112,8 @@ async def _published(session, announcement_id: str) -> Announcement:
     return row
 
 
-@public.get("/announcements/{announcement_id}", summary="One announcement as published")
+@public.get("/announcements/{announcement_id}", summary="One announcement as published",
+            responses={200: {"model": PublicAnnouncementOut}})
 async def read_announcement(session: Session, announcement_id: str = Path()) -> dict[str, Any]:
     """One published or closed announcement as the public sees it: masked, with the supervision hotline 12317 and the
     local number."""
@@ -208,6 +211,7 @@ async def board_feed(request: Request, division: DivisionCode, session: Session)
     "character) whose status anyone may look up on the registry's `GET /public/objections/{receipt}`. "
     "Refused after the period; rate-limited per client address (the TCP peer, or the address a trusted reverse "
     "proxy reports, `FUPIN_FORWARDED_ALLOW_IPS`).",
+    responses={201: {"model": ObjectionFiledOut}, 303: {"description": "a form: back to the board, with the receipt"}},
     openapi_extra={
         "x-idempotency": "optional",
         "requestBody": {"content": {

@@ -35,20 +35,28 @@ class ClockMove(BaseModel):
         return self
 
 
+class ClockOut(BaseModel):
+    now: str = Field(description="now, UTC (ISO 8601)")
+    today: str = Field(description="the business date in China (ISO date)")
+    settable: bool = Field(description="whether POST /dev/clock may move it")
+
+
 def _reading(request: Request) -> dict:
     clock = request.app.state.clock
     return {"now": clock.now().isoformat(), "today": clock.today().isoformat(),
             "settable": isinstance(clock, SettableClock) and request.app.state.settings.env != "production"}
 
 
-@router.get("/clock", summary="The service's clock: now (UTC), today (business date in China) and whether it can be moved")
+@router.get("/clock", summary="The service's clock: now (UTC), today (business date in China) and whether it can be moved",
+            responses={200: {"model": ClockOut}})
 async def read_clock(request: Request) -> dict:
     """Now (UTC), today (the business date in China) and whether the clock can be moved."""
     return _reading(request)
 
 
 @router.post("/clock", summary="Set or advance a settable clock (development only, admin)",
-             responses={409: {"description": "the service runs on the real clock or in production"}})
+             responses={200: {"model": ClockOut},
+                        409: {"description": "the service runs on the real clock or in production"}})
 async def move_clock(body: ClockMove, request: Request, _: Admin) -> dict:
     """Jump to a datetime or advance by days, on a service started with FUPIN_CLOCK; refused in production and on the
     real clock."""

@@ -60,6 +60,8 @@ _SPOOL_BYTES = 8 << 20
 _CHUNK = 64 << 10
 
 ExportFormat = Literal["json", "csv", "xlsx"]
+FORMAT_DESCRIPTION = ("json (default), csv (UTF-8 with BOM, 中文表头) or xlsx; "
+                      "or send `Accept: text/csv` / the XLSX media type")
 Kind = Literal["text", "yuan", "int", "percent", "date"]
 
 
@@ -330,8 +332,7 @@ def exportable(export: Export) -> Callable[[Callable[..., Any]], Callable[..., A
         parameters = [p.replace(annotation=hints.get(name, p.annotation)) for name, p in signature.parameters.items()]
         parameters += [
             inspect.Parameter(_FORMAT_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=ExportFormat | None,
-                              default=Query(None, description="json (default), csv (UTF-8 with BOM, 中文表头) or xlsx; "
-                                            "or send `Accept: text/csv` / the XLSX media type")),
+                              default=Query(None, description=FORMAT_DESCRIPTION)),
         ]
         # FastAPI hands the request to one parameter only: the endpoint's own, else one added here
         request_parameter = next((name for name in signature.parameters if _bare(hints.get(name)) is Request), None)

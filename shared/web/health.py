@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from aiokafka import AIOKafkaClient
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from shared.events.topics import shape_problem
@@ -27,7 +29,21 @@ async def broker_reachable(bootstrap: str, timeout: float = 3.0) -> bool:
         await client.close()
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+class LivenessOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: Literal["ok"]
+    service: str
+
+
+class ReadinessOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    status: Literal["ready", "degraded", "not ready"]
+    service: str
+    checks: dict[str, str] = Field(description="database, broker, topic — `ok` or what is wrong; `log` and "
+                                   "`witness` when a log is cut or rewritten")
+
+
+@router.get("/healthz", summary="Liveness: the process answers", responses={200: {"model": LivenessOut}})
 async def healthz(request: Request) -> dict:
     """Liveness: 200 while the process answers."""
     return {"status": "ok", "service": request.app.state.settings.service}
@@ -36,7 +52,8 @@ async def healthz(request: Request) -> dict:
 @router.get(
     "/readyz",
     summary="Readiness: the database answers, the broker is reachable, the log is whole",
-    responses={503: {"description": "a dependency is down, or the log is truncated or no longer extends its "
+    responses={200: {"model": ReadinessOut}, 503: {
+        "model": ReadinessOut, "description": "a dependency is down, or the log is truncated or no longer extends its "
                                     "Merkle tree (`checks.log` names the missing seqs), or this service's witness "
                                     "holds an alarm about another log (`checks.witness`)"}},
 )

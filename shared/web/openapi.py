@@ -25,7 +25,7 @@ from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 
 from shared.policy.citations import public_text
-from shared.web.export import EXPORT_ATTR, document
+from shared.web.export import CSV, EXPORT_ATTR, XLSX, document
 from shared.web.idempotency import HEADER, REPLAYED, WRITE_METHODS, IdempotentRoute, route_access
 from shared.web.problems import PROBLEM_JSON, RETRY_AFTER_SECONDS
 
@@ -146,7 +146,7 @@ _PROBLEM_TEXT = {
     "400": "请求无效 (bad request)",
     "401": "需要身份令牌 (a valid bearer token is required)",
     "403": "无权执行 (the caller's role or jurisdiction does not allow it)",
-    "404": "未找到 (no such resource)",
+    "404": "未找到 (no such resource, named in the path or the body)",
     "409": "冲突 (conflicts with the current state, or the same Idempotency-Key is still in flight)",
     "422": "数据或规则不符 (a field or a rule refused the request; `errors` names the fields)",
     "503": "暂不可用 (a dependency is unavailable; retry after `Retry-After` seconds)",
@@ -246,6 +246,32 @@ def _typed_media(answer: dict[str, Any]) -> None:
             content["schema"] = {"type": "string"} if _TEXT_MEDIA.match(media) else {"type": "string", "format": "binary"}
 
 
+def _format_choices(operation: dict[str, Any]) -> set[str]:
+    """The values of an operation's own ``format`` query parameter (``json|csv|xlsx|html``)."""
+    for parameter in operation.get("parameters", []):
+        if parameter.get("name") == "format" and parameter.get("in") == "query":
+            schema = parameter.get("schema", {})
+            options = schema.get("anyOf", [schema])
+            return {value for option in options for value in option.get("enum", [])}
+    return set()
+
+
+def _document_own_files(operation: dict[str, Any]) -> None:
+    """A report that writes its own file by ``?format=csv|xlsx|html`` lists those media types
+    beside its JSON answer, as an :func:`shared.web.export.exportable` one does."""
+    choices = _format_choices(operation)
+    ok = operation.get("responses", {}).get("200")
+    if ok is None or not choices & {"csv", "xlsx", "html"}:
+        return
+    content = ok.setdefault("content", {})
+    if "csv" in choices:
+        content.setdefault(CSV, {"schema": {"type": "string", "description": "UTF-8 with BOM, 中文表头"}})
+    if "xlsx" in choices:
+        content.setdefault(XLSX, {"schema": {"type": "string", "format": "binary"}})
+    if "html" in choices:
+        content.setdefault("text/html", {"schema": {"type": "string"}})
+
+
 def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -265,13 +291,14 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 continue
             write = method in WRITE_METHODS
             responses = operation.setdefault("responses", {})
-            responses.pop("422", None)
+            if "HTTPValidationError" in json.dumps(responses.get("422", {})):  # FastAPI's own, never answered
+                responses.pop("422")
             statuses = ["503"] if route.path_format not in _NO_PROBLEM_503 else []
             if write or operation.get("parameters") or operation.get("requestBody"):
                 statuses += ["400", "422"]
             if access.authenticated:
                 statuses += ["401", "403"]
-            if "{" in route.path_format:
+            if "{" in route.path_format or write:  # a write may name a resource in its body too
                 statuses.append("404")
             if write:
                 statuses.append("409")
@@ -293,6 +320,8 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
             responses = operation["responses"]
             if (export := getattr(route.endpoint, EXPORT_ATTR, None)) is not None and not write:
                 document(operation, export)
+            elif not write:
+                _document_own_files(operation)
             if write and isinstance(original, IdempotentRoute):
                 optional = extra.get("x-idempotency") == "optional"
                 operation.setdefault("parameters", []).insert(0, {**_KEY_PARAMETER, "required": not optional})

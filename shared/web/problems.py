@@ -146,9 +146,18 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
-        problem = Problem(str(exc.detail), title=_title(exc.status_code), slug=_HTTP_SLUGS.get(exc.status_code, "http-error"))
+        if exc.status_code == 400 and exc.detail == _UNPARSEABLE:  # FastAPI's words for a body it could not read
+            problem = Problem("请求体无法解析 (the body is not valid for its Content-Type; send JSON)", title="Bad Request",
+                              slug="unparseable-body", errors=[{"field": "body", "reason": "不是有效的 JSON (not valid JSON)"}])
+        else:
+            problem = Problem(str(exc.detail), title=_title(exc.status_code),
+                              slug=_HTTP_SLUGS.get(exc.status_code, "http-error"))
         problem.status = exc.status_code
         return problem_response(problem, request, headers=getattr(exc, "headers", None))
+
+
+#: what FastAPI raises (400) when a JSON body does not parse
+_UNPARSEABLE = "There was an error parsing the body"
 
 
 def _title(status: int) -> str:

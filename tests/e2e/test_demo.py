@@ -94,20 +94,21 @@ async def test_loading_the_demo_again_changes_nothing(demo):
 _CODE = re.compile(r"[a-z][a-z0-9_.-]*")
 
 
-def _codes_in(value, fields: dict[str, set[str]], path: str = ""):
-    """(path, field, code) of every code a catalogue field carries in a JSON value (a code is an
-    identifier: a field of the same name holding free text, e.g. the audit report's ``source``
-    naming the feeds it read, is not one)."""
+def _codes_in(value, fields: dict[str, set[str]], path: str = "", parent: str = ""):
+    """(path, field, code) of every code a catalogue field carries in a JSON value — a field named
+    by its key, or by ``parent.key`` (``period.unit``) — (a code is an identifier: a field of the
+    same name holding free text, e.g. the audit report's ``source`` naming the feeds it read, is not one)."""
     if isinstance(value, dict):
         for key, item in value.items():
             items = item if isinstance(item, list) and all(isinstance(i, str) for i in item) else [item]
-            if key in fields and all(isinstance(i, str) for i in items):
-                yield from ((f"{path}.{key}", key, i) for i in items if _CODE.fullmatch(i))
+            field = f"{parent}.{key}" if f"{parent}.{key}" in fields else key
+            if field in fields and all(isinstance(i, str) for i in items):
+                yield from ((f"{path}.{key}", field, i) for i in items if _CODE.fullmatch(i))
             else:
-                yield from _codes_in(item, fields, f"{path}.{key}")
+                yield from _codes_in(item, fields, f"{path}.{key}", key)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _codes_in(item, fields, f"{path}[{index}]")
+            yield from _codes_in(item, fields, f"{path}[{index}]", parent)
 
 
 async def test_every_code_in_the_demos_answers_is_in_its_services_catalogue(demo):

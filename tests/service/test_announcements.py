@@ -159,6 +159,40 @@ async def test_objection_dismissed_then_period_ends_and_the_announcement_passes(
     assert all("张三" not in data and "13900001111" not in data for _, data in await events(settings))
 
 
+async def test_every_announcement_answer_is_its_documented_model(app):
+    """Publish, objection filed, resolve, withdraw, the public list and one public announcement:
+    each answer is an instance of the model its operation documents, closed (issue 14)."""
+    from tests.service.answer_models import assert_documented
+
+    settings, client, clock = app
+    spec = (await client.get("/openapi.json")).json()
+    announcement_id = await published(client, settings)
+    filed = await object_to(client, announcement_id, name="张三", phone="13900001111")
+    assert filed.status_code == 201, filed.text
+    assert_documented(spec, "/public/announcements/{announcement_id}/objections", filed.json(), method="post",
+                      status="201", model="ObjectionFiledOut")
+    resolved = await resolve(client, settings, announcement_id, filed.json()["id"], "dismissed")
+    assert resolved.status_code == 200, resolved.text
+    assert_documented(spec, "/announcements/{announcement_id}/objections/{objection_id}/resolve", resolved.json(),
+                      method="post", model="AnnouncementOut")
+    public = await client.get(f"/public/announcements/{announcement_id}")
+    assert_documented(spec, "/public/announcements/{announcement_id}", public.json(), model="PublicAnnouncementOut")
+    assert public.json()["objections"] == {"open": 0, "upheld": 0, "dismissed": 1}
+    listed = await client.get("/public/announcements", params={"division": VILLAGE})
+    assert_documented(spec, "/public/announcements", listed.json(), model="PublicAnnouncementsOut")
+    withdrawn = await client.post(f"/announcements/{announcement_id}/withdraw", json={"reason": "名单有误，重新公示"},
+                                  headers=key(village(settings)))
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert_documented(spec, "/announcements/{announcement_id}/withdraw", withdrawn.json(), method="post",
+                      model="AnnouncementOut")
+    draft = await client.post("/announcements", json=household_list(), headers=key(village(settings)))
+    publish = await client.post(f"/announcements/{draft.json()['id']}/publish", headers=key(village(settings)),
+                                json={"period_start": START.isoformat(), "period_end": (START + timedelta(days=9)).isoformat()})
+    assert publish.status_code == 200, publish.text
+    assert_documented(spec, "/announcements/{announcement_id}/publish", publish.json(), method="post",
+                      model="AnnouncementOut")
+
+
 async def test_an_upheld_objection_fails_the_announcement(app):
     settings, client, clock = app
     announcement_id = await published(client, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import bearer
+from tests.service.answer_models import assert_documented
 from tests.exports import both, yuan
 from tests.service.funds_support import JINGHE, down_to_jinghe
 
@@ -46,12 +47,15 @@ async def test_trace_spending_stranded_and_deadlines_as_files(funds):
 
     answer, as_csv, as_xlsx = await both(funds.client, "/reports/spending", {"fiscal_year": 2017, "division": JINGHE},
                                          headers)
+    spec = (await funds.client.get("/openapi.json")).json()
+    assert_documented(spec, "/reports/spending", answer, model="SpendingOut")
     assert len(as_csv) == len(as_xlsx) == 1
     for key, header in (("received", "收到资金（元）"), ("committed", "安排到项目（元）"), ("disbursed", "已拨付（元）"),
                         ("stranded", "滞留（元）")):
         assert as_csv[0][header] == answer[key] == yuan(as_xlsx[0][header])
 
     answer, as_csv, as_xlsx = await both(funds.client, "/reports/stranded", {"division": JINGHE}, headers)
+    assert_documented(spec, "/reports/stranded", answer, model="StrandedReportOut")
     assert [c["仍滞留（元）"] for c in as_csv] == [i["held"] for i in answer["items"]] == ["800.00"]
     assert as_xlsx[0]["项目编号"] == "P-CANCELLED" and as_xlsx[0]["收回期限"].date().isoformat() == answer["items"][0]["due"]
 
@@ -62,6 +66,7 @@ async def test_trace_spending_stranded_and_deadlines_as_files(funds):
         assert x["剩余天数"] == item["days_remaining"]
 
     answer, as_csv, as_xlsx = await both(funds.client, "/reports/deadline-compliance", {"division": JINGHE}, headers)
+    assert_documented(spec, "/reports/deadline-compliance", answer, model="DeadlineComplianceOut")
     assert len(as_csv) == len(as_xlsx) == len(answer["groups"]) > 0
     for group, c, x in zip(answer["groups"], as_csv, as_xlsx):
         assert int(c["时限数"]) == x["时限数"] == group["total"] and x["逾期"] == group["missed"]

@@ -15,11 +15,13 @@ from lxml import etree
 
 from services.audit.run import run_audit
 from services.audit.sources import FeedSource
+from services.funds.api import exports
 from services.funds.domain.payments import PAIN001, _schema
 from shared.policy import load_policy
 from tests.bank_files import camt053, pain002, results_csv
 from shared.logging import get_logger
 from tests.conftest import bearer
+from tests.exports import assert_same_figures, both
 from tests.service.funds_support import JINGHE, down_to_jinghe
 
 HOUSEHOLDS = [f"0192f0a4-0000-7000-8000-00000000000{i}" for i in range(1, 5)]
@@ -135,6 +137,12 @@ async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_
     assert [(r["balanced"], r["ledger_debit"], r["bank_debit"], r["differences"]) for r in recorded] == [
         (False, "1000.00", "990.00", reconciled.json()["differences"])]
     assert (await f.db("SELECT count(*) AS n FROM events WHERE type = 'funds.reconciliation.recorded'"))[0]["n"] == 1
+    # the lists as spreadsheets: the same figures, the accounts masked as in JSON
+    for path, params, export in (("/reconciliations", {"on": ON.isoformat()}, exports.RECONCILIATIONS),
+                                 ("/payment-instructions", {}, exports.PAYMENT_INSTRUCTIONS)):
+        answer, as_csv, as_xlsx = await both(f.client, path, params, bearer(f.settings, "auditor", JINGHE))
+        assert_same_figures(export, answer, as_csv, as_xlsx, path)
+        assert as_csv and not any(a in str(as_csv) for a in ACCOUNTS), (as_csv, ACCOUNTS)
     transitions = [r["type"] for r in await f.db("SELECT type FROM events WHERE type LIKE 'funds.payment.%' ORDER BY seq")]
     assert transitions.count("funds.payment.instructed") == 6 and transitions.count("funds.payment.refused") == 2
     assert transitions.count("funds.payment.paid") == 2 and transitions.count("funds.payment.reissued") == 2

@@ -10,7 +10,11 @@ fuzzed once, in the registry.
 Asserted for every response: never a 5xx (the audit's 503 for an unreachable service is a
 dependency outage and must carry ``Retry-After``), and every 4xx is ``application/problem+json`` —
 except the notice board's objection form and its receipt look-up form, which answer a villager's
-browser with the page re-rendered around the refused fields (HTML 422, by design).
+browser with the page re-rendered around the refused fields (HTML 422, by design). And, as a
+generated client would rely on (issue 14): the status is one the operation documents, the media
+type is one it documents for that status, the body matches the documented schema (schemathesis'
+``status_code_conformance``, ``content_type_conformance``, ``response_schema_conformance``), and a
+400/422 refusing a schema-invalid request (a negative example) names the refused field in ``errors``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 from schemathesis.python.asgi import shutdown_lifespans
 
 from services.audit.app import create_app as audit_app
@@ -55,15 +60,27 @@ def _html_form_refusal(case, response) -> bool:
         "text/html")
 
 
-def _defect(case, response) -> str | None:
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+def _defect(case, response, mode=None) -> str | None:
     status = response.status_code
     content_type = (response.headers.get("content-type") or [""])[0]
     if status == 503 and "retry-after" in {k.lower() for k in response.headers}:
         return None
     if status >= 500:
         return f"{status} {response.text[:200]}"
-    if 400 <= status < 500 and not content_type.startswith(PROBLEM_JSON) and not _html_form_refusal(case, response):
+    html_form = _html_form_refusal(case, response)
+    if 400 <= status < 500 and not content_type.startswith(PROBLEM_JSON) and not html_form:
         return f"{status} with {content_type or 'no content type'}"
+    if mode == GenerationMode.NEGATIVE and status in (400, 422) and not html_form and not response.json().get("errors"):
+        return f"{status} refusing an invalid request names no field: {response.text[:200]}"
+    if any(isinstance(v, str) and any(c in v for c in "/?#%") for v in (case.path_parameters or {}).values()):
+        return None  # a path parameter holding a URL delimiter makes another URL (405/404 of another route)
+    try:
+        case.validate_response(response, checks=CONFORMANCE)
+    except (Exception, BaseExceptionGroup) as exc:  # schemathesis reports failed checks as a FailureGroup
+        return f"{status} outside the document: {str(exc)[:400]}"
     return None
 
 
@@ -105,7 +122,7 @@ def _fuzz(operation, mode, headers, found: dict[str, str]) -> None:
         except Exception as exc:  # the in-process client re-raises what the app's 500 handler saw
             defect = f"500 from {type(exc).__name__}: {str(exc)[:200]}"
         else:
-            defect = _defect(case, response)
+            defect = _defect(case, response, mode)
         if defect:  # collected, not raised: one run lists every defective operation
             found.setdefault(f"{operation.label} [{mode}]", f"{defect}\n    {case.as_curl_command()}")
 

@@ -12,6 +12,7 @@ from alembic.migration import MigrationContext
 
 from services.projects.models import TABLES
 from services.projects.results_models import TABLES as RESULTS_TABLES
+from shared.announcements import places
 from shared.announcements.models import TABLES as ANNOUNCEMENT_TABLES
 from shared.db import make_engine
 from shared.events.schema import metadata as foundation
@@ -147,7 +148,7 @@ async def test_the_migrated_projects_schema_matches_the_models(databases):
     settings = await databases.new("projects")
     expected = sa.MetaData()
     for table in (*foundation.sorted_tables, *ANNOUNCEMENT_TABLES, *MERKLE_TABLES, *WITNESS_TABLES, *TABLES,
-                  *RESULTS_TABLES):
+                  *RESULTS_TABLES, places.division_names):
         table.to_metadata(expected)
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
     try:

@@ -46,7 +46,7 @@ from shared.divisions import DivisionCode
 from shared.errors import ServiceUnavailable, Unprocessable
 from shared.events import store
 from shared.web import Session, router
-from shared.web.export import CSV, XLSX, exportable, file_response
+from shared.web.export import CSV, XLSX, exportable, file_response, negotiate
 from shared.witness.witness import origin_verifiers
 
 audits = router(prefix="/audit", tags=["audit (审计)"])
@@ -227,9 +227,11 @@ def _ordered(loaded: Loaded) -> Loaded:
 async def audit_report(request: Request, principal: Auditor, session: Session,
                        as_of: date | None = Query(None, description="default: today (the service clock)"),
                        division: DivisionCode | None = Query(None, description="default: the caller's division"),
-                       format: Literal["json", "csv", "xlsx", "html"] = Query(
-                           "json", description="json, csv (UTF-8 with BOM, 中文表头), xlsx or html"),
+                       format: Literal["json", "csv", "xlsx", "html"] | None = Query(
+                           None, description="json (default), csv (UTF-8 with BOM, 中文表头), xlsx or html; or send "
+                           "`Accept: text/csv` / the XLSX media type"),
                        compare: bool = Query(True, description="compare with the live services' figures")) -> Any:
+    format = negotiate(request, format)
     result = (await _run(request, session, principal, as_of=as_of, division=division, compare=compare)).as_dict()
     if format in ("csv", "xlsx"):
         return file_response(report.REPORT_EXPORT, format, report.report_rows(result))

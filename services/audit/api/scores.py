@@ -20,6 +20,7 @@ from shared.errors import Unprocessable
 from shared.money import Yuan, format_fen
 from shared.policy import NoRuleError
 from shared.web import Session, router
+from shared.web.export import FORMAT_DESCRIPTION, negotiate
 
 performance = router(prefix="/audit", tags=["performance (绩效考评)"])
 Readers = Reader(Role.auditor, Role.central_finance, Role.province_finance, Role.city_finance, Role.county_finance,
@@ -49,7 +50,9 @@ class FactorSheetIn(BaseModel):
                  "it rests on. `format=csv` (UTF-8 with BOM) or `xlsx`: one row per component.")
 async def division_scores(request: Request, principal: Readers, session: Session, year: int = Query(ge=2014, le=2100),
                           division: DivisionCode | None = Query(None, description="default: the caller's division"),
-                          format: Literal["json", "csv", "xlsx"] = Query("json")) -> Any:
+                          format: Literal["json", "csv", "xlsx"] | None = Query(None, description=FORMAT_DESCRIPTION),
+                          ) -> Any:
+    format = negotiate(request, format)
     scope = query_scope(principal, division)
     loaded = await peer_logs(request, session)
     try:

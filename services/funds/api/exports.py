@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.funds.domain.channels import CHANNEL_LABELS
 from services.funds.domain.deadlines import DEADLINE_KIND_LABELS
 from services.funds.domain.ledger import KIND_LABELS, OPERATION_LABELS, ROLE_LABELS
+from services.funds.domain.payments import DIFFERENCE_LABELS, STATE_LABELS
 from shared.money import format_fen
 from shared.web.export import Column, Export, labels, whole
 
@@ -101,4 +102,42 @@ DEADLINE_COMPLIANCE = Export("资金时限执行情况", rows="groups", columns=
     Column("compliance_percent", "按期率（%）", "percent"),
     Column("days_to_settle.median", "完成用时中位数（天）", "int"),
     Column("days_to_settle.max", "最长用时（天）", "int"),
+))
+
+
+def _listed(answer):
+    """A list answered bare (a JSON array): its rows."""
+    return answer
+
+
+PAYMENT_INSTRUCTIONS = Export("支付指令", rows=_listed, columns=(
+    Column("ref", "指令编号"),
+    Column("payee", "收款人"),
+    Column("account.account_name", "户名"),
+    Column("account.bank_name", "开户银行"),
+    Column("account.account_no", "账号（脱敏）"),
+    Column("project_code", "项目编号"),
+    Column("amount", "金额（元）", "yuan"),
+    Column("state", "状态", label=labels(STATE_LABELS)),
+    Column("reason_code", "退回代码"),
+    Column("reason", "退回原因"),
+    Column("file_id", "支付文件"),
+    Column("posting_id", "拨付分录"),
+))
+
+
+def _differences(reconciliation) -> str:
+    return "；".join(f"{DIFFERENCE_LABELS.get(d['kind'], (d['kind'],))[0]} {d.get('ref') or ''} "
+                    f"账面{d.get('ledger') or '0.00'} 银行{d.get('bank') or '0.00'}"
+                    for d in reconciliation.get("differences") or [])
+
+
+RECONCILIATIONS = Export("专户对账", rows=_listed, columns=(
+    Column("on", "对账日期", "date"),
+    Column("ledger_debit", "账面支出（元）", "yuan"),
+    Column("bank_debit", "银行支出（元）", "yuan"),
+    Column("balanced", "是否相符"),
+    Column(lambda r: len(r.get("differences") or []), "差异笔数", "int"),
+    Column(_differences, "差异明细"),
+    Column("reconciliation_id", "对账编号"),
 ))

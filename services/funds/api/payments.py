@@ -14,6 +14,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from services.funds.api import exports
 from services.funds.api.operations import Payee
 from services.funds.contract import payee_reference
 from services.funds.domain.payments import (
@@ -32,6 +33,7 @@ from shared.csvfile import csv_response
 from shared.errors import Unprocessable
 from shared.fields import Name
 from shared.web import Session, router
+from shared.web.export import exportable
 
 payments = router(tags=["payments (支付指令 银行回单 对账)"])
 PaymentReader = Reader(Role.county_finance, Role.auditor)
@@ -132,7 +134,9 @@ async def payment_file_csv(file_id: str, principal: Reader(Role.county_finance),
 
 
 @payments.get("/payment-instructions", summary="Payment instructions with their states (accounts masked)",
-              description="The county's instructions, optionally of one file or in one state, with the reason of a refusal.")
+              description="The county's instructions, optionally of one file or in one state, with the reason of a refusal. "
+              "As a spreadsheet (`?format=csv|xlsx`): one row per instruction, accounts masked as in JSON.")
+@exportable(exports.PAYMENT_INSTRUCTIONS)
 async def list_instructions(principal: PaymentReader, session: Session, file_id: uuid.UUID | None = None,
                             state: Literal["instructed", "paid", "refused", "reissued"] | None = None) -> list[dict[str, Any]]:
     return await usecase.instructions(session, principal.division, str(file_id) if file_id else None, state)
@@ -185,7 +189,9 @@ async def reconcile(request: Request, principal: PaymentWriter, session: Session
 
 @payments.get("/reconciliations", summary="The county's recorded reconciliations, with their differences",
               description="Newest first, optionally of one booking date; each with the ledger's and the bank's debits "
-              "and every difference found (accounts masked).")
+              "and every difference found (accounts masked). As a spreadsheet (`?format=csv|xlsx`): one row per "
+              "reconciliation, its differences in one cell.")
+@exportable(exports.RECONCILIATIONS)
 async def list_reconciliations(principal: PaymentReader, session: Session,
                                on: date | None = Query(None, description="the statement's booking date")) -> list[dict[str, Any]]:
     return await usecase.reconciliations_of(session, principal.division, on)

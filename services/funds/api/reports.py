@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from services.funds.api import exports
 from services.funds.usecases.deadlines import as_of as deadlines_as_of, view
 from services.funds.usecases.accounts import account_key, account_view
-from services.funds.api.schemas import BalancesOut, DeadlinesOut, TraceOut
+from services.funds.api.schemas import (
+    BalancesOut, DeadlineComplianceOut, DeadlinesOut, SpendingOut, StrandedReportOut, TraceOut,
+)
 from services.funds.domain.code_lists import label
 from services.funds.domain.reporting import deadline_compliance, percent, stranded_due
 from services.funds.usecases.figures import balances_as_of, spending_figures
@@ -54,6 +56,7 @@ async def list_deadlines(request: Request, principal: Readers, session: Session,
 
 
 @reports.get("/reports/spending", summary="Spending progress (支出进度) by division and year",
+             responses={200: {"model": SpendingOut}},
                 description="Net of reversals (冲正). `received`: all the money that came to the division for the year, "
                 "split by source (`received_by_source`: allocated and re-allocated from above, its own level's budget "
                 "`own_appropriation` — a county's own funds —, balances `carried_forward` from last year) and by the "
@@ -91,6 +94,7 @@ TRACE_KINDS = {"payee": ("disbursed",), "project": ("committed", "stranded")}
 
 
 @reports.get("/reports/deadline-compliance", summary="Deadline compliance by receiving division and kind",
+             responses={200: {"model": DeadlineComplianceOut}},
              description="Met on time, missed (incl. settled late), open and open-but-overdue deadlines, the compliance "
              "rate over settled ones and days from receipt to settlement (DOMAIN §8). Deadlines withdrawn because their "
              "allocation was reversed (冲正) are shown as `withdrawn` and not counted in `total` or the rate.")
@@ -113,6 +117,7 @@ async def deadline_compliance_report(request: Request, principal: Readers, sessi
 
 
 @reports.get("/reports/stranded", summary="Stranded funds (滞留资金): still held, returned, and the return deadline",
+             responses={200: {"model": StrandedReportOut}},
              description="Per account of stranded money: the project, how much was stranded and returned, what is still "
              "held, and the day it must be back at the provincial treasury (end of the next fiscal year, "
              "rule funds.stranded.return) with days remaining or overdue.")

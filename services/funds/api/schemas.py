@@ -188,3 +188,80 @@ class BatchOut(Answer):
     already_posted: list[int] = Field(description="lines skipped: their `line_ref` was posted before")
     refused: list[RefusedLineOut]
     posted_total: str = Field(pattern=YUAN)
+
+
+class ReceivedBySourceOut(Answer):
+    allocated: str = Field(pattern=YUAN, description="下达 from above")
+    reallocated: str = Field(pattern=YUAN, description="returned money re-allocated from above")
+    own_appropriation: str = Field(pattern=YUAN, description="the division's own level's budget money")
+    carried_forward: str = Field(pattern=YUAN, description="last year's balances carried into this year")
+
+
+class SpendingOut(Answer):
+    """支出进度 of a division for a fiscal year, net of reversals."""
+
+    division: str
+    fiscal_year: int
+    received: str = Field(pattern=YUAN, description="all the money that came to the division for the year")
+    received_by_source: ReceivedBySourceOut
+    received_by_origin: dict[str, str] = Field(description="by the level the money comes from (GET /catalogue, "
+                                               "list `origin`): central, provincial, city, county, other")
+    passed_on: str = Field(pattern=YUAN)
+    committed: str = Field(pattern=YUAN)
+    decommitted: str = Field(pattern=YUAN)
+    disbursed: str = Field(pattern=YUAN)
+    stranded: str = Field(pattern=YUAN)
+    returned: str = Field(pattern=YUAN)
+    carried_out: str = Field(pattern=YUAN, description="carried into the next year at the year-end close")
+    disbursed_percent: str | None = Field(description="disbursed ÷ received, percent with two decimals")
+
+
+class StrandedOut(BalanceOut):
+    project_code: str | None
+    stranded: str = Field(pattern=YUAN, description="stranded into the account")
+    returned: str = Field(pattern=YUAN, description="returned out of it to the province")
+    held: str = Field(pattern=YUAN, description="still held")
+    due: str | None = Field(description="the day it must be back (ISO date)")
+    rule_id: str | None
+    citation: str | None
+    days_remaining: int | None
+    days_overdue: int | None
+
+
+class StrandedReportOut(Answer):
+    division: str
+    fiscal_year: int | None
+    as_of: str
+    held: str = Field(pattern=YUAN)
+    overdue: int = Field(description="accounts holding money past their return day")
+    items: list[StrandedOut]
+
+
+class DaysToSettleOut(Answer):
+    min: int
+    median: int
+    max: int
+
+
+class ComplianceCounts(Answer):
+    total: int = Field(description="deadlines counted (withdrawn ones are not)")
+    met: int
+    missed: int
+    open: int
+    open_overdue: int = Field(description="open past the due day, not yet marked missed by the scheduler")
+    settled_late: int
+    withdrawn: int
+    compliance_percent: str | None = Field(description="met ÷ (met + missed)")
+
+
+class ComplianceGroupOut(ComplianceCounts):
+    receiver: str
+    kind: Literal[DEADLINE_KIND.codes]  # type: ignore[valid-type]
+    days_to_settle: DaysToSettleOut | None
+
+
+class DeadlineComplianceOut(ComplianceCounts):
+    division: str
+    fiscal_year: int | None
+    as_of: str
+    groups: list[ComplianceGroupOut]

@@ -147,7 +147,7 @@ def funds_code_lists(policy: PolicyTable, division: str, on: date) -> list[CodeL
         CodeList(PURPOSE, ("purpose",), negative_citation or "财农〔2017〕8号", facts={
             code: {"forbidden": code in forbidden} for code in PURPOSES}),
         CodeList(ACCOUNT_KIND, ("kind", "from_kind", "to_kind")),
-        CodeList(OPERATION, ("operation",)),
+        CodeList(OPERATION, ("operation", "reversed_operation")),
         CodeList(HOLDER_ROLE, ("role",)),
         CodeList(PAYEE_KIND, ("kind", "payee_kind")),
         CodeList(ORIGIN, ("origin",)),

@@ -4,7 +4,7 @@ to, the registry's household statuses of its beneficiaries, the project rules.""
 
 from __future__ import annotations
 
-from services.funds.contract import CHANNEL_VOCABULARY, PAYEE_KIND_VOCABULARY
+from services.funds.contract import CHANNEL_VOCABULARY, OPERATION_VOCABULARY, PAYEE_KIND_VOCABULARY
 from services.projects.domain.code_lists import projects_code_lists
 from services.registry.contract import HOUSEHOLD_STATUS
 from shared.catalogue import CodeList
@@ -12,4 +12,5 @@ from shared.web.catalogue import catalogue_router
 
 catalogue = catalogue_router(lambda request: [
     *projects_code_lists(request.app.state.policy), CodeList(CHANNEL_VOCABULARY, ("channel",), "国办发〔2016〕22号"),
-    CodeList(PAYEE_KIND_VOCABULARY, ("kind",)), CodeList(HOUSEHOLD_STATUS, ("status", "registry_status"))])
+    CodeList(PAYEE_KIND_VOCABULARY, ("kind",)), CodeList(OPERATION_VOCABULARY, ("operation",)),
+    CodeList(HOUSEHOLD_STATUS, ("status", "registry_status"))])

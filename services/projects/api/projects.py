@@ -183,7 +183,9 @@ async def read(principal: Reader(*READERS), session: Session, code: str = Path()
 
 @library.get("/figures", summary="Figures by type and stage (项目统计)",
              description="For a division (default: yours) and optionally a year: projects, budget, poor households "
-             "and persons driven, committed and paid, by type and by stage.")
+             "and persons driven, committed and paid, by type and by stage. As a spreadsheet (`?format=csv|xlsx`): "
+             "one row per type, per stage, and the total.")
+@exportable(exports.FIGURES)
 async def figures(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None,
                   year: Year | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)

@@ -22,6 +22,7 @@ from shared.csvfile import csv_response
 from shared.divisions import DivisionCode
 from shared.money import Yuan
 from shared.web import Session, router
+from shared.web.export import FORMAT_DESCRIPTION, negotiate
 
 results = router(tags=["results (百企千村结对、绩效评价)"])
 
@@ -163,8 +164,10 @@ async def report_labourers(body: LabourersIn, principal: Writer(Role.county_offi
              "pairing's projects and their villages; labourers on the roster whose household received wages from those "
              "projects; benefits recorded to the households; disbursements to the projects), gap, and the households or "
              "persons behind the number (and the labourers not counted, with why). `format=csv`: UTF-8 with BOM; `format=xlsx`.")
-async def pairing_report(principal: Reader(*READERS), session: Session, pairing_id: uuid.UUID = Path(),
-                         year: int = Query(ge=2014, le=2100), format: Format = Query("json")) -> Any:
+async def pairing_report(request: Request, principal: Reader(*READERS), session: Session, pairing_id: uuid.UUID = Path(),
+                         year: int = Query(ge=2014, le=2100),
+                         format: Format | None = Query(None, description=FORMAT_DESCRIPTION)) -> Any:
+    format = negotiate(request, format)
     body = await pairings.report(session, await pairings.load_pairing(session, pairing_id, principal), year)
     if format != "json":
         return csv_response(f"百企千村结对报告-{body['enterprise']['name']}-{year}.csv", pairings.REPORT_HEADER,
@@ -199,8 +202,10 @@ async def read_evaluation(principal: Reader(*READERS), session: Session, code: s
 @results.get("/evaluations", summary="The county's project evaluation report (项目绩效评价报告)",
              description="Every accepted project of the year under the division — evaluated (indicators, score, rating) "
              "or not yet — with the count by rating. `format=csv` or `xlsx`: one row per indicator (CSV: UTF-8 with BOM).")
-async def evaluation_report(principal: Reader(*READERS), session: Session, year: int = Query(ge=2014, le=2100),
-                            division: DivisionCode | None = None, format: Format = Query("json")) -> Any:
+async def evaluation_report(request: Request, principal: Reader(*READERS), session: Session,
+                            year: int = Query(ge=2014, le=2100), division: DivisionCode | None = None,
+                            format: Format | None = Query(None, description=FORMAT_DESCRIPTION)) -> Any:
+    format = negotiate(request, format)
     body = await evaluations.county_report(session, query_scope(principal, division), year)
     if format != "json":
         return csv_response(f"项目绩效评价报告-{body['division']}-{year}.csv", evaluations.REPORT_HEADER,

@@ -156,6 +156,9 @@ async def public_notice(request: Request, session: Session, announcement_id: uui
 
 
 @board_router.get("/objections", name="objection_lookup", response_class=HTMLResponse,
+                  responses={303: {"description": "a well-formed receipt: to its status page"},
+                             422: {"description": "not a well-formed receipt number: the form again, saying so",
+                                   "content": {"text/html": {"schema": {"type": "string"}}}}},
                   summary="Look an objection up by its receipt number (form)")
 async def objection_lookup(request: Request, receipt: str | None = Query(None, max_length=20)) -> Response:
     """The look-up form; with ``receipt`` it redirects to that receipt's status page."""

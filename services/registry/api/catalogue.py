@@ -18,7 +18,7 @@ FIELDS = {
     "discovery_route": ("route",),
     "exit_check": ("check", "checks", "unmet"),
     "monitoring_category": ("category",),
-    "status": ("status", "from_status", "to_status"),
+    "status": ("status", "from_status", "to_status", "status_as_of"),
 }
 #: 建档立卡 and the exit rules: 国开办发〔2014〕24号 (扶贫开发建档立卡工作方案), 厅字〔2016〕16号 (贫困退出机制).
 CITATIONS = {"cause": "国开办发〔2014〕24号", "status": "国开办发〔2014〕24号; 厅字〔2016〕16号",

@@ -37,3 +37,36 @@ HOUSEHOLDS = Export("贫困户花名册", rows="items", paginated=True, columns=
     Column("exited_on", "脱贫日期", "date"),
     Column("helper.name", "帮扶责任人"),
 ))
+
+
+def _figure_rows(answer: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The division's own figures first (范围 全域), then each township's (乡镇)."""
+    return [{**answer, "scope": "全域"}, *({**t, "scope": "乡镇"} for t in (answer.get("by_township") or {}).values())]
+
+
+def _exits(figures: Mapping[str, Any], unit: str) -> int:
+    return sum(count[unit] for count in (figures.get("exits") or {}).values())
+
+
+#: 贫困人口统计: one row for the division, one per township below it
+STATISTICS = Export("贫困人口统计", rows=_figure_rows, columns=(
+    Column("scope", "范围"),
+    Column("division", "区划代码"),
+    Column("year", "年度", "int"),
+    Column("registered.households", "建档立卡户数", "int"),
+    Column("registered.persons", "建档立卡人数", "int"),
+    Column("with_labour.households", "有劳动能力户数", "int"),
+    Column("with_labour.persons", "有劳动能力人数", "int"),
+    Column("without_labour.households", "无劳动能力户数", "int"),
+    Column("without_labour.persons", "无劳动能力人数", "int"),
+    Column(lambda f: _exits(f, "households"), "累计脱贫户数", "int"),
+    Column(lambda f: _exits(f, "persons"), "累计脱贫人数", "int"),
+    Column("remaining.households", "剩余贫困户数", "int"),
+    Column("remaining.persons", "剩余贫困人数", "int"),
+    Column("returned.households", "返贫户数", "int"),
+    Column("returned.persons", "返贫人数", "int"),
+    Column("rural_population", "农村人口", "int"),
+    Column("poverty_rate_percent", "贫困发生率（%）", "percent"),
+    Column(lambda f: len(f.get("lacking_helper") or []), "无帮扶责任人户数", "int"),
+    Column(lambda f: len(f.get("lacking_measure") or []), "无帮扶措施户数", "int"),
+))

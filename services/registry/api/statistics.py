@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from services.registry.api import exports
 from services.registry.usecases import statistics as usecase
 from shared.auth import Reader, Role
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 
 statistics = router(tags=["statistics (统计)"])
 READERS = (Role.village, Role.township, Role.county_office, Role.county_finance, Role.city_office,
@@ -20,7 +22,9 @@ READERS = (Role.village, Role.township, Role.county_office, Role.county_finance,
 @statistics.get("/statistics", summary="Registry figures of a division at the end of a year",
                 description="Registered households/persons, with and without labour capacity, exits per year, "
                 "remaining poor, 贫困发生率, returns, monitored households by category, households lacking a "
-                "helper or a measure, and a per-township breakdown.")
+                "helper or a measure, and a per-township breakdown. As a spreadsheet (`?format=csv|xlsx`): one row "
+                "for the division and one per township.")
+@exportable(exports.STATISTICS)
 async def figures(request: Request, division: DivisionCode | None = None, year: int = Query(ge=2014, le=2100),
                   *, principal: Reader(*READERS), session: Session) -> dict[str, Any]:
     return await usecase.figures(session, principal, division, year)
