@@ -309,8 +309,10 @@ def _complete(app: FastAPI, spec: dict[str, Any]) -> dict[str, Any]:
                 if status.startswith("2") and "$ref" in schema:  # a model given in `responses`: it, not `dict`
                     answer["content"]["application/json"]["schema"] = {"$ref": schema["$ref"]}
             for status, answer in responses.items():  # a route's own words about a status are kept
-                if status >= "400" and "content" not in answer and route.path_format not in _NO_PROBLEM_503:
-                    answer["content"] = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                if status >= "400" and route.path_format not in _NO_PROBLEM_503:
+                    # beside them, a problem: the input boundary and validation answer one on any route
+                    answer.setdefault("content", {}).setdefault(
+                        PROBLEM_JSON, {"schema": {"$ref": "#/components/schemas/Problem"}})
                     if status == "503":
                         answer.setdefault("headers", _problem("503")["headers"])
             for status, answer in responses.items():
