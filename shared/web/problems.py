@@ -77,7 +77,11 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
         ctx_error = (err.get("ctx") or {}).get("error")
         if isinstance(ctx_error, ValueError):  # our validators' bilingual message, without pydantic's prefix
             reason = str(ctx_error)
-        errors.append({"field": _field(tuple(err.get("loc", ()))), "reason": reason})
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":  # FastAPI puts the character position where a field would be
+            loc, reason = ("body",), f"不是有效的 JSON (not valid JSON: {reason}" + (
+                f" at character {loc[1]})" if len(loc) > 1 else ")")
+        errors.append({"field": _field(loc), "reason": reason})
     return errors
 
 
@@ -149,6 +153,11 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 400 and exc.detail == _UNPARSEABLE:  # FastAPI's words for a body it could not read
             problem = Problem("请求体无法解析 (the body is not valid for its Content-Type; send JSON)", title="Bad Request",
                               slug="unparseable-body", errors=[{"field": "body", "reason": "不是有效的 JSON (not valid JSON)"}])
+        elif exc.status_code == 400:
+            # our code raises problems, never a 400 HTTPException: this one is the framework refusing the
+            # body it parsed (multipart: "Invalid multipart data.", too many files or fields, a part too large)
+            problem = Problem(f"请求体无法解析 (the body could not be read: {exc.detail})", title="Bad Request",
+                              slug="unparseable-body", errors=[{"field": "body", "reason": str(exc.detail)}])
         else:
             problem = Problem(str(exc.detail), title=_title(exc.status_code),
                               slug=_HTTP_SLUGS.get(exc.status_code, "http-error"))

@@ -112,6 +112,21 @@ async def test_the_text_fields_of_a_multipart_upload_are_checked(registry):
     refused(response, 422, "note")
 
 
+async def test_a_body_the_framework_cannot_read_is_a_problem_naming_the_body(registry):
+    # schemathesis found the multipart case: Starlette's bare 400 "Invalid multipart data."
+    before = await event_count(registry.settings)
+    boundary = "9cc651cd2c8d168349f50fede4c361ac"
+    broken = await registry.client.post(
+        "/imports", content=f"--{boundary}\r\nFalse--{boundary}--\r\n".encode(),
+        headers={**registry.headers("county_office", COUNTY), "content-type": f"multipart/form-data; boundary={boundary}"})
+    assert "multipart" in refused(broken, 400, "body")["errors"][0]["reason"]
+    not_json = await registry.client.post("/households", content=b'{"division": nope}',
+                                          headers={**registry.headers("village", VILLAGE),
+                                                   "content-type": "application/json"})
+    assert refused(not_json, 422, "body")["errors"][0]["reason"].startswith("不是有效的 JSON")  # not "13"
+    assert await event_count(registry.settings) == before
+
+
 async def test_a_nul_in_a_text_body_is_refused_with_its_line(registry):
     csv = "code,name,level\n652722000000,精河县\x00,county\n"
     response = await registry.client.put("/divisions", content=csv.encode(),
