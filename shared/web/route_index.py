@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import _apply_router_form_limits, _route_selected, _update_scope
+from fastapi.routing import APIRouter, _apply_router_form_limits, _route_selected, _update_scope
 from starlette import routing
 from starlette._utils import get_route_path
 from starlette.routing import Match
@@ -42,7 +42,7 @@ class RouteIndex:
     """Stands in for the router's ``middleware_stack``: a request line seen before goes straight to
     the top-level route that matched it; any other request to the router as before."""
 
-    def __init__(self, router: routing.Router):
+    def __init__(self, router: APIRouter):
         self.router, self.plain = router, router.middleware_stack
         self.entries: dict[tuple[str, str, str], int] = {}
         self.version = self._version()
@@ -61,7 +61,7 @@ class RouteIndex:
                 return await self.plain(scope, receive, send)
         route = self.router.routes[position]
         router = self.router
-        _apply_router_form_limits(scope, getattr(router, "form_limits", {}))
+        _apply_router_form_limits(scope, router.form_limits)
         scope.setdefault("router", router)
         match, child_scope = route.matches(scope)
         if match != Match.FULL:  # cannot happen for a remembered line; the router decides then
