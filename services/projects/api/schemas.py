@@ -231,7 +231,7 @@ class PublicityOut(Answer):
 
 
 class AdjustmentItemOut(Answer):
-    action: Literal["add", "remove", "change"] = Field(description="新增入库, 出库, 调整")
+    action: str = Field(description="add (新增入库), remove (出库) or change (调整)")
     code: str
     reason: str = Field(description="a removal's reason; may be empty otherwise")
     changes: dict[str, Any] | None = Field(description="a change: the fields it sets")
