@@ -24,24 +24,34 @@ class EnterpriseOut(Answer):
     name: str
     type: Literal[tuple(ENTERPRISE_TYPES)]  # type: ignore[valid-type]
     type_label: str = Field(description="企业类型 in Chinese")
-    division: str = Field(description="the county it is registered in")
+    division: str = Field(description="the registering office's division")
 
 
-class YearCommitmentOut(Answer):
-    villages: int = Field(description="poor villages to drive (带动贫困村)")
-    households: int = Field(description="poor households to drive (带动贫困户)")
-    labourers: int = Field(description="registered poor labourers to hire (吸纳贫困劳动力)")
-    income_fen: YuanOut = Field(description="income of the driven households (带动增收), yuan despite the name")
-    investment_fen: YuanOut = Field(description="investment into the pairing's projects, yuan despite the name")
+class EnterprisesOut(Answer):
+    division: str
+    items: list[EnterpriseOut]
 
 
-class LabourerOut(Answer):
+class PairingCommitmentOut(Answer):
+    """A year's quantified commitments (``pairing.COMMITMENTS``); the money keys keep their stored
+    names (``*_fen``) and hold yuan strings."""
+
+    villages: int = Field(description="带动贫困村")
+    households: int = Field(description="带动贫困户")
+    labourers: int = Field(description="吸纳贫困劳动力就业")
+    income_fen: YuanOut = Field(description="带动贫困户增收, yuan")
+    investment_fen: YuanOut = Field(description="投资, yuan")
+
+
+class PairingLabourerOut(Answer):
     household_id: str
-    name: str = Field(description="the household member hired")
+    name: str
     hired_on: Day
 
 
 class PairingOut(Answer):
+    """百企千村结对: the enterprise, the county's villages, the years and each year's commitments."""
+
     id: str
     credit_code: str
     division: str = Field(description="the county")
@@ -49,10 +59,15 @@ class PairingOut(Answer):
     first_year: int
     last_year: int
     agreed_on: Day
-    commitments: dict[str, YearCommitmentOut] = Field(description="year → the commitments of that year")
+    commitments: dict[str, PairingCommitmentOut] = Field(description="by year")
     enterprise: EnterpriseOut
-    projects: list[str] = Field(description="codes of the linked projects of the county's library")
-    labourers: list[LabourerOut] = Field(description="the registered poor labourers the enterprise reported hiring")
+    projects: list[str] = Field(description="codes of the county's library")
+    labourers: list[PairingLabourerOut]
+
+
+class PairingsOut(Answer):
+    division: str
+    items: list[PairingOut]
 
 
 class BehindOut(Answer):

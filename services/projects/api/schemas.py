@@ -246,3 +246,8 @@ class AdjustmentAppliedOut(Answer):
     announcement_id: str
     applied_on: Day
     stages: dict[str, Stage] = Field(description="project code → its stage after the adjustment")
+
+
+class AssetsOut(Answer):
+    division: str = Field(description="the jurisdiction listed (its code)")
+    items: list[AssetOut]

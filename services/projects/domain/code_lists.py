@@ -1,6 +1,6 @@
 """The projects service's code lists as the catalogue (``GET /catalogue``) serves them: project
 types with their categories, benefit-linking mechanisms, benefit kinds, performance-target kinds,
-asset kinds and owners, lifecycle stages and steps (with their offices and preconditions), and
+asset kinds and owners, 百企千村 enterprise types, lifecycle stages and steps (with their offices and preconditions), and
 the project rules of the policy table.
 
 Codes and Chinese labels are the single definitions in :mod:`.catalogue` and :mod:`.lifecycle`;
@@ -52,10 +52,10 @@ TARGET_EN = {"output": "output indicator", "benefit": "benefit indicator", "sati
 ASSET_KIND_EN = {"public_good": "public-good asset", "productive": "productive asset"}
 OPERATOR_EN = {"village_collective": "village collective economic organisation", "cooperative": "farmers' cooperative",
                "enterprise": "enterprise", "other": "other"}
+ENTERPRISE_TYPE_EN = {"state_owned": "state-owned enterprise", "private": "private enterprise",
+                      "collective": "collective enterprise", "foreign": "foreign-invested enterprise",
+                      "cooperative": "farmers' cooperative", "other": "other"}
 ASSET_OWNER_EN = {"village_collective": "village collective", "households": "shares quantified to households"}
-ENTERPRISE_EN = {"state_owned": "state-owned enterprise", "private": "private enterprise",
-                 "collective": "collective enterprise", "foreign": "foreign-invested enterprise",
-                 "cooperative": "farmers' cooperative", "other": "other"}
 COMMITMENT_EN = {"villages": "poor villages driven", "households": "poor households driven",
                  "labourers": "registered poor labourers hired", "income": "income of the driven households",
                  "investment": "investment"}
@@ -103,6 +103,8 @@ def projects_code_lists(policy: PolicyTable) -> list[CodeList]:
                  ("owner",)),
         CodeList(_vocabulary("operator_kind", "运营管护主体类型", "asset operator kind", OPERATOR_KINDS.items(),
                              OPERATOR_EN), ("kind",)),
+        CodeList(_vocabulary("enterprise_type", "企业类型", "enterprise type", ENTERPRISE_TYPES.items(),
+                             ENTERPRISE_TYPE_EN), ("type", "enterprise.type")),  # 百企千村 enterprises
         CodeList(_vocabulary("stage", "项目阶段", "project stage", lifecycle.STAGES.items(), STAGE_EN),
                  ("stage", "from_stage", "to_stage", "stages"), LIBRARY_CITATION),
         CodeList(_vocabulary("step", "项目步骤", "lifecycle step", ((s.action, s.label) for s in steps), {}),
@@ -118,8 +120,6 @@ def projects_code_lists(policy: PolicyTable) -> list[CodeList]:
                              ((band["rating"], band["label"]) for band in rating.value["bands"]), RATING_EN),
                  ("rating",), rating.citation,
                  facts={band["rating"]: {"min_score": band["min_score"]} for band in rating.value["bands"]}),
-        CodeList(_vocabulary("enterprise_type", "企业类型", "enterprise type", ENTERPRISE_TYPES.items(), ENTERPRISE_EN),
-                 ("type", "enterprise.type")),
         CodeList(_vocabulary("pairing_commitment", "百企千村量化任务", "百企千村 commitment",
                              ((key.removesuffix("_fen"), label) for key, (label, _) in COMMITMENTS.items()), COMMITMENT_EN),
                  ("commitment",), facts={key.removesuffix("_fen"): {"unit": unit} for key, (_, unit) in COMMITMENTS.items()}),
