@@ -20,6 +20,12 @@ Steps (a batch may carry 100,000 lines; bench/ledger_post.py measures it):
    and nothing of the batch is written (the transaction rolls back).
 5. **Record.** Under the log's lock, the posting rows with COPY while the events are serialised,
    then the events, grouped by channel and fiscal year.
+
+Steps 4 and 5 overlap for a batch of one money (one channel and fiscal year, the usual case) that
+may write something (:func:`services.funds.usecases.ledger.post_overlapped`): the log is locked
+before the lines are judged, :data:`CHUNK` lines at a time, and each chunk's rows are copied while
+the next one is judged — PostgreSQL applies postings while Python judges. A batch of several moneys
+(its rows' events are known only once every line is judged) takes the steps one after the other.
 """
 
 from __future__ import annotations
