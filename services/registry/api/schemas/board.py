@@ -12,7 +12,7 @@ from shared.announcements import contract
 from shared.announcements.api import PublishedOut
 from shared.web.answers import Answer
 
-Service = Literal[contract.SERVICES]  # type: ignore[valid-type]
+Service = Literal[contract.SERVICE.codes]  # type: ignore[valid-type]
 
 
 class BoardNoticeOut(PublishedOut):

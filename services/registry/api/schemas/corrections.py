@@ -9,7 +9,7 @@ from pydantic import Field
 
 from services.registry.api.schemas.common import Division
 from services.registry.domain import corrections as rules
-from shared.auth import DEPARTMENTS
+from services.registry.domain.departments import DEPARTMENT
 from shared.web.answers import Answer
 
 
@@ -20,16 +20,16 @@ class ChangeOut(Answer):
 
 class ChangeRequestOut(Answer):
     id: str
-    kind: Literal["identity", "person", "household", "department"] = Field(
+    kind: Literal[rules.KIND.codes] = Field(  # type: ignore[valid-type]
         description="identity: a person's name or ID number, which the county approves")
     household_id: str
     division: Division
-    dept: Literal[tuple(sorted(DEPARTMENTS))] | None = Field(description="a department correction: whose data")  # type: ignore[valid-type]
+    dept: Literal[DEPARTMENT.codes] | None = Field(description="a department correction: whose data")  # type: ignore[valid-type]
     changes: dict[str, ChangeOut] = Field(description="field → its old and new value")
     reason: str
     document: str | None
     level: Literal[rules.LEVELS] = Field(description=f"the level that approves it ({rules.RULE})")  # type: ignore[valid-type]
-    status: Literal["proposed", "approved", "rejected"]
+    status: Literal[rules.STATUS.codes]  # type: ignore[valid-type]
     proposed_by: str
     decided_by: str | None
     decision_reason: str | None

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from services.registry.api.schemas.common import Cause, Division, PovertyAttribute, Relation, Status
 from services.registry.domain.codes import VOCABULARIES
+from services.registry.domain.duplicates import STATUS as DUPLICATE
 from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from shared.web.answers import Answer
 
@@ -66,5 +67,5 @@ class DepartmentListOut(UploadedOut):
 
 class DuplicateReviewedOut(Answer):
     id: str
-    status: Literal["not_duplicate", "confirmed"]
+    status: Literal[DUPLICATE.codes]  # type: ignore[valid-type]
     kept_id: str | None = Field(description="confirmed: the person record that stays")

@@ -24,7 +24,7 @@ class GrievanceStatusOut(Answer):
     """What anyone holding the receipt number may see: no names, no text, no links."""
 
     receipt: str = Field(description="10 characters, Crockford base32 with a check character")
-    status: Literal[tuple(procedure.STATUS_LABELS)]  # type: ignore[valid-type]
+    status: Literal[procedure.STATUS.codes]  # type: ignore[valid-type]
     status_label: str
     channel_label: str = Field(description="how it was received, in Chinese")
     received_on: str = Field(description="ISO date")
@@ -33,7 +33,7 @@ class GrievanceStatusOut(Answer):
     answered_on: str | None
     closed_on: str | None
     outcome_label: str | None
-    overdue: list[Literal["accept", "answer"]] = Field(description="what is late today")
+    overdue: list[Literal[procedure.LATE.codes]] = Field(description="what is late today")  # type: ignore[valid-type]
     citation: str | None = Field(description="the document the due dates come from")
 
 
@@ -44,7 +44,7 @@ class ComplainantOut(Answer):
 
 
 class LinkOut(Answer):
-    kind: Literal[procedure.LINK_KINDS]  # type: ignore[valid-type]
+    kind: Literal[procedure.LINK_KIND.codes]  # type: ignore[valid-type]
     ref: str
 
 
@@ -52,13 +52,13 @@ class GrievanceOut(GrievanceStatusOut):
     """A grievance as its officials see it: the complainant's contact, the text, the links, the answer."""
 
     id: str
-    channel: Literal[tuple(procedure.CHANNELS)]  # type: ignore[valid-type]
+    channel: Literal[procedure.CHANNEL.codes]  # type: ignore[valid-type]
     division: Division
     summary: str
     complainant: ComplainantOut | None
     links: list[LinkOut]
-    category: Literal[tuple(procedure.CATEGORIES)] | None  # type: ignore[valid-type]
+    category: Literal[procedure.CATEGORY.codes] | None  # type: ignore[valid-type]
     assigned_to: Division | None
-    outcome: Literal[tuple(procedure.OUTCOMES)] | None  # type: ignore[valid-type]
+    outcome: Literal[procedure.OUTCOME.codes] | None  # type: ignore[valid-type]
     answer: str | None
     rule: RuleRefOut = Field(description="the rule of the due dates (grievance.handling)")
