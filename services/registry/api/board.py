@@ -27,13 +27,13 @@ board_router = router(prefix="/public", tags=["public board (公告公示栏)"])
 
 Format = Literal["html", "json"]
 _HTML_OR_JSON = {200: {"content": {"text/html": {}, "application/json": {}}}}
+_FORMAT = Query(None, description="html (default) or json; or send `Accept: application/json`")
 
 
 def html_or_json(model: type) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` of a page that answers HTML, or ``model`` as JSON when asked: declare the
     route with ``response_class=Response`` (FastAPI puts a model under the route's own media type)."""
     return {200: {"model": model, "content": {"text/html": {}}}}
-_FORMAT = Query(None, description="html (default) or json; or send `Accept: application/json`")
 
 
 def _json(request: Request, format: str | None) -> bool:
