@@ -47,9 +47,6 @@ NOT_YET: frozenset[str] = frozenset({
     "/announcements", "/public/announcements", "/public/boards/{division}/archive",
     "/households/{household_id}/benefits", "/reports/missing-assistance", "/grievances", "/reports/grievances/overdue",
     "/change-requests", "/reports/duplicates", "/imports",
-    "/payee-accounts",
-    "/assets", "/enterprises", "/pairings",
-    "/audit/discrepancies",
 })
 
 
