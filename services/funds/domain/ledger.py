@@ -299,31 +299,45 @@ class AccountKey(_HashSlot):
 
     def replace(self, **changes: Any) -> AccountKey:
         if len(changes) == 1 and "reference" in changes and type(self) is AccountKey:
-            # Another reference for a key that was validated (every account of one kind but its
-            # payee, project or plan): of the key's rules only the reference's own depend on it,
-            # so a reference that keeps them is set without validating the rest again; one that
-            # breaks them takes the full path below, which raises as construction does.
-            ref = changes["reference"]
-            kind = self.kind
-            if ref is None and kind not in REFERENCED_KINDS or type(ref) is str and ref.strip() \
-                    and kind in _REFERENCE_KINDS:
-                key = object.__new__(AccountKey)
-                put = object.__setattr__
-                put(key, "division", self.division)
-                put(key, "role", self.role)
-                put(key, "channel", self.channel)
-                put(key, "fiscal_year", self.fiscal_year)
-                put(key, "kind", kind)
-                put(key, "reference", ref)
-                put(key, "_hash", hash((self.division, self.role, self.channel, self.fiscal_year, kind, ref)))
-                return key
+            return self.with_reference(changes["reference"])
         data = self.as_dict()
         data.update(changes)
+        return AccountKey(**data)
+
+    def with_reference(self, ref: Any) -> AccountKey:
+        """``replace(reference=ref)``: another payee, project or plan of this key's holder.
+
+        Of a valid key's rules only the reference's own depend on it, so a reference that keeps
+        them is set without validating the rest again (the auditor builds one key per household
+        paid this way); one that breaks them takes the full path, which raises as construction
+        does. The slots are written through their descriptors: a frozen dataclass refuses
+        ``setattr``, and ``object.__setattr__`` looks each name up again."""
+        kind = self.kind
+        if type(self) is AccountKey and (ref is None and kind not in REFERENCED_KINDS or type(ref) is str
+                                         and ref.strip() and kind in _REFERENCE_KINDS):
+            key = _new_key(AccountKey)
+            division, role, channel, year = self.division, self.role, self.channel, self.fiscal_year
+            _set_division(key, division)
+            _set_role(key, role)
+            _set_channel(key, channel)
+            _set_year(key, year)
+            _set_kind(key, kind)
+            _set_reference(key, ref)
+            _set_hash(key, hash((division, role, channel, year, kind, ref)))
+            return key
+        data = self.as_dict()
+        data["reference"] = ref
         return AccountKey(**data)
 
     def __str__(self) -> str:
         ref = f"/{self.reference}" if self.reference is not None else ""
         return f"{self.division}:{self.role}:{self.channel}:{self.fiscal_year}:{self.kind}{ref}"
+
+
+_new_key = object.__new__
+_set_division, _set_role, _set_channel, _set_year, _set_kind, _set_reference = (
+    getattr(AccountKey, name).__set__ for name in ("division", "role", "channel", "fiscal_year", "kind", "reference"))
+_set_hash = _HashSlot.__dict__["_hash"].__set__  # the slot's descriptor
 
 
 # --------------------------------------------------------------------------------------------
@@ -440,13 +454,13 @@ class PostingReader:
                 found = self.keys.get(marker)
                 if found is None:
                     # a new payee, project or plan of a known holder (the bench: one per household
-                    # paid): the domain's replace() checks only the reference for a valid key
+                    # paid): with_reference() checks only the reference of a valid key
                     holder = marker[:5]
                     like = self.holders.get(holder)
                     if like is None:
                         found = self.holders[holder] = AccountKey(**data)
                     else:
-                        found = like.replace(reference=marker[5])
+                        found = like.with_reference(marker[5])
                     self.keys[marker] = found
                 return found
         return AccountKey(**data)

@@ -108,3 +108,13 @@ def test_explained_by_is_the_last_posting_of_each_account_however_its_division_w
     funds = replay(world.loaded(), verify=False).rebuilt.funds  # not verified here, only the rebuild
     assert funds.explained_by[key(JINGHE, "available")] == last["seq"]
     assert funds.balances[key(JINGHE, "available")] == 400
+
+
+def test_an_event_with_postings_is_of_no_other_kind_the_funds_rebuild_reads():
+    """The funds rebuild reads an event's postings and then stops (its fast path for nearly every
+    event): no posting event type may also be a deadline, payment or reconciliation event."""
+    from services.audit.rebuild.funds import _TRANSITIONS
+    from services.funds.contract import (DEADLINE_SET, PAYMENT_EVENT_TYPES, POSTING_EVENT_TYPES,
+                                         RECONCILIATION_RECORDED)
+
+    assert not POSTING_EVENT_TYPES & (PAYMENT_EVENT_TYPES | {DEADLINE_SET, RECONCILIATION_RECORDED} | set(_TRANSITIONS))
