@@ -31,7 +31,7 @@ finish before its own CPU time has passed, nor all of them before the cores did 
 ``--before-tree DIR``: the same verify + rebuild (``replay_export``) run by another checkout of
 the code (e.g. ``git worktree add /tmp/before <commit>``) in a subprocess, in the same run: the
 code before a change beside the code after it, on the same export at the same load.
-``--phases rebuild``: only the verify + rebuild phases (a quicker A/B).
+``--phases rebuild``: only the verify + rebuild of this code and of ``--before-tree`` (a quicker A/B).
 
 Events/s and the ratio to the baseline are printed, then a Markdown section for RESULTS.md.
 Timing is printed, never asserted; the rebuilt ledger is checked to sum to zero.
@@ -322,7 +322,7 @@ def main() -> None:
     parser.add_argument("--before-tree", type=Path, default=None,
                         help="another checkout of the code: its verify + rebuild run beside this one's")
     parser.add_argument("--phases", choices=("all", "rebuild"), default="all",
-                        help="rebuild: only the verify + rebuild phases (this code, --before-tree, one process)")
+                        help="rebuild: only the verify + rebuild of this code (and of --before-tree)")
     args = parser.parse_args()
     directory = args.keep or Path(tempfile.mkdtemp(prefix="fupin-audit-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -358,7 +358,7 @@ def main() -> None:
                   f"{before['main']:.2f} its main process, {before['workers']:.2f} workers)", flush=True)
         if every:
             peer_s, peer = timed(PEER, lambda: one_pass_per_file(source))
-        serial_s, _ = timed(SERIAL, lambda: replay_export(source, processes=1))
+            serial_s, _ = timed(SERIAL, lambda: replay_export(source, processes=1))
         load_after = load()
     finally:
         if args.keep is None:
@@ -388,7 +388,7 @@ def main() -> None:
         same = (peer.rebuilt.summary() == rebuilt.rebuilt.summary()
                 and {s: c.as_dict() for s, c in peer.chains.items()} == chains)
         checks.append(f"one pass per file found and rebuilt the same={same}")
-    rates.append((SERIAL, total / serial_s, f"{serial_s:.1f} s wall; {cpu_note(SERIAL)}"))
+        rates.append((SERIAL, total / serial_s, f"{serial_s:.1f} s wall; {cpu_note(SERIAL)}"))
     rows = []
     if every:
         assert parsed == total

@@ -423,7 +423,7 @@ class Posting:
         )
 
 
-_KEY_FIELDS = itemgetter("division", "role", "channel", "fiscal_year", "kind", "reference")
+_HOLDER_FIELDS = itemgetter("division", "role", "channel", "fiscal_year", "kind")
 
 
 class PostingReader:
@@ -431,38 +431,45 @@ class PostingReader:
 
     ``from_dict`` validates both keys of every posting (division normalisation, level, channel),
     which is much of a million-posting replay; keys repeat, so each is built once by the domain's
-    own ``AccountKey`` and reused. The cache is keyed by the six field values, and used only for a
-    plain dict of exactly the six fields with an ``int`` year: anything else (a missing or unknown
-    field, a year of another type that compares equal, such as ``2018.0``) is built - and judged -
-    on its own, as ``from_dict`` does. Document dates are parsed once per distinct string. The
-    fast path of ``Posting.from_dict`` next to it, as ``AccountKey.replace`` and ``Posting.__init__``
-    are of theirs; tests/unit/funds/test_ledger_performance_forms.py holds them equal.
+    own ``AccountKey`` and reused. The cache is keyed by the six field values - the holder's five,
+    then the reference (two small look-ups instead of one in a table of every account: the
+    auditor's has one per household paid) - and used only for a plain dict of exactly the six
+    fields with an ``int`` year: anything else (a missing or unknown field, a year of another type
+    that compares equal, such as ``2018.0``, a value that cannot be a dict key) is built - and
+    judged - on its own, as ``from_dict`` does. A new reference of a known holder is set on its
+    first key by ``AccountKey.with_reference``. Document dates are parsed once per distinct
+    string. The fast path of ``Posting.from_dict`` next to it, as ``AccountKey.replace`` and
+    ``Posting.__init__`` are of theirs; tests/unit/funds/test_ledger_performance_forms.py and
+    tests/unit/audit/test_rebuild.py hold them equal.
     """
 
     def __init__(self) -> None:
-        self.keys: dict[tuple, AccountKey] = {}
-        self.holders: dict[tuple, AccountKey] = {}  # the first key built for each field tuple but the reference
+        #: holder's five field values → (the first key built for it, reference → key)
+        self.holders: dict[tuple, tuple[AccountKey, dict[Any, AccountKey]]] = {}
         self.dates: dict[str, date] = {}
+
+    def __len__(self) -> int:
+        """How many distinct keys were built."""
+        return sum(len(keys) for _, keys in self.holders.values())
 
     def key(self, data: Mapping[str, Any]) -> AccountKey:
         if type(data) is dict and len(data) == 6:
             try:
-                marker = _KEY_FIELDS(data)
-            except KeyError:  # an unknown field: AccountKey refuses it
+                holder, reference = _HOLDER_FIELDS(data), data["reference"]
+                cached = type(holder[3]) is int  # not 2018.0, which would find 2018's keys
+                known = self.holders.get(holder) if cached else None
+                found = None if known is None else known[1].get(reference)
+            except (KeyError, TypeError):  # an unknown field, a value that cannot be a key: AccountKey judges it
+                cached = False
+            if not cached:
                 return AccountKey(**data)
-            if type(marker[3]) is int:
-                found = self.keys.get(marker)
-                if found is None:
-                    # a new payee, project or plan of a known holder (the bench: one per household
-                    # paid): with_reference() checks only the reference of a valid key
-                    holder = marker[:5]
-                    like = self.holders.get(holder)
-                    if like is None:
-                        found = self.holders[holder] = AccountKey(**data)
-                    else:
-                        found = like.with_reference(marker[5])
-                    self.keys[marker] = found
-                return found
+            if found is None:
+                if known is None:
+                    found = AccountKey(**data)
+                    self.holders[holder] = (found, {reference: found})
+                else:  # a new payee, project or plan of a known holder (the auditor: one per household paid)
+                    found = known[1][reference] = known[0].with_reference(reference)
+            return found
         return AccountKey(**data)
 
     def day(self, text: Any) -> Any:
