@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import col
 
-from shared.announcements import domain, service
+from shared.announcements import domain, exports, service
 from shared.announcements.domain import LEVELS, ObjectionStatus, Outcome, Status
 from shared.announcements.models import Announcement, Objection
 from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
@@ -24,6 +24,7 @@ from shared.divisions import DivisionCode, prefix
 from shared.errors import Forbidden
 from shared.idcard import IdNumber
 from shared.web import Paging, Session, router
+from shared.web.export import exportable
 from shared.fields import Name, Text
 
 LEVEL_ROLES: dict[str, set[Role]] = {
@@ -264,6 +265,7 @@ async def read(principal: Official, session: Session, announcement_id: uuid.UUID
 
 
 @official.get("", summary="Announcements in your jurisdiction, newest first", responses={200: {"model": AnnouncementsOut}})
+@exportable(exports.OFFICIAL)
 async def list_(
     principal: Official,
     params: Paging,

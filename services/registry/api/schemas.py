@@ -13,7 +13,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from services.registry.domain import grievance
 from services.registry.domain.codes import VOCABULARIES
+from shared.announcements import contract
+from shared.announcements.api import HotlinesOut, PeriodOut
+from shared.announcements.domain import LEVELS
 from shared.web.answers import YUAN, Answer
 
 
@@ -108,3 +112,178 @@ class PersonOut(Answer):
     birth_date: str
     active: bool
     household: PersonHouseholdOut
+
+
+# -- lists and reports that also export as spreadsheets (api/exports.py) ---------------------------
+
+class BenefitOut(Answer):
+    id: str
+    source: Literal["projects", "funds"] = Field(description="the service whose event recorded it")
+    reference: str = Field(description="the project code or the payment reference")
+    kind: str = Field(description="wages, dividend, subsidy, in_kind (projects) or payment (funds)")
+    amount: str = Field(pattern=YUAN, description="yuan, two decimals")
+    on: str = Field(description="ISO date")
+    event: str = Field(description="the id of the event it was recorded from")
+
+
+class BenefitsOut(Answer):
+    household: str = Field(description="户编号")
+    total: str = Field(pattern=YUAN)
+    by_kind: dict[str, str] = Field(description="kind → yuan")
+    items: list[BenefitOut]
+
+
+class MissingAssistanceOut(Answer):
+    division: Division
+    without_helper: list[str] = Field(description="户编号 of households on the roll without a 帮扶责任人")
+    without_measure: list[str] = Field(description="户编号 of households on the roll without a measure")
+
+
+Late = Literal["accept", "answer"]
+
+
+class GrievanceOut(Answer):
+    """A grievance as its officials read it (``usecases/grievances.view``)."""
+
+    id: str
+    receipt: str = Field(description="10 characters, the complainant's receipt number")
+    channel: Literal[tuple(grievance.CHANNELS)]  # type: ignore[valid-type]
+    channel_label: str
+    division: Division
+    summary: str
+    complainant: dict[str, Any] | None = Field(description="{name, phone, anonymous}")
+    links: list[dict[str, Any]] = Field(description="{kind, ref}")
+    category: Literal[tuple(grievance.CATEGORIES)] | None  # type: ignore[valid-type]
+    status: Literal[tuple(grievance.STATUS_LABELS)]  # type: ignore[valid-type]
+    status_label: str
+    assigned_to: str | None
+    received_on: str
+    accept_by: str
+    answer_by: str
+    answered_on: str | None
+    closed_on: str | None
+    outcome: Literal[tuple(grievance.OUTCOMES)] | None  # type: ignore[valid-type]
+    outcome_label: str | None
+    answer: str | None
+    overdue: list[Late] = Field(description="what is late today: accept, answer")
+    rule: dict[str, Any] = Field(description="the policy rule of the due dates: {id, citation}")
+    citation: str | None
+
+
+class GrievancesOut(Answer):
+    items: list[GrievanceOut]
+
+
+class OverdueGrievanceOut(Answer):
+    receipt: str
+    division: Division
+    status: Literal[tuple(grievance.STATUS_LABELS)]  # type: ignore[valid-type]
+    assigned_to: str | None
+    accept_by: str
+    answer_by: str
+    late: list[Late]
+    days_late: int
+    citation: str | None
+
+
+class OverdueGrievancesOut(Answer):
+    as_of: str
+    count: int
+    items: list[OverdueGrievanceOut]
+
+
+class ChangeRequestOut(Answer):
+    """A correction (``usecases/corrections.view``): ID numbers masked in the old and new values."""
+
+    id: str
+    kind: Literal["identity", "person", "household", "department"]
+    household_id: str
+    division: Division
+    dept: str | None
+    changes: dict[str, dict[str, Any]] = Field(description="field → {old, new}")
+    reason: str
+    document: str | None
+    level: Literal["village", "township", "county", "city", "province"] = Field(description="who must approve")
+    status: Literal["proposed", "approved", "rejected"]
+    proposed_by: str
+    decided_by: str | None
+    decision_reason: str | None
+    created_at: str
+    decided_at: str | None
+
+
+class ChangeRequestsOut(Answer):
+    items: list[ChangeRequestOut]
+
+
+class DuplicatePersonOut(Answer):
+    id: str
+    id_number: str = Field(description="masked")
+    name: str
+    household: str = Field(description="户编号")
+    division: Division
+
+
+class DuplicateOut(Answer):
+    id: str
+    score: int = Field(ge=0, le=100)
+    reasons: list[str] = Field(description="id_number_one_edit, same_name, similar_name, same_birth_date, same_sex, "
+                               "same_village")
+    found_by: str = Field(description="proposal, or import:<import id>")
+    person: DuplicatePersonOut = Field(description="the newly proposed or imported person")
+    other: DuplicatePersonOut = Field(description="the person already registered")
+
+
+class DuplicatesOut(Answer):
+    count: int
+    items: list[DuplicateOut]
+
+
+class ImportRecordOut(Answer):
+    import_id: str
+    kind: str = Field(description="roll, or department:<dept>")
+    division: Division
+    filename: str
+    sha256: str
+    encoding: str | None
+    status: Literal["imported", "refused"]
+    result: dict[str, Any] = Field(description="imported: the counts; refused: detail, total_errors and the first "
+                                   "errors")
+    by: str | None
+    at: str
+
+
+class ImportsOut(Answer):
+    items: list[ImportRecordOut]
+
+
+class BoardNoticeOut(Answer):
+    """An announcement of any service on a division's board (``usecases/board.public_view``): masked."""
+
+    id: str
+    service: Literal[contract.SERVICES]  # type: ignore[valid-type]
+    service_label: str
+    subject_type: str
+    level: Literal[LEVELS]  # type: ignore[valid-type]
+    level_label: str
+    division: Division
+    title: str
+    content: dict[str, Any]
+    people: list[dict[str, Any]] = Field(description="masked")
+    rendered_text: str
+    hotlines: HotlinesOut
+    period: PeriodOut | None
+    status: Literal["published", "closed", "withdrawn"]
+    outcome: Literal["passed", "failed"] | None
+    withdrawn_reason: str | None
+    published_at: str | None
+    closed_at: str | None
+    objections: dict[str, int] = Field(description="how many objections are open, upheld, dismissed")
+
+
+class ArchiveOut(Answer):
+    division: Division
+    total: int
+    page: int
+    pages: int
+    items: list[BoardNoticeOut]
