@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from services.audit.domain.code_lists import DISCREPANCY_KIND, SOURCE
 from shared.masking import mask_personal_numbers
 from shared.web.export import Column, Export, csv_text, labels
 
@@ -80,6 +81,15 @@ FINDINGS_EXPORT = Export("合规问题", rows="findings", columns=(
     Column("rule_id", "规则"), Column("title", "问题"), Column("division", "区划代码"), Column("subject", "对象"),
     Column("detail", "说明"), Column("source", "服务"), Column("seq", "事件序号", "int"),
     Column("amount", "金额（元）", "yuan"), Column("citation", "依据"),
+))
+
+
+#: the rebuild-and-diff alone (``GET /audit/discrepancies``): kinds and services by their Chinese names
+DISCREPANCIES_EXPORT = Export("重建差异", rows="discrepancies", columns=(
+    Column("kind", "差异类型", label=DISCREPANCY_KIND.label),
+    Column("service", "服务", label=SOURCE.label), Column("subject", "对象"),
+    Column("expected", "应为（按事件重建）"), Column("actual", "实为（服务所报）"), Column("seq", "事件序号", "int"),
+    Column("detail", "说明"),
 ))
 
 

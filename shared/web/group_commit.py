@@ -66,7 +66,9 @@ Guarantees:
    member; PostgreSQL then aborts one side: a member whose statement was the victim is rolled back
    to its savepoint and judged again in the next group (up to :data:`ATTEMPTS` times) — it is not
    answered until then. So is a member whose prepared statement a migration outdated
-   (:func:`shared.db.is_stale_statement`). A member still a victim after the last attempt is
+   (:func:`shared.db.is_stale_statement`), and so is every member of a group that failed as a
+   whole on such an error (the disbursement group posts all its members in one statement; nothing
+   was written and every key is free). A member still a victim after the last attempt is
    answered 503 with ``Retry-After`` (nothing of it was written), never 500.
 
 Counted: ``fupin_group_commits_total{service, group, outcome}`` (committed, refused — a lone
@@ -254,16 +256,23 @@ class GroupCommit:
                     outcome = "refused"
         except BaseException as error:
             GROUP_COMMITS.labels(self.service, self.name, "failed").inc()
-            error = _unavailable_in(error) or error  # a rollback that failed hides the lost connection
-            for member in group:  # the committer cancelled (shutdown): its members get a 503, not a cancellation
-                if not member.answer.done():
-                    member.answer.set_exception(error if isinstance(error, Exception) else _stopped())
-            if not isinstance(error, Exception):
+            if not isinstance(error, Exception):  # the committer cancelled (shutdown): a 503, not a cancellation
+                for member in group:
+                    if not member.answer.done():
+                        member.answer.set_exception(_stopped())
                 raise
-            return
-        GROUP_COMMITS.labels(self.service, self.name, outcome).inc()
-        if outcome == "committed":
-            self.groups += 1
+            # the whole group failed: nothing was written and every key is free; a transient error
+            # (a deadlock, a statement a migration outdated) judges every member again (see 8)
+            error = _unavailable_in(error) or error  # a rollback that failed hides the lost connection
+            answers = dict.fromkeys(group, error)
+        else:
+            GROUP_COMMITS.labels(self.service, self.name, outcome).inc()
+            if outcome == "committed":
+                self.groups += 1
+        self._answer(group, answers)
+
+    def _answer(self, group: list[Member], answers: dict[Member, Outcome]) -> None:
+        """Each member its outcome — or, after a transient error, a place in the next group."""
         again = []
         for member in group:
             answer = answers[member]

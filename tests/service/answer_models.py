@@ -22,11 +22,13 @@ def closed(components: dict[str, Any]) -> dict[str, Any]:
 
 def assert_documented(spec: dict[str, Any], path: str, body: Any, *, method: str = "get", status: str = "200",
                       model: str | None = None) -> None:
-    """``body`` (an answer of ``method path``) is an instance of the operation's documented model."""
+    """``body`` (an answer of ``method path``) is an instance of the operation's documented model
+    (``model``: its name; for an answer that is a list, the name of its items' model)."""
     schema = spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
-    assert "$ref" in schema, f"{method.upper()} {path} documents no model: {schema}"
+    named = schema["items"] if schema.get("type") == "array" else schema  # a list of a model, or a model
+    assert "$ref" in named, f"{method.upper()} {path} documents no model: {schema}"
     if model is not None:
-        assert schema["$ref"] == f"#/components/schemas/{model}"
+        assert named["$ref"] == f"#/components/schemas/{model}"
     validator = jsonschema_rs.validator_for({**schema, "components": closed(spec["components"])})
     errors = [f"{'/'.join(map(str, e.instance_path))}: {e.message}" for e in validator.iter_errors(body)]
     assert not errors, f"{method.upper()} {path} answers outside its model: {errors[:8]}"

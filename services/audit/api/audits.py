@@ -33,7 +33,7 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from services.audit import report
-from services.audit.api.schemas import FindingsOut
+from services.audit.api.schemas import DiscrepanciesOut, FindingsOut
 from services.audit.checkpoints import Outside
 from services.audit.diff import Live
 from services.audit.run import AuditResult, Replay, replay_as_of, run_audit
@@ -273,7 +273,9 @@ async def audit_findings(request: Request, principal: Auditor, session: Session,
 @audits.get("/discrepancies", summary="Rebuild-and-diff against the live services",
             description="Every ledger balance, registry statistic and household status the events imply, compared "
             "with what the services report through their APIs; each discrepancy names the event that explains the "
-            "expected value.")
+            "expected value. As a spreadsheet (`?format=csv|xlsx`): one row per discrepancy, kinds and services "
+            "by their Chinese names.", responses={200: {"model": DiscrepanciesOut}})
+@exportable(report.DISCREPANCIES_EXPORT)
 async def audit_discrepancies(request: Request, principal: Auditor, session: Session,
                               division: DivisionCode | None = Query(None)) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=None, division=division, compare=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from services.funds.api import exports
 from services.funds.api.operations import Payee
+from services.funds.api.schemas import PayeeAccountOut
 from services.funds.contract import payee_reference
 from services.funds.domain.payments import (
     RESULT_CSV,
@@ -81,7 +82,10 @@ async def payee_household(household_id: str, principal: PaymentReader,
 
 
 @payments.get("/payee-accounts", summary="A payee's bank accounts, current and superseded (masked)",
-              description="Oldest first; a superseded account names the one that replaced it. Numbers are masked.")
+              description="Oldest first; a superseded account names the one that replaced it. Numbers are masked. "
+              "As a spreadsheet (`?format=csv|xlsx`): one row per account, masked as in JSON.",
+              responses={200: {"model": list[PayeeAccountOut]}})
+@exportable(exports.PAYEE_ACCOUNTS)
 async def payee_accounts(principal: PaymentReader, session: Session,
                          payee: str = Query(min_length=3, max_length=250,
                                             description="kind:household_id or kind:name")) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ from services.funds.contract import (
     payee_reference,
 )
 from services.funds.domain import AccountKey, Posting, check_posting, check_purpose, finance_account, gate
+from services.funds.domain.ledger import check_posting_like
 from services.funds.usecases.gate import unfundable
 from services.funds.usecases.ledger import (
     Entry,
@@ -163,6 +164,7 @@ async def build(batch: Batch, screened: Screened, actor_sub: str) -> Built:
     lines, references = batch.lines, screened.references
     posting_ids = new_posting_ids(len(lines))
     out = Built()
+    models: dict[tuple[int, int], Posting] = {}  # a posting check_posting accepted, by (source, payee template)
     for start in range(0, len(lines), SLICE):
         await asyncio.sleep(0)  # the look-ups' turn
         for index in range(start, min(start + SLICE, len(lines))):
@@ -172,13 +174,18 @@ async def build(batch: Batch, screened: Screened, actor_sub: str) -> Built:
             line = lines[index]
             channel, year, project, purpose = line["channel"], line["fiscal_year"], line["project_code"], line.get("purpose")
             payee, posting_id, amount, line_ref = line["payee"], posting_ids[index], line["amount"], line["line_ref"]
+            source, template = screened.sources[channel, year, project], screened.payees[channel, year]
             posting = Posting(
-                posting_id=posting_id, from_=screened.sources[channel, year, project],
-                to=screened.payees[channel, year].replace(reference=reference), amount_fen=amount, operation="disburse",
-                document_no=batch.document_no, document_date=batch.schedule_date, actor=actor_sub, purpose=purpose,
-                reference=reference)
+                posting_id=posting_id, from_=source, to=template.replace(reference=reference), amount_fen=amount,
+                operation="disburse", document_no=batch.document_no, document_date=batch.schedule_date,
+                actor=actor_sub, purpose=purpose, reference=reference)
+            model = models.get((id(source), id(template)))
             try:
-                check_posting(posting)
+                if model is None:
+                    check_posting(posting)
+                    models[id(source), id(template)] = posting
+                else:
+                    check_posting_like(posting, model)
             except Problem as error:
                 out.screened[len(out.entries)] = error
             out.entries.append(Entry(posting, None, line_ref))

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
-from services.funds.domain.ledger import EXTERNAL_KINDS, Holding, check_year_open, holdings_of
+from services.funds.domain.ledger import EXTERNAL_KINDS, Holding, books_written, check_year_open, holdings_of
 from services.funds.models import accounts, postings
 from services.funds.usecases.accounts import account_key
 from shared.bulk import uuid7s
@@ -350,7 +350,7 @@ _CLOSES = ("SELECT division, role, fiscal_year, event_seq, document_no, document
 
 async def _closed_years(session: AsyncSession, posted: Iterable[Posting]) -> dict[Holding, Mapping[str, Any]]:
     """The year-end closes (``year_closes``) of the books the postings write into, by holding."""
-    holdings = set().union(*(holdings_of(p) for p in posted))
+    holdings = books_written(posted)
     if not holdings:
         return {}
     rows = await fetch(session, _CLOSES, sorted({year for _, _, year in holdings}))

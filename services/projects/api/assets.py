@@ -9,6 +9,8 @@ import uuid6
 from fastapi import Path, Request
 from sqlalchemy import select
 
+from services.projects.api import exports
+from services.projects.api.schemas import AssetsOut
 from services.projects.usecases import projects
 from services.projects.api.implementation import benefit_event
 from services.projects.api.models import DistributionIn
@@ -23,6 +25,7 @@ from shared.errors import Conflict, NotFound
 from shared.events import NewEvent, append
 from shared.money import format_fen
 from shared.web import Session, router
+from shared.web.export import exportable
 
 assets = router(tags=["assets (扶贫资产)"])
 
@@ -30,7 +33,10 @@ INCOME_SUBJECT = "asset_income"
 
 
 @assets.get("/assets", summary="Assets in your jurisdiction, with their income distributions",
-            description="By division (default: yours) and optionally project.")
+            description="By division (default: yours) and optionally project. As a spreadsheet "
+            "(`?format=csv|xlsx`): one row per asset, its income distributions summed.",
+            responses={200: {"model": AssetsOut}})
+@exportable(exports.ASSETS)
 async def list_assets(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None,
                       project: str | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)

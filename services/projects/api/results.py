@@ -12,6 +12,8 @@ from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
+from services.projects.api import exports
+from services.projects.api.schemas import EnterprisesOut, PairingsOut
 from services.projects.usecases import evaluations, pairings, projects
 from services.projects.api.projects import READERS
 from services.projects.domain.pairing import ENTERPRISE_TYPES
@@ -22,7 +24,7 @@ from shared.csvfile import csv_response
 from shared.divisions import DivisionCode
 from shared.money import Yuan
 from shared.web import Session, router
-from shared.web.export import FORMAT_DESCRIPTION, negotiate
+from shared.web.export import FORMAT_DESCRIPTION, exportable, negotiate
 
 results = router(tags=["results (百企千村结对、绩效评价)"])
 
@@ -102,7 +104,9 @@ async def register_enterprise(body: EnterpriseIn, request: Request,
 
 
 @results.get("/enterprises", summary="Enterprises registered in your jurisdiction",
-             description="Name, 统一社会信用代码, type and the registering office's division, by name.")
+             description="Name, 统一社会信用代码, type and the registering office's division, by name; also as a "
+             "spreadsheet (`?format=csv|xlsx`).", responses={200: {"model": EnterprisesOut}})
+@exportable(exports.ENTERPRISES)
 async def list_enterprises(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     rows = (await session.execute(select(Enterprise).where(Enterprise.division.startswith(divisions.prefix(scope)))
@@ -126,7 +130,10 @@ async def agree_pairing(body: PairingIn, request: Request, principal: Writer(Rol
 
 
 @results.get("/pairings", summary="Pairings in your jurisdiction",
-             description="Each with its enterprise, villages, years, commitments per year, projects and labourer roster.")
+             description="Each with its enterprise, villages, years, commitments per year, projects and labourer roster. "
+             "As a spreadsheet (`?format=csv|xlsx`): one row per pairing and year of its commitments.",
+             responses={200: {"model": PairingsOut}})
+@exportable(exports.PAIRINGS)
 async def list_pairings(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     rows = (await session.execute(select(Pairing).where(Pairing.division.startswith(divisions.prefix(scope)))

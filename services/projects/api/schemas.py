@@ -15,6 +15,7 @@ from services.funds.contract import CHANNEL_VOCABULARY
 from services.projects.domain.catalogue import TYPES
 from services.projects.domain.funding import OPERATIONS
 from services.projects.domain.lifecycle import STAGES
+from services.projects.domain.pairing import ENTERPRISE_TYPES
 from shared.web.answers import Answer, YuanOut
 
 Day = Annotated[str, Field(description="ISO date")]
@@ -177,3 +178,59 @@ class ProjectOut(ProjectSummaryOut):
     progress: list[ProgressOut]
     acceptances: list[AcceptanceOut]
     assets: list[AssetOut]
+
+
+class AssetsOut(Answer):
+    division: str = Field(description="the jurisdiction listed (its code)")
+    items: list[AssetOut]
+
+
+class EnterpriseOut(Answer):
+    credit_code: str = Field(description="统一社会信用代码 (GB 32100-2015)")
+    name: str
+    type: Literal[tuple(ENTERPRISE_TYPES)]  # type: ignore[valid-type]
+    type_label: str = Field(description="企业类型 in Chinese")
+    division: str = Field(description="the registering office's division")
+
+
+class EnterprisesOut(Answer):
+    division: str
+    items: list[EnterpriseOut]
+
+
+class PairingCommitmentOut(Answer):
+    """A year's quantified commitments (``pairing.COMMITMENTS``); the money keys keep their stored
+    names (``*_fen``) and hold yuan strings."""
+
+    villages: int = Field(description="带动贫困村")
+    households: int = Field(description="带动贫困户")
+    labourers: int = Field(description="吸纳贫困劳动力就业")
+    income_fen: YuanOut = Field(description="带动贫困户增收, yuan")
+    investment_fen: YuanOut = Field(description="投资, yuan")
+
+
+class PairingLabourerOut(Answer):
+    household_id: str
+    name: str
+    hired_on: Day
+
+
+class PairingOut(Answer):
+    """百企千村结对: the enterprise, the county's villages, the years and each year's commitments."""
+
+    id: str
+    credit_code: str
+    division: str = Field(description="the county")
+    villages: list[str]
+    first_year: int
+    last_year: int
+    agreed_on: Day
+    commitments: dict[str, PairingCommitmentOut] = Field(description="by year")
+    enterprise: EnterpriseOut
+    projects: list[str] = Field(description="codes of the county's library")
+    labourers: list[PairingLabourerOut]
+
+
+class PairingsOut(Answer):
+    division: str
+    items: list[PairingOut]

@@ -1,6 +1,6 @@
 """The projects service's code lists as the catalogue (``GET /catalogue``) serves them: project
 types with their categories, benefit-linking mechanisms, benefit kinds, performance-target kinds,
-asset kinds and owners, lifecycle stages and steps (with their offices and preconditions), and
+asset kinds and owners, 百企千村 enterprise types, lifecycle stages and steps (with their offices and preconditions), and
 the project rules of the policy table.
 
 Codes and Chinese labels are the single definitions in :mod:`.catalogue` and :mod:`.lifecycle`;
@@ -14,6 +14,7 @@ from shared.policy import PolicyTable
 from shared.vocabulary import Vocabulary
 
 from . import lifecycle
+from .pairing import ENTERPRISE_TYPES
 from .catalogue import (ASSET_KINDS, ASSET_OWNERS, BENEFIT_KINDS, CATEGORIES, MECHANISMS, OPERATOR_KINDS, TARGET_KINDS,
                         TYPES)
 
@@ -51,6 +52,9 @@ TARGET_EN = {"output": "output indicator", "benefit": "benefit indicator", "sati
 ASSET_KIND_EN = {"public_good": "public-good asset", "productive": "productive asset"}
 OPERATOR_EN = {"village_collective": "village collective economic organisation", "cooperative": "farmers' cooperative",
                "enterprise": "enterprise", "other": "other"}
+ENTERPRISE_TYPE_EN = {"state_owned": "state-owned enterprise", "private": "private enterprise",
+                      "collective": "collective enterprise", "foreign": "foreign-invested enterprise",
+                      "cooperative": "farmers' cooperative", "other": "other"}
 ASSET_OWNER_EN = {"village_collective": "village collective", "households": "shares quantified to households"}
 STAGE_EN = {
     "proposed": "proposed by the village", "township_reviewed": "reviewed by the township",
@@ -88,6 +92,8 @@ def projects_code_lists(policy: PolicyTable) -> list[CodeList]:
                  ("owner",)),
         CodeList(_vocabulary("operator_kind", "运营管护主体类型", "asset operator kind", OPERATOR_KINDS.items(),
                              OPERATOR_EN), ("kind",)),
+        CodeList(_vocabulary("enterprise_type", "企业类型", "enterprise type", ENTERPRISE_TYPES.items(),
+                             ENTERPRISE_TYPE_EN), ("type", "enterprise.type")),  # 百企千村 enterprises
         CodeList(_vocabulary("stage", "项目阶段", "project stage", lifecycle.STAGES.items(), STAGE_EN),
                  ("stage", "from_stage", "to_stage"), LIBRARY_CITATION),
         CodeList(_vocabulary("step", "项目步骤", "lifecycle step", ((s.action, s.label) for s in steps), {}),
