@@ -140,5 +140,5 @@ async def test_the_import_history_as_files(registry):
     _, as_csv, as_xlsx = await _files(r, "/imports", "ImportsOut", exports.IMPORTS)
     by_file = {c["文件名"]: c for c in as_csv}
     assert (by_file["good.csv"]["结果"], by_file["good.csv"]["户数"], by_file["good.csv"]["人数"]) == ("已导入", "1", "1")
-    assert by_file["bad.csv"]["结果"] == "未导入（有错误）" and by_file["bad.csv"]["错误数"] == "1"
+    assert by_file["bad.csv"]["结果"] == "整批退回" and by_file["bad.csv"]["错误数"] == "1"
     assert {c["类型"] for c in as_csv} == {"建档立卡花名册"}

@@ -1,12 +1,13 @@
 """``GET /catalogue`` of the registry (shared/web/catalogue.py): every registry vocabulary
-(services/registry/domain/codes.py) with the fields that carry it, and the rules of the policy
-table the registry applies (identification, exit, monitoring, villages, grievances)."""
+(services/registry/domain/codes.py; office_codes.py for grievances, corrections, benefits) with the
+fields that carry it, and the rules of the policy table the registry applies (identification, exit,
+monitoring, villages, grievances)."""
 
 from __future__ import annotations
 
 from services.registry.domain.codes import VOCABULARIES
+from services.registry.domain.office_codes import OFFICE_LISTS
 from shared.catalogue import CodeList, policy_rules
-from shared.vocabulary import Vocabulary
 from shared.web.catalogue import catalogue_router
 
 #: The JSON fields a vocabulary's codes travel in, where not the vocabulary's own name.
@@ -27,14 +28,10 @@ RULE_PREFIXES = ("household.", "registry.", "monitoring.", "village.", "grievanc
                  "microcredit.", "division.")
 
 
-IMPORT_STATUS = Vocabulary.of("import_status", "导入结果", "import outcome", [
-    ("imported", "已导入", "imported"), ("refused", "整批退回", "refused as a whole")])
-
-
 def _lists(request) -> list[CodeList]:
     policy = request.app.state.policy
     return [*(CodeList(v, FIELDS.get(name, (name,)), CITATIONS.get(name)) for name, v in VOCABULARIES.items()),
-            CodeList(IMPORT_STATUS, ("status",)),
+            *(CodeList(v, fields) for v, fields in OFFICE_LISTS),
             *(policy_rules(policy, prefix) for prefix in RULE_PREFIXES)]
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from services.registry.domain import codes, grievance, workflow
-from shared.announcements.domain import LEVEL_LABELS
+from services.registry.domain import codes, workflow
+from services.registry.domain import office_codes as office
 from shared.web.export import Column, Export, labels
 
 
@@ -76,18 +76,13 @@ STATISTICS = Export("贫困人口统计", rows=_figure_rows, columns=(
 ))
 
 
-#: what a household received, by kind (the projects' benefit kinds and the funds' payments)
-BENEFIT_KIND_LABELS = {"wages": "务工工资", "dividend": "分红", "subsidy": "补助", "in_kind": "实物", "payment": "资金发放"}
-#: which service recorded it
-BENEFIT_SOURCE_LABELS = {"projects": "扶贫项目", "funds": "扶贫资金"}
-
 #: 享受扶持情况: one row per benefit, the household's number on each
 BENEFITS = Export("享受扶持情况", rows=lambda a: [{**b, "household": a.get("household")} for b in a.get("items") or []],
                   columns=(
     Column("household", "户编号"),
     Column("on", "日期", "date"),
-    Column("kind", "类别", label=labels(BENEFIT_KIND_LABELS)),
-    Column("source", "来源", label=labels(BENEFIT_SOURCE_LABELS)),
+    Column("kind", "类别", label=office.BENEFIT_KIND.label),
+    Column("source", "来源", label=office.BENEFIT_SOURCE.label),
     Column("reference", "项目编号或支付凭证"),
     Column("amount", "金额（元）", "yuan"),
     Column("id", "记录编号"),
@@ -110,12 +105,8 @@ MISSING_ASSISTANCE = Export("帮扶缺失清单", rows=_missing_rows, columns=(
     Column("without_measure", "无帮扶措施"),
 ))
 
-_GRIEVANCE_STATUS = labels(grievance.STATUS_LABELS)
-_LATE = labels({"accept": "逾期未受理", "answer": "逾期未答复"})
-
-
 def _late(item: Mapping[str, Any], key: str) -> str:
-    return "、".join(_LATE(k) for k in item.get(key) or [])
+    return "、".join(office.GRIEVANCE_LATE.label(k) for k in item.get(key) or [])
 
 
 def _complainant(grievance_: Mapping[str, Any]) -> str | None:
@@ -126,11 +117,11 @@ def _complainant(grievance_: Mapping[str, Any]) -> str | None:
 #: 举报登记: the grievances as the officials read them in JSON (the complainant's contact included)
 GRIEVANCES = Export("举报受理", rows="items", columns=(
     Column("receipt", "回执号"),
-    Column("channel", "渠道", label=labels(grievance.CHANNELS)),
+    Column("channel", "渠道", label=office.GRIEVANCE_CHANNEL.label),
     Column("division", "区划代码"),
     Column("received_on", "登记日期", "date"),
-    Column("status", "状态", label=_GRIEVANCE_STATUS),
-    Column("category", "问题类别", label=labels(grievance.CATEGORIES)),
+    Column("status", "状态", label=office.GRIEVANCE_STATUS.label),
+    Column("category", "问题类别", label=office.GRIEVANCE_CATEGORY.label),
     Column("summary", "举报内容"),
     Column(_complainant, "举报人"),
     Column("complainant.phone", "联系电话"),
@@ -138,7 +129,7 @@ GRIEVANCES = Export("举报受理", rows="items", columns=(
     Column("accept_by", "受理期限", "date"),
     Column("answer_by", "答复期限", "date"),
     Column("answered_on", "答复日期", "date"),
-    Column("outcome", "核查结论", label=labels(grievance.OUTCOMES)),
+    Column("outcome", "核查结论", label=office.GRIEVANCE_OUTCOME.label),
     Column("answer", "答复内容"),
     Column("closed_on", "办结日期", "date"),
     Column(lambda g: _late(g, "overdue"), "逾期情况"),
@@ -149,7 +140,7 @@ GRIEVANCES = Export("举报受理", rows="items", columns=(
 OVERDUE_GRIEVANCES = Export("逾期举报", rows="items", columns=(
     Column("receipt", "回执号"),
     Column("division", "区划代码"),
-    Column("status", "状态", label=_GRIEVANCE_STATUS),
+    Column("status", "状态", label=office.GRIEVANCE_STATUS.label),
     Column("assigned_to", "承办区划代码"),
     Column("accept_by", "受理期限", "date"),
     Column("answer_by", "答复期限", "date"),
@@ -157,10 +148,6 @@ OVERDUE_GRIEVANCES = Export("逾期举报", rows="items", columns=(
     Column("days_late", "逾期天数", "int"),
     Column("citation", "期限依据"),
 ))
-
-CHANGE_KIND_LABELS = {"identity": "身份信息", "person": "人员信息", "household": "家庭信息", "department": "部门信息"}
-CHANGE_STATUS_LABELS = {"proposed": "待审核", "approved": "已批准", "rejected": "已驳回"}
-
 
 def _changes(request: Mapping[str, Any], side: str) -> str:
     """``field：value`` of each changed field, old or new (ID numbers masked as in the JSON)."""
@@ -171,15 +158,15 @@ def _changes(request: Mapping[str, Any], side: str) -> str:
 #: 信息更正记录: each correction with its old and new values
 CHANGE_REQUESTS = Export("信息更正记录", rows="items", columns=(
     Column("created_at", "提出时间"),
-    Column("kind", "更正类型", label=labels(CHANGE_KIND_LABELS)),
+    Column("kind", "更正类型", label=office.CHANGE_KIND.label),
     Column("division", "区划代码"),
     Column("dept", "部门"),
     Column(lambda r: _changes(r, "old"), "原值"),
     Column(lambda r: _changes(r, "new"), "新值"),
     Column("reason", "更正理由"),
     Column("document", "证明材料"),
-    Column("level", "审核层级", label=labels(LEVEL_LABELS)),
-    Column("status", "状态", label=labels(CHANGE_STATUS_LABELS)),
+    Column("level", "审核层级", label=office.OFFICE_LEVEL.label),
+    Column("status", "状态", label=office.CHANGE_STATUS.label),
     Column("proposed_by", "提出人"),
     Column("decided_by", "审核人"),
     Column("decided_at", "审核时间"),
@@ -187,11 +174,6 @@ CHANGE_REQUESTS = Export("信息更正记录", rows="items", columns=(
     Column("household_id", "户ID"),
     Column("id", "更正编号"),
 ))
-
-DUPLICATE_REASON_LABELS = {"id_number_one_edit": "身份证号仅一位之差", "same_name": "姓名相同",
-                           "similar_name": "姓名相近", "same_birth_date": "出生日期相同", "same_sex": "性别相同",
-                           "same_village": "同村"}
-
 
 def _found_by(candidate: Mapping[str, Any]) -> str:
     found = str(candidate.get("found_by") or "")
@@ -201,7 +183,7 @@ def _found_by(candidate: Mapping[str, Any]) -> str:
 #: 疑似重复人员清单: each open pair, both persons with their ID numbers masked as in the JSON
 DUPLICATES = Export("疑似重复人员清单", rows="items", columns=(
     Column("score", "相似度", "int"),
-    Column("reasons", "疑似理由", label=lambda reasons: [DUPLICATE_REASON_LABELS.get(r, r) for r in reasons]),
+    Column("reasons", "疑似理由", label=lambda reasons: [office.DUPLICATE_REASON.label(r) for r in reasons]),
     Column(_found_by, "发现途径"),
     Column("person.name", "新登记人员姓名"),
     Column("person.id_number", "新登记人员身份证号"),
@@ -213,9 +195,6 @@ DUPLICATES = Export("疑似重复人员清单", rows="items", columns=(
     Column("other.division", "已登记人员区划代码"),
     Column("id", "疑似重复编号"),
 ))
-
-IMPORT_STATUS_LABELS = {"imported": "已导入", "refused": "未导入（有错误）"}
-
 
 def _import_kind(kind: str) -> str:
     if kind.startswith("department:"):
@@ -229,7 +208,7 @@ IMPORTS = Export("导入记录", rows="items", columns=(
     Column("kind", "类型", label=_import_kind),
     Column("division", "区划代码"),
     Column("filename", "文件名"),
-    Column("status", "结果", label=labels(IMPORT_STATUS_LABELS)),
+    Column("status", "结果", label=office.IMPORT_STATUS.label),
     Column("result.households", "户数", "int"),
     Column("result.persons", "人数", "int"),
     Column("result.duplicate_candidates", "疑似重复人数", "int"),

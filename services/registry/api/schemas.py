@@ -13,9 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from services.registry.domain import grievance
+from services.registry.domain import office_codes as office
 from services.registry.domain.codes import VOCABULARIES
-from shared.announcements import contract
 from shared.announcements.api import HotlinesOut, PeriodOut
 from shared.announcements.domain import LEVELS
 from shared.web.answers import YUAN, Answer
@@ -118,9 +117,9 @@ class PersonOut(Answer):
 
 class BenefitOut(Answer):
     id: str
-    source: Literal["projects", "funds"] = Field(description="the service whose event recorded it")
+    source: Literal[office.BENEFIT_SOURCE.codes] = Field(description="the service whose event recorded it")  # type: ignore[valid-type]
     reference: str = Field(description="the project code or the payment reference")
-    kind: str = Field(description="wages, dividend, subsidy, in_kind (projects) or payment (funds)")
+    kind: Literal[office.BENEFIT_KIND.codes] = Field(description="GET /catalogue, list `benefit_kind`")  # type: ignore[valid-type]
     amount: str = Field(pattern=YUAN, description="yuan, two decimals")
     on: str = Field(description="ISO date")
     event: str = Field(description="the id of the event it was recorded from")
@@ -139,7 +138,8 @@ class MissingAssistanceOut(Answer):
     without_measure: list[str] = Field(description="户编号 of households on the roll without a measure")
 
 
-Late = Literal["accept", "answer"]
+Late = Literal[office.GRIEVANCE_LATE.codes]  # type: ignore[valid-type]
+GrievanceStatus = Literal[office.GRIEVANCE_STATUS.codes]  # type: ignore[valid-type]
 
 
 class GrievanceOut(Answer):
@@ -147,14 +147,14 @@ class GrievanceOut(Answer):
 
     id: str
     receipt: str = Field(description="10 characters, the complainant's receipt number")
-    channel: Literal[tuple(grievance.CHANNELS)]  # type: ignore[valid-type]
+    channel: Literal[office.GRIEVANCE_CHANNEL.codes]  # type: ignore[valid-type]
     channel_label: str
     division: Division
     summary: str
     complainant: dict[str, Any] | None = Field(description="{name, phone, anonymous}")
     links: list[dict[str, Any]] = Field(description="{kind, ref}")
-    category: Literal[tuple(grievance.CATEGORIES)] | None  # type: ignore[valid-type]
-    status: Literal[tuple(grievance.STATUS_LABELS)]  # type: ignore[valid-type]
+    category: Literal[office.GRIEVANCE_CATEGORY.codes] | None  # type: ignore[valid-type]
+    status: GrievanceStatus
     status_label: str
     assigned_to: str | None
     received_on: str
@@ -162,7 +162,7 @@ class GrievanceOut(Answer):
     answer_by: str
     answered_on: str | None
     closed_on: str | None
-    outcome: Literal[tuple(grievance.OUTCOMES)] | None  # type: ignore[valid-type]
+    outcome: Literal[office.GRIEVANCE_OUTCOME.codes] | None  # type: ignore[valid-type]
     outcome_label: str | None
     answer: str | None
     overdue: list[Late] = Field(description="what is late today: accept, answer")
@@ -177,7 +177,7 @@ class GrievancesOut(Answer):
 class OverdueGrievanceOut(Answer):
     receipt: str
     division: Division
-    status: Literal[tuple(grievance.STATUS_LABELS)]  # type: ignore[valid-type]
+    status: GrievanceStatus
     assigned_to: str | None
     accept_by: str
     answer_by: str
@@ -196,15 +196,15 @@ class ChangeRequestOut(Answer):
     """A correction (``usecases/corrections.view``): ID numbers masked in the old and new values."""
 
     id: str
-    kind: Literal["identity", "person", "household", "department"]
+    kind: Literal[office.CHANGE_KIND.codes]  # type: ignore[valid-type]
     household_id: str
     division: Division
     dept: str | None
     changes: dict[str, dict[str, Any]] = Field(description="field → {old, new}")
     reason: str
     document: str | None
-    level: Literal["village", "township", "county", "city", "province"] = Field(description="who must approve")
-    status: Literal["proposed", "approved", "rejected"]
+    level: Literal[office.OFFICE_LEVEL.codes] = Field(description="who must approve")  # type: ignore[valid-type]
+    status: Literal[office.CHANGE_STATUS.codes]  # type: ignore[valid-type]
     proposed_by: str
     decided_by: str | None
     decision_reason: str | None
@@ -227,8 +227,7 @@ class DuplicatePersonOut(Answer):
 class DuplicateOut(Answer):
     id: str
     score: int = Field(ge=0, le=100)
-    reasons: list[str] = Field(description="id_number_one_edit, same_name, similar_name, same_birth_date, same_sex, "
-                               "same_village")
+    reasons: list[Literal[office.DUPLICATE_REASON.codes]]  # type: ignore[valid-type]
     found_by: str = Field(description="proposal, or import:<import id>")
     person: DuplicatePersonOut = Field(description="the newly proposed or imported person")
     other: DuplicatePersonOut = Field(description="the person already registered")
@@ -261,7 +260,7 @@ class BoardNoticeOut(Answer):
     """An announcement of any service on a division's board (``usecases/board.public_view``): masked."""
 
     id: str
-    service: Literal[contract.SERVICES]  # type: ignore[valid-type]
+    service: Literal[office.ANNOUNCING_SERVICE.codes]  # type: ignore[valid-type]
     service_label: str
     subject_type: str
     level: Literal[LEVELS]  # type: ignore[valid-type]
