@@ -62,7 +62,8 @@ async def test_grievances_and_the_overdue_ones_as_files(registry):
     r = registry
     bodies = [{"channel": "12317", "division": VILLAGE, "summary": "反映某户帮扶措施未落实",
                "complainant": {"name": "李四", "phone": "13812345678"}},
-              {"channel": "letter", "division": VILLAGE, "summary": "=HYPERLINK(\"x\")", "complainant": {"anonymous": True}}]
+              {"channel": "letter", "division": VILLAGE, "summary": "=HYPERLINK(\"x\")", "complainant": {"anonymous": True},
+               "links": [{"kind": "project", "ref": "P-2016-001"}]}]
     ids = []
     for body in bodies:
         received = await r.client.post("/grievances", json=body, headers=r.headers("county_office", COUNTY))
@@ -78,6 +79,7 @@ async def test_grievances_and_the_overdue_ones_as_files(registry):
         "12317扶贫监督举报电话", "已受理", "帮扶措施", "李四")
     assert first["联系电话"] == "13812345678"  # the officials read it in the JSON too
     assert by_summary["'=HYPERLINK(\"x\")"]["举报人"] == "匿名"  # a formula is written inert
+    assert by_summary["'=HYPERLINK(\"x\")"]["关联对象"] == "扶贫项目：P-2016-001"
 
     r.clock.advance(timedelta(days=70))  # past both the acceptance and the answer date
     answer, as_csv, as_xlsx = await _files(r, "/reports/grievances/overdue", "OverdueGrievancesOut",

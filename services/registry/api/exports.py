@@ -109,6 +109,10 @@ def _late(item: Mapping[str, Any], key: str) -> str:
     return "、".join(office.GRIEVANCE_LATE.label(k) for k in item.get(key) or [])
 
 
+def _links(grievance_: Mapping[str, Any]) -> list[str]:
+    return [f"{office.GRIEVANCE_LINK.label(link.get('kind'))}：{link.get('ref')}" for link in grievance_.get("links") or []]
+
+
 def _complainant(grievance_: Mapping[str, Any]) -> str | None:
     who = grievance_.get("complainant") or {}
     return "匿名" if who.get("anonymous") else who.get("name")
@@ -123,6 +127,7 @@ GRIEVANCES = Export("举报受理", rows="items", columns=(
     Column("status", "状态", label=office.GRIEVANCE_STATUS.label),
     Column("category", "问题类别", label=office.GRIEVANCE_CATEGORY.label),
     Column("summary", "举报内容"),
+    Column(_links, "关联对象"),
     Column(_complainant, "举报人"),
     Column("complainant.phone", "联系电话"),
     Column("assigned_to", "承办区划代码"),
@@ -199,7 +204,7 @@ DUPLICATES = Export("疑似重复人员清单", rows="items", columns=(
 def _import_kind(kind: str) -> str:
     if kind.startswith("department:"):
         return f"部门数据（{kind.split(':', 1)[1]}）"
-    return "建档立卡花名册" if kind == "roll" else kind
+    return office.IMPORT_KIND.label(kind)
 
 
 #: 导入记录: every upload, imported or refused, with its counts or its number of errors

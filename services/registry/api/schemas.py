@@ -142,6 +142,11 @@ Late = Literal[office.GRIEVANCE_LATE.codes]  # type: ignore[valid-type]
 GrievanceStatus = Literal[office.GRIEVANCE_STATUS.codes]  # type: ignore[valid-type]
 
 
+class GrievanceLinkOut(Answer):
+    kind: Literal[office.GRIEVANCE_LINK.codes]  # type: ignore[valid-type]
+    ref: str = Field(description="household id or number, payment reference, project code, or announcement id")
+
+
 class GrievanceOut(Answer):
     """A grievance as its officials read it (``usecases/grievances.view``)."""
 
@@ -152,7 +157,7 @@ class GrievanceOut(Answer):
     division: Division
     summary: str
     complainant: dict[str, Any] | None = Field(description="{name, phone, anonymous}")
-    links: list[dict[str, Any]] = Field(description="{kind, ref}")
+    links: list[GrievanceLinkOut]
     category: Literal[office.GRIEVANCE_CATEGORY.codes] | None  # type: ignore[valid-type]
     status: GrievanceStatus
     status_label: str

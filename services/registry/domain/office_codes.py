@@ -28,6 +28,10 @@ GRIEVANCE_OUTCOME = Vocabulary.of("grievance_outcome", "核查结论", "grievanc
                                   [(c, zh, _OUTCOME_EN[c]) for c, zh in grievance.OUTCOMES.items()])
 GRIEVANCE_STATUS = Vocabulary.of("grievance_status", "举报办理状态", "grievance status",
                                  [(c, zh, _STATUS_EN[c]) for c, zh in grievance.STATUS_LABELS.items()])
+GRIEVANCE_LINK = Vocabulary.of("grievance_link", "举报关联对象", "what a grievance is linked to", [
+    ("household", "贫困户", "a household (id or number)"), ("payment", "资金发放", "a payment reference"),
+    ("project", "扶贫项目", "a project code"), ("announcement", "公告公示", "an announcement id")])
+assert GRIEVANCE_LINK.codes == grievance.LINK_KINDS
 GRIEVANCE_LATE = Vocabulary.of("grievance_late", "逾期情况", "what is late", [
     ("accept", "逾期未受理", "not accepted by its date"), ("answer", "逾期未答复", "not answered by its date")])
 
@@ -51,6 +55,8 @@ BENEFIT_KIND = Vocabulary.of("benefit_kind", "扶持类别", "benefit kind", [
     ("in_kind", "实物", "in kind"), ("payment", "资金发放", "payment")])
 BENEFIT_SOURCE = Vocabulary.of("benefit_source", "扶持来源", "benefit source", [
     ("projects", "扶贫项目", "projects service"), ("funds", "扶贫资金", "funds service")])
+#: what was uploaded: the roll, or a department's list (``department:<dept>``, not a code of this list)
+IMPORT_KIND = Vocabulary.of("import_kind", "导入类型", "import kind", [("roll", "建档立卡花名册", "the 建档立卡 roll")])
 IMPORT_STATUS = Vocabulary.of("import_status", "导入结果", "import outcome", [
     ("imported", "已导入", "imported"), ("refused", "整批退回", "refused as a whole")])
 ANNOUNCING_SERVICE = Vocabulary.of("announcing_service", "公告类别", "announcing service",
@@ -60,7 +66,8 @@ ANNOUNCING_SERVICE = Vocabulary.of("announcing_service", "公告类别", "announ
 OFFICE_LISTS: tuple[tuple[Vocabulary, tuple[str, ...]], ...] = (
     (GRIEVANCE_CHANNEL, ("channel",)), (GRIEVANCE_CATEGORY, ("category",)), (GRIEVANCE_OUTCOME, ("outcome",)),
     (GRIEVANCE_STATUS, ("status",)), (GRIEVANCE_LATE, ("late", "overdue")),
+    (GRIEVANCE_LINK, ("links.kind",)),
     (CHANGE_KIND, ("kind",)), (DUPLICATE_REASON, ("reasons",)), (CHANGE_STATUS, ("status",)), (OFFICE_LEVEL, ("level",)),
     (BENEFIT_KIND, ("kind",)), (BENEFIT_SOURCE, ("source",)), (ANNOUNCING_SERVICE, ("service",)),
-    (IMPORT_STATUS, ("status",)),
+    (IMPORT_KIND, ("kind",)), (IMPORT_STATUS, ("status",)),
 )
