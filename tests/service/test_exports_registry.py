@@ -104,7 +104,7 @@ async def test_change_requests_as_files_with_id_numbers_masked(registry):
     answer, as_csv, _ = await _files(r, "/change-requests", "ChangeRequestsOut", exports.CHANGE_REQUESTS,
                                      headers=r.token("township", TOWNSHIP))
     [row] = as_csv
-    assert (row["更正类型"], row["审核层级"], row["状态"]) == ("身份信息", "县", "待审核")
+    assert (row["更正类型"], row["审核层级"], row["状态"]) == ("身份信息（姓名、身份证号）", "县", "待审批")
     assert f"id_number：{mask(old_id)}" in row["原值"] and f"id_number：{mask(new_id)}" in row["新值"]
     assert "name：更正名" in row["新值"]
     assert not EIGHTEEN_DIGITS.search(str(as_csv)) and not EIGHTEEN_DIGITS.search(str(answer))

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from services.registry.api.schemas import ArchiveOut
+from services.registry.api.schemas import ArchiveOut, BoardNoticeOut, BoardOut, ObjectionStatusOut
 from services.registry.usecases import board
 from shared import divisions, receipt_numbers
 from shared.announcements import contract, render
@@ -30,6 +30,12 @@ board_router = router(prefix="/public", tags=["public board (公告公示栏)"])
 Format = Literal["html", "json"]
 _HTML_OR_JSON = {200: {"content": {"text/html": {}, "application/json": {}}}}
 _FORMAT = Query(None, description="html (default) or json; or send `Accept: application/json`")
+
+
+def html_or_json(model: type) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a page that answers HTML, or ``model`` as JSON when asked: declare the
+    route with ``response_class=Response`` (FastAPI puts a model under the route's own media type)."""
+    return {200: {"model": model, "content": {"text/html": {}}}}
 
 
 def _archive_format(request: Request, format: str | None) -> str:
@@ -62,7 +68,7 @@ async def _names(request: Request, session, division: str, items: list[dict[str,
     return names, (lambda code: board.label(code, names, below=division))
 
 
-@board_router.get("/boards/{division}", name="division_board", response_class=HTMLResponse, responses=_HTML_OR_JSON,
+@board_router.get("/boards/{division}", name="division_board", response_class=Response, responses=html_or_json(BoardOut),
                   summary="The public board of a division: every service's announcements (公告公示栏)")
 async def division_board(request: Request, session: Session, division: DivisionCode,
                          filed: str | None = Query(None, max_length=20), format: Format | None = _FORMAT) -> Response:
@@ -111,9 +117,8 @@ async def division_feed(request: Request, session: Session, division: DivisionCo
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
 
-@board_router.get("/boards/{division}/archive", name="board_archive",
-                  responses={200: {"model": ArchiveOut, "content": {"text/html": {"schema": {"type": "string"}}}}},
-                  summary="Every announcement ever published under a division, searchable")
+@board_router.get("/boards/{division}/archive", name="board_archive", response_class=Response,
+                  responses=html_or_json(ArchiveOut), summary="Every announcement ever published under a division, searchable")
 async def board_archive(
     request: Request, session: Session, division: DivisionCode,
     q: str | None = Query(None, max_length=100, description="words in the title or the text"),
@@ -158,8 +163,8 @@ async def board_archive(
     return HTMLResponse(html)
 
 
-@board_router.get("/notices/{announcement_id}", name="public_notice", response_class=HTMLResponse,
-                  responses=_HTML_OR_JSON, summary="One announcement on its own page (HTML or JSON)")
+@board_router.get("/notices/{announcement_id}", name="public_notice", response_class=Response,
+                  responses=html_or_json(BoardNoticeOut), summary="One announcement on its own page (HTML or JSON)")
 async def public_notice(request: Request, session: Session, announcement_id: uuid.UUID = Path(),
                         format: Format | None = _FORMAT) -> Response:
     """Any service's announcement as published (masked), with its objection form while the period runs."""
@@ -193,8 +198,8 @@ async def objection_lookup(request: Request, receipt: str | None = Query(None, m
     return HTMLResponse(html, status_code=422 if receipt else 200)
 
 
-@board_router.get("/objections/{receipt}", name="objection_status", response_class=HTMLResponse,
-                  responses={**_HTML_OR_JSON, 404: {"description": "no objection has this receipt number"},
+@board_router.get("/objections/{receipt}", name="objection_status", response_class=Response,
+                  responses={**html_or_json(ObjectionStatusOut), 404: {"description": "no objection has this receipt number"},
                              422: {"description": "not a well-formed receipt number"}},
                   summary="Where an objection stands, by its receipt number: received or answered")
 async def objection_status(request: Request, session: Session, receipt: str = Path(max_length=20),

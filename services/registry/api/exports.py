@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from services.registry.domain import codes, workflow
+from services.registry.api.catalogue import IMPORT_STATUS
+from services.registry.domain import codes, corrections, grievance, workflow
 from services.registry.domain import office_codes as office
+from shared.announcements.domain import LEVEL_LABELS
 from shared.web.export import Column, Export, labels
 
 
@@ -106,11 +108,11 @@ MISSING_ASSISTANCE = Export("帮扶缺失清单", rows=_missing_rows, columns=(
 ))
 
 def _late(item: Mapping[str, Any], key: str) -> str:
-    return "、".join(office.GRIEVANCE_LATE.label(k) for k in item.get(key) or [])
+    return "、".join(grievance.LATE.label(k) for k in item.get(key) or [])
 
 
 def _links(grievance_: Mapping[str, Any]) -> list[str]:
-    return [f"{office.GRIEVANCE_LINK.label(link.get('kind'))}：{link.get('ref')}" for link in grievance_.get("links") or []]
+    return [f"{grievance.LINK_KIND.label(link.get('kind'))}：{link.get('ref')}" for link in grievance_.get("links") or []]
 
 
 def _complainant(grievance_: Mapping[str, Any]) -> str | None:
@@ -121,11 +123,11 @@ def _complainant(grievance_: Mapping[str, Any]) -> str | None:
 #: 举报登记: the grievances as the officials read them in JSON (the complainant's contact included)
 GRIEVANCES = Export("举报受理", rows="items", columns=(
     Column("receipt", "回执号"),
-    Column("channel", "渠道", label=office.GRIEVANCE_CHANNEL.label),
+    Column("channel", "渠道", label=grievance.CHANNEL.label),
     Column("division", "区划代码"),
     Column("received_on", "登记日期", "date"),
-    Column("status", "状态", label=office.GRIEVANCE_STATUS.label),
-    Column("category", "问题类别", label=office.GRIEVANCE_CATEGORY.label),
+    Column("status", "状态", label=grievance.STATUS.label),
+    Column("category", "问题类别", label=grievance.CATEGORY.label),
     Column("summary", "举报内容"),
     Column(_links, "关联对象"),
     Column(_complainant, "举报人"),
@@ -134,7 +136,7 @@ GRIEVANCES = Export("举报受理", rows="items", columns=(
     Column("accept_by", "受理期限", "date"),
     Column("answer_by", "答复期限", "date"),
     Column("answered_on", "答复日期", "date"),
-    Column("outcome", "核查结论", label=office.GRIEVANCE_OUTCOME.label),
+    Column("outcome", "核查结论", label=grievance.OUTCOME.label),
     Column("answer", "答复内容"),
     Column("closed_on", "办结日期", "date"),
     Column(lambda g: _late(g, "overdue"), "逾期情况"),
@@ -145,7 +147,7 @@ GRIEVANCES = Export("举报受理", rows="items", columns=(
 OVERDUE_GRIEVANCES = Export("逾期举报", rows="items", columns=(
     Column("receipt", "回执号"),
     Column("division", "区划代码"),
-    Column("status", "状态", label=office.GRIEVANCE_STATUS.label),
+    Column("status", "状态", label=grievance.STATUS.label),
     Column("assigned_to", "承办区划代码"),
     Column("accept_by", "受理期限", "date"),
     Column("answer_by", "答复期限", "date"),
@@ -163,15 +165,15 @@ def _changes(request: Mapping[str, Any], side: str) -> str:
 #: 信息更正记录: each correction with its old and new values
 CHANGE_REQUESTS = Export("信息更正记录", rows="items", columns=(
     Column("created_at", "提出时间"),
-    Column("kind", "更正类型", label=office.CHANGE_KIND.label),
+    Column("kind", "更正类型", label=corrections.KIND.label),
     Column("division", "区划代码"),
     Column("dept", "部门"),
     Column(lambda r: _changes(r, "old"), "原值"),
     Column(lambda r: _changes(r, "new"), "新值"),
     Column("reason", "更正理由"),
     Column("document", "证明材料"),
-    Column("level", "审核层级", label=office.OFFICE_LEVEL.label),
-    Column("status", "状态", label=office.CHANGE_STATUS.label),
+    Column("level", "审核层级", label=labels(LEVEL_LABELS)),
+    Column("status", "状态", label=corrections.STATUS.label),
     Column("proposed_by", "提出人"),
     Column("decided_by", "审核人"),
     Column("decided_at", "审核时间"),
@@ -213,7 +215,7 @@ IMPORTS = Export("导入记录", rows="items", columns=(
     Column("kind", "类型", label=_import_kind),
     Column("division", "区划代码"),
     Column("filename", "文件名"),
-    Column("status", "结果", label=office.IMPORT_STATUS.label),
+    Column("status", "结果", label=IMPORT_STATUS.label),
     Column("result.households", "户数", "int"),
     Column("result.persons", "人数", "int"),
     Column("result.duplicate_candidates", "疑似重复人数", "int"),
