@@ -30,6 +30,12 @@ Allocators = Writer(Role.central_finance, Role.province_finance, Role.city_finan
 SCORE_HEADER = ("区划", "年度", "考评项目", "权重", "完成比例(%)", "得分", "依据", "综合得分")
 
 
+def score_rows(body: dict[str, Any]) -> list[list[Any]]:
+    """The file's rows (``SCORE_HEADER``) from the JSON answer: one per component of each division's score."""
+    return [[item["division"], item["year"], c["label"], c["weight"], c["ratio_percent"], c["points"], c["basis"],
+             item["score"]] for item in body["items"] for c in item["components"]]
+
+
 class ReferenceIn(BaseModel):
     farmer_income: str = Field(pattern=r"^\d+(\.\d{1,2})?$", examples=["9500.00"],
                                description="农民人均纯收入, yuan (reference data; inverted in the sheet)")
@@ -61,9 +67,7 @@ async def division_scores(request: Request, principal: Readers, session: Session
         raise _no_rule(exc) from None
     body = scores.score_report(found, request.app.state.policy, year)
     if format != "json":
-        return csv_response(f"绩效考评-{scope}-{year}.csv", SCORE_HEADER, [
-            [item["division"], item["year"], c["label"], c["weight"], c["ratio_percent"], c["points"], c["basis"],
-             item["score"]] for item in body["items"] for c in item["components"]], format)
+        return csv_response(f"绩效考评-{scope}-{year}.csv", SCORE_HEADER, score_rows(body), format)
     return body
 
 
