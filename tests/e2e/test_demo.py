@@ -153,6 +153,8 @@ _OF_THE_YEAR = {"/statistics": "year", "/reports/spending": "fiscal_year", "/eva
 #: the roles that read a service's lists, tried in turn (the first one not refused reads)
 _READERS = {"registry": ("county_office", "admin"), "funds": ("county_finance", "auditor"),
             "projects": ("county_office", "admin"), "audit": ("auditor",)}
+#: the audit reads 博州 (by a national auditor): the demo year's one late hand-on of money is the city's
+_AUDITED = "652700000000"
 #: where the demo answers the values of a path parameter: (service, list read, the values in its answer)
 _PATH_VALUES = {"pairing_id": ("projects", "/pairings", lambda answer: [i["id"] for i in answer["items"]])}
 #: lists the demo year leaves empty (nothing in it makes their rows): checked for their headers only
@@ -191,7 +193,8 @@ async def test_every_export_of_every_service_holds_the_figures_of_its_json(demo)
     stack, loaded, _ = demo
     own_files = _files_of_their_own()
     payee = f"household:{loaded.state['paid_households'][0]}"
-    extra = {"/trace": {"payee": payee}, "/payee-accounts": {"payee": payee}}
+    extra = {"/trace": {"payee": payee}, "/payee-accounts": {"payee": payee},
+             "/audit/report": {"compare": "false"}}  # the live comparison is /audit/discrepancies' export
     rows: dict[str, int] = {}
     for service, client in stack.clients.items():
         spec = (await client.get("/openapi.json")).json()
@@ -205,7 +208,8 @@ async def test_every_export_of_every_service_holds_the_figures_of_its_json(demo)
             route = f"{service} {path}"
             export = getattr(endpoints[path], EXPORT_ATTR, None) or own_files.get(route)
             assert export is not None, f"{route}: neither @exportable nor listed with the export its file is made with"
-            params = {**_EXPORT_QUERY, **extra.get(path, {}), **({_OF_THE_YEAR[path]: 2018} if path in _OF_THE_YEAR else {})}
+            params = {**_EXPORT_QUERY, **extra.get(path, {}), **({_OF_THE_YEAR[path]: 2018} if path in _OF_THE_YEAR else {}),
+                      **({"division": _AUDITED} if service == "audit" else {})}
             rows[route] = 0
             for concrete in await _filled(stack, path):
                 answer, as_csv, as_xlsx = await _read_three_ways(stack, service, concrete, params, export)
@@ -236,7 +240,7 @@ async def _read_three_ways(stack: ServiceStack, service: str, path: str, params:
 
     client = stack.clients[service]
     for role in _READERS[service]:
-        headers = {"Authorization": f"Bearer {stack.token(role, COUNTY)}"}
+        headers = {"Authorization": f"Bearer {stack.token(role, '000000000000' if service == 'audit' else COUNTY)}"}
         answer, as_csv, as_xlsx = await both(client, path, params, headers, refused=403)
         if answer is not None:
             break
