@@ -102,7 +102,8 @@ class AnnouncementOut(BaseModel):
     content: dict[str, Any] = Field(description="`body` text and an optional `table` of `columns` and `rows`")
     people: list[dict[str, Any]]
     hotline_local: str
-    rendered_text: str = Field(description="the announcement as printed, with the 12317 supervision hotline")
+    rendered_text: str | None = Field(description="the announcement as printed, with the 12317 supervision hotline; "
+                                      "null while a draft")
     period: PeriodOut | None = None
     status: Literal[tuple(v.value for v in Status)]  # type: ignore[valid-type]
     outcome: Literal[tuple(v.value for v in Outcome)] | None = None  # type: ignore[valid-type]
@@ -125,15 +126,14 @@ class HotlinesOut(BaseModel):
     local: str
 
 
-class PublicAnnouncementOut(BaseModel):
-    """An announcement as anyone sees it (``service.public_view``): people and numbers masked, the
-    objections only counted."""
+class PublishedOut(BaseModel):
+    """What anyone sees of an announcement: people and numbers masked, the objections only counted
+    (the service's own ``PublicAnnouncementOut``, the registry's board of every service)."""
 
     model_config = ConfigDict(extra="allow")
     id: str
     service: str
     subject_type: str
-    subject_id: str
     level: Literal[LEVELS]  # type: ignore[valid-type]
     level_label: str
     division: str
@@ -149,6 +149,12 @@ class PublicAnnouncementOut(BaseModel):
     published_at: str | None = None
     closed_at: str | None = None
     objections: dict[str, int] = Field(description="how many objections are open, upheld, dismissed")
+
+
+class PublicAnnouncementOut(PublishedOut):
+    """An announcement as anyone sees it (``service.public_view``)."""
+
+    subject_id: str
 
 
 class PublicAnnouncementsOut(BaseModel):
