@@ -51,7 +51,6 @@ NOT_YET_MODELLED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/grievances"): frozenset({"registry"}),
     ("GET", "/households/{household_id}/benefits"): frozenset({"registry"}),
     ("GET", "/imports"): frozenset({"registry"}),
-    ("GET", "/postings/{posting_id}/receipt"): frozenset({"funds"}),
     ("GET", "/public/boards/{division}/archive"): frozenset({"registry"}),
     ("GET", "/reports/duplicates"): frozenset({"registry"}),
     ("GET", "/reports/grievances/overdue"): frozenset({"registry"}),
