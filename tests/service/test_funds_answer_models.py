@@ -12,9 +12,9 @@ from tests.conftest import bearer
 from tests.service.answer_models import EveryAnswer, assert_documented
 from tests.service.funds_support import JINGHE, down_to_jinghe
 from tests.service.test_funds_operations import batch, line
-from tests.service.test_receipts import sign_checkpoint
 from tests.service.test_funds_payments import (ACCOUNTS, CORRECTED, HOUSEHOLDS, ON, SPECIAL, _account, _paid_batch,
                                                _send)
+from tests.service.test_receipts import sign_checkpoint
 
 
 async def test_postings_the_trace_and_a_batch_answer_their_models(funds):
