@@ -127,7 +127,7 @@ async def read_announcement(session: Session, announcement_id: str = Path()) -> 
             description="Public: the publication event holds only the masked text. Keep it, and verify it offline "
             "with `fupin verify-receipt FILE --key …` — it proves what was published and when, whatever the "
             "service's database says later.",
-            responses={200: {"content": {"application/json": {}}}, 503: {"description": "retry after Retry-After"}})
+            responses=receipts.ANSWERS)
 async def announcement_receipt(request: Request, session: Session, announcement_id: str = Path()) -> Response:
     row = await _published(session, announcement_id)
     seq = await receipts.event_seq(session, subject=str(row.id),

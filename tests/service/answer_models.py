@@ -63,7 +63,8 @@ class EveryAnswer:
             return
         path = self.template(method, response.request.url.path)
         documented = self.spec["paths"][path][method]["responses"].get(status, {}) if path else {}
-        if "$ref" not in documented.get("content", {}).get("application/json", {}).get("schema", {}):
+        schema = documented.get("content", {}).get("application/json", {}).get("schema", {})
+        if "$ref" not in (schema.get("items", {}) if schema.get("type") == "array" else schema):
             return  # not (yet) modelled: tests/unit/test_openapi_answers.py lists it
         await response.aread()
         assert_documented(self.spec, path, response.json(), method=method, status=status)

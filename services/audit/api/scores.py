@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.audit import scores
 from services.audit.api.audits import peer_logs
+from services.audit.api.report_schemas import FactorSheetsOut, ScoresOut
 from services.audit.domain.scoring import INVERTED_FACTORS, ScoringError
 from shared.auth import Reader, Role, Writer, ensure_jurisdiction, query_scope
 from shared.csvfile import csv_response
@@ -53,7 +54,8 @@ class FactorSheetIn(BaseModel):
                  description="Replays every service's events up to the end of the year and scores the division by the "
                  "rule `division.performance.score`: deadlines met, spending progress, stranded money, exits achieved, "
                  "funds per exit, upheld objections, audit findings — each with its weight, ratio, points and the figures "
-                 "it rests on. `format=csv` (UTF-8 with BOM) or `xlsx`: one row per component.")
+                 "it rests on. `format=csv` (UTF-8 with BOM) or `xlsx`: one row per component.",
+                 responses={200: {"model": ScoresOut}})
 async def division_scores(request: Request, principal: Readers, session: Session, year: int = Query(ge=2014, le=2100),
                           division: DivisionCode | None = Query(None, description="default: the caller's division"),
                           format: Literal["json", "csv", "xlsx"] | None = Query(None, description=FORMAT_DESCRIPTION),
@@ -80,7 +82,8 @@ async def division_scores(request: Request, principal: Readers, session: Session
                   "to the fen). Nothing is stored.",
                   # outside the group commit: it reads every peer's feed over HTTP, which must not run while
                   # a group holds the audit log's append lock and the other writes wait (shared/web/group_commit.py)
-                  openapi_extra={"x-group-commit": False})
+                  openapi_extra={"x-group-commit": False},
+                  responses={201: {"model": FactorSheetsOut}})
 async def generate_factor_sheet(body: FactorSheetIn, request: Request, principal: Allocators,
                                 session: Session) -> dict[str, Any]:
     for code in body.recipients:

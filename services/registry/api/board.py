@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from services.registry.api.schemas import BoardNoticeOut, BoardOut, ObjectionStatusOut
 from services.registry.usecases import board
 from shared import divisions, receipt_numbers
 from shared.announcements import contract, render
@@ -27,6 +28,12 @@ board_router = router(prefix="/public", tags=["public board (公告公示栏)"])
 Format = Literal["html", "json"]
 _HTML_OR_JSON = {200: {"content": {"text/html": {}, "application/json": {}}}}
 _FORMAT = Query(None, description="html (default) or json; or send `Accept: application/json`")
+
+
+def html_or_json(model: type) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a page that answers HTML, or ``model`` as JSON when asked: declare the
+    route with ``response_class=Response`` (FastAPI puts a model under the route's own media type)."""
+    return {200: {"model": model, "content": {"text/html": {}}}}
 
 
 def _json(request: Request, format: str | None) -> bool:
@@ -48,7 +55,7 @@ async def _names(request: Request, session, division: str, items: list[dict[str,
     return names, (lambda code: board.label(code, names, below=division))
 
 
-@board_router.get("/boards/{division}", name="division_board", response_class=HTMLResponse, responses=_HTML_OR_JSON,
+@board_router.get("/boards/{division}", name="division_board", response_class=Response, responses=html_or_json(BoardOut),
                   summary="The public board of a division: every service's announcements (公告公示栏)")
 async def division_board(request: Request, session: Session, division: DivisionCode,
                          filed: str | None = Query(None, max_length=20), format: Format | None = _FORMAT) -> Response:
@@ -134,8 +141,8 @@ async def board_archive(
     return HTMLResponse(html)
 
 
-@board_router.get("/notices/{announcement_id}", name="public_notice", response_class=HTMLResponse,
-                  responses=_HTML_OR_JSON, summary="One announcement on its own page (HTML or JSON)")
+@board_router.get("/notices/{announcement_id}", name="public_notice", response_class=Response,
+                  responses=html_or_json(BoardNoticeOut), summary="One announcement on its own page (HTML or JSON)")
 async def public_notice(request: Request, session: Session, announcement_id: uuid.UUID = Path(),
                         format: Format | None = _FORMAT) -> Response:
     """Any service's announcement as published (masked), with its objection form while the period runs."""
@@ -169,8 +176,8 @@ async def objection_lookup(request: Request, receipt: str | None = Query(None, m
     return HTMLResponse(html, status_code=422 if receipt else 200)
 
 
-@board_router.get("/objections/{receipt}", name="objection_status", response_class=HTMLResponse,
-                  responses={**_HTML_OR_JSON, 404: {"description": "no objection has this receipt number"},
+@board_router.get("/objections/{receipt}", name="objection_status", response_class=Response,
+                  responses={**html_or_json(ObjectionStatusOut), 404: {"description": "no objection has this receipt number"},
                              422: {"description": "not a well-formed receipt number"}},
                   summary="Where an objection stands, by its receipt number: received or answered")
 async def objection_status(request: Request, session: Session, receipt: str = Path(max_length=20),

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from fastapi import Path, Request
 from pydantic import BaseModel, Field, model_validator
 
+from services.registry.api.schemas import ChangeRequestOut
 from services.registry.usecases import corrections
 from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from services.registry.domain import corrections as rules
@@ -66,7 +67,7 @@ def department_fields(dept: str, old: dict[str, Any], changes: dict[str, Any]) -
     "data on a person. It is applied only when another official of the level the policy requires approves it "
     "(`registry.correction.approval`: identity — county; person, household — township; department — that "
     "department at county level). The old values are kept with the request. A new ID number that belongs to "
-    "another active person is refused (409).")
+    "another active person is refused (409).", responses={201: {"model": ChangeRequestOut}})
 async def propose(body: ChangeRequestIn, request: Request,
                   principal: Writer(*PROPOSERS),
                   session: Session) -> dict[str, Any]:
@@ -81,7 +82,7 @@ async def propose(body: ChangeRequestIn, request: Request,
 @correction_router.post("/change-requests/{request_id}/decision", summary="Approve or refuse a correction",
                         description="By an official other than the proposer, of the required level; an approval "
                         "applies the change (refused with 409 if the data changed since, or the new ID number "
-                        "became another active person's).")
+                        "became another active person's).", responses={200: {"model": ChangeRequestOut}})
 async def decide(body: DecisionIn, request: Request, request_id: uuid.UUID = Path(),
                  *, principal: Writer(*DECIDERS),
                  session: Session) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from fastapi import Path, Request
 from pydantic import BaseModel, Field, model_validator
 
+from services.registry.api.schemas import DuplicateReviewedOut
 from services.registry.usecases import duplicates
 from shared.auth import Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
@@ -45,7 +46,8 @@ async def report(division: DivisionCode | None = None,
 @duplicate_router.post(
     "/duplicates/{candidate_id}/review", summary="Review a duplicate candidate",
     description="`not_duplicate` closes the pair; `confirmed` keeps the record named in `keep` and makes the other "
-    "person inactive (marked as a duplicate of the kept one). County office.")
+    "person inactive (marked as a duplicate of the kept one). County office.",
+    responses={200: {"model": DuplicateReviewedOut}})
 async def review(body: ReviewIn, request: Request, candidate_id: uuid.UUID = Path(),
                  *, principal: Writer(Role.county_office),
                  session: Session) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from fastapi import File, Query, Request, Response, UploadFile
 
 from services.registry import files
+from services.registry.api.schemas import RollImportedOut
 from services.registry.usecases import uploads
 from services.registry.usecases.imports import LAYOUT, MAX_ERRORS, layout_markdown
 from shared.auth import Reader, Role, Writer
@@ -59,7 +60,7 @@ agree across the rows of a household):
     summary="Import households and persons from a spreadsheet (批量导入建档立卡数据)",
     description=_DESCRIPTION,
     responses={
-        201: {"description": "imported",
+        201: {"description": "imported", "model": RollImportedOut,
               "content": {"application/json": {"example": {
                   "import_id": "0192f2c4-8a1b-7000-8000-00000000abcd", "households": 1767, "persons": 4340,
                   "duplicate_candidates": 3, "replayed": False}}}},
