@@ -79,9 +79,12 @@ class PeriodOut(BaseModel):
 
 
 class ObjectionOut(BaseModel):
-    model_config = ConfigDict(extra="allow")  # the objector's contact_name and contact_phone on a GET
+    model_config = ConfigDict(extra="allow")
     id: str
     text: str
+    contact_name: str | None = Field(None, description="the objector's name: on a GET to officials only, never "
+                                     "in a write's answer")
+    contact_phone: str | None = Field(None, description="the objector's phone: on a GET to officials only")
     filed_at: str
     status: Literal[tuple(v.value for v in ObjectionStatus)]  # type: ignore[valid-type]
     resolution_reason: str | None = None

@@ -47,11 +47,6 @@ def unmodelled(spec: dict) -> set[tuple[str, str]]:
 #: (method, path) → the services where the answer is still "any object" (ALL: every service)
 ALL = frozenset(SERVICES)
 NOT_YET_MODELLED: dict[tuple[str, str], frozenset[str]] = {
-    ("POST", "/audit/factor-sheets"): frozenset({"audit"}),
-    ("GET", "/audit/report"): frozenset({"audit"}),
-    ("GET", "/audit/scores"): frozenset({"audit"}),
-    ("GET", "/audit/verify"): frozenset({"audit"}),
-    ("GET", "/postings/{posting_id}/receipt"): frozenset({"funds"}),
 }
 
 

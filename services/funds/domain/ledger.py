@@ -580,6 +580,19 @@ OPERATION_RULES: Mapping[str, tuple[Callable[[Posting, dict[str, Any]], None], .
 _OTHER_TO_KINDS: Mapping[str, tuple[str, ...]] = {"decommit": ("available", "pool"), "reverse": KINDS}
 
 
+def _check_texts_and_sides(p: Posting, src: AccountKey, dst: AccountKey, ext: dict[str, Any]) -> None:
+    """:func:`check_posting`'s checks of the purpose, the reference and the two accounts being one."""
+    value = p.purpose
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _bad("invalid_purpose", "purpose 必须是非空字符串", "purpose must be a non-empty string or None", **ext)
+    value = p.reference
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _bad("invalid_reference", "reference 必须是非空字符串", "reference must be a non-empty string or None",
+                   **ext)
+    if src == dst:
+        raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
+
+
 def check_posting(posting: Posting) -> None:
     """Everything about a posting that does not depend on balances: types, a positive amount,
     the operation's account kinds, the channel and fiscal year kept, and the holder rule of the
@@ -622,15 +635,7 @@ def check_posting(posting: Posting) -> None:
     if op in DOCUMENTED_OPERATIONS and not document_no.strip():
         raise _bad("missing_document_no", f"{OPERATION_LABELS[op]}须有文号",
                    f"{op} needs a document number (文号)", **ext)
-    value = p.purpose
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _bad("invalid_purpose", "purpose 必须是非空字符串", "purpose must be a non-empty string or None", **ext)
-    value = p.reference
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _bad("invalid_reference", "reference 必须是非空字符串", "reference must be a non-empty string or None",
-                   **ext)
-    if src == dst:
-        raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
+    _check_texts_and_sides(p, src, dst, ext)
     from_kinds, to_kind = OPERATION_KINDS[op]
     to_kinds = (src.kind,) if op == "carry_forward" else _OTHER_TO_KINDS.get(op, (to_kind,))
     if src.kind not in from_kinds or dst.kind not in to_kinds:
@@ -682,15 +687,7 @@ def check_posting_like(posting: Posting, model: Posting) -> None:
         raise _bad("missing_posting_id", "缺少分录编号", "a posting needs a non-empty posting id")
     op = p.operation
     ext = {"posting_id": posting_id, "operation": str(op)}
-    value = p.purpose
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _bad("invalid_purpose", "purpose 必须是非空字符串", "purpose must be a non-empty string or None", **ext)
-    value = p.reference
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _bad("invalid_reference", "reference 必须是非空字符串", "reference must be a non-empty string or None",
-                   **ext)
-    if src == dst:
-        raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
+    _check_texts_and_sides(p, src, dst, ext)
     for rule in OPERATION_RULES[op]:
         rule(p, ext)
 
