@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import os
 import secrets
 import shutil
@@ -50,9 +49,9 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-import psutil
 
-from harness import ROOT, ServiceProcess, household_id, machine, percentiles, postgres_server, register_households
+from harness import (ROOT, ServiceProcess, backend_cpu, drive, household_id, machine, postgres_server,
+                     register_households)
 from shared.auth import issue_token
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
@@ -65,16 +64,6 @@ CHANNEL = "central_special"
 
 #: distinct household payees the single disbursements cycle over
 HOUSEHOLDS = 50_000
-
-
-async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
-    out = {}
-    for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database):
-        try:
-            out[pid] = sum(psutil.Process(pid).cpu_times()[:2])
-        except (psutil.Error, OSError):
-            pass
-    return out
 
 
 # -- setup over HTTP ------------------------------------------------------------------------------
@@ -123,67 +112,15 @@ def request_body(project: str, year: int, today: date, n: int) -> bytes:
         ensure_ascii=False).encode()
 
 
-def load_process(url: str, token: str, jobs: list[tuple[str, list[bytes]]], start, out) -> None:
-    """One load process: a client per job (its project and its request bodies), closed loop."""
-    async def main() -> tuple[list[float], dict[int, int]]:
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        limits = httpx.Limits(max_connections=len(jobs) + 2, max_keepalive_connections=len(jobs) + 2)
-        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-            async def one(bodies: list[bytes]) -> None:
-                for body in bodies:
-                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                               "Idempotency-Key": secrets.token_hex(12)}
-                    t0 = time.perf_counter()
-                    response = await client.post("/disbursements", content=body, headers=headers)
-                    latencies.append(time.perf_counter() - t0)
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            await client.get("/healthz")  # connect before the start
-            start.wait()
-            await asyncio.gather(*(one(bodies) for _, bodies in jobs))
-        return latencies, statuses
-
-    cpu0 = sum(os.times()[:2])
-    latencies, statuses = asyncio.run(main())
-    out.put((latencies, statuses, sum(os.times()[:2]) - cpu0))
-
-
 async def scenario(args, server: ServiceProcess, conn, database, token, projects, clients: int, shape: str, first: int):
     today = datetime.now(timezone.utc).date()
     per_client = max(args.requests // clients, 1)
     jobs = []
     for c in range(clients):
         project = projects[0] if shape == "hot" else projects[c % len(projects)]
-        jobs.append((project, [request_body(project, today.year, today, first + c * per_client + k)
-                               for k in range(per_client)]))
-    procs = min(args.procs, clients)
-    ctx = mp.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=load_process, args=(server.url, token, jobs[p::procs], start, out))
-               for p in range(procs)]
-    for w in workers:
-        w.start()
-    await asyncio.sleep(1.5)  # the load processes import and connect
-    pg0, server0 = await backend_cpu(conn, database), server.cpu()
-    t0 = time.perf_counter()
-    start.set()
-    results = [await asyncio.to_thread(out.get) for _ in workers]
-    elapsed = time.perf_counter() - t0
-    server_cpu = server.cpu() - server0
-    pg1 = await backend_cpu(conn, database)
-    pg_cpu = sum(cpu - pg0.get(pid, 0.0) for pid, cpu in pg1.items())
-    for w in workers:
-        w.join()
-    latencies = [x for r in results for x in r[0]]
-    statuses: dict[int, int] = {}
-    for r in results:
-        for status, count in r[1].items():
-            statuses[status] = statuses.get(status, 0) + count
-    n = len(latencies)
-    p50, p95, p99 = percentiles(latencies)
-    return {"label": f"{clients} clients, {shape}", "rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99,
-            "statuses": statuses, "server_ms": server_cpu / n * 1000, "pg_ms": pg_cpu / n * 1000,
-            "load_ms": sum(r[2] for r in results) / n * 1000, "n": n}
+        jobs.append([request_body(project, today.year, today, first + c * per_client + k) for k in range(per_client)])
+    figures = await drive(server, conn, database, "/disbursements", token, jobs, args.procs)
+    return {"label": f"{clients} clients, {shape}", **figures}
 
 
 WRK_SCRIPT = Path(__file__).with_name("disbursements.lua")

@@ -31,17 +31,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing as mp
 import os
 import secrets
-import time
 from datetime import date, datetime, timedelta, timezone
 
 import asyncpg
 import httpx
-import psutil
 
-from harness import ServiceProcess, machine, percentiles, postgres_server
+from harness import ServiceProcess, drive, machine, postgres_server
 from shared.auth import issue_token
 from shared.config import libpq_url, settings_for
 from shared.db import drop_database, ensure_database, make_engine, migrate
@@ -74,16 +71,6 @@ SCENARIOS = {
 }
 
 
-async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
-    out = {}
-    for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database):
-        try:
-            out[pid] = sum(psutil.Process(pid).cpu_times()[:2])
-        except (psutil.Error, OSError):
-            pass
-    return out
-
-
 async def setup_funds(settings, url: str, conn: asyncpg.Connection, today: date) -> None:
     tokens = {d: issue_token(settings, sub=f"bench-{r}", roles=[r], division=d) for d, r in ROLES.items()}
     async with httpx.AsyncClient(base_url=url, timeout=120) as client:
@@ -104,66 +91,14 @@ async def setup_funds(settings, url: str, conn: asyncpg.Connection, today: date)
                        "VALUES ($1, $2, true, true, false, 'bench')", PROJECT, JINGHE)
 
 
-def load_process(url: str, path: str, token: str, jobs: list[list[bytes]], start, out) -> None:
-    """One load process: a closed-loop client per job (its request bodies)."""
-    async def main() -> tuple[list[float], dict[int, int]]:
-        latencies: list[float] = []
-        statuses: dict[int, int] = {}
-        limits = httpx.Limits(max_connections=len(jobs) + 2, max_keepalive_connections=len(jobs) + 2)
-        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-            async def one(bodies: list[bytes]) -> None:
-                for body in bodies:
-                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                               "Idempotency-Key": secrets.token_hex(12)}
-                    t0 = time.perf_counter()
-                    response = await client.post(path, content=body, headers=headers)
-                    latencies.append(time.perf_counter() - t0)
-                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            await client.get("/healthz")  # connect before the start
-            start.wait()
-            await asyncio.gather(*(one(bodies) for bodies in jobs))
-        return latencies, statuses
-
-    cpu0 = sum(os.times()[:2])
-    latencies, statuses = asyncio.run(main())
-    out.put((latencies, statuses, sum(os.times()[:2]) - cpu0))
-
-
 async def measure(args, server: ServiceProcess, conn, database: str, token: str, path: str, make, first: int) -> dict:
     today = datetime.now(timezone.utc).date()
     per_client = max(args.requests // args.clients, 1)
     jobs = [[json.dumps(make(first + c * per_client + k, today), ensure_ascii=False).encode()
              for k in range(per_client)] for c in range(args.clients)]
-    procs = min(args.procs, args.clients)
-    ctx = mp.get_context("spawn")
-    start, out = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=load_process, args=(server.url, path, token, jobs[p::procs], start, out))
-               for p in range(procs)]
-    for w in workers:
-        w.start()
-    await asyncio.sleep(1.5)  # the load processes import and connect
-    pg0, server0 = await backend_cpu(conn, database), server.cpu()
-    t0 = time.perf_counter()
-    start.set()
-    results = [await asyncio.to_thread(out.get) for _ in workers]
-    elapsed = time.perf_counter() - t0
-    server_cpu = server.cpu() - server0
-    pg1 = await backend_cpu(conn, database)
-    pg_cpu = sum(cpu - pg0.get(pid, 0.0) for pid, cpu in pg1.items())
-    for w in workers:
-        w.join()
-    latencies = [x for r in results for x in r[0]]
-    statuses: dict[int, int] = {}
-    for r in results:
-        for status, count in r[1].items():
-            statuses[status] = statuses.get(status, 0) + count
-    n = len(latencies)
-    p50, p95, p99 = percentiles(latencies)
+    figures = await drive(server, conn, database, path, token, jobs, args.procs)
     groups, members = await group_counts(server.url)
-    return {"groups": groups, "members": members, "rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99,
-            "statuses": statuses, "n": n,
-            "server_ms": server_cpu / n * 1000, "pg_ms": pg_cpu / n * 1000,
-            "load_ms": sum(r[2] for r in results) / n * 1000}
+    return {"groups": groups, "members": members, **figures}
 
 
 async def group_counts(url: str) -> tuple[float, float]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import multiprocessing as mp
 import os
+import secrets
+import time
 import platform
 import socket
 import statistics
@@ -136,3 +139,77 @@ async def register_households(conn: asyncpg.Connection, count: int) -> None:
     await conn.execute("INSERT INTO registry_households (id, division, status) SELECT * FROM unnest($1::uuid[], "
                        "$2::text[], $3::text[]) ON CONFLICT DO NOTHING", [household_id(h) for h in range(count)],
                        [JINGHE_COUNTY] * count, ["registered"] * count)
+
+
+# -- load from other processes ---------------------------------------------------------------------
+
+async def backend_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
+    """CPU seconds (user + system) of every PostgreSQL backend connected to ``database``, by pid."""
+    out = {}
+    for (pid,) in await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database):
+        try:
+            out[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+        except (psutil.Error, OSError):
+            pass
+    return out
+
+
+def load_process(url: str, path: str, token: str, jobs: list[list[bytes]], start, out) -> None:
+    """One load process: a closed-loop client per job (its request bodies, each POSTed to ``path``
+    with a fresh Idempotency-Key); puts (latencies, statuses, its own CPU seconds) on ``out``."""
+    async def main() -> tuple[list[float], dict[int, int]]:
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        limits = httpx.Limits(max_connections=len(jobs) + 2, max_keepalive_connections=len(jobs) + 2)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+            async def one(bodies: list[bytes]) -> None:
+                for body in bodies:
+                    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                               "Idempotency-Key": secrets.token_hex(12)}
+                    t0 = time.perf_counter()
+                    response = await client.post(path, content=body, headers=headers)
+                    latencies.append(time.perf_counter() - t0)
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            await client.get("/healthz")  # connect before the start
+            start.wait()
+            await asyncio.gather(*(one(bodies) for bodies in jobs))
+        return latencies, statuses
+
+    cpu0 = sum(os.times()[:2])
+    latencies, statuses = asyncio.run(main())
+    out.put((latencies, statuses, sum(os.times()[:2]) - cpu0))
+
+
+async def drive(server: ServiceProcess, conn: asyncpg.Connection, database: str, path: str, token: str,
+                jobs: list[list[bytes]], procs: int) -> dict:
+    """POST every job's bodies to ``path`` from ``procs`` load processes (:func:`load_process`), all
+    starting together; requests/s, latency percentiles, statuses, and the CPU per request of the
+    server process, of the database's PostgreSQL backends and of the load processes, apart."""
+    procs = min(procs, len(jobs))
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=load_process, args=(server.url, path, token, jobs[p::procs], start, out))
+               for p in range(procs)]
+    for w in workers:
+        w.start()
+    await asyncio.sleep(1.5)  # the load processes import and connect
+    pg0, server0 = await backend_cpu(conn, database), server.cpu()
+    t0 = time.perf_counter()
+    start.set()
+    results = [await asyncio.to_thread(out.get) for _ in workers]
+    elapsed = time.perf_counter() - t0
+    server_cpu = server.cpu() - server0
+    pg1 = await backend_cpu(conn, database)
+    pg_cpu = sum(cpu - pg0.get(pid, 0.0) for pid, cpu in pg1.items())
+    for w in workers:
+        w.join()
+    latencies = [x for r in results for x in r[0]]
+    statuses: dict[int, int] = {}
+    for r in results:
+        for status, count in r[1].items():
+            statuses[status] = statuses.get(status, 0) + count
+    n = len(latencies)
+    p50, p95, p99 = percentiles(latencies)
+    return {"rate": n / elapsed, "p50": p50, "p95": p95, "p99": p99, "statuses": statuses, "n": n,
+            "server_ms": server_cpu / n * 1000, "pg_ms": pg_cpu / n * 1000,
+            "load_ms": sum(r[2] for r in results) / n * 1000}

@@ -24,6 +24,12 @@ requests sent over TCP with ``httpx.AsyncClient``:
    /proc, when the server runs on this host) — steadier than wall time on a shared machine.
    The benchmark's own prepared data is frozen out of the cyclic garbage collector first
    (``gc.freeze()``): a server does not hold N line dicts and request bodies besides its own.
+   With ``--alternate K``: then K more lines in batches sent the same way, every other batch
+   through the path that judges every line and then records them (``batches.CHUNK = None``)
+   instead of the overlapped one (:func:`services.funds.usecases.ledger.post_overlapped`): per
+   path lines/s, wall and CPU (app, PostgreSQL) per 1,000 lines, and the rate an idle machine
+   would give — lines / max(app CPU, PostgreSQL CPU) if the two sides overlapped fully, lines /
+   their sum if not. The two paths under the same load, batch by batch.
 3. **Single disbursements** — M ``POST /disbursements`` from W concurrent clients (default 16),
    each waiting for its answer before sending the next: requests/s, latency percentiles and CPU
    per request.
@@ -35,7 +41,7 @@ PostgreSQL in a temporary folder (stopped at the end). Timing is printed, never 
 ``--profile`` runs cProfile (whole process: the server and the thin client) over the batched
 phase and prints the top functions.
 
-    .venv/bin/python bench/ledger_post.py [--lines N] [--batch B] [--single M] [--clients W]
+    .venv/bin/python bench/ledger_post.py [--lines N] [--batch B] [--single M] [--clients W] [--alternate K]
 """
 
 from __future__ import annotations
@@ -151,6 +157,36 @@ class Bench:
         if profile:
             profile.disable()
         return elapsed
+
+    async def alternating(self, bodies: list[bytes], expect: list[int], meter: CpuMeter) -> dict[str, list[float]]:
+        """The batches sent as in :meth:`batched`, every other one through the path that judges all
+        lines and then records them (``batches.CHUNK = None``) instead of the overlapped one: per
+        path [lines, wall s, app CPU s, PostgreSQL CPU s] — the two paths side by side under the
+        same load, batch by batch."""
+        from services.funds.usecases import batches as usecase
+
+        overlapped = usecase.CHUNK
+        out = {"overlapped": [0.0] * 4, "sequential": [0.0] * 4}
+        try:
+            for number, (body, count) in enumerate(zip(bodies, expect)):
+                path = ("overlapped", "sequential")[number % 2]
+                usecase.CHUNK = overlapped if path == "overlapped" else None
+                header = self.headers(JINGHE)
+                await meter.start()
+                start = time.perf_counter()
+                response = await self.client.post("/disbursement-batches", content=body, headers=header)
+                elapsed = time.perf_counter() - start
+                app_cpu, pg_cpu = await meter.stop()
+                if response.status_code != 201 or response.json()["posted"] != count:
+                    raise SystemExit(f"batch answered {response.status_code}: {response.text[:2000]}")
+                figures = out[path]
+                figures[0] += count
+                figures[1] += elapsed
+                figures[2] += app_cpu
+                figures[3] += pg_cpu or 0.0
+        finally:
+            usecase.CHUNK = overlapped
+        return out
 
     async def singles(self, lines: list[dict]) -> tuple[float, list[float], dict[int, int]]:
         requests = []
@@ -268,7 +304,7 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
             maker = Lines(args.payees, rng)
             lines = [maker.line(i, "L") for i in range(args.lines)]
             singles = [maker.line(i, "S") for i in range(args.single)]
-            needed = sum(line["amount_fen"] for line in lines + singles)
+            needed = sum(line["amount_fen"] for line in lines + singles) + 500_000 * args.alternate
             amount_fen = needed * 2
             await bench.setup(conn, format_fen(amount_fen))
             print(f"setup done: {format_fen(amount_fen)} yuan appropriated, "
@@ -292,6 +328,13 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
             batched_s = await bench.batched(bodies, expect, profile)
             app_cpu, pg_cpu = await meter.stop()
             print(f"batched disbursements done in {batched_s:.2f} s")
+            paths = {}
+            if args.alternate:
+                more = [maker.line(i, "A") for i in range(args.alternate)]
+                paths = await bench.alternating(
+                    bench.batch_bodies(more), [min(args.batch, args.alternate - b) for b in
+                                               range(0, args.alternate, args.batch)], meter)
+                print(f"alternating batches done in {sum(p[1] for p in paths.values()):.2f} s")
 
             await meter.start()
             single_s, latencies, statuses = await bench.singles(singles)
@@ -334,6 +377,11 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
         ("CPU of the single disbursements per request", f"{single_app_cpu / args.single * 1000:,.1f} ms app+client",
          f"PostgreSQL backends {single_pg_cpu / args.single * 1000:,.1f} ms" if single_pg_cpu is not None
          else "PostgreSQL: n/a"),
+        *((f"... every other batch {path} ({int(lines):,} lines)", f"{lines / wall:,.0f} lines/s",
+           f"{wall / lines * 1000 * 1000:,.0f} ms wall, {cpu / lines * 1000 * 1000:,.0f} ms app+client, "
+           f"{pg / lines * 1000 * 1000:,.0f} ms PostgreSQL per 1,000 lines; "
+           f"idle estimate {lines / max(cpu, pg):,.0f} lines/s overlapped, {lines / (cpu + pg):,.0f} one after the other")
+          for path, (lines, wall, cpu, pg) in paths.items()),
         ("checks", f"sum(balance_fen) = {total}",
          f"{posted:,} disburse postings, {disbursed:,} payee accounts; chain verify ok={report.ok} "
          f"({report.checked:,} events, {verify_s:.1f} s)"
@@ -354,7 +402,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
     print(f"- PostgreSQL {pg} ({pg_settings}); Python {m['python']}; funds app on uvicorn in the benchmark's "
           "process (one event loop shared with the httpx client), real HTTP over 127.0.0.1")
     print(f"- Command: `bench/ledger_post.py --lines {args.lines} --batch {args.batch} --single {args.single} "
-          f"--clients {args.clients} --payees {args.payees}`\n")
+          f"--clients {args.clients} --payees {args.payees}"
+          + (f" --alternate {args.alternate}" if args.alternate else "") + "`\n")
     print("| measure | rate | notes |\n|---|---:|---|")
     for label, rate, note in figures:
         print(f"| {label} | {rate} | {note} |")
@@ -379,6 +428,9 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=3000, help="single POST /disbursements in all (M)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients for the single disbursements")
     parser.add_argument("--payees", type=int, default=50_000, help="distinct household payees the lines cycle over")
+    parser.add_argument("--alternate", type=int, default=0,
+                        help="then this many more lines in batches alternating the overlapped path and the "
+                        "judge-then-record one (figures per path)")
     parser.add_argument("--profile", action="store_true", help="cProfile the batched phase and print the top costs")
     parser.add_argument("--profile-out", help="also write the cProfile stats to this file (for pstats)")
     args = parser.parse_args()

@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from services.audit.domain.code_lists import DISCREPANCY_KIND, SOURCE
 from shared.masking import mask_personal_numbers
 from shared.web.export import Column, Export, csv_text, labels
 
@@ -51,17 +52,19 @@ def to_json(report: Mapping[str, Any]) -> str:
 
 
 def report_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per chain problem, discrepancy and finding (masked), keyed by :data:`CSV_COLUMNS`."""
+    """One row per chain problem, discrepancy and finding (masked), each with every key of
+    :data:`CSV_COLUMNS` (null where the row's section has no such field)."""
     report = masked(report)
     rows: list[dict[str, Any]] = []
+    blank = dict.fromkeys(CSV_COLUMNS)
     for p in [q for chain in report["chains"] for q in chain["problems"]] + list(report["reference_problems"]):
-        rows.append({"section": "chain", "rule_or_kind": p["kind"], "service": p["service"], "seq": p["seq"],
+        rows.append({**blank, "section": "chain", "rule_or_kind": p["kind"], "service": p["service"], "seq": p["seq"],
                      "detail": p["detail"]})
     for d in report["discrepancies"]:
-        rows.append({"section": "discrepancy", "rule_or_kind": d["kind"], "service": d["service"], "seq": d["seq"],
+        rows.append({**blank, "section": "discrepancy", "rule_or_kind": d["kind"], "service": d["service"], "seq": d["seq"],
                      "subject": d["subject"], "detail": d["detail"], "expected": d["expected"], "actual": d["actual"]})
     for f in report["findings"]:
-        rows.append({"section": "finding", "rule_or_kind": f["rule_id"], "service": f["source"], "seq": f["seq"],
+        rows.append({**blank, "section": "finding", "rule_or_kind": f["rule_id"], "service": f["source"], "seq": f["seq"],
                      "division": f["division"], "subject": f["subject"], "detail": f["detail"],
                      "citation": f["citation"], "amount": f["amount"]})
     return rows
@@ -80,6 +83,15 @@ FINDINGS_EXPORT = Export("合规问题", rows="findings", columns=(
     Column("rule_id", "规则"), Column("title", "问题"), Column("division", "区划代码"), Column("subject", "对象"),
     Column("detail", "说明"), Column("source", "服务"), Column("seq", "事件序号", "int"),
     Column("amount", "金额（元）", "yuan"), Column("citation", "依据"),
+))
+
+
+#: the rebuild-and-diff alone (``GET /audit/discrepancies``): kinds and services by their Chinese names
+DISCREPANCIES_EXPORT = Export("重建差异", rows="discrepancies", columns=(
+    Column("kind", "差异类型", label=DISCREPANCY_KIND.label),
+    Column("service", "服务", label=SOURCE.label), Column("subject", "对象"),
+    Column("expected", "应为（按事件重建）"), Column("actual", "实为（服务所报）"), Column("seq", "事件序号", "int"),
+    Column("detail", "说明"),
 ))
 
 

@@ -1,4 +1,10 @@
-"""The registry's tables (建档立卡). Every change to them is written with its event (rule 2)."""
+"""The registry's tables (建档立卡). Every change to them is written with its event (rule 2).
+
+Households are permanent (no DELETE, no change of ``id``, no TRUNCATE: ``households_permanent``).
+The ``household_id`` of persons, incomes and status rows must name a household: since registry
+revision 0009 a statement-level trigger checks each statement's rows at once (SQLSTATE 23503, as
+the foreign keys it replaced) — the bulk import writes millions of them — so these three columns
+carry no ``ForeignKey`` here; measures and benefits keep theirs."""
 
 from __future__ import annotations
 
@@ -79,7 +85,7 @@ class Person(SQLModel, table=True):
     )
 
     id: uuid.UUID = Field(primary_key=True)
-    household_id: uuid.UUID = Field(foreign_key="households.id", index=True)
+    household_id: uuid.UUID = Field(index=True)  # a household (trigger, revision 0009)
     id_number: str = Field(sa_column=sa.Column(sa.CHAR(18), nullable=False))
     name: str
     relation: str
@@ -101,7 +107,7 @@ class Income(SQLModel, table=True):
 
     __tablename__ = "household_incomes"
 
-    household_id: uuid.UUID = Field(foreign_key="households.id", primary_key=True)
+    household_id: uuid.UUID = Field(primary_key=True)  # a household (trigger, revision 0009)
     year: int = Field(primary_key=True)
     net_per_capita_fen: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
     disposable_per_capita_fen: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger))
@@ -142,7 +148,7 @@ class StatusChange(SQLModel, table=True):
 
     __tablename__ = "household_status_history"
 
-    household_id: uuid.UUID = Field(foreign_key="households.id", primary_key=True)
+    household_id: uuid.UUID = Field(primary_key=True)  # a household (trigger, revision 0009)
     seq: int = Field(sa_column=sa.Column(sa.BigInteger, primary_key=True))  # the event that made the change
     status: str
     effective_on: date = Field(index=True)

@@ -24,10 +24,14 @@ from __future__ import annotations
 import uuid
 
 from shared import receipt_numbers
+from shared.vocabulary import Vocabulary
 
-SERVICES = ("registry", "funds", "projects")
 #: who announces, as a villager reads it
-SERVICE_LABELS = {"registry": "扶贫对象（建档立卡）", "funds": "扶贫资金", "projects": "扶贫项目"}
+SERVICE = Vocabulary.of("service", "公告发布方", "announcing service", [
+    ("registry", "扶贫对象（建档立卡）", "household registry"), ("funds", "扶贫资金", "poverty-alleviation funds"),
+    ("projects", "扶贫项目", "poverty-alleviation projects")])
+SERVICES = SERVICE.codes
+SERVICE_LABELS = {c.code: c.zh for c in SERVICE}
 KINDS = ("announcement.drafted", "announcement.published", "announcement.withdrawn", "announcement.closed",
          "objection.filed", "objection.resolved")
 

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, text
 from sqlmodel import col
 
 from shared import divisions, receipt_numbers
-from shared.announcements import contract, places, render, service
+from shared.announcements import contract, exports, places, render, service
 from shared.announcements.api import ObjectionFiledOut, PublicAnnouncementOut, PublicAnnouncementsOut
 from shared.announcements.domain import Status
 from shared.announcements.models import Announcement
@@ -29,6 +29,7 @@ from shared.divisions import DivisionCode
 from shared.errors import NotFound, Problem
 from shared.events import checkpoints
 from shared.web import Paging, Session, router
+from shared.web.export import exportable
 from shared.web.idempotency import client_digest
 from shared.web.problems import json_body, validate_body, validation_errors
 from shared.fields import Text
@@ -82,6 +83,7 @@ def _visible():
 
 @public.get("/announcements", summary="Published and closed announcements (paginated)",
             responses={200: {"model": PublicAnnouncementsOut}})
+@exportable(exports.PUBLIC)
 async def list_announcements(
     params: Paging,
     session: Session,
@@ -127,7 +129,7 @@ async def read_announcement(session: Session, announcement_id: str = Path()) -> 
             description="Public: the publication event holds only the masked text. Keep it, and verify it offline "
             "with `fupin verify-receipt FILE --key …` — it proves what was published and when, whatever the "
             "service's database says later.",
-            responses={200: {"content": {"application/json": {}}}, 503: {"description": "retry after Retry-After"}})
+            responses=receipts.ANSWERS)
 async def announcement_receipt(request: Request, session: Session, announcement_id: str = Path()) -> Response:
     row = await _published(session, announcement_id)
     seq = await receipts.event_seq(session, subject=str(row.id),

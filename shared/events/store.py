@@ -25,7 +25,14 @@ Guarantees of :func:`append` (rules 2 and 3):
    (:func:`prepare`); a caller that must know the seqs before appending takes the lock itself
    (:func:`lock_log`) and passes the tail to :func:`append`. The hash is the same either way.
    Seqs and hashes are made in one place only (:func:`_link`), whichever way in.
-5. It ``pg_notify``s channel :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers at commit, to wake
+5. **The tail is read once per transaction.** Once a transaction holds the lock, the tail it read
+   is kept in the session (:func:`held_tail`) and moved on by each append, so later appends and
+   :func:`lock_log` calls of the same transaction — the members of a group commit, a posting after
+   a posting — neither lock again nor read the tail again. It is forgotten whenever any
+   transaction or savepoint of the session ends (commit, rollback, release): after a savepoint the
+   next append reads the tail again, unless the code that ended it knows the tail still holds and
+   says so (:func:`keep_tail` — the group commit does, around each member's savepoint).
+6. It ``pg_notify``s channel :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers at commit, to wake
    the relay; the Merkle tree is grown after commit by the checkpointer (:mod:`shared.events.tree`),
    so nothing of it is on this path.
 """
@@ -43,7 +50,7 @@ import asyncpg
 import orjson
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from shared import context
 from shared.bulk import uuid7s
@@ -206,14 +213,38 @@ def _prepare(events: Sequence[NewEvent | PreparedEvent], at: datetime) -> list[P
     return out
 
 
+#: session.info key of the tail the session's transaction holds under the lock (see 5)
+_HELD = "fupin_log_tail"
+
+
 async def lock_log(session: AsyncSession) -> LogTail:
-    """Take the log's append lock (transaction-scoped) and read its last event. Everything the
-    transaction appends from then on (:func:`append` with ``tail``) follows this event."""
+    """Take the log's append lock (transaction-scoped) and read its last event — or, if this
+    transaction holds the lock already, the tail it holds (see 5). Everything the transaction
+    appends from then on (:func:`append`) follows this event."""
     # shared.db.fetch: on the driver connection (prepared once per connection) once the session's
     # transaction is open, else through SQLAlchemy, whose adapter opens it on its first statement.
     # Two statements, not one: under READ COMMITTED a statement reads the snapshot taken when it
     # started, so a tail read in the statement that waited for the lock could miss its events.
-    return await _lock_and_read_tail(session, notify_after=0)
+    held = held_tail(session)
+    if held is None:
+        held = session.info[_HELD] = await _lock_and_read_tail(session, notify_after=0)
+    return held
+
+
+def held_tail(session: AsyncSession) -> LogTail | None:
+    """The tail this session's transaction holds under the append lock, if it took the lock and no
+    transaction or savepoint of the session has ended since (see 5)."""
+    return session.info.get(_HELD)
+
+
+def keep_tail(session: AsyncSession, tail: LogTail | None) -> None:
+    """Say that ``tail`` is (still) the log's tail in this session's transaction, which holds the
+    lock — for code that ended a savepoint and knows what it left: released, the tail as it was
+    before the release; rolled back, the tail from before the savepoint began."""
+    if tail is None:
+        session.info.pop(_HELD, None)
+    else:
+        session.info[_HELD] = tail
 
 
 async def _lock_and_read_tail(session: AsyncSession, *, notify_after: int) -> LogTail:
@@ -238,11 +269,13 @@ async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEven
     returns them as envelopes.
 
     ``events`` may be :class:`PreparedEvent` (see :func:`prepare`). ``tail``: the caller took the
-    append lock already (:func:`lock_log`) and has appended nothing since."""
+    append lock already (:func:`lock_log`) and has appended nothing since; without it, the tail
+    the transaction holds (see 5), else the lock is taken and the tail read."""
     if not events:
         return []
     prepared = _prepare(events, now(session))
     count = len(prepared)
+    tail = tail or held_tail(session)
     notified = tail is None and count >= COPY_THRESHOLD
     if tail is None:
         tail = await _lock_and_read_tail(session, notify_after=count if notified else 0)
@@ -250,6 +283,7 @@ async def append(session: AsyncSession, events: Sequence[NewEvent | PreparedEven
     records = _link(session.info["service"], prepared, tail, envelopes)
     async with raw_connection(session) as conn:
         await _write(conn, records, count, tail.seq + count, notified=notified)
+    session.info[_HELD] = LogTail(tail.seq + count, envelopes[-1]["hash"])
     pending = session.info.setdefault("fupin_pending_events", [])
     pending.extend(p.event.type for p in prepared)
     return envelopes
@@ -329,6 +363,14 @@ def count_committed(service: str, types: Sequence[str]) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_rolled_back(sync_session: Session) -> None:
     sync_session.info.pop("fupin_pending_events", None)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_tail(sync_session: Session, transaction: SessionTransaction) -> None:
+    """A transaction or a savepoint ended: the held tail may be gone with it (see 5). Not the
+    subtransactions a flush opens and closes within them (neither nested nor outermost)."""
+    if transaction.nested or transaction.parent is None:
+        sync_session.info.pop(_HELD, None)
 
 
 def _json(value: Any) -> Any:

@@ -8,6 +8,14 @@ its own WAL flush at commit, one caller after the other behind the lock. An :cla
 (seed: issue #13; PostgreSQL's own WAL group commit; ``eventsourcing``'s persistence guarantees
 written as statements first).
 
+Who it is for: a producer whose events *are* the record, with no rows of its own to change in
+the same transaction — an adapter feeding another system's facts into a log, a tool that records
+what it observed. No service code path uses it today, on purpose: every event a service appends
+explains rows it writes in the same transaction (rule 2), so it appends with
+:func:`~shared.events.store.append` in that transaction, and concurrent HTTP writes get the same
+batching from :mod:`shared.web.group_commit` (one transaction, one lock and one tail read for a
+whole group). ``bench/events_append.py`` measures it against the ``eventsourcing`` library.
+
 Guarantees of :meth:`EventWriter.append` (each with a test in
 ``tests/service/test_event_writer.py``):
 

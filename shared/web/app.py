@@ -26,7 +26,7 @@ from shared.events.tail import LogGuard
 from shared.events.worker import Worker
 from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
-from shared.web import devclock, health, openapi, problems
+from shared.web import devclock, health, openapi, problems, route_index
 from shared.web.boundary import InputBoundary
 from shared.web.client import ClientAddress, trusted_networks
 from shared.web.idempotency import IdempotentRoute
@@ -161,4 +161,5 @@ def create_app(
     app.include_router(devclock.router)
     for extra in routers:
         app.include_router(extra)
+    route_index.install(app)
     return app

@@ -23,7 +23,8 @@ Not HTTP and not grouped: the relay, consumers and schedulers.
 Guarantees:
 
 1. **One transaction per group.** Every member's ``Idempotency-Key`` claim (one statement), the
-   log's append lock (once, before any member's work), each member's work in arrival order, the
+   log's append lock and its tail (once, before any member's work: the members append after the
+   tail the group read, :func:`shared.events.store.held_tail`), each member's work in arrival order, the
    completion of every member's key with its response (one statement), one commit.
 2. **Each member keeps its own outcome.** A generic member runs inside its own SAVEPOINT: a 2xx
    keeps its rows and events (the savepoint is released), a refusal — a 4xx answered or raised, a
@@ -66,7 +67,9 @@ Guarantees:
    member; PostgreSQL then aborts one side: a member whose statement was the victim is rolled back
    to its savepoint and judged again in the next group (up to :data:`ATTEMPTS` times) — it is not
    answered until then. So is a member whose prepared statement a migration outdated
-   (:func:`shared.db.is_stale_statement`). A member still a victim after the last attempt is
+   (:func:`shared.db.is_stale_statement`), and so is every member of a group that failed as a
+   whole on such an error (the disbursement group posts all its members in one statement; nothing
+   was written and every key is free). A member still a victim after the last attempt is
    answered 503 with ``Retry-After`` (nothing of it was written), never 500.
 
 Counted: ``fupin_group_commits_total{service, group, outcome}`` (committed, refused — a lone
@@ -89,7 +92,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import is_stale_statement, is_unavailable
 from shared.errors import Conflict, ServiceUnavailable, Unprocessable
-from shared.events.store import APPEND_LOCK_KEY
+from shared.events.store import held_tail, keep_tail, lock_log
 from shared.metrics import GROUP_COMMITS, GROUP_MEMBERS
 from shared.web.idempotency import HEADER, LEASE_SECONDS, REPLAYED, _KEPT_HEADERS, _scope, request_hash
 
@@ -101,7 +104,6 @@ Apply = Callable[[AsyncSession, list[Any]], Awaitable[list[Outcome]]]
 ATTEMPTS = 3
 _TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
-_LOCK_LOG = text("SELECT pg_advisory_xact_lock(:key)")
 _CLAIM = text(
     "INSERT INTO idempotency_keys (scope, key, method, path, request_hash, state, owner, locked_until) "
     "SELECT c.scope, c.key, c.method, c.path, c.digest, 'in_flight', :owner, now() + make_interval(secs => :lease) "
@@ -241,7 +243,7 @@ class GroupCommit:
                         answers = await _claim(session, group, owner)
                         live = [m for m in group if m not in answers]
                         if live:  # the log first, then rows: one lock order for every group (see module, 8)
-                            await session.execute(_LOCK_LOG, {"key": APPEND_LOCK_KEY})
+                            await lock_log(session)  # the tail read once: members append after it
                         outcomes = await self.apply(session, [m.work for m in live]) if live else []
                         if len(outcomes) != len(live):
                             raise RuntimeError("a group's apply must answer every member")
@@ -254,16 +256,23 @@ class GroupCommit:
                     outcome = "refused"
         except BaseException as error:
             GROUP_COMMITS.labels(self.service, self.name, "failed").inc()
-            error = _unavailable_in(error) or error  # a rollback that failed hides the lost connection
-            for member in group:  # the committer cancelled (shutdown): its members get a 503, not a cancellation
-                if not member.answer.done():
-                    member.answer.set_exception(error if isinstance(error, Exception) else _stopped())
-            if not isinstance(error, Exception):
+            if not isinstance(error, Exception):  # the committer cancelled (shutdown): a 503, not a cancellation
+                for member in group:
+                    if not member.answer.done():
+                        member.answer.set_exception(_stopped())
                 raise
-            return
-        GROUP_COMMITS.labels(self.service, self.name, outcome).inc()
-        if outcome == "committed":
-            self.groups += 1
+            # the whole group failed: nothing was written and every key is free; a transient error
+            # (a deadlock, a statement a migration outdated) judges every member again (see 8)
+            unavailable = _unavailable_in(error)  # a rollback that failed hides the lost connection
+            answers = dict.fromkeys(group, unavailable if isinstance(unavailable, Exception) else error)
+        else:
+            GROUP_COMMITS.labels(self.service, self.name, outcome).inc()
+            if outcome == "committed":
+                self.groups += 1
+        self._answer(group, answers)
+
+    def _answer(self, group: list[Member], answers: dict[Member, Outcome]) -> None:
+        """Each member its outcome — or, after a transient error, a place in the next group."""
         again = []
         for member in group:
             answer = answers[member]
@@ -292,12 +301,16 @@ async def run_endpoints(session: AsyncSession, calls: list[Call]) -> list[Outcom
     for call in calls:
         pending = session.info.setdefault("fupin_pending_events", [])
         counted = len(pending)
+        before = held_tail(session)
         savepoint = await session.begin_nested()
         outcome = await _run(session, call)
         if _succeeded(outcome):
+            after = held_tail(session)
             await savepoint.commit()
+            keep_tail(session, after)  # its events stay: the next member appends after them
         else:
             await savepoint.rollback()  # fails (and fails the group) only if the connection is gone
+            keep_tail(session, before)  # its events are gone: the tail is the one before it
             del pending[counted:]  # its events are not counted as appended
         outcomes.append(outcome)
     return outcomes

@@ -16,11 +16,12 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import Request
 from fastapi.responses import Response
+from pydantic import Field
 
 from shared.config import SERVICES
 from shared.db import raw_connection
@@ -28,11 +29,48 @@ from shared.errors import NotFound, ServiceUnavailable
 from shared.events import checkpoints, receipt, tree
 from shared.events.chain import canonical_json
 from shared.events.note import NoteError, Verifier, add_signatures, split_note, verify_cosignature
+from shared.events.feed import EventEnvelope
 from shared.events.store import record_to_event
 from shared.logging import get_logger
+from shared.web.answers import Answer
 
 log = get_logger("fupin.receipts")
 WITNESS_TIMEOUT = 5.0
+
+
+class PublicEventOut(Answer):
+    """The event as anyone may see it: personal numbers masked."""
+
+    source: str
+    seq: int
+    type: str
+    subject: str
+    time: str
+    data: dict[str, Any]
+
+
+class InclusionProofOut(Answer):
+    leaf_index: int = Field(description="seq − 1")
+    tree_size: int = Field(description="the checkpoint's size")
+    hashes: list[str] = Field(description="the audit path, base64")
+
+
+class ReceiptOut(Answer):
+    """A receipt file (:func:`shared.events.receipt.build`): verify it offline with
+    ``fupin verify-receipt FILE --key …``."""
+
+    format: Literal[receipt.FORMAT]  # type: ignore[valid-type]
+    for_: str = Field(alias="for", description="who the receipt is for")
+    public: PublicEventOut
+    event: EventEnvelope = Field(description="the event exactly as it was hashed (may hold personal data)")
+    proof: InclusionProofOut
+    checkpoint: str = Field(description="the signed checkpoint note, with any witnesses' cosignatures")
+    keys: list[str] = Field(description="the signers' verifier keys, the origin's first")
+
+
+#: the ``responses`` of a route that answers :func:`issue` (declare it with ``response_class=Response``)
+ANSWERS: dict[int | str, dict[str, Any]] = {200: {"model": ReceiptOut},
+                                            503: {"description": "retry after Retry-After"}}
 
 
 async def _cosignatures(http: httpx.AsyncClient, base_url: str, origin: str, size: int | None) -> tuple[int, str, str] | None:

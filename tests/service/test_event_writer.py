@@ -5,6 +5,7 @@ in-transaction appends, all or nothing, call order = seq order, cancellation, th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 
 import asyncpg
@@ -118,23 +119,32 @@ async def wait_for_lock_waiter(conn: asyncpg.Connection) -> int:
         await asyncio.sleep(0.01)
 
 
-async def test_a_group_whose_connection_dies_writes_nothing_and_every_member_gets_the_error(funds):
-    """The crash case: the group's backend is terminated while it waits for the log (the test
-    holds the lock). Every member raises; nothing of the group is in the log; the next call works."""
-    sessions, conn, settings = funds
-    writer = EventWriter(sessions)
+@contextlib.asynccontextmanager
+async def log_held(settings):
+    """The log's append lock held by a transaction of the test's own until the block ends."""
     holder = await connect(settings)
     try:
         tx = holder.transaction()
         await tx.start()
         await holder.execute("SELECT pg_advisory_xact_lock($1)", store.APPEND_LOCK_KEY)
+        try:
+            yield
+        finally:
+            await tx.rollback()
+    finally:
+        await holder.close()
+
+
+async def test_a_group_whose_connection_dies_writes_nothing_and_every_member_gets_the_error(funds):
+    """The crash case: the group's backend is terminated while it waits for the log (the test
+    holds the lock). Every member raises; nothing of the group is in the log; the next call works."""
+    sessions, conn, settings = funds
+    writer = EventWriter(sessions)
+    async with log_held(settings):
         members = [asyncio.create_task(writer.append([event(f"m{m}")])) for m in range(3)]
         pid = await wait_for_lock_waiter(conn)
         await conn.execute("SELECT pg_terminate_backend($1)", pid)
         results = await asyncio.gather(*members, return_exceptions=True)
-        await tx.rollback()
-    finally:
-        await holder.close()
     assert all(isinstance(r, Exception) for r in results), results
     assert await stored(conn) == []
     [first] = await writer.append([event("after")])
@@ -144,20 +154,13 @@ async def test_a_group_whose_connection_dies_writes_nothing_and_every_member_get
 async def test_a_caller_cancelled_before_its_group_starts_writes_nothing(funds):
     sessions, conn, settings = funds
     writer = EventWriter(sessions)
-    holder = await connect(settings)
-    try:
-        tx = holder.transaction()
-        await tx.start()
-        await holder.execute("SELECT pg_advisory_xact_lock($1)", store.APPEND_LOCK_KEY)
+    async with log_held(settings):
         first = asyncio.create_task(writer.append([event("first")]))
         await wait_for_lock_waiter(conn)  # the first group has started and waits for the log
         cancelled = asyncio.create_task(writer.append([event("cancelled")]))
         kept = asyncio.create_task(writer.append([event("kept")]))
         await asyncio.sleep(0)  # both have joined the queue
         cancelled.cancel()
-        await tx.rollback()
-    finally:
-        await holder.close()
     assert [e["data"]["tag"] for e in await first] == ["first"]
     assert [e["seq"] for e in await kept] == [2]
     with pytest.raises(asyncio.CancelledError):

@@ -392,6 +392,86 @@ async def test_concurrent_batches_paying_the_same_payees_from_two_projects_both_
     await f.zero_sum_and_no_negative()
 
 
+# -- judged and recorded overlapped (issue 13) ---------------------------------------------------
+
+
+async def _posted_as(f, path_chunk, monkeypatch, prefix, project, households, **envelope):
+    """A partial batch of 450 lines to ``project`` whose line 300 is over what is left of the
+    commitment, posted with ``batches.CHUNK = path_chunk`` (None: judge everything, then record):
+    the answer, and its events and posting rows with what tells the two runs apart taken out."""
+    from services.funds.usecases import batches as usecase
+
+    monkeypatch.setattr(usecase, "CHUNK", path_chunk)
+    overlapped, calls = usecase.post_overlapped, []
+
+    async def counted(*args, **kwargs):
+        calls.append(kwargs["chunk"])
+        return await overlapped(*args, **kwargs)
+
+    monkeypatch.setattr(usecase, "post_overlapped", counted)
+    lines = [line(f"{prefix}-{n:04d}", f"{10 + n % 7}.{n % 100:02d}", project=project, household=households[n],
+                  name=f"户{n}", purpose="industry_development" if n % 50 == 7 else None) for n in range(450)]
+    lines[300]["amount"] = "39000.00"
+    before = max(e["seq"] for e in await all_events(f))
+    answer = await send(f, batch(lines, batch_ref=f"{prefix}批", partial=True, **envelope))
+    assert answer.status_code == 201, answer.text
+    assert calls == ([] if path_chunk is None else [path_chunk])  # the path asked for was taken
+    events = [e for e in await all_events(f) if e["seq"] > before]
+    for e in events:
+        e["seq"] -= before
+        e["data"]["batch_ref"] = e["subject"] = e["id"] = None
+        e["data"]["postings"] = [[None, ref.removeprefix(prefix), None, *rest] for _, ref, _, *rest in e["data"]["postings"]]
+    rows = await f.db("SELECT p.event_seq, p.line_ref, p.amount_fen, p.to_account, p.purpose, p.reference FROM postings p "
+                      f"WHERE p.line_ref LIKE '{prefix}-%' ORDER BY p.line_ref")
+    said = json.loads(answer.text.replace(f"{prefix}批", "批").replace(f"{prefix}-", "-").replace(project, "P-?"))
+    return said, events, [(r["event_seq"] - before, r["line_ref"].removeprefix(prefix), *list(r.values())[2:])
+                                   for r in rows]
+
+
+async def test_the_overlapped_path_writes_the_refusals_rows_and_events_of_the_sequential_one(funds, monkeypatch):
+    """Chunks of 16 (so that the refusal is in a late chunk and the event parts cross chunks)
+    against the path that judges everything first: each from its own project with the same money,
+    to the same payees."""
+    f = funds
+    await ready(f, projects=("P-1", "P-2"))
+    households = [str(uuid.uuid4()) for _ in range(450)]
+    sequential = await _posted_as(f, None, monkeypatch, "S", "P-1", households)
+    overlapped = await _posted_as(f, 16, monkeypatch, "O", "P-2", households)
+    for answer in (sequential[0], overlapped[0]):
+        assert answer["posted"] == 449 and [r["index"] for r in answer["refused"]] == [300]
+    assert sequential[0] == overlapped[0]
+    assert [(e["data"]["part"], e["data"]["parts"], len(e["data"]["postings"])) for e in overlapped[1]] == [
+        (1, 3, 200), (2, 3, 200), (3, 3, 49)]
+    assert overlapped[1] == sequential[1]
+    assert overlapped[2] == sequential[2] and len(overlapped[2]) == 449
+    verified = await f.client.get("/events/verify", headers=bearer(f.settings, "auditor"))
+    assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text
+    await f.zero_sum_and_no_negative()
+
+
+async def test_a_refusal_in_a_late_chunk_leaves_nothing_written_unless_partial(funds, monkeypatch):
+    from services.funds.usecases import batches as usecase
+
+    monkeypatch.setattr(usecase, "CHUNK", 16)
+    f = funds
+    await ready(f, each="1000.00")
+    lines = [line(f"Z-{n}", "5.00") for n in range(100)]
+    lines[90] = line("Z-90", "600.00")  # over the commitment once the 90 lines before it are paid
+    before = await counts(f)
+    refused = await send(f, batch(lines))
+    assert refused.status_code == 422, refused.text
+    assert [(r["index"], r["code"]) for r in refused.json()["refused"]] == [(90, "insufficient_funds")]
+    assert await counts(f) == before  # the rows of the chunks copied before roll back, accounts too
+    partial = await send(f, batch(lines, partial=True))
+    assert partial.status_code == 201 and partial.json()["posted"] == 99
+    after = await counts(f)
+    assert after["postings"] == before["postings"] + 99 and after["events"] == before["events"] + 1
+    again = await send(f, batch(lines, batch_ref="重发", partial=True))  # retried: line 90 alone is judged again
+    assert again.json()["already_posted"] == [n for n in range(100) if n != 90]
+    assert [r["index"] for r in again.json()["refused"]] == [90] and await counts(f) == after
+    await f.zero_sum_and_no_negative()
+
+
 # -- the registry consumes the batch events -------------------------------------------------------
 
 

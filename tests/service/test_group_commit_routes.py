@@ -133,6 +133,42 @@ async def test_a_member_sees_the_rows_of_those_judged_before_it_and_a_refused_on
     assert again.status_code == 201
 
 
+async def test_a_group_reads_the_log_tail_once_and_its_members_events_chain_gaplessly(registry, monkeypatch):
+    """The group takes the append lock and reads the tail once; each member appends after it, a
+    refused member's savepoint gives its place back (store guarantee 5) — counted, not timed."""
+    import asyncpg
+
+    from shared.config import libpq_url
+    from shared.events import store
+    from tests.service.registry_support import VILLAGE, family
+
+    r = registry
+    Judged(monkeypatch)
+    reads = []
+    real = store._lock_and_read_tail
+
+    async def counted(session, **kwargs):
+        reads.append(kwargs)
+        return await real(session, **kwargs)
+    monkeypatch.setattr(store, "_lock_and_read_tail", counted)
+    before = committed_groups("registry")
+    a = family(91)
+    twin_of_a = family(94)[:1] + a[1:2]  # refused whichever of the two is judged later
+    requests = [(cid, proposal(m), r.headers("village", VILLAGE))
+                for cid, m in (("g-a", a), ("g-b", family(92)), ("g-twin", twin_of_a), ("g-c", family(93)))]
+    answers = await together(r.client, "/households", requests)
+    assert committed_groups("registry") == before + 1
+    assert sorted(answer.status_code for answer in answers.values()) == [201, 201, 201, 409]
+    assert len(reads) == 1  # one lock and one tail read for the four members
+    rows = await fetch(r.settings, "SELECT seq FROM events ORDER BY seq")
+    assert [row["seq"] for row in rows] == list(range(1, len(rows) + 1))
+    conn = await asyncpg.connect(libpq_url(r.settings.database_url, r.settings.database_name))
+    try:
+        assert (await store.verify(conn)).ok
+    finally:
+        await conn.close()
+
+
 async def test_a_key_twice_in_one_group_is_in_flight_and_its_retry_replays(registry, monkeypatch):
     from tests.service.registry_support import VILLAGE, family
 

@@ -1,8 +1,9 @@
 """Prepared statements after a migration (shared.db.fetch runs the hot statements on asyncpg's
 statement cache; SQLAlchemy's adapter keeps one too): a statement whose result type a migration
 changed fails its transaction once on each connection that cached it (``InvalidCachedStatementError``).
-That is never a 500: a grouped disbursement runs its group again, any other write answers 503 with
-``Retry-After`` and nothing written, and its retry with the same key succeeds."""
+That is never a 500: the group commit runs a disbursement's whole group again
+(shared.web.group_commit, 8), any other write answers 503 with ``Retry-After`` and nothing written,
+and its retry with the same key succeeds."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-import importlib
 from services.funds.app import create_app
 from shared.clock import SettableClock
 from shared.db import is_stale_statement
+from shared.web import group_commit
 from tests.conftest import serving
 from tests.service.funds_support import JINGHE, Funds, down_to_jinghe
 
@@ -52,11 +53,11 @@ async def test_a_grouped_disbursement_after_a_migration_runs_its_group_again(fun
     def seen(error):
         stale.append(is_stale_statement(error))
         return stale[-1]
-    monkeypatch.setattr(importlib.import_module("services.funds.api.operations"), "is_stale_statement", seen)
+    monkeypatch.setattr(group_commit, "is_stale_statement", seen)
     await migrate(f)
     answers = [await f.post("/disbursements", JINGHE, **disbursement(f"after-{n}")) for n in range(3)]
     assert [a.status_code for a in answers] == [201, 201, 201]
-    assert True in stale  # the old statement did fail a group, which ran again
+    assert True in stale  # the old statement did fail a group, which the group commit ran again
     posted = await f.db("SELECT line_ref FROM postings WHERE operation = 'disburse' ORDER BY event_seq")
     assert [p["line_ref"] for p in posted] == [f"before-{n}" for n in range(3)] + [f"after-{n}" for n in range(3)]
     await f.zero_sum_and_no_negative()

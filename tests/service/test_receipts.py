@@ -21,6 +21,7 @@ from shared.events.note import Verifier
 from shared.events.receipt import ReceiptError, verify
 from shared.events.tree import TreeState
 from tests.conftest import serving
+from tests.service.answer_models import assert_documented
 from tests.service.registry_support import OTHER_VILLAGE, VILLAGE, Registry, family, identify
 
 
@@ -72,6 +73,9 @@ async def test_a_benefit_and_an_announcement_get_receipts_that_verify_offline(re
     response = await r.client.get(path, headers=r.token("village", VILLAGE))
     assert response.status_code == 200, response.text
     assert response.headers["content-disposition"].startswith('attachment; filename="receipt-registry-')
+    spec = (await r.client.get("/openapi.json")).json()
+    assert_documented(spec, "/households/{household_id}/benefits/{benefit_id}/receipt", response.json(),
+                      model="ReceiptOut")
     verified = verify(response.content, [key])
     assert (verified.type, verified.subject, verified.tree_size, verified.cosigners) == (
         "registry.benefit.recorded", hid, size, [])  # no witness answered: the origin's signature alone
@@ -87,5 +91,6 @@ async def test_a_benefit_and_an_announcement_get_receipts_that_verify_offline(re
     public = await r.client.get(f"/public/announcements/{notice['id']}/receipt")  # no token: public
     assert public.status_code == 200, public.text
     published = verify(public.content, [key])
+    assert_documented(spec, "/public/announcements/{announcement_id}/receipt", public.json(), model="ReceiptOut")
     assert published.type == "registry.announcement.published" and published.subject == notice["id"]
     assert "********" in json.loads(public.content)["event"]["data"]["rendered_text"]  # ID numbers masked as published

@@ -4,18 +4,10 @@ comes from, and the kinds of discrepancy between a service's figures and the reb
 
 from __future__ import annotations
 
+from services.audit.domain.code_lists import DISCREPANCY_KIND, SOURCE
 from services.funds.contract import ACCOUNT_KIND_VOCABULARY, CHANNEL_VOCABULARY
 from shared.catalogue import CodeList, policy_rules
-from shared.vocabulary import Vocabulary
 from shared.web.catalogue import catalogue_router
-
-SOURCE = Vocabulary.of("source", "来源服务", "source service", [
-    ("registry", "建档立卡", "household registry"), ("funds", "财政扶贫资金", "fiscal poverty funds"),
-    ("projects", "扶贫项目库", "project library"), ("audit", "审计", "audit")])
-DISCREPANCY_KIND = Vocabulary.of("discrepancy_kind", "差异类型", "discrepancy kind", [
-    ("balance", "账户余额", "account balance"), ("deadline", "资金时限", "deadline"),
-    ("statistic", "统计数", "statistic"), ("household_status", "户状态", "household status"),
-    ("refused_posting", "被拒记账", "refused posting"), ("unreadable_posting", "无法读取的记账", "unreadable posting")])
 
 catalogue = catalogue_router(lambda request: [
     policy_rules(request.app.state.policy), CodeList(SOURCE, ("source", "service")),

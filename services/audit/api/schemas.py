@@ -6,10 +6,11 @@ server does not validate answers against it; further members may follow (``extra
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
+from services.audit.domain.code_lists import DISCREPANCY_KIND, SOURCE
 from shared.web.answers import YUAN, Answer
 
 
@@ -32,3 +33,19 @@ class FindingsOut(Answer):
     division: str | None = Field(description="the division audited (its prefix); null: the caller's jurisdiction")
     findings: list[FindingOut]
     by_rule: dict[str, int] = Field(description="how many findings under each rule")
+
+
+class DiscrepancyOut(Answer):
+    service: Literal[SOURCE.codes] = Field(description="the service whose figure differs")  # type: ignore[valid-type]
+    kind: Literal[DISCREPANCY_KIND.codes] = Field(description="GET /catalogue, list `discrepancy_kind`")  # type: ignore[valid-type]
+    subject: str = Field(description="the account, deadline, statistic, project or household compared")
+    expected: Any = Field(description="what the events imply (the rebuild)")
+    actual: Any = Field(description="what the service reports through its API")
+    seq: int | None = Field(description="the event that explains the expected value")
+    detail: str
+
+
+class DiscrepanciesOut(Answer):
+    division: str | None = Field(description="the division compared (its prefix); null: the caller's jurisdiction")
+    verified: bool = Field(description="every chain verified")
+    discrepancies: list[DiscrepancyOut]

@@ -110,6 +110,24 @@ def _listed(answer):
     return answer
 
 
+def _current_or_replaced(account) -> str:
+    return "已更换" if account.get("superseded_by") else "现用"
+
+
+#: 收款账户: a payee's accounts, current and superseded; the number masked as in JSON
+PAYEE_ACCOUNTS = Export("收款账户", rows=_listed, columns=(
+    Column("holder", "收款人"),
+    Column("account_name", "户名"),
+    Column("bank_code", "收款行行号"),
+    Column("bank_name", "开户银行"),
+    Column("account_no", "账号（脱敏）"),
+    Column(_current_or_replaced, "状态"),
+    Column("registered_at", "登记时间"),
+    Column("account_id", "账户编号"),
+    Column("superseded_by", "更换为账户"),
+))
+
+
 PAYMENT_INSTRUCTIONS = Export("支付指令", rows=_listed, columns=(
     Column("ref", "指令编号"),
     Column("payee", "收款人"),

@@ -19,7 +19,6 @@ from services.funds.usecases.allocations import answer
 from services.funds.usecases.ledger import Grouped
 from shared import context
 from shared.auth import Role, Writer
-from shared.db import is_stale_statement
 from shared.divisions import DivisionCode
 from shared.errors import Problem
 from shared.money import Yuan
@@ -170,15 +169,7 @@ async def disburse(body: DisbursementIn, request: Request,
                    principal: Writer(Role.county_finance)) -> Response:
     entry = disbursements.entry(request.app.state.policy, principal, body)
     grouped = Grouped(entry, principal.actor(), context.correlation_id.get())
-    group = GroupCommit.of(request, "postings", _post_group)
-    try:
-        return await group.submit(request, grouped)
-    except Exception as error:
-        # a statement prepared before a migration changed its result type failed the group (nothing
-        # was written, the keys are free, the connection forgot its statements): once more
-        if not is_stale_statement(error):
-            raise
-    return await group.submit(request, grouped)
+    return await GroupCommit.of(request, "postings", _post_group).submit(request, grouped)
 
 
 async def _post_group(session, items: list[Grouped]) -> list[Response | Problem]:

@@ -16,6 +16,9 @@ from pydantic import BaseModel, Field
 
 from services.funds.api import exports
 from services.funds.api.operations import Payee
+from services.funds.api.payment_schemas import (BankResultsOut, InstructionOut, PayeeHouseholdOut, PaymentFilesOut,
+                                                ReconciliationListedOut, ReconciliationOut, RegisteredAccountOut, ReissueOut)
+from services.funds.api.schemas import PayeeAccountOut
 from services.funds.contract import payee_reference
 from services.funds.domain.payments import (
     RESULT_CSV,
@@ -61,7 +64,8 @@ def _initiator(principal: Principal) -> str:
 @payments.post("/payee-accounts", status_code=201,
                summary="Register a payee's bank account (收款账户), superseding the current one",
                description="A household payee must be a registered (建档立卡) household of the county. The account "
-               "number is stored in full, answered and published masked; the previous account is kept (history).")
+               "number is stored in full, answered and published masked; the previous account is kept (history).",
+               responses={201: {"model": RegisteredAccountOut}})
 async def register_payee_account(body: PayeeAccountIn, request: Request, principal: PaymentWriter,
                                  session: Session) -> dict[str, Any]:
     await usecase.check_payees(session, principal.division, [body.payee.model_dump()])
@@ -72,7 +76,8 @@ async def register_payee_account(body: PayeeAccountIn, request: Request, princip
 
 @payments.get("/payee-households/{household_id}", summary="Whether the county may pay a household (its registry status)",
               description="From this service's read model of the registry's events: a registered (建档立卡) "
-              "household of the caller's county may be paid; otherwise the code and reason of the refusal.")
+              "household of the caller's county may be paid; otherwise the code and reason of the refusal.",
+              responses={200: {"model": PayeeHouseholdOut}})
 async def payee_household(household_id: str, principal: PaymentReader,
                           session: Session) -> dict[str, Any]:
     refused = (await usecase.unpayable_households(session, principal.division, [household_id])).get(household_id)
@@ -81,7 +86,10 @@ async def payee_household(household_id: str, principal: PaymentReader,
 
 
 @payments.get("/payee-accounts", summary="A payee's bank accounts, current and superseded (masked)",
-              description="Oldest first; a superseded account names the one that replaced it. Numbers are masked.")
+              description="Oldest first; a superseded account names the one that replaced it. Numbers are masked. "
+              "As a spreadsheet (`?format=csv|xlsx`): one row per account, masked as in JSON.",
+              responses={200: {"model": list[PayeeAccountOut]}})
+@exportable(exports.PAYEE_ACCOUNTS)
 async def payee_accounts(principal: PaymentReader, session: Session,
                          payee: str = Query(min_length=3, max_length=250,
                                             description="kind:household_id or kind:name")) -> list[dict[str, Any]]:
@@ -89,7 +97,8 @@ async def payee_accounts(principal: PaymentReader, session: Session,
 
 
 @payments.put("/special-account", summary="Register the county's 扶贫资金专户 (the account payment files debit)",
-              description="A new 专户 account supersedes the current one (history kept); files already made keep theirs.")
+              description="A new 专户 account supersedes the current one (history kept); files already made keep theirs.",
+              responses={200: {"model": RegisteredAccountOut}})
 async def register_special_account(body: AccountIn, request: Request, principal: PaymentWriter,
                                    session: Session) -> dict[str, Any]:
     return await usecase.register_account(session, county=principal.division, holder=usecase.SPECIAL, account=body.bank(),
@@ -104,7 +113,8 @@ class PaymentFilesIn(BaseModel):
                summary="Turn the settled disbursements into payment files (one per payee bank)",
                description="Every disbursement of the county not yet instructed becomes a payment instruction "
                f"(state `instructed`; then {', '.join(f'{a} → {b}' for a, b in TRANSITIONS if a)}), grouped in one "
-               "file per payee bank for the execution date. Payees without a bank account wait and are listed.")
+               "file per payee bank for the execution date. Payees without a bank account wait and are listed.",
+               responses={201: {"model": PaymentFilesOut}})
 async def make_payment_files(body: PaymentFilesIn, request: Request, principal: PaymentWriter,
                              session: Session) -> dict[str, Any]:
     return await usecase.make_payment_files(session, county=principal.division, execution_date=body.execution_date,
@@ -135,7 +145,8 @@ async def payment_file_csv(file_id: str, principal: Reader(Role.county_finance),
 
 @payments.get("/payment-instructions", summary="Payment instructions with their states (accounts masked)",
               description="The county's instructions, optionally of one file or in one state, with the reason of a refusal. "
-              "As a spreadsheet (`?format=csv|xlsx`): one row per instruction, accounts masked as in JSON.")
+              "As a spreadsheet (`?format=csv|xlsx`): one row per instruction, accounts masked as in JSON.",
+              responses={200: {"model": list[InstructionOut]}})
 @exportable(exports.PAYMENT_INSTRUCTIONS)
 async def list_instructions(principal: PaymentReader, session: Session, file_id: uuid.UUID | None = None,
                             state: Literal["instructed", "paid", "refused", "reissued"] | None = None) -> list[dict[str, Any]]:
@@ -157,7 +168,8 @@ async def _raw(request: Request) -> bytes:
                description="Idempotent by the file's SHA-256: the same file again answers its first report. Lines "
                "naming an unknown instruction or one already settled are listed in `problems`; a refused line's money "
                "goes back to its project (a `payment_return` posting). CSV columns: " + ", ".join(RESULT_CSV) + ".",
-               openapi_extra=_UPLOAD)
+               openapi_extra=_UPLOAD,
+               responses={200: {"model": BankResultsOut}})
 async def import_results(request: Request, principal: PaymentWriter, session: Session,
                          format: Literal[RESULT_FORMATS] = Query(description="the file's format"),  # type: ignore[valid-type]
                          ) -> dict[str, Any]:
@@ -168,7 +180,8 @@ async def import_results(request: Request, principal: PaymentWriter, session: Se
 @payments.post("/payment-instructions/{instruction_id}/reissue", status_code=201,
                summary="Re-issue a refused instruction to the payee's corrected account",
                description="Only a refused instruction, and only after a new account of the payee was registered: "
-               "a new disbursement (instructed in the next payment file); the instruction becomes `reissued`.")
+               "a new disbursement (instructed in the next payment file); the instruction becomes `reissued`.",
+               responses={201: {"model": ReissueOut}})
 async def reissue(instruction_id: str, request: Request, principal: PaymentWriter,
                   session: Session) -> dict[str, Any]:
     return await usecase.reissue(session, county=principal.division, instruction_id=instruction_id,
@@ -178,7 +191,8 @@ async def reissue(instruction_id: str, request: Request, principal: PaymentWrite
 @payments.post("/reconciliations", status_code=201, summary="Reconcile the 专户 with the bank's statement of a day",
                description="The ledger's expected debits per instruction (files executed that day) against the "
                "statement (camt.053.001.08 or CSV with columns " + ", ".join(STATEMENT_CSV) + "); every difference "
-               "is listed and the reconciliation is recorded.", openapi_extra=_UPLOAD)
+               "is listed and the reconciliation is recorded.", openapi_extra=_UPLOAD,
+               responses={201: {"model": ReconciliationOut}})
 async def reconcile(request: Request, principal: PaymentWriter, session: Session,
                     on: date = Query(description="the statement's booking date"),
                     format: Literal[STATEMENT_FORMATS] = Query(description="the statement's format"),  # type: ignore[valid-type]
@@ -190,7 +204,8 @@ async def reconcile(request: Request, principal: PaymentWriter, session: Session
 @payments.get("/reconciliations", summary="The county's recorded reconciliations, with their differences",
               description="Newest first, optionally of one booking date; each with the ledger's and the bank's debits "
               "and every difference found (accounts masked). As a spreadsheet (`?format=csv|xlsx`): one row per "
-              "reconciliation, its differences in one cell.")
+              "reconciliation, its differences in one cell.",
+              responses={200: {"model": list[ReconciliationListedOut]}})
 @exportable(exports.RECONCILIATIONS)
 async def list_reconciliations(principal: PaymentReader, session: Session,
                                on: date | None = Query(None, description="the statement's booking date")) -> list[dict[str, Any]]:

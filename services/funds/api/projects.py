@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from services.funds.api.payment_schemas import FundsProjectOut
 from services.funds.api.reports import Readers
 from services.funds.domain import gate
 from services.funds.models import projects_view
@@ -24,7 +25,8 @@ fundable = router(tags=["projects gate"])
               "cancelled. Its money as separate figures: `committed` (bound to it, net of de-commitments) = `paid` + "
               "`remaining` (committed, unpaid) + `stranded` (滞留, still held) + `returned` (to the province); and "
               "`decommitted` (given back to the pool). Reversals (冲正) count as their original taken back.",
-              responses={404: {"description": "the funds service has no event about this project"}})
+              responses={200: {"model": FundsProjectOut},
+                         404: {"description": "the funds service has no event about this project"}})
 async def project(code: str, principal: Readers, session: Session) -> dict[str, Any]:
     row = (await session.execute(select(projects_view).where(projects_view.c.code == code))).mappings().first()
     if row is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import Query, Request
 
+from services.funds.api.payment_schemas import PurposesOut
 from services.funds.api.reports import Readers
 from services.funds.domain import NEGATIVE_LIST_RULE, PURPOSES, negative_list
 from shared.web import router
@@ -17,7 +18,8 @@ purposes = router(tags=["code lists"])
 
 @purposes.get("/purposes", summary="Purpose codes (资金用途) with Chinese labels and the negative list",
               description="The closed list every write that takes a `purpose` accepts; `forbidden` marks the codes on "
-              "the negative list of 财农〔2017〕8号 in force for the caller's division on `on` (default today).")
+              "the negative list of 财农〔2017〕8号 in force for the caller's division on `on` (default today).",
+              responses={200: {"model": PurposesOut}})
 async def purpose_list(request: Request, principal: Readers,
                        on: date | None = Query(None, description="the date (default: today)")) -> dict[str, Any]:
     on = on or request.app.state.clock.today()

@@ -265,3 +265,16 @@ class DeadlineComplianceOut(ComplianceCounts):
     fiscal_year: int | None
     as_of: str
     groups: list[ComplianceGroupOut]
+
+
+class PayeeAccountOut(Answer):
+    """A payee's bank account (收款账户) as answered: the number masked (``****1234``)."""
+
+    account_id: str
+    holder: str = Field(description="the payee: kind:household_id or kind:name")
+    bank_code: str = Field(description="收款行行号 (CNAPS)")
+    bank_name: str
+    account_no: str = Field(pattern=r"^\*{4}[0-9]{4}$", description="masked: only the last four digits")
+    account_name: str = Field(description="户名, as the bank holds it")
+    registered_at: str = Field(description="ISO instant")
+    superseded_by: str | None = Field(description="the account that replaced this one; null: the current one")

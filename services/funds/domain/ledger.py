@@ -100,6 +100,8 @@ __all__ = [
     "check_sufficient",
     "check_year_open",
     "holdings_of",
+    "books_written",
+    "check_posting_like",
     "reversal_of",
     "province_of",
 ]
@@ -599,6 +601,19 @@ OPERATION_RULES: Mapping[str, tuple[Callable[[Posting, dict[str, Any]], None], .
 _OTHER_TO_KINDS: Mapping[str, tuple[str, ...]] = {"decommit": ("available", "pool"), "reverse": KINDS}
 
 
+def _check_texts_and_sides(p: Posting, src: AccountKey, dst: AccountKey, ext: dict[str, Any]) -> None:
+    """:func:`check_posting`'s checks of the purpose, the reference and the two accounts being one."""
+    value = p.purpose
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _bad("invalid_purpose", "purpose 必须是非空字符串", "purpose must be a non-empty string or None", **ext)
+    value = p.reference
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _bad("invalid_reference", "reference 必须是非空字符串", "reference must be a non-empty string or None",
+                   **ext)
+    if src == dst:
+        raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
+
+
 def check_posting(posting: Posting) -> None:
     """Everything about a posting that does not depend on balances: types, a positive amount,
     the operation's account kinds, the channel and fiscal year kept, and the holder rule of the
@@ -641,15 +656,7 @@ def check_posting(posting: Posting) -> None:
     if op in DOCUMENTED_OPERATIONS and not document_no.strip():
         raise _bad("missing_document_no", f"{OPERATION_LABELS[op]}须有文号",
                    f"{op} needs a document number (文号)", **ext)
-    value = p.purpose
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _bad("invalid_purpose", "purpose 必须是非空字符串", "purpose must be a non-empty string or None", **ext)
-    value = p.reference
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise _bad("invalid_reference", "reference 必须是非空字符串", "reference must be a non-empty string or None",
-                   **ext)
-    if src == dst:
-        raise _bad("same_account", "付方与收方为同一账户", "from and to are the same account", **ext)
+    _check_texts_and_sides(p, src, dst, ext)
     from_kinds, to_kind = OPERATION_KINDS[op]
     to_kinds = (src.kind,) if op == "carry_forward" else _OTHER_TO_KINDS.get(op, (to_kind,))
     if src.kind not in from_kinds or dst.kind not in to_kinds:
@@ -674,6 +681,37 @@ def check_posting(posting: Posting) -> None:
 
     for rule in OPERATION_RULES[op]:
         rule(p, ext)
+
+def check_posting_like(posting: Posting, model: Posting) -> None:
+    """:func:`check_posting` for a posting built like ``model``, which it accepted: the same
+    from-account object, operation, document and actor, and a to-account of the same kind of
+    holder, channel, year and kind (``model.to.replace(reference=…)``) — a batch's lines. Only the
+    checks that can tell such postings apart run (the amount, the ids and texts of the line, the
+    two accounts being one, the operation's rules), in :func:`check_posting`'s order, so the first
+    failure is the one it raises; any other posting takes :func:`check_posting` itself
+    (tests/unit/funds/test_ledger_performance_forms.py checks that they agree)."""
+    src, dst, like = posting.from_, posting.to, model.to
+    if not (type(posting) is Posting and src is model.from_ and posting.operation is model.operation
+            and posting.document_no is model.document_no and posting.document_date is model.document_date
+            and posting.actor is model.actor and type(dst) is AccountKey and dst.kind is like.kind
+            and dst.division is like.division and dst.role is like.role and dst.channel is like.channel
+            and dst.fiscal_year is like.fiscal_year and posting.operation != "carry_forward"):
+        check_posting(posting)  # (a carry-forward's check of the references is the accounts')
+        return
+    p = posting
+    amount = p.amount_fen
+    if type(amount) is not int or amount <= 0 or amount > MAX_FEN:
+        check_posting(posting)  # raises the amount's error
+        return
+    posting_id = p.posting_id
+    if not isinstance(posting_id, str) or not posting_id.strip():
+        raise _bad("missing_posting_id", "缺少分录编号", "a posting needs a non-empty posting id")
+    op = p.operation
+    ext = {"posting_id": posting_id, "operation": str(op)}
+    _check_texts_and_sides(p, src, dst, ext)
+    for rule in OPERATION_RULES[op]:
+        rule(p, ext)
+
 
 def reversal_of(original: Posting, *, posting_id: str, document_no: str, document_date: date, actor: str) -> Posting:
     """The reversal (冲正) of ``original``: the same amount back from its to-account to its
@@ -711,6 +749,16 @@ def holdings_of(posting: Posting) -> set[Holding]:
     """The books (division, role, fiscal year) a posting writes into: those of its non-external
     accounts (an appropriation or a disbursement leaves the ledger on one side only)."""
     return {(k.division, k.role, k.fiscal_year) for k in (posting.from_, posting.to) if not k.is_external}
+
+
+def books_written(postings: Iterable[Posting]) -> set[Holding]:
+    """The union of :func:`holdings_of` over ``postings``, each distinct account object looked at
+    once (a batch's postings share their from-account)."""
+    keys: dict[int, AccountKey] = {}
+    for p in postings:
+        keys[id(p.from_)] = p.from_
+        keys[id(p.to)] = p.to
+    return {(k.division, k.role, k.fiscal_year) for k in keys.values() if k.kind not in EXTERNAL_KINDS}
 
 
 def check_year_open(posting: Posting, closes: Mapping[Holding, Mapping[str, Any]], *, rule_id: str,

@@ -20,6 +20,12 @@ Steps (a batch may carry 100,000 lines; bench/ledger_post.py measures it):
    and nothing of the batch is written (the transaction rolls back).
 5. **Record.** Under the log's lock, the posting rows with COPY while the events are serialised,
    then the events, grouped by channel and fiscal year.
+
+Steps 4 and 5 overlap for a batch of one money (one channel and fiscal year, the usual case) that
+may write something (:func:`services.funds.usecases.ledger.post_overlapped`): the log is locked
+before the lines are judged, :data:`CHUNK` lines at a time, and each chunk's rows are copied while
+the next one is judged — PostgreSQL applies postings while Python judges. A batch of several moneys
+(its rows' events are known only once every line is judged) takes the steps one after the other.
 """
 
 from __future__ import annotations
@@ -38,12 +44,15 @@ from services.funds.contract import (
     payee_reference,
 )
 from services.funds.domain import AccountKey, Posting, check_posting, check_purpose, finance_account, gate
+from services.funds.domain.ledger import check_posting_like
 from services.funds.usecases.gate import unfundable
 from services.funds.usecases.ledger import (
     Entry,
+    Judgement,
     account_ref,
     judge,
     new_posting_ids,
+    post_overlapped,
     prefetch,
     public_refusal,
     record,
@@ -55,6 +64,12 @@ from shared.errors import Problem, Unprocessable
 from shared.events import NewEvent
 from shared.money import format_fen
 from shared.policy import PolicyTable
+
+#: Lines judged and copied at a time when a batch of one money (channel and fiscal year) is judged
+#: and recorded overlapped (:func:`services.funds.usecases.ledger.post_overlapped`): each chunk's
+#: rows are copied while the next is judged. ``None``: judge everything, then record (the path
+#: batches of several moneys take).
+CHUNK: int | None = 500
 
 #: Lines turned into postings between two turns of the event loop, so that the look-ups started
 #: before (:func:`prefetch`) go on in PostgreSQL meanwhile.
@@ -163,6 +178,7 @@ async def build(batch: Batch, screened: Screened, actor_sub: str) -> Built:
     lines, references = batch.lines, screened.references
     posting_ids = new_posting_ids(len(lines))
     out = Built()
+    models: dict[tuple[int, int], Posting] = {}  # a posting check_posting accepted, by (source, payee template)
     for start in range(0, len(lines), SLICE):
         await asyncio.sleep(0)  # the look-ups' turn
         for index in range(start, min(start + SLICE, len(lines))):
@@ -172,13 +188,18 @@ async def build(batch: Batch, screened: Screened, actor_sub: str) -> Built:
             line = lines[index]
             channel, year, project, purpose = line["channel"], line["fiscal_year"], line["project_code"], line.get("purpose")
             payee, posting_id, amount, line_ref = line["payee"], posting_ids[index], line["amount"], line["line_ref"]
+            source, template = screened.sources[channel, year, project], screened.payees[channel, year]
             posting = Posting(
-                posting_id=posting_id, from_=screened.sources[channel, year, project],
-                to=screened.payees[channel, year].replace(reference=reference), amount_fen=amount, operation="disburse",
-                document_no=batch.document_no, document_date=batch.schedule_date, actor=actor_sub, purpose=purpose,
-                reference=reference)
+                posting_id=posting_id, from_=source, to=template.replace(reference=reference), amount_fen=amount,
+                operation="disburse", document_no=batch.document_no, document_date=batch.schedule_date,
+                actor=actor_sub, purpose=purpose, reference=reference)
+            model = models.get((id(source), id(template)))
             try:
-                check_posting(posting)
+                if model is None:
+                    check_posting(posting)
+                    models[id(source), id(template)] = posting
+                else:
+                    check_posting_like(posting, model)
             except Problem as error:
                 out.screened[len(out.entries)] = error
             out.entries.append(Entry(posting, None, line_ref))
@@ -206,6 +227,13 @@ def events(batch: Batch, principal: Principal, screened: Screened, built: Built,
         for number, ((channel, year), part) in enumerate(parts, start=1)]
 
 
+def _refusals(screened: Screened, built: Built, judgement: Judgement) -> list[dict[str, Any]]:
+    """The refused lines of the envelope, in order: the screen's and the judgement's."""
+    refused = screened.refused + [{**public_refusal(r), "index": built.positions[r["index"]]} for r in judgement.refused]
+    refused.sort(key=lambda r: r["index"])
+    return refused
+
+
 async def post_batch(session: AsyncSession, principal: Principal, batch: Batch, *, policy: PolicyTable,
                      now: datetime) -> dict[str, Any]:
     """Steps 1–5 in the request's unit of work; the answer lists what was posted and refused."""
@@ -218,13 +246,21 @@ async def post_batch(session: AsyncSession, principal: Principal, batch: Batch, 
     except BaseException:
         await asyncio.wait([lookups])  # never leave a statement running on the session
         raise
-    judgement = await judge(session, built.entries, await lookups, screened=built.screened)
-    refused = screened.refused + [{**public_refusal(r), "index": built.positions[r["index"]]} for r in judgement.refused]
-    refused.sort(key=lambda r: r["index"])
-    if refused and not batch.partial:  # judged, nothing written
-        raise refusal_problem(refused)
-    await record(session, built.entries, judgement, actor=principal.actor(), posted_at=now,
-                 events=lambda accepted: events(batch, principal, screened, built, accepted))
+    if CHUNK is not None and len(screened.payees) == 1 and (batch.partial or not screened.refused):
+        judgement, _ = await post_overlapped(
+            session, built.entries, await lookups, screened=built.screened, actor=principal.actor(), posted_at=now,
+            events=lambda accepted: events(batch, principal, screened, built, accepted),
+            event_of=lambda rank: rank // POSTINGS_PER_BATCH_EVENT + 1, chunk=CHUNK, all_or_nothing=not batch.partial)
+        refused = _refusals(screened, built, judgement)
+        if refused and not batch.partial:  # the rows copied before the refusal roll back with the request
+            raise refusal_problem(refused)
+    else:
+        judgement = await judge(session, built.entries, await lookups, screened=built.screened)
+        refused = _refusals(screened, built, judgement)
+        if refused and not batch.partial:  # judged, nothing written
+            raise refusal_problem(refused)
+        await record(session, built.entries, judgement, actor=principal.actor(), posted_at=now,
+                     events=lambda accepted: events(batch, principal, screened, built, accepted))
     posted = judgement.accepted
     return {"batch_ref": batch.batch_ref, "settled": not refused, "posted": len(posted),
             "already_posted": [built.positions[i] for i in judgement.already_posted], "refused": refused,

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.funds.contract import EVENT_TYPES
 from services.funds.domain import AccountKey, Ledger, Posting, check_posting, check_sufficient
-from services.funds.domain.ledger import EXTERNAL_KINDS, Holding, check_year_open, holdings_of
+from services.funds.domain.ledger import EXTERNAL_KINDS, Holding, books_written, check_year_open, holdings_of
 from services.funds.models import accounts, postings
 from services.funds.usecases.accounts import account_key
 from shared.bulk import uuid7s
@@ -255,9 +255,7 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
 
     ``screened``: the caller ran :func:`check_posting` on every entry already; these are the
     positions it refused, with the domain's error."""
-    refs = [e.line_ref for e in entries if e.line_ref is not None]
-    if len(set(refs)) != len(refs):
-        raise Conflict("同一批次中支付行引用重复 (a line reference appears twice in the batch)", slug="duplicate-line")
+    refs = distinct_line_refs(entries)
     if prefetched is None or not prefetched.line_refs.issuperset(refs):
         groups: dict[tuple, list[str]] = {}
         for entry in entries:
@@ -265,7 +263,37 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
                 if isinstance(key, AccountKey):
                     groups.setdefault(_group_of(key), []).append(key.reference or "")
         prefetched = await prefetch(session, refs, groups)
-    done = prefetched.done
+    already, candidates, refused = _sort_out(entries, prefetched.done, screened)
+    closed = await _closed_years(session, (entries[index].posting for index in candidates))
+    if closed:
+        candidates = _open_books(entries, candidates, closed, refused)
+    ids, balances = await _lock_accounts(session, entries, candidates, prefetched)
+    accepted, pairs = [], {}
+    short = _judge_balances(entries, candidates, ids, balances, accepted, pairs)
+    if short:
+        # a close that held these rows may have emptied them: then the year closed is the reason
+        closed_since = await _closed_years(session, (entries[i].posting for i in candidates))
+        for index, reason in short:
+            try:
+                _check_year_open(entries[index].posting, closed_since)
+            except Problem as closed_error:
+                reason = closed_error
+            refused.append(_refusal(index, entries[index], reason))
+    refused.sort(key=lambda r: r["index"])
+    return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
+
+
+def distinct_line_refs(entries: Sequence[Entry]) -> list[str]:
+    """The entries' line references; 409 if one appears twice."""
+    refs = [e.line_ref for e in entries if e.line_ref is not None]
+    if len(set(refs)) != len(refs):
+        raise Conflict("同一批次中支付行引用重复 (a line reference appears twice in the batch)", slug="duplicate-line")
+    return refs
+
+
+def _sort_out(entries: Sequence[Entry], done: set[str], screened: Mapping[int, Exception] | None
+              ) -> tuple[list[int], list[int], list[dict[str, Any]]]:
+    """(posted before, candidates, refused by the domain) — positions, in order."""
     refused: list[dict[str, Any]] = []
     already, candidates = [], []
     for index, entry in enumerate(entries):
@@ -282,17 +310,27 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
             refused.append(_refusal(index, entry, screened[index]))
             continue
         candidates.append(index)
-    closed = await _closed_years(session, (entries[index].posting for index in candidates))
-    if closed:
-        open_ = []
-        for index in candidates:
-            try:
-                _check_year_open(entries[index].posting, closed)
-            except Problem as error:
-                refused.append(_refusal(index, entries[index], error))
-                continue
-            open_.append(index)
-        candidates = open_
+    return already, candidates, refused
+
+
+def _open_books(entries: Sequence[Entry], candidates: list[int], closed: Mapping[Holding, Mapping[str, Any]],
+                refused: list[dict[str, Any]]) -> list[int]:
+    """The candidates whose books are not closed; the others refused (added to ``refused``)."""
+    open_ = []
+    for index in candidates:
+        try:
+            _check_year_open(entries[index].posting, closed)
+        except Problem as error:
+            refused.append(_refusal(index, entries[index], error))
+            continue
+        open_.append(index)
+    return open_
+
+
+async def _lock_accounts(session: AsyncSession, entries: Sequence[Entry], candidates: list[int],
+                         prefetched: Prefetch) -> tuple[dict[int, int], dict[int, int]]:
+    """The account ids of the candidates' keys (by ``id()`` of the key object; new accounts opened)
+    and the balances of the bounded ones among them, locked in id order."""
     keys: dict[int, AccountKey] = {}  # by object: AccountKey hashes all six fields on every look-up
     for index in candidates:
         p = entries[index].posting
@@ -313,32 +351,30 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
         resolved = await _resolve(session, missing.values(), found=found, looked_up=prefetched.looked_up)
         ids.update((oid, resolved[ref]) for oid, ref in missing.items())
     bounded = sorted({ids[oid] for oid in bounded_set})
-    balances = dict(await fetch(session, _LOCK, bounded)) if bounded else {}
-    accepted, pairs = [], {}
-    closed_since: dict[Holding, Mapping[str, Any]] | None = None
+    return ids, (dict(await fetch(session, _LOCK, bounded)) if bounded else {})
+
+
+def _judge_balances(entries: Sequence[Entry], candidates: Iterable[int], ids: Mapping[int, int],
+                    balances: dict[int, int], accepted: list[int], pairs: dict[int, tuple[int, int]]
+                    ) -> list[tuple[int, Exception]]:
+    """Each candidate in order against the running ``balances`` (:func:`check_sufficient`): the
+    accepted appended to ``accepted`` (their account ids to ``pairs``, the balances moved); returns
+    the refused, with the domain's error."""
+    short: list[tuple[int, Exception]] = []
     for index in candidates:
         p = entries[index].posting
         source, target = pairs[index] = ids[id(p.from_)], ids[id(p.to)]
         if source in balances:
             try:
                 check_sufficient(p, balances[source])
-            except Problem as short:
-                reason: Exception = short
-                # a close that held these rows may have emptied them: then the year closed is the reason
-                if closed_since is None:
-                    closed_since = await _closed_years(session, (entries[i].posting for i in candidates))
-                try:
-                    _check_year_open(p, closed_since)
-                except Problem as closed:
-                    reason = closed
-                refused.append(_refusal(index, entries[index], reason))
+            except Problem as error:
+                short.append((index, error))
                 continue
             balances[source] -= p.amount_fen
         if target in balances:
             balances[target] += p.amount_fen
         accepted.append(index)
-    refused.sort(key=lambda r: r["index"])
-    return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
+    return short
 
 
 YEAR_CLOSE_RULE = "funds.year_close.books_closed"
@@ -350,7 +386,7 @@ _CLOSES = ("SELECT division, role, fiscal_year, event_seq, document_no, document
 
 async def _closed_years(session: AsyncSession, posted: Iterable[Posting]) -> dict[Holding, Mapping[str, Any]]:
     """The year-end closes (``year_closes``) of the books the postings write into, by holding."""
-    holdings = set().union(*(holdings_of(p) for p in posted))
+    holdings = books_written(posted)
     if not holdings:
         return {}
     rows = await fetch(session, _CLOSES, sorted({year for _, _, year in holdings}))
@@ -416,34 +452,127 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     for index in accepted if closed else ():
         _check_year_open(entries[index].posting, closed)
     seq_of = {index: tail.seq + number for number, (_, positions) in enumerate(planned, start=1) for index in positions}
-    pairs, actor_texts = judgement.accounts, {}
+    rows = _rows(entries, accepted, seq_of.__getitem__, judgement.accounts, actor_of, posted_at)
+    async with raw_connection(session) as conn:
+        if small:
+            await _write_postings(conn, rows)
+        else:
+            prepared += await _prepare_while(session, new_events, asyncio.ensure_future(_write_postings(conn, rows)))
+    return await append(session, prepared, tail=tail)
+
+
+def _rows(entries: Sequence[Entry], indexes: Iterable[int], seq_of: Callable[[int], int],
+          pairs: Mapping[int, tuple[int, int]], actor_of: Callable[[int], Mapping[str, Any]],
+          posted_at: datetime) -> list[tuple]:
+    """The posting rows (:data:`_POSTING_COLUMNS`) of the entries at ``indexes``."""
+    actor_texts: dict[int, str] = {}
     rows = []
-    for index in accepted:
-        seq = seq_of[index]
+    for index in indexes:
         entry = entries[index]
         p = entry.posting
         source, target = pairs[index]
         who = actor_of(index)
         actor_json = actor_texts.get(id(who)) or actor_texts.setdefault(id(who), json.dumps(dict(who), ensure_ascii=False))
-        rows.append((p.posting_id, seq, p.operation, source, target, p.amount_fen, p.document_no,
+        rows.append((p.posting_id, seq_of(index), p.operation, source, target, p.amount_fen, p.document_no,
                      p.document_date, p.purpose, p.reference, entry.line_ref, actor_json, posted_at))
+    return rows
+
+
+async def _prepare_while(session: AsyncSession, new_events: Sequence[NewEvent], writing: asyncio.Future) -> list:
+    """The events prepared (:func:`prepare`) one at a time while ``writing`` runs on the session's
+    connection (its I/O in between); returns when both are done, raising ``writing``'s error."""
+    prepared: list = []
+    try:
+        at = log_now(session)
+        for event in new_events:
+            await asyncio.sleep(0)
+            prepared += prepare(session, [event], at=at)
+    except BaseException:
+        await _settle(writing)
+        raise
+    await writing
+    return prepared
+
+
+async def _settle(writing: asyncio.Future | None) -> None:
+    """Wait for a statement still running on the session, its error seen (the caller's is the one
+    reported): never leave a statement running on the session."""
+    if writing is not None:
+        await asyncio.wait([writing])
+        if not writing.cancelled():
+            writing.exception()
+
+
+async def post_overlapped(session: AsyncSession, entries: Sequence[Entry], prefetched: Prefetch, *,
+                          screened: Mapping[int, Exception], actor: Mapping[str, Any], posted_at: datetime,
+                          events: EventsFor, event_of: Callable[[int], int], chunk: int,
+                          all_or_nothing: bool) -> tuple[Judgement, list[dict[str, Any]]]:
+    """:func:`judge` then :func:`record` of a large batch, PostgreSQL and Python overlapped: the
+    accounts and the log locked first, then the entries judged ``chunk`` at a time, each chunk's
+    rows copied while the next chunk is judged, and the last while the events are prepared.
+
+    1. Same outcome as :func:`judge` then :func:`record`: the same refusals, rows and events. The
+       year-end closes are read once, under the log's lock (a close takes it too, so none can come
+       between); ``screened`` is as for :func:`judge` (the caller ran :func:`check_posting`).
+    2. A row names its event before the rest is judged: ``event_of(rank)`` is the number (1, 2, …),
+       among ``events(accepted)``, of the event that carries the rank-th accepted entry (a batch of
+       one money: ``rank // postings per event + 1``). Checked against the events before anything
+       is appended: a mismatch raises ValueError (the caller's transaction writes nothing).
+    3. ``all_or_nothing``: from the first refusal on no row is written and nothing is appended; the
+       judgement is complete, and the caller refuses the batch, so that its transaction rolls back
+       the rows copied before (the answer is ``(judgement, [])``).
+    4. Account locks before the log's (as judge-then-record takes them), every account opened
+       before either (``prefetched`` with ``open_missing``): no new lock order, no deadlock."""
+    if not prefetched.line_refs.issuperset(distinct_line_refs(entries)):
+        raise ValueError("the look-ups do not cover the entries")
+    already, candidates, refused = _sort_out(entries, prefetched.done, screened)
+    ids, balances = await _lock_accounts(session, entries, candidates, prefetched)
+    tail = await lock_log(session)
+    closed = await _closed_years(session, (entries[index].posting for index in candidates))
+    if closed:
+        candidates = _open_books(entries, candidates, closed, refused)
+    accepted: list[int] = []
+    pairs: dict[int, tuple[int, int]] = {}
+    writing: asyncio.Future | None = None
     async with raw_connection(session) as conn:
-        if small:
-            await _write_postings(conn, rows)
-        else:
-            copying = asyncio.ensure_future(_write_postings(conn, rows))
-            try:
-                at = log_now(session)
-                for event in new_events:  # one at a time, the COPY's I/O in between
-                    await asyncio.sleep(0)
-                    prepared += prepare(session, [event], at=at)
-            except BaseException:
-                await asyncio.wait([copying])  # never leave a statement running on the session
-                if not copying.cancelled():
-                    copying.exception()  # seen: the error raised here is the one reported
-                raise
-            await copying
-    return await append(session, prepared, tail=tail)
+        try:
+            for start in range(0, len(candidates), chunk):
+                await asyncio.sleep(0)  # the rows copied so far go on meanwhile
+                first = len(accepted)
+                short = _judge_balances(entries, candidates[start:start + chunk], ids, balances, accepted, pairs)
+                refused += [_refusal(index, entries[index], error) for index, error in short]
+                if refused and all_or_nothing or first == len(accepted):
+                    continue
+                seqs = {index: tail.seq + event_of(rank) for rank, index in enumerate(accepted[first:], start=first)}
+                rows = _rows(entries, accepted[first:], seqs.__getitem__, pairs, lambda _: actor, posted_at)
+                writing = asyncio.ensure_future(_after(writing, _write_postings, conn, rows))
+            refused.sort(key=lambda r: r["index"])
+            judgement = Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
+            if refused and all_or_nothing or not accepted:
+                if writing is not None:
+                    await writing
+                return judgement, []
+            planned = list(events(accepted))
+            rank = {index: r for r, index in enumerate(accepted)}
+            carried = [index for _, positions in planned for index in positions]
+            if len(carried) != len(accepted) or set(carried) != set(accepted):
+                raise ValueError("the events do not carry every accepted posting exactly once")
+            if any(event_of(rank[index]) != number for number, (_, positions) in enumerate(planned, start=1)
+                   for index in positions):
+                raise ValueError("a posting row names another event than the one carrying it")
+            assert writing is not None
+            prepared = await _prepare_while(session, [event for event, _ in planned], writing)
+        except BaseException:
+            await _settle(writing)
+            raise
+    return judgement, await append(session, prepared, tail=tail)
+
+
+async def _after(before: asyncio.Future | None, write: Callable[..., Any], *args: Any) -> None:
+    """``write(*args)`` once ``before`` (the statement started before it on the connection) is done."""
+    if before is not None:
+        await before
+    await write(*args)
 
 
 async def _write_postings(conn: asyncpg.Connection, rows: list[tuple]) -> None:

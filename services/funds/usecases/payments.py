@@ -110,9 +110,16 @@ async def unpayable_households(session: AsyncSession, county: str,
     known = {household: (division, status) for household, division, status
              in await fetch(session, _HOUSEHOLDS, list(ids))} if ids else {}
     out = {}
+    verdicts: dict[tuple[str, str], tuple[str, str] | None] = {}  # a known household's depends on its row only
     for value in wanted:
         key = str(value) if value is not None and str(value) in ids else None
-        refusal = payee_refusal(value, known.get(key) if key else None, county)
+        household = known.get(key) if key else None
+        if household is None:
+            refusal = payee_refusal(value, None, county)
+        elif household in verdicts:
+            refusal = verdicts[household]
+        else:
+            refusal = verdicts[household] = payee_refusal(value, household, county)
         if refusal is not None:
             out[value] = refusal
     return out

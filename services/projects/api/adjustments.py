@@ -15,6 +15,7 @@ from services.projects import contract
 from services.projects.usecases import projects
 from services.projects.api.models import AdjustmentIn, Plan
 from services.projects.api.projects import plan_problems
+from services.projects.api.schemas import AdjustmentAppliedOut, AdjustmentOut
 from services.projects.domain import adjustment, lifecycle
 from services.projects.models import Adjustment, Project
 from shared import announcements, divisions
@@ -93,7 +94,8 @@ async def _checked(session, request: Request, items: list[dict[str, Any]],
                   description="The county office lists additions (approved projects whose lower-level publicity passed; "
                   "this announcement is their county one), removals (出库, with a reason) and changes, in one county "
                   "announcement, in the quarter the rule `project.library.adjustment` names (the fourth). Apply it once "
-                  "it has passed.")
+                  "it has passed.",
+                  responses={201: {"model": AdjustmentOut}})
 async def announce_adjustment(body: AdjustmentIn, request: Request,
                               principal: Writer(Role.county_office),
                               session: Session) -> dict[str, Any]:
@@ -130,7 +132,8 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
 
 @adjustments.post("/adjustments/{announcement_id}/apply", summary="Apply a passed library adjustment",
                   description="Additions enter the library (`projects.project.entered_library`), removals are cancelled "
-                  "(`projects.project.cancelled`), changes are written (`projects.project.changed`). Once.")
+                  "(`projects.project.cancelled`), changes are written (`projects.project.changed`). Once.",
+                  responses={200: {"model": AdjustmentAppliedOut}})
 async def apply_adjustment(request: Request, principal: Writer(Role.county_office), session: Session,
                            announcement_id: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock

@@ -9,10 +9,13 @@ import uuid6
 from fastapi import Path, Request
 from sqlalchemy import select
 
+from services.projects.api import exports
+from services.projects.api.schemas import AssetsOut
 from services.projects.usecases import projects
 from services.projects.api.implementation import benefit_event
 from services.projects.api.models import DistributionIn
 from services.projects.api.projects import READERS
+from services.projects.api.schemas import AssetOut
 from services.projects.api.views import assets_of
 from services.projects.domain import assets as asset_rules
 from services.projects.models import Asset, BenefitRecord, Distribution, RegistryHousehold
@@ -23,6 +26,7 @@ from shared.errors import Conflict, NotFound
 from shared.events import NewEvent, append
 from shared.money import format_fen
 from shared.web import Session, router
+from shared.web.export import exportable
 
 assets = router(tags=["assets (扶贫资产)"])
 
@@ -30,7 +34,10 @@ INCOME_SUBJECT = "asset_income"
 
 
 @assets.get("/assets", summary="Assets in your jurisdiction, with their income distributions",
-            description="By division (default: yours) and optionally project.")
+            description="By division (default: yours) and optionally project. As a spreadsheet "
+            "(`?format=csv|xlsx`): one row per asset, its income distributions summed.",
+            responses={200: {"model": AssetsOut}})
+@exportable(exports.ASSETS)
 async def list_assets(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None,
                       project: str | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
@@ -52,7 +59,8 @@ async def _asset(session, asset_id: str, principal: Principal, *, lock: bool = F
 
 @assets.get("/assets/{asset_id}", summary="One asset with its shares and income distributions",
             description="Kind, owner, operator, book value, the shares with their ratios and each period's income "
-            "distribution with its village announcement; within your jurisdiction.")
+            "distribution with its village announcement; within your jurisdiction.",
+            responses={200: {"model": AssetOut}})
 async def read_asset(principal: Reader(*READERS), session: Session, asset_id: str = Path()) -> dict[str, Any]:
     row = await _asset(session, asset_id, principal)
     return (await assets_of(session, ids=[row.id]))[0]
@@ -62,7 +70,8 @@ async def read_asset(principal: Reader(*READERS), session: Session, asset_id: st
              summary="Distribute an asset's income for a period to its shareholders (收益分配)",
              description="Splits the amount by share units with exact fen (largest remainder; the parts add up to the "
              "amount), records each household's dividend (published as `projects.benefit.recorded`, so the registry "
-             "shows it) and announces the distribution at the asset's village. Once per asset and period.")
+             "shows it) and announces the distribution at the asset's village. Once per asset and period.",
+             responses={201: {"model": AssetOut}})
 async def distribute(body: DistributionIn, request: Request, principal: Writer(Role.village, Role.county_office),
                      session: Session, asset_id: str = Path()) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy

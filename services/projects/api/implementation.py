@@ -13,6 +13,7 @@ from sqlalchemy import select
 from services.projects import contract
 from services.projects.usecases import projects
 from services.projects.api.models import AcceptanceIn, BeneficiariesIn, BenefitsIn, HandoverIn, ProgressIn
+from services.projects.api.schemas import BeneficiariesAddedOut, ProjectOut, RegistryHouseholdPage
 from services.projects.api.views import full_record
 from services.projects.domain import assets as asset_rules
 from services.projects.domain import eligibility, lifecycle
@@ -47,7 +48,8 @@ async def _local_offices(principal: Principal, project: Project, action: str | N
 @implementation.post("/projects/{code}/beneficiaries", status_code=201, summary="Add beneficiary households (带贫对象)",
                      description="Registered (建档立卡), not removed households of the registry inside the project's "
                      "division, with the benefit-linking mechanism. Any other household refuses the whole request (422), "
-                     "each named with its reason: unknown, not_registered, removed, outside_division. Until acceptance.")
+                     "each named with its reason: unknown, not_registered, removed, outside_division. Until acceptance.",
+                     responses={201: {"model": BeneficiariesAddedOut}})
 async def add_beneficiaries(body: BeneficiariesIn, request: Request, principal: Writer(*OFFICES), session: Session,
                             code: str = Path()) -> dict[str, Any]:
     project = await projects.load(session, code, principal, lock=True)
@@ -77,7 +79,8 @@ async def add_beneficiaries(body: BeneficiariesIn, request: Request, principal: 
 
 @implementation.get("/registry-households", summary="Households the projects service knows from the registry",
                     description="The read model of the registry's events: id, number, village, status, head's name and "
-                    "persons; `eligible=true` keeps those that may be beneficiaries (registered, not removed).")
+                    "persons; `eligible=true` keeps those that may be beneficiaries (registered, not removed).",
+                    responses={200: {"model": RegistryHouseholdPage}})
 async def registry_households(principal: Reader(*OFFICES), params: Paging, session: Session,
                               division: DivisionCode | None = None, eligible: bool = False) -> dict[str, Any]:
     scope = query_scope(principal, division)
@@ -96,7 +99,8 @@ async def registry_households(principal: Reader(*OFFICES), params: Paging, sessi
 
 @implementation.post("/projects/{code}/progress", status_code=201, summary="Report progress (实施进度)",
                      description="Percentage (never lower than the last report), photos as file references, date. "
-                     "Needs money committed to the project (the funds service's commitment).")
+                     "Needs money committed to the project (the funds service's commitment).",
+                     responses={201: {"model": ProjectOut}})
 async def report_progress(body: ProgressIn, request: Request, principal: Writer(*OFFICES), session: Session,
                           code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
@@ -120,7 +124,8 @@ async def report_progress(body: ProgressIn, request: Request, principal: Writer(
 
 @implementation.post("/projects/{code}/acceptance", status_code=201, summary="Record the acceptance inspection (验收)",
                      description="Date, acceptance team, result and issues found, by the county office, after completion. "
-                     "A failed acceptance is recorded and the project stays completed until one passes.")
+                     "A failed acceptance is recorded and the project stays completed until one passes.",
+                     responses={201: {"model": ProjectOut}})
 async def record_acceptance(body: AcceptanceIn, request: Request, principal: Writer(Role.county_office),
                             session: Session, code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
@@ -143,7 +148,8 @@ async def record_acceptance(body: AcceptanceIn, request: Request, principal: Wri
 @implementation.post("/projects/{code}/benefits", status_code=201, summary="Record what beneficiary households received",
                      description="Per household: wages, dividend, subsidy or in kind, amount, date; each is published as "
                      "`projects.benefit.recorded` so the registry shows it on the household (享受扶持情况). Only the "
-                     "project's beneficiaries; from the time money is committed.")
+                     "project's beneficiaries; from the time money is committed.",
+                     responses={201: {"model": ProjectOut}})
 async def record_benefits(body: BenefitsIn, request: Request, principal: Writer(*OFFICES), session: Session,
                           code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
@@ -177,7 +183,8 @@ def benefit_event(code: str, household_id: uuid.UUID, kind: str, amount_fen: int
                      description="After the results announcement has closed without objection, the county office records "
                      "each asset: kind (public_good | productive), owner (the village collective, or shares quantified "
                      "to the project's beneficiary households, rule `project.assets.ownership`), the operator responsible "
-                     "for keeping its value, book value. A project that forms no asset (training) hands over none.")
+                     "for keeping its value, book value. A project that forms no asset (training) hands over none.",
+                     responses={201: {"model": ProjectOut}})
 async def hand_over(body: HandoverIn, request: Request, principal: Writer(Role.county_office), session: Session,
                     code: str = Path()) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy

@@ -17,6 +17,7 @@ from services.projects import contract
 from services.projects.api import exports
 from services.projects.usecases import projects
 from services.projects.api.models import ProposeIn, StepIn, TargetsIn
+from services.projects.api.results_schemas import FiguresOut
 from services.projects.api.schemas import ProjectOut, ProjectPage
 from services.projects.api.views import beneficiary_totals, full_record, fundings, summary
 from services.projects.domain import lifecycle, proposal
@@ -49,7 +50,8 @@ def plan_problems(body, budget_fen: int) -> list[dict[str, str]]:
               description="A village proposes a project for its village (a township for a township-wide one), after "
               "the villagers' discussion: type from the catalogue, implementing unit, schedule, tasks, budget with its "
               "planned sources by channel (they must add up to the budget), benefit-linking mechanisms, public "
-              "participation and performance targets (绩效目标, required before approval). The code is generated.")
+              "participation and performance targets (绩效目标, required before approval). The code is generated.",
+              responses={201: {"model": ProjectOut}})
 async def propose(body: ProposeIn, request: Request, principal: Writer(Role.village, Role.township),
                   session: Session) -> dict[str, Any]:
     clock = request.app.state.clock
@@ -92,7 +94,8 @@ async def _next_code(session, county: str, year: int) -> str:
 
 @library.put("/projects/{code}/targets", summary="Set the performance targets (绩效目标)",
              description="Replaces the project's performance targets; allowed until it is approved. The site's "
-             "office or the county office.")
+             "office or the county office.",
+             responses={200: {"model": ProjectOut}})
 async def set_targets(body: TargetsIn, request: Request,
                       principal: Writer(Role.village, Role.township, Role.county_office), session: Session,
                       code: str = Path()) -> dict[str, Any]:
@@ -112,7 +115,8 @@ async def set_targets(body: TargetsIn, request: Request,
               + ". `decision: reject` (with a reason) refuses a review, appraisal or approval; `cancel` (county, any "
               "stage before acceptance) and `withdraw` (the proposing office, before appraisal) need a reason and emit "
               "`projects.project.cancelled`, upon which the funds service strands the undisbursed commitment. "
-              "`plan` takes `year`. A refusal (409) lists every missing precondition under `missing`.")
+              "`plan` takes `year`. A refusal (409) lists every missing precondition under `missing`.",
+              responses={200: {"model": ProjectOut}})
 async def take_step(body: StepIn, request: Request, principal: Writer(Role.village, Role.township, Role.county_office),
                     session: Session, code: str = Path(),
                     action: str = Path(description="one of the actions listed above")) -> dict[str, Any]:
@@ -184,7 +188,8 @@ async def read(principal: Reader(*READERS), session: Session, code: str = Path()
 @library.get("/figures", summary="Figures by type and stage (项目统计)",
              description="For a division (default: yours) and optionally a year: projects, budget, poor households "
              "and persons driven, committed and paid, by type and by stage. As a spreadsheet (`?format=csv|xlsx`): "
-             "one row per type, per stage, and the total.")
+             "one row per type, per stage, and the total.",
+             responses={200: {"model": FiguresOut}})
 @exportable(exports.FIGURES)
 async def figures(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None,
                   year: Year | None = None) -> dict[str, Any]:
@@ -207,13 +212,15 @@ async def figures(principal: Reader(*READERS), session: Session, division: Divis
         .join(people, people.c.code == Project.code, isouter=True).join(money, money.c.code == Project.code, isouter=True)
         .where(*where).group_by(Project.type, Project.stage))).all()
 
+    measures = ("projects", "budget", "households", "persons", "committed", "paid", "stranded")
+
     def add(bucket: dict, row) -> None:
-        for key, value in zip(("projects", "budget", "households", "persons", "committed", "paid", "stranded"), row[2:]):
+        for key, value in zip(measures, row[2:]):
             bucket[key] = bucket.get(key, 0) + int(value or 0)
 
     by_type: dict[str, dict] = {}
     by_stage: dict[str, dict] = {}
-    total: dict[str, int] = {}
+    total: dict[str, int] = dict.fromkeys(measures, 0)  # zeros, not an empty total, when there is no project
     for row in rows:
         add(by_type.setdefault(row[0], {}), row)
         add(by_stage.setdefault(row[1], {}), row)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.projects.usecases import evaluations, projects
 from services.projects.api.models import NoticeIn, PublicityIn
+from services.projects.api.schemas import ProjectOut, PublicityOut
 from services.projects.api.views import beneficiary_totals, full_record
 from services.projects.domain import lifecycle
 from services.projects.domain.catalogue import TYPES
@@ -32,7 +33,8 @@ RESULTS_SUBJECT = "project_results"
                 description="The village, township or county office posts one notice listing approved projects under "
                 "its division (name, place, content, amount, responsible unit — DOMAIN §6). Each level needs the levels "
                 "below it passed first; the levels a project needs come from the rule `project.publicity.levels`. "
-                "When every level's notice has closed without objection, the county enters the project in the library.")
+                "When every level's notice has closed without objection, the county enters the project in the library.",
+                responses={201: {"model": PublicityOut}})
 async def post_publicity(body: PublicityIn, request: Request,
                          principal: Writer(Role.village, Role.township, Role.county_office),
                          session: Session) -> dict[str, Any]:
@@ -78,7 +80,8 @@ async def post_publicity(body: PublicityIn, request: Request,
 @publicity.post("/projects/{code}/results-announcement", status_code=201,
                 summary="Announce an accepted project's results at its site (验收结果公告)",
                 description="The office of the project's own village (or township) publishes what was built, spent and "
-                "achieved; the assets are handed over once this announcement has closed without objection.")
+                "achieved; the assets are handed over once this announcement has closed without objection.",
+                responses={201: {"model": ProjectOut}})
 async def announce_results(body: NoticeIn, request: Request, principal: Writer(Role.village, Role.township),
                            session: Session, code: str = Path()) -> dict[str, Any]:
     clock, policy = request.app.state.clock, request.app.state.policy

@@ -12,8 +12,11 @@ from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 
+from services.projects.api import exports
 from services.projects.usecases import evaluations, pairings, projects
 from services.projects.api.projects import READERS
+from services.projects.api.results_schemas import (EnterpriseOut, EnterprisesOut, EvaluationOut, EvaluationReportOut, PairingOut,
+                                                    PairingReportOut, PairingsOut)
 from services.projects.domain.pairing import ENTERPRISE_TYPES
 from services.projects.results_models import Enterprise, Pairing
 from shared import divisions
@@ -22,7 +25,7 @@ from shared.csvfile import csv_response
 from shared.divisions import DivisionCode
 from shared.money import Yuan
 from shared.web import Session, router
-from shared.web.export import FORMAT_DESCRIPTION, negotiate
+from shared.web.export import FORMAT_DESCRIPTION, exportable, negotiate
 
 results = router(tags=["results (百企千村结对、绩效评价)"])
 
@@ -93,7 +96,8 @@ class EvaluationIn(BaseModel):
 
 @results.post("/enterprises", status_code=201, summary="Register a 百企千村 enterprise",
               description="Name, 统一社会信用代码 (its GB 32100 check character validated: a wrong one is a 422 giving "
-              "the right one), type. Registered under the caller's division; a code registered twice is a 409.")
+              "the right one), type. Registered under the caller's division; a code registered twice is a 409.",
+              responses={201: {"model": EnterpriseOut}})
 async def register_enterprise(body: EnterpriseIn, request: Request,
                               principal: Writer(*OFFICES),
                               session: Session) -> dict[str, Any]:
@@ -102,7 +106,9 @@ async def register_enterprise(body: EnterpriseIn, request: Request,
 
 
 @results.get("/enterprises", summary="Enterprises registered in your jurisdiction",
-             description="Name, 统一社会信用代码, type and the registering office's division, by name.")
+             description="Name, 统一社会信用代码, type and the registering office's division, by name; also as a "
+             "spreadsheet (`?format=csv|xlsx`).", responses={200: {"model": EnterprisesOut}})
+@exportable(exports.ENTERPRISES)
 async def list_enterprises(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     rows = (await session.execute(select(Enterprise).where(Enterprise.division.startswith(divisions.prefix(scope)))
@@ -113,7 +119,8 @@ async def list_enterprises(principal: Reader(*READERS), session: Session, divisi
 @results.post("/pairings", status_code=201, summary="Agree a pairing of an enterprise with villages (百企千村结对)",
               description="The county office records the enterprise, the county's villages, the years and, for each "
               "year, the quantified commitments: villages and households to drive, registered poor labourers to hire, "
-              "income of the driven households, investment; and the pairing's projects (codes of the county's library).")
+              "income of the driven households, investment; and the pairing's projects (codes of the county's library).",
+              responses={201: {"model": PairingOut}})
 async def agree_pairing(body: PairingIn, request: Request, principal: Writer(Role.county_office),
                         session: Session) -> dict[str, Any]:
     today = request.app.state.clock.today()
@@ -126,7 +133,10 @@ async def agree_pairing(body: PairingIn, request: Request, principal: Writer(Rol
 
 
 @results.get("/pairings", summary="Pairings in your jurisdiction",
-             description="Each with its enterprise, villages, years, commitments per year, projects and labourer roster.")
+             description="Each with its enterprise, villages, years, commitments per year, projects and labourer roster. "
+             "As a spreadsheet (`?format=csv|xlsx`): one row per pairing and year of its commitments.",
+             responses={200: {"model": PairingsOut}})
+@exportable(exports.PAIRINGS)
 async def list_pairings(principal: Reader(*READERS), session: Session, division: DivisionCode | None = None) -> dict[str, Any]:
     scope = query_scope(principal, division)
     rows = (await session.execute(select(Pairing).where(Pairing.division.startswith(divisions.prefix(scope)))
@@ -135,14 +145,16 @@ async def list_pairings(principal: Reader(*READERS), session: Session, division:
 
 
 @results.get("/pairings/{pairing_id}", summary="One pairing: enterprise, villages, commitments, projects, labourers",
-             description="Within your jurisdiction; money in yuan strings.")
+             description="Within your jurisdiction; money in yuan strings.",
+             responses={200: {"model": PairingOut}})
 async def read_pairing(principal: Reader(*READERS), session: Session, pairing_id: uuid.UUID = Path()) -> dict[str, Any]:
     return await pairings.pairing_view(session, await pairings.load_pairing(session, pairing_id, principal))
 
 
 @results.post("/pairings/{pairing_id}/projects", status_code=201, summary="Link projects to a pairing",
               description="Projects of the county's library whose beneficiaries, benefits and disbursements become the "
-              "pairing's actuals; an unknown project or one outside the county refuses the request, each named.")
+              "pairing's actuals; an unknown project or one outside the county refuses the request, each named.",
+              responses={201: {"model": PairingOut}})
 async def link_projects(body: CodesIn, principal: Writer(Role.county_office), session: Session,
                         pairing_id: uuid.UUID = Path()) -> dict[str, Any]:
     row = await pairings.load_pairing(session, pairing_id, principal, lock=True)
@@ -152,7 +164,8 @@ async def link_projects(body: CodesIn, principal: Writer(Role.county_office), se
 @results.post("/pairings/{pairing_id}/labourers", status_code=201, summary="Report the registered poor labourers hired",
               description="The enterprise's roster: household (a registered or exited household of a paired village, "
               "from the registry's events) and the member's name, hiring date. A labourer counts in the report only "
-              "when the household received wages from the pairing's projects in the year.")
+              "when the household received wages from the pairing's projects in the year.",
+              responses={201: {"model": PairingOut}})
 async def report_labourers(body: LabourersIn, principal: Writer(Role.county_office, Role.township), session: Session,
                            pairing_id: uuid.UUID = Path()) -> dict[str, Any]:
     row = await pairings.load_pairing(session, pairing_id, principal, lock=True)
@@ -163,7 +176,8 @@ async def report_labourers(body: LabourersIn, principal: Writer(Role.county_offi
              description="For each commitment: target, actual from the records (beneficiary households of the "
              "pairing's projects and their villages; labourers on the roster whose household received wages from those "
              "projects; benefits recorded to the households; disbursements to the projects), gap, and the households or "
-             "persons behind the number (and the labourers not counted, with why). `format=csv`: UTF-8 with BOM; `format=xlsx`.")
+             "persons behind the number (and the labourers not counted, with why). `format=csv`: UTF-8 with BOM; `format=xlsx`.",
+             responses={200: {"model": PairingReportOut}})
 async def pairing_report(request: Request, principal: Reader(*READERS), session: Session, pairing_id: uuid.UUID = Path(),
                          year: int = Query(ge=2014, le=2100),
                          format: Format | None = Query(None, description=FORMAT_DESCRIPTION)) -> Any:
@@ -181,7 +195,8 @@ async def pairing_report(request: Request, principal: Reader(*READERS), session:
               description="The county office gives the actual of every performance target; each is compared with its "
               "target (≥ more is better, ≤ less is better), scored and the project rated by the rule "
               "`project.performance.rating` (财农〔2017〕115号: 优 ≥ 90, 良 ≥ 80, 中 ≥ 60, 差). After acceptance; the "
-              "results announcement carries the evaluation. The system's own figures are returned beside it.")
+              "results announcement carries the evaluation. The system's own figures are returned beside it.",
+              responses={201: {"model": EvaluationOut}})
 async def evaluate(body: EvaluationIn, request: Request, principal: Writer(Role.county_office), session: Session,
                    code: str = Path()) -> dict[str, Any]:
     clock = request.app.state.clock
@@ -193,7 +208,8 @@ async def evaluate(body: EvaluationIn, request: Request, principal: Writer(Role.
 
 @results.get("/projects/{code}/evaluation", summary="A project's performance evaluation",
              description="Indicators with target, actual, completion and points; score, rating and the rule's citation; "
-             "the system's own figures (beneficiaries, money paid, benefits) beside them. 404 before evaluation.")
+             "the system's own figures (beneficiaries, money paid, benefits) beside them. 404 before evaluation.",
+             responses={200: {"model": EvaluationOut}})
 async def read_evaluation(principal: Reader(*READERS), session: Session, code: str = Path()) -> dict[str, Any]:
     project = await projects.load(session, code, principal)
     return await evaluations.read(session, project)
@@ -201,7 +217,8 @@ async def read_evaluation(principal: Reader(*READERS), session: Session, code: s
 
 @results.get("/evaluations", summary="The county's project evaluation report (项目绩效评价报告)",
              description="Every accepted project of the year under the division — evaluated (indicators, score, rating) "
-             "or not yet — with the count by rating. `format=csv` or `xlsx`: one row per indicator (CSV: UTF-8 with BOM).")
+             "or not yet — with the count by rating. `format=csv` or `xlsx`: one row per indicator (CSV: UTF-8 with BOM).",
+             responses={200: {"model": EvaluationReportOut}})
 async def evaluation_report(request: Request, principal: Reader(*READERS), session: Session,
                             year: int = Query(ge=2014, le=2100), division: DivisionCode | None = None,
                             format: Format | None = Query(None, description=FORMAT_DESCRIPTION)) -> Any:

@@ -12,14 +12,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from services.funds.contract import CHANNEL_VOCABULARY
-from services.projects.domain.catalogue import TYPES
+from services.projects.domain.catalogue import ASSET_KINDS, ASSET_OWNERS, BENEFIT_KINDS, MECHANISMS, OPERATOR_KINDS, TYPES
 from services.projects.domain.funding import OPERATIONS
-from services.projects.domain.lifecycle import STAGES
+from services.projects.domain.lifecycle import LEVELS, STAGES
 from shared.web.answers import Answer, YuanOut
 
 Day = Annotated[str, Field(description="ISO date")]
 Stage = Literal[tuple(STAGES)]  # type: ignore[valid-type]
 Channel = Literal[CHANNEL_VOCABULARY.codes]  # type: ignore[valid-type]
+Mechanism = Literal[tuple(MECHANISMS)]  # type: ignore[valid-type]
 
 
 class FundingOut(Answer):
@@ -87,7 +88,7 @@ class BeneficiaryOut(Answer):
     number: str | None = Field(description="户编号, once the registry's household is known here")
     head: str | None
     status: str | None
-    mechanism: str
+    mechanism: Mechanism
     mechanism_label: str = Field(description="带贫益贫机制 in Chinese")
     persons: int
     added_on: Day
@@ -99,7 +100,7 @@ class BeneficiariesOut(PeopleOut):
 
 class BenefitOut(Answer):
     household_id: str
-    kind: str
+    kind: Literal[tuple(BENEFIT_KINDS)]  # type: ignore[valid-type]
     kind_label: str
     amount: YuanOut
     on: Day
@@ -127,34 +128,57 @@ class ProgressOut(Answer):
     note: str
 
 
+class MemberOut(Answer):
+    name: str
+    unit: str
+    role: str
+
+
 class AcceptanceOut(Answer):
     on: Day
-    team: list[dict[str, Any]]
-    result: str
+    team: list[MemberOut] = Field(description="验收组")
+    result: Literal["passed", "failed"]
     issues: list[str]
+
+
+class ShareOut(Answer):
+    holder: str = Field(description="'collective' (the village collective) or a registry household id")
+    shares: int
+    ratio_percent: str = Field(description="the holder's part of all shares, percent with two decimals")
+
+
+class DistributionLineOut(ShareOut):
+    amount_fen: int
+    amount: YuanOut
 
 
 class DistributionOut(Answer):
     id: str
-    period: str
+    period: str = Field(description="a year, half (H1, H2), quarter (Q1–Q4) or month (01–12), e.g. 2018-H2")
     on: Day
     amount: YuanOut
-    announcement_id: str
-    lines: list[dict[str, Any]] = Field(description="[{holder, shares, amount_fen, amount}]")
+    announcement_id: str = Field(description="the announcement of the distribution (收益分配公示)")
+    lines: list[DistributionLineOut] = Field(description="each holder's part (largest remainder)")
+
+
+class OperatorOut(Answer):
+    kind: Literal[tuple(OPERATOR_KINDS)]  # type: ignore[valid-type]
+    name: str
+    responsibility: str = Field(description="e.g. 保值增值")
 
 
 class AssetOut(Answer):
-    id: str
+    id: str = Field(description="<project code>-A<n>")
     project: str
-    division: str
+    division: str = Field(description="the village the asset is in")
     name: str
-    kind: str
-    kind_label: str
-    owner: str
-    operator: dict[str, Any]
+    kind: Literal[tuple(ASSET_KINDS)]  # type: ignore[valid-type]
+    kind_label: str = Field(description="资产类别 in Chinese")
+    owner: Literal[tuple(ASSET_OWNERS)]  # type: ignore[valid-type]
+    operator: OperatorOut
     book_value: YuanOut
     handed_over_on: Day
-    shares: list[dict[str, Any]]
+    shares: list[ShareOut]
     distributions: list[DistributionOut]
 
 
@@ -177,3 +201,53 @@ class ProjectOut(ProjectSummaryOut):
     progress: list[ProgressOut]
     acceptances: list[AcceptanceOut]
     assets: list[AssetOut]
+
+
+class BeneficiariesAddedOut(ProjectOut):
+    """The full record after households were added, and those that were beneficiaries already."""
+
+    already_beneficiaries: list[str] = Field(description="household ids given that were beneficiaries before")
+
+
+class RegistryHouseholdOut(Answer):
+    id: str
+    number: str = Field(description="户编号")
+    division: str = Field(description="the household's village")
+    status: str = Field(description="the registry status (registered, exited, removed …)")
+    head: str | None = Field(description="the head's name")
+    persons: int
+
+
+class RegistryHouseholdPage(Answer):
+    items: list[RegistryHouseholdOut]
+    next_cursor: str | None
+
+
+class PublicityOut(Answer):
+    announcement_id: str = Field(description="the publicity notice (公示) drafted for the level")
+    level: Literal[tuple(LEVELS)]  # type: ignore[valid-type]
+    codes: list[str] = Field(description="the projects it lists")
+    stage: Stage = Field(description="the stage the projects are in now (in_publicity)")
+
+
+class AdjustmentItemOut(Answer):
+    action: str = Field(description="add (新增入库), remove (出库) or change (调整)")
+    code: str
+    reason: str = Field(description="a removal's reason; may be empty otherwise")
+    changes: dict[str, Any] | None = Field(description="a change: the fields it sets")
+
+
+class AdjustmentOut(Answer):
+    announcement_id: str = Field(description="the county's adjustment announcement; apply it once it has passed")
+    items: list[AdjustmentItemOut]
+
+
+class AdjustmentAppliedOut(Answer):
+    announcement_id: str
+    applied_on: Day
+    stages: dict[str, Stage] = Field(description="project code → its stage after the adjustment")
+
+
+class AssetsOut(Answer):
+    division: str = Field(description="the jurisdiction listed (its code)")
+    items: list[AssetOut]

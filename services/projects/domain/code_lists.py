@@ -1,6 +1,6 @@
 """The projects service's code lists as the catalogue (``GET /catalogue``) serves them: project
 types with their categories, benefit-linking mechanisms, benefit kinds, performance-target kinds,
-asset kinds and owners, lifecycle stages and steps (with their offices and preconditions), and
+asset kinds and owners, 百企千村 enterprise types, lifecycle stages and steps (with their offices and preconditions), and
 the project rules of the policy table.
 
 Codes and Chinese labels are the single definitions in :mod:`.catalogue` and :mod:`.lifecycle`;
@@ -14,6 +14,7 @@ from shared.policy import PolicyTable
 from shared.vocabulary import Vocabulary
 
 from . import lifecycle
+from .pairing import COMMITMENTS, ENTERPRISE_TYPES
 from .catalogue import (ASSET_KINDS, ASSET_OWNERS, BENEFIT_KINDS, CATEGORIES, MECHANISMS, OPERATOR_KINDS, TARGET_KINDS,
                         TYPES)
 
@@ -51,7 +52,20 @@ TARGET_EN = {"output": "output indicator", "benefit": "benefit indicator", "sati
 ASSET_KIND_EN = {"public_good": "public-good asset", "productive": "productive asset"}
 OPERATOR_EN = {"village_collective": "village collective economic organisation", "cooperative": "farmers' cooperative",
                "enterprise": "enterprise", "other": "other"}
+ENTERPRISE_TYPE_EN = {"state_owned": "state-owned enterprise", "private": "private enterprise",
+                      "collective": "collective enterprise", "foreign": "foreign-invested enterprise",
+                      "cooperative": "farmers' cooperative", "other": "other"}
 ASSET_OWNER_EN = {"village_collective": "village collective", "households": "shares quantified to households"}
+COMMITMENT_EN = {"villages": "poor villages driven", "households": "poor households driven",
+                 "labourers": "registered poor labourers hired", "income": "income of the driven households",
+                 "investment": "investment"}
+RATING_EN = {"excellent": "excellent", "good": "good", "fair": "fair", "poor": "poor"}
+#: a performance target's direction (财农〔2017〕115号: a completion rate either way)
+DIRECTIONS = {"at_least": "越高越好（≥）", "at_most": "越低越好（≤）"}
+DIRECTION_EN = {"at_least": "more is better (≥)", "at_most": "less is better (≤)"}
+ACCEPTANCE_RESULTS = {"passed": "验收合格", "failed": "验收不合格"}
+ACCEPTANCE_EN = {"passed": "passed", "failed": "failed"}
+RATING_RULE = "project.performance.rating"
 STAGE_EN = {
     "proposed": "proposed by the village", "township_reviewed": "reviewed by the township",
     "appraised": "appraised by the county", "approved": "approved by the county", "in_publicity": "under publicity",
@@ -72,6 +86,7 @@ def _vocabulary(name: str, zh: str, en: str, labels, english: dict[str, str]) ->
 
 def projects_code_lists(policy: PolicyTable) -> list[CodeList]:
     steps = lifecycle.STEPS.values()
+    rating = next(r for r in reversed(policy.all(RATING_RULE)) if r.jurisdiction == "")  # the national scheme
     return [
         CodeList(_vocabulary("project_type", "项目类型", "project type", ((t.code, t.label) for t in TYPES.values()),
                              TYPE_EN), ("type",), LIBRARY_CITATION,
@@ -88,12 +103,25 @@ def projects_code_lists(policy: PolicyTable) -> list[CodeList]:
                  ("owner",)),
         CodeList(_vocabulary("operator_kind", "运营管护主体类型", "asset operator kind", OPERATOR_KINDS.items(),
                              OPERATOR_EN), ("kind",)),
+        CodeList(_vocabulary("enterprise_type", "企业类型", "enterprise type", ENTERPRISE_TYPES.items(),
+                             ENTERPRISE_TYPE_EN), ("type", "enterprise.type")),  # 百企千村 enterprises
         CodeList(_vocabulary("stage", "项目阶段", "project stage", lifecycle.STAGES.items(), STAGE_EN),
-                 ("stage", "from_stage", "to_stage"), LIBRARY_CITATION),
+                 ("stage", "from_stage", "to_stage", "stages"), LIBRARY_CITATION),
         CodeList(_vocabulary("step", "项目步骤", "lifecycle step", ((s.action, s.label) for s in steps), {}),
                  ("action", "step"), LIBRARY_CITATION,
                  facts={s.action: {"from": list(s.from_stages), "to": s.to_stage, "offices": list(s.levels),
                                    "preconditions": [{"name": p, "label": lifecycle.PRECONDITIONS[p][0]}
                                                      for p in s.preconditions], "event": s.event} for s in steps}),
+        CodeList(_vocabulary("acceptance_result", "验收结论", "acceptance result", ACCEPTANCE_RESULTS.items(),
+                             ACCEPTANCE_EN), ("result",)),
+        CodeList(_vocabulary("performance_direction", "绩效指标方向", "performance-target direction", DIRECTIONS.items(),
+                             DIRECTION_EN), ("direction",), rating.citation),
+        CodeList(_vocabulary("performance_rating", "绩效评价等级", "performance rating",
+                             ((band["rating"], band["label"]) for band in rating.value["bands"]), RATING_EN),
+                 ("rating",), rating.citation,
+                 facts={band["rating"]: {"min_score": band["min_score"]} for band in rating.value["bands"]}),
+        CodeList(_vocabulary("pairing_commitment", "百企千村量化任务", "百企千村 commitment",
+                             ((key.removesuffix("_fen"), label) for key, (label, _) in COMMITMENTS.items()), COMMITMENT_EN),
+                 ("commitment",), facts={key.removesuffix("_fen"): {"unit": unit} for key, (_, unit) in COMMITMENTS.items()}),
         policy_rules(policy, "project."),
     ]

@@ -10,7 +10,13 @@ from typing import Any, Literal
 from fastapi import Path, Request
 from fastapi.responses import Response
 
+from services.registry.api import exports
 from services.registry.api.households import OFFICES
+from services.registry.api.schemas import (
+    BenefitsOut, MissingAssistanceOut,
+    BenefitNoticeOut, DepartmentDataOut, HouseholdOut, MeasureOut, MonitoringOut, PathwayProposalOut, ReviewAppliedOut,
+    ReviewOut,
+)
 from services.registry.usecases import assistance as usecase
 from services.registry.usecases.assistance import (
     DEPARTMENT_FIELDS,
@@ -25,6 +31,7 @@ from services.registry.usecases.assistance import (
 from shared.auth import Reader, Role, Writer
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 from shared.web.problems import json_body, validate_body
 from shared.witness import receipts
 
@@ -34,7 +41,8 @@ assistance = router(tags=["assistance, monitoring, review (帮扶 监测 动态�
 LOCAL = (Role.village, Role.township, Role.county_office)
 
 
-@assistance.post("/households/{household_id}/measures", status_code=201, summary="Record an assistance measure (措施到户)")
+@assistance.post("/households/{household_id}/measures", status_code=201, summary="Record an assistance measure (措施到户)",
+                 responses={201: {"model": MeasureOut}})
 async def add_measure(body: MeasureIn, request: Request, household_id: uuid.UUID = Path(),
                       *, principal: Writer(*LOCAL),
                       session: Session) -> dict[str, Any]:
@@ -45,7 +53,8 @@ async def add_measure(body: MeasureIn, request: Request, household_id: uuid.UUID
 
 
 @assistance.get("/households/{household_id}/routing", summary="Pathways the routing rules propose (五个一批 …)",
-                description="Derived from the members (labour, illness, school age) and the conditions given here.")
+                description="Derived from the members (labour, illness, school age) and the conditions given here.",
+                responses={200: {"model": list[PathwayProposalOut]}})
 async def routing(request: Request, household_id: uuid.UUID = Path(),
                   has_land: bool = False, local_resources: bool = False, harsh_area: bool = False,
                   fragile_ecology: bool = False, movable: bool = False, consents_to_tekun_care: bool = False,
@@ -57,7 +66,9 @@ async def routing(request: Request, household_id: uuid.UUID = Path(),
 
 
 @assistance.get("/reports/missing-assistance", summary="Households on the roll without a 帮扶责任人 or a measure",
-                description="Both lists must be empty (DOMAIN §8; seed 003 L487).")
+                description="Both lists must be empty (DOMAIN §8; seed 003 L487). As a spreadsheet: one row per "
+                "household, saying what it lacks.", responses={200: {"model": MissingAssistanceOut}})
+@exportable(exports.MISSING_ASSISTANCE)
 async def missing_assistance(division: DivisionCode | None = None,
                              *, principal: Reader(*OFFICES),
                              session: Session) -> dict[str, Any]:
@@ -66,7 +77,8 @@ async def missing_assistance(division: DivisionCode | None = None,
 
 @assistance.post("/households/{household_id}/monitoring", summary="Assess a household for monitoring (防止返贫动态监测)",
                  description="Classifies against the province's monitoring line for the year: 脱贫不稳定户, "
-                 "边缘易致贫户 or 突发严重困难户; found by self-declaration, cadre visits or other departments' data.")
+                 "边缘易致贫户 or 突发严重困难户; found by self-declaration, cadre visits or other departments' data.",
+                 responses={200: {"model": MonitoringOut}})
 async def monitor(body: MonitoringIn, request: Request, household_id: uuid.UUID = Path(),
                   *, principal: Writer(*LOCAL, Role.department),
                   session: Session) -> dict[str, Any]:
@@ -75,7 +87,8 @@ async def monitor(body: MonitoringIn, request: Request, household_id: uuid.UUID 
 
 
 @assistance.post("/households/{household_id}/return", summary="Record a return to poverty (返贫)",
-                 description="An exited household is back on the roll, with its cause (seed 002 L569).")
+                 description="An exited household is back on the roll, with its cause (seed 002 L569).",
+                 responses={200: {"model": HouseholdOut}})
 async def return_to_poverty(body: ReturnIn, request: Request, household_id: uuid.UUID = Path(),
                             *, principal: Writer(Role.county_office),
                             session: Session) -> dict[str, Any]:
@@ -89,7 +102,8 @@ async def return_to_poverty(body: ReturnIn, request: Request, household_id: uuid
                 summary="Another department records what it knows of a person",
                 description="civil_affairs (低保/特困), education (school stage, dropout), health (major illness, "
                 "insurance), human_resources (employment), disabled_persons (grade). Only that department's token "
-                "(role department with the matching dept claim) within its jurisdiction.")
+                "(role department with the matching dept claim) within its jurisdiction.",
+                responses={200: {"model": DepartmentDataOut}})
 async def department_update(request: Request, id_number: str = Path(min_length=18, max_length=18),
                             dept: Literal[tuple(DEPARTMENT_FIELDS)] = Path(),  # type: ignore[valid-type]
                             *, principal: Writer(Role.department),
@@ -98,7 +112,8 @@ async def department_update(request: Request, id_number: str = Path(min_length=1
     return await usecase.department_update(session, principal, id_number, dept, body.model_dump())
 
 
-@assistance.put("/households/{household_id}/housing", summary="Housing department: dangerous-house grade (危房)")
+@assistance.put("/households/{household_id}/housing", summary="Housing department: dangerous-house grade (危房)",
+                responses={200: {"model": HouseholdOut}})
 async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = Path(),
                   *, principal: Writer(Role.department),
                   session: Session) -> dict[str, Any]:
@@ -111,7 +126,9 @@ async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = P
 
 
 @assistance.get("/households/{household_id}/benefits", summary="What a household received from projects and payments",
-                description="Recorded from the projects and funds services' events (享受扶持情况).")
+                description="Recorded from the projects and funds services' events (享受扶持情况).",
+                responses={200: {"model": BenefitsOut}})
+@exportable(exports.BENEFITS)
 async def benefits(household_id: uuid.UUID = Path(), *, principal: Reader(*OFFICES),
                    session: Session) -> dict[str, Any]:
     return await usecase.benefits(session, principal, household_id)
@@ -121,8 +138,7 @@ async def benefits(household_id: uuid.UUID = Path(), *, principal: Reader(*OFFIC
                 summary="A receipt of one benefit: the event, its inclusion proof, the signed checkpoint",
                 description="One JSON file for the household (it holds the event exactly as hashed): verify it offline "
                 "with `fupin verify-receipt FILE --key …` (README, \"Receipts\"). 503 while the event is not yet in a "
-                "signed checkpoint.", response_class=Response,
-                responses={200: {"content": {"application/json": {}}}, 503: {"description": "retry after Retry-After"}})
+                "signed checkpoint.", response_class=Response, responses=receipts.ANSWERS)
 async def benefit_receipt(request: Request, household_id: uuid.UUID = Path(), benefit_id: uuid.UUID = Path(),
                           *, principal: Reader(*OFFICES), session: Session) -> Response:
     return await receipts.issue(request, session, await usecase.benefit_event_seq(session, principal, household_id,
@@ -130,7 +146,8 @@ async def benefit_receipt(request: Request, household_id: uuid.UUID = Path(), be
 
 
 @assistance.post("/benefit-notices", status_code=201, summary="Announce what the village's households received",
-                 description="A village notice (DOMAIN §6) listing, per household, the benefits of the year by kind.")
+                 description="A village notice (DOMAIN §6) listing, per household, the benefits of the year by kind.",
+                 responses={201: {"model": BenefitNoticeOut}})
 async def benefit_notice(body: BenefitNoticeIn, request: Request,
                          principal: Writer(Role.village),
                          session: Session) -> dict[str, Any]:
@@ -143,7 +160,8 @@ async def benefit_notice(body: BenefitNoticeIn, request: Request,
 
 @assistance.post("/reviews", status_code=201, summary="Announce the annual review: additions and removals as one list",
                  description="一年一调整 (seed 002 L788): the year's new registrations and the proposed removals "
-                 "(清退, with reason codes) in one county announcement; apply it once it has passed.")
+                 "(清退, with reason codes) in one county announcement; apply it once it has passed.",
+                 responses={201: {"model": ReviewOut}})
 async def announce_review(body: ReviewIn, request: Request,
                           principal: Writer(Role.county_office),
                           session: Session) -> dict[str, Any]:
@@ -151,7 +169,8 @@ async def announce_review(body: ReviewIn, request: Request,
                                          policy=request.app.state.policy)
 
 
-@assistance.post("/reviews/{announcement_id}/apply", summary="Apply a passed annual review: remove the listed households")
+@assistance.post("/reviews/{announcement_id}/apply", summary="Apply a passed annual review: remove the listed households",
+                 responses={200: {"model": ReviewAppliedOut}})
 async def apply_review(request: Request, announcement_id: uuid.UUID = Path(),
                        *, principal: Writer(Role.county_office),
                        session: Session) -> dict[str, Any]:

@@ -4,7 +4,11 @@ table the registry applies (identification, exit, monitoring, villages, grievanc
 
 from __future__ import annotations
 
+from services.registry.domain import corrections, duplicates, grievance
 from services.registry.domain.codes import VOCABULARIES
+from services.registry.domain.office_codes import OFFICE_LISTS
+from services.registry.domain.departments import DEPARTMENT, DEPARTMENT_SCHOOL_STAGE
+from shared.announcements.contract import SERVICE
 from shared.catalogue import CodeList, policy_rules
 from shared.vocabulary import Vocabulary
 from shared.web.catalogue import catalogue_router
@@ -23,6 +27,8 @@ FIELDS = {
 #: 建档立卡 and the exit rules: 国开办发〔2014〕24号 (扶贫开发建档立卡工作方案), 厅字〔2016〕16号 (贫困退出机制).
 CITATIONS = {"cause": "国开办发〔2014〕24号", "status": "国开办发〔2014〕24号; 厅字〔2016〕16号",
              "exit_check": "厅字〔2016〕16号", "poverty_attribute": "国开办发〔2014〕24号"}
+#: 信访条例: how grievances are received, accepted and answered
+GRIEVANCE_RULES = "《信访条例》(国务院令第431号)"
 RULE_PREFIXES = ("household.", "registry.", "monitoring.", "village.", "grievance.", "evaluation.", "county.",
                  "microcredit.", "division.")
 
@@ -35,6 +41,14 @@ def _lists(request) -> list[CodeList]:
     policy = request.app.state.policy
     return [*(CodeList(v, FIELDS.get(name, (name,)), CITATIONS.get(name)) for name, v in VOCABULARIES.items()),
             CodeList(IMPORT_STATUS, ("status",)),
+            *(CodeList(v, fields) for v, fields in OFFICE_LISTS),
+            *(CodeList(v, fields, GRIEVANCE_RULES) for v, fields in (
+                (grievance.CHANNEL, ("channel",)), (grievance.CATEGORY, ("category",)),
+                (grievance.LINK_KIND, ("links.kind",)), (grievance.OUTCOME, ("outcome",)),
+                (grievance.STATUS, ("status",)), (grievance.LATE, ("overdue", "late")))),
+            CodeList(corrections.KIND, ("kind",)), CodeList(corrections.STATUS, ("status",)),
+            CodeList(duplicates.STATUS, ("status",)), CodeList(DEPARTMENT, ("dept",)),
+            CodeList(DEPARTMENT_SCHOOL_STAGE, ("school_stage",)), CodeList(SERVICE, ("service",)),
             *(policy_rules(policy, prefix) for prefix in RULE_PREFIXES)]
 
 

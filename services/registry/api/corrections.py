@@ -8,12 +8,15 @@ from typing import Any, Literal
 from fastapi import Path, Request
 from pydantic import BaseModel, Field, model_validator
 
+from services.registry.api import exports
+from services.registry.api.schemas import ChangeRequestOut, ChangeRequestsOut
 from services.registry.usecases import corrections
 from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from services.registry.domain import corrections as rules
 from shared.auth import DEPARTMENTS, Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 
 correction_router = router(tags=["change requests (信息更正)"])
 
@@ -66,7 +69,7 @@ def department_fields(dept: str, old: dict[str, Any], changes: dict[str, Any]) -
     "data on a person. It is applied only when another official of the level the policy requires approves it "
     "(`registry.correction.approval`: identity — county; person, household — township; department — that "
     "department at county level). The old values are kept with the request. A new ID number that belongs to "
-    "another active person is refused (409).")
+    "another active person is refused (409).", responses={201: {"model": ChangeRequestOut}})
 async def propose(body: ChangeRequestIn, request: Request,
                   principal: Writer(*PROPOSERS),
                   session: Session) -> dict[str, Any]:
@@ -81,7 +84,7 @@ async def propose(body: ChangeRequestIn, request: Request,
 @correction_router.post("/change-requests/{request_id}/decision", summary="Approve or refuse a correction",
                         description="By an official other than the proposer, of the required level; an approval "
                         "applies the change (refused with 409 if the data changed since, or the new ID number "
-                        "became another active person's).")
+                        "became another active person's).", responses={200: {"model": ChangeRequestOut}})
 async def decide(body: DecisionIn, request: Request, request_id: uuid.UUID = Path(),
                  *, principal: Writer(*DECIDERS),
                  session: Session) -> dict[str, Any]:
@@ -92,7 +95,9 @@ async def decide(body: DecisionIn, request: Request, request_id: uuid.UUID = Pat
 
 @correction_router.get("/change-requests", summary="Change requests in your jurisdiction (history of corrections)",
                         description="Proposed, approved and refused corrections with their old and new values (ID "
-                        "numbers masked), who proposed and who decided; filter by division, status, household.")
+                        "numbers masked), who proposed and who decided; filter by division, status, household.",
+                        responses={200: {"model": ChangeRequestsOut}})
+@exportable(exports.CHANGE_REQUESTS)
 async def search(division: DivisionCode | None = None, status: Literal["proposed", "approved", "rejected"] | None = None,
                  household_id: uuid.UUID | None = None,
                  *, principal: Reader(*PROPOSERS, *DECIDERS),

@@ -10,6 +10,7 @@ from fastapi import File, Path, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from services.registry import files
+from services.registry.api.schemas import DepartmentListOut, LookupOut
 from services.registry.usecases import department_lists, lookup as bulk, roll_export
 from services.registry.api.imports import MAX_UPLOAD_BYTES, XLSX
 from shared.auth import Reader, Role, Writer, ensure_jurisdiction
@@ -38,7 +39,7 @@ class LookupIn(BaseModel):
     "the basic fields and its own (教育 school stage, 卫健 health, 残联 disability grade, and its `details`), as on "
     "every person read. A "
     "number registered outside your jurisdiction answers `found: false`. Every malformed number is named in one "
-    "422 (`id_numbers[i]`). Read-only: no Idempotency-Key needed.")
+    "422 (`id_numbers[i]`). Read-only: no Idempotency-Key needed.", responses={200: {"model": LookupOut}})
 async def lookup(body: LookupIn, request: Request, principal: Reader(*READERS),
                  session: Session) -> Response:
     items = await bulk.lookup(session, principal, body.id_numbers, request.app.state.clock.today())
@@ -57,7 +58,8 @@ Dept = Path(description="civil_affairs | education | health | human_resources | 
     "department's own columns (template: `GET /departments/{dept}/lists/template`). Every row is validated first "
     "— a well-formed ID number of an active person in your jurisdiction, listed once, valid values — and every bad "
     "row is named; one bad row and nothing is written. The same file again returns the first result "
-    "(`replayed: true`). Each upload is in `GET /imports` (kind `department:<dept>`). Only that department's token.")
+    "(`replayed: true`). Each upload is in `GET /imports` (kind `department:<dept>`). Only that department's token.",
+    responses={201: {"model": DepartmentListOut}})
 async def department_list(request: Request, dept: str = Dept,
                           file: UploadFile = File(description=".xlsx, .xls or .csv"),
                           *, principal: Writer(Role.department),

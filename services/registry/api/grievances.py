@@ -9,11 +9,14 @@ from typing import Any, Literal
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
+from services.registry.api import exports
+from services.registry.api.schemas import GrievanceOut, GrievancesOut, GrievanceStatusOut, OverdueGrievancesOut
 from services.registry.usecases import grievances
 from services.registry.domain import grievance as procedure
 from shared.auth import Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 
 grievance_router = router(tags=["grievances (监督举报 12317)"])
 
@@ -58,7 +61,7 @@ class StepIn(BaseModel):
     description="A grievance received by 12317, another phone, a letter, a visit, or an objection escalated from a "
     "notice board (`board_objection`, linking its announcement). Returns the public `receipt` number to give the "
     "complainant. Due dates follow the rule `grievance.handling` (《信访条例》: accept within 15 days, answer within "
-    "60; provinces may override).")
+    "60; provinces may override).", responses={201: {"model": GrievanceOut}})
 async def receive(body: GrievanceIn, request: Request, principal: Writer(*OFFICES),
                   session: Session) -> dict[str, Any]:
     state = request.app.state
@@ -73,7 +76,7 @@ async def receive(body: GrievanceIn, request: Request, principal: Writer(*OFFICE
     "/grievances/{grievance_id}/steps/{action}", summary="Take a step of the grievance procedure",
     description="Steps: " + "; ".join(f"`{a}` {s.label} ({s.from_status} → {s.to_status}, "
                                      f"{'county office' if s.level == 'county' else 'the assigned office'})"
-                                     for a, s in procedure.STEPS.items()))
+                                     for a, s in procedure.STEPS.items()), responses={200: {"model": GrievanceOut}})
 async def step(body: StepIn, request: Request, grievance_id: uuid.UUID = Path(),
                action: Literal[tuple(procedure.STEPS)] = Path(),  # type: ignore[valid-type]
                *, principal: Writer(*OFFICES),
@@ -85,7 +88,9 @@ async def step(body: StepIn, request: Request, grievance_id: uuid.UUID = Path(),
 
 
 @grievance_router.get("/grievances", summary="Grievances in your jurisdiction",
-                      description="`overdue=true`: only those past their acceptance or answer date today.")
+                      description="`overdue=true`: only those past their acceptance or answer date today.",
+                      responses={200: {"model": GrievancesOut}})
+@exportable(exports.GRIEVANCES)
 async def search(request: Request, division: DivisionCode | None = None, status: str | None = None,
                  overdue: bool = False, limit: int = Query(200, ge=1, le=1000),
                  *, principal: Reader(*OFFICES), session: Session) -> dict[str, Any]:
@@ -97,7 +102,9 @@ async def search(request: Request, division: DivisionCode | None = None, status:
 
 @grievance_router.get("/reports/grievances/overdue", summary="Overdue grievances (逾期未受理、未答复)",
                       description="Grievances not accepted or not answered by their due date, by division, as of "
-                      "today, with the rule each due date came from.")
+                      "today, with the rule each due date came from.",
+                      responses={200: {"model": OverdueGrievancesOut}})
+@exportable(exports.OVERDUE_GRIEVANCES)
 async def overdue_report(request: Request, division: DivisionCode | None = None,
                          *, principal: Reader(*OFFICES),
                          session: Session) -> dict[str, Any]:
@@ -114,7 +121,8 @@ async def overdue_report(request: Request, division: DivisionCode | None = None,
 
 @grievance_router.get("/grievances/{grievance_id}", summary="A grievance with its complainant and answer",
                       description="For officials of the grievance's division or of the office it was assigned to: "
-                      "the complainant's contact, the text, the links, the answer, the rule of its due dates.")
+                      "the complainant's contact, the text, the links, the answer, the rule of its due dates.",
+                      responses={200: {"model": GrievanceOut}})
 async def read(request: Request, grievance_id: uuid.UUID = Path(), *, principal: Reader(*OFFICES),
                session: Session) -> dict[str, Any]:
     return grievances.view(await grievances.load(session, principal, grievance_id), request.app.state.clock.today())
@@ -123,7 +131,8 @@ async def read(request: Request, grievance_id: uuid.UUID = Path(), *, principal:
 @grievance_router.get("/public/grievances/{receipt}", summary="Public status of a grievance by its receipt number",
                       description="Anyone holding the 10-character receipt number may see the status and the dates; "
                       "no names, text or links. Case, hyphens and O/I/L for 0/1 are forgiven; a mistyped "
-                      "character is caught by the check character (422).")
+                      "character is caught by the check character (422).",
+                      responses={200: {"model": GrievanceStatusOut}})
 async def public_status(request: Request, receipt: str = Path(max_length=20),
                         *, session: Session) -> dict[str, Any]:
     return grievances.public_view(await grievances.by_receipt(session, receipt), request.app.state.clock.today())

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request
 
 from services.registry.api import exports
-from services.registry.api.schemas import HouseholdOut, HouseholdPage, PersonOut, ProposedOut
+from services.registry.api.schemas import HouseholdOut, HouseholdPage, NoticePostedOut, PersonOut, ProposedOut
 from services.registry.domain import workflow
 from services.registry.usecases import households as usecase
 from services.registry.usecases.households import (
@@ -78,7 +78,8 @@ async def step(body: DecisionIn, request: Request, household_id: uuid.UUID = Pat
 @households.post("/notices", status_code=201, summary="Post a notice of a batch of households (公示/公告)",
                  description="Publishes one announcement listing the households (names and masked ID numbers) "
                  "at the notice's level and moves them on. Notices: " + ", ".join(
-                     f"`{k}` ({n.title}, {n.level})" for k, n in workflow.NOTICES.items()))
+                     f"`{k}` ({n.title}, {n.level})" for k, n in workflow.NOTICES.items()),
+                 responses={201: {"model": NoticePostedOut}})
 async def post_notice(body: NoticeIn, request: Request,
                       principal: LevelWriter,
                       session: Session) -> dict[str, Any]:

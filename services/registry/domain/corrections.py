@@ -21,8 +21,15 @@ from typing import Any, Callable
 
 from services.registry.domain.codes import Cause, LabourCapacity, PovertyAttribute, Relation
 from shared import divisions, idcard
+from shared.vocabulary import Vocabulary
 
 RULE = "registry.correction.approval"
+KIND = Vocabulary.of("correction_kind", "更正类别", "correction kind", [
+    ("identity", "身份信息（姓名、身份证号）", "identity: a person's name or ID number"),
+    ("person", "人员信息", "a person's data"), ("household", "户信息", "a household's data"),
+    ("department", "部门数据", "a department's data on a person")])
+STATUS = Vocabulary.of("correction_status", "更正状态", "correction status", [
+    ("proposed", "待审批", "proposed"), ("approved", "已批准", "approved"), ("rejected", "已驳回", "rejected")])
 #: Office levels from the village up; an approver of a higher level may approve a lower one's.
 LEVELS = ("village", "township", "county", "city", "province")
 ROLE_LEVEL = {"village": "village", "township": "township", "county_office": "county", "city_office": "city",

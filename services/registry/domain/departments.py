@@ -20,13 +20,23 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["BASIC_PERSON_FIELDS", "DEPARTMENT_LABELS", "HOUSEHOLD_FIELD_DEPARTMENT", "PERSON_FIELD_DEPARTMENT",
-           "household_for", "person_for"]
+from shared.vocabulary import Vocabulary
 
-DEPARTMENT_LABELS: Mapping[str, str] = MappingProxyType({
-    "civil_affairs": "民政", "education": "教育", "health": "卫健", "human_resources": "人社",
-    "disabled_persons": "残联", "housing": "住建",
-})
+__all__ = ["BASIC_PERSON_FIELDS", "DEPARTMENT", "DEPARTMENT_LABELS", "DEPARTMENT_SCHOOL_STAGE",
+           "HOUSEHOLD_FIELD_DEPARTMENT", "PERSON_FIELD_DEPARTMENT", "household_for", "person_for"]
+
+DEPARTMENT = Vocabulary.of("department", "部门", "department", [
+    ("civil_affairs", "民政", "civil affairs"), ("education", "教育", "education"), ("health", "卫健", "health"),
+    ("human_resources", "人社", "human resources and social security"),
+    ("disabled_persons", "残联", "disabled persons' federation"), ("housing", "住建", "housing")])
+#: the school stage the education department reports (its own list, coarser than the roll's ``school_stage``)
+DEPARTMENT_SCHOOL_STAGE = Vocabulary.of("department_school_stage", "在校阶段（教育部门）",
+                                        "school stage (education department)", [
+    ("preschool", "学前教育", "preschool"), ("primary", "小学", "primary"), ("junior", "初中", "junior secondary"),
+    ("senior", "高中", "senior secondary"), ("vocational", "中职", "secondary vocational"),
+    ("college", "大学", "college"), ("graduate", "研究生", "graduate"), ("none", "不在校", "not in school")])
+
+DEPARTMENT_LABELS: Mapping[str, str] = MappingProxyType({c.code: c.zh for c in DEPARTMENT})
 
 #: shared by every reader of a person
 BASIC_PERSON_FIELDS = frozenset({"id_number", "name", "relation", "relation_label", "sex", "birth_date", "ethnicity", "education",

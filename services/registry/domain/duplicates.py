@@ -38,6 +38,13 @@ import zhconv
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
+from shared.vocabulary import Vocabulary
+
+#: a candidate pair's review state (GET /catalogue)
+STATUS = Vocabulary.of("duplicate_status", "疑似重复核实状态", "duplicate candidate status", [
+    ("open", "待核实", "open"), ("not_duplicate", "核实非重复", "not a duplicate"),
+    ("confirmed", "确认重复", "confirmed duplicate")])
+
 #: name similarity (rapidfuzz ratio, 0–100) needed alongside an ID number one edit away
 NAME_WITH_CLOSE_ID = 60
 #: name similarity that counts as the same name

@@ -25,17 +25,36 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared import receipt_numbers
+from shared.vocabulary import Vocabulary
 
-CHANNELS = {"12317": "12317扶贫监督举报电话", "phone": "其他电话", "letter": "来信", "visit": "来访",
-            "board_objection": "公示异议转办"}
-CATEGORIES = {"identification": "识别不准", "exit": "退出不实", "assistance": "帮扶措施", "funds": "资金使用",
-              "project": "项目实施", "conduct": "工作作风", "consultation": "政策咨询", "other": "其他"}
-LINK_KINDS = ("household", "payment", "project", "announcement")
-OUTCOMES = {"substantiated": "属实", "partly_substantiated": "部分属实", "unsubstantiated": "不属实",
-            "answered": "已答复(咨询)"}
+#: The procedure's code lists (GET /catalogue), and their codes → Chinese labels as the procedure uses them.
+CHANNEL = Vocabulary.of("grievance_channel", "举报渠道", "grievance channel", [
+    ("12317", "12317扶贫监督举报电话", "the 12317 supervision hotline"), ("phone", "其他电话", "another telephone"),
+    ("letter", "来信", "letter"), ("visit", "来访", "visit"),
+    ("board_objection", "公示异议转办", "an objection escalated from a notice board")])
+CATEGORY = Vocabulary.of("grievance_category", "举报类别", "grievance category", [
+    ("identification", "识别不准", "inaccurate identification"), ("exit", "退出不实", "untrue exit"),
+    ("assistance", "帮扶措施", "assistance measures"), ("funds", "资金使用", "use of funds"),
+    ("project", "项目实施", "project implementation"), ("conduct", "工作作风", "officials' conduct"),
+    ("consultation", "政策咨询", "policy question"), ("other", "其他", "other")])
+LINK_KIND = Vocabulary.of("grievance_link", "举报涉及对象", "what a grievance concerns", [
+    ("household", "贫困户", "household"), ("payment", "资金拨付", "payment"), ("project", "扶贫项目", "project"),
+    ("announcement", "公告公示", "announcement")])
+OUTCOME = Vocabulary.of("grievance_outcome", "核查结论", "grievance outcome", [
+    ("substantiated", "属实", "substantiated"), ("partly_substantiated", "部分属实", "partly substantiated"),
+    ("unsubstantiated", "不属实", "unsubstantiated"), ("answered", "已答复(咨询)", "answered (a question)")])
+STATUS = Vocabulary.of("grievance_status", "举报办理状态", "grievance status", [
+    ("received", "已登记", "received"), ("classified", "已受理", "accepted"), ("assigned", "已交办", "assigned"),
+    ("investigating", "调查核实中", "being investigated"), ("answered", "已答复", "answered"),
+    ("closed", "已办结", "closed")])
+LATE = Vocabulary.of("grievance_late", "逾期事项", "what is late", [
+    ("accept", "逾期未受理", "not accepted by its day"), ("answer", "逾期未答复", "not answered by its day")])
 
-STATUS_LABELS = {"received": "已登记", "classified": "已受理", "assigned": "已交办", "investigating": "调查核实中",
-                 "answered": "已答复", "closed": "已办结"}
+CHANNELS = {c.code: c.zh for c in CHANNEL}
+CATEGORIES = {c.code: c.zh for c in CATEGORY}
+LINK_KINDS = LINK_KIND.codes
+OUTCOMES = {c.code: c.zh for c in OUTCOME}
+STATUS_LABELS = {c.code: c.zh for c in STATUS}
 #: Statuses in which the grievance still awaits its answer.
 UNANSWERED = frozenset({"received", "classified", "assigned", "investigating"})
 

@@ -17,6 +17,7 @@ from sqlalchemy import exists, select
 from services.registry.contract import HOUSEHOLD_REMOVED, HOUSEHOLD_RETURNED
 from services.registry.domain import workflow
 from services.registry.domain.codes import VOCABULARIES, DiscoveryRoute, Pathway
+from services.registry.domain.departments import DEPARTMENT_SCHOOL_STAGE
 from services.registry.domain.microcredit import check_microcredit
 from services.registry.domain.monitoring import classify, monitoring_line
 from services.registry.domain.routing import Situation, propose_pathways
@@ -82,7 +83,7 @@ class CivilAffairs(BaseModel):
 
 @_department("education")
 class Education(BaseModel):
-    school_stage: Literal["preschool", "primary", "junior", "senior", "vocational", "college", "graduate", "none"]
+    school_stage: Literal[DEPARTMENT_SCHOOL_STAGE.codes]  # type: ignore[valid-type]
     dropout: bool = False
 
 

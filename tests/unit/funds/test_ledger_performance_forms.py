@@ -17,9 +17,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.funds.domain import KINDS, OPERATION_KINDS, OPERATIONS, AccountKey, InvalidAccount, Ledger, Posting
+from services.funds.domain import (
+    KINDS,
+    OPERATION_KINDS,
+    OPERATIONS,
+    AccountKey,
+    InvalidAccount,
+    Ledger,
+    Posting,
+    check_posting,
+)
 
-from .helpers import JINGHE, XINJIANG, acct, post
+from .helpers import JINGHE, JINGHE_TOWN, XINJIANG, acct, post
 
 KEY_FIELDS = ("division", "role", "channel", "fiscal_year", "kind", "reference")
 
@@ -114,3 +123,70 @@ def test_every_operation_has_its_row_of_holder_and_reference_rules():
     from services.funds.domain.ledger import OPERATION_RULES
 
     assert set(OPERATION_RULES) == set(OPERATIONS) == set(OPERATION_KINDS)
+
+
+LINE_TEXTS = st.one_of(st.none(), st.just(""), st.just("  "), st.sampled_from(["P-1", "payee", "household:1"]),
+                       st.integers())
+
+
+def _outcome(check, posting, *args) -> tuple | None:
+    """None, or what the check raised: its type, code, message and extensions."""
+    from services.funds.domain import FundsError
+
+    try:
+        check(posting, *args)
+    except FundsError as error:
+        return type(error), getattr(error, "code", None), str(error), getattr(error, "extensions", None)
+    return None
+
+
+@settings(max_examples=600, deadline=None)
+@given(operation=st.sampled_from(OPERATIONS), kinds=st.tuples(st.sampled_from(KINDS), st.sampled_from(KINDS)),
+       references=st.tuples(st.sampled_from([None, "P-1", "plan-A"]), st.sampled_from([None, "P-1", "payee"])),
+       line_reference=LINE_TEXTS, reference=LINE_TEXTS, purpose=LINE_TEXTS,
+       amount=st.one_of(st.integers(-5, 10**16), st.just(True)), posting_id=st.sampled_from(["p-9", "", " ", 7]),
+       other_holder=st.booleans())
+def test_a_posting_checked_like_an_accepted_one_is_judged_as_check_posting_judges_it(
+        operation, kinds, references, line_reference, reference, purpose, amount, posting_id, other_holder):
+    """A batch checks its lines against a posting check_posting accepted (check_posting_like): for
+    every line that differs from that model in what a line may change, the same verdict."""
+    from services.funds.domain.ledger import check_posting_like
+
+    try:
+        source = acct(JINGHE, kinds[0], reference=references[0])
+        template = acct(JINGHE_TOWN if other_holder else JINGHE, kinds[1], reference=references[1])
+    except InvalidAccount:
+        return
+    model = Posting("p-1", source, template, 100, operation, "财农〔2017〕1号", date(2017, 3, 1), "tester")
+    if _outcome(check_posting, model) is not None:
+        return  # not accepted: never a model
+    try:
+        to = template.replace(reference=line_reference)
+    except InvalidAccount:
+        return
+    line = Posting(posting_id, source, to, amount, operation, model.document_no, model.document_date, model.actor,
+                   purpose=purpose, reference=reference)
+    assert _outcome(check_posting_like, line, model) == _outcome(check_posting, line)
+
+
+def test_a_posting_not_built_like_its_model_takes_the_full_check():
+    from services.funds.domain import InvalidPosting
+    from services.funds.domain.ledger import check_posting_like
+
+    source, payee = acct(JINGHE, "committed", reference="P-1"), acct(JINGHE, "disbursed", reference="payee")
+    model = post("disburse", source, payee, 100)
+    with pytest.raises(InvalidPosting):  # another actor: checked again (missing)
+        check_posting_like(post("disburse", source, payee.replace(reference="x"), 100, actor=""), model)
+    with pytest.raises(InvalidPosting):  # a to-account of another kind
+        check_posting_like(post("disburse", source, acct(JINGHE, "available"), 100), model)
+
+
+def test_the_books_of_many_postings_are_the_union_of_each_postings_books():
+    from services.funds.domain.ledger import books_written, holdings_of
+
+    committed = acct(JINGHE, "committed", reference="P-1")
+    postings = [post("disburse", committed, acct(JINGHE, "disbursed", reference=f"payee-{n}"), 100) for n in range(5)]
+    postings.append(post("allocate", acct(XINJIANG, "available"), acct(JINGHE, "available", year=2018), 5))
+    postings.append(post("appropriate", acct(XINJIANG, "appropriation"), acct(XINJIANG, "available"), 5))
+    assert books_written(postings) == set().union(*(holdings_of(p) for p in postings))
+    assert books_written([]) == set()

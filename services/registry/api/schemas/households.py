@@ -9,18 +9,13 @@ allowed)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
+from services.registry.api.schemas.common import AnnouncedOut, Cause, Division, PovertyAttribute, Relation, Status
 from services.registry.domain.codes import VOCABULARIES
 from shared.web.answers import YUAN, Answer
-
-
-Status = Literal[VOCABULARIES["status"].codes]  # type: ignore[valid-type]
-Cause = Literal[VOCABULARIES["cause"].codes]  # type: ignore[valid-type]
-Relation = Literal[VOCABULARIES["relation"].codes]  # type: ignore[valid-type]
-Division = Annotated[str, Field(pattern=r"^[0-9]{12}$", description="12-digit division code")]
 
 
 class MemberOut(Answer):
@@ -59,7 +54,7 @@ class HouseholdOut(Answer):
     division: Division
     status: Status
     status_label: str
-    poverty_attribute: Literal[VOCABULARIES["poverty_attribute"].codes]  # type: ignore[valid-type]
+    poverty_attribute: PovertyAttribute
     poverty_attribute_label: str
     main_cause: Cause
     main_cause_label: str = Field(description="主要致贫原因 in Chinese (GET /catalogue, list `cause`)")
@@ -108,3 +103,10 @@ class PersonOut(Answer):
     birth_date: str
     active: bool
     household: PersonHouseholdOut
+
+
+class NoticePostedOut(AnnouncedOut):
+    """A notice posted (公示/公告): its announcement and the households it moved on."""
+
+    households: list[str] = Field(description="the households' ids")
+    status: Status = Field(description="the status the households moved to")
