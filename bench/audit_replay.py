@@ -23,12 +23,21 @@ households, then helpers, measures, incomes and monitoring per household):
    process) and everything in one process.
 
 CPU seconds are printed for every phase, this process and its workers apart (on a shared
-machine they move far less than wall time), with the load average before and after.
+machine they move far less than wall time), with the load average before and after. For the
+verify + rebuild, each process's CPU seconds are printed too, and the rate the run would reach on
+idle cores, estimated from them: events / max(busiest process, total / cores) — a process cannot
+finish before its own CPU time has passed, nor all of them before the cores did their sum.
+
+``--before-tree DIR``: the same verify + rebuild (``replay_export``) run by another checkout of
+the code (e.g. ``git worktree add /tmp/before <commit>``) in a subprocess, in the same run: the
+code before a change beside the code after it, on the same export at the same load.
+``--phases rebuild``: only the verify + rebuild of this code and of ``--before-tree`` (a quicker A/B).
 
 Events/s and the ratio to the baseline are printed, then a Markdown section for RESULTS.md.
 Timing is printed, never asserted; the rebuilt ledger is checked to sum to zero.
 
     .venv/bin/python bench/audit_replay.py [--events N] [--registry-share 0.3] [--keep DIR [--reuse]]
+        [--before-tree DIR] [--phases all|rebuild]
 """
 
 from __future__ import annotations
@@ -41,6 +50,8 @@ import os
 import random
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -247,6 +258,34 @@ def one_pass_per_file(source: ExportSource) -> Replay:
     return result
 
 
+#: run by ``--before-tree``'s checkout: its replay_export over the export, CPU seconds as JSON
+BEFORE_PROGRAM = """
+import json, resource, sys, time
+from pathlib import Path
+from services.audit.run import replay_export
+from services.audit.sources import ExportSource
+
+def cpu(who):
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+source = ExportSource(Path(sys.argv[1]))
+started, own, children = time.perf_counter(), cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+replayed = replay_export(source)
+print(json.dumps({"wall": time.perf_counter() - started, "main": cpu(resource.RUSAGE_SELF) - own,
+                  "workers": cpu(resource.RUSAGE_CHILDREN) - children, "cpu": getattr(replayed, "cpu", {}),
+                  "summary": replayed.rebuilt.summary(),
+                  "chains": {s: c.as_dict() for s, c in replayed.chains.items()}}, default=str))
+"""
+
+
+def replay_before(tree: Path, directory: Path) -> dict:
+    """``replay_export`` of the checkout in ``tree`` over the export, in a subprocess."""
+    done = subprocess.run([sys.executable, "-c", BEFORE_PROGRAM, str(directory)], capture_output=True, check=True,
+                          env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree)
+    return json.loads(done.stdout)
+
+
 def cpu_seconds() -> tuple[float, float]:
     """CPU time of (this process, its waited-for children: the replay's worker processes)."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -280,9 +319,14 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="write the export here and keep it")
     parser.add_argument("--reuse", action="store_true",
                         help="with --keep: replay the export already in DIR (written by this script) if there is one")
+    parser.add_argument("--before-tree", type=Path, default=None,
+                        help="another checkout of the code: its verify + rebuild run beside this one's")
+    parser.add_argument("--phases", choices=("all", "rebuild"), default="all",
+                        help="rebuild: only the verify + rebuild of this code (and of --before-tree)")
     args = parser.parse_args()
     directory = args.keep or Path(tempfile.mkdtemp(prefix="fupin-audit-bench-"))
     directory.mkdir(parents=True, exist_ok=True)
+    every = args.phases == "all"
     try:
         if args.reuse and args.keep and (directory / MANIFEST).exists():
             generate_s, manifest = 0.0, json.loads((directory / MANIFEST).read_text())
@@ -299,70 +343,104 @@ def main() -> None:
             for _ in iter_lines(source.path(service)):
                 pass
         load_before = load()
-        base_s, parsed = timed("baseline: read + parse", lambda: baseline(source))
-        verify_s, verified = timed("verify (parallel)", lambda: replay_export(source, rebuild=False,
-                                                                                processes=args.processes))
-        _, outside = timed("read + Merkle roots (1 process)", lambda: checkpoints(source))
-        against_s, against = timed("verify against checkpoints (parallel)", lambda: replay_export(
-            source, rebuild=False, processes=args.processes, outside=outside))
-        full_s, rebuilt = timed("verify + rebuild (parallel)", lambda: replay_export(source, processes=args.processes))
-        peer_s, peer = timed("verify + rebuild (one pass per file, before #13)", lambda: one_pass_per_file(source))
-        serial_s, _ = timed("verify + rebuild (one process)", lambda: replay_export(source, processes=1))
+        if every:
+            base_s, parsed = timed("baseline: read + parse", lambda: baseline(source))
+            verify_s, verified = timed("verify (parallel)", lambda: replay_export(source, rebuild=False,
+                                                                                    processes=args.processes))
+            _, outside = timed("read + Merkle roots (1 process)", lambda: checkpoints(source))
+            against_s, against = timed("verify against checkpoints (parallel)", lambda: replay_export(
+                source, rebuild=False, processes=args.processes, outside=outside))
+        full_s, rebuilt = timed(NOW, lambda: replay_export(source, processes=args.processes))
+        before = None
+        if args.before_tree is not None:
+            before = replay_before(args.before_tree.resolve(), directory.resolve())
+            print(f"{BEFORE}: {before['wall']:.2f} s ({before['main'] + before['workers']:.2f} CPU s: "
+                  f"{before['main']:.2f} its main process, {before['workers']:.2f} workers)", flush=True)
+        if every:
+            peer_s, peer = timed(PEER, lambda: one_pass_per_file(source))
+            serial_s, _ = timed(SERIAL, lambda: replay_export(source, processes=1))
         load_after = load()
     finally:
         if args.keep is None:
             shutil.rmtree(directory, ignore_errors=True)
-    assert parsed == total
-    ok = all(chain.ok for chain in rebuilt.chains.values()) and all(c.ok for c in verified.chains.values())
-    matched = all(c.ok for c in against.chains.values()) and not outside.problems and len(outside.held) == 4
+    cores = os.cpu_count() or 1
+    ok = all(chain.ok for chain in rebuilt.chains.values())
     funds = rebuilt.rebuilt.funds
     zero = sum(funds.balances.values()) == 0 and not funds.refused
-    same = (peer.rebuilt.summary() == rebuilt.rebuilt.summary()
-            and {s: c.as_dict() for s, c in peer.chains.items()} == {s: c.as_dict() for s, c in rebuilt.chains.items()})
     registry = rebuilt.rebuilt.registry
-    rows = [
-        ("baseline: read + parse (orjson, 1 process)", total / base_s, f"{base_s:.1f} s"),
-        ("verify: chains + manifest + id index", total / verify_s, f"{verify_s:.1f} s; {base_s / verify_s:.0%} of baseline"),
-        ("verify against 2 checkpoints per log (Merkle roots)", total / against_s,
-         f"{against_s:.1f} s; {verify_s / against_s:.0%} of verify alone"),
-        ("verify + rebuild (ledger + households)", total / full_s,
-         f"{full_s:.1f} s; {peer_s / full_s:.2f}x the peer below; {cpu_note('verify + rebuild (parallel)')}"),
-        ("peer: verify + rebuild, one pass per file (before #13)", total / peer_s,
-         f"{peer_s:.1f} s; {cpu_note('verify + rebuild (one pass per file, before #13)')}"),
-        ("verify + rebuild, one process", total / serial_s,
-         f"{serial_s:.1f} s; {cpu_note('verify + rebuild (one process)')}"),
-    ]
-    per_cpu = {label: total / sum(cpu) for label, cpu in CPU.items() if sum(cpu)}
-    rows.append(("per CPU-second: verify / against checkpoints / read + Merkle roots",
-                 per_cpu.get("verify (parallel)", 0),
-                 f"{per_cpu.get('verify against checkpoints (parallel)', 0):,.0f} / "
-                 f"{per_cpu.get('read + Merkle roots (1 process)', 0):,.0f} events per CPU-second"))
-    busiest = max(CPU["verify + rebuild (parallel)"])
-    rows.append(("verify + rebuild: events per CPU-second of its busiest process", total / busiest,
-                 f"{busiest:.1f} CPU s in the busiest of its processes; total "
-                 f"{sum(CPU['verify + rebuild (parallel)']):.1f} CPU s on {os.cpu_count()} cores"))
+    chains = {s: c.as_dict() for s, c in rebuilt.chains.items()}
+    now_main, now_workers = CPU[NOW]
+    processes = {"main process: funds rebuild from the verified lines": now_main, **rebuilt.cpu}
+    rates = [(f"verify + rebuild, this code ({len(processes)} processes)", total / full_s,
+              f"{full_s:.1f} s wall; " + idle_note(total, processes, now_main + now_workers, cores))]
+    checks = [f"chains ok={ok}", f"ledger sums to zero={zero} ({len(funds.postings):,} postings, "
+              f"{len(funds.balances):,} accounts)", f"{len(registry.households):,} households rebuilt"]
+    if before is not None:
+        split = {"its main process": before["main"], **before["cpu"]}
+        rates.append((f"verify + rebuild, --before-tree {args.before_tree}", total / before["wall"],
+                      f"{before['wall']:.1f} s wall; " + idle_note(total, split, before["main"] + before["workers"],
+                                                                    cores)))
+        same = (json.loads(json.dumps(rebuilt.rebuilt.summary(), default=str)) == before["summary"]
+                and json.loads(json.dumps(chains, default=str)) == before["chains"])
+        checks.append(f"the code before found and rebuilt the same={same}")
+    if every:
+        rates.append((f"peer: {PEER}", total / peer_s, f"{peer_s:.1f} s wall; {cpu_note(PEER)}"))
+        same = (peer.rebuilt.summary() == rebuilt.rebuilt.summary()
+                and {s: c.as_dict() for s, c in peer.chains.items()} == chains)
+        checks.append(f"one pass per file found and rebuilt the same={same}")
+        rates.append((SERIAL, total / serial_s, f"{serial_s:.1f} s wall; {cpu_note(SERIAL)}"))
+    rows = []
+    if every:
+        assert parsed == total
+        ok = ok and all(c.ok for c in verified.chains.values())
+        matched = all(c.ok for c in against.chains.values()) and not outside.problems and len(outside.held) == 4
+        checks.insert(1, f"checkpoints matched={matched}")
+        per_cpu = {label: total / sum(cpu) for label, cpu in CPU.items() if sum(cpu)}
+        rows += [
+            ("baseline: read + parse (orjson, 1 process)", total / base_s, f"{base_s:.1f} s"),
+            ("verify: chains + manifest + id index", total / verify_s,
+             f"{verify_s:.1f} s; {base_s / verify_s:.0%} of baseline"),
+            ("verify against 2 checkpoints per log (Merkle roots)", total / against_s,
+             f"{against_s:.1f} s; {verify_s / against_s:.0%} of verify alone"),
+            ("per CPU-second: verify / against checkpoints / read + Merkle roots", per_cpu.get("verify (parallel)", 0),
+             f"{per_cpu.get('verify against checkpoints (parallel)', 0):,.0f} / "
+             f"{per_cpu.get('read + Merkle roots (1 process)', 0):,.0f} events per CPU-second"),
+        ]
+    rows += rates
     width = max(len(r[0]) for r in rows)
     print()
     for label, rate, note in rows:
         print(f"{label:<{width}}  {rate:>12,.0f} events/s  {note}")
-    print(f"checks: chains ok={ok}; checkpoints matched={matched}; ledger sums to zero={zero} ({len(funds.postings):,} postings, "
-          f"{len(funds.balances):,} accounts); {len(registry.households):,} households rebuilt; "
-          f"the peer found and rebuilt the same={same}; load average {load_before} before, {load_after} after")
+    print(f"checks: {'; '.join(checks)}; load average {load_before} before, {load_after} after")
     m = machine()
     print("\n--- Markdown for bench/RESULTS.md ---\n")
     print(f"## audit_replay — {date.today().isoformat()}\n")
     print(f"- Machine: {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM; Python {m['python']}; no database "
           f"(the export is read from the page cache); load average {load_before} before, {load_after} after")
-    print(f"- Command: `bench/audit_replay.py --events {args.events} --registry-share {args.registry_share}` "
+    print(f"- Command: `bench/audit_replay.py {' '.join(sys.argv[1:])}` "
           f"(export of {total:,} events, {size / 2**20:.0f} MiB: {manifest['services']['funds']['events']:,} funds, "
           f"{manifest['services']['registry']['events']:,} registry; "
           + (f"generated in {generate_s:.0f} s)\n" if generate_s else "an export kept by an earlier run, --reuse)\n"))
-    print("| measure | rate | notes |\n|---|---:|---|")
+    print("| measure | rate (wall) | notes |\n|---|---:|---|")
     for label, rate, note in rows:
         print(f"| {label} | {rate:,.0f} events/s | {note} |")
-    print(f"| checks | chains ok = {ok}, checkpoints matched = {matched} | "
-          f"ledger zero-sum = {zero}; {len(funds.balances):,} accounts, "
-          f"{len(registry.households):,} households; the peer found and rebuilt the same = {same} |")
+    print(f"| checks | | {'; '.join(checks)} |")
+
+
+NOW = "verify + rebuild (parallel)"
+BEFORE = "verify + rebuild (--before-tree)"
+PEER = "verify + rebuild (one pass per file, before #13)"
+SERIAL = "verify + rebuild (one process)"
+
+
+def idle_note(events: int, processes: dict[str, float], total_cpu: float, cores: int) -> str:
+    """Each process's CPU seconds, their total, and the rate on ``cores`` idle cores they bound:
+    events / max(the busiest process, total / cores)."""
+    busiest = max(processes.values())
+    bound = max(busiest, total_cpu / cores)
+    parts = ", ".join(f"{name} {cpu:.1f}" for name, cpu in processes.items())
+    return (f"CPU s: {parts}; total {total_cpu:.1f} (workers' start-up included); busiest {busiest:.1f}; "
+            f"**on {cores} idle cores ≈ {events / bound:,.0f} events/s** (events / max(busiest, total / {cores}))")
 
 
 def cpu_note(label: str) -> str:

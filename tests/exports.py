@@ -34,10 +34,13 @@ def yuan(value) -> str:
     return f"{Decimal(str(value)):.2f}"
 
 
-async def both(client, path, params=None, headers=None):
-    """(JSON, CSV rows, XLSX rows) of one export: by ?format= for CSV, by Accept for XLSX."""
+async def both(client, path, params=None, headers=None, refused: int | None = None):
+    """(JSON, CSV rows, XLSX rows) of one export: by ?format= for CSV, by Accept for XLSX;
+    ``(None, None, None)`` when the JSON is answered ``refused`` (e.g. 403: another role reads it)."""
     params = dict(params or {})
     answer = await client.get(path, params=params, headers=headers)
+    if refused is not None and answer.status_code == refused:
+        return None, None, None
     assert answer.status_code == 200, answer.text
     as_csv = csv_rows(await client.get(path, params={**params, "format": "csv"}, headers=headers))
     as_xlsx = xlsx_rows(await client.get(path, params=params, headers={
@@ -88,3 +91,27 @@ def assert_same_figures(export, answer, as_csv, as_xlsx, where: str = "") -> Non
             assert c[column.header] == _inert(_text(value)), f"{where} row {index} {column.header}: CSV {c[column.header]!r}"
             assert _xlsx_cell(x[column.header]) == _meant(value, column.kind), (
                 f"{where} row {index} {column.header}: XLSX {x[column.header]!r}, JSON {value!r}")
+
+
+def _resolves(row, key: str) -> bool:
+    """Whether the dotted ``key`` names a field of ``row`` (a null on the way counts: ``account``
+    null answers ``account.bank_name``)."""
+    value = row
+    for part in key.split("."):
+        if value is None:
+            return True
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
+
+
+def assert_columns_read_the_json(export, answer, where: str = "") -> None:
+    """Every column named by a key reads a field the JSON rows have — a key the rows lack would
+    write a column empty everywhere, which the cell-by-cell comparison cannot see."""
+    rows = list(export.rows_of(answer))
+    if not rows:
+        return
+    unread = [f"{c.header} ({c.key})" for c in export.columns
+              if isinstance(c.key, str) and not any(_resolves(row, c.key) for row in rows)]
+    assert unread == [], f"{where}: columns reading a field no JSON row has: {unread}"

@@ -52,17 +52,19 @@ def to_json(report: Mapping[str, Any]) -> str:
 
 
 def report_rows(report: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One row per chain problem, discrepancy and finding (masked), keyed by :data:`CSV_COLUMNS`."""
+    """One row per chain problem, discrepancy and finding (masked), each with every key of
+    :data:`CSV_COLUMNS` (null where the row's section has no such field)."""
     report = masked(report)
     rows: list[dict[str, Any]] = []
+    blank = dict.fromkeys(CSV_COLUMNS)
     for p in [q for chain in report["chains"] for q in chain["problems"]] + list(report["reference_problems"]):
-        rows.append({"section": "chain", "rule_or_kind": p["kind"], "service": p["service"], "seq": p["seq"],
+        rows.append({**blank, "section": "chain", "rule_or_kind": p["kind"], "service": p["service"], "seq": p["seq"],
                      "detail": p["detail"]})
     for d in report["discrepancies"]:
-        rows.append({"section": "discrepancy", "rule_or_kind": d["kind"], "service": d["service"], "seq": d["seq"],
+        rows.append({**blank, "section": "discrepancy", "rule_or_kind": d["kind"], "service": d["service"], "seq": d["seq"],
                      "subject": d["subject"], "detail": d["detail"], "expected": d["expected"], "actual": d["actual"]})
     for f in report["findings"]:
-        rows.append({"section": "finding", "rule_or_kind": f["rule_id"], "service": f["source"], "seq": f["seq"],
+        rows.append({**blank, "section": "finding", "rule_or_kind": f["rule_id"], "service": f["source"], "seq": f["seq"],
                      "division": f["division"], "subject": f["subject"], "detail": f["detail"],
                      "citation": f["citation"], "amount": f["amount"]})
     return rows

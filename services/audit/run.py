@@ -19,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from datetime import date, datetime, time, timedelta
+from time import process_time
 from typing import Any, Iterable, Iterator, Mapping, Protocol
 
 from services.audit import compliance, diff
@@ -64,6 +65,9 @@ class Replay:
     references: References = field(default_factory=References)
     rebuilt: Rebuilt = field(default_factory=Rebuilt)
     last_recorded: str = ""
+    #: CPU seconds of each worker process of :func:`replay_export`, by what it did (what bounds its
+    #: wall time on idle cores is the busiest process; bench/audit_replay.py prints them)
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def add(self, service: str, chain: ChainResult | None, part: Any, refs: References | None, last: str) -> None:
         if chain is not None:
@@ -137,6 +141,14 @@ def _replay_file(directory: str, service: str, until: str | None, verify: bool, 
                           until=until, verify=verify, rebuild=rebuild, against=against)
 
 
+def _replay_file_in_worker(directory: str, service: str, until: str | None, verify: bool, rebuild: bool,
+                           against: LogAgainst | None = None):
+    """(:func:`_replay_file`'s outcome, the CPU seconds it took in this worker process)."""
+    started = process_time()
+    outcome = _replay_file(directory, service, until, verify, rebuild, against)
+    return outcome, process_time() - started
+
+
 #: lines per message from the process that reads and verifies a log to the one rebuilding it
 CHUNK = 1000
 
@@ -175,7 +187,7 @@ def _read_and_verify(conn: Connection, directory: str, service: str, until: str 
         chain, _, refs, last = replay_service(service, source.stream(service), source.entries.get(service),
                                               until=until, against=against, forward=_Forward(conn))
         conn.send_bytes(b"")
-        conn.send((chain, refs, last))
+        conn.send((chain, refs, last, process_time()))
     except BaseException:  # the rebuilding process raises it
         conn.send_bytes(b"")
         conn.send(RuntimeError(f"reading the {service} log failed:\n{traceback.format_exc()}"))
@@ -184,10 +196,12 @@ def _read_and_verify(conn: Connection, directory: str, service: str, until: str 
         conn.close()
 
 
-def _rebuild_verified(directory: str, service: str, until: str | None, against: LogAgainst | None):
+def _rebuild_verified(directory: str, service: str, until: str | None, against: LogAgainst | None,
+                      cpu: dict[str, float]):
     """(chain result, rebuilt part, references, last recorded time) of one export file, read,
     parsed and verified by a worker process and rebuilt here from the lines that process
-    verified and sent: what is rebuilt is what was verified (the file is read once)."""
+    verified and sent: what is rebuilt is what was verified (the file is read once). The
+    worker's CPU seconds go into ``cpu``."""
     context = multiprocessing.get_context()
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_read_and_verify, args=(send, directory, service, until, against), daemon=True)
@@ -203,7 +217,7 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
             outcome = receive.recv()
             if isinstance(outcome, BaseException):
                 raise outcome
-            chain, refs, last = outcome
+            chain, refs, last, cpu[f"{service}: read + verify (worker)"] = outcome
             return chain, rebuilder.result(), refs, last
     finally:
         receive.close()
@@ -232,15 +246,17 @@ def replay_export(source, *, until: str | None = None, verify: bool = True, rebu
     largest, others = services[0], services[1:]
     split = verify and rebuild
     with ProcessPoolExecutor(max(1, min(processes - 1, len(others)))) as pool:
-        futures = [(s, pool.submit(_replay_file, directory, s, until, verify, rebuild,
+        futures = [(s, pool.submit(_replay_file_in_worker, directory, s, until, verify, rebuild,
                                    _against(outside, s, verify))) for s in others]
         if split:
-            result.add(largest, *_rebuild_verified(directory, largest, until, _against(outside, largest, verify)))
+            result.add(largest, *_rebuild_verified(directory, largest, until, _against(outside, largest, verify),
+                                                   result.cpu))
         else:
             result.add(largest, *_replay_file(directory, largest, until, verify, rebuild,
                                               _against(outside, largest, verify)))
         for service, future in futures:
-            result.add(service, *future.result())
+            outcome, result.cpu[f"{service}: replay (pool worker)"] = future.result()
+            result.add(service, *outcome)
     return result
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlmodel import col
 
-from shared.announcements import domain, service
+from shared.announcements import domain, exports, service
 from shared.announcements.domain import LEVELS, ObjectionStatus, Outcome, Status
 from shared.announcements.models import Announcement, Objection
 from shared.auth import Principal, Role, ensure_jurisdiction, query_scope, require
@@ -24,6 +24,7 @@ from shared.divisions import DivisionCode, prefix
 from shared.errors import Forbidden
 from shared.idcard import IdNumber
 from shared.web import Paging, Session, router
+from shared.web.export import exportable
 from shared.fields import Name, Text
 
 LEVEL_ROLES: dict[str, set[Role]] = {
@@ -78,9 +79,12 @@ class PeriodOut(BaseModel):
 
 
 class ObjectionOut(BaseModel):
-    model_config = ConfigDict(extra="allow")  # the objector's contact_name and contact_phone on a GET
+    model_config = ConfigDict(extra="allow")
     id: str
     text: str
+    contact_name: str | None = Field(None, description="the objector's name: on a GET to officials only, never "
+                                     "in a write's answer")
+    contact_phone: str | None = Field(None, description="the objector's phone: on a GET to officials only")
     filed_at: str
     status: Literal[tuple(v.value for v in ObjectionStatus)]  # type: ignore[valid-type]
     resolution_reason: str | None = None
@@ -270,6 +274,7 @@ async def read(principal: Official, session: Session, announcement_id: uuid.UUID
 
 
 @official.get("", summary="Announcements in your jurisdiction, newest first", responses={200: {"model": AnnouncementsOut}})
+@exportable(exports.OFFICIAL)
 async def list_(
     principal: Official,
     params: Paging,

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select, text
 from sqlmodel import col
 
 from shared import divisions, receipt_numbers
-from shared.announcements import contract, places, render, service
+from shared.announcements import contract, exports, places, render, service
 from shared.announcements.api import ObjectionFiledOut, PublicAnnouncementOut, PublicAnnouncementsOut
 from shared.announcements.domain import Status
 from shared.announcements.models import Announcement
@@ -29,6 +29,7 @@ from shared.divisions import DivisionCode
 from shared.errors import NotFound, Problem
 from shared.events import checkpoints
 from shared.web import Paging, Session, router
+from shared.web.export import exportable
 from shared.web.idempotency import client_digest
 from shared.web.problems import json_body, validate_body, validation_errors
 from shared.fields import Text
@@ -82,6 +83,7 @@ def _visible():
 
 @public.get("/announcements", summary="Published and closed announcements (paginated)",
             responses={200: {"model": PublicAnnouncementsOut}})
+@exportable(exports.PUBLIC)
 async def list_announcements(
     params: Paging,
     session: Session,

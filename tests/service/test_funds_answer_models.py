@@ -14,6 +14,7 @@ from tests.service.funds_support import JINGHE, down_to_jinghe
 from tests.service.test_funds_operations import batch, line
 from tests.service.test_funds_payments import (ACCOUNTS, CORRECTED, HOUSEHOLDS, ON, SPECIAL, _account, _paid_batch,
                                                _send)
+from tests.service.test_receipts import sign_checkpoint
 
 
 async def test_postings_the_trace_and_a_batch_answer_their_models(funds):
@@ -94,3 +95,19 @@ async def test_payments_accounts_purposes_and_the_project_gate_answer_their_mode
         ("POST", "/reconciliations"), ("GET", "/reconciliations"), ("GET", "/payee-households/{household_id}"),
         ("GET", "/purposes"), ("GET", "/projects/{code}")}
 
+
+
+async def test_a_posting_receipt_answers_its_model(funds):
+    f = funds
+    spec = (await f.client.get("/openapi.json")).json()
+    await down_to_jinghe(f, "100.00")
+    await f.in_library("P-1")
+    await f.post("/commitments", JINGHE, amount="100.00", project_code="P-1", source="available")
+    paid = await f.post("/disbursements", JINGHE, amount="10.00", project_code="P-1", purpose="industry_development",
+                        payee={"kind": "enterprise", "name": "某公司"})
+    await sign_checkpoint(f.settings)
+    receipt = await f.client.get(f"/postings/{paid.json()['posting_id']}/receipt",
+                                 headers=bearer(f.settings, "county_finance", JINGHE))
+    assert receipt.status_code == 200, receipt.text
+    assert_documented(spec, "/postings/{posting_id}/receipt", receipt.json(), model="ReceiptOut")
+    assert receipt.json()["public"]["type"] == receipt.json()["event"]["type"] and receipt.json()["proof"]["hashes"]

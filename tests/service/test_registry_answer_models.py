@@ -162,6 +162,13 @@ async def test_notices_benefit_notices_and_the_annual_review_answer_their_models
         "content": {"body": "公示内容"}, "hotline_local": "0909-5322222"})
     assert draft.status_code == 201 and draft.json()["rendered_text"] is None, draft.text  # a draft is not yet rendered
     assert_documented(spec, "/announcements", draft.json(), method="post", status="201", model="AnnouncementOut")
+    objected = await r.client.post(f"/public/announcements/{posted.json()['announcement_id']}/objections",
+                                   json={"text": "该户家有商铺，不符合条件。", "name": "张三", "phone": "13912345678"})
+    assert objected.status_code == 201, objected.text
+    official = await r.client.get(f"/announcements/{posted.json()['announcement_id']}",
+                                  headers=r.token("village", VILLAGE))
+    assert official.json()["objections"][0]["contact_phone"] == "13912345678", official.text  # officials only
+    assert_documented(spec, "/announcements/{announcement_id}", official.json(), model="AnnouncementOut")
 
     await record_benefit(r.settings, keep)
     start = r.clock.today()

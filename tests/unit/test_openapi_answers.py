@@ -47,19 +47,6 @@ def unmodelled(spec: dict) -> set[tuple[str, str]]:
 #: (method, path) → the services where the answer is still "any object" (ALL: every service)
 ALL = frozenset(SERVICES)
 NOT_YET_MODELLED: dict[tuple[str, str], frozenset[str]] = {
-    ("POST", "/audit/factor-sheets"): frozenset({"audit"}),
-    ("GET", "/audit/report"): frozenset({"audit"}),
-    ("GET", "/audit/scores"): frozenset({"audit"}),
-    ("GET", "/audit/verify"): frozenset({"audit"}),
-    ("GET", "/change-requests"): frozenset({"registry"}),
-    ("GET", "/grievances"): frozenset({"registry"}),
-    ("GET", "/households/{household_id}/benefits"): frozenset({"registry"}),
-    ("GET", "/imports"): frozenset({"registry"}),
-    ("GET", "/postings/{posting_id}/receipt"): frozenset({"funds"}),
-    ("GET", "/public/boards/{division}/archive"): frozenset({"registry"}),
-    ("GET", "/reports/duplicates"): frozenset({"registry"}),
-    ("GET", "/reports/grievances/overdue"): frozenset({"registry"}),
-    ("GET", "/reports/missing-assistance"): frozenset({"registry"}),
 }
 
 

@@ -33,6 +33,7 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from services.audit import report
+from services.audit.api.report_schemas import AuditReportOut, VerifyOut
 from services.audit.api.schemas import DiscrepanciesOut, FindingsOut
 from services.audit.checkpoints import Outside
 from services.audit.diff import Live
@@ -216,7 +217,8 @@ def _ordered(loaded: Loaded) -> Loaded:
 
 
 @audits.get("/report", summary="Audit report as of a date (JSON, CSV, XLSX or HTML)",
-            responses={200: {"content": {"application/json": {}, CSV: {"schema": {"type": "string"}},
+            responses={200: {"model": AuditReportOut,
+                             "content": {CSV: {"schema": {"type": "string"}},
                                          XLSX: {"schema": {"type": "string", "format": "binary"}},
                                          "text/html": {"schema": {"type": "string"}}}}},
             description="Replays every service's event feed from seq 1, verifies each hash chain and the "
@@ -245,7 +247,8 @@ async def audit_report(request: Request, principal: Auditor, session: Session,
             "naming an existing event; each log still matching every checkpoint the audit co-signed as a witness "
             "and the copies on its topic — a cut tail is named as `log truncated: seqs N..M missing`, a rewritten "
             "history as `rewritten at or before seq N (inconsistent with checkpoint …)`, two signed roots for one "
-            "size as a fork. Lists every problem with its service and seq.")
+            "size as a fork. Lists every problem with its service and seq.",
+            responses={200: {"model": VerifyOut}})
 async def audit_verify(request: Request, principal: Auditor,
                        session: Session) -> dict[str, Any]:
     result = await _run(request, session, principal, as_of=None, division=divisions.NATIONAL if

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.audit import scores
 from services.audit.api.audits import peer_logs
+from services.audit.api.report_schemas import FactorSheetsOut, ScoresOut
 from services.audit.domain.scoring import INVERTED_FACTORS, ScoringError
 from shared.auth import Reader, Role, Writer, ensure_jurisdiction, query_scope
 from shared.csvfile import csv_response
@@ -28,6 +29,12 @@ Readers = Reader(Role.auditor, Role.central_finance, Role.province_finance, Role
 Allocators = Writer(Role.central_finance, Role.province_finance, Role.city_finance)
 
 SCORE_HEADER = ("区划", "年度", "考评项目", "权重", "完成比例(%)", "得分", "依据", "综合得分")
+
+
+def score_rows(body: dict[str, Any]) -> list[list[Any]]:
+    """The file's rows (``SCORE_HEADER``) from the JSON answer: one per component of each division's score."""
+    return [[item["division"], item["year"], c["label"], c["weight"], c["ratio_percent"], c["points"], c["basis"],
+             item["score"]] for item in body["items"] for c in item["components"]]
 
 
 class ReferenceIn(BaseModel):
@@ -47,7 +54,8 @@ class FactorSheetIn(BaseModel):
                  description="Replays every service's events up to the end of the year and scores the division by the "
                  "rule `division.performance.score`: deadlines met, spending progress, stranded money, exits achieved, "
                  "funds per exit, upheld objections, audit findings — each with its weight, ratio, points and the figures "
-                 "it rests on. `format=csv` (UTF-8 with BOM) or `xlsx`: one row per component.")
+                 "it rests on. `format=csv` (UTF-8 with BOM) or `xlsx`: one row per component.",
+                 responses={200: {"model": ScoresOut}})
 async def division_scores(request: Request, principal: Readers, session: Session, year: int = Query(ge=2014, le=2100),
                           division: DivisionCode | None = Query(None, description="default: the caller's division"),
                           format: Literal["json", "csv", "xlsx"] | None = Query(None, description=FORMAT_DESCRIPTION),
@@ -61,9 +69,7 @@ async def division_scores(request: Request, principal: Readers, session: Session
         raise _no_rule(exc) from None
     body = scores.score_report(found, request.app.state.policy, year)
     if format != "json":
-        return csv_response(f"绩效考评-{scope}-{year}.csv", SCORE_HEADER, [
-            [item["division"], item["year"], c["label"], c["weight"], c["ratio_percent"], c["points"], c["basis"],
-             item["score"]] for item in body["items"] for c in item["components"]], format)
+        return csv_response(f"绩效考评-{scope}-{year}.csv", SCORE_HEADER, score_rows(body), format)
     return body
 
 
@@ -76,7 +82,8 @@ async def division_scores(request: Request, principal: Readers, session: Session
                   "to the fen). Nothing is stored.",
                   # outside the group commit: it reads every peer's feed over HTTP, which must not run while
                   # a group holds the audit log's append lock and the other writes wait (shared/web/group_commit.py)
-                  openapi_extra={"x-group-commit": False})
+                  openapi_extra={"x-group-commit": False},
+                  responses={201: {"model": FactorSheetsOut}})
 async def generate_factor_sheet(body: FactorSheetIn, request: Request, principal: Allocators,
                                 session: Session) -> dict[str, Any]:
     for code in body.recipients:

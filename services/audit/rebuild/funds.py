@@ -20,6 +20,7 @@ from services.funds.contract import (
     DEADLINE_SET,
     DEADLINE_TRANSITIONS,
     PAYMENT_EVENT_TYPES,
+    POSTING_EVENT_TYPES,
     RECONCILIATION_RECORDED,
     AccountKey,
     Ledger,
@@ -124,16 +125,18 @@ class FundsRebuild:
 
     def apply(self, event: Mapping[str, Any]) -> None:
         self.events += 1
-        for data in postings_of(event):
-            try:
-                posting = self.reader.posting(data)
-            except (LedgerError, KeyError, TypeError, ValueError) as error:  # not even a posting
-                self.unreadable.append((event["seq"], f"{type(error).__name__}: {error}"))
-                continue
-            self.records.append(PostingRecord(event["seq"], event["id"], event["time"], posting,
-                                              data.get("payee"), data.get("project_code")))
         kind = event["type"]
-        if kind == DEADLINE_SET:
+        if kind in POSTING_EVENT_TYPES:  # nearly every event: nothing else to look at (the sets are disjoint)
+            read, add = self.reader.posting, self.records.append
+            for data in postings_of(event):
+                try:
+                    posting = read(data)
+                except (LedgerError, KeyError, TypeError, ValueError) as error:  # not even a posting
+                    self.unreadable.append((event["seq"], f"{type(error).__name__}: {error}"))
+                    continue
+                add(PostingRecord(event["seq"], event["id"], event["time"], posting, data.get("payee"),
+                                  data.get("project_code")))
+        elif kind == DEADLINE_SET:
             d = event["data"]
             self.deadlines[d["id"]] = DeadlineRecord(
                 id=d["id"], receiver=d["receiver"], kind=d["kind"], due=d.get("due"), rule_id=d["rule_id"],

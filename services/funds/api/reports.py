@@ -195,7 +195,7 @@ async def trace(principal: Readers, session: Session, payee: str | None = Query(
              description="One JSON file for the payee, readable by whoever may read the posting's accounts: the event "
              "that records the posting exactly as hashed (a batch's event holds the batch's other lines too), its "
              "inclusion proof and a signed, co-signed checkpoint. Verify offline with `fupin verify-receipt`.",
-             responses={200: {"content": {"application/json": {}}}, 404: {"description": "no such posting"},
+             responses={**receipts.ANSWERS, 404: {"description": "no such posting"},
                         503: {"description": "not yet in a signed checkpoint; retry after Retry-After"}})
 async def posting_receipt(request: Request, principal: Readers, session: Session,
                           posting_id: str = Path(min_length=1, max_length=64)) -> Response:

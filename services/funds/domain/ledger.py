@@ -301,31 +301,45 @@ class AccountKey(_HashSlot):
 
     def replace(self, **changes: Any) -> AccountKey:
         if len(changes) == 1 and "reference" in changes and type(self) is AccountKey:
-            # Another reference for a key that was validated (every account of one kind but its
-            # payee, project or plan): of the key's rules only the reference's own depend on it,
-            # so a reference that keeps them is set without validating the rest again; one that
-            # breaks them takes the full path below, which raises as construction does.
-            ref = changes["reference"]
-            kind = self.kind
-            if ref is None and kind not in REFERENCED_KINDS or type(ref) is str and ref.strip() \
-                    and kind in _REFERENCE_KINDS:
-                key = object.__new__(AccountKey)
-                put = object.__setattr__
-                put(key, "division", self.division)
-                put(key, "role", self.role)
-                put(key, "channel", self.channel)
-                put(key, "fiscal_year", self.fiscal_year)
-                put(key, "kind", kind)
-                put(key, "reference", ref)
-                put(key, "_hash", hash((self.division, self.role, self.channel, self.fiscal_year, kind, ref)))
-                return key
+            return self.with_reference(changes["reference"])
         data = self.as_dict()
         data.update(changes)
+        return AccountKey(**data)
+
+    def with_reference(self, ref: Any) -> AccountKey:
+        """``replace(reference=ref)``: another payee, project or plan of this key's holder.
+
+        Of a valid key's rules only the reference's own depend on it, so a reference that keeps
+        them is set without validating the rest again (the auditor builds one key per household
+        paid this way); one that breaks them takes the full path, which raises as construction
+        does. The slots are written through their descriptors: a frozen dataclass refuses
+        ``setattr``, and ``object.__setattr__`` looks each name up again."""
+        kind = self.kind
+        if type(self) is AccountKey and (ref is None and kind not in REFERENCED_KINDS or type(ref) is str
+                                         and ref.strip() and kind in _REFERENCE_KINDS):
+            key = _new_key(AccountKey)
+            division, role, channel, year = self.division, self.role, self.channel, self.fiscal_year
+            _set_division(key, division)
+            _set_role(key, role)
+            _set_channel(key, channel)
+            _set_year(key, year)
+            _set_kind(key, kind)
+            _set_reference(key, ref)
+            _set_hash(key, hash((division, role, channel, year, kind, ref)))
+            return key
+        data = self.as_dict()
+        data["reference"] = ref
         return AccountKey(**data)
 
     def __str__(self) -> str:
         ref = f"/{self.reference}" if self.reference is not None else ""
         return f"{self.division}:{self.role}:{self.channel}:{self.fiscal_year}:{self.kind}{ref}"
+
+
+_new_key = object.__new__
+_set_division, _set_role, _set_channel, _set_year, _set_kind, _set_reference = (
+    getattr(AccountKey, name).__set__ for name in ("division", "role", "channel", "fiscal_year", "kind", "reference"))
+_set_hash = _HashSlot.__dict__["_hash"].__set__  # the slot's descriptor
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,7 +425,7 @@ class Posting:
         )
 
 
-_KEY_FIELDS = itemgetter("division", "role", "channel", "fiscal_year", "kind", "reference")
+_HOLDER_FIELDS = itemgetter("division", "role", "channel", "fiscal_year", "kind")
 
 
 class PostingReader:
@@ -419,38 +433,45 @@ class PostingReader:
 
     ``from_dict`` validates both keys of every posting (division normalisation, level, channel),
     which is much of a million-posting replay; keys repeat, so each is built once by the domain's
-    own ``AccountKey`` and reused. The cache is keyed by the six field values, and used only for a
-    plain dict of exactly the six fields with an ``int`` year: anything else (a missing or unknown
-    field, a year of another type that compares equal, such as ``2018.0``) is built - and judged -
-    on its own, as ``from_dict`` does. Document dates are parsed once per distinct string. The
-    fast path of ``Posting.from_dict`` next to it, as ``AccountKey.replace`` and ``Posting.__init__``
-    are of theirs; tests/unit/funds/test_ledger_performance_forms.py holds them equal.
+    own ``AccountKey`` and reused. The cache is keyed by the six field values - the holder's five,
+    then the reference (two small look-ups instead of one in a table of every account: the
+    auditor's has one per household paid) - and used only for a plain dict of exactly the six
+    fields with an ``int`` year: anything else (a missing or unknown field, a year of another type
+    that compares equal, such as ``2018.0``, a value that cannot be a dict key) is built - and
+    judged - on its own, as ``from_dict`` does. A new reference of a known holder is set on its
+    first key by ``AccountKey.with_reference``. Document dates are parsed once per distinct
+    string. The fast path of ``Posting.from_dict`` next to it, as ``AccountKey.replace`` and
+    ``Posting.__init__`` are of theirs; tests/unit/funds/test_ledger_performance_forms.py and
+    tests/unit/audit/test_rebuild.py hold them equal.
     """
 
     def __init__(self) -> None:
-        self.keys: dict[tuple, AccountKey] = {}
-        self.holders: dict[tuple, AccountKey] = {}  # the first key built for each field tuple but the reference
+        #: holder's five field values → (the first key built for it, reference → key)
+        self.holders: dict[tuple, tuple[AccountKey, dict[Any, AccountKey]]] = {}
         self.dates: dict[str, date] = {}
+
+    def __len__(self) -> int:
+        """How many distinct keys were built."""
+        return sum(len(keys) for _, keys in self.holders.values())
 
     def key(self, data: Mapping[str, Any]) -> AccountKey:
         if type(data) is dict and len(data) == 6:
             try:
-                marker = _KEY_FIELDS(data)
-            except KeyError:  # an unknown field: AccountKey refuses it
+                holder, reference = _HOLDER_FIELDS(data), data["reference"]
+                cached = type(holder[3]) is int  # not 2018.0, which would find 2018's keys
+                known = self.holders.get(holder) if cached else None
+                found = None if known is None else known[1].get(reference)
+            except (KeyError, TypeError):  # an unknown field, a value that cannot be a key: AccountKey judges it
+                cached = False
+            if not cached:
                 return AccountKey(**data)
-            if type(marker[3]) is int:
-                found = self.keys.get(marker)
-                if found is None:
-                    # a new payee, project or plan of a known holder (the bench: one per household
-                    # paid): the domain's replace() checks only the reference for a valid key
-                    holder = marker[:5]
-                    like = self.holders.get(holder)
-                    if like is None:
-                        found = self.holders[holder] = AccountKey(**data)
-                    else:
-                        found = like.replace(reference=marker[5])
-                    self.keys[marker] = found
-                return found
+            if found is None:
+                if known is None:
+                    found = AccountKey(**data)
+                    self.holders[holder] = (found, {reference: found})
+                else:  # a new payee, project or plan of a known holder (the auditor: one per household paid)
+                    found = known[1][reference] = known[0].with_reference(reference)
+            return found
         return AccountKey(**data)
 
     def day(self, text: Any) -> Any:

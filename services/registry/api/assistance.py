@@ -10,8 +10,10 @@ from typing import Any, Literal
 from fastapi import Path, Request
 from fastapi.responses import Response
 
+from services.registry.api import exports
 from services.registry.api.households import OFFICES
 from services.registry.api.schemas import (
+    BenefitsOut, MissingAssistanceOut,
     BenefitNoticeOut, DepartmentDataOut, HouseholdOut, MeasureOut, MonitoringOut, PathwayProposalOut, ReviewAppliedOut,
     ReviewOut,
 )
@@ -29,6 +31,7 @@ from services.registry.usecases.assistance import (
 from shared.auth import Reader, Role, Writer
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 from shared.web.problems import json_body, validate_body
 from shared.witness import receipts
 
@@ -63,7 +66,9 @@ async def routing(request: Request, household_id: uuid.UUID = Path(),
 
 
 @assistance.get("/reports/missing-assistance", summary="Households on the roll without a 帮扶责任人 or a measure",
-                description="Both lists must be empty (DOMAIN §8; seed 003 L487).")
+                description="Both lists must be empty (DOMAIN §8; seed 003 L487). As a spreadsheet: one row per "
+                "household, saying what it lacks.", responses={200: {"model": MissingAssistanceOut}})
+@exportable(exports.MISSING_ASSISTANCE)
 async def missing_assistance(division: DivisionCode | None = None,
                              *, principal: Reader(*OFFICES),
                              session: Session) -> dict[str, Any]:
@@ -121,7 +126,9 @@ async def housing(body: HousingIn, request: Request, household_id: uuid.UUID = P
 
 
 @assistance.get("/households/{household_id}/benefits", summary="What a household received from projects and payments",
-                description="Recorded from the projects and funds services' events (享受扶持情况).")
+                description="Recorded from the projects and funds services' events (享受扶持情况).",
+                responses={200: {"model": BenefitsOut}})
+@exportable(exports.BENEFITS)
 async def benefits(household_id: uuid.UUID = Path(), *, principal: Reader(*OFFICES),
                    session: Session) -> dict[str, Any]:
     return await usecase.benefits(session, principal, household_id)

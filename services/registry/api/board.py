@@ -14,14 +14,16 @@ from urllib.parse import urlencode
 from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from services.registry.api.schemas import BoardNoticeOut, BoardOut, ObjectionStatusOut
+from services.registry.api.schemas import ArchiveOut, BoardNoticeOut, BoardOut, ObjectionStatusOut
 from services.registry.usecases import board
 from shared import divisions, receipt_numbers
 from shared.announcements import contract, render
+from shared.announcements.exports import ARCHIVE
 from shared.divisions import DivisionCode
 from shared.errors import NotFound, Unprocessable
 from shared.fields import Day
 from shared.web import Session, router
+from shared.web.export import CSV, XLSX, Download
 
 board_router = router(prefix="/public", tags=["public board (公告公示栏)"])
 
@@ -34,6 +36,17 @@ def html_or_json(model: type) -> dict[int | str, dict[str, Any]]:
     """The ``responses`` of a page that answers HTML, or ``model`` as JSON when asked: declare the
     route with ``response_class=Response`` (FastAPI puts a model under the route's own media type)."""
     return {200: {"model": model, "content": {"text/html": {}}}}
+
+
+def _archive_format(request: Request, format: str | None) -> str:
+    """html, json, csv or xlsx: ``format``, else ``Accept`` (a spreadsheet's media type, or JSON), else html."""
+    if format is not None:
+        return format
+    accept = request.headers.get("accept", "")
+    for name, media in (("csv", CSV), ("xlsx", XLSX)):
+        if media in accept:
+            return name
+    return "json" if _json(request, None) else "html"
 
 
 def _json(request: Request, format: str | None) -> bool:
@@ -104,8 +117,8 @@ async def division_feed(request: Request, session: Session, division: DivisionCo
     return Response(xml, media_type="application/atom+xml; charset=utf-8")
 
 
-@board_router.get("/boards/{division}/archive", name="board_archive", response_class=HTMLResponse,
-                  responses=_HTML_OR_JSON, summary="Every announcement ever published under a division, searchable")
+@board_router.get("/boards/{division}/archive", name="board_archive", response_class=Response,
+                  responses=html_or_json(ArchiveOut), summary="Every announcement ever published under a division, searchable")
 async def board_archive(
     request: Request, session: Session, division: DivisionCode,
     q: str | None = Query(None, max_length=100, description="words in the title or the text"),
@@ -113,18 +126,27 @@ async def board_archive(
     until: Day | None = Query(None, alias="to", description="published on or before (YYYY-MM-DD)"),
     service: Literal[contract.SERVICES] | None = Query(None, description="who announced: registry, funds, projects"),  # type: ignore[valid-type]
     status: Literal["published", "closed", "withdrawn"] | None = None,
-    page: int = Query(1, ge=1, le=10000), format: Format | None = _FORMAT,
+    page: int = Query(1, ge=1, le=10000),
+    format: Literal["html", "json", "csv", "xlsx"] | None = Query(
+        None, description="html (default), json, csv (UTF-8 with BOM, 中文表头) or xlsx; or send `Accept: "
+        "application/json`, `text/csv` or the XLSX media type"),
 ) -> Response:
     """The archive: kept for good, newest first, 20 a page; search by words, publication dates, who announced and
-    state."""
+    state. As a spreadsheet (csv, xlsx): every page of the search, one row per announcement."""
     if since and until and since > until:
         raise Unprocessable("起始日期晚于截止日期 (from is after to)",
                             errors=[{"field": "from", "reason": f"after to ({until.isoformat()})"}])
     search = board.Search(q=(q or "").strip() or None, since=since, until=until, service=service, status=status,
                           page=page)
+    chosen = _archive_format(request, format)
+    if chosen in ("csv", "xlsx"):
+        download = Download(ARCHIVE, chosen)
+        async for batch in board.archive_batches(session, division, search):
+            download.write(batch)
+        return download.response()
     items, total = await board.archive(session, division, search)
     pages = max(1, math.ceil(total / board.ARCHIVE_PAGE))
-    if _json(request, format):
+    if chosen == "json":
         return JSONResponse({"division": divisions.normalize(division), "total": total, "page": page, "pages": pages,
                              "items": items})
     names, text = await _names(request, session, division, items)

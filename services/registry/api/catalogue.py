@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from services.registry.domain import corrections, duplicates, grievance
 from services.registry.domain.codes import VOCABULARIES
+from services.registry.domain.office_codes import OFFICE_LISTS
 from services.registry.domain.departments import DEPARTMENT, DEPARTMENT_SCHOOL_STAGE
 from shared.announcements.contract import SERVICE
 from shared.catalogue import CodeList, policy_rules
@@ -40,6 +41,7 @@ def _lists(request) -> list[CodeList]:
     policy = request.app.state.policy
     return [*(CodeList(v, FIELDS.get(name, (name,)), CITATIONS.get(name)) for name, v in VOCABULARIES.items()),
             CodeList(IMPORT_STATUS, ("status",)),
+            *(CodeList(v, fields) for v, fields in OFFICE_LISTS),
             *(CodeList(v, fields, GRIEVANCE_RULES) for v, fields in (
                 (grievance.CHANNEL, ("channel",)), (grievance.CATEGORY, ("category",)),
                 (grievance.LINK_KIND, ("links.kind",)), (grievance.OUTCOME, ("outcome",)),

@@ -8,13 +8,15 @@ from typing import Any, Literal
 from fastapi import Path, Request
 from pydantic import BaseModel, Field, model_validator
 
-from services.registry.api.schemas import ChangeRequestOut
+from services.registry.api import exports
+from services.registry.api.schemas import ChangeRequestOut, ChangeRequestsOut
 from services.registry.usecases import corrections
 from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from services.registry.domain import corrections as rules
 from shared.auth import DEPARTMENTS, Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 
 correction_router = router(tags=["change requests (信息更正)"])
 
@@ -93,7 +95,9 @@ async def decide(body: DecisionIn, request: Request, request_id: uuid.UUID = Pat
 
 @correction_router.get("/change-requests", summary="Change requests in your jurisdiction (history of corrections)",
                         description="Proposed, approved and refused corrections with their old and new values (ID "
-                        "numbers masked), who proposed and who decided; filter by division, status, household.")
+                        "numbers masked), who proposed and who decided; filter by division, status, household.",
+                        responses={200: {"model": ChangeRequestsOut}})
+@exportable(exports.CHANGE_REQUESTS)
 async def search(division: DivisionCode | None = None, status: Literal["proposed", "approved", "rejected"] | None = None,
                  household_id: uuid.UUID | None = None,
                  *, principal: Reader(*PROPOSERS, *DECIDERS),

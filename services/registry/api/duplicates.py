@@ -9,11 +9,13 @@ from typing import Any, Literal
 from fastapi import Path, Request
 from pydantic import BaseModel, Field, model_validator
 
-from services.registry.api.schemas import DuplicateReviewedOut
+from services.registry.api import exports
+from services.registry.api.schemas import DuplicateReviewedOut, DuplicatesOut
 from services.registry.usecases import duplicates
 from shared.auth import Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 
 duplicate_router = router(tags=["duplicates (查重)"])
 
@@ -34,7 +36,9 @@ class ReviewIn(BaseModel):
     "/reports/duplicates", summary="Open duplicate candidates (疑似重复人员清单)",
     description="Pairs flagged on proposal or import — the same person under an ID number one digit or one swap "
     "away, or the same name (traditional and simplified alike) with the same birth date and sex in the county — "
-    "highest score first, ID numbers masked. Nothing is merged until reviewed.")
+    "highest score first, ID numbers masked. Nothing is merged until reviewed.",
+    responses={200: {"model": DuplicatesOut}})
+@exportable(exports.DUPLICATES)
 async def report(division: DivisionCode | None = None,
                  *, principal: Reader(Role.township, Role.county_office, Role.city_office,
                                                         Role.province_office),

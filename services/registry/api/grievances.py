@@ -9,12 +9,14 @@ from typing import Any, Literal
 from fastapi import Path, Query, Request
 from pydantic import BaseModel, Field
 
-from services.registry.api.schemas import GrievanceOut, GrievanceStatusOut
+from services.registry.api import exports
+from services.registry.api.schemas import GrievanceOut, GrievancesOut, GrievanceStatusOut, OverdueGrievancesOut
 from services.registry.usecases import grievances
 from services.registry.domain import grievance as procedure
 from shared.auth import Reader, Role, Writer, query_scope
 from shared.divisions import DivisionCode
 from shared.web import Session, router
+from shared.web.export import exportable
 
 grievance_router = router(tags=["grievances (监督举报 12317)"])
 
@@ -86,7 +88,9 @@ async def step(body: StepIn, request: Request, grievance_id: uuid.UUID = Path(),
 
 
 @grievance_router.get("/grievances", summary="Grievances in your jurisdiction",
-                      description="`overdue=true`: only those past their acceptance or answer date today.")
+                      description="`overdue=true`: only those past their acceptance or answer date today.",
+                      responses={200: {"model": GrievancesOut}})
+@exportable(exports.GRIEVANCES)
 async def search(request: Request, division: DivisionCode | None = None, status: str | None = None,
                  overdue: bool = False, limit: int = Query(200, ge=1, le=1000),
                  *, principal: Reader(*OFFICES), session: Session) -> dict[str, Any]:
@@ -98,7 +102,9 @@ async def search(request: Request, division: DivisionCode | None = None, status:
 
 @grievance_router.get("/reports/grievances/overdue", summary="Overdue grievances (逾期未受理、未答复)",
                       description="Grievances not accepted or not answered by their due date, by division, as of "
-                      "today, with the rule each due date came from.")
+                      "today, with the rule each due date came from.",
+                      responses={200: {"model": OverdueGrievancesOut}})
+@exportable(exports.OVERDUE_GRIEVANCES)
 async def overdue_report(request: Request, division: DivisionCode | None = None,
                          *, principal: Reader(*OFFICES),
                          session: Session) -> dict[str, Any]:

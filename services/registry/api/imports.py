@@ -11,12 +11,14 @@ from typing import Any, Literal
 from fastapi import File, Query, Request, Response, UploadFile
 
 from services.registry import files
-from services.registry.api.schemas import RollImportedOut
+from services.registry.api import exports
+from services.registry.api.schemas import ImportsOut, RollImportedOut
 from services.registry.usecases import uploads
 from services.registry.usecases.imports import LAYOUT, MAX_ERRORS, layout_markdown
 from shared.auth import Reader, Role, Writer
 from shared.errors import Problem, Unprocessable
 from shared.web import Session, router as make_router
+from shared.web.export import exportable
 
 router = make_router(prefix="/imports", tags=["imports (批量导入)"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -90,7 +92,8 @@ async def import_file(
 @router.get("", summary="Import history (导入记录)",
             description="Every upload under your jurisdiction, newest first: kind (`roll`, `department:<dept>`), "
             "file name, SHA-256 of its content, the encoding read (CSV), `imported` or `refused`, and the result "
-            "(counts, or the number of errors and the first 50 of them).")
+            "(counts, or the number of errors and the first 50 of them).", responses={200: {"model": ImportsOut}})
+@exportable(exports.IMPORTS)
 async def history(kind: str | None = Query(None, max_length=40), limit: int = Query(100, ge=1, le=1000),
                   *, principal: Reader(Role.county_office, Role.department),
                   session: Session) -> dict[str, Any]:

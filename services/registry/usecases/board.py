@@ -22,7 +22,7 @@ by themselves and append no event of their own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -42,6 +42,7 @@ from shared.events.consumer import Handler
 
 RECENT_DAYS = 90  # the board's front page; older ones are in the archive
 ARCHIVE_PAGE = 20
+EXPORT_BATCH = 500  # notices read at a time into a spreadsheet of the archive
 
 
 def _when(event: Mapping[str, Any]) -> datetime:
@@ -167,8 +168,8 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-async def archive(session: AsyncSession, division: str, search: Search) -> tuple[list[dict[str, Any]], int]:
-    """Every notice ever published under the division matching the search, newest first; and the total."""
+def _matching(division: str, search: Search) -> list[Any]:
+    """The conditions of an archive search (every page of it)."""
     where = [_under(division)]
     if search.q:
         pattern = _like(search.q)
@@ -182,11 +183,29 @@ async def archive(session: AsyncSession, division: str, search: Search) -> tuple
         where.append(BoardNotice.service == search.service)
     if search.status:
         where.append(BoardNotice.status == search.status)
+    return where
+
+
+_NEWEST_FIRST = (BoardNotice.published_at.desc(), BoardNotice.id.desc())
+
+
+async def archive(session: AsyncSession, division: str, search: Search) -> tuple[list[dict[str, Any]], int]:
+    """Every notice ever published under the division matching the search, newest first (the
+    search's page of them); and the total."""
+    where = _matching(division, search)
     total = await session.scalar(sa.select(sa.func.count()).select_from(BoardNotice).where(*where))
-    items = await _views(session, sa.select(BoardNotice).where(*where)
-                         .order_by(BoardNotice.published_at.desc(), BoardNotice.id.desc())
+    items = await _views(session, sa.select(BoardNotice).where(*where).order_by(*_NEWEST_FIRST)
                          .offset((search.page - 1) * ARCHIVE_PAGE).limit(ARCHIVE_PAGE))
     return items, total or 0
+
+
+async def archive_batches(session: AsyncSession, division: str, search: Search) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every page of the search at once (a spreadsheet of it), newest first, ``EXPORT_BATCH`` notices at a time."""
+    query = sa.select(BoardNotice).where(*_matching(division, search)).order_by(*_NEWEST_FIRST)
+    offset = 0
+    while batch := await _views(session, query.offset(offset).limit(EXPORT_BATCH)):
+        yield batch
+        offset += EXPORT_BATCH
 
 
 async def notice(session: AsyncSession, announcement_id: uuid.UUID) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ def test_the_posting_reader_equals_the_domains_from_dict():
     for event in world.funds.events:
         for data in postings_of(event):
             assert reader.posting(data) == Posting.from_dict(data)
-    assert len(reader.keys) == 5  # each distinct account key was built once
+    assert len(reader) == 5  # each distinct account key was built once
 
 
 def test_the_ledger_is_replayed_and_a_refused_posting_set_aside():
@@ -70,7 +70,8 @@ def test_projects_rebuild_their_stage_and_funding_with_the_projects_domain():
 
 def test_the_posting_reader_builds_what_from_dict_builds_or_fails_as_it_does():
     """Keys are cached by their six values for plain dicts with an int year only: a year that
-    merely compares equal (2018.0), a missing or unknown field, or not a dict is judged on its own."""
+    merely compares equal (2018.0), a missing or unknown field, a value that cannot be a dict key,
+    or not a dict is judged on its own."""
     world = World()
     world.money_to_jinghe()
     world.commit("P-1", 100, purpose="industry_development")
@@ -90,7 +91,8 @@ def test_the_posting_reader_builds_what_from_dict_builds_or_fails_as_it_does():
     short = {k: v for k, v in data["to"].items() if k != "reference"}
     cases = [variant(fiscal_year=float(data["to"]["fiscal_year"])), variant(fiscal_year=True),
              variant(reference="P-2"), variant(reference=""), variant(reference=None), variant(division="652722"),
-             variant(extra=1), {**data, "to": short}, {**data, "to": "not a key"}, {**data, "to": [1, 2]},
+             variant(extra=1), variant(reference=["P-1"]), variant(division=["652722"]), variant(fiscal_year=[2017]),
+             {**data, "to": short}, {**data, "to": "not a key"}, {**data, "to": [1, 2]},
              {**data, "document_date": "2017-02-30"}, {**data, "document_date": None},
              {**variant(reference=""), "document_date": "bad"}]
     for case in cases:
@@ -108,3 +110,13 @@ def test_explained_by_is_the_last_posting_of_each_account_however_its_division_w
     funds = replay(world.loaded(), verify=False).rebuilt.funds  # not verified here, only the rebuild
     assert funds.explained_by[key(JINGHE, "available")] == last["seq"]
     assert funds.balances[key(JINGHE, "available")] == 400
+
+
+def test_an_event_with_postings_is_of_no_other_kind_the_funds_rebuild_reads():
+    """The funds rebuild reads an event's postings and then stops (its fast path for nearly every
+    event): no posting event type may also be a deadline, payment or reconciliation event."""
+    from services.audit.rebuild.funds import _TRANSITIONS
+    from services.funds.contract import (DEADLINE_SET, PAYMENT_EVENT_TYPES, POSTING_EVENT_TYPES,
+                                         RECONCILIATION_RECORDED)
+
+    assert not POSTING_EVENT_TYPES & (PAYMENT_EVENT_TYPES | {DEADLINE_SET, RECONCILIATION_RECORDED} | set(_TRANSITIONS))

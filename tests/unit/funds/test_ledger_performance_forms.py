@@ -1,6 +1,6 @@
 """The ledger's performance forms keep its behaviour: ``AccountKey`` keeps its hash (equal to the
 dataclass's hash of the field tuple) and rebuilds it when unpickled in another process,
-``AccountKey.replace(reference=…)`` skips revalidating the rest of a valid key but equals (or
+``AccountKey.replace(reference=…)`` (``with_reference``) skips revalidating the rest of a valid key but equals (or
 fails exactly as) a full construction, and ``Posting``'s own ``__init__`` is the dataclass's."""
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ REFERENCES = st.one_of(st.none(), st.just(""), st.just("   "), st.text(max_size=
 @given(kind=st.sampled_from(KINDS), start=st.sampled_from([None, "P-1", "plan-A"]), reference=REFERENCES,
        division=st.sampled_from([JINGHE, "652722", XINJIANG, "65"]))
 def test_replacing_the_reference_equals_building_the_key_or_fails_the_same_way(kind, start, reference, division):
+    """replace(reference=…) and with_reference (the auditor's key for each new payee) alike."""
     try:
         template = AccountKey(division, "finance", "central_special", 2017, kind, start)
     except InvalidAccount:
@@ -83,13 +84,15 @@ def test_replacing_the_reference_equals_building_the_key_or_fails_the_same_way(k
     try:
         expected = AccountKey(division, "finance", "central_special", 2017, kind, reference)
     except InvalidAccount as error:
-        with pytest.raises(InvalidAccount) as raised:
-            template.replace(reference=reference)
-        assert str(raised.value) == str(error) and raised.value.extensions == error.extensions
+        for replaced in (lambda: template.replace(reference=reference), lambda: template.with_reference(reference)):
+            with pytest.raises(InvalidAccount) as raised:
+                replaced()
+            assert str(raised.value) == str(error) and raised.value.extensions == error.extensions
         return
-    got = template.replace(reference=reference)
-    assert got == expected and hash(got) == hash(expected) and repr(got) == repr(expected)
-    assert type(got) is AccountKey
+    for got in (template.replace(reference=reference), template.with_reference(reference)):
+        assert got == expected and hash(got) == hash(expected) and repr(got) == repr(expected)
+        assert type(got) is AccountKey and got.as_dict() == expected.as_dict()
+        assert pickle.loads(pickle.dumps(got)) == expected
 
 
 def test_replacing_other_fields_still_validates_them():

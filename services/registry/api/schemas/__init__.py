@@ -7,18 +7,25 @@ Documentation of what the use cases render; the server does not validate answers
 further members may follow (``extra`` allowed), while tests check answers against them closed."""
 
 from services.registry.api.schemas.assistance import (
-    BenefitNoticeOut, DepartmentDataOut, MeasureOut, MonitoringOut, PathwayProposalOut, ReviewAppliedOut, ReviewOut,
+    BenefitNoticeOut, BenefitsOut, DepartmentDataOut, MeasureOut, MissingAssistanceOut, MonitoringOut, PathwayProposalOut,
+    ReviewAppliedOut, ReviewOut,
 )
-from services.registry.api.schemas.board import BoardNoticeOut, BoardOut, ObjectionStatusOut
-from services.registry.api.schemas.corrections import ChangeRequestOut
-from services.registry.api.schemas.exchange import DepartmentListOut, DuplicateReviewedOut, LookupOut, RollImportedOut
-from services.registry.api.schemas.grievances import GrievanceOut, GrievanceStatusOut
+from services.registry.api.schemas.board import ArchiveOut, BoardNoticeOut, BoardOut, ObjectionStatusOut
+from services.registry.api.schemas.corrections import ChangeRequestOut, ChangeRequestsOut
+from services.registry.api.schemas.exchange import (
+    DepartmentListOut, DuplicateReviewedOut, DuplicatesOut, ImportsOut, LookupOut, RollImportedOut,
+)
+from services.registry.api.schemas.grievances import (
+    GrievanceOut, GrievancesOut, GrievanceStatusOut, OverdueGrievancesOut,
+)
 from services.registry.api.schemas.households import (
     HouseholdOut, HouseholdPage, NoticePostedOut, PersonOut, ProposedOut,
 )
 from services.registry.api.schemas.statistics import ErrorRatesOut, EvaluationOut, StatisticsOut
 
 __all__ = [
+    "ArchiveOut", "BenefitsOut", "ChangeRequestsOut", "DuplicatesOut", "GrievancesOut", "ImportsOut",
+    "MissingAssistanceOut", "OverdueGrievancesOut",
     "BenefitNoticeOut", "BoardNoticeOut", "BoardOut", "ChangeRequestOut", "DepartmentDataOut", "DepartmentListOut",
     "DuplicateReviewedOut", "ErrorRatesOut", "EvaluationOut", "GrievanceOut", "GrievanceStatusOut", "HouseholdOut",
     "HouseholdPage", "LookupOut", "MeasureOut", "MonitoringOut", "NoticePostedOut", "ObjectionStatusOut",

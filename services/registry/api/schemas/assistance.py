@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 from pydantic import Field, create_model
 
-from services.registry.api.schemas.common import AnnouncedOut, Pathway
+from services.registry.api.schemas.common import AnnouncedOut, Division, Pathway
+from services.registry.domain import office_codes as office
 from services.registry.domain.codes import VOCABULARIES
 from services.registry.usecases.assistance import DEPARTMENT_FIELDS
 from shared.web.answers import Answer, YuanOut
@@ -88,3 +89,28 @@ class ReviewOut(AnnouncedOut):
 
 class ReviewAppliedOut(AnnouncedOut):
     removed: list[str] = Field(description="户编号 of the households removed")
+
+
+class BenefitOut(Answer):
+    id: str
+    source: Literal[office.BENEFIT_SOURCE.codes] = Field(description="the service whose event recorded it")  # type: ignore[valid-type]
+    reference: str = Field(description="the project code or the payment reference")
+    kind: Literal[office.BENEFIT_KIND.codes] = Field(description="GET /catalogue, list `benefit_kind`")  # type: ignore[valid-type]
+    amount: YuanOut
+    on: str = Field(description="ISO date")
+    event: str = Field(description="the id of the event it was recorded from")
+
+
+class BenefitsOut(Answer):
+    """What a household received (享受扶持情况), by kind and item."""
+
+    household: str = Field(description="户编号")
+    total: YuanOut
+    by_kind: dict[str, str] = Field(description="kind → yuan")
+    items: list[BenefitOut]
+
+
+class MissingAssistanceOut(Answer):
+    division: Division
+    without_helper: list[str] = Field(description="户编号 of households on the roll without a 帮扶责任人")
+    without_measure: list[str] = Field(description="户编号 of households on the roll without a measure")

@@ -48,3 +48,13 @@ class ObjectionStatusOut(Answer):
     filed_at: str
     answered_at: str | None
     announcement: NoticeRefOut | None = Field(description="the notice it concerns")
+
+
+class ArchiveOut(Answer):
+    """A page of the archive: every announcement ever published under the division that the search finds."""
+
+    division: Division
+    total: int = Field(description="announcements found")
+    page: int
+    pages: int
+    items: list[BoardNoticeOut] = Field(description="newest first, 20 a page")

@@ -35,3 +35,7 @@ class ChangeRequestOut(Answer):
     decision_reason: str | None
     created_at: str
     decided_at: str | None
+
+
+class ChangeRequestsOut(Answer):
+    items: list[ChangeRequestOut]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from services.registry.api.schemas.common import Cause, Division, PovertyAttribute, Relation, Status
+from services.registry.domain import office_codes as office
 from services.registry.domain.codes import VOCABULARIES
 from services.registry.domain.duplicates import STATUS as DUPLICATE
 from services.registry.usecases.assistance import DEPARTMENT_FIELDS
@@ -69,3 +70,43 @@ class DuplicateReviewedOut(Answer):
     id: str
     status: Literal[DUPLICATE.codes]  # type: ignore[valid-type]
     kept_id: str | None = Field(description="confirmed: the person record that stays")
+
+
+class DuplicatePersonOut(Answer):
+    id: str
+    id_number: str = Field(description="masked")
+    name: str
+    household: str = Field(description="户编号")
+    division: Division
+
+
+class DuplicateOut(Answer):
+    id: str
+    score: int = Field(ge=0, le=100)
+    reasons: list[Literal[office.DUPLICATE_REASON.codes]]  # type: ignore[valid-type]
+    found_by: str = Field(description="proposal, or import:<import id>")
+    person: DuplicatePersonOut = Field(description="the newly proposed or imported person")
+    other: DuplicatePersonOut = Field(description="the person already registered")
+
+
+class DuplicatesOut(Answer):
+    count: int
+    items: list[DuplicateOut]
+
+
+class ImportRecordOut(Answer):
+    import_id: str
+    kind: str = Field(description="roll, or department:<dept>")
+    division: Division
+    filename: str
+    sha256: str
+    encoding: str | None
+    status: Literal["imported", "refused"]
+    result: dict[str, Any] = Field(description="imported: the counts; refused: detail, total_errors and the first "
+                                   "errors")
+    by: str | None
+    at: str
+
+
+class ImportsOut(Answer):
+    items: list[ImportRecordOut]

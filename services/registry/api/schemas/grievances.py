@@ -62,3 +62,25 @@ class GrievanceOut(GrievanceStatusOut):
     outcome: Literal[procedure.OUTCOME.codes] | None  # type: ignore[valid-type]
     answer: str | None
     rule: RuleRefOut = Field(description="the rule of the due dates (grievance.handling)")
+
+
+class GrievancesOut(Answer):
+    items: list[GrievanceOut]
+
+
+class OverdueGrievanceOut(Answer):
+    receipt: str
+    division: Division
+    status: Literal[procedure.STATUS.codes]  # type: ignore[valid-type]
+    assigned_to: Division | None
+    accept_by: str = Field(description="ISO date")
+    answer_by: str = Field(description="ISO date")
+    late: list[Literal[procedure.LATE.codes]] = Field(description="what is late today")  # type: ignore[valid-type]
+    days_late: int
+    citation: str | None
+
+
+class OverdueGrievancesOut(Answer):
+    as_of: str = Field(description="today (ISO date)")
+    count: int
+    items: list[OverdueGrievanceOut]
