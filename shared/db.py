@@ -92,6 +92,23 @@ def is_stale_statement(exc: BaseException | None) -> bool:
     return False
 
 
+#: SQLSTATEs of a transaction PostgreSQL aborted because of another one: run again, it may well pass
+_CONTENTION = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
+
+
+def is_contention(exc: BaseException | None) -> bool:
+    """A deadlock or serialization failure anywhere in ``exc``'s chain (asyncpg's error, bare or
+    wrapped by SQLAlchemy): PostgreSQL rolled the transaction back — nothing of it was written —
+    because of a concurrent one; the same work in a new transaction may well succeed."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if getattr(exc, "sqlstate", None) in _CONTENTION or getattr(exc, "pgcode", None) in _CONTENTION:
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
 def make_engine(url: str, *, pool_size: int = 10, ping_after_idle: float = PING_AFTER_IDLE_SECONDS) -> AsyncEngine:
     """The service's engine. A connection that sat in the pool for more than ``ping_after_idle``
     seconds is pinged on checkout and replaced if the server dropped it (restart, idle timeout,

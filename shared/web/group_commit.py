@@ -90,10 +90,11 @@ from fastapi import Request, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.db import is_stale_statement, is_unavailable
+from shared.db import is_contention, is_stale_statement, is_unavailable
 from shared.errors import Conflict, ServiceUnavailable, Unprocessable
 from shared.events.store import held_tail, keep_tail, lock_log
 from shared.metrics import GROUP_COMMITS, GROUP_MEMBERS
+from shared.web.problems import contended
 from shared.web.idempotency import HEADER, LEASE_SECONDS, REPLAYED, _KEPT_HEADERS, _scope, request_hash
 
 #: A member's outcome: a response (2xx: its work is kept; otherwise refused) or the exception it raised.
@@ -102,7 +103,6 @@ Outcome = Response | Exception
 Apply = Callable[[AsyncSession, list[Any]], Awaitable[list[Outcome]]]
 #: How often a member is judged again in a later group after a deadlock or serialization failure.
 ATTEMPTS = 3
-_TRANSIENT = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 _CLAIM = text(
     "INSERT INTO idempotency_keys (scope, key, method, path, request_hash, state, owner, locked_until) "
@@ -280,8 +280,7 @@ class GroupCommit:
                 member.attempts += 1  # judged again in the next group (see 8)
                 again.append(member)
             elif isinstance(answer, Exception):  # a deadlock still after ATTEMPTS: nothing written, retry later
-                member.answer.set_exception(_contended() if _transient(answer) and not is_stale_statement(answer)
-                                            else answer)
+                member.answer.set_exception(contended() if is_contention(answer) else answer)
             else:
                 member.answer.set_result(answer)
         self.waiting[:0] = again
@@ -367,15 +366,7 @@ def _unavailable_in(error: BaseException) -> BaseException | None:
 def _transient(error: BaseException | None) -> bool:
     """A deadlock, a serialization failure or a statement prepared before a migration: the same
     request run again (in a later transaction) may well succeed."""
-    if is_stale_statement(error):
-        return True
-    seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if getattr(error, "sqlstate", None) in _TRANSIENT or getattr(error, "pgcode", None) in _TRANSIENT:
-            return True
-        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
-    return False
+    return is_stale_statement(error) or is_contention(error)
 
 
 async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> dict[Member, Outcome]:
@@ -440,11 +431,6 @@ def _columns(members, *names: str) -> dict[str, list]:
 def _reused(key: str | None) -> Unprocessable:
     return Unprocessable(f"幂等键已用于另一请求 (Idempotency-Key {key!r} was used with a different request)",
                          errors=[{"field": HEADER, "reason": "reused with a different method, path or body"}])
-
-
-def _contended() -> ServiceUnavailable:
-    return ServiceUnavailable("数据库并发冲突，请重试 (the database aborted this request in a deadlock with another "
-                              f"writer {ATTEMPTS} times; nothing of it was written; retry)", headers={"Retry-After": "1"})
 
 
 def _stopped() -> ServiceUnavailable:

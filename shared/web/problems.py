@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared import logging as fupin_logging
-from shared.db import is_stale_statement, unavailable_cause
+from shared.db import is_contention, is_stale_statement, unavailable_cause
 from shared.errors import PROBLEM_BASE, Problem, ServiceUnavailable, Unprocessable
 from shared.masking import mask_personal_numbers
 from shared.policy import NoRuleError
@@ -30,6 +30,14 @@ log = fupin_logging.get_logger("fupin.http")
 def unavailable() -> ServiceUnavailable:
     return ServiceUnavailable("数据库暂不可用，请稍后重试 (the database is unavailable; retry after the given seconds)",
                               headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+def contended() -> ServiceUnavailable:
+    """A write PostgreSQL aborted in a deadlock or serialization failure with another writer
+    (``shared.db.is_contention``) — after the group commit's own attempts, or on an ungrouped path
+    (an upload): nothing of it was written; the retry (same Idempotency-Key) runs."""
+    return ServiceUnavailable("数据库并发冲突，请重试 (the database aborted this request in a conflict with another "
+                              "writer; nothing of it was written; retry)", headers={"Retry-After": "1"})
+
 
 def stale_statement() -> ServiceUnavailable:
     """A write whose transaction ran a statement prepared before a migration changed its result
@@ -128,6 +136,10 @@ def install(app: FastAPI) -> None:
         if is_stale_statement(exc):  # a migration changed a prepared statement's result type
             log.warning("prepared statement outdated by a migration", path=request.url.path)
             problem = stale_statement()
+            return problem_response(problem, request, headers=problem.headers)
+        if is_contention(exc):  # a deadlock or serialization failure: rolled back, nothing written
+            log.warning("transaction aborted by a concurrent one", path=request.url.path)
+            problem = contended()
             return problem_response(problem, request, headers=problem.headers)
         cause = unavailable_cause(exc)
         if cause is None:
