@@ -31,7 +31,10 @@ Guarantees of :func:`append` (rules 2 and 3):
    a posting — neither lock again nor read the tail again. It is forgotten whenever any
    transaction or savepoint of the session ends (commit, rollback, release): after a savepoint the
    next append reads the tail again, unless the code that ended it knows the tail still holds and
-   says so (:func:`keep_tail` — the group commit does, around each member's savepoint).
+   says so (:func:`keep_tail` — the group commit does, around each member's savepoint). So a
+   savepoint around an append must be the session's (``begin_nested``): one opened on the driver
+   connection (``conn.transaction()``, ``SAVEPOINT``) is invisible to the session, and rolling it
+   back would undo the events — and release the advisory lock — while the tail stayed held.
 6. It ``pg_notify``s channel :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers at commit, to wake
    the relay; the Merkle tree is grown after commit by the checkpointer (:mod:`shared.events.tree`),
    so nothing of it is on this path.
