@@ -9,6 +9,7 @@ import json
 from services.audit.rebuild.funds import FundsRebuild
 from shared.policy.citations import public_citation
 from tests.conftest import bearer
+from tests.service.answer_models import assert_documented
 from tests.service.funds_support import BOZHOU, JINGHE, XINJIANG, down_to_jinghe
 
 PLAN = "精河县2017年整合方案"
@@ -304,6 +305,7 @@ async def test_a_deadline_read_right_after_a_clock_move_answers_as_of_that_clock
     [now] = [d for d in listed["items"] if d["id"] == onward["id"]]
     assert (listed["as_of"], now["state"], now["days_overdue"], now["days_remaining"]) == ("2017-04-02", "missed", 2, None)
     assert now["recorded_state"] == "open"  # what the scheduler has recorded so far (its events), shown beside it
+    assert_documented((await f.client.get("/openapi.json")).json(), "/deadlines", listed, model="DeadlinesOut")
     missed = (await f.client.get("/deadlines", params={"division": XINJIANG, "state": "missed"},
                                  headers=bearer(f.settings, "province_finance", XINJIANG))).json()
     assert [d["id"] for d in missed["items"]] == [onward["id"]]

@@ -9,6 +9,7 @@ import pytest
 from shared.config import SERVICES, settings_for
 from shared.policy import load_policy
 from shared.policy.citations import SEED_TITLES, SYSTEM_DEFAULT, public_citation, public_text
+from tests.service.answer_models import assert_documented
 
 INTERNAL = re.compile(r"DOMAIN(\.md)? ?§|ARCHITECTURE(\.md)? ?§|seed 0\d\d")
 
@@ -49,6 +50,7 @@ async def test_the_catalogue_is_public_and_labels_every_code_in_chinese_and_engl
         assert codes and len(codes) == len(set(codes)), code_list["name"]
         assert all(c["zh"] and c["en"] for c in code_list["codes"]), code_list["name"]
     assert not INTERNAL.search(answer.text)
+    assert_documented(app.openapi(), "/catalogue", catalogue, model="CatalogueOut")  # every fact named, closed
 
 
 async def test_the_funds_catalogue_marks_the_negative_list_and_the_channels_facts():

@@ -61,6 +61,10 @@ class DeadlineOut(Answer):
     citation: str | None = Field(description="the document the rule comes from")
     title: str
     exempt: str | None = Field(None, description="the rule's exemption that applies (no due day), e.g. 少量须省级审批的项目")
+    recorded_state: Literal[DEADLINE_STATE.codes] | None = Field(  # type: ignore[valid-type]
+        None, description="present when the clock has moved past what the scheduler recorded: the state its events "
+        "hold (`state` is the state as of the clock)")
+    recorded_settled_on: str | None = Field(None, description="with `recorded_state`: the settled day its events hold")
 
 
 class DeadlinesOut(Answer):

@@ -152,7 +152,7 @@ def funds_code_lists(policy: PolicyTable, division: str, on: date) -> list[CodeL
         CodeList(PAYEE_KIND, ("kind", "payee_kind")),
         CodeList(ORIGIN, ("origin",)),
         CodeList(DEADLINE_KIND, ("kind",)),
-        CodeList(DEADLINE_STATE, ("state",)),
+        CodeList(DEADLINE_STATE, ("state", "recorded_state")),
         CodeList(PAYMENT_STATE, ("state",)),
         CodeList(RECONCILIATION_DIFFERENCE, ("kind",)),
         policy_rules(policy, "funds."),
