@@ -29,6 +29,7 @@ from shared.metrics import REQUEST_LATENCY
 from shared.policy import load_policy
 from shared.web import devclock, health, openapi, problems, route_index
 from shared.web.boundary import InputBoundary
+from shared.web.citations import PublicCitations
 from shared.web.client import ClientAddress, trusted_networks
 from shared.web.idempotency import IdempotentRoute
 from shared.witness import api as witness_api
@@ -159,6 +160,7 @@ def create_app(
     # outermost last: the client address first, then the request context, then the input boundary
     app.add_middleware(InputBoundary, max_body_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_upload_bytes, max_json_depth=settings.max_json_depth)
+    app.add_middleware(PublicCitations)  # every JSON answer cites documents, not internal files
     app.add_middleware(RequestContext, service=settings.service)
     app.add_middleware(ClientAddress, trusted=trusted_networks(settings.forwarded_allow_ips))
     app.include_router(health.router)

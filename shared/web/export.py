@@ -12,7 +12,9 @@ Guarantees:
 1. **One source of figures.** An export is rendered from the very dict the endpoint answers as
    JSON, so it shows the same figures, and the same masking: a role that sees a masked ID, mobile
    or account number in JSON sees it masked in the file, and one who may read it in full (a county
-   office its households' ID numbers) finds it in full — nothing is looser or stricter than JSON.
+   office its households' ID numbers) finds it in full — nothing is looser or stricter than JSON;
+   and the same citations: a text cell that mentions an internal reference names the document
+   instead, as the JSON answer does (:mod:`shared.web.citations`).
 2. **Choosing a format.** ``?format=json|csv|xlsx`` wins; otherwise ``Accept``: ``text/csv`` →
    CSV, the XLSX media type → XLSX, ``application/json``, ``*/*`` or none → JSON. Any other
    ``format`` is a 422 problem naming the field; an ``Accept`` that admits none of the three is a
@@ -35,6 +37,7 @@ import csv
 import functools
 import inspect
 import io
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +50,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from shared.errors import Problem
+from shared.web.citations import public_string
 from shared.web.pagination import PageParams, decode_cursor
 
 CSV = "text/csv"
@@ -59,6 +63,8 @@ PAGE_LIMIT = 500  # rows fetched per page of a paginated list
 _SPOOL_BYTES = 8 << 20
 _CHUNK = 64 << 10
 
+#: an internal reference in a text cell (shared.web.citations: a sheet cites documents as JSON does)
+_INTERNAL = re.compile(r"seed 0|DOMAIN|ARCHITECTURE")
 ExportFormat = Literal["json", "csv", "xlsx"]
 FORMAT_DESCRIPTION = ("json (default), csv (UTF-8 with BOM, 中文表头) or xlsx; "
                       "or send `Accept: text/csv` / the XLSX media type")
@@ -87,7 +93,9 @@ class Column:
         else:
             for part in self.key.split("."):
                 value = value.get(part) if isinstance(value, Mapping) else None
-        return self.label(value) if self.label is not None and value is not None else value
+        if self.label is not None and value is not None:
+            value = self.label(value)
+        return public_string(value) if isinstance(value, str) and _INTERNAL.search(value) else value
 
 
 @dataclass(frozen=True)
