@@ -28,6 +28,7 @@ from deploy.embedded import free_port
 from shared.auth import issue_token
 from shared.clock import SettableClock
 from shared.config import SERVICES, Settings
+from shared.web.serve import server_config
 from tests.conftest import fetch
 
 
@@ -90,8 +91,7 @@ class ServiceStack:
         try:
             for service in SERVICES:
                 app = importlib.import_module(f"services.{service}.app").create_app(stack.settings[service], clock=clock)
-                server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=ports[service], log_config=None,
-                                                       access_log=False, lifespan="on"))
+                server = uvicorn.Server(server_config(app, stack.settings[service], lifespan="on"))
                 task = asyncio.create_task(server.serve())
                 servers.append((server, task))
                 stack.apps[service] = app

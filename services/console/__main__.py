@@ -9,6 +9,6 @@ settings = ConsoleSettings()
 # before the app's imports, so that their warnings are log lines too
 fupin_logging.configure(settings.log_level, settings.log_as_json, settings.service)
 from services.console.app import create_app  # noqa: E402
+from shared.web.serve import server_config  # noqa: E402
 
-uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False,
-            proxy_headers=False)
+uvicorn.Server(server_config(create_app(settings), settings)).run()

@@ -14,6 +14,7 @@ import uvicorn
 
 from deploy.embedded import free_port
 from services.console.app import create_app
+from shared.web.serve import server_config
 from tests.console.test_console_oidc import running_provider, settings_of
 from tests.e2e.test_console_browser import browser  # noqa: F401 (fixture: one chromium for the session)
 from tests.stack import wait_until
@@ -26,8 +27,8 @@ async def site():
     console = f"http://127.0.0.1:{port}"
     with running_provider(f"{console}/auth/callback", f"{console}/logout/done") as (issuer, _):
         settings = settings_of(issuer, oidc_redirect_uri=f"{console}/auth/callback")
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
-                                               access_log=False, lifespan="on", timeout_graceful_shutdown=2))
+        server = uvicorn.Server(server_config(create_app(settings), settings, host="127.0.0.1", port=port, lifespan="on",
+                                             timeout_graceful_shutdown=2))
         task = asyncio.create_task(server.serve())
         await wait_until(lambda: asyncio.sleep(0, server.started), 30)
         try:

@@ -25,6 +25,7 @@ from deploy.embedded import free_port
 from services.console.app import create_app
 from services.console.settings import ConsoleSettings
 from shared.clock import SettableClock
+from shared.web.serve import server_config
 from tests.seeds import in_ci
 from tests.stack import ServiceStack, wait_until
 
@@ -52,11 +53,11 @@ async def site(databases, broker):
         await registry_divisions(demo)
         await registry_households(demo)
         port = free_port()
-        settings = ConsoleSettings(port=port, **{f"{s}_url": str(c.base_url).rstrip("/")
-                                                 for s, c in stack.clients.items()})
+        settings = ConsoleSettings(**{f"{s}_url": str(c.base_url).rstrip("/")
+                                     for s, c in stack.clients.items()})
         # the browser keeps its connections open: do not wait for it to hang up when stopping
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
-                                               access_log=False, lifespan="on", timeout_graceful_shutdown=2))
+        server = uvicorn.Server(server_config(create_app(settings), settings, host="127.0.0.1", port=port, lifespan="on",
+                                             timeout_graceful_shutdown=2))
         task = asyncio.create_task(server.serve())
         await wait_until(lambda: asyncio.sleep(0, server.started), 30)
         try:
