@@ -28,7 +28,6 @@ from shared.web import Session, router
 adjustments = router(tags=["annual adjustment (项目库年度调整)"])
 
 SUBJECT = "project_library_adjustment"
-LABELS = {"add": "新增入库", "remove": "出库", "change": "调整"}
 
 
 def _plan_of(project: Project) -> dict[str, Any]:
@@ -114,7 +113,7 @@ async def announce_adjustment(body: AdjustmentIn, request: Request,
     items = [item.model_dump(mode="json") for item in body.items]
     listed = [project for project, _ in await _checked(session, request, items, body.county)]
     table = {"columns": ["类别", "项目编号", "项目名称", "资金规模（元）", "说明"],
-             "rows": [[LABELS[item["action"]], p.code, p.name, format_fen(p.budget_fen),
+             "rows": [[adjustment.ACTIONS[item["action"]], p.code, p.name, format_fen(p.budget_fen),
                        item["reason"] or ("、".join(item["changes"]) if item["changes"] else "")]
                       for item, p in zip(items, listed)]}
     notice = await announcements.announce(

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from services.projects.domain.adjustment import ACTIONS
 from services.projects.domain.catalogue import BENEFIT_KINDS, MECHANISMS, OPERATOR_KINDS, TARGET_KINDS, TYPES
 from shared.divisions import DivisionCode
 from shared.money import Yuan
@@ -169,7 +170,7 @@ class DistributionIn(NoticeIn):
 
 
 class AdjustmentItem(BaseModel):
-    action: Literal["add", "remove", "change"]
+    action: Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
     code: str
     reason: str = Field("", max_length=1000)
     changes: dict | None = Field(None, description="change: the fields to set (name, implementing_unit, schedule, "

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from services.funds.contract import CHANNEL_VOCABULARY
+from services.projects.domain.adjustment import ACTIONS
 from services.projects.domain.catalogue import ASSET_KINDS, ASSET_OWNERS, BENEFIT_KINDS, MECHANISMS, OPERATOR_KINDS, TYPES
 from services.projects.domain.funding import OPERATIONS
 from services.projects.domain.lifecycle import LEVELS, STAGES
@@ -231,7 +232,8 @@ class PublicityOut(Answer):
 
 
 class AdjustmentItemOut(Answer):
-    action: str = Field(description="add (新增入库), remove (出库) or change (调整)")
+    action: Literal[tuple(ACTIONS)] = Field(description="add (新增入库), remove (出库) or change (调整); GET /catalogue, "
+                                            "list `adjustment_action`")  # type: ignore[valid-type]
     code: str
     reason: str = Field(description="a removal's reason; may be empty otherwise")
     changes: dict[str, Any] | None = Field(description="a change: the fields it sets")

@@ -5,10 +5,13 @@ applied once the announcement has passed. Pure: which items a batch may hold, an
 from __future__ import annotations
 
 from datetime import date
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from services.projects.domain.lifecycle import STAGES, Missing
 
+#: The kinds of item of a batch (code list ``adjustment_action``): code → Chinese label.
+ACTIONS = MappingProxyType({"add": "新增入库", "remove": "出库", "change": "调整"})
 #: What each kind of item may touch: the stages it applies to.
 ITEM_STAGES = {
     # an approved project whose lower-level publicity passed; the adjustment notice is its county one

@@ -14,6 +14,7 @@ from shared.policy import PolicyTable
 from shared.vocabulary import Vocabulary
 
 from . import lifecycle
+from .adjustment import ACTIONS as ADJUSTMENT_ACTIONS
 from .pairing import COMMITMENTS, ENTERPRISE_TYPES
 from .catalogue import (ASSET_KINDS, ASSET_OWNERS, BENEFIT_KINDS, CATEGORIES, MECHANISMS, OPERATOR_KINDS, TARGET_KINDS,
                         TYPES)
@@ -59,6 +60,8 @@ ASSET_OWNER_EN = {"village_collective": "village collective", "households": "sha
 COMMITMENT_EN = {"villages": "poor villages driven", "households": "poor households driven",
                  "labourers": "registered poor labourers hired", "income": "income of the driven households",
                  "investment": "investment"}
+ADJUSTMENT_ACTION_EN = {"add": "added to the library", "remove": "removed from the library",
+                        "change": "changed in the library"}
 RATING_EN = {"excellent": "excellent", "good": "good", "fair": "fair", "poor": "poor"}
 #: a performance target's direction (财农〔2017〕115号: a completion rate either way)
 DIRECTIONS = {"at_least": "越高越好（≥）", "at_most": "越低越好（≤）"}
@@ -112,6 +115,8 @@ def projects_code_lists(policy: PolicyTable) -> list[CodeList]:
                  facts={s.action: {"from": list(s.from_stages), "to": s.to_stage, "offices": list(s.levels),
                                    "preconditions": [{"name": p, "label": lifecycle.PRECONDITIONS[p][0]}
                                                      for p in s.preconditions], "event": s.event} for s in steps}),
+        CodeList(_vocabulary("adjustment_action", "项目库调整事项", "library adjustment item", ADJUSTMENT_ACTIONS.items(),
+                             ADJUSTMENT_ACTION_EN), ("items.action",), LIBRARY_CITATION),
         CodeList(_vocabulary("acceptance_result", "验收结论", "acceptance result", ACCEPTANCE_RESULTS.items(),
                              ACCEPTANCE_EN), ("result",)),
         CodeList(_vocabulary("performance_direction", "绩效指标方向", "performance-target direction", DIRECTIONS.items(),
