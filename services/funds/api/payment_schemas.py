@@ -14,7 +14,8 @@ from typing import Literal
 from pydantic import Field
 
 from services.funds.api.schemas import PayeeAccountOut
-from services.funds.domain.code_lists import PAYMENT_STATE, RECONCILIATION_DIFFERENCE
+from services.funds.domain.code_lists import (BANK_RESULT_FORMAT, BANK_RESULT_PROBLEM, PAYMENT_STATE,
+                                              RECONCILIATION_DIFFERENCE)
 from shared.web.answers import Answer, YuanOut
 
 MASKED = r"^\*{4}[0-9]{4}$"
@@ -100,7 +101,8 @@ class RefusedPaymentOut(Answer):
 class ResultProblemOut(Answer):
     line: int = Field(description="the line's place in the file")
     ref: str | None
-    code: str = Field(description="unknown (no such instruction of the county) or duplicate")
+    code: Literal[BANK_RESULT_PROBLEM.codes] = Field(  # type: ignore[valid-type]
+        description="unknown (no such instruction of the county) or duplicate; GET /catalogue, list `bank_result_problem`")
     reason: str
 
 
@@ -108,7 +110,8 @@ class BankResultsOut(Answer):
     """What a bank's result file did; the same file again answers its first report (`already_imported`)."""
 
     digest: str = Field(description="the file's SHA-256, hex")
-    format: str = Field(description="pain.002, camt.054 or csv")
+    format: Literal[BANK_RESULT_FORMAT.codes] = Field(  # type: ignore[valid-type]
+        description="pain.002, camt.054 or csv; GET /catalogue, list `bank_result_format`")
     lines: int
     paid: int = Field(description="instructions the file settled as paid")
     refused: list[RefusedPaymentOut]

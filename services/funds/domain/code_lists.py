@@ -18,7 +18,7 @@ from shared.catalogue import CodeList, policy_rules
 from .channels import CHANNELS
 from .deadlines import DEADLINE_KIND_LABELS, DEADLINE_STATES
 from .ledger import KIND_LABELS, OPERATION_LABELS, ROLE_LABELS
-from .payments import DIFFERENCE_LABELS, STATE_LABELS, STATES
+from .payments import DIFFERENCE_LABELS, RESULT_FORMAT_LABELS, RESULT_PROBLEM_LABELS, STATE_LABELS, STATES
 from .purposes import PURPOSES
 from .rules import NEGATIVE_LIST_RULE, negative_list
 
@@ -121,11 +121,16 @@ PAYMENT_STATE = Vocabulary.of("payment_state", "支付指令状态", "payment in
                               [(code, STATE_LABELS[code], PAYMENT_STATE_EN[code]) for code in STATES])
 RECONCILIATION_DIFFERENCE = Vocabulary.of("reconciliation_difference", "对账差异", "reconciliation difference",
                                           [(code, *labels) for code, labels in DIFFERENCE_LABELS.items()])
+BANK_RESULT_FORMAT = Vocabulary.of("bank_result_format", "银行结果文件格式", "bank result file format",
+                                   [(code, *labels) for code, labels in RESULT_FORMAT_LABELS.items()])
+BANK_RESULT_PROBLEM = Vocabulary.of("bank_result_problem", "银行结果文件问题", "problem with a bank result line",
+                                    [(code, *labels) for code, labels in RESULT_PROBLEM_LABELS.items()])
 ORIGIN = Vocabulary.of("origin", "资金来源层级", "level the money comes from",
                        [(code, *labels) for code, labels in ORIGIN_LABELS.items()])
 
 _BY_NAME = {v.name: v for v in (CHANNEL, PURPOSE, ACCOUNT_KIND, OPERATION, HOLDER_ROLE, DEADLINE_KIND,
-                                 DEADLINE_STATE, ORIGIN, PAYEE_KIND, PAYMENT_STATE, RECONCILIATION_DIFFERENCE)}
+                                 DEADLINE_STATE, ORIGIN, PAYEE_KIND, PAYMENT_STATE, RECONCILIATION_DIFFERENCE,
+                                 BANK_RESULT_FORMAT, BANK_RESULT_PROBLEM)}
 
 
 def label(list_name: str, code: str) -> str:
@@ -155,5 +160,7 @@ def funds_code_lists(policy: PolicyTable, division: str, on: date) -> list[CodeL
         CodeList(DEADLINE_STATE, ("state", "recorded_state")),
         CodeList(PAYMENT_STATE, ("state",)),
         CodeList(RECONCILIATION_DIFFERENCE, ("kind",)),
+        CodeList(BANK_RESULT_FORMAT, ("format",)),
+        CodeList(BANK_RESULT_PROBLEM, ("problems.code",)),
         policy_rules(policy, "funds."),
     ]

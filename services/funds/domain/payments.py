@@ -363,7 +363,18 @@ def _result_csv(raw: bytes) -> list[ResultLine]:
     return lines
 
 
-RESULT_FORMATS = ("pain.002", "camt.054", "csv")
+#: The formats of a bank's result file (code list ``bank_result_format``): (Chinese, English).
+RESULT_FORMAT_LABELS = {
+    "pain.002": ("ISO 20022 支付状态报告 (pain.002)", "ISO 20022 payment status report (pain.002)"),
+    "camt.054": ("ISO 20022 借贷记通知 (camt.054)", "ISO 20022 debit/credit notification (camt.054)"),
+    "csv": ("CSV结果文件", "CSV result file"),
+}
+RESULT_FORMATS = tuple(RESULT_FORMAT_LABELS)
+#: The problems a line of a result file is named with (code list ``bank_result_problem``): (Chinese, English).
+RESULT_PROBLEM_LABELS = {
+    "unknown": ("无此支付指令", "no such instruction of the county"),
+    "duplicate": ("重复(同一文件中重复或指令已有结果)", "duplicate: twice in the file, or the instruction already settled"),
+}
 
 
 def parse_results(raw: bytes, fmt: str) -> list[ResultLine]:
