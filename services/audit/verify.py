@@ -33,7 +33,7 @@ MAX_LISTED = 1000
 class ChainProblem:
     service: str
     seq: int | None
-    kind: str  # gap | order | hash | link | manifest | causation
+    kind: str  # a code of CHAIN_PROBLEM_KIND (GET /catalogue, list `chain_problem_kind`)
     detail: str
 
     def as_dict(self) -> dict[str, Any]:

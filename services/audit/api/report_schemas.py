@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from services.audit.api.schemas import DiscrepancyOut, FindingOut
-from services.audit.domain.code_lists import SOURCE
+from services.audit.domain.code_lists import CHAIN_PROBLEM_KIND, SCORE_COMPONENT, SOURCE
 from services.funds.contract import ACCOUNT_KIND_VOCABULARY, CHANNEL_VOCABULARY
 from shared.web.answers import Answer, YuanOut
 
@@ -23,8 +23,9 @@ Service = Literal[SOURCE.codes]  # type: ignore[valid-type]
 class ChainProblemOut(Answer):
     service: Service
     seq: int | None = Field(description="the event concerned; null: the log as a whole")
-    kind: str = Field(description="gap, order, hash, link, manifest, causation, or a checkpoint's: truncated, "
-                      "rewritten, fork …")
+    kind: Literal[CHAIN_PROBLEM_KIND.codes] = Field(  # type: ignore[valid-type]
+        description="gap, order, hash, link, manifest, causation, or a checkpoint's: checkpoint, fork, rewritten, "
+        "truncated; GET /catalogue, list `chain_problem_kind`")
     detail: str
 
 
@@ -159,8 +160,8 @@ class RuleOut(Answer):
 
 
 class ScoreComponentOut(Answer):
-    component: str = Field(description="deadlines_met, spending_progress, stranded_money, exits_achieved, "
-                           "funds_per_exit, objections or audit_findings")
+    component: Literal[SCORE_COMPONENT.codes] = Field(  # type: ignore[valid-type]
+        description="GET /catalogue, list `score_component`")
     label: str = Field(description="the component in Chinese")
     weight: int
     ratio_percent: str

@@ -33,11 +33,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any, Mapping
 
-COMPONENTS = {
-    "deadlines_met": "资金按期拨付", "spending_progress": "资金支出进度", "stranded_money": "滞留资金",
-    "exits_achieved": "脱贫成效", "funds_per_exit": "每脱贫一人使用资金", "objections": "公告公示异议成立",
-    "audit_findings": "审计发现问题",
-}
+from services.audit.domain.code_lists import SCORE_COMPONENT
+
+#: The components, in order: code → Chinese label (code list ``score_component``).
+COMPONENTS = {c.code: c.zh for c in SCORE_COMPONENT}
 INVERTED_FACTORS = ("farmer_income", "fiscal_capacity")
 
 
