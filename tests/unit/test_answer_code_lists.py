@@ -58,6 +58,13 @@ def test_the_chain_problem_kinds_are_the_kinds_verification_names():
     assert _kinds(verify) | _kinds(checkpoints) | _kinds(run) == set(CHAIN_PROBLEM_KIND.codes)
 
 
+def test_the_money_flows_operations_are_every_operation_the_ledger_accepts():
+    from services.funds.contract import OPERATION_VOCABULARY
+    from services.funds.domain.ledger import OPERATION_KINDS, OPERATIONS
+
+    assert set(OPERATION_VOCABULARY.codes) == set(OPERATIONS) == set(OPERATION_KINDS)
+
+
 def test_the_score_components_are_the_ones_the_rule_weighs():
     assert tuple(scoring.COMPONENTS) == SCORE_COMPONENT.codes
     [rule] = [r for r in load_policy(()) if r.id == "division.performance.score"]

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from services.audit.api.schemas import DiscrepancyOut, FindingOut
 from services.audit.domain.code_lists import CHAIN_PROBLEM_KIND, SCORE_COMPONENT, SOURCE
-from services.funds.contract import ACCOUNT_KIND_VOCABULARY, CHANNEL_VOCABULARY
+from services.funds.contract import ACCOUNT_KIND_VOCABULARY, CHANNEL_VOCABULARY, OPERATION_VOCABULARY
 from shared.web.answers import Answer, YuanOut
 
 Service = Literal[SOURCE.codes]  # type: ignore[valid-type]
@@ -94,7 +94,8 @@ class RebuiltOut(Answer):
 
 
 class MoneyFlowOut(Answer):
-    operation: str = Field(description="the posting operation (e.g. appropriate, allocate, disburse)")
+    operation: Literal[OPERATION_VOCABULARY.codes] = Field(  # type: ignore[valid-type]
+        description="the posting operation (e.g. appropriate, allocate, disburse; GET /catalogue, list `operation`)")
     label: str = Field(description="the operation in Chinese")
     channel: Literal[CHANNEL_VOCABULARY.codes]  # type: ignore[valid-type]
     channel_label: str
