@@ -16,6 +16,7 @@ from services.projects.domain.adjustment import ACTIONS
 from services.projects.domain.catalogue import ASSET_KINDS, ASSET_OWNERS, BENEFIT_KINDS, MECHANISMS, OPERATOR_KINDS, TYPES
 from services.projects.domain.funding import OPERATIONS
 from services.projects.domain.lifecycle import LEVELS, STAGES
+from services.registry.contract import HOUSEHOLD_STATUS
 from shared.web.answers import Answer, YuanOut
 
 Day = Annotated[str, Field(description="ISO date")]
@@ -214,7 +215,8 @@ class RegistryHouseholdOut(Answer):
     id: str
     number: str = Field(description="户编号")
     division: str = Field(description="the household's village")
-    status: str = Field(description="the registry status (registered, exited, removed …)")
+    status: Literal[HOUSEHOLD_STATUS.codes] = Field(  # type: ignore[valid-type]
+        description="the registry status (registered, exited, removed …; GET /catalogue, list `household_status`)")
     head: str | None = Field(description="the head's name")
     persons: int
 
