@@ -17,6 +17,7 @@ from services.projects.domain.catalogue import ASSET_KINDS, ASSET_OWNERS, BENEFI
 from services.projects.domain.funding import OPERATIONS
 from services.projects.domain.lifecycle import LEVELS, STAGES
 from services.registry.contract import HOUSEHOLD_STATUS
+from shared.announcements.domain import LEVELS as ANNOUNCEMENT_LEVELS
 from shared.web.answers import Answer, YuanOut
 
 Day = Annotated[str, Field(description="ISO date")]
@@ -89,7 +90,8 @@ class BeneficiaryOut(Answer):
     household_id: str
     number: str | None = Field(description="户编号, once the registry's household is known here")
     head: str | None
-    status: str | None
+    status: Literal[HOUSEHOLD_STATUS.codes] | None = Field(  # type: ignore[valid-type]
+        description="the registry status, once the registry's household is known here (GET /catalogue, list `household_status`)")
     mechanism: Mechanism
     mechanism_label: str = Field(description="带贫益贫机制 in Chinese")
     persons: int
@@ -119,7 +121,8 @@ class ProjectAnnouncementOut(Answer):
     id: str
     state: str | None
     title: str | None
-    level: str | None
+    level: Literal[ANNOUNCEMENT_LEVELS] | None = Field(  # type: ignore[valid-type]
+        description="the notice's level (GET /catalogue, list `announcement_level`)")
     period: dict[str, Any] | None
 
 
