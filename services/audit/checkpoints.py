@@ -58,10 +58,10 @@ def open_held(label: str, note: str, verifiers: Iterable[Verifier],
     try:
         checkpoint = open_checkpoint(note, verifiers)
     except NoteError as exc:
-        return None, ChainProblem("checkpoint", None, "checkpoint", f"checkpoint {label}: {exc}")
+        return None, ChainProblem(None, None, "checkpoint", f"checkpoint {label}: {exc}")
     service = service_of.get(checkpoint.origin)
     if service is None:
-        return None, ChainProblem("checkpoint", None, "checkpoint",
+        return None, ChainProblem(None, None, "checkpoint",
                                   f"checkpoint {label}: origin {checkpoint.origin!r} is no audited log")
     return Held(label, service, checkpoint, note), None
 

@@ -31,7 +31,7 @@ MAX_LISTED = 1000
 
 @dataclass(frozen=True)
 class ChainProblem:
-    service: str
+    service: str | None  # None: a checkpoint that opens for no audited log (unreadable, or of an unknown origin)
     seq: int | None
     kind: str  # a code of CHAIN_PROBLEM_KIND (GET /catalogue, list `chain_problem_kind`)
     detail: str

@@ -21,7 +21,8 @@ Service = Literal[SOURCE.codes]  # type: ignore[valid-type]
 
 
 class ChainProblemOut(Answer):
-    service: Service
+    service: Service | None = Field(description="the log concerned; null: a checkpoint that opens for no "
+                                    "audited log (its signature does not verify, or its origin is unknown)")
     seq: int | None = Field(description="the event concerned; null: the log as a whole")
     kind: Literal[CHAIN_PROBLEM_KIND.codes] = Field(  # type: ignore[valid-type]
         description="gap, order, hash, link, manifest, causation, or a checkpoint's: checkpoint, fork, rewritten, "

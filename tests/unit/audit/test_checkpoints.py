@@ -14,6 +14,7 @@ from shared.events.chain import compute_hash
 from shared.events.merkle import event_leaf, root
 from shared.events.note import Checkpoint, Signer, sign_note
 from tests.unit.audit.logs import Log
+from services.audit.api.report_schemas import ChainProblemOut
 
 ORIGIN = "fupin.test/funds"
 SERVICE_OF = {ORIGIN: "funds"}
@@ -84,7 +85,9 @@ def test_a_checkpoint_that_does_not_verify_is_a_problem_not_a_reference(log):
     stranger = sign_note(Checkpoint("elsewhere/log", 3, b"\0" * 32).body(), [SIGNER])
     result, problems = check(log.events[:7], {"forged": forged, "tampered": tampered, "stranger": stranger})
     assert result.ok  # none of them is used against the log
-    assert [p.kind for p in problems] == ["checkpoint"] * 3
+    assert [(p.kind, p.service) for p in problems] == [("checkpoint", None)] * 3  # of no audited log
+    for problem in problems:  # as the report documents them (a service outside its list was a wrong answer)
+        ChainProblemOut.model_validate(problem.as_dict())
     assert "checkpoint stranger: origin 'elsewhere/log' is no audited log" in problems[2].detail
 
 
