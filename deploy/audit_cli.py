@@ -156,7 +156,8 @@ def verify(export: Optional[Path] = EXPORT, kafka: bool = KAFKA, checkpoint: Opt
         shown = ([p for chain in result.chains for p in chain.problems[:20]] + result.reference_problems[:20]
                  + result.checkpoint_problems[:20])
         for problem in shown:
-            typer.echo(f"{problem.service}: {problem.kind} at seq {problem.seq}: {problem.detail}", err=True)
+            typer.echo(f"{problem.service or 'checkpoint'}: {problem.kind} at seq {problem.seq}: {problem.detail}",
+                       err=True)  # no service: a checkpoint of no audited log
         raise typer.Exit(1)
     against = f" against {len(checkpoint)} checkpoints" if checkpoint else ""
     typer.echo(f"audit verify: {body['summary']['events']} events verified{against}", err=True)
