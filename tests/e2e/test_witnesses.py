@@ -183,24 +183,29 @@ async def test_a_rewritten_history_is_an_alarm_with_the_fork_kept_and_named_by_t
     finally:
         await producer.stop()
     for witness in ("funds", "audit"):
-        [fork] = await alarms(stack, witness, "registry", {"fork"})
+        raised = await alarms(stack, witness, "registry", {"fork"})
+        assert len(raised) == 1, raised  # (failed once in eight runs, unexplained: say what was raised)
+        [fork] = raised
         assert fork["detail"].startswith(f"fork: two signed roots for size {size}")
         assert (fork["held_checkpoint"], fork["received_checkpoint"]) == (held, forked)  # both kept as evidence
 
     body = await audit_verify(stack)
     found = problems(body, "registry")
     assert (f"rewritten at or before seq {size} (inconsistent with checkpoint co-signed by the audit at size "
-            f"{size})") in [detail.split(";")[0] for _, _, detail in found]
-    assert ("rewritten", size - 2) in [(kind, seq) for kind, seq, _ in found]  # the topic's copy differs
-    [fork] = [p for p in body["checkpoint_problems"] if p["kind"] == "fork"]  # the alarm's evidence, held too
+            f"{size})") in [detail.split(";")[0] for _, _, detail in found], (size, found)
+    assert ("rewritten", size - 2) in [(kind, seq) for kind, seq, _ in found], found  # the topic's copy differs
+    forks = [p for p in body["checkpoint_problems"] if p["kind"] == "fork"]  # the alarm's evidence, held too
+    assert len(forks) == 1, body["checkpoint_problems"]
+    [fork] = forks
     assert fork["service"] == "registry" and fork["detail"].startswith(f"fork: two signed roots for size {size}")
 
     env = {f"FUPIN_{s.upper()}_URL": str(stack.clients[s].base_url) for s in SERVICES}
     code, output = await run_cli("audit", "verify", "--checkpoint", str(kept), env=env)
     assert code == 1, output
-    assert f"registry: rewritten at seq {size}: rewritten at or before seq {size} (inconsistent with checkpoint {kept})" in output
+    assert (f"registry: rewritten at seq {size}: rewritten at or before seq {size} (inconsistent with checkpoint "
+            f"{kept})") in output, output
     forged = tmp_path / "forked.txt"
     forged.write_text(forked)
     code, output = await run_cli("audit", "verify", "--checkpoint", str(kept), "--checkpoint", str(forged), env=env)
-    assert code == 1 and f"registry: fork at seq {size}: fork: two signed roots for size {size}" in output
+    assert code == 1 and f"registry: fork at seq {size}: fork: two signed roots for size {size}" in output, output
 
