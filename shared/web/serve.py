@@ -20,7 +20,7 @@ KEEP_ALIVE_SECONDS = 75
 #: (shared/web/client.py, FUPIN_FORWARDED_ALLOW_IPS) — uvicorn's own default would believe
 #: X-Forwarded-For from any peer on 127.0.0.1
 SERVER_OPTIONS: dict[str, Any] = {"log_config": None, "access_log": False, "proxy_headers": False,
-                  "timeout_keep_alive": KEEP_ALIVE_SECONDS}
+                                  "timeout_keep_alive": KEEP_ALIVE_SECONDS}
 
 
 def server_config(app, settings, **options) -> uvicorn.Config:
