@@ -186,3 +186,31 @@ async def test_a_group_refuses_an_unregistered_household_and_an_unfundable_proje
     posted = await f.db("SELECT line_ref FROM postings WHERE operation = 'disburse' ORDER BY event_seq")
     assert [p["line_ref"] for p in posted] == ["H-1", "C-1", "H-4"]
     await f.zero_sum_and_no_negative()
+
+
+async def test_a_group_reads_the_year_closes_once_under_the_log_and_a_posting_judged_outside_it_twice(grouped,
+                                                                                                        monkeypatch):
+    """A year close inserts its row under the log's lock: a group, which holds the lock before it
+    judges, needs no second look before it records; a posting judged without the lock does."""
+    from services.funds.usecases import ledger
+
+    f, real, reads = grouped, ledger._closed_years, []
+
+    async def counted(session, posted):
+        reads.append(1)
+        return await real(session, posted)
+
+    monkeypatch.setattr(ledger, "_closed_years", counted)
+    answers = await send_together(f, [disbursement("10.00", f"Y-{n}") for n in range(3)])
+    assert [a.status_code for a in answers] == [201] * 3 and groups(f) == 1
+    assert len(reads) == 1
+    reads.clear()
+    committed = AccountKey(division=JINGHE, role="finance", channel="central_special", fiscal_year=2017,
+                           kind="committed", reference="P-1")
+    posting = Posting(posting_id="0192f0a4-0000-7000-8000-000000000001", from_=committed,
+                      to=committed.replace(kind="disbursed", reference="contractor:Z"), amount_fen=100,
+                      operation="disburse", document_no="", document_date=datetime(2017, 3, 1).date(), actor="甲",
+                      reference="contractor:Z")
+    async with f.app.state.sessionmaker() as session, session.begin():  # the log not locked before the judgement
+        [outcome] = await post_each(session, [Grouped(Entry(posting, {"project_code": "P-1"}, "Z"), {"sub": "甲"})])
+    assert outcome["type"] == "funds.disbursement.posted" and len(reads) == 2

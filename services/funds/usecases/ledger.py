@@ -40,7 +40,7 @@ from shared.db import fetch, raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
 from shared.events.schema import events
-from shared.events.store import lock_log, prepare
+from shared.events.store import held_tail, lock_log, prepare
 from shared.events.store import now as log_now
 from shared.money import format_fen
 from shared.policy import load_policy
@@ -185,6 +185,9 @@ class Judgement:
     refused: list[dict[str, Any]]  # {index, line_ref, code, reason, error}
     already_posted: list[int]  # positions whose line reference was posted before (idempotent retry)
     accounts: dict[int, tuple[int, int]] = field(repr=False)  # position → (from account id, to account id)
+    #: the year-end closes were read while the transaction held the log's lock (a close takes it
+    #: too, so none can come between the judgement and :func:`record` if it still holds it)
+    books_read_under_log: bool = False
 
 
 @dataclass
@@ -264,6 +267,7 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
                     groups.setdefault(_group_of(key), []).append(key.reference or "")
         prefetched = await prefetch(session, refs, groups)
     already, candidates, refused = _sort_out(entries, prefetched.done, screened)
+    under_log = held_tail(session) is not None
     closed = await _closed_years(session, (entries[index].posting for index in candidates))
     if closed:
         candidates = _open_books(entries, candidates, closed, refused)
@@ -280,7 +284,8 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
                 reason = closed_error
             refused.append(_refusal(index, entries[index], reason))
     refused.sort(key=lambda r: r["index"])
-    return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs)
+    return Judgement(accepted=accepted, refused=refused, already_posted=already, accounts=pairs,
+                     books_read_under_log=under_log)
 
 
 def distinct_line_refs(entries: Sequence[Entry]) -> list[str]:
@@ -446,9 +451,11 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     new_events = [event for event, _ in planned]
     small = len(accepted) < COPY_THRESHOLD
     prepared = prepare(session, new_events) if small else []  # before the lock: a shorter critical section
+    judged_under_log = judgement.books_read_under_log and held_tail(session) is not None
     tail = await lock_log(session)
-    # a year closed since the entries were judged: the close writes its row under the same lock
-    closed = await _closed_years(session, (entries[index].posting for index in accepted))
+    # a year closed since the entries were judged: the close writes its row under the same lock, so
+    # if the judgement read the closes under it (a group commit takes it first) none can have come
+    closed = {} if judged_under_log else await _closed_years(session, (entries[index].posting for index in accepted))
     for index in accepted if closed else ():
         _check_year_open(entries[index].posting, closed)
     seq_of = {index: tail.seq + number for number, (_, positions) in enumerate(planned, start=1) for index in positions}
