@@ -56,10 +56,16 @@ Guarantees:
    actor and correlation id in each member's work.
 7. **Bounded latency.** A group closes when ``group_commit_max_members`` have joined, or
    ``group_commit_window_seconds`` after its first member (default 0: no waiting — the requests
-   that arrive while a group commits form the next one, so a lone request pays nothing; it saves
+   that arrive while a group works form the next one, so a lone request pays nothing; it saves
    the claim's transaction of the ungrouped path). ``group_commit_max_members = 1`` disables
    grouping of the generic writes.
-8. **No deadlock between groups.** Every group claims its keys in (scope, key) order, then takes
+8. **The next group overlaps the commit before it.** Once a group's work is done and only its
+   COMMIT (the WAL flush) is left, the next group closes and starts in a transaction of its own:
+   it claims its keys, then waits for the log's lock — which the group before holds until its
+   commit ends — and only then does its members' work, on the state the group before left (as 3
+   says); so two groups' work never overlaps and their events follow in the order judged. A
+   member to be judged again (see 9) joins the next group still open.
+9. **No deadlock between groups.** Every group claims its keys in (scope, key) order, then takes
    the log lock, then its members lock rows; so two groups — the generic and the disbursement
    group of one process, or groups of several worker processes (``FUPIN_WORKERS``), which commit
    each their own groups — serialise on the log lock and never wait for each other in a cycle. A
@@ -181,6 +187,7 @@ class GroupCommit:
         self.max_members, self.window = max_members, window
         self.waiting: list[Member] = []
         self.committer: asyncio.Task | None = None
+        self.in_flight: set[asyncio.Task] = set()  # the groups started and not yet answered (see module, 8)
         self.groups = 0  # committed groups (for tests; the metric is fupin_group_commits_total)
 
     @classmethod
@@ -210,28 +217,41 @@ class GroupCommit:
     async def join(self, member: Member) -> Response:
         self.waiting.append(member)
         GROUP_MEMBERS.labels(self.service, self.name).inc()
-        if self.committer is None or self.committer.done():
-            self.committer = asyncio.create_task(self._commit_all())
+        self._start()
         return await asyncio.shield(member.answer)  # a client gone does not cancel its group
 
+    def _start(self) -> None:
+        if self.committer is None or self.committer.done():
+            self.committer = asyncio.create_task(self._commit_all())
+
     async def _commit_all(self) -> None:
-        """Commit groups while members wait; ends when none do (a new member starts it again). If
-        the committer is cancelled (the server shutting down), every member still waiting is
-        answered 503: none is left without an answer, and none of their keys was claimed."""
+        """Start groups while members wait, each once the group before has only its commit left
+        (see module, 8); ends when none wait (a new member starts it again). If the committer is
+        cancelled (the server shutting down), every member still waiting is answered 503 — none of
+        their keys was claimed — and the groups in flight are cancelled (each answers its members
+        503): none is left without an answer."""
         try:
             while self.waiting:
                 if self.window and len(self.waiting) < self.max_members:
                     await asyncio.sleep(self.window)
                 group, self.waiting = self.waiting[:self.max_members], self.waiting[self.max_members:]
-                await self._commit(group)
+                committing = asyncio.get_running_loop().create_future()
+                task = asyncio.create_task(self._commit(group, committing))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                await asyncio.wait((task, committing), return_when=asyncio.FIRST_COMPLETED)
         except BaseException:
             waiting, self.waiting = self.waiting, []
             for member in waiting:
                 if not member.answer.done():
                     member.answer.set_exception(_stopped())
+            for task in list(self.in_flight):
+                task.cancel()
             raise
 
-    async def _commit(self, group: list[Member]) -> None:
+    async def _commit(self, group: list[Member], committing: asyncio.Future | None = None) -> None:
+        """One group's transaction; ``committing`` is set once only its COMMIT is left (the next
+        group may start: it waits for the log's lock, held until this commit ends)."""
         owner = str(uuid.uuid4())
         answers: dict[Member, Outcome] = {}
         live: list[Member] = []
@@ -242,7 +262,7 @@ class GroupCommit:
                     async with session.begin():
                         answers = await _claim(session, group, owner)
                         live = [m for m in group if m not in answers]
-                        if live:  # the log first, then rows: one lock order for every group (see module, 8)
+                        if live:  # the log first, then rows: one lock order for every group (see module, 9)
                             await lock_log(session)  # the tail read once: members append after it
                         outcomes = await self.apply(session, [m.work for m in live]) if live else []
                         if len(outcomes) != len(live):
@@ -251,6 +271,8 @@ class GroupCommit:
                         done = [m for m in live if _succeeded(answers[m])]
                         await _complete(session, [(m, answers[m]) for m in done if m.key is not None], owner)
                         await _withdraw(session, [m for m in live if m not in done and m.key is not None], owner)
+                        if committing is not None and not committing.done():
+                            committing.set_result(None)  # the next group may claim while this one commits
                 except _Alone as alone:  # rolled back: the member's claim and work are gone
                     answers[live[0]] = alone.outcome
                     outcome = "refused"
@@ -262,7 +284,7 @@ class GroupCommit:
                         member.answer.set_exception(_stopped())
                 raise
             # the whole group failed: nothing was written and every key is free; a transient error
-            # (a deadlock, a statement a migration outdated) judges every member again (see 8)
+            # (a deadlock, a statement a migration outdated) judges every member again (see 9)
             unavailable = _unavailable_in(error)  # a rollback that failed hides the lost connection
             answers = dict.fromkeys(group, unavailable if isinstance(unavailable, Exception) else error)
         else:
@@ -277,13 +299,15 @@ class GroupCommit:
         for member in group:
             answer = answers[member]
             if isinstance(answer, Exception) and _transient(answer) and member.attempts + 1 < ATTEMPTS:
-                member.attempts += 1  # judged again in the next group (see 8)
+                member.attempts += 1  # judged again in the next group (see 9)
                 again.append(member)
             elif isinstance(answer, Exception):  # a deadlock still after ATTEMPTS: nothing written, retry later
                 member.answer.set_exception(contended() if is_contention(answer) else answer)
             else:
                 member.answer.set_result(answer)
-        self.waiting[:0] = again
+        if again:
+            self.waiting[:0] = again
+            self._start()  # the committer may have ended meanwhile (see module, 8)
 
 
 async def run_endpoints(session: AsyncSession, calls: list[Call]) -> list[Outcome]:

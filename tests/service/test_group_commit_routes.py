@@ -275,7 +275,7 @@ async def test_a_lone_write_is_a_group_of_one(databases):
 
 
 async def test_a_member_that_lost_a_deadlock_is_judged_again_in_the_next_group(databases, monkeypatch):
-    """Guarantee 8: PostgreSQL aborted the member's statement to break a deadlock with a writer
+    """Guarantee 9: PostgreSQL aborted the member's statement to break a deadlock with a writer
     outside the group; the member is rolled back and runs again in the next group, answered once."""
     from tests.service import webapp
 

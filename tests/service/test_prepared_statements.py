@@ -2,7 +2,7 @@
 statement cache; SQLAlchemy's adapter keeps one too): a statement whose result type a migration
 changed fails its transaction once on each connection that cached it (``InvalidCachedStatementError``).
 That is never a 500: the group commit runs a disbursement's whole group again
-(shared.web.group_commit, 8), any other write answers 503 with ``Retry-After`` and nothing written,
+(shared.web.group_commit, 9), any other write answers 503 with ``Retry-After`` and nothing written,
 and its retry with the same key succeeds."""
 
 from __future__ import annotations
