@@ -6,8 +6,7 @@ the service's rebuilder. Compliance needs the state *as of* the date, so when th
 it a second, verification-free pass rebuilds from the events recorded up to the end of that day
 (China time). An export can be replayed over processes (:func:`replay_export`, what
 ``bench/audit_replay.py`` measures): the largest log read and verified in one process and rebuilt
-in another from the lines verified there, the other logs one pass each after it in the same
-worker (two CPUs) or in pool workers (more).
+in another from the lines verified there, the other logs one pass each in workers.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import asyncio
 import multiprocessing
 import os
 import traceback
-from contextlib import nullcontext
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -178,71 +176,49 @@ class _Forward:
 
 
 def _read_and_verify(conn: Connection, directory: str, service: str, until: str | None,
-                     against: LogAgainst | None, then: list[tuple[str, LogAgainst | None]]) -> None:
+                     against: LogAgainst | None) -> None:
     """Worker: verify one export file as :func:`replay_service` does, sending the line of each
-    event it applies to ``conn`` as it goes, then ``(chain result, references, last recorded
-    time)``; then each file of ``then`` (service, against) replayed in one pass, as a pool worker
-    would (``(service, outcome)`` each); last the CPU seconds of this process. Or, at any point,
-    the error that stopped it."""
+    event it applies to ``conn`` as it goes; then ``(chain result, references, last recorded
+    time)``, or the error that stopped it."""
     from services.audit.sources import ExportSource
 
-    streaming = True
     try:
         source = ExportSource(directory)
         chain, _, refs, last = replay_service(service, source.stream(service), source.entries.get(service),
                                               until=until, against=against, forward=_Forward(conn))
         conn.send_bytes(b"")
-        streaming = False
-        conn.send((chain, refs, last))
-        for other, other_against in then:
-            conn.send((other, _replay_file(directory, other, until, True, True, other_against)))
-        conn.send(process_time())
+        conn.send((chain, refs, last, process_time()))
     except BaseException:  # the rebuilding process raises it
-        if streaming:
-            conn.send_bytes(b"")
+        conn.send_bytes(b"")
         conn.send(RuntimeError(f"reading the {service} log failed:\n{traceback.format_exc()}"))
         raise
     finally:
         conn.close()
 
 
-def _received(conn: Connection) -> Any:
-    """The next message of a worker; the error it sent instead is raised here."""
-    message = conn.recv()
-    if isinstance(message, BaseException):
-        raise message
-    return message
-
-
 def _rebuild_verified(directory: str, service: str, until: str | None, against: LogAgainst | None,
-                      then: list[tuple[str, LogAgainst | None]], result: Replay) -> None:
-    """Into ``result``: one export file read, parsed and verified by a worker process and rebuilt
-    here from the lines that process verified and sent (what is rebuilt is what was verified: the
-    file is read once); then the files of ``then`` (service, against), which the same worker
-    replays in one pass each after its file, while this process finishes the rebuild. The worker's
-    CPU seconds go into ``result.cpu``."""
+                      cpu: dict[str, float]):
+    """(chain result, rebuilt part, references, last recorded time) of one export file, read,
+    parsed and verified by a worker process and rebuilt here from the lines that process
+    verified and sent: what is rebuilt is what was verified (the file is read once). The
+    worker's CPU seconds go into ``cpu``."""
     context = multiprocessing.get_context()
     receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_read_and_verify, args=(send, directory, service, until, against, then),
-                             daemon=True)
+    worker = context.Process(target=_read_and_verify, args=(send, directory, service, until, against), daemon=True)
     worker.start()
     send.close()
     rebuilder = rebuilder_for(service)
     apply = rebuilder.apply
     try:
-        # as replay_service: the rebuild's result (the ledger replay) included, and the other files'
-        # outcomes (unpickled beside the rebuilt ledger, they would set off full collections of it)
-        with gc_paused():
+        with gc_paused():  # as replay_service: the rebuild's result (the ledger replay) included
             while chunk := receive.recv_bytes():
                 for line in chunk.split(b"\n"):
                     apply(loads(line))
-            chain, refs, last = _received(receive)
-            result.add(service, chain, rebuilder.result(), refs, last)
-            for _ in then:
-                other, outcome = _received(receive)
-                result.add(other, *outcome)
-        label = f"worker: {service} read + verify" + "".join(f", then {other} replay" for other, _ in then)
-        result.cpu[label] = _received(receive)
+            outcome = receive.recv()
+            if isinstance(outcome, BaseException):
+                raise outcome
+            chain, refs, last, cpu[f"{service}: read + verify (worker)"] = outcome
+            return chain, rebuilder.result(), refs, last
     finally:
         receive.close()
         worker.join()
@@ -256,13 +232,9 @@ def replay_export(source, *, until: str | None = None, verify: bool = True, rebu
     pickling it back from a worker would cost as much as rebuilding it (bench/RESULTS.md "Audit
     replay") — while a worker of its own reads, parses and verifies it (chain, manifest, ids,
     checkpoints) and sends the line of each event it verified here (:func:`_rebuild_verified`),
-    so the two halves of its replay run side by side. The rebuild here is the longer half, so on
-    two processes (two CPUs) that worker then verifies and rebuilds the other files, one pass each,
-    while this process finishes (a third process would only take turns with these two, slowing
-    the rebuild: bench/RESULTS.md "audit_replay — the other logs in the verifying worker");
-    with more, up to ``processes - 1`` pool workers do them meanwhile. Only verifying (or only
-    rebuilding), the largest file is one pass in this process and the others are in the pool;
-    with ``processes=1`` every file is one pass in this process."""
+    so the two halves of its replay run side by side; the other files are verified and rebuilt in
+    one pass each by up to ``processes - 1`` workers meanwhile. Only verifying (or only
+    rebuilding), the largest file is one pass in this process; with ``processes=1`` every file is."""
     services = sorted(source.services, key=lambda s: -source.path(s).stat().st_size)
     processes = processes or os.cpu_count() or 1
     directory, result = str(source.directory), Replay()
@@ -273,13 +245,12 @@ def replay_export(source, *, until: str | None = None, verify: bool = True, rebu
         return result
     largest, others = services[0], services[1:]
     split = verify and rebuild
-    pooled = others if processes > 2 or not split else []
-    after = [(s, _against(outside, s, verify)) for s in others if s not in pooled]
-    with ProcessPoolExecutor(min(processes - 1, len(pooled))) if pooled else nullcontext() as pool:
+    with ProcessPoolExecutor(max(1, min(processes - 1, len(others)))) as pool:
         futures = [(s, pool.submit(_replay_file_in_worker, directory, s, until, verify, rebuild,
-                                   _against(outside, s, verify))) for s in pooled]
+                                   _against(outside, s, verify))) for s in others]
         if split:
-            _rebuild_verified(directory, largest, until, _against(outside, largest, verify), after, result)
+            result.add(largest, *_rebuild_verified(directory, largest, until, _against(outside, largest, verify),
+                                                   result.cpu))
         else:
             result.add(largest, *_replay_file(directory, largest, until, verify, rebuild,
                                               _against(outside, largest, verify)))
