@@ -71,7 +71,7 @@ COLUMNS = (
     "seq", "id", "source", "type", "subject", "time", "actor",
     "correlation_id", "causation_id", "data", "prev_hash", "hash",
 )
-_TYPES = ("bigint", "uuid", "text", "text", "text", "timestamptz", "jsonb", "text", "text", "jsonb", "text", "text")
+_TYPES = ("bigint", "uuid", "text", "text", "text", "timestamptz", "json", "text", "text", "json", "text", "text")
 #: Below ``COPY_THRESHOLD``: one statement (prepared once per connection by asyncpg's statement
 #: cache) inserts every row from column arrays and queues the relay's notification.
 _INSERT_NOTIFY = (
@@ -140,7 +140,7 @@ def _canonical_envelope(
     """JCS (UTF-8) of the hashed fields, assembled from already-canonical ``actor`` and ``data``.
 
     Equal to ``canonical_body(event).encode()`` (a unit test holds them together, also over
-    arbitrary strings); assembling it lets the same canonical texts go into the jsonb columns
+    arbitrary strings); assembling it lets the same canonical texts go into the json columns
     without serialising twice. The keys are written in RFC 8785 order (they are ASCII); orjson
     escapes the strings as RFC 8785 does (:func:`shared.events.chain.canonical_json`).
     """
@@ -377,7 +377,7 @@ def _forget_tail(sync_session: Session, transaction: SessionTransaction) -> None
 
 
 def _json(value: Any) -> Any:
-    """jsonb arrives as text from plain asyncpg, already decoded through SQLAlchemy's codec."""
+    """json arrives as text from plain asyncpg, already decoded through SQLAlchemy's codec."""
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 

@@ -134,7 +134,7 @@ async def event_seq(session, *, subject: str, type: str, **data: str) -> int:
     """The seq of the (first) event of ``type`` about ``subject`` whose data has these text values."""
     async with raw_connection(session) as conn:
         seq = await conn.fetchval(
-            "SELECT seq FROM events WHERE subject = $1 AND type = $2 AND data @> $3::jsonb ORDER BY seq LIMIT 1",
+            "SELECT seq FROM events WHERE subject = $1 AND type = $2 AND data::jsonb @> $3::jsonb ORDER BY seq LIMIT 1",
             subject, type, canonical_json(data))
     if seq is None:
         raise NotFound(f"没有该记录的事件 (no {type} event for {subject})")

@@ -150,7 +150,7 @@ async def test_a_row_altered_behind_the_trigger_is_found_with_its_service_and_se
                                    "WHERE type = 'funds.allocation.issued' ORDER BY seq DESC LIMIT 1")
     seq, original = row["seq"], row["data"]
     await funds_sql(stack, "ALTER TABLE events DISABLE TRIGGER ALL",
-                    f"UPDATE events SET data = jsonb_set(data, '{{amount_fen}}', '1') WHERE seq = {seq}",
+                    f"UPDATE events SET data = jsonb_set(data::jsonb, '{{amount_fen}}', '1') WHERE seq = {seq}",
                     "ALTER TABLE events ENABLE TRIGGER ALL")
     try:
         result = await audit(stack, await feeds(stack), compare=False)

@@ -8,11 +8,12 @@ import random
 
 import asyncpg
 import pytest
+from alembic import command
 from services.funds.app import create_app
 from shared.config import libpq_url
-from shared.db import make_engine, make_sessionmaker, raw_connection
+from shared.db import alembic_config, make_engine, make_sessionmaker, raw_connection
 from shared.events import NewEvent, append, store
-from shared.events.chain import GENESIS, compute_hash
+from shared.events.chain import GENESIS, canonical_json, compute_hash
 from tests.conftest import bearer, run_cli, serving
 
 ACTOR = {"sub": "tester", "roles": ["county_finance"], "division": "652722000000"}
@@ -85,6 +86,43 @@ async def test_append_returns_envelopes_that_match_the_stored_rows(funds):
     assert all(compute_hash(e) == e["hash"] for e in stored)
 
 
+async def test_the_stored_actor_and_data_are_the_canonical_texts_that_were_hashed(funds):
+    """json columns keep the text as written: the bytes an auditor reads are the bytes hashed."""
+    settings, sessions = funds
+    async with sessions() as session, session.begin():
+        envelopes = await append(session, [event(1, 名称="精河县", z=None, a=[3, 1])])
+        envelopes += await append(session, [event(i, b={"y": 1, "x": "二"}) for i in range(2, 40)])  # COPY
+    conn = await connect(settings)
+    try:
+        rows = await conn.fetch("SELECT actor::text AS actor, data::text AS data FROM events ORDER BY seq")
+    finally:
+        await conn.close()
+    assert [(r["actor"], r["data"]) for r in rows] == [
+        (canonical_json(e["actor"]), canonical_json(e["data"])) for e in envelopes]
+
+
+@pytest.mark.parametrize("bad_hash, error", [
+    ("A" * 64, asyncpg.CheckViolationError),  # capitals
+    ("a" * 62, asyncpg.CheckViolationError),  # 31 bytes
+    ("g" * 64, asyncpg.InvalidParameterValueError),  # not hex
+    ("a" * 63, asyncpg.InvalidParameterValueError),  # an odd number of digits
+], ids=["capitals", "short", "not-hex", "odd"])
+async def test_a_row_whose_hash_is_not_64_lowercase_hex_digits_is_refused(funds, bad_hash, error):
+    settings, sessions = funds
+    async with sessions() as session, session.begin():
+        await append(session, [event(1)])
+    conn = await connect(settings)
+    try:
+        row = dict(await conn.fetchrow("SELECT * FROM events WHERE seq = 1"))
+        row.update(seq=2, id="018f0000-0000-7000-8000-000000000002", prev_hash=row["hash"], hash=bad_hash)
+        with pytest.raises(error):
+            await conn.execute(f"INSERT INTO events ({', '.join(row)}) VALUES "
+                               f"({', '.join(f'${i}' for i in range(1, len(row) + 1))})", *row.values())
+        assert await conn.fetchval("SELECT count(*) FROM events") == 1
+    finally:
+        await conn.close()
+
+
 async def test_append_rolls_back_with_the_business_transaction(funds):
     settings, sessions = funds
     async with sessions() as session:
@@ -126,7 +164,7 @@ async def test_a_row_altered_behind_the_trigger_is_reported_with_its_seq(funds):
     settings, sessions = funds
     async with sessions() as session, session.begin():
         await append(session, [event(i) for i in range(1, 11)])
-    await tamper(settings, "UPDATE events SET data = jsonb_set(data, '{i}', '7000') WHERE seq = 7")
+    await tamper(settings, "UPDATE events SET data = jsonb_set(data::jsonb, '{i}', '7000') WHERE seq = 7")
 
     async with serving(create_app(settings)) as client:
         response = await client.get("/events/verify", headers=bearer(settings, "auditor"))
@@ -204,3 +242,51 @@ async def test_feed_pages_through_the_log_for_national_readers_only(funds):
         # the verification itself reveals no content: any auditor may run it
         verify = await client.get("/events/verify", headers=bearer(settings, "auditor", "652722"))
         assert verify.status_code == 200 and verify.json()["ok"] is True
+
+
+async def test_a_log_written_before_the_events_append_revision_keeps_its_chain_through_it_and_back(databases):
+    """Revision ``*_events_append`` (json columns, the cheaper hash check, no type index) on a log
+    written as jsonb: every event reads the same and verifies after the upgrade, new ones link on,
+    and the downgrade restores the old table with the log still sound."""
+    settings = await databases.new("registry")
+    engine = make_engine(settings.sqlalchemy_url, pool_size=2)
+    sessions = make_sessionmaker(engine, "registry")
+    cfg = alembic_config("registry")
+
+    async def run(step, revision: str) -> None:
+        def go(sync_conn):
+            cfg.attributes["connection"] = sync_conn
+            step(cfg, revision)
+        async with engine.begin() as c:
+            await c.run_sync(go)
+
+    async def column_types(conn) -> set[str]:
+        return {r["data_type"] for r in await conn.fetch(
+            "SELECT data_type FROM information_schema.columns WHERE table_name = 'events' AND column_name IN ('actor', 'data')")}
+
+    try:
+        await run(command.downgrade, "0009_household_refs")
+        async with sessions() as session, session.begin():
+            before = await append(session, [event(i, 名称="精河县", nested={"b": [1, None], "a": "x"}) for i in range(1, 40)])
+        await run(command.upgrade, "head")
+        async with sessions() as session, session.begin():
+            after = await append(session, [event(40, more=True)])
+        conn = await connect(settings)
+        try:
+            assert await column_types(conn) == {"json"}
+            assert await store.read_after(conn, 0, 100) == before + after
+            assert after[0]["prev_hash"] == before[-1]["hash"]
+            assert (await store.verify(conn)).ok
+        finally:
+            await conn.close()
+        await run(command.downgrade, "0009_household_refs")
+        conn = await connect(settings)
+        try:
+            assert await column_types(conn) == {"jsonb"}
+            assert await conn.fetchval("SELECT count(*) FROM pg_indexes WHERE indexname = 'events_type_idx'") == 1
+            assert await store.read_after(conn, 0, 100) == before + after
+            assert (await store.verify(conn)).ok
+        finally:
+            await conn.close()
+    finally:
+        await engine.dispose()

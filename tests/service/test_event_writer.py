@@ -91,14 +91,14 @@ async def test_concurrent_callers_get_their_own_gapless_seqs_in_call_order(funds
 @pytest.mark.parametrize("size", [1, 40], ids=["insert", "copy"])
 async def test_a_failure_in_a_group_writes_nothing_of_it_and_every_member_gets_the_error(funds, size):
     """Five callers form one group (they all call before its task runs); the last one's last
-    event is a row PostgreSQL refuses (jsonb has no \\u0000). Nothing of the group is written,
+    event is a row PostgreSQL refuses (a text column holds no NUL character). Nothing of the group is written,
     each caller raises, and the writer goes on with the next group, still gapless."""
     sessions, conn, _ = funds
     writer = EventWriter(sessions)
     await writer.append([event("before")])
     results = await asyncio.gather(
         *(writer.append([event(f"m{m}", k) for k in range(size)]) for m in range(4)),
-        writer.append([event("bad", k) for k in range(size - 1)] + [event("bad", size, note="\x00")]),
+        writer.append([event("bad", k) for k in range(size - 1)] + [event("bad\x00", size)]),
         return_exceptions=True)
     assert all(isinstance(r, asyncpg.PostgresError) for r in results), results
     assert len({type(r) for r in results}) == 1

@@ -43,24 +43,26 @@ def export(directory: Path, world: World) -> ExportSource:
     return ExportSource(directory)
 
 
-def lines_of(directory: Path) -> list[bytes]:
-    return (directory / "funds.jsonl").read_bytes().splitlines()
+def lines_of(directory: Path, service: str = "funds") -> list[bytes]:
+    return (directory / f"{service}.jsonl").read_bytes().splitlines()
 
 
-def rewrite(directory: Path, lines: list[bytes]) -> None:
-    (directory / "funds.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+def rewrite(directory: Path, lines: list[bytes], service: str = "funds") -> None:
+    (directory / f"{service}.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
 
 
-def both(source: ExportSource, outside: Outside | None = None, **options):
+def both(source: ExportSource, outside: Outside | None = None, processes: int = 2, **options):
     """(one process, over processes), after checking that they agree on everything found and rebuilt."""
     alone = replay(source, outside=outside, **options)
-    spread = replay_export(source, processes=2, outside=outside, **options)
+    spread = replay_export(source, processes=processes, outside=outside, **options)
     assert {s: c.as_dict() for s, c in spread.chains.items()} == {s: c.as_dict() for s, c in alone.chains.items()}
     assert spread.rebuilt.summary() == alone.rebuilt.summary()
     if alone.rebuilt.funds is not None:
         assert spread.rebuilt.funds.postings == alone.rebuilt.funds.postings
         assert spread.rebuilt.funds.balances == alone.rebuilt.funds.balances
         assert spread.rebuilt.funds.refused == alone.rebuilt.funds.refused
+    if alone.rebuilt.registry is not None:
+        assert spread.rebuilt.registry.households == alone.rebuilt.registry.households
     assert spread.references.unresolved() == alone.references.unresolved()
     assert spread.last_recorded == alone.last_recorded
     return alone, spread
@@ -165,3 +167,27 @@ def test_a_refused_posting_and_a_cut_off_date_rebuild_the_same_over_processes(tm
     until = world.funds.events[20]["time"]
     _, early = both(source, until=until)
     assert len(early.rebuilt.funds.postings) == 20 and early.chains["funds"].checked == len(world.funds.events)
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_the_other_log_tampered_is_found_and_rebuilt_the_same_over_processes(tmp_path, world, processes):
+    export(tmp_path, world)
+    lines = lines_of(tmp_path, "registry")
+    event = json.loads(lines[1])
+    event["data"]["name"] = "另一个帮扶干部"  # the stored hash kept
+    lines[1] = canonical_json(event).encode()
+    rewrite(tmp_path, lines[:3] + lines[4:], "registry")
+    _, spread = both(ExportSource(tmp_path), processes=processes)
+    assert problems(spread, "registry") == [("hash", 2), ("gap", 4), ("manifest", None)]
+    assert problems(spread) == []  # and its households as one process rebuilds them (both)
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_an_unreadable_line_of_the_other_log_stops_the_replay_over_processes_as_in_one(tmp_path, world, processes):
+    export(tmp_path, world)
+    rewrite(tmp_path, lines_of(tmp_path, "registry")[:2] + [b"{not json"], "registry")
+    source = ExportSource(tmp_path)
+    with pytest.raises(ValueError):
+        replay(source)
+    with pytest.raises(ValueError):  # the pool worker's error, raised here: not a hang
+        replay_export(source, processes=processes)
