@@ -7,7 +7,9 @@ private to the stack, all on one settable clock.
         await stack.wait_until(lambda: ...)
 
 Background work runs: relays, consumers, announcement and deadline schedulers (every 0.2 s).
-Topics have ``FUPIN_TEST_PARTITIONS`` partitions (default 1; CI runs the e2e tests again with 3).
+Topics have ``FUPIN_TEST_PARTITIONS`` partitions, default 3: the cross-service flows run where
+per-aggregate order, consumers across partitions and backfill are at stake (one partition is the
+total order that 3 includes; ``fupin dev up`` and ``make run`` use one, tested by test_dev_up).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from shared.web.serve import server_config
 from tests.conftest import fetch
 
 
-PARTITIONS = int(os.environ.get("FUPIN_TEST_PARTITIONS", "1"))
+PARTITIONS = int(os.environ.get("FUPIN_TEST_PARTITIONS", "3"))
 
 
 async def wait_until(predicate: Callable[[], Awaitable[Any]], timeout: float = 60.0, every: float = 0.1) -> Any:
