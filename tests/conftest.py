@@ -23,12 +23,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from alembic import command
 from hypothesis import HealthCheck, settings
 
 from deploy.embedded import EmbeddedBroker, EmbeddedPostgres
 from shared.auth import issue_token
 from shared.config import Settings, libpq_url, settings_for
-from shared.db import drop_database, ensure_database, make_engine, migrate
+from shared.db import alembic_config, drop_database, ensure_database, make_engine, migrate
 
 RUN_ID = uuid.uuid4().hex[:8]
 
@@ -134,6 +135,19 @@ async def serving(app):
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
             yield client
+
+
+async def downgrade(engine, service: str, revision: str) -> None:
+    """Take the service's database on ``engine`` down to Alembic ``revision`` (the way back of
+    ``shared.db.migrate``, for the tests of a revision's downgrade)."""
+    cfg = alembic_config(service)
+
+    def down(sync_conn) -> None:
+        cfg.attributes["connection"] = sync_conn
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(down)
 
 
 async def fetch(settings: Settings, sql: str, *args) -> list:

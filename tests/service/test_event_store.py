@@ -8,13 +8,12 @@ import random
 
 import asyncpg
 import pytest
-from alembic import command
 from services.funds.app import create_app
 from shared.config import libpq_url
-from shared.db import alembic_config, make_engine, make_sessionmaker, raw_connection
+from shared.db import make_engine, make_sessionmaker, migrate, raw_connection
 from shared.events import NewEvent, append, store
 from shared.events.chain import GENESIS, canonical_json, compute_hash
-from tests.conftest import bearer, run_cli, serving
+from tests.conftest import bearer, downgrade, run_cli, serving
 
 ACTOR = {"sub": "tester", "roles": ["county_finance"], "division": "652722000000"}
 
@@ -251,24 +250,16 @@ async def test_a_log_written_before_the_events_append_revision_keeps_its_chain_t
     settings = await databases.new("registry")
     engine = make_engine(settings.sqlalchemy_url, pool_size=2)
     sessions = make_sessionmaker(engine, "registry")
-    cfg = alembic_config("registry")
-
-    async def run(step, revision: str) -> None:
-        def go(sync_conn):
-            cfg.attributes["connection"] = sync_conn
-            step(cfg, revision)
-        async with engine.begin() as c:
-            await c.run_sync(go)
 
     async def column_types(conn) -> set[str]:
         return {r["data_type"] for r in await conn.fetch(
             "SELECT data_type FROM information_schema.columns WHERE table_name = 'events' AND column_name IN ('actor', 'data')")}
 
     try:
-        await run(command.downgrade, "0009_household_refs")
+        await downgrade(engine, "registry", "0009_household_refs")
         async with sessions() as session, session.begin():
             before = await append(session, [event(i, 名称="精河县", nested={"b": [1, None], "a": "x"}) for i in range(1, 40)])
-        await run(command.upgrade, "head")
+        await migrate(engine, "registry")
         async with sessions() as session, session.begin():
             after = await append(session, [event(40, more=True)])
         conn = await connect(settings)
@@ -279,7 +270,7 @@ async def test_a_log_written_before_the_events_append_revision_keeps_its_chain_t
             assert (await store.verify(conn)).ok
         finally:
             await conn.close()
-        await run(command.downgrade, "0009_household_refs")
+        await downgrade(engine, "registry", "0009_household_refs")
         conn = await connect(settings)
         try:
             assert await column_types(conn) == {"jsonb"}

@@ -14,7 +14,6 @@ from datetime import date, datetime, timezone
 
 import asyncpg
 import pytest
-from alembic import command
 from sqlalchemy import text
 
 from services.funds.contract import (
@@ -33,9 +32,9 @@ from services.funds.usecases.ledger import (
     new_posting_ids,
 )
 from shared.config import libpq_url
-from shared.db import alembic_config, make_engine, make_sessionmaker, migrate
+from shared.db import make_engine, make_sessionmaker, migrate
 from shared.events.chain import verify_chain
-from tests.conftest import bearer
+from tests.conftest import bearer, downgrade
 from tests.service.funds_support import JINGHE, account, down_to_jinghe
 
 CHANNEL = "central_special"
@@ -111,15 +110,9 @@ async def test_accounts_are_permanent(funds_conn, statement):
 async def test_revision_0006_downgrades_to_row_triggers_and_foreign_keys_and_back(databases):
     settings = await databases.new("funds")
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
-    cfg = alembic_config("funds")
-
-    def downgrade(sync_conn):
-        cfg.attributes["connection"] = sync_conn
-        command.downgrade(cfg, "0005")
 
     try:
-        async with engine.begin() as c:
-            await c.run_sync(downgrade)
+        await downgrade(engine, "funds", "0005")
         connection = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
         try:
             assert {r["conname"] for r in await connection.fetch(

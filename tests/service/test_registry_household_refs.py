@@ -12,10 +12,10 @@ from datetime import date, datetime, timezone
 
 import asyncpg
 import pytest
-from alembic import command
 
 from shared.config import libpq_url
-from shared.db import alembic_config, make_engine, migrate
+from shared.db import make_engine, migrate
+from tests.conftest import downgrade
 
 NOW = datetime(2016, 3, 1, tzinfo=timezone.utc)
 REFERRING = ("persons", "household_incomes", "household_status_history")
@@ -135,16 +135,9 @@ async def test_households_are_permanent(registry_conn, statement):
 async def test_revision_0009_downgrades_to_foreign_keys_and_back(databases):
     settings = await databases.new("registry")
     engine = make_engine(settings.sqlalchemy_url, pool_size=1)
-    cfg = alembic_config("registry")
-
-    def downgrade(sync_conn):
-        cfg.attributes["connection"] = sync_conn
-        command.downgrade(cfg, "0006_persons_id_index")
-
     url = libpq_url(settings.database_url, settings.database_name)
     try:
-        async with engine.begin() as c:
-            await c.run_sync(downgrade)
+        await downgrade(engine, "registry", "0006_persons_id_index")
         conn = await asyncpg.connect(url)
         try:
             assert {r["conname"] for r in await conn.fetch(
