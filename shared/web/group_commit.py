@@ -249,7 +249,7 @@ class GroupCommit:
                 task.cancel()
             raise
 
-    async def _commit(self, group: list[Member], committing: asyncio.Future | None = None) -> None:
+    async def _commit(self, group: list[Member], committing: asyncio.Future) -> None:
         """One group's transaction; ``committing`` is set once only its COMMIT is left (the next
         group may start: it waits for the log's lock, held until this commit ends)."""
         owner = str(uuid.uuid4())
@@ -271,7 +271,7 @@ class GroupCommit:
                         done = [m for m in live if _succeeded(answers[m])]
                         await _complete(session, [(m, answers[m]) for m in done if m.key is not None], owner)
                         await _withdraw(session, [m for m in live if m not in done and m.key is not None], owner)
-                        if committing is not None and not committing.done():
+                        if not committing.done():
                             committing.set_result(None)  # the next group may claim while this one commits
                 except _Alone as alone:  # rolled back: the member's claim and work are gone
                     answers[live[0]] = alone.outcome
