@@ -7,7 +7,8 @@ What is measured, in one run against one server and one fresh, migrated ``funds`
    process (``W`` worker processes; no relay, consumers or schedulers: the request path only).
    Over HTTP: appropriate, allocate 中央 → 新疆 → 博州 → 精河县, enter ``--accounts`` projects into
    the local read model ``projects_view`` and commit money to each (one committed account per
-   project).
+   project). Then (``--warmup S``, default 10, wrk only) S seconds of load that is not reported,
+   and ANALYZE: the configurations are measured on tables with rows and current statistics.
 1. **Scenarios** — for each client count in ``--clients`` (default 16 and 64) and each shape —
    ``hot`` (every request disburses from one committed account) and ``spread`` (the requests
    cycle over the projects) — that many closed-loop clients (each waits for its answer before
@@ -124,6 +125,8 @@ async def scenario(args, server: ServiceProcess, conn, database, token, projects
 
 
 WRK_SCRIPT = Path(__file__).with_name("disbursements.lua")
+#: Load before the first configuration is measured (see :func:`warm_up`).
+WARMUP_SECONDS = 10
 
 
 async def scenario_wrk(args, server: ServiceProcess, conn, database, token, projects, clients: int, shape: str,
@@ -168,6 +171,18 @@ async def scenario_wrk(args, server: ServiceProcess, conn, database, token, proj
             "load_ms": (usage.ru_utime + usage.ru_stime) / n * 1000, "n": n, "elapsed": elapsed}
 
 
+async def warm_up(args, server: ServiceProcess, conn, database, token, projects) -> None:
+    """Load that is not reported, then ANALYZE: every configuration is measured on tables of some
+    thousand rows with current statistics. Without it the configuration served first ran on empty
+    tables whose plans (prepared, generic) were chosen for no rows — 1.4–2× slower than the same
+    code served second, PostgreSQL's CPU per request up by half (2026-12-05, RESULTS.md)."""
+    warm = argparse.Namespace(**{**vars(args), "seconds": args.warmup, "py_spy": None})
+    row = await scenario_wrk(warm, server, conn, database, token, projects, max(args.clients), "spread",
+                             first=999_000_000)
+    await conn.execute("ANALYZE")
+    print(f"warm-up ({args.warmup} s, not reported): {row['rate']:,.0f} requests/s, then ANALYZE")
+
+
 async def run(args: argparse.Namespace, server_url: str) -> None:
     name = f"fupin_bench_{secrets.token_hex(4)}"
     await ensure_database(server_url, name)
@@ -202,7 +217,9 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
                 if n == 0:
                     most = args.requests if args.load == "httpx" else 5000 * args.seconds  # requests per scenario
                     projects = await Office(settings, server.url, today).setup(
-                        conn, args.accounts, per_account_fen=1234 * most * len(scenarios) * len(configs) * 2)
+                        conn, args.accounts, per_account_fen=1234 * most * (len(scenarios) * len(configs) + 1) * 2)
+                    if args.warmup and args.load == "wrk":
+                        await warm_up(args, server, conn, name, token, projects)
                 for i, (clients, shape) in enumerate(scenarios):
                     drive = scenario_wrk if args.load == "wrk" else scenario
                     row = await drive(args, server, conn, name, token, projects, clients, shape,
@@ -227,7 +244,8 @@ async def run(args: argparse.Namespace, server_url: str) -> None:
     workers = " ".join(map(str, args.workers))
     print(f"- PostgreSQL {pg}; Python {m['python']}; funds app: `uvicorn --workers` {workers} in its own "
           f"process(es) (uvloop + httptools unless said); load: {load_generator(args)}")
-    extra = (f" --baseline {args.baseline}" if args.baseline else "") + (" --asyncio" if args.asyncio else "") + (
+    extra = (f" --warmup {args.warmup}" if args.warmup != WARMUP_SECONDS else "") + (
+        f" --baseline {args.baseline}" if args.baseline else "") + (" --asyncio" if args.asyncio else "") + (
         "" if args.compare else " --no-compare")
     print(f"- Command: `bench/disbursements_load.py --load {args.load} {sized(args)} --clients "
           f"{' '.join(map(str, args.clients))} --workers {workers} --accounts {args.accounts}{extra}`\n")
@@ -277,6 +295,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="length of each scenario (--load wrk)")
     parser.add_argument("--py-spy", metavar="PREFIX", help="record the server with py-spy during each wrk scenario "
                         "(collapsed stacks in PREFIX-<clients>-<shape>.txt; CPU figures then include py-spy's pauses)")
+    parser.add_argument("--warmup", type=int, default=WARMUP_SECONDS, help="seconds of load not reported after "
+                        "the set-up, then ANALYZE (--load wrk; 0: none)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (--load wrk)")
     parser.add_argument("--no-compare", dest="compare", action="store_false",
                         help="skip the peer: the same scenarios with group commit off (one request per transaction)")
