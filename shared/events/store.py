@@ -35,6 +35,11 @@ Guarantees of :func:`append` (rules 2 and 3):
    savepoint around an append must be the session's (``begin_nested``): one opened on the driver
    connection (``conn.transaction()``, ``SAVEPOINT``) is invisible to the session, and rolling it
    back would undo the events — and release the advisory lock — while the tail stayed held.
+   A caller may take the lock in a statement of its own (:data:`LOCK_EXPRESSION`: the group
+   commit's claim of its keys) and say so (:func:`took_lock`); the tail is then read by the next
+   statement that needs it — :func:`lock_log` and :func:`append` read it without locking again,
+   or the caller's own next statement reads it (:data:`TAIL`) and says so (:func:`tail_read`). Never
+   the statement that took the lock (see 2). Either mark is forgotten as the tail is.
 6. It ``pg_notify``s channel :data:`NOTIFY_CHANNEL`, which PostgreSQL delivers at commit, to wake
    the relay; the Merkle tree is grown after commit by the checkpointer (:mod:`shared.events.tree`),
    so nothing of it is on this path.
@@ -81,7 +86,12 @@ _INSERT_NOTIFY = (
 )
 _NOTIFY = "SELECT pg_notify($1, $2)"
 _TAIL = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
+#: The log's last event (no row: the log is empty), for a caller that reads it in a statement of its
+#: own after the one that took the lock (see 5, :func:`tail_read`).
+TAIL = _TAIL
 _LOCK = "SELECT pg_advisory_xact_lock($1)"
+#: The lock, for a caller that takes it in a statement of its own (see 5, :func:`took_lock`).
+LOCK_EXPRESSION = f"pg_advisory_xact_lock({APPEND_LOCK_KEY})"
 #: The tail and, in the same round trip, the notification a COPY of $2 events after it will need
 #: (one row also for an empty log).
 _TAIL_NOTIFY = (
@@ -218,12 +228,15 @@ def _prepare(events: Sequence[NewEvent | PreparedEvent], at: datetime) -> list[P
 
 #: session.info key of the tail the session's transaction holds under the lock (see 5)
 _HELD = "fupin_log_tail"
+#: session.info key: the transaction took the lock in a statement of the caller's, tail not read (see 5)
+_LOCKED = "fupin_log_locked"
 
 
 async def lock_log(session: AsyncSession) -> LogTail:
     """Take the log's append lock (transaction-scoped) and read its last event — or, if this
-    transaction holds the lock already, the tail it holds (see 5). Everything the transaction
-    appends from then on (:func:`append`) follows this event."""
+    transaction holds the lock already, the tail it holds, or only the tail if it took the lock
+    without reading it (see 5). Everything the transaction appends from then on (:func:`append`)
+    follows this event."""
     # shared.db.fetch: on the driver connection (prepared once per connection) once the session's
     # transaction is open, else through SQLAlchemy, whose adapter opens it on its first statement.
     # Two statements, not one: under READ COMMITTED a statement reads the snapshot taken when it
@@ -240,6 +253,31 @@ def held_tail(session: AsyncSession) -> LogTail | None:
     return session.info.get(_HELD)
 
 
+def log_locked(session: AsyncSession) -> bool:
+    """Whether this session's transaction holds the append lock (and no transaction or savepoint
+    of the session has ended since, see 5) — its tail read (:func:`held_tail`) or not yet."""
+    return _HELD in session.info or _LOCKED in session.info
+
+
+def took_lock(session: AsyncSession) -> None:
+    """Say that the session's transaction has just taken the append lock in a statement of the
+    caller's (:data:`LOCK_EXPRESSION`), outside any savepoint, and has not read the tail: the next
+    :func:`lock_log` or :func:`append` reads it without locking again (see 5)."""
+    if _HELD not in session.info:
+        session.info[_LOCKED] = True
+
+
+def tail_read(session: AsyncSession, seq: int | None, hash: str | None) -> LogTail:
+    """Say that the caller read the tail (:data:`TAIL`; ``None, None``: no row, an empty log) in a
+    statement of its own, after the one that took the lock (:func:`took_lock`): the tail held from
+    now on (see 5)."""
+    if _LOCKED not in session.info:
+        raise RuntimeError("the log's tail was read without its lock, or the lock was forgotten since")
+    del session.info[_LOCKED]
+    tail = session.info[_HELD] = LogTail(seq, hash) if seq is not None and hash is not None else LogTail(0, GENESIS)
+    return tail
+
+
 def keep_tail(session: AsyncSession, tail: LogTail | None) -> None:
     """Say that ``tail`` is (still) the log's tail in this session's transaction, which holds the
     lock — for code that ended a savepoint and knows what it left: released, the tail as it was
@@ -251,7 +289,10 @@ def keep_tail(session: AsyncSession, tail: LogTail | None) -> None:
 
 
 async def _lock_and_read_tail(session: AsyncSession, *, notify_after: int) -> LogTail:
-    await fetch(session, _LOCK, APPEND_LOCK_KEY)
+    """The lock (unless the transaction took it already, see 5) and then, in a statement of its
+    own, the tail."""
+    if session.info.pop(_LOCKED, None) is None:
+        await fetch(session, _LOCK, APPEND_LOCK_KEY)
     async with raw_connection(session) as conn:
         return await _read_tail(conn, notify_after=notify_after)
 
@@ -374,6 +415,7 @@ def _forget_tail(sync_session: Session, transaction: SessionTransaction) -> None
     subtransactions a flush opens and closes within them (neither nested nor outermost)."""
     if transaction.nested or transaction.parent is None:
         sync_session.info.pop(_HELD, None)
+        sync_session.info.pop(_LOCKED, None)
 
 
 def _json(value: Any) -> Any:

@@ -22,8 +22,10 @@ Not HTTP and not grouped: the relay, consumers and schedulers.
 
 Guarantees:
 
-1. **One transaction per group.** Every member's ``Idempotency-Key`` claim (one statement), the
-   log's append lock and its tail (once, before any member's work: the members append after the
+1. **One transaction per group.** Every member's ``Idempotency-Key`` claim and the log's append
+   lock (one statement, :data:`_CLAIM`), the log's tail (once, before any member's work, in the
+   next statement that reads: the generic group's own, the disbursement group's look-up — never in
+   the statement that waited for the lock, whose snapshot is older; the members append after the
    tail the group read, :func:`shared.events.store.held_tail`), each member's work in arrival order, the
    completion of every member's key with its response (one statement), one commit.
 2. **Each member keeps its own outcome.** A generic member runs inside its own SAVEPOINT: a 2xx
@@ -66,7 +68,9 @@ Guarantees:
    says); so two groups' work never overlaps and their events follow in the order judged. A
    member to be judged again (see 9) joins the next group still open.
 9. **No deadlock between groups.** Every group claims its keys in (scope, key) order, then takes
-   the log lock, then its members lock rows; so two groups — the generic and the disbursement
+   the log lock (in the claim's statement, after its last row; a group that claimed no key takes it
+   in a statement of its own), then locks rows: the keys it could not claim (to read or take them
+   over), its members' rows — the disbursement group the accounts, in id order; so two groups — the generic and the disbursement
    group of one process, or groups of several worker processes (``FUPIN_WORKERS``), which commit
    each their own groups — serialise on the log lock and never wait for each other in a cycle. A
    writer outside any group (a consumer locking a row, then the log) can still deadlock with a
@@ -98,7 +102,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db import is_contention, is_stale_statement, is_unavailable
 from shared.errors import Conflict, ServiceUnavailable, Unprocessable
-from shared.events.store import held_tail, keep_tail, lock_log
+from shared.events.store import LOCK_EXPRESSION, held_tail, keep_tail, lock_log, log_locked, took_lock
 from shared.metrics import GROUP_COMMITS, GROUP_MEMBERS
 from shared.web.problems import contended
 from shared.web.idempotency import HEADER, LEASE_SECONDS, REPLAYED, _KEPT_HEADERS, _scope, request_hash
@@ -110,13 +114,26 @@ Apply = Callable[[AsyncSession, list[Any]], Awaitable[list[Outcome]]]
 #: How often a member is judged again in a later group after a deadlock or serialization failure.
 ATTEMPTS = 3
 
+#: The keys claimed and then, if any was, the log's lock — one statement, one round trip (see 1, 9):
+#: the keys (scopes, keys) it claimed and whether it took the lock. The lock is taken in the top
+#: level's target list, over the aggregate of every row the INSERT returned, so the INSERT has run to
+#: completion — each key inserted in (scope, key) order, each conflict with another transaction's
+#: uncommitted claim waited for — before the one output row is projected and the lock taken: the
+#: lock order of 9 holds. (In a CTE or a subquery of its own the call could run first, as an
+#: InitPlan, before any key was claimed.) The CASE, unlike AND, is evaluated in order. The tail is
+#: not read here: this statement's snapshot is older than the lock (shared.events.store, 2 and 5).
 _CLAIM = text(
-    "INSERT INTO idempotency_keys (scope, key, method, path, request_hash, state, owner, locked_until) "
-    "SELECT c.scope, c.key, c.method, c.path, c.digest, 'in_flight', :owner, now() + make_interval(secs => :lease) "
-    "FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:methods AS text[]), CAST(:paths AS text[]), "
-    "            CAST(:digests AS text[])) AS c(scope, key, method, path, digest) "
-    "ORDER BY c.scope, c.key "  # one lock order for every group: concurrent groups of two workers cannot deadlock
-    "ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key"
+    "WITH claimed AS ("
+    "  INSERT INTO idempotency_keys (scope, key, method, path, request_hash, state, owner, locked_until) "
+    "  SELECT c.scope, c.key, c.method, c.path, c.digest, 'in_flight', :owner, now() + make_interval(secs => :lease) "
+    "  FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[]), CAST(:methods AS text[]), CAST(:paths AS text[]), "
+    "              CAST(:digests AS text[])) AS c(scope, key, method, path, digest) "
+    "  ORDER BY c.scope, c.key "  # one lock order for every group: concurrent groups of two workers cannot deadlock
+    "  ON CONFLICT (scope, key) DO NOTHING RETURNING scope, key) "
+    "SELECT k.scopes, k.keys, "
+    f"      CASE WHEN cardinality(k.keys) > 0 THEN {LOCK_EXPRESSION} IS NOT NULL ELSE false END AS locked "
+    "FROM (SELECT coalesce(array_agg(scope), '{}') AS scopes, coalesce(array_agg(key), '{}') AS keys "
+    "      FROM claimed) AS k"
 )
 _EXISTING = text(
     "SELECT k.scope, k.key, k.request_hash, k.state, k.status_code, k.response_headers, k.response_body, "
@@ -260,10 +277,10 @@ class GroupCommit:
             async with self.sessionmaker() as session:
                 try:
                     async with session.begin():
-                        answers = await _claim(session, group, owner)
+                        answers = await _claim(session, group, owner)  # and the log's lock, if it claimed
                         live = [m for m in group if m not in answers]
-                        if live:  # the log first, then rows: one lock order for every group (see module, 9)
-                            await lock_log(session)  # the tail read once: members append after it
+                        if live and not log_locked(session):  # keys, the log, then rows (see module, 9)
+                            await lock_log(session)
                         outcomes = await self.apply(session, [m.work for m in live]) if live else []
                         if len(outcomes) != len(live):
                             raise RuntimeError("a group's apply must answer every member")
@@ -311,10 +328,12 @@ class GroupCommit:
 
 
 async def run_endpoints(session: AsyncSession, calls: list[Call]) -> list[Outcome]:
-    """The generic group's work: each member's endpoint in arrival order on the group's session,
+    """The generic group's work: the log's tail read (under the lock the group took), then each
+    member's endpoint in arrival order on the group's session,
     each inside its own SAVEPOINT — released if it answered 2xx, rolled back if it answered
     otherwise or raised (a refused member leaves nothing, and later members do not see it). A
     group of one needs no savepoint: its refusal rolls the whole transaction back."""
+    await lock_log(session)  # the tail, read once (the group took the lock): members append after it
     if len(calls) == 1:
         alone = await _run(session, calls[0])
         if not _succeeded(alone):
@@ -394,8 +413,10 @@ def _transient(error: BaseException | None) -> bool:
 
 
 async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> dict[Member, Outcome]:
-    """Claim every member's key in one statement; the answers of the members that may not proceed
-    (a replay, a 422, a 409). The claims are rows of this transaction: no one sees them in flight."""
+    """Claim every member's key and, if any was claimed, take the log's lock, in one statement
+    (:data:`_CLAIM`); the answers of the members that may not proceed (a replay, a 422, a 409). The
+    claims are rows of this transaction: no one sees them in flight. The keys claimed before are
+    then read (and locked) under the log's lock."""
     answers: dict[Member, Outcome] = {}
     first: dict[tuple[str | None, str], Member] = {}
     for member in group:
@@ -408,8 +429,11 @@ async def _claim(session: AsyncSession, group: Sequence[Member], owner: str) -> 
             first[member.identity] = member
     if not first:
         return answers
-    claimed = {(row.scope, row.key) for row in await session.execute(_CLAIM, dict(
-        owner=owner, lease=LEASE_SECONDS, **_columns(first.values(), "scope", "key", "method", "path", "digest")))}
+    [made] = await session.execute(_CLAIM, dict(
+        owner=owner, lease=LEASE_SECONDS, **_columns(first.values(), "scope", "key", "method", "path", "digest")))
+    if made.locked:
+        took_lock(session)  # the tail is read by the next statement that needs it
+    claimed = set(zip(made.scopes, made.keys))
     others = {identity: m for identity, m in first.items() if identity not in claimed}
     if not others:
         return answers

@@ -3,7 +3,8 @@ on real PostgreSQL: it claims its keys while the group before is committing, is 
 that commit, on the state it left, and its events follow; a group before that fails at its commit
 writes nothing and the next one still commits its own; a member to be judged again after the
 committer ended is still answered. The commit of the first group is held until the second group
-has claimed (``held_commit``): with groups one after the other it would wait in vain (``HANG``)."""
+has claimed and waits for the log's lock (``held_commit``; its claim's statement takes the lock, so
+it is seen waiting in ``pg_locks``): with groups one after the other it would wait in vain (``HANG``)."""
 
 from __future__ import annotations
 
@@ -82,21 +83,39 @@ async def registry_engine(databases):
         await engine.dispose()
 
 
-def claiming(monkeypatch, work: int, claimed: asyncio.Event) -> None:
+def claiming(monkeypatch, settings, work: int, claimed: asyncio.Event) -> None:
+    """Sets ``claimed`` once the group of ``work`` has claimed its keys and waits for the log's lock:
+    the claim's statement takes the lock too, so it is seen waiting for an advisory lock."""
     real = group_commit._claim
 
     async def _claim(session, group, owner):
-        answers = await real(session, group, owner)
+        watching = None
         if any(m.work == work for m in group):
-            claimed.set()
-        return answers
+            watching = asyncio.create_task(waiting_for_the_log(settings, claimed))
+        try:
+            return await real(session, group, owner)
+        finally:
+            if watching is not None:
+                watching.cancel()
     monkeypatch.setattr(group_commit, "_claim", _claim)
+
+
+async def waiting_for_the_log(settings, seen: asyncio.Event) -> None:
+    conn = await asyncpg.connect(libpq_url(settings.database_url, settings.database_name))
+    try:
+        while not await conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"):
+            await asyncio.sleep(0.01)
+        seen.set()
+    finally:
+        await conn.close()
 
 
 async def test_the_next_group_claims_while_the_one_before_commits_and_is_judged_after_it(registry_engine, monkeypatch):
     settings, engine = registry_engine
     committing, second_claimed, seen = asyncio.Event(), asyncio.Event(), {}
-    claiming(monkeypatch, 2, second_claimed)
+    claiming(monkeypatch, settings, 2, second_claimed)
     group = GroupCommit(held_commit(make_sessionmaker(engine, "registry"), committing, second_claimed),
                         logging_apply(seen), service="registry", name="overlap")
     first = asyncio.create_task(group.join(member(1)))
@@ -120,7 +139,7 @@ async def test_a_group_that_fails_at_its_commit_writes_nothing_and_the_next_one_
                                                                                                   monkeypatch):
     settings, engine = registry_engine
     committing, second_claimed, seen = asyncio.Event(), asyncio.Event(), {}
-    claiming(monkeypatch, 2, second_claimed)
+    claiming(monkeypatch, settings, 2, second_claimed)
     group = GroupCommit(held_commit(make_sessionmaker(engine, "registry"), committing, second_claimed, fail=True),
                         logging_apply(seen), service="registry", name="overlap")
     first = asyncio.create_task(group.join(member(1)))

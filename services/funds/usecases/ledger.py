@@ -40,7 +40,7 @@ from shared.db import fetch, raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
 from shared.events.schema import events
-from shared.events.store import held_tail, lock_log, prepare
+from shared.events.store import lock_log, log_locked, prepare
 from shared.events.store import now as log_now
 from shared.money import format_fen
 from shared.policy import load_policy
@@ -267,7 +267,7 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
                     groups.setdefault(_group_of(key), []).append(key.reference or "")
         prefetched = await prefetch(session, refs, groups)
     already, candidates, refused = _sort_out(entries, prefetched.done, screened)
-    under_log = held_tail(session) is not None
+    under_log = log_locked(session)
     closed = await _closed_years(session, (entries[index].posting for index in candidates))
     if closed:
         candidates = _open_books(entries, candidates, closed, refused)
@@ -451,7 +451,7 @@ async def record(session: AsyncSession, entries: Sequence[Entry], judgement: Jud
     new_events = [event for event, _ in planned]
     small = len(accepted) < COPY_THRESHOLD
     prepared = prepare(session, new_events) if small else []  # before the lock: a shorter critical section
-    judged_under_log = judgement.books_read_under_log and held_tail(session) is not None
+    judged_under_log = judgement.books_read_under_log and log_locked(session)
     tail = await lock_log(session)
     # a year closed since the entries were judged: the close writes its row under the same lock, so
     # if the judgement read the closes under it (a group commit takes it first) none can have come
