@@ -10,9 +10,11 @@ its request joins the group; the group's committer runs each member's endpoint �
 handler: dependencies, the endpoint function, the response model — on the group's session
 (:func:`run_endpoints`). ``POST /disbursements`` has a group of its own (``"postings"``,
 ``openapi_extra={"x-group-commit": True}``): its endpoint builds the member's ledger entry and the
-group posts all entries with one lock of each account and one append
+group posts all entries with one look-up of everything it reads (which also locks each account
+and reads the log's tail, :func:`services.funds.usecases.ledger.look_up`) and one append
 (:func:`services.funds.usecases.ledger.post_each`), measured at 9× the rate of the same route
-through the generic group (``bench/RESULTS.md``, group_commit_load). The members of a generic
+through the generic group (``bench/RESULTS.md``, group_commit_load); a group of them costs seven
+round trips (``tests/service/test_group_commit_roundtrips.py``). The members of a generic
 group run one after the other on one connection: a group saves each member its claim transaction
 and its commit, but does not overlap their round trips. Ungrouped, with a claim transaction and a unit of work of their own
 (:func:`shared.web.idempotency._run_write`): uploads (multipart routes — minutes of parsing must

@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
+import asyncpg
 import pytest
 
 from services.funds.app import create_app
 from services.funds.domain import AccountKey, Posting
 from services.funds.usecases.ledger import Entry, Grouped, post_each
 from shared.clock import SettableClock
+from shared.config import libpq_url
 from shared.errors import Problem
 from shared.events.chain import verify_chain
 from tests.conftest import bearer, serving
@@ -115,8 +117,8 @@ async def test_a_group_that_fails_midway_writes_nothing_and_its_keys_stay_free(g
     events_before = (await f.db("SELECT count(*) AS n FROM events"))[0]["n"]
     real = disbursements.post_each
 
-    async def crashing(session, items):
-        await real(session, items)  # postings and events written in the transaction, then the process dies
+    async def crashing(session, items, *looked_up):
+        await real(session, items, *looked_up)  # postings and events written in the transaction, then the process dies
         raise RuntimeError("crash mid-group")
 
     monkeypatch.setattr(disbursements, "post_each", crashing)
@@ -191,20 +193,28 @@ async def test_a_group_refuses_an_unregistered_household_and_an_unfundable_proje
 async def test_a_group_reads_the_year_closes_once_under_the_log_and_a_posting_judged_outside_it_twice(grouped,
                                                                                                         monkeypatch):
     """A year close inserts its row under the log's lock: a group, which holds the lock before it
-    judges, needs no second look before it records; a posting judged without the lock does."""
+    judges (and reads the closes with everything else in its one look-up), needs no second look
+    before it records; a posting judged without the lock reads them, and then again."""
     from services.funds.usecases import ledger
 
-    f, real, reads = grouped, ledger._closed_years, []
+    f, real, reads, looked_up = grouped, ledger._closed_years, [], []
+    real_look_up = disbursements.look_up
 
     async def counted(session, posted):
         reads.append(1)
         return await real(session, posted)
 
+    async def looking_up(session, entries, **parts):
+        looked_up.append(await real_look_up(session, entries, **parts))
+        return looked_up[-1]
+
     monkeypatch.setattr(ledger, "_closed_years", counted)
+    monkeypatch.setattr(disbursements, "look_up", looking_up)
     answers = await send_together(f, [disbursement("10.00", f"Y-{n}") for n in range(3)])
     assert [a.status_code for a in answers] == [201] * 3 and groups(f) == 1
-    assert len(reads) == 1
-    reads.clear()
+    [read] = looked_up
+    assert read.closes == {} and read.closes_read_under_log  # read once, under the log: none closed
+    assert len(reads) == 0
     committed = AccountKey(division=JINGHE, role="finance", channel="central_special", fiscal_year=2017,
                            kind="committed", reference="P-1")
     posting = Posting(posting_id="0192f0a4-0000-7000-8000-000000000001", from_=committed,
@@ -214,3 +224,52 @@ async def test_a_group_reads_the_year_closes_once_under_the_log_and_a_posting_ju
     async with f.app.state.sessionmaker() as session, session.begin():  # the log not locked before the judgement
         [outcome] = await post_each(session, [Grouped(Entry(posting, {"project_code": "P-1"}, "Z"), {"sub": "甲"})])
     assert outcome["type"] == "funds.disbursement.posted" and len(reads) == 2
+
+
+async def test_a_group_judges_the_balances_it_locked_not_those_of_its_snapshot(grouped):
+    """The group's look-up locks the project's committed account FOR UPDATE and judges against the
+    balance it locked: a transaction that held the row and took 900.00 from it commits while the
+    look-up waits, so the look-up's snapshot (1,000.00) is out of date — two of five 40.00 requests
+    fit into the 100.00 left, three are refused (judged on the snapshot, all five would pass and the
+    database's CHECK would fail the whole group). The payee's account exists (the look-up locks
+    only when every account does)."""
+    f = grouped
+
+    def to_one_payee(amount: str, line_ref: str) -> dict:
+        return {**disbursement(amount, line_ref), "payee": {"kind": "contractor", "name": "公司H"}}
+
+    assert [a.status_code for a in await send_together(f, [to_one_payee("0.01", "H-first")])] == [201]
+    groups_before = groups(f)
+    other = await asyncpg_connect(f)
+    try:
+        transaction = other.transaction()
+        await transaction.start()
+        await other.execute("UPDATE accounts SET balance_fen = balance_fen - 90000 "
+                            "WHERE kind = 'committed' AND reference = 'P-1'")
+        await other.execute("UPDATE accounts SET balance_fen = balance_fen + 90000 "
+                            "WHERE kind = 'available' AND division = $1", JINGHE)
+        sending = asyncio.ensure_future(send_together(f, [to_one_payee("40.00", f"H-{n}") for n in range(5)]))
+        watcher = await asyncpg_connect(f)
+        try:  # the group's look-up waits for the row this transaction holds
+            for _ in range(1000):
+                if await watcher.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                          "AND wait_event_type = 'Lock' AND query LIKE 'WITH found%'"):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the look-up never waited for the account's row")
+        finally:
+            await watcher.close()
+        await transaction.commit()
+        answers = await asyncio.wait_for(sending, 30)
+    finally:
+        await other.close()
+    assert [a.status_code for a in answers] == [201, 201, 422, 422, 422] and groups(f) == groups_before + 1
+    assert {a.json().get("code") for a in answers[2:]} == {"insufficient_funds"}  # 99.99 − 2 × 40.00 < 40.00
+    [row] = await f.db("SELECT balance_fen FROM accounts WHERE kind = 'committed' AND reference = 'P-1'")
+    assert row["balance_fen"] == 1_999
+    await f.zero_sum_and_no_negative()
+
+
+async def asyncpg_connect(f: Funds) -> asyncpg.Connection:
+    return await asyncpg.connect(libpq_url(f.settings.database_url, f.settings.database_name))

@@ -5,7 +5,7 @@ refused one by one with the code and reason."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,10 +20,16 @@ _PROJECTS = ("SELECT code, division, in_library, publicity_passed, cancelled FRO
 async def unfundable(session: AsyncSession, codes: Iterable[str], county: str) -> dict[str, str]:
     """The projects among ``codes`` the county may not put money into: {project code: refusal code}."""
     wanted = sorted(set(codes))
+    return unfundable_of(await fetch(session, _PROJECTS, wanted), wanted, county)
+
+
+def unfundable_of(found: Iterable[Sequence[Any]], codes: Iterable[str], county: str) -> dict[str, str]:
+    """:func:`unfundable`, given the rows (code, division, in_library, publicity_passed, cancelled)
+    of ``projects_view`` found for ``codes`` (looked up by the caller, with other things)."""
     rows = {code: {"code": code, "division": division, "in_library": in_library, "publicity_passed": passed,
                    "cancelled": cancelled}
-            for code, division, in_library, passed, cancelled in await fetch(session, _PROJECTS, wanted)}
-    verdicts = {code: gate.refusal(rows.get(code), county) for code in wanted}
+            for code, division, in_library, passed, cancelled in found}
+    verdicts = {code: gate.refusal(rows.get(code), county) for code in set(codes)}
     return {code: refused for code, refused in verdicts.items() if refused is not None}
 
 

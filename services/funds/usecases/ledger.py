@@ -10,6 +10,16 @@ and it runs after :func:`record` took the event log's advisory lock (``lock_log`
 updates are serialised by that lock and cannot deadlock (no transaction ever holds an external
 account's row while waiting for the log). New accounts are opened before any row is locked, in a fixed order.
 
+The two orders of the log's lock and the accounts'. A posting of its own (:func:`post_many`,
+:func:`post`: a consumer, a scheduler) locks its accounts when it judges and the log when it
+records: accounts, then the log. A group commit (``shared.web.group_commit``) takes the log's lock
+first, with its keys' claim: the log, then the accounts — the disbursement group in its one
+look-up (:func:`look_up`: the bounded accounts in id order, FOR UPDATE, their balances the ones
+judged), or, if an account has to be opened first, in :func:`judge` as any posting. Between a
+group and a posting of its own PostgreSQL may then find a deadlock and abort one of them; the group
+runs its members again (that module's guarantee 9). Among groups, and among postings of their own,
+there is one order.
+
 Batches. :func:`judge` decides everything without writing; :func:`record` writes the accepted
 postings: under the log's lock, the posting rows (COPY for large batches, while Python prepares
 the events) and then the events (one per posting, or whatever the caller groups them into: a
@@ -40,7 +50,7 @@ from shared.db import fetch, raw_connection
 from shared.errors import Conflict, Problem, Unprocessable
 from shared.events import NewEvent, append
 from shared.events.schema import events
-from shared.events.store import lock_log, log_locked, prepare
+from shared.events.store import TAIL, held_tail, lock_log, log_locked, prepare, tail_read
 from shared.events.store import now as log_now
 from shared.money import format_fen
 from shared.policy import load_policy
@@ -216,12 +226,63 @@ _LOCK = "SELECT id, balance_fen FROM accounts WHERE id = ANY($1::bigint[]) ORDER
 
 @dataclass
 class Prefetch:
-    """What :func:`judge` reads before judging, looked up ahead (see :func:`prefetch`)."""
+    """What :func:`judge` reads before judging, looked up ahead (see :func:`prefetch`, :func:`look_up`)."""
 
     line_refs: frozenset[str]  # the line references it covers
     done: set[str]  # those of them posted before
     accounts: dict[AccountRef, int]  # the accounts found (or opened)
     looked_up: set[AccountRef]  # the accounts searched for (found or not)
+    #: the year-end closes of the fiscal years of the entries looked up, by holding (None: not read)
+    closes: dict[Holding, Mapping[str, Any]] | None = None
+    closes_read_under_log: bool = False  # read while the transaction held the log's lock
+    #: the bounded accounts found, locked FOR UPDATE in id order: their balances (None: none locked)
+    balances: dict[int, int] | None = None
+    #: the rows of the caller's own parts of the look-up (see :func:`look_up`)
+    others: list[Sequence[Any]] = field(default_factory=list)
+
+
+#: One row shape for every part of :data:`_LOOK_UP`:
+#: (part, n int, a text, b bpchar, c text, x bigint, y bigint, d date, f1 bool, f2 bool, f3 bool)
+LOOK_UP_COLUMNS = ("part", "n", "a", "b", "c", "x", "y", "d", "f1", "f2", "f3")
+_NULLS = {"n": "NULL::int", "a": "NULL::text", "b": "NULL::bpchar", "c": "NULL::text", "x": "NULL::bigint",
+          "y": "NULL::bigint", "d": "NULL::date", "f1": "NULL::bool", "f2": "NULL::bool", "f3": "NULL::bool"}
+
+
+def look_up_part(part: str, source: str, **columns: str) -> str:
+    """A part of :data:`_LOOK_UP`: ``SELECT '<part>', <columns or NULL> <source>`` (a caller's own
+    parts use other letters than the ledger's ``a b l c t``, and parameters from ``$7`` on)."""
+    return (f"SELECT '{part}'::text, "
+            + ", ".join(columns.get(name, null) for name, null in _NULLS.items()) + f" {source}")
+
+
+#: Everything a group of postings reads before it is judged, in one statement (one round trip):
+#: $1 the account keys (as :data:`_FIND`), $2 the line references (JSON), $3 the fiscal years of the
+#: books written, $4 whether to read the log's tail, $5 the external kinds, $6 how many keys $1
+#: holds. Parts: ``a`` an account found (n, ref, id); ``b`` a bounded account locked FOR UPDATE, in
+#: id order, with its balance (id, balance) — only if every key was found (else none: new accounts
+#: are opened before any row is locked, and then all bounded ones locked in id order, in :func:`judge`);
+#: ``l`` a line reference posted before; ``c`` a year-end close (fiscal year, role, division,
+#: document no., seq, document date); ``t`` the log's tail (seq, hash) — read here only under a
+#: lock taken by an earlier statement (shared.events.store, 5). The locks: a FOR UPDATE with ORDER BY
+#: locks its rows in that order, as it returns them, and UNION ALL reads every part to its end; a
+#: row updated since the statement's snapshot is locked and returned as committed (its balance
+#: then, not the snapshot's).
+_LOOK_UP = (
+    "WITH found AS MATERIALIZED (SELECT g.n, x.ref, a.id, g.k "
+    f"FROM {_GROUPS} CROSS JOIN LATERAL (SELECT id FROM accounts WHERE "
+    "division = CAST(g.d AS CHAR(12)) AND role = g.r AND channel = g.c AND fiscal_year = g.y AND kind = g.k "
+    "AND reference = x.ref LIMIT 1) AS a), "
+    "locked AS (SELECT id, balance_fen FROM accounts WHERE id = ANY (ARRAY("
+    "  SELECT id FROM found WHERE k <> ALL($5::text[]) AND (SELECT count(*) FROM found) = $6)) "
+    "  ORDER BY id FOR UPDATE) "
+    + look_up_part("a", "FROM found", n="n", a="ref", x="id")
+    + " UNION ALL " + look_up_part("b", "FROM locked", x="id", y="balance_fen")
+    + " UNION ALL " + look_up_part("l", "FROM json_array_elements_text($2::text::json) AS r(ref) CROSS JOIN LATERAL "
+                                   "(SELECT line_ref FROM postings WHERE line_ref = r.ref LIMIT 1) AS p", a="p.line_ref")
+    + " UNION ALL " + look_up_part("c", "FROM year_closes WHERE fiscal_year = ANY($3::int[])", n="fiscal_year",
+                                   a="role", b="division", c="document_no", x="event_seq", d="document_date")
+    + " UNION ALL " + look_up_part("t", f"FROM ({TAIL}) AS t WHERE $4", a="hash", x="seq")
+)
 
 
 async def prefetch(session: AsyncSession, line_refs: Sequence[str], refs_by_group: Mapping[tuple, Iterable[str]], *,
@@ -248,13 +309,61 @@ async def prefetch(session: AsyncSession, line_refs: Sequence[str], refs_by_grou
     return Prefetch(frozenset(refs), done, accounts, looked_up)
 
 
+async def look_up(session: AsyncSession, entries: Sequence[Entry], *, also: str = "",
+                  also_args: Sequence[Any] = ()) -> Prefetch:
+    """What :func:`judge` reads of ``entries`` — the lines posted before, the accounts that exist,
+    the year-end closes — with their bounded accounts locked and their balances, and the log's tail
+    if the transaction took the log's lock without reading it: one statement (:data:`_LOOK_UP`),
+    ``also`` the caller's own parts (``UNION ALL`` …, :func:`look_up_part`, parameters ``also_args``
+    from ``$7`` on), whose rows come back in ``others``.
+
+    Locks: the bounded accounts are locked in id order, after the log's lock if the transaction
+    holds it (a group commit takes it first): the order of :func:`judge` under a group, the log and
+    then the accounts. Only if every account exists: new accounts are opened before any row is
+    locked (see the module), so :func:`judge` then opens them and locks the bounded ones, as before."""
+    refs = list(dict.fromkeys(e.line_ref for e in entries if e.line_ref is not None))  # (twice: post_each's 409)
+    groups: dict[tuple, dict[str, None]] = {}
+    for entry in entries:
+        for key in (entry.posting.from_, entry.posting.to):
+            if isinstance(key, AccountKey):
+                groups.setdefault(_group_of(key), {})[key.reference or ""] = None
+    numbered, payload = _payload(groups)
+    years = sorted({year for _, _, year in books_written(entry.posting for entry in entries)})
+    under_log = log_locked(session)
+    read_tail = under_log and held_tail(session) is None
+    done, accounts, balances, closes, others = set(), {}, {}, [], []
+    tail: Sequence[Any] | None = None
+    for row in await fetch(session, _LOOK_UP + also, payload, json.dumps(refs, ensure_ascii=False), years, read_tail,
+                           sorted(EXTERNAL_KINDS), sum(map(len, groups.values())), *also_args):
+        part = row[0]
+        if part == "a":
+            accounts[(*numbered[row[1]], row[2])] = row[5]
+        elif part == "b":
+            balances[row[5]] = row[6]
+        elif part == "l":
+            done.add(row[2])
+        elif part == "c":
+            closes.append((row[3], row[2], row[1], row[5], row[4], row[7]))
+        elif part == "t":
+            tail = row
+        else:
+            others.append(row)
+    if read_tail:
+        tail_read(session, tail[5] if tail else None, tail[2] if tail else None)
+    looked_up = {(*g, ref) for g, group_refs in groups.items() for ref in group_refs}
+    return Prefetch(frozenset(refs), done, accounts, looked_up, closes=_closes(closes),
+                    closes_read_under_log=under_log, balances=balances, others=others)
+
+
 async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Prefetch | None = None, *,
                 screened: Mapping[int, Exception] | None = None) -> Judgement:
     """Judge a batch in the caller's transaction without writing postings or events: the domain's
     rules for each entry (:func:`check_posting`), then, against the balances of the accounts locked
     in id order, each accepted entry in order (:func:`check_sufficient`). An entry whose line
     reference was posted before is set aside as already done. The accounts of the entries the
-    domain accepts are opened if new.
+    domain accepts are opened if new. ``prefetched`` from :func:`look_up`: its year-end closes are
+    the ones judged, and if it locked every bounded account judged, its balances (else they are
+    locked here, after any account is opened).
 
     ``screened``: the caller ran :func:`check_posting` on every entry already; these are the
     positions it refused, with the domain's error."""
@@ -267,8 +376,12 @@ async def judge(session: AsyncSession, entries: Sequence[Entry], prefetched: Pre
                     groups.setdefault(_group_of(key), []).append(key.reference or "")
         prefetched = await prefetch(session, refs, groups)
     already, candidates, refused = _sort_out(entries, prefetched.done, screened)
-    under_log = log_locked(session)
-    closed = await _closed_years(session, (entries[index].posting for index in candidates))
+    if prefetched.closes is not None:  # read with the look-ups
+        under_log = prefetched.closes_read_under_log
+        closed = _closed_in(prefetched.closes, (entries[index].posting for index in candidates))
+    else:
+        under_log = log_locked(session)
+        closed = await _closed_years(session, (entries[index].posting for index in candidates))
     if closed:
         candidates = _open_books(entries, candidates, closed, refused)
     ids, balances = await _lock_accounts(session, entries, candidates, prefetched)
@@ -356,6 +469,9 @@ async def _lock_accounts(session: AsyncSession, entries: Sequence[Entry], candid
         resolved = await _resolve(session, missing.values(), found=found, looked_up=prefetched.looked_up)
         ids.update((oid, resolved[ref]) for oid, ref in missing.items())
     bounded = sorted({ids[oid] for oid in bounded_set})
+    locked = prefetched.balances
+    if locked is not None and all(account in locked for account in bounded):  # locked by the look-up
+        return ids, {account: locked[account] for account in bounded}
     return ids, (dict(await fetch(session, _LOCK, bounded)) if bounded else {})
 
 
@@ -395,9 +511,19 @@ async def _closed_years(session: AsyncSession, posted: Iterable[Posting]) -> dic
     if not holdings:
         return {}
     rows = await fetch(session, _CLOSES, sorted({year for _, _, year in holdings}))
-    closes = {(division, role, year): {"division": division, "role": role, "fiscal_year": year, "event_seq": seq,
-                                       "document_no": document_no, "document_date": document_date}
-              for division, role, year, seq, document_no, document_date in rows}
+    return {holding: close for holding, close in _closes(rows).items() if holding in holdings}
+
+
+def _closes(rows: Iterable[Sequence[Any]]) -> dict[Holding, Mapping[str, Any]]:
+    """Rows (division, role, fiscal year, seq, document no., document date) of ``year_closes`` by holding."""
+    return {(division, role, year): {"division": division, "role": role, "fiscal_year": year, "event_seq": seq,
+                                     "document_no": document_no, "document_date": document_date}
+            for division, role, year, seq, document_no, document_date in rows}
+
+
+def _closed_in(closes: Mapping[Holding, Mapping[str, Any]], posted: Iterable[Posting]) -> dict[Holding, Mapping[str, Any]]:
+    """The closes among ``closes`` of the books the postings write into."""
+    holdings = books_written(posted)
     return {holding: close for holding, close in closes.items() if holding in holdings}
 
 
@@ -633,12 +759,14 @@ class Grouped(NamedTuple):
     correlation_id: str | None = None
 
 
-async def post_each(session: AsyncSession, items: Sequence[Grouped]) -> list[dict[str, Any] | Problem]:
+async def post_each(session: AsyncSession, items: Sequence[Grouped],
+                    prefetched: Prefetch | None = None) -> list[dict[str, Any] | Problem]:
     """Post the entries of several requests in the caller's transaction, judged together in order
     against the accounts locked once (:func:`judge`) and recorded by one append (:func:`record`):
     each request's own outcome, in order — its event, or its own refusal (the domain's error; a
     line reference posted before, or twice in the group, is a 409). A refused request refuses
-    only itself. The recorded time is the transaction's (the session's clock)."""
+    only itself. The recorded time is the transaction's (the session's clock). ``prefetched``: the
+    items' look-ups made ahead (:func:`look_up`)."""
     outcomes: list[dict[str, Any] | Problem | None] = [None] * len(items)
     positions, seen = [], set()
     for position, item in enumerate(items):
@@ -649,7 +777,7 @@ async def post_each(session: AsyncSession, items: Sequence[Grouped]) -> list[dic
         seen.add(ref)
         positions.append(position)
     entries = [items[p].entry for p in positions]
-    judgement = await judge(session, entries)
+    judgement = await judge(session, entries, prefetched)
     appended = await record(session, entries, judgement, actor={}, posted_at=log_now(session),
                             actors=[items[p].actor for p in positions],
                             correlations=[items[p].correlation_id for p in positions])

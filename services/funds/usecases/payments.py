@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -105,10 +105,24 @@ async def unpayable_households(session: AsyncSession, county: str,
     """{household id: (code, reason)} of the household payees that may not be paid by ``county``.
     An id is looked up as written when that is a UUID's canonical form (lower case, hyphens);
     anything else is refused as unknown. One statement, whatever the number of payees."""
+    household_ids = list(household_ids)
+    ids = household_ids_to_look_up(household_ids)
+    return unpayable_of(await fetch(session, _HOUSEHOLDS, ids) if ids else [], county, household_ids)
+
+
+def household_ids_to_look_up(household_ids: Iterable[str | None]) -> list[str]:
+    """The ids among ``household_ids`` that are looked up (a UUID's canonical form): the rest are
+    refused as unknown without a look-up."""
+    return sorted({value for value in household_ids if type(value) is str and _CANONICAL_UUID.fullmatch(value)})
+
+
+def unpayable_of(found: Iterable[Sequence[Any]], county: str,
+                 household_ids: Iterable[str | None]) -> dict[str | None, tuple[str, str]]:
+    """:func:`unpayable_households`, given the rows (id as text, division, status) of the read model
+    found for :func:`household_ids_to_look_up` (looked up by the caller, with other things)."""
     wanted = set(household_ids)
-    ids = {value for value in wanted if type(value) is str and _CANONICAL_UUID.fullmatch(value)}
-    known = {household: (division, status) for household, division, status
-             in await fetch(session, _HOUSEHOLDS, list(ids))} if ids else {}
+    ids = set(household_ids_to_look_up(wanted))
+    known = {household: (division, status) for household, division, status in found}
     out = {}
     verdicts: dict[tuple[str, str], tuple[str, str] | None] = {}  # a known household's depends on its row only
     for value in wanted:
