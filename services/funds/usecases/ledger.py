@@ -235,15 +235,14 @@ class Prefetch:
     #: the year-end closes of the fiscal years of the entries looked up, by holding (None: not read)
     closes: dict[Holding, Mapping[str, Any]] | None = None
     closes_read_under_log: bool = False  # read while the transaction held the log's lock
-    #: the bounded accounts found, locked FOR UPDATE in id order: their balances (None: none locked)
+    #: the bounded accounts locked FOR UPDATE in id order, with their balances (None: not looked up)
     balances: dict[int, int] | None = None
     #: the rows of the caller's own parts of the look-up (see :func:`look_up`)
     others: list[Sequence[Any]] = field(default_factory=list)
 
 
-#: One row shape for every part of :data:`_LOOK_UP`:
+#: One row shape for every part of :data:`_LOOK_UP`, its column types fixed by its first part:
 #: (part, n int, a text, b bpchar, c text, x bigint, y bigint, d date, f1 bool, f2 bool, f3 bool)
-LOOK_UP_COLUMNS = ("part", "n", "a", "b", "c", "x", "y", "d", "f1", "f2", "f3")
 _NULLS = {"n": "NULL::int", "a": "NULL::text", "b": "NULL::bpchar", "c": "NULL::text", "x": "NULL::bigint",
           "y": "NULL::bigint", "d": "NULL::date", "f1": "NULL::bool", "f2": "NULL::bool", "f3": "NULL::bool"}
 
