@@ -79,9 +79,12 @@ new_posting_ids = uuid7s
 # thousands of result rows as asyncpg records, not SQLAlchemy rows. Keys travel as one JSON text.
 _GROUPS = ("jsonb_to_recordset($1::text::jsonb) AS g(n INTEGER, d TEXT, r TEXT, c TEXT, y INTEGER, k TEXT, refs JSONB) "
            "CROSS JOIN LATERAL jsonb_array_elements_text(g.refs) WITH ORDINALITY AS x(ref, i)")
-_FIND = (f"SELECT g.n, x.ref, a.id FROM {_GROUPS} CROSS JOIN LATERAL (SELECT id FROM accounts WHERE "
-         "division = CAST(g.d AS CHAR(12)) AND role = g.r AND channel = g.c AND fiscal_year = g.y AND kind = g.k "
-         "AND reference = x.ref LIMIT 1) AS a")  # one index probe per key (LIMIT 1: not a hash join over all accounts)
+#: each key of :data:`_GROUPS` and its account ``a`` (none: not opened yet) — one index probe per key
+#: (LIMIT 1: not a hash join over all accounts)
+_ACCOUNTS_FOUND = (f"{_GROUPS} CROSS JOIN LATERAL (SELECT id FROM accounts WHERE "
+                   "division = CAST(g.d AS CHAR(12)) AND role = g.r AND channel = g.c AND fiscal_year = g.y "
+                   "AND kind = g.k AND reference = x.ref LIMIT 1) AS a")
+_FIND = f"SELECT g.n, x.ref, a.id FROM {_ACCOUNTS_FOUND}"
 _INSERT_ACCOUNTS = ("INSERT INTO accounts (division, role, channel, fiscal_year, kind, reference) "  # in the order
                     f"SELECT CAST(g.d AS CHAR(12)), g.r, g.c, g.y, g.k, x.ref FROM {_GROUPS} ORDER BY g.n, x.i")  # sent
 _RETURNING = " RETURNING id, division, role, channel, fiscal_year, kind, reference"
@@ -218,9 +221,11 @@ def _refusal(index: int, entry: Entry, error: Exception) -> dict[str, Any]:
             "reason": str(error), "error": error}
 
 
+#: each line reference of $2 (JSON) posted before, as ``p.line_ref`` — one index probe per reference
+_POSTED_BEFORE = ("json_array_elements_text($2::text::json) AS r(ref) "
+                  "CROSS JOIN LATERAL (SELECT line_ref FROM postings WHERE line_ref = r.ref LIMIT 1) AS p")
 _PREFETCH = (  # the line references posted before (n = -1) and the accounts that exist, in one statement
-    f"{_FIND} UNION ALL SELECT -1, p.line_ref, NULL FROM json_array_elements_text($2::text::json) AS r(ref) "
-    "CROSS JOIN LATERAL (SELECT line_ref FROM postings WHERE line_ref = r.ref LIMIT 1) AS p")
+    f"{_FIND} UNION ALL SELECT -1, p.line_ref, NULL FROM {_POSTED_BEFORE}")
 _LOCK = "SELECT id, balance_fen FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"
 
 
@@ -267,17 +272,13 @@ def look_up_part(part: str, source: str, **columns: str) -> str:
 #: row updated since the statement's snapshot is locked and returned as committed (its balance
 #: then, not the snapshot's).
 _LOOK_UP = (
-    "WITH found AS MATERIALIZED (SELECT g.n, x.ref, a.id, g.k "
-    f"FROM {_GROUPS} CROSS JOIN LATERAL (SELECT id FROM accounts WHERE "
-    "division = CAST(g.d AS CHAR(12)) AND role = g.r AND channel = g.c AND fiscal_year = g.y AND kind = g.k "
-    "AND reference = x.ref LIMIT 1) AS a), "
+    f"WITH found AS MATERIALIZED (SELECT g.n, x.ref, a.id, g.k FROM {_ACCOUNTS_FOUND}), "
     "locked AS (SELECT id, balance_fen FROM accounts WHERE id = ANY (ARRAY("
     "  SELECT id FROM found WHERE k <> ALL($5::text[]) AND (SELECT count(*) FROM found) = $6)) "
     "  ORDER BY id FOR UPDATE) "
     + look_up_part("a", "FROM found", n="n", a="ref", x="id")
     + " UNION ALL " + look_up_part("b", "FROM locked", x="id", y="balance_fen")
-    + " UNION ALL " + look_up_part("l", "FROM json_array_elements_text($2::text::json) AS r(ref) CROSS JOIN LATERAL "
-                                   "(SELECT line_ref FROM postings WHERE line_ref = r.ref LIMIT 1) AS p", a="p.line_ref")
+    + " UNION ALL " + look_up_part("l", f"FROM {_POSTED_BEFORE}", a="p.line_ref")
     + " UNION ALL " + look_up_part("c", "FROM year_closes WHERE fiscal_year = ANY($3::int[])", n="fiscal_year",
                                    a="role", b="division", c="document_no", x="event_seq", d="document_date")
     + " UNION ALL " + look_up_part("t", f"FROM ({TAIL}) AS t WHERE $4", a="hash", x="seq")
