@@ -27,8 +27,8 @@ from services.audit.checkpoints import LogAgainst, Outside
 from services.audit.compliance import Finding
 from services.audit.diff import Discrepancy, Live
 from services.audit.figures import figures
-from services.audit.rebuild import Rebuilt, rebuilder_for
-from services.audit.export import loads
+from services.audit.rebuild import REBUILDERS, CountOnly, Rebuilt, rebuilder_for
+from services.audit.export import loads, members_reader
 from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain
 from shared import divisions
 from shared.bulk import gc_paused
@@ -77,6 +77,21 @@ class Replay:
         if hasattr(self.rebuilt, service) and not isinstance(part, int):  # an int: only counted
             setattr(self.rebuilt, service, part)
         self.last_recorded = max(self.last_recorded, last)
+
+
+#: the members of an event that verifying it reads: ``ServiceChain.feed`` (seq, prev_hash, hash),
+#: ``References.add`` (id, causation_id), ``LogAgainst.feed`` (seq, hash), and the replay's loop
+#: (seq, time). An export is read for these and the rebuilder's ``members`` only (export.members_reader).
+VERIFIED_MEMBERS = ("causation_id", "hash", "id", "prev_hash", "seq", "time")
+
+
+def members_read(service: str, *, verify: bool, rebuild: bool) -> tuple[str, ...] | None:
+    """The members of each event a pass over ``service``'s export reads (None: every member, for
+    a rebuilder that does not name the ones it reads)."""
+    needed = getattr(REBUILDERS.get(service, CountOnly), "members", None) if rebuild else ()
+    if needed is None:
+        return None
+    return tuple(sorted({*needed, *(VERIFIED_MEMBERS if verify else ("seq", "time"))}))
 
 
 def replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | None = None, *,
@@ -137,7 +152,8 @@ def _replay_file(directory: str, service: str, until: str | None, verify: bool, 
     from services.audit.sources import ExportSource
 
     source = ExportSource(directory)
-    return replay_service(service, source.stream(service), source.entries.get(service) if verify else None,
+    return replay_service(service, source.stream(service, members_read(service, verify=verify, rebuild=rebuild)),
+                          source.entries.get(service) if verify else None,
                           until=until, verify=verify, rebuild=rebuild, against=against)
 
 
@@ -184,7 +200,8 @@ def _read_and_verify(conn: Connection, directory: str, service: str, until: str 
 
     try:
         source = ExportSource(directory)
-        chain, _, refs, last = replay_service(service, source.stream(service), source.entries.get(service),
+        stream = source.stream(service, VERIFIED_MEMBERS)  # its rebuilding is elsewhere
+        chain, _, refs, last = replay_service(service, stream, source.entries.get(service),
                                               until=until, against=against, forward=_Forward(conn))
         conn.send_bytes(b"")
         conn.send((chain, refs, last, process_time()))
@@ -208,12 +225,13 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
     worker.start()
     send.close()
     rebuilder = rebuilder_for(service)
-    apply = rebuilder.apply
+    apply, members = rebuilder.apply, getattr(rebuilder, "members", None)
+    read = loads if members is None else members_reader(members)
     try:
         with gc_paused():  # as replay_service: the rebuild's result (the ledger replay) included
             while chunk := receive.recv_bytes():
                 for line in chunk.split(b"\n"):
-                    apply(loads(line))
+                    apply(read(line))
             outcome = receive.recv()
             if isinstance(outcome, BaseException):
                 raise outcome

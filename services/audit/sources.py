@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import httpx
 
@@ -72,8 +72,9 @@ class ExportSource:
                                   f"{str(entry.get('sha256'))[:16]}…"
         return notes
 
-    def stream(self, service: str) -> Iterator[tuple[Event, bytes]]:
-        return iter_lines(self.path(service))
+    def stream(self, service: str, members: Iterable[str] | None = None) -> Iterator[tuple[Event, bytes]]:
+        """Each event with its line; ``members``: only those members of each event are built."""
+        return iter_lines(self.path(service), members)
 
     async def load(self) -> Loaded:
         events = {service: [event for event, _ in self.stream(service)] for service in self.services}

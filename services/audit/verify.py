@@ -23,6 +23,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from services.audit.export import loads
 from shared.events.chain import GENESIS, compute_hash
 
 #: Problems listed per service; the rest are only counted (a broken log can have millions).
@@ -69,7 +70,7 @@ def hash_matches(event: Mapping[str, Any], line: bytes | None = None) -> bool:
     is that line without its ``"hash"`` member, so no re-serialisation is needed. It is sound
     because a SHA-256 match means the remaining text *is* the body the service hashed (which has
     no top-level ``hash`` member, so the member removed was the top-level one). Any other line
-    (another tool's formatting) falls back to canonicalising the parsed event.
+    (another tool's formatting) falls back to canonicalising the event read from it.
     """
     stored = event["hash"]
     if line is not None:
@@ -85,6 +86,9 @@ def hash_matches(event: Mapping[str, Any], line: bytes | None = None) -> bool:
             digest.update(view[at + len(member):])
         if digest.hexdigest() == stored:
             return True
+        # the whole event, read again from its line: the caller may hold only some of its members
+        # (export.members_reader), and a line in another formatting is hashed by its content
+        return compute_hash(loads(line)) == stored
     return compute_hash(event) == stored
 
 

@@ -21,6 +21,8 @@ REBUILDERS = {"funds": FundsRebuild, "registry": RegistryRebuild, "projects": Pr
 class CountOnly:
     """The rebuilder of a log the audit only verifies."""
 
+    members: tuple[str, ...] = ()  # of each event, what apply reads (a rebuilder without it: every member)
+
     def __init__(self) -> None:
         self.events = 0
 

@@ -113,6 +113,9 @@ _TRANSITIONS = {event_type: name if name in ("met", "withdrawn") else "missed"
 
 class FundsRebuild:
     service = SERVICE
+    #: the members of an event that apply reads (postings_of: type, data; the rest below): an
+    #: export is read for these only (services.audit.export.members_reader)
+    members = ("data", "id", "seq", "subject", "time", "type")
 
     def __init__(self) -> None:
         self.reader = PostingReader()

@@ -191,3 +191,15 @@ def test_an_unreadable_line_of_the_other_log_stops_the_replay_over_processes_as_
         replay(source)
     with pytest.raises(ValueError):  # the pool worker's error, raised here: not a hang
         replay_export(source, processes=processes)
+
+
+def test_an_unreadable_line_of_the_funds_log_stops_the_replay_over_processes_as_in_one(tmp_path, world):
+    """The funds log is verified in one process and rebuilt in another: a line that is not JSON
+    stops both, as in one process (read for some members only, such a line is read whole)."""
+    export(tmp_path, world)
+    rewrite(tmp_path, lines_of(tmp_path)[:5] + [b'{"seq": 6, not json'])
+    source = ExportSource(tmp_path)
+    with pytest.raises(ValueError):
+        replay(source)
+    with pytest.raises(Exception, match="JSONDecodeError"):  # the worker's error, raised here
+        replay_export(source, processes=2)
