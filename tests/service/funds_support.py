@@ -93,6 +93,16 @@ async def down_to_jinghe(f: Funds, amount="1000000.00"):
         await f.zero_sum_and_no_negative()
 
 
+async def committed_project(f: Funds, amount: str, *, down: str | None = None, project: str = "P-1"):
+    """Money down to 精河县 (``down``, default ``amount``), ``project`` in the library and ``amount``
+    committed to it from the county's available funds: the commitment's response (201, asserted)."""
+    await down_to_jinghe(f, down or amount)
+    await f.in_library(project)
+    response = await f.post("/commitments", JINGHE, amount=amount, project_code=project, source="available")
+    assert response.status_code == 201, response.text
+    return response
+
+
 async def account(conn, division, kind, reference=""):
     """An account opened straight in the funds database (balance 0); its id."""
     return await conn.fetchval(

@@ -25,7 +25,7 @@ from services.projects.app import create_app as projects_app
 from shared.clock import SettableClock
 from shared.policy import load_policy
 from tests.conftest import bearer, serving
-from tests.service.funds_support import BOZHOU, JINGHE, XINJIANG, down_to_jinghe
+from tests.service.funds_support import BOZHOU, JINGHE, XINJIANG, committed_project
 from tests.service.registry_support import VILLAGE, exit_household, family, identify
 
 BOLE = "652701000000"  # 博乐市, the other recipient of 博州's sheet
@@ -45,9 +45,7 @@ async def scenario(registry, funds):
     exited = await identify(r, family(42))
     await identify(r, family(43))  # on the roll, never helped: household.helper.required, .min_measures
     await exit_household(r, exited)
-    await down_to_jinghe(f, "100000.00")
-    await f.in_library("P-1")
-    assert (await f.post("/commitments", JINGHE, amount="50000.00", project_code="P-1", source="available")).status_code == 201
+    await committed_project(f, "50000.00", down="100000.00")
     assert (await f.post("/disbursements", JINGHE, amount="30000.00", project_code="P-1", purpose="industry_development",
                          payee={"kind": "cooperative", "name": "枸杞合作社"})).status_code == 201
     stranded = await f.post("/strandings", JINGHE, project_code="P-1", channel="central_special", fiscal_year=2017,

@@ -4,7 +4,7 @@ required (a generated client leaves an optional field out)."""
 
 from __future__ import annotations
 
-from tests.service.funds_support import CENTRAL, JINGHE, down_to_jinghe
+from tests.service.funds_support import CENTRAL, committed_project
 
 DOCUMENTED = {"/appropriations", "/allocations", "/integrations", "/returns", "/reallocations"}
 
@@ -28,7 +28,5 @@ async def test_document_no_is_required_exactly_where_the_ledger_refuses_it_missi
     assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "document_no"
     assert (await f.db("SELECT count(*) AS n FROM postings"))[0]["n"] == 0
 
-    await down_to_jinghe(f, "100000.00")
-    await f.in_library("P-1")
-    committed = await f.post("/commitments", JINGHE, amount="50000.00", project_code="P-1", source="available")
+    committed = await committed_project(f, "50000.00", down="100000.00")
     assert committed.status_code == 201, committed.text  # documented optional, and optional

@@ -10,7 +10,7 @@ from services.funds.domain.payments import PAIN001
 from tests.bank_files import camt053, pain002
 from tests.conftest import bearer
 from tests.service.answer_models import EveryAnswer, assert_documented
-from tests.service.funds_support import JINGHE, down_to_jinghe
+from tests.service.funds_support import JINGHE, committed_project, down_to_jinghe
 from tests.service.test_funds_operations import batch, line
 from tests.service.test_funds_payments import (ACCOUNTS, CORRECTED, HOUSEHOLDS, ON, SPECIAL, _account, _paid_batch,
                                                _send)
@@ -100,9 +100,7 @@ async def test_payments_accounts_purposes_and_the_project_gate_answer_their_mode
 async def test_a_posting_receipt_answers_its_model(funds):
     f = funds
     spec = (await f.client.get("/openapi.json")).json()
-    await down_to_jinghe(f, "100.00")
-    await f.in_library("P-1")
-    await f.post("/commitments", JINGHE, amount="100.00", project_code="P-1", source="available")
+    await committed_project(f, "100.00")
     paid = await f.post("/disbursements", JINGHE, amount="10.00", project_code="P-1", purpose="industry_development",
                         payee={"kind": "enterprise", "name": "某公司"})
     await sign_checkpoint(f.settings)

@@ -10,7 +10,7 @@ from services.audit.rebuild.funds import FundsRebuild
 from shared.policy.citations import public_citation
 from tests.conftest import bearer
 from tests.service.answer_models import assert_documented
-from tests.service.funds_support import BOZHOU, JINGHE, XINJIANG, down_to_jinghe
+from tests.service.funds_support import BOZHOU, JINGHE, XINJIANG, committed_project, down_to_jinghe
 
 PLAN = "精河县2017年整合方案"
 
@@ -24,9 +24,7 @@ async def _balances(f, division=JINGHE, **params):
 
 async def test_reversal_cites_the_original_once_and_never_after_the_money_moved(funds):
     f = funds
-    await down_to_jinghe(f, "1000.00")
-    await f.in_library("P-1")
-    committed = await f.post("/commitments", JINGHE, amount="600.00", project_code="P-1", source="available")
+    committed = await committed_project(f, "600.00", down="1000.00")
     wrong = committed.json()["posting_id"]
     reversed_ = await f.post(f"/postings/{wrong}/reversal", JINGHE, document_no="精财冲〔2017〕1号", reason="项目编号错误")
     assert reversed_.status_code == 201, reversed_.text

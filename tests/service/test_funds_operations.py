@@ -10,7 +10,7 @@ import pytest
 from services.funds.app import create_app
 from shared.clock import SettableClock
 from tests.conftest import bearer, serving
-from tests.service.funds_support import BOZHOU, CENTRAL, JINGHE, XINJIANG, Funds, down_to_jinghe
+from tests.service.funds_support import BOZHOU, CENTRAL, JINGHE, XINJIANG, Funds, committed_project, down_to_jinghe
 
 
 async def test_money_flows_down_and_out_with_events(funds):
@@ -47,9 +47,7 @@ async def test_money_flows_down_and_out_with_events(funds):
 
 async def test_over_disbursement_is_refused_and_nothing_is_written(funds):
     f = funds
-    await down_to_jinghe(f, "1000.00")
-    await f.in_library("P-1")
-    await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
+    await committed_project(f, "500.00", down="1000.00")
     before = await f.db("SELECT count(*) AS n FROM events")
     over = await f.post("/disbursements", JINGHE, amount="500.01", project_code="P-1",
                         payee={"kind": "contractor", "name": "某建筑公司"})
@@ -61,9 +59,7 @@ async def test_over_disbursement_is_refused_and_nothing_is_written(funds):
 
 async def test_negative_list_purposes_are_refused_with_the_citation(funds):
     f = funds
-    await down_to_jinghe(f, "1000.00")
-    await f.in_library("P-1")
-    await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
+    await committed_project(f, "500.00", down="1000.00")
     refused = await f.post("/disbursements", JINGHE, amount="100.00", project_code="P-1", purpose="vehicles_telecom_equipment",
                            payee={"kind": "enterprise", "name": "汽车销售公司"})
     assert refused.status_code == 422 and "财农〔2017〕8号" in refused.text
@@ -75,9 +71,7 @@ async def test_a_purpose_outside_the_code_list_is_refused_on_every_write_that_ta
     """The negative list's own label, another spelling, an unknown code: refused with the valid
     codes — single disbursements, commitments, allocations and batch lines alike; nothing written."""
     f = funds
-    await down_to_jinghe(f, "1000.00")
-    await f.in_library("P-1")
-    await f.post("/commitments", JINGHE, amount="500.00", project_code="P-1", source="available")
+    await committed_project(f, "500.00", down="1000.00")
     before = await f.db("SELECT count(*) AS n FROM events")
     writes = [("/disbursements", JINGHE,
                dict(amount="100.00", project_code="P-1", payee={"kind": "enterprise", "name": "某公司"})),
@@ -227,9 +221,7 @@ def line(ref, amount, project="P-1", purpose=None):
 
 async def test_disbursement_batches(funds):
     f = funds
-    await down_to_jinghe(f, "1000.00")
-    await f.in_library("P-1")
-    await f.post("/commitments", JINGHE, amount="600.00", project_code="P-1", source="available")
+    await committed_project(f, "600.00", down="1000.00")
 
     async def send(body):
         return await f.client.post("/disbursement-batches", json=body, headers=f.headers(JINGHE))

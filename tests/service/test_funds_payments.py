@@ -22,7 +22,7 @@ from tests.bank_files import camt053, pain002, results_csv
 from shared.logging import get_logger
 from tests.conftest import bearer
 from tests.exports import assert_same_figures, both
-from tests.service.funds_support import JINGHE, down_to_jinghe
+from tests.service.funds_support import JINGHE, committed_project
 
 HOUSEHOLDS = [f"0192f0a4-0000-7000-8000-00000000000{i}" for i in range(1, 5)]
 ACCOUNTS = [f"62284800123456780{i}{i}" for i in range(1, 5)]
@@ -42,9 +42,7 @@ async def _account(f, household, number, name):
 
 
 async def _paid_batch(f):
-    await down_to_jinghe(f, "10000.00")
-    await f.in_library("P-1")
-    assert (await f.post("/commitments", JINGHE, amount="10000.00", project_code="P-1", source="available")).status_code == 201
+    await committed_project(f, "10000.00")
     await f.registered(*HOUSEHOLDS)
     special = await f.client.put("/special-account", json={
         "bank_code": "102100099996", "bank_name": "中国工商银行精河县支行", "account_no": SPECIAL,
@@ -180,9 +178,7 @@ async def test_a_batch_paid_through_pain001_refusals_returned_and_reissued_then_
 
 async def test_unregistered_households_are_refused_in_single_and_batch_payments(funds):
     f = funds
-    await down_to_jinghe(f, "1000.00")
-    await f.in_library("P-1")
-    await f.post("/commitments", JINGHE, amount="1000.00", project_code="P-1", source="available")
+    await committed_project(f, "1000.00")
     proposed, removed, unknown = HOUSEHOLDS[0], HOUSEHOLDS[1], HOUSEHOLDS[2]
     await f.registered(proposed, status="proposed")
     await f.registered(removed)

@@ -18,7 +18,7 @@ from shared.config import libpq_url
 from shared.errors import Problem
 from shared.events.chain import verify_chain
 from tests.conftest import bearer, serving
-from tests.service.funds_support import JINGHE, Funds, down_to_jinghe
+from tests.service.funds_support import JINGHE, Funds, committed_project
 
 from services.funds.usecases import disbursements  # the group commit's use case: where post_each is called
 WINDOW = 0.2  # long enough that the requests sent together below form one group
@@ -32,9 +32,7 @@ async def grouped(databases):
     app = create_app(settings, clock=clock, run_background=False)
     async with serving(app) as client:
         f = Funds(settings, client, databases, clock)
-        await down_to_jinghe(f, "1000.00")
-        await f.in_library("P-1")
-        assert (await f.post("/commitments", JINGHE, amount="1000.00", project_code="P-1", source="available")).status_code == 201
+        await committed_project(f, "1000.00")
         f.app = app
         yield f
 

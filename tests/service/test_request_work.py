@@ -13,7 +13,7 @@ import psutil
 
 from deploy.embedded import free_port
 from shared.auth import Role, current_principal, require
-from tests.service.funds_support import CENTRAL, JINGHE, down_to_jinghe
+from tests.service.funds_support import CENTRAL, JINGHE, committed_project
 
 
 def test_the_auth_dependencies_are_coroutines_so_fastapi_runs_them_on_the_event_loop():
@@ -36,9 +36,7 @@ async def test_a_write_request_verifies_its_token_once(funds, monkeypatch):
     verifier._known.clear()
     assert (await f.post("/appropriations", CENTRAL, amount="100.00", document_no="财农〔2017〕8号")).status_code == 201
     assert len(decoded) == 1  # the idempotency scope and the role dependency share one verification
-    await down_to_jinghe(f, "10.00")
-    await f.in_library("P-1")
-    await f.post("/commitments", JINGHE, amount="10.00", project_code="P-1", source="available")
+    await committed_project(f, "10.00")
     decoded.clear()
     verifier._known.clear()
     paid = await f.post("/disbursements", JINGHE, amount="1.00", project_code="P-1",

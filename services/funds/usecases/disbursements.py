@@ -20,7 +20,7 @@ from services.funds.contract import payee_reference
 from services.funds.domain import check_purpose, finance_account
 from services.funds.usecases import gate
 from services.funds.usecases.commitments import Money, new_posting
-from services.funds.usecases.ledger import Entry, Grouped, look_up, look_up_part, post_each
+from services.funds.usecases.ledger import Entry, Grouped, columns_of, look_up, look_up_part, post_each
 from services.funds.usecases.payments import household_ids_to_look_up, payee_problem, unpayable_of
 from shared.auth import Principal
 from shared.errors import Problem
@@ -72,8 +72,8 @@ async def post_group(session: AsyncSession, items: list[Grouped]) -> list[dict |
         payee.get("household_id") for item in items if (payee := _payee(item)).get("kind") == "household")
     looked_up = await look_up(session, [item.entry for item in items], also=_PROJECTS_AND_PAYEES,
                               also_args=(sorted({_project(item) for item in items}), households))
-    projects = [(row[2], row[3], row[8], row[9], row[10]) for row in looked_up.others if row[0] == "p"]
-    known = [(row[2], row[3], row[4]) for row in looked_up.others if row[0] == "h"]
+    projects = [columns_of(row, "a", "b", "f1", "f2", "f3") for row in looked_up.others if row[0] == "p"]
+    known = [columns_of(row, "a", "b", "c") for row in looked_up.others if row[0] == "h"]
     refused: dict[int, Problem] = {}
     for county in {item.entry.posting.from_.division for item in items}:
         here = [(position, item) for position, item in enumerate(items) if item.entry.posting.from_.division == county]

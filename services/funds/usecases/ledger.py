@@ -259,6 +259,15 @@ def look_up_part(part: str, source: str, **columns: str) -> str:
             + ", ".join(columns.get(name, null) for name, null in _NULLS.items()) + f" {source}")
 
 
+#: where each column named in :func:`look_up_part` comes in a look-up row (0 is the part's letter)
+_COLUMN = {name: index for index, name in enumerate(_NULLS, start=1)}
+
+
+def columns_of(row: Sequence[Any], *names: str) -> tuple[Any, ...]:
+    """The columns of a look-up row by the names its part gave them (:func:`look_up_part`)."""
+    return tuple(row[_COLUMN[name]] for name in names)
+
+
 #: Everything a group of postings reads before it is judged, in one statement (one round trip):
 #: $1 the account keys (as :data:`_FIND`), $2 the line references (JSON), $3 the fiscal years of the
 #: books written, $4 whether to read the log's tail, $5 the external kinds, $6 how many keys $1
