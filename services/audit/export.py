@@ -80,9 +80,10 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def members_reader(members: Iterable[str]) -> Callable[[bytes], dict[str, Any]]:
-    """A reader of export lines that builds only the top-level ``members`` of each event; the
-    others are parsed as JSON and skipped, not built (msgspec). The verifying process reads six
+def members_reader(members: Iterable[str] | None) -> Callable[[bytes], dict[str, Any]]:
+    """A reader of export lines that builds only the top-level ``members`` of each event (None:
+    every member, :data:`loads`); the others are parsed as JSON and skipped, not built (msgspec).
+    The verifying process reads six
     small members of an event, not its data: a third of the time :data:`loads` takes (bench/RESULTS.md,
     2026-12-05 afternoon).
 
@@ -90,6 +91,8 @@ def members_reader(members: Iterable[str]) -> Callable[[bytes], dict[str, Any]]:
     by :data:`loads`, so it reads, or fails, exactly as it would have. One difference: text inside a
     *skipped* member is not checked to be UTF-8. Its bytes are still hashed with the rest of the
     line (``verify.hash_matches``), so an altered byte there is a hash problem like any other."""
+    if members is None:
+        return loads
     decode = msgspec.json.Decoder(TypedDict("Members", {name: Any for name in members})).decode  # type: ignore[misc]
 
     def read(line: bytes) -> dict[str, Any]:
@@ -104,7 +107,7 @@ def members_reader(members: Iterable[str]) -> Callable[[bytes], dict[str, Any]]:
 def iter_lines(path: Path, members: Iterable[str] | None = None) -> Iterator[tuple[dict[str, Any], bytes]]:
     """(event, raw line without its newline) for each non-empty line of an export file; with
     ``members``, each event holds those members only (:func:`members_reader`)."""
-    read = loads if members is None else members_reader(members)
+    read = members_reader(members)
     with path.open("rb") as f:
         for raw in f:
             line = raw.rstrip(b"\r\n")

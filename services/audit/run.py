@@ -28,7 +28,7 @@ from services.audit.compliance import Finding
 from services.audit.diff import Discrepancy, Live
 from services.audit.figures import figures
 from services.audit.rebuild import REBUILDERS, CountOnly, Rebuilt, rebuilder_for
-from services.audit.export import loads, members_reader
+from services.audit.export import members_reader
 from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain
 from shared import divisions
 from shared.bulk import gc_paused
@@ -225,8 +225,7 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
     worker.start()
     send.close()
     rebuilder = rebuilder_for(service)
-    apply, members = rebuilder.apply, getattr(rebuilder, "members", None)
-    read = loads if members is None else members_reader(members)
+    apply, read = rebuilder.apply, members_reader(members_read(service, verify=False, rebuild=True))
     try:
         with gc_paused():  # as replay_service: the rebuild's result (the ledger replay) included
             while chunk := receive.recv_bytes():
