@@ -225,12 +225,17 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
     worker.start()
     send.close()
     rebuilder = rebuilder_for(service)
-    apply, read = rebuilder.apply, members_reader(members_read(service, verify=False, rebuild=True))
+    apply_line = getattr(rebuilder, "apply_line", None)  # the rebuilder's own reading of a line, if it has one
+    if apply_line is None:
+        apply, read = rebuilder.apply, members_reader(members_read(service, verify=False, rebuild=True))
+
+        def apply_line(line: bytes) -> None:
+            apply(read(line))
     try:
         with gc_paused():  # as replay_service: the rebuild's result (the ledger replay) included
             while chunk := receive.recv_bytes():
                 for line in chunk.split(b"\n"):
-                    apply(read(line))
+                    apply_line(line)
             outcome = receive.recv()
             if isinstance(outcome, BaseException):
                 raise outcome

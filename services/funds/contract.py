@@ -193,10 +193,16 @@ def postings_of(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return []
 
 
+def is_line_reference(operation: Any, reference: Any, to_reference: Any) -> bool:
+    """Whether a single posting's ``reference`` is a version-1 disbursement's line reference (see
+    :func:`_single_posting`), given its operation, reference and ``to`` account's reference."""
+    return operation == "disburse" and reference != to_reference
+
+
 def _single_posting(data: Mapping[str, Any]) -> Mapping[str, Any]:
     """A version-1 disbursement's ``reference`` is its line reference (an extra that overwrote the
     posting's own, the payee); read back, the posting gets the payee again (its ``to`` account's
     reference, as ``Posting.from_dict`` requires) and the line reference moves to ``line_ref``."""
-    if data.get("operation") != "disburse" or data.get("reference") == data["to"].get("reference"):
+    if not is_line_reference(data.get("operation"), data.get("reference"), data["to"].get("reference")):
         return data
     return {**data, "reference": data["to"]["reference"], "line_ref": data["reference"]}

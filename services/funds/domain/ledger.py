@@ -465,14 +465,25 @@ class PostingReader:
                 cached = False
             if not cached:
                 return AccountKey(**data)
-            if found is None:
-                if known is None:
-                    found = AccountKey(**data)
-                    self.holders[holder] = (found, {reference: found})
-                else:  # a new payee, project or plan of a known holder (the auditor: one per household paid)
-                    found = known[1][reference] = known[0].with_reference(reference)
-            return found
+            return self._build(holder, reference, known) if found is None else found
         return AccountKey(**data)
+
+    def known_key(self, holder: tuple[str, str, str, int, str], reference: str | None) -> AccountKey:
+        """:meth:`key` of fields already known to be plain: a holder's five values (str division,
+        role, channel and kind, an ``int`` year, in :data:`_HOLDER_FIELDS` order) and a reference
+        (a str or None) - a reader that decoded them typed (the auditor's, from an export line)."""
+        known = self.holders.get(holder)
+        found = None if known is None else known[1].get(reference)
+        return self._build(holder, reference, known) if found is None else found
+
+    def _build(self, holder: tuple, reference: Any, known: tuple[AccountKey, dict[Any, AccountKey]] | None) -> AccountKey:
+        if known is None:
+            division, role, channel, fiscal_year, kind = holder
+            found = AccountKey(division, role, channel, fiscal_year, kind, reference)
+            self.holders[holder] = (found, {reference: found})
+        else:  # a new payee, project or plan of a known holder (the auditor: one per household paid)
+            found = known[1][reference] = known[0].with_reference(reference)
+        return found
 
     def day(self, text: Any) -> Any:
         if type(text) is str:
