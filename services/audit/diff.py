@@ -58,7 +58,8 @@ class Live:
 
 def within_rebuild(rebuilt: Rebuilt, division: str = "") -> list[Discrepancy]:
     """What the events themselves contradict, before any comparison: postings the funds domain
-    refuses on replay (the service should never have recorded them) or cannot even read."""
+    refuses on replay (the service should never have recorded them) or cannot even read, and
+    events of any service whose data the rebuild cannot read."""
     out: list[Discrepancy] = []
     if rebuilt.funds is not None:
         for record, code, reason in rebuilt.funds.refused:
@@ -68,6 +69,11 @@ def within_rebuild(rebuilt: Rebuilt, division: str = "") -> list[Discrepancy]:
                                    "recorded", record.seq, f"{code}: {reason}"))
         for seq, reason in rebuilt.funds.unreadable:
             out.append(Discrepancy("funds", "unreadable_posting", f"seq {seq}", "a posting", "unreadable", seq, reason))
+    for service in ("funds", "registry", "projects"):
+        part = getattr(rebuilt, service)
+        for seq, reason in part.unreadable_events if part is not None else ():
+            out.append(Discrepancy(service, "unreadable_event", f"seq {seq}", "an event of its type", "unreadable",
+                                   seq, f"{reason}; what it changed before the error stays in the rebuild"))
     return out
 
 

@@ -104,12 +104,23 @@ def members_reader(members: Iterable[str] | None) -> Callable[[bytes], dict[str,
     return read
 
 
-def iter_lines(path: Path, members: Iterable[str] | None = None) -> Iterator[tuple[dict[str, Any], bytes]]:
+class NotJson(str):
+    """What :func:`iter_lines` yields for a line that is not JSON (the parser's reason): no event,
+    a ``malformed`` problem at its place (services.audit.verify)."""
+
+
+def iter_lines(path: Path, members: Iterable[str] | None = None) -> Iterator[tuple[Any, bytes]]:
     """(event, raw line without its newline) for each non-empty line of an export file; with
-    ``members``, each event holds those members only (:func:`members_reader`)."""
+    ``members``, each event holds those members only (:func:`members_reader`). A line that is not
+    JSON gives :class:`NotJson` (why) in place of its event: a problem of the log, reported where
+    it stands (services.audit.verify.envelope_problem), not an error that stops the replay."""
     read = members_reader(members)
     with path.open("rb") as f:
         for raw in f:
             line = raw.rstrip(b"\r\n")
             if line:
-                yield read(line), line
+                try:
+                    event = read(line)
+                except ValueError as error:  # orjson's JSONDecodeError, a UnicodeDecodeError
+                    event = NotJson(f"{type(error).__name__}: {error}")
+                yield event, line

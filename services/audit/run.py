@@ -29,7 +29,7 @@ from services.audit.diff import Discrepancy, Live
 from services.audit.figures import figures
 from services.audit.rebuild import REBUILDERS, CountOnly, Rebuilt, rebuilder_for
 from services.audit.export import members_reader
-from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain
+from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain, envelope_problem
 from shared import divisions
 from shared.bulk import gc_paused
 from shared.clock import CHINA_TZ
@@ -119,12 +119,15 @@ def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | Non
             add(service, event)
             if against is not None:
                 against.feed(event)
-        elif event["seq"] <= applied:
-            continue  # the same, unreported: a verifying pass reports it
+        elif envelope_problem(event) is not None or event["seq"] <= applied:
+            continue  # malformed, or the same as above: unreported, a verifying pass reports it
         applied = event["seq"]
         recorded = event["time"]
         if until is None or recorded < until:
-            apply(event if forward is None else line)
+            try:
+                apply(event if forward is None else line)
+            except UNREADABLE as error:
+                unreadable(rebuilder, event["seq"], error)
         if recorded > last:
             last = recorded
     if against is not None and verify:
@@ -163,6 +166,18 @@ def _replay_file_in_worker(directory: str, service: str, until: str | None, veri
     started = process_time()
     outcome = _replay_file(directory, service, until, verify, rebuild, against)
     return outcome, process_time() - started
+
+
+#: what reading an event's data can raise when it is not what its type says: the audit does not
+#: trust the logs it reads (a rebuilder reads what it needs and raises one of these on the rest)
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def unreadable(rebuilder: Any, seq: int, error: BaseException) -> None:
+    """An event the rebuilder could not read: kept with its seq and why (a discrepancy of the
+    audit, diff.within_rebuild), and the replay goes on. What the event had changed before the
+    error stays: the discrepancy says so."""
+    rebuilder.unreadable_events.append((seq, f"{type(error).__name__}: {error}"))
 
 
 #: lines per message from the process that reads and verifies a log to the one rebuilding it
@@ -235,7 +250,10 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
         with gc_paused():  # as replay_service: the rebuild's result (the ledger replay) included
             while chunk := receive.recv_bytes():
                 for line in chunk.split(b"\n"):
-                    apply_line(line)
+                    try:
+                        apply_line(line)
+                    except UNREADABLE as error:  # a line the worker verified: JSON, an event's envelope
+                        unreadable(rebuilder, members_reader(("seq",))(line)["seq"], error)
             outcome = receive.recv()
             if isinstance(outcome, BaseException):
                 raise outcome

@@ -126,6 +126,20 @@ class FeedSource:
         return Loaded(self.description, events, ends)
 
 
+def _event_of(value: bytes | None) -> tuple[Event | None, str]:
+    """(the event a topic message holds, "") or (None, why it holds none): not JSON, not an object,
+    no integer seq - what the audit cannot even place in a log. Anything else is kept, for the
+    verifier to judge (services.audit.verify.envelope_problem)."""
+    try:
+        event = decode_message(value or b"")
+    except (ValueError, AttributeError, TypeError) as error:  # not JSON; JSON but not an object
+        return None, f"{type(error).__name__}: {error}"
+    seq = event.get("seq")
+    if type(seq) is not int:
+        return None, f"its seq is {seq!r}, not an integer"
+    return event, ""
+
+
 class KafkaSource:
     def __init__(self, bootstrap: str, services: list[str], prefix: str = "fupin", timeout: float = 60.0):
         self.bootstrap, self.services, self.prefix, self.timeout = bootstrap, services, prefix, timeout
@@ -157,6 +171,15 @@ class KafkaSource:
         """Read every partition to its end. The end is the high watermark a fetch reports (Tansu's
         ListOffsets can answer short, see shared.events.relay.topic_message_count)."""
         ends = await consumer.end_offsets(partitions)
+        strays: dict[str, list] = {}  # service → [messages that are no event, the first one's place and why]
+        try:
+            await self._read_to_end(consumer, partitions, topics, by_seq, notes, ends, strays)
+        finally:
+            for service, (count, where, why) in strays.items():
+                notes.append(f"{service}: {count} message(s) on the topic are not events and were not audited "
+                             f"(the first at {where}: {why})")
+
+    async def _read_to_end(self, consumer, partitions, topics, by_seq, notes, ends, strays) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         while loop.time() < deadline:
@@ -164,9 +187,13 @@ class KafkaSource:
             for tp, messages in batch.items():
                 service = topics[tp.topic]
                 for message in messages:
-                    event = decode_message(message.value)
+                    event, why = _event_of(message.value)
+                    if event is None:  # anyone who may publish to the topic can put anything there
+                        stray = strays.setdefault(service, [0, f"{tp.topic}[{tp.partition}]@{message.offset}", why])
+                        stray[0] += 1
+                        continue
                     kept = by_seq[service].setdefault(event["seq"], event)
-                    if kept is not event and kept["hash"] != event["hash"]:
+                    if kept is not event and kept.get("hash") != event.get("hash"):
                         notes.append(f"{service}: differing copies of seq {event['seq']} on the broker; "
                                      "the first is audited")
             positions = [await consumer.position(tp) for tp in partitions]

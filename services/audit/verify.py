@@ -11,7 +11,10 @@ consumer needs), :class:`ServiceChain` goes on and names *every* problem an audi
 * ``link`` — an event whose ``prev_hash`` is not its predecessor's stored hash (an altered row
   whose hash was recomputed, or events spliced together);
 * ``manifest`` — the export's manifest disagrees with its file (last seq, last hash, count, digest);
-* ``causation`` — a ``causation_id`` that names no event in any audited log.
+* ``causation`` — a ``causation_id`` that names no event in any audited log;
+* ``malformed`` — not an event at all: a line that is not JSON, not an object, or one of the
+  members the verifier reads (:data:`READ_MEMBERS`) missing or of another type. It is neither
+  hashed nor applied; with a usable seq it keeps its place in the chain.
 
 After an altered row the check continues from its *stored* hash, so one altered event is one
 problem, not a cascade.
@@ -23,7 +26,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from services.audit.export import loads
+from services.audit.export import NotJson, loads
 from shared.events.chain import GENESIS, compute_hash
 
 #: Problems listed per service; the rest are only counted (a broken log can have millions).
@@ -88,8 +91,40 @@ def hash_matches(event: Mapping[str, Any], line: bytes | None = None) -> bool:
             return True
         # the whole event, read again from its line: the caller may hold only some of its members
         # (export.members_reader), and a line in another formatting is hashed by its content
-        return compute_hash(loads(line)) == stored
-    return compute_hash(event) == stored
+        event = loads(line)
+    try:
+        return compute_hash(event) == stored
+    except (KeyError, TypeError, ValueError):  # a hashed member missing, a value RFC 8785 cannot write
+        return False  # (an integer beyond I-JSON): not the content the service hashed
+
+
+#: the members of an event the verifier (and the replay's loop) reads, with the JSON type each
+#: must have (causation_id: a str or null); the rest is the rebuilders' and the hash's
+READ_MEMBERS: dict[str, type] = {"seq": int, "hash": str, "prev_hash": str, "id": str, "time": str}
+
+
+def envelope_problem(event: Any) -> str | None:
+    """Why ``event`` is not an event the audit can check (None: it is one)."""
+    if type(event) is dict:
+        get = event.get
+        if (type(get("seq")) is int and type(get("hash")) is str and type(get("prev_hash")) is str
+                and type(get("id")) is str and type(get("time")) is str
+                and ((cause := get("causation_id", "")) is None or type(cause) is str) and "causation_id" in event):
+            return None  # nearly every event: one expression, then the reason only when it fails
+        for name, kind in {**READ_MEMBERS, "causation_id": str}.items():
+            if name not in event:
+                return f"no {name!r} member"
+            value = event[name]
+            if type(value) is not kind and not (name == "causation_id" and value is None):
+                return f"{name!r} is {_json_type(value)}, not {_json_type(kind())}"
+    if isinstance(event, NotJson):
+        return f"not JSON ({event})"
+    return f"not a JSON object but {_json_type(event)}"
+
+
+def _json_type(value: Any) -> str:
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array",
+            dict: "an object", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 class ServiceChain:
@@ -107,9 +142,13 @@ class ServiceChain:
             result.problems.append(ChainProblem(result.service, seq, kind, detail))
 
     def feed(self, event: Mapping[str, Any], line: bytes | None = None) -> bool:
-        """Check one event. False when it is a duplicate or out of order: the caller skips it."""
-        seq = event["seq"]
+        """Check one event. False when it is a duplicate, out of order or malformed: the caller
+        skips it."""
         result = self.result
+        malformed = envelope_problem(event)
+        if malformed is not None:
+            return self._malformed(event, malformed)
+        seq = event["seq"]
         if seq < self.expected_seq:
             self.problem(seq, "order", f"seq {seq} arrives after seq {self.expected_seq - 1} "
                          "(a duplicate or an out-of-order copy)")
@@ -129,6 +168,20 @@ class ServiceChain:
         result.last_seq, result.last_hash = seq, event["hash"]
         self.expected_seq, self.expected_prev = seq + 1, event["hash"]
         return True
+
+    def _malformed(self, event: Any, why: str) -> bool:
+        seq = event.get("seq") if type(event) is dict else None
+        seq = seq if type(seq) is int else None
+        self.problem(seq, "malformed", f"{'a line' if seq is None else f'seq {seq}'} is not an event: {why}")
+        if seq == self.expected_seq:  # it holds its place: what follows links to its hash, if it has one
+            result = self.result
+            result.checked += 1
+            if result.first_seq is None:
+                result.first_seq = seq
+            stored = event.get("hash")
+            result.last_seq, result.last_hash = seq, stored if type(stored) is str else None
+            self.expected_seq, self.expected_prev = seq + 1, result.last_hash
+        return False
 
     def finish(self, manifest: Mapping[str, Any] | None = None) -> ChainResult:
         """Close the check, against the export manifest's entry for this service when there is one."""

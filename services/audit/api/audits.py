@@ -175,7 +175,7 @@ async def _outside(request: Request, session) -> Outside:
     if settings.kafka_bootstrap:
         services = [*PEERS, "audit"]
         loaded = await KafkaSource(settings.kafka_bootstrap, services, settings.topic_prefix).load()
-        topics = {s: {e["seq"]: e["hash"] for e in events} for s, events in loaded.events.items()}
+        topics = {s: {e["seq"]: e.get("hash") for e in events} for s, events in loaded.events.items()}
         names = {s: topic_of(s, settings.topic_prefix) for s in services}
     return Outside.of(notes, list(verifiers.values()), {v.name: s for s, v in verifiers.items()},
                       topics=topics, topic_names=names)

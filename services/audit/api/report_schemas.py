@@ -61,10 +61,15 @@ class ReportSummaryOut(Answer):
     findings_by_rule: dict[str, int]
 
 
+_UNREADABLE_EVENTS = ("events whose data the rebuild could not read (each an `unreadable_event` discrepancy); "
+                      "0 for a log the service wrote itself")
+
+
 class FundsRebuiltOut(Answer):
     postings: int
     refused: int
     unreadable: int
+    unreadable_events: int = Field(description=_UNREADABLE_EVENTS)
     accounts: int
     deadlines: int
     total_fen: int = Field(description="the sum of every balance: 0 when the ledger balances")
@@ -76,6 +81,7 @@ class RegistryRebuiltOut(Answer):
     by_status: dict[str, int]
     villages_with_population: int
     announcements: int
+    unreadable_events: int = Field(description=_UNREADABLE_EVENTS)
 
 
 class ProjectsRebuiltOut(Answer):
@@ -84,6 +90,7 @@ class ProjectsRebuiltOut(Answer):
     in_library: int
     cancelled: int
     beneficiary_events: int
+    unreadable_events: int = Field(description=_UNREADABLE_EVENTS)
 
 
 class RebuiltOut(Answer):

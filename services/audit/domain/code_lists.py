@@ -15,7 +15,8 @@ DISCREPANCY_KIND = Vocabulary.of("discrepancy_kind", "差异类型", "discrepanc
     ("balance", "账户余额", "account balance"), ("deadline", "资金时限", "deadline"),
     ("statistic", "统计数", "statistic"), ("household_status", "户状态", "household status"),
     ("project", "项目", "project"),
-    ("refused_posting", "被拒记账", "refused posting"), ("unreadable_posting", "无法读取的记账", "unreadable posting")])
+    ("refused_posting", "被拒记账", "refused posting"), ("unreadable_posting", "无法读取的记账", "unreadable posting"),
+    ("unreadable_event", "无法读取的事件", "an event whose data cannot be read")])
 CHAIN_PROBLEM_KIND = Vocabulary.of("chain_problem_kind", "日志校验问题", "log verification problem", [
     ("gap", "事件缺失(序号不连续)", "gap: events missing"),
     ("order", "事件重复或乱序", "a duplicate or out-of-order event"),
@@ -23,6 +24,7 @@ CHAIN_PROBLEM_KIND = Vocabulary.of("chain_problem_kind", "日志校验问题", "
     ("hash", "哈希与内容不符(被改动)", "hash does not match the content (altered)"),
     ("manifest", "与导出清单不符", "does not match the export's manifest"),
     ("causation", "引用的事件不存在", "causation_id names no existing event"),
+    ("malformed", "不是事件(格式错误)", "not an event: not JSON, or its envelope missing or malformed"),
     ("checkpoint", "检查点无法验证", "a checkpoint does not verify"),
     ("fork", "日志分叉", "fork: two logs for one checkpoint"),
     ("rewritten", "已签检查点后被改写", "rewritten after a co-signed checkpoint"),

@@ -104,11 +104,13 @@ class FundsRebuilt:
     events: int = 0
     payments: dict[str, PaymentRecord] = field(default_factory=dict)  # instruction id → its record
     reconciliations: list[dict[str, Any]] = field(default_factory=list)  # each with its event's seq and time
+    #: (seq, why) of each event whose data could not be read (services.audit.run.unreadable)
+    unreadable_events: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {"postings": len(self.postings), "refused": len(self.refused),
-                "unreadable": len(self.unreadable), "accounts": len(self.balances), "deadlines": len(self.deadlines),
-                "total_fen": sum(self.balances.values())}
+                "unreadable": len(self.unreadable), "unreadable_events": len(self.unreadable_events),
+                "accounts": len(self.balances), "deadlines": len(self.deadlines), "total_fen": sum(self.balances.values())}
 
 
 #: every deadline transition → the state it leaves (a late settlement: missed, with its met date)
@@ -169,6 +171,7 @@ class FundsRebuild:
         self.records: list[PostingRecord] = []
         self.deadlines: dict[str, DeadlineRecord] = {}
         self.unreadable: list[tuple[int, str]] = []
+        self.unreadable_events: list[tuple[int, str]] = []
         self.events = 0
         self.payments: dict[str, PaymentRecord] = {}
         self.reconciliations: list[dict[str, Any]] = []
@@ -259,7 +262,7 @@ class FundsRebuild:
                 posting = record.posting
                 explained[posting.from_] = explained[posting.to] = record.seq
         return FundsRebuilt(ledger.balances.copy(), explained, self.records, refused, self.deadlines,
-                            self.unreadable, self.events, self.payments, self.reconciliations)
+                            self.unreadable, self.events, self.payments, self.reconciliations, self.unreadable_events)
 
 
 def replay(records: list[PostingRecord]) -> tuple[Ledger, list[tuple[PostingRecord, str, str]]]:

@@ -63,6 +63,8 @@ class ProjectsRebuilt:
     beneficiaries: list[Beneficiary] = field(default_factory=list)
     events: int = 0
     last_seq: int = 0
+    #: (seq, why) of each event whose data could not be read (services.audit.run.unreadable)
+    unreadable_events: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         stages: dict[str, int] = {}
@@ -71,7 +73,8 @@ class ProjectsRebuilt:
         return {"projects": len(self.projects), "by_stage": dict(sorted(stages.items())),
                 "in_library": sum(p.entered_library is not None for p in self.projects.values()),
                 "cancelled": sum(p.cancelled is not None for p in self.projects.values()),
-                "beneficiary_events": len(self.beneficiaries)}
+                "beneficiary_events": len(self.beneficiaries),
+                "unreadable_events": len(self.unreadable_events)}
 
 
 class ProjectsRebuild:
@@ -81,6 +84,7 @@ class ProjectsRebuild:
         self.projects: dict[str, ProjectState] = {}
         self.beneficiaries: list[Beneficiary] = []
         self.events = 0
+        self.unreadable_events: list[tuple[int, str]] = []
         self.last_seq = 0
 
     def _project(self, code: str, data: Mapping[str, Any], event: Mapping[str, Any]) -> ProjectState:
@@ -122,7 +126,7 @@ class ProjectsRebuild:
                 self.projects[code].beneficiaries.add(str(household_id))
 
     def result(self) -> ProjectsRebuilt:
-        return ProjectsRebuilt(self.projects, self.beneficiaries, self.events, self.last_seq)
+        return ProjectsRebuilt(self.projects, self.beneficiaries, self.events, self.last_seq, self.unreadable_events)
 
 
 def funding_by_project(projects: ProjectsRebuilt, funds) -> dict[str, Funding]:

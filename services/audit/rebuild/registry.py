@@ -98,6 +98,8 @@ class RegistryRebuilt:
     events: int = 0
     last_seq: int = 0
     grievances: dict[str, GrievanceRecord] = field(default_factory=dict)  # id → state (registry contract)
+    #: (seq, why) of each event whose data could not be read (services.audit.run.unreadable)
+    unreadable_events: list[tuple[int, str]] = field(default_factory=list)
 
     def statistics(self, division: str, year: int) -> Statistics:
         facts = statistics_facts(self.households.values(), year)
@@ -112,7 +114,7 @@ class RegistryRebuilt:
             statuses[h.status] = statuses.get(h.status, 0) + 1
         return {"households": len(self.households), "persons": sum(h.persons for h in self.households.values()),
                 "by_status": dict(sorted(statuses.items())), "villages_with_population": len(self.population),
-                "announcements": len(self.announcements)}
+                "announcements": len(self.announcements), "unreadable_events": len(self.unreadable_events)}
 
 
 def statistics_facts(households: Iterable[HouseholdState], year: int) -> list[HouseholdFacts]:
@@ -141,6 +143,7 @@ class RegistryRebuild:
         self.steps: list[Step] = []
         self.grievance_events: list[Mapping[str, Any]] = []
         self.events = 0
+        self.unreadable_events: list[tuple[int, str]] = []
         self.last_seq = 0
 
     def _move(self, household: HouseholdState, status: str, event: Mapping[str, Any]) -> None:
@@ -263,7 +266,7 @@ class RegistryRebuild:
 
     def result(self) -> RegistryRebuilt:
         return RegistryRebuilt(self.households, self.population, self.announcements, self.steps, self.events,
-                               self.last_seq, grievances(self.grievance_events))
+                               self.last_seq, grievances(self.grievance_events), self.unreadable_events)
 
 
 _HANDLERS = {

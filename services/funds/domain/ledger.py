@@ -650,7 +650,7 @@ def check_posting(posting: Posting) -> None:
         raise _bad("missing_posting_id", "缺少分录编号", "a posting needs a non-empty posting id")
     src, dst, op = p.from_, p.to, p.operation
     ext = {"posting_id": posting_id, "operation": str(op)}
-    if op not in OPERATION_KINDS:
+    if not isinstance(op, str) or op not in OPERATION_KINDS:  # (a list, say: not even a key to look up)
         raise _bad("unknown_operation", f"未知操作 {op!r}",
                    f"operation must be one of {', '.join(OPERATIONS)}", **ext)
     if not isinstance(src, AccountKey) or not isinstance(dst, AccountKey):

@@ -182,24 +182,37 @@ def test_the_other_log_tampered_is_found_and_rebuilt_the_same_over_processes(tmp
     assert problems(spread) == []  # and its households as one process rebuilds them (both)
 
 
+@pytest.mark.parametrize("service", ["funds", "registry"])
 @pytest.mark.parametrize("processes", [2, 3])
-def test_an_unreadable_line_of_the_other_log_stops_the_replay_over_processes_as_in_one(tmp_path, world, processes):
+def test_a_line_that_is_not_an_event_is_a_problem_where_it_stands_over_processes_as_in_one(tmp_path, world, service,
+                                                                                           processes):
+    """Not JSON, not an object, an envelope member of another type: a ``malformed`` problem at its
+    place, and the replay goes on (the funds log verified in one process and rebuilt in another,
+    the registry's in a pool worker). With a usable seq it keeps its place in the chain."""
     export(tmp_path, world)
-    rewrite(tmp_path, lines_of(tmp_path, "registry")[:2] + [b"{not json"], "registry")
-    source = ExportSource(tmp_path)
-    with pytest.raises(ValueError):
+    lines = lines_of(tmp_path, service)
+    fourth = json.loads(lines[3])
+    lines[1] = b'{"seq": 2, not json'
+    lines[2] = b"[1, 2]"
+    lines[3] = canonical_json({**fourth, "time": 20170301}).encode()  # the hash no longer matches either
+    rewrite(tmp_path, lines, service)
+    _, spread = both(ExportSource(tmp_path), processes=processes)
+    assert problems(spread, service) == [("malformed", None), ("malformed", None), ("malformed", 4), ("gap", 2),
+                                         ("manifest", None)]
+    assert "is not an event: not JSON (JSONDecodeError" in spread.chains[service].problems[0].detail
+    assert spread.chains[service].problems[2].detail == "seq 4 is not an event: 'time' is a number, not a string"
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_a_worker_that_fails_raises_its_error_here_not_a_hang(tmp_path, world, processes):
+    source = export(tmp_path, world)
+    (tmp_path / "registry.jsonl").unlink()  # after the source read its manifest: the worker cannot open it
+    with pytest.raises(FileNotFoundError):
         replay(source)
-    with pytest.raises(ValueError):  # the pool worker's error, raised here: not a hang
+    with pytest.raises(FileNotFoundError):  # the pool worker's error, raised here
         replay_export(source, processes=processes)
-
-
-def test_an_unreadable_line_of_the_funds_log_stops_the_replay_over_processes_as_in_one(tmp_path, world):
-    """The funds log is verified in one process and rebuilt in another: a line that is not JSON
-    stops both, as in one process (read for some members only, such a line is read whole)."""
-    export(tmp_path, world)
-    rewrite(tmp_path, lines_of(tmp_path)[:5] + [b'{"seq": 6, not json'])
-    source = ExportSource(tmp_path)
-    with pytest.raises(ValueError):
-        replay(source)
-    with pytest.raises(Exception, match="JSONDecodeError"):  # the worker's error, raised here
-        replay_export(source, processes=2)
+    (tmp_path / "registry.jsonl").write_bytes(b"")
+    (tmp_path / "funds.jsonl").unlink()
+    (tmp_path / "funds.jsonl").mkdir()  # still the largest, but no file to read
+    with pytest.raises(Exception, match="IsADirectoryError"):  # the funds-verifying worker's, raised here
+        replay_export(source, processes=processes)

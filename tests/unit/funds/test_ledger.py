@@ -252,6 +252,8 @@ def test_operation_rules(funded, operation, from_, to, code):
         ({"posting_id": ""}, "missing_posting_id"),
         ({"purpose": ""}, "invalid_purpose"),
         ({"reference": "P-other"}, "reference_mismatch"),
+        ({"operation": ["integrate"]}, "unknown_operation"),  # not even a key (a log the auditor replays)
+        ({"operation": None}, "unknown_operation"),
     ],
 )
 def test_posting_fields(funded, changes, code):

@@ -1,0 +1,126 @@
+"""The audit does not trust the logs it reads: an event that is not an event, or whose data is not
+what its type says, is a problem in the report — never an error that stops the audit. Every member
+of every event of a world's three logs is replaced by values of other types, or removed."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from services.audit.diff import within_rebuild
+from services.audit.run import replay
+from services.audit.verify import READ_MEMBERS, envelope_problem
+from services.funds.contract import DEADLINE_SET
+from shared.events.chain import compute_hash
+from tests.unit.audit.logs import JINGHE, World
+
+OTHER_VALUES = ([1], "x", None, 5, {}, True, 10**20)
+_REMOVED = object()
+
+
+def _world() -> World:
+    world = World()
+    world.money_to_jinghe()
+    world.commit("P-1", 100)
+    world.disburse("P-1", 40, {"kind": "household", "name": "户主", "household_id": "h-1"})
+    world.funds.add(DEADLINE_SET, "d-1", {"id": "d-1", "receiver": JINGHE, "kind": "allocate_onward",
+                                          "due": "2017-04-01", "rule_id": "R1", "citation": "x"})
+    household = world.household("6527221022010001")
+    world.registry.add("registry.household.monitored", household, {"category": "unstable_exited"})
+    world.projects.add("projects.project.proposed", "P-1", {"code": "P-1", "division": JINGHE, "name": "枸杞"})
+    world.projects.add("projects.publicity.posted", "a-1", {"codes": ["P-1"], "to": "in_publicity"})
+    return world
+
+
+WORLD = _world()
+CASES = [(service, index, member)
+         for service in ("funds", "registry", "projects")
+         for index, event in enumerate(getattr(WORLD, service).events)
+         for member in [*event, *(f"data.{name}" for name in event["data"])]]
+
+
+def _changed(service: str, index: int, member: str, value, *, rehash: bool) -> World:
+    world = copy.deepcopy(WORLD)
+    event = getattr(world, service).events[index]
+    target, name = (event["data"], member[5:]) if member.startswith("data.") else (event, member)
+    if value is _REMOVED:
+        del target[name]
+    else:
+        target[name] = value
+    if rehash:  # as the service would have written it: a valid chain of malformed data
+        events = getattr(world, service).events
+        for at in range(index, len(events)):
+            if at > index:
+                events[at]["prev_hash"] = events[at - 1]["hash"]
+            events[at]["hash"] = compute_hash(events[at])
+    return world
+
+
+@pytest.mark.parametrize("service,index,member", CASES)
+def test_any_member_of_any_event_of_another_type_or_removed_is_reported_not_raised(service, index, member):
+    original = getattr(WORLD, service).events[index]
+    original = original["data"].get(member[5:]) if member.startswith("data.") else original[member]
+    for value in (*OTHER_VALUES, _REMOVED):
+        if value is not _REMOVED and type(value) is type(original) and value == original:
+            continue  # not a change
+        world = _changed(service, index, member, value, rehash=False)
+        replayed = replay(world.loaded())  # never raises
+        chain = replayed.chains[service]
+        seq, first = index + 1, chain.problems[0]
+        if member == "seq" and type(value) is int:  # another place in the log: a gap, or a duplicate
+            assert first.kind in ("gap", "order"), chain.problems
+            continue
+        assert not chain.ok and first.seq in (seq, None), (value, chain.problems)
+        assert first.kind in ("malformed", "hash", "link"), chain.problems
+        kind = {**READ_MEMBERS, "causation_id": str}.get(member)
+        if kind is not None and (value is _REMOVED or type(value) is not kind and not (
+                member == "causation_id" and value is None)):
+            assert first.kind == "malformed", (value, chain.problems)  # the verifier reads it: named as such
+        replay(world.loaded(), verify=False)  # the as-of pass: never raises either
+
+
+@pytest.mark.parametrize("service,index,member", [c for c in CASES if c[2] == "data" or c[2].startswith("data.")])
+def test_data_the_rebuild_cannot_read_is_an_unreadable_event_in_a_valid_chain(service, index, member):
+    """The service itself hashed it (the chain is valid): the rebuild keeps its seq and why, and the
+    audit lists it as a discrepancy of that service."""
+    seq = index + 1
+    for value in OTHER_VALUES[:-1]:  # (not 10**20: beyond I-JSON, no service can have hashed it)
+        replayed = replay(_changed(service, index, member, value, rehash=True).loaded())
+        assert replayed.chains[service].ok, replayed.chains[service].problems
+        part = getattr(replayed.rebuilt, service)
+        listed = [d for d in within_rebuild(replayed.rebuilt) if d.kind == "unreadable_event"]
+        assert [(d.service, d.seq) for d in listed] == [(service, s) for s, _ in part.unreadable_events]
+        assert {s for s, _ in part.unreadable_events} <= {seq}
+
+
+def test_an_import_with_no_households_member_is_an_unreadable_event():
+    index = next(i for i, e in enumerate(WORLD.registry.events) if e["type"] == "registry.households.imported")
+    replayed = replay(_changed("registry", index, "data.households", _REMOVED, rehash=True).loaded())
+    assert [s for s, _ in replayed.rebuilt.registry.unreadable_events] == [index + 1]
+    assert replayed.rebuilt.registry.summary()["unreadable_events"] == 1
+    (listed,) = [d for d in within_rebuild(replayed.rebuilt) if d.kind == "unreadable_event"]
+    assert listed.as_dict()["service"] == "registry" and "KeyError: 'households'" in listed.as_dict()["detail"]
+
+
+def test_a_malformed_event_with_a_usable_seq_keeps_its_place_in_the_chain():
+    world = copy.deepcopy(WORLD)
+    world.funds.events[2]["id"] = ["not", "an", "id"]
+    chain = replay(world.loaded()).chains["funds"]
+    assert [(p.kind, p.seq) for p in chain.problems] == [("malformed", 3)]  # no gap, no broken link after it
+    assert chain.checked == len(world.funds.events)
+
+
+@pytest.mark.parametrize("event,why", [
+    ({"seq": 1}, "no 'hash' member"),
+    ({"seq": True, "hash": "h", "prev_hash": "p", "id": "i", "time": "t", "causation_id": None},
+     "'seq' is a boolean, not a number"),
+    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "t"}, "no 'causation_id' member"),
+    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "t", "causation_id": 5},
+     "'causation_id' is a number, not a string"),
+    ([1, 2], "not a JSON object but an array"),
+    (None, "not a JSON object but null"),
+])
+def test_envelope_problem_names_the_member_and_why(event, why):
+    assert envelope_problem(event) == why
+    assert envelope_problem({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "t", "causation_id": None}) is None
