@@ -32,7 +32,7 @@ FIRST_YEAR = 2014  # the registry's statistics start with 建档立卡 (its API 
 @dataclass(frozen=True)
 class Discrepancy:
     service: str
-    kind: str  # balance | deadline | statistic | household_status | refused_posting | unreadable_posting
+    kind: str  # a code of DISCREPANCY_KIND (services.audit.domain.code_lists)
     subject: str
     expected: Any
     actual: Any
@@ -69,11 +69,17 @@ def within_rebuild(rebuilt: Rebuilt, division: str = "") -> list[Discrepancy]:
                                    "recorded", record.seq, f"{code}: {reason}"))
         for seq, reason in rebuilt.funds.unreadable:
             out.append(Discrepancy("funds", "unreadable_posting", f"seq {seq}", "a posting", "unreadable", seq, reason))
+    if rebuilt.registry is not None:
+        for household, why in rebuilt.registry.refused_households():
+            if household.division.startswith(division):
+                out.append(Discrepancy("registry", "refused_household", f"household {household.number}",
+                                       "facts the registry accepts", "refused", household.last_seq,
+                                       f"{why}; left out of the statistics"))
     for service in ("funds", "registry", "projects"):
         part = getattr(rebuilt, service)
         for seq, reason in part.unreadable_events if part is not None else ():
             out.append(Discrepancy(service, "unreadable_event", f"seq {seq}", "an event of its type", "unreadable",
-                                   seq, f"{reason}; what it changed before the error stays in the rebuild"))
+                                   seq, f"{reason}; the event is not in the rebuild"))
     return out
 
 

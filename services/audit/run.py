@@ -175,8 +175,8 @@ UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 def unreadable(rebuilder: Any, seq: int, error: BaseException) -> None:
     """An event the rebuilder could not read: kept with its seq and why (a discrepancy of the
-    audit, diff.within_rebuild), and the replay goes on. What the event had changed before the
-    error stays: the discrepancy says so."""
+    audit, diff.within_rebuild), and the replay goes on. A rebuilder checks what it reads before
+    it changes anything (services.audit.rebuild.reading), so the event is not in the rebuild."""
     rebuilder.unreadable_events.append((seq, f"{type(error).__name__}: {error}"))
 
 

@@ -16,7 +16,8 @@ DISCREPANCY_KIND = Vocabulary.of("discrepancy_kind", "差异类型", "discrepanc
     ("statistic", "统计数", "statistic"), ("household_status", "户状态", "household status"),
     ("project", "项目", "project"),
     ("refused_posting", "被拒记账", "refused posting"), ("unreadable_posting", "无法读取的记账", "unreadable posting"),
-    ("unreadable_event", "无法读取的事件", "an event whose data cannot be read")])
+    ("unreadable_event", "无法读取的事件", "an event whose data cannot be read"),
+    ("refused_household", "统计不予接受的户", "a household whose facts the registry's statistics refuse")])
 CHAIN_PROBLEM_KIND = Vocabulary.of("chain_problem_kind", "日志校验问题", "log verification problem", [
     ("gap", "事件缺失(序号不连续)", "gap: events missing"),
     ("order", "事件重复或乱序", "a duplicate or out-of-order event"),

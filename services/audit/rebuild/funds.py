@@ -14,11 +14,13 @@ missed and records the day it was met).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, NamedTuple
+from datetime import date
+from typing import Any, Mapping, NamedTuple, NotRequired, TypedDict
 
 import msgspec
 
 from services.audit.export import members_reader
+from services.audit.rebuild.reading import Day, Division, DivisionOrEmpty, Text, checker
 from services.funds.contract import (
     BATCH_EVENT_TYPES,
     DEADLINE_SET,
@@ -134,18 +136,18 @@ class _PostingData(msgspec.Struct, rename={"from_": "from"}):
     """A single posting's event data as the funds service writes it: the members the rebuild reads
     (``PostingReader.posting`` and the record's extras); the others are parsed and skipped."""
 
-    posting_id: Any
+    posting_id: str  # of the types _check_kept asks for: any other takes the general path
     from_: _Account
     to: _Account
-    amount_fen: Any
-    operation: Any
-    document_no: Any
-    document_date: Any
-    actor: Any
-    purpose: Any = None
-    reference: Any = None
-    payee: Any = None
-    project_code: Any = None
+    amount_fen: int
+    operation: str
+    document_no: str
+    document_date: str
+    actor: str
+    purpose: str | None = None
+    reference: str | None = None
+    payee: dict[str, Any] | None = None
+    project_code: str | None = None
 
 
 class _PostingEvent(msgspec.Struct):
@@ -155,6 +157,65 @@ class _PostingEvent(msgspec.Struct):
     time: Any
     type: Any
 
+
+def _check_kept(posting: Posting, payee: Any, project_code: Any) -> None:
+    """Raise (TypeError) unless what the audit keeps of a posting is of the types its checks read
+    - also of a posting the ledger will refuse, which compliance reads too: the ids and texts
+    text, the amount an int, the document date a date, the payee an object."""
+    p = posting
+    if not (type(p.posting_id) is str and type(p.amount_fen) is int and type(p.operation) is str
+            and type(p.document_no) is str and type(p.actor) is str and type(p.document_date) is date
+            and (p.purpose is None or type(p.purpose) is str) and (p.reference is None or type(p.reference) is str)
+            and (payee is None or type(payee) is dict) and (project_code is None or type(project_code) is str)):
+        fields = {"posting_id": p.posting_id, "amount_fen": p.amount_fen, "operation": p.operation,
+                  "document_no": p.document_no, "actor": p.actor, "document_date": p.document_date,
+                  "purpose": p.purpose, "reference": p.reference, "payee": payee, "project_code": project_code}
+        raise TypeError("a member of the posting is not of its type: " + ", ".join(
+            f"{name}={value!r}" for name, value in fields.items()))
+
+
+class _Deadline(TypedDict):
+    id: Text
+    receiver: Division
+    kind: str
+    rule_id: str
+    citation: str
+    due: NotRequired[Day | None]
+    title: NotRequired[str]
+    amount_fen: NotRequired[int]
+    basis_seq: NotRequired[int]
+    channel: NotRequired[str]
+    fiscal_year: NotRequired[int]
+    basis_on: NotRequired[Day | None]
+
+
+class _Transition(TypedDict):
+    met_on: NotRequired[Day | None]
+
+
+class _Payment(TypedDict):
+    state: str
+    id: NotRequired[Text]
+    division: NotRequired[DivisionOrEmpty]
+    posting_id: NotRequired[str]
+    amount_fen: NotRequired[int]
+    returned_posting: NotRequired[str | None]
+
+
+class _Difference(TypedDict):
+    kind: str
+
+
+class _Reconciliation(TypedDict):
+    division: Division
+    on: Day
+    differences: NotRequired[list[_Difference] | None]
+    account_no: NotRequired[str]
+
+
+_check = checker({DEADLINE_SET: _Deadline, RECONCILIATION_RECORDED: _Reconciliation,
+                  **{kind: _Transition for kind in DEADLINE_TRANSITIONS.values()},
+                  **{kind: _Payment for kind in PAYMENT_EVENT_TYPES}})
 
 _decode_posting_event = msgspec.json.Decoder(_PostingEvent).decode
 _SINGLE_POSTING_TYPES = POSTING_EVENT_TYPES - BATCH_EVENT_TYPES
@@ -184,12 +245,15 @@ class FundsRebuild:
             for data in postings_of(event):
                 try:
                     posting = read(data)
+                    payee, project_code = data.get("payee"), data.get("project_code")
+                    _check_kept(posting, payee, project_code)
                 except (LedgerError, KeyError, TypeError, ValueError) as error:  # not even a posting
                     self.unreadable.append((event["seq"], f"{type(error).__name__}: {error}"))
                     continue
-                add(PostingRecord(event["seq"], event["id"], event["time"], posting, data.get("payee"),
-                                  data.get("project_code")))
-        elif kind == DEADLINE_SET:
+                add(PostingRecord(event["seq"], event["id"], event["time"], posting, payee, project_code))
+            return
+        _check(event)  # what the handlers below keep, of the types the audit's checks read
+        if kind == DEADLINE_SET:
             d = event["data"]
             self.deadlines[d["id"]] = DeadlineRecord(
                 id=d["id"], receiver=d["receiver"], kind=d["kind"], due=d.get("due"), rule_id=d["rule_id"],

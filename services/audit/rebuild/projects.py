@@ -16,8 +16,10 @@ lifecycle and funding rules (rule 6):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, TypedDict
 
+
+from services.audit.rebuild.reading import convert, DivisionOrEmpty, checker
 from services.projects.contract import CANCELLED, ENTERED_LIBRARY, Funding, funding_of, lifecycle, project_of
 
 SERVICE = "projects"
@@ -26,6 +28,22 @@ PUBLICITY_POSTED = "projects.publicity.posted"
 ACCEPTANCE = lifecycle.STEPS["accept"].event
 #: the stage each lifecycle event leads to (a step may name another in its ``data.to``)
 STAGE_AFTER = {step.event: step.to_stage for step in lifecycle.STEPS.values()}
+
+
+class _ProjectData(TypedDict, total=False):
+    """What the rebuild reads of any projects event's data (each member where present)."""
+
+    code: str
+    codes: list[str]
+    to: str
+    division: DivisionOrEmpty | None
+    result: str | None
+    household_ids: list[str] | None
+    household_id: str | None
+    project_code: str | None
+
+
+_check = checker({})  # the type and subject: text
 
 
 @dataclass
@@ -99,6 +117,8 @@ class ProjectsRebuild:
     def apply(self, event: Mapping[str, Any]) -> None:
         self.events += 1
         self.last_seq = event["seq"]
+        _check(event)  # what the rebuild keeps, of the types the audit's checks read (rebuild.reading)
+        convert(event["data"], _ProjectData)
         kind, data = event["type"], event["data"]
         if kind == PUBLICITY_POSTED:
             for code in data.get("codes", []):

@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict
+
 
 from services.registry.contract import (
     CORRECTION_APPROVED,
     DECISIONS,
     DIVISIONS_LOADED,
     GRIEVANCE_PREFIX,
+    GRIEVANCE_RECEIVED,
     HOUSEHOLDS_IMPORTED,
     ON_ROLL,
     GrievanceRecord,
@@ -29,6 +31,7 @@ from services.registry.contract import (
     grievances,
     households_of,
 )
+from services.audit.rebuild.reading import convert, Day, Division, DivisionOrEmpty, Text, checker
 
 
 SERVICE = "registry"
@@ -105,6 +108,10 @@ class RegistryRebuilt:
         facts = statistics_facts(self.households.values(), year)
         return compute_statistics(facts, self.population, division=division, year=year)
 
+    def refused_households(self) -> list[tuple[HouseholdState, str]]:
+        """Households the statistics leave out because the registry's domain refuses their facts."""
+        return [(h, why) for h in self.households.values() if isinstance(why := _facts(h, 0), str)]
+
     def on_roll(self, prefix: str = "") -> list[HouseholdState]:
         return [h for h in self.households.values() if h.status in ON_ROLL and h.division.startswith(prefix)]
 
@@ -119,18 +126,130 @@ class RegistryRebuilt:
 
 def statistics_facts(households: Iterable[HouseholdState], year: int) -> list[HouseholdFacts]:
     """The registry's ``load_facts`` for rebuilt households: registered ones only, removed by the
-    end of ``year`` when the removal happened in or before it."""
-    return [HouseholdFacts(
-        household_number=h.number, division=h.division, persons=h.persons, persons_without_labour=h.without_labour,
-        registered_year=h.registered_year, exit_year=h.exit_year,
-        removed=h.removed_year is not None and h.removed_year <= year, returned_year=h.returned_year,
-        monitoring_category=h.monitoring_category, has_helper=h.has_helper, measures=h.measures,
-        main_cause=h.main_cause, status=h.status,
-    ) for h in households if h.registered_year is not None and h.persons > 0]
+    end of ``year`` when the removal happened in or before it. A household whose facts the
+    registry's domain refuses (a log that says what the registry never could, e.g. an exit before
+    its registration) is left out: :meth:`RegistryRebuilt.refused_households` names it."""
+    return [facts for h in households if not isinstance(facts := _facts(h, year), str) and facts is not None]
+
+
+def _facts(h: HouseholdState, year: int) -> HouseholdFacts | str | None:
+    """The household's facts, None when it is not counted, or why the registry's domain refuses them."""
+    if h.registered_year is None or h.persons == 0:
+        return None
+    try:
+        return HouseholdFacts(
+            household_number=h.number, division=h.division, persons=h.persons, persons_without_labour=h.without_labour,
+            registered_year=h.registered_year, exit_year=h.exit_year,
+            removed=h.removed_year is not None and h.removed_year <= year, returned_year=h.returned_year,
+            monitoring_category=h.monitoring_category, has_helper=h.has_helper, measures=h.measures,
+            main_cause=h.main_cause, status=h.status)
+    except ValueError as error:
+        return str(error)
 
 
 def _year(day: str | None) -> int | None:
     return int(day[:4]) if day else None
+
+
+class _Member(TypedDict):
+    labour_capacity: NotRequired[str | None]
+
+
+class _Household(TypedDict):
+    """A household as an import's row or a proposal gives it (what the rebuild keeps of it)."""
+
+    number: Text
+    division: Division
+    main_cause: str
+    members: list[_Member]
+
+
+class _Imported(_Household):
+    id: Text
+    status: str
+    registered_year: int | None
+    exit_year: NotRequired[int | None]
+
+
+class _Proposed(_Household):
+    household_id: Text
+
+
+class _Import(TypedDict):
+    household_fields: list[str]
+    member_fields: list[str]
+    households: list[list[Any]]
+
+
+class _Record(TypedDict):
+    code: Division
+    level: NotRequired[str | None]
+    rural_population: NotRequired[int | None]
+
+
+class _Divisions(TypedDict):
+    records: list[_Record]
+
+
+class _Noticed(TypedDict):
+    household_ids: list[str]
+    key: str
+    announcement_id: str
+    to: str
+
+
+class _Decision(TypedDict):
+    action: NotRequired[str | None]
+    to: NotRequired[str | None]
+    decision: NotRequired[str | None]
+    on: NotRequired[Day]
+
+
+class _FieldChange(TypedDict):
+    new: Any
+
+
+class _Changes(TypedDict):
+    fields: dict[str, _FieldChange]
+
+
+class _Correction(TypedDict):
+    household_id: str
+    kind: str
+    changes: _Changes
+
+
+class _Monitored(TypedDict):
+    category: NotRequired[str | None]
+
+
+class _Drafted(TypedDict):
+    subject_type: NotRequired[str | None]
+    division: NotRequired[DivisionOrEmpty | None]
+
+
+class _Closed(TypedDict):
+    outcome: NotRequired[str | None]
+
+
+class _GrievanceRule(TypedDict):
+    id: str
+    citation: str
+
+
+class _GrievanceReceived(TypedDict):
+    receipt: str
+    division: Division
+    status: str
+    accept_by: Day
+    answer_by: Day
+    rule: _GrievanceRule
+    received_on: Day
+
+
+class _GrievanceStep(TypedDict):
+    status: str
+    on: NotRequired[Day]
 
 
 class RegistryRebuild:
@@ -154,13 +273,17 @@ class RegistryRebuild:
     def apply(self, event: Mapping[str, Any]) -> None:
         self.events += 1
         self.last_seq = event["seq"]
+        _check(event)  # what the handlers keep, of the types the audit's checks read (rebuild.reading)
         kind, data = event["type"], event["data"]
         handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(self, event, data)
         elif kind.startswith("registry.household.") and event["subject"] in self.households:
             self._decision(event, data)
-        elif kind.startswith(GRIEVANCE_PREFIX):
+        elif kind.startswith(GRIEVANCE_PREFIX):  # read at the end by the registry's grievances(): checked now
+            step = convert(data, _GrievanceReceived if kind == GRIEVANCE_RECEIVED else _GrievanceStep)
+            if step["status"] == "answered" and "on" not in step:
+                raise KeyError("on")  # an answer is dated
             self.grievance_events.append(event)
 
     # -- handlers ---------------------------------------------------------------------------
@@ -172,7 +295,10 @@ class RegistryRebuild:
                 self.population.pop(record["code"], None)
 
     def _imported(self, event, data) -> None:
-        for row in households_of(data):
+        rows = households_of(data)
+        for row in rows:  # every row first: an event is read whole or not at all
+            convert(row, _Imported)
+        for row in rows:
             h = HouseholdState(id=row["id"], number=row["number"], division=row["division"], status=row["status"],
                                main_cause=row["main_cause"], imported=True, registered_year=row["registered_year"],
                                exit_year=row.get("exit_year"))
@@ -198,11 +324,14 @@ class RegistryRebuild:
                 self._move(h, data["to"], event)
 
     def _decision(self, event, data) -> None:
-        h = self.households[event["subject"]]
         action, to = data.get("action"), data.get("to")
         if to is None:
-            return
+            return  # (nearly every registry.household.* event: a helper, an income …)
+        convert(data, _Decision)  # any registry.household.* type that moves a household: no schema by type
+        h = self.households[event["subject"]]
         if data.get("decision") == "approve":
+            if action in ("register", "exit-confirm"):
+                _year(data["on"])  # raises before anything changes when a decision that needs a day has none
             decision = DECISIONS.get(action)
             if decision is not None and decision.needs_passed:
                 self.steps.append(Step(event["seq"], h.id, action, decision.needs_passed,
@@ -249,6 +378,8 @@ class RegistryRebuild:
         if h is not None and data["kind"] == "household":
             cause = data["changes"]["fields"].get("main_cause")
             if cause is not None:
+                if type(cause["new"]) is not str:
+                    raise TypeError(f"the new main cause is {cause['new']!r}, not text")
                 h.main_cause = cause["new"]
             h.last_seq = event["seq"]
 
@@ -284,3 +415,10 @@ _HANDLERS = {
     "registry.announcement.closed": RegistryRebuild._announcement_closed,
     CORRECTION_APPROVED: RegistryRebuild._corrected,
 }
+
+
+_check = checker({DIVISIONS_LOADED: _Divisions, HOUSEHOLDS_IMPORTED: _Import, "registry.household.proposed": _Proposed,
+                  "registry.households.noticed": _Noticed, "registry.household.returned": _Decision,
+                  "registry.member.added": _Member, "registry.household.monitored": _Monitored,
+                  "registry.announcement.drafted": _Drafted, "registry.announcement.closed": _Closed,
+                  CORRECTION_APPROVED: _Correction})
