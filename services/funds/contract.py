@@ -203,6 +203,7 @@ def _single_posting(data: Mapping[str, Any]) -> Mapping[str, Any]:
     """A version-1 disbursement's ``reference`` is its line reference (an extra that overwrote the
     posting's own, the payee); read back, the posting gets the payee again (its ``to`` account's
     reference, as ``Posting.from_dict`` requires) and the line reference moves to ``line_ref``."""
-    if not is_line_reference(data.get("operation"), data.get("reference"), data["to"].get("reference")):
-        return data
+    operation = data.get("operation")
+    if operation != "disburse" or not is_line_reference(operation, data.get("reference"), data["to"].get("reference")):
+        return data  # (another operation's data is not looked into: it need not have a "to")
     return {**data, "reference": data["to"]["reference"], "line_ref": data["reference"]}

@@ -37,3 +37,10 @@ def test_a_single_disbursement_without_a_line_reference_is_read_as_it_is():
 
 def test_events_without_postings_carry_none():
     assert postings_of({"type": "funds.deadline.met", "data": {}}) == []
+
+
+def test_the_data_of_another_operation_is_read_as_it_is_without_looking_for_its_to_account():
+    """Only a disbursement's reference can be a line reference: another operation's data is not
+    looked into (a reader of what the data does not carry decides what is missing, not this)."""
+    data = {"operation": "commit", "reference": "P-1", "amount_fen": 5}
+    assert postings_of({"type": "funds.commitment.posted", "data": data}) == [data]
