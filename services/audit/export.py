@@ -98,7 +98,7 @@ def members_reader(members: Iterable[str] | None) -> Callable[[bytes], dict[str,
     def read(line: bytes) -> dict[str, Any]:
         try:
             return decode(line)
-        except msgspec.MsgspecError:
+        except (msgspec.MsgspecError, RecursionError):  # (nesting deeper than msgspec goes: loads refuses it)
             return loads(line)
 
     return read
@@ -121,6 +121,6 @@ def iter_lines(path: Path, members: Iterable[str] | None = None) -> Iterator[tup
             if line:
                 try:
                     event = read(line)
-                except ValueError as error:  # orjson's JSONDecodeError, a UnicodeDecodeError
+                except (ValueError, RecursionError) as error:  # orjson's JSONDecodeError, a UnicodeDecodeError
                     event = NotJson(f"{type(error).__name__}: {error}")
                 yield event, line

@@ -29,7 +29,7 @@ from services.audit.diff import Discrepancy, Live
 from services.audit.figures import figures
 from services.audit.rebuild import REBUILDERS, CountOnly, Rebuilt, rebuilder_for
 from services.audit.export import members_reader
-from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain, envelope_problem
+from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain, placed
 from shared import divisions
 from shared.bulk import gc_paused
 from shared.clock import CHINA_TZ
@@ -119,7 +119,7 @@ def _replay_service(service: str, stream: Stream, entry: Mapping[str, Any] | Non
             add(service, event)
             if against is not None:
                 against.feed(event)
-        elif envelope_problem(event) is not None or event["seq"] <= applied:
+        elif not placed(event) or event["seq"] <= applied:
             continue  # malformed, or the same as above: unreported, a verifying pass reports it
         applied = event["seq"]
         recorded = event["time"]
@@ -170,13 +170,14 @@ def _replay_file_in_worker(directory: str, service: str, until: str | None, veri
 
 #: what reading an event's data can raise when it is not what its type says: the audit does not
 #: trust the logs it reads (a rebuilder reads what it needs and raises one of these on the rest)
-UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError, RecursionError)
 
 
 def unreadable(rebuilder: Any, seq: int, error: BaseException) -> None:
     """An event the rebuilder could not read: kept with its seq and why (a discrepancy of the
     audit, diff.within_rebuild), and the replay goes on. A rebuilder checks what it reads before
-    it changes anything (services.audit.rebuild.reading), so the event is not in the rebuild."""
+    it changes anything but its counts of events (services.audit.rebuild.reading), so the event is
+    not in the rebuild."""
     rebuilder.unreadable_events.append((seq, f"{type(error).__name__}: {error}"))
 
 

@@ -23,7 +23,7 @@ from typing import Any, Mapping
 from services.audit import compliance
 from services.audit.domain.scoring import DivisionScore, ScoreInputs, factor_sheet, score
 from services.audit.rebuild import Rebuilt
-from services.audit.run import Source, cutoff, jurisdiction, replay
+from services.audit.run import UNREADABLE, Source, cutoff, jurisdiction, replay
 from services.funds.contract import allocate_by_factors, evaluate
 from shared.clock import CHINA_TZ
 from shared.money import format_fen, parse_yuan
@@ -43,12 +43,15 @@ def objections_upheld(source: Source, prefix: str, year: int) -> int:
     for service in source.services:
         where: dict[str, str] = {}
         for event, _ in source.stream(service):
-            kind = event["type"].partition(".")[2]
-            if kind == "announcement.drafted":
-                where[event["subject"]] = event["data"].get("division") or ""
-            elif (kind == "objection.resolved" and event["data"].get("decision") == "upheld"
-                  and where.get(event["subject"], "").startswith(prefix) and _china_year(event["time"]) == year):
-                upheld += 1
+            try:
+                kind = event["type"].partition(".")[2]
+                if kind == "announcement.drafted":
+                    where[event["subject"]] = str(event["data"].get("division") or "")
+                elif (kind == "objection.resolved" and event["data"].get("decision") == "upheld"
+                      and where.get(event["subject"], "").startswith(prefix) and _china_year(event["time"]) == year):
+                    upheld += 1
+            except UNREADABLE:  # not an event, or not of its type: the verification reports it, not counted here
+                continue
     return upheld
 
 

@@ -132,7 +132,7 @@ def _event_of(value: bytes | None) -> tuple[Event | None, str]:
     verifier to judge (services.audit.verify.envelope_problem)."""
     try:
         event = decode_message(value or b"")
-    except (ValueError, AttributeError, TypeError) as error:  # not JSON; JSON but not an object
+    except (ValueError, AttributeError, TypeError, RecursionError) as error:  # not JSON; not an object
         return None, f"{type(error).__name__}: {error}"
     seq = event.get("seq")
     if type(seq) is not int:

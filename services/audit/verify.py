@@ -23,7 +23,10 @@ problem, not a cascade.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from services.audit.export import NotJson, loads
@@ -91,16 +94,38 @@ def hash_matches(event: Mapping[str, Any], line: bytes | None = None) -> bool:
             return True
         # the whole event, read again from its line: the caller may hold only some of its members
         # (export.members_reader), and a line in another formatting is hashed by its content
-        event = loads(line)
+        event = loads(line)  # raises when the line is not JSON after all (ServiceChain.feed reports it)
     try:
         return compute_hash(event) == stored
-    except (KeyError, TypeError, ValueError):  # a hashed member missing, a value RFC 8785 cannot write
-        return False  # (an integer beyond I-JSON): not the content the service hashed
+    except (KeyError, TypeError, ValueError, RecursionError):  # a hashed member missing, a value RFC
+        return False  # 8785 cannot write (an integer beyond I-JSON), nesting too deep: not what was hashed
 
 
-#: the members of an event the verifier (and the replay's loop) reads, with the JSON type each
-#: must have (causation_id: a str or null); the rest is the rebuilders' and the hash's
+#: the members of an event the verifier reads, with the JSON type each must have (causation_id: a
+#: str or null; time: also an RFC 3339 UTC time, :func:`is_time`); the rest is the rebuilders' and the hash's
 READ_MEMBERS: dict[str, type] = {"seq": int, "hash": str, "prev_hash": str, "id": str, "time": str}
+
+_TIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\.[0-9]{1,6})?Z")
+
+
+@lru_cache(maxsize=1 << 12)
+def _is_day(text: str) -> bool:
+    try:
+        return 1 <= date.fromisoformat(text).year <= 9998  # (a China day of 9999-12-31T20:00Z would overflow)
+    except ValueError:
+        return False
+
+
+def is_time(value: Any) -> bool:
+    """Whether ``value`` is an event's ``time`` as the services write it (UTC, ``…Z``): the
+    audit's checks read the day and the China day of it."""
+    match = _TIME.fullmatch(value) if type(value) is str else None
+    return match is not None and _is_day(match[1])
+
+
+def placed(event: Any) -> bool:
+    """Whether a pass that does not verify can place ``event`` (its seq and time: what it reads)."""
+    return type(event) is dict and type(event.get("seq")) is int and is_time(event.get("time"))
 
 
 def envelope_problem(event: Any) -> str | None:
@@ -108,7 +133,7 @@ def envelope_problem(event: Any) -> str | None:
     if type(event) is dict:
         try:  # nearly every event: one expression, then the reason only when it fails
             if (type(event["seq"]) is int and type(event["hash"]) is str and type(event["prev_hash"]) is str
-                    and type(event["id"]) is str and type(event["time"]) is str
+                    and type(event["id"]) is str and is_time(event["time"])
                     and ((cause := event["causation_id"]) is None or type(cause) is str)):
                 return None
         except KeyError:
@@ -119,6 +144,7 @@ def envelope_problem(event: Any) -> str | None:
             value = event[name]
             if type(value) is not kind and not (name == "causation_id" and value is None):
                 return f"{name!r} is {_json_type(value)}, not {_json_type(kind())}"
+        return f"'time' is {event['time']!r}, not a UTC time (YYYY-MM-DDThh:mm:ss[.ffffff]Z)"
     if isinstance(event, NotJson):
         return f"not JSON ({event})"
     return f"not a JSON object but {_json_type(event)}"
@@ -155,6 +181,12 @@ class ServiceChain:
             self.problem(seq, "order", f"seq {seq} arrives after seq {self.expected_seq - 1} "
                          "(a duplicate or an out-of-order copy)")
             return False
+        try:
+            matches = hash_matches(event, line)
+        except (ValueError, RecursionError) as error:  # the line is not JSON after all: bytes inside a member
+            # read unparsed (export.members_reader) - what a reader of the whole line finds, found the same
+            self.problem(None, "malformed", f"a line is not an event: not JSON ({type(error).__name__}: {error})")
+            return False
         if seq > self.expected_seq:
             missing = (f"seq {self.expected_seq}" if seq == self.expected_seq + 1
                        else f"seqs {self.expected_seq}..{seq - 1}")
@@ -162,7 +194,7 @@ class ServiceChain:
         elif event["prev_hash"] != self.expected_prev:
             self.problem(seq, "link", f"prev_hash of seq {seq} is not the stored hash of seq {seq - 1}"
                          if seq > 1 else "prev_hash of seq 1 is not the genesis hash")
-        if not hash_matches(event, line):
+        if not matches:
             self.problem(seq, "hash", f"the stored hash of seq {seq} does not match its content (altered)")
         if result.first_seq is None:
             result.first_seq = seq
@@ -188,7 +220,11 @@ class ServiceChain:
     def finish(self, manifest: Mapping[str, Any] | None = None) -> ChainResult:
         """Close the check, against the export manifest's entry for this service when there is one."""
         result = self.result
-        if manifest is not None:
+        if manifest is not None and not (type(manifest.get("last_seq")) is int and (
+                manifest.get("events") is None or type(manifest["events"]) is int)):
+            self.problem(None, "manifest", f"the manifest's last_seq {manifest.get('last_seq')!r} or events "
+                         f"{manifest.get('events')!r} is not a number")
+        elif manifest is not None:
             last = result.last_seq or 0
             if last < manifest["last_seq"]:
                 missing = f"seq {last + 1}" if manifest["last_seq"] == last + 1 else f"seqs {last + 1}..{manifest['last_seq']}"

@@ -20,7 +20,7 @@ async def test_messages_that_are_not_events_are_noted_and_the_events_audited(bro
     household = world.household("6527221022010001")
     events = world.registry.events
     prefix = f"t{uuid.uuid4().hex[:10]}"
-    strays = [b"not json", b"[1, 2]", b'"text"', b'{"seq": "1"}', b'{"no": "seq"}', b"\xff\xfe"]
+    strays = [b"not json", b"[1, 2]", b'"text"', b'{"seq": "1"}', b'{"no": "seq"}', b"\xff\xfe", b"[" * 100_000]
     topic = topic_of("registry", prefix)
     await ensure_topic(broker.bootstrap, topic, 1)
     producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)

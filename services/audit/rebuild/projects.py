@@ -108,7 +108,7 @@ class ProjectsRebuild:
     def _project(self, code: str, data: Mapping[str, Any], event: Mapping[str, Any]) -> ProjectState:
         project = self.projects.get(code)
         if project is None:
-            project = self.projects[code] = ProjectState(code, data.get("division", ""))
+            project = self.projects[code] = ProjectState(code, data.get("division") or "")
         if data.get("division") and not project.division:
             project.division = data["division"]
         project.last_seq = event["seq"]

@@ -3,7 +3,10 @@ event's data is checked against what that handler reads — one ``TypedDict`` pe
 converted by msgspec (``strict``: no text taken for a number): a member missing or of another
 type raises ``msgspec.ValidationError`` naming it (``Expected `str`, got `array` - at `$.due```),
 the replay records the event as unreadable (services.audit.run.unreadable) and keeps nothing of
-it. What is kept is then of the types the audit's checks (compliance, figures, statistics) use.
+it but its count. What is kept is then of the types the audit's checks (compliance, figures,
+statistics) use, and of the values they need where a schema says so (a division code, a day, a
+population ≥ 0); what the registry's statistics refuse of a rebuilt household is named apart
+(``RegistryRebuilt.refused_households``).
 Members a handler does not read are not checked; an event type without a schema is read by
 ``.get`` only.
 """

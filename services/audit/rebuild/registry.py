@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NotRequired, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
+
+import msgspec
 
 
 from services.registry.contract import (
@@ -184,7 +186,7 @@ class _Import(TypedDict):
 class _Record(TypedDict):
     code: Division
     level: NotRequired[str | None]
-    rural_population: NotRequired[int | None]
+    rural_population: NotRequired[Annotated[int, msgspec.Meta(ge=0)] | None]
 
 
 class _Divisions(TypedDict):

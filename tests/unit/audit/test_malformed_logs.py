@@ -5,6 +5,7 @@ of every event of a world's three logs is replaced by values of other types, or 
 from __future__ import annotations
 
 import copy
+from datetime import date
 
 import pytest
 
@@ -112,19 +113,28 @@ def test_a_malformed_event_with_a_usable_seq_keeps_its_place_in_the_chain():
     assert chain.checked == len(world.funds.events)
 
 
+T = "2017-03-01T02:00:00.000000Z"
+
+
 @pytest.mark.parametrize("event,why", [
     ({"seq": 1}, "no 'hash' member"),
-    ({"seq": True, "hash": "h", "prev_hash": "p", "id": "i", "time": "t", "causation_id": None},
+    ({"seq": True, "hash": "h", "prev_hash": "p", "id": "i", "time": T, "causation_id": None},
      "'seq' is a boolean, not a number"),
-    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "t"}, "no 'causation_id' member"),
-    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "t", "causation_id": 5},
+    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": T}, "no 'causation_id' member"),
+    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": T, "causation_id": 5},
      "'causation_id' is a number, not a string"),
+    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "2017-02-30T02:00:00Z", "causation_id": None},
+     "'time' is '2017-02-30T02:00:00Z', not a UTC time (YYYY-MM-DDThh:mm:ss[.ffffff]Z)"),
+    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "", "causation_id": None},
+     "'time' is '', not a UTC time (YYYY-MM-DDThh:mm:ss[.ffffff]Z)"),
+    ({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "9999-12-31T20:00:00Z", "causation_id": None},
+     "'time' is '9999-12-31T20:00:00Z', not a UTC time (YYYY-MM-DDThh:mm:ss[.ffffff]Z)"),
     ([1, 2], "not a JSON object but an array"),
     (None, "not a JSON object but null"),
 ])
 def test_envelope_problem_names_the_member_and_why(event, why):
     assert envelope_problem(event) == why
-    assert envelope_problem({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": "t", "causation_id": None}) is None
+    assert envelope_problem({"seq": 1, "hash": "h", "prev_hash": "p", "id": "i", "time": T, "causation_id": None}) is None
 
 
 def _rich_world() -> World:
@@ -177,7 +187,7 @@ def test_a_whole_audit_of_data_of_any_type_at_any_depth_reports_and_never_raises
     or removed."""
     import asyncio
     import json
-    from datetime import date
+
 
     from services.audit.run import run_audit
     from shared.policy import load_policy
@@ -219,3 +229,35 @@ def test_a_household_the_registrys_statistics_refuse_is_left_out_and_named():
     (listed,) = [d.as_dict() for d in within_rebuild(rebuilt) if d.kind == "refused_household"]
     assert (listed["service"], listed["subject"]) == ("registry", f"household {row[1]}")
     assert "12-digit village code" in listed["detail"] and listed["detail"].endswith("left out of the statistics")
+
+
+def test_a_negative_rural_population_is_an_unreadable_event_and_the_figures_are_computed():
+    from services.audit.figures import figures
+    from services.registry.contract import DIVISIONS_LOADED
+
+    world = copy.deepcopy(RICH)
+    world.registry.add(DIVISIONS_LOADED, "divisions", {"records": [
+        {"code": "652722102201", "level": "village", "rural_population": -1}]})
+    replayed = replay(world.loaded())
+    assert [s for s, _ in replayed.rebuilt.registry.unreadable_events] == [len(world.registry.events)]
+    assert replayed.rebuilt.registry.population == {}
+    figures(replayed.rebuilt, "", date(2018, 6, 30))  # computed, not raised
+
+
+def test_a_project_whose_division_is_null_is_of_no_known_division():
+    world = copy.deepcopy(RICH)
+    world.projects.add("projects.project.proposed", "P-9", {"code": "P-9", "division": None, "name": "x"})
+    assert replay(world.loaded()).rebuilt.projects.projects["P-9"].division == ""
+
+
+def test_the_objections_count_skips_what_is_not_an_event_of_its_type():
+    from services.audit.scores import objections_upheld
+    from services.audit.sources import Loaded
+
+    upheld = {"type": "registry.objection.resolved", "subject": "a-1", "time": "2017-06-01T02:00:00.000000Z",
+              "data": {"decision": "upheld"}}
+    drafted = {"type": "registry.announcement.drafted", "subject": "a-1", "time": "2017-05-01T02:00:00.000000Z",
+               "data": {"division": JINGHE}}
+    strays = ["not json", {"type": 5}, {**upheld, "data": [1]}, {**upheld, "time": "2017-02-30T00:00:00Z"}, {}]
+    loaded = Loaded("test", {"registry": [drafted, *strays, upheld]})
+    assert objections_upheld(loaded, "652722", 2017) == 1

@@ -216,3 +216,45 @@ def test_a_worker_that_fails_raises_its_error_here_not_a_hang(tmp_path, world, p
     (tmp_path / "funds.jsonl").mkdir()  # still the largest, but no file to read
     with pytest.raises(Exception, match="IsADirectoryError"):  # the funds-verifying worker's, raised here
         replay_export(source, processes=processes)
+
+
+def test_the_as_of_pass_over_an_export_rebuilds_what_the_verifying_pass_rebuilds(tmp_path, world):
+    """The pass that does not verify reads fewer members of each line (seq, time and the
+    rebuilder's): it still places and applies every event."""
+    source = export(tmp_path, world)
+    _, spread = both(source, verify=False)
+    assert spread.rebuilt.funds.postings == replay(source).rebuilt.funds.postings
+    assert len(spread.rebuilt.funds.postings) == 44 and len(spread.rebuilt.registry.households) == 2
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_bytes_that_are_not_text_in_a_member_the_verifier_skips_are_a_hash_problem(tmp_path, world, processes):
+    export(tmp_path, world)
+    lines = lines_of(tmp_path)
+    assert b'"sub":"test"' in lines[4]
+    lines[4] = lines[4].replace(b'"sub":"test"', b'"sub":"t\xffst"')  # the actor: read by neither process
+    rewrite(tmp_path, lines)
+    _, spread = both(ExportSource(tmp_path), processes=processes)
+    assert problems(spread)[:2] == [("malformed", None), ("gap", 5)]  # as a reader of the whole line finds it
+    assert "not JSON" in spread.chains["funds"].problems[0].detail
+
+
+@pytest.mark.parametrize("processes", [2, 3])
+def test_data_nested_deeper_than_any_reader_goes_is_a_problem_not_an_error(tmp_path, world, processes):
+    export(tmp_path, world)
+    lines = lines_of(tmp_path, "registry")
+    event = json.loads(lines[1])
+    deep = b"[" * 5000 + b"]" * 5000
+    lines[1] = canonical_json({**event, "data": {}}).encode().replace(b'"data":{}', b'"data":' + deep)
+    rewrite(tmp_path, lines, "registry")
+    _, spread = both(ExportSource(tmp_path), processes=processes)
+    assert problems(spread, "registry")[:2] == [("malformed", None), ("gap", 2)]
+
+
+def test_a_manifest_whose_ends_are_not_numbers_is_a_manifest_problem(tmp_path, world):
+    export(tmp_path, world)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["services"]["funds"]["last_seq"] = str(manifest["services"]["funds"]["last_seq"])
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    _, spread = both(ExportSource(tmp_path))
+    assert problems(spread) == [("manifest", None)]
