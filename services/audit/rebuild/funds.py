@@ -161,12 +161,14 @@ class _PostingEvent(msgspec.Struct):
 def _check_kept(posting: Posting, payee: Any, project_code: Any) -> None:
     """Raise (TypeError) unless what the audit keeps of a posting is of the types its checks read
     - also of a posting the ledger will refuse, which compliance reads too: the ids and texts
-    text, the amount an int, the document date a date, the payee an object."""
+    text, the amount an int, the document date a date, a disbursement's payee an object (another
+    operation's is the service's to write: a payment return names its payee by reference)."""
     p = posting
     if not (type(p.posting_id) is str and type(p.amount_fen) is int and type(p.operation) is str
             and type(p.document_no) is str and type(p.actor) is str and type(p.document_date) is date
             and (p.purpose is None or type(p.purpose) is str) and (p.reference is None or type(p.reference) is str)
-            and (payee is None or type(payee) is dict) and (project_code is None or type(project_code) is str)):
+            and (payee is None or type(payee) is dict or p.operation != "disburse")
+            and (project_code is None or type(project_code) is str)):
         fields = {"posting_id": p.posting_id, "amount_fen": p.amount_fen, "operation": p.operation,
                   "document_no": p.document_no, "actor": p.actor, "document_date": p.document_date,
                   "purpose": p.purpose, "reference": p.reference, "payee": payee, "project_code": project_code}

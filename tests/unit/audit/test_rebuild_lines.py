@@ -137,3 +137,21 @@ def test_only_the_usual_form_skips_the_general_reading(monkeypatch):
     assert read == [DEADLINE_SET, DISBURSEMENT_BATCH_POSTED]
     rebuild.apply_line(canonical_json(VARIANTS["a version-1 disbursement (its reference the line's)"]).encode())
     assert len(read) == 3
+
+
+def test_a_payment_return_names_its_payee_by_reference_and_is_kept_a_disbursement_may_not():
+    """The funds service writes a payment return's payee as the payee's reference (text); only a
+    disbursement's payee is read (compliance: who was paid), and must be an object."""
+    from tests.unit.audit.logs import key
+
+    world = _world()
+    payee = "household:h-1"
+    world.post("payment_return", key(JINGHE, "disbursed", payee), key(JINGHE, "committed", "P-1"), 100,
+               payee=payee, project_code="P-1", instruction_id="i-1")
+    lines = [canonical_json(e).encode() for e in world.funds.events]
+    lines.append(canonical_json(_variant(payee=payee)).encode())
+    by_event, by_line = _both(lines)
+    assert by_line == by_event
+    postings, unreadable = by_line[1], by_line[2]
+    assert postings[-1].posting.operation == "payment_return" and postings[-1].payee == payee
+    assert [seq for seq, _ in unreadable] == [_usual()["seq"]] and "payee='household:h-1'" in unreadable[0][1]
