@@ -28,7 +28,7 @@ from services.audit.compliance import Finding
 from services.audit.diff import Discrepancy, Live
 from services.audit.figures import figures
 from services.audit.rebuild import REBUILDERS, CountOnly, Rebuilt, rebuilder_for
-from services.audit.export import members_reader
+from services.audit.export import loads, members_reader
 from services.audit.verify import ChainProblem, ChainResult, References, ServiceChain, placed
 from shared import divisions
 from shared.bulk import gc_paused
@@ -254,7 +254,7 @@ def _rebuild_verified(directory: str, service: str, until: str | None, against: 
                     try:
                         apply_line(line)
                     except UNREADABLE as error:  # a line the worker verified: JSON, an event's envelope
-                        unreadable(rebuilder, members_reader(("seq",))(line)["seq"], error)
+                        unreadable(rebuilder, loads(line)["seq"], error)
             outcome = receive.recv()
             if isinstance(outcome, BaseException):
                 raise outcome

@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping, TypedDict
 
-
-from services.audit.rebuild.reading import convert, DivisionOrEmpty, checker
+from services.audit.rebuild.reading import DivisionOrEmpty, checker
 from services.projects.contract import CANCELLED, ENTERED_LIBRARY, Funding, funding_of, lifecycle, project_of
 
 SERVICE = "projects"
@@ -43,7 +42,7 @@ class _ProjectData(TypedDict, total=False):
     project_code: str | None
 
 
-_check = checker({})  # the type and subject: text
+_check = checker({}, default=_ProjectData)  # the type and subject text, the data as above
 
 
 @dataclass
@@ -118,7 +117,6 @@ class ProjectsRebuild:
         self.events += 1
         self.last_seq = event["seq"]
         _check(event)  # what the rebuild keeps, of the types the audit's checks read (rebuild.reading)
-        convert(event["data"], _ProjectData)
         kind, data = event["type"], event["data"]
         if kind == PUBLICITY_POSTED:
             for code in data.get("codes", []):

@@ -53,17 +53,18 @@ def convert(value: Any, schema: Any) -> Any:
     return msgspec.convert(value, schema, dec_hook=_division)
 
 
-def checker(schemas: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], None]:
+def checker(schemas: Mapping[str, Any], default: Any = None) -> Callable[[Mapping[str, Any]], None]:
     """``check(event)``: raises when the event's type or subject is not text, or its data does not
-    fit the schema of its type."""
+    fit the schema of its type (``default``: of any type without one; None: unchecked)."""
     converters = {kind: partial(convert, schema=schema) for kind, schema in schemas.items()}
+    otherwise = None if default is None else partial(convert, schema=default)
 
     def check(event: Mapping[str, Any]) -> None:
         kind, subject = event["type"], event["subject"]
         if type(kind) is not str or type(subject) is not str:
             raise TypeError(f"type and subject must be text, got {kind!r} and {subject!r}")
-        convert = converters.get(kind)
-        if convert is not None:
-            convert(event["data"])
+        check_data = converters.get(kind, otherwise)
+        if check_data is not None:
+            check_data(event["data"])
 
     return check

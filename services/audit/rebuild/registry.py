@@ -17,7 +17,7 @@ from typing import Annotated, Any, NotRequired, TypedDict
 
 import msgspec
 
-
+from services.audit.rebuild.reading import Day, Division, DivisionOrEmpty, Text, checker, convert
 from services.registry.contract import (
     CORRECTION_APPROVED,
     DECISIONS,
@@ -33,7 +33,6 @@ from services.registry.contract import (
     grievances,
     households_of,
 )
-from services.audit.rebuild.reading import convert, Day, Division, DivisionOrEmpty, Text, checker
 
 
 SERVICE = "registry"
@@ -131,7 +130,7 @@ def statistics_facts(households: Iterable[HouseholdState], year: int) -> list[Ho
     end of ``year`` when the removal happened in or before it. A household whose facts the
     registry's domain refuses (a log that says what the registry never could, e.g. an exit before
     its registration) is left out: :meth:`RegistryRebuilt.refused_households` names it."""
-    return [facts for h in households if not isinstance(facts := _facts(h, year), str) and facts is not None]
+    return [facts for h in households if isinstance(facts := _facts(h, year), HouseholdFacts)]
 
 
 def _facts(h: HouseholdState, year: int) -> HouseholdFacts | str | None:
